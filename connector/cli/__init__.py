@@ -1,0 +1,54 @@
+"""The `billing-connector` command line: a thin layer of click commands.
+
+Commands live one group per module (``connector/cli/<topic>.py``) and only parse,
+call and print: no SQL and no HTTP here. Every expected failure is a
+``ConnectorError`` and ends as one line on stderr with its documented exit code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from ..errors import EXIT_USAGE, ConnectorError
+
+# Each module defines `register(main)`; the order is the order of `--help`.
+COMMAND_MODULES = (
+    "connector.cli.sync_cmds",
+)
+
+
+class _Main(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConnectorError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted: nothing after the last committed page was written", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="billing-connector")
+def main() -> None:
+    """Sync a Stripe account into SQLite, compute exact MRR, export it to a warehouse.
+
+    \b
+    Example:
+      export STRIPE_API_KEY=rk_live_...   # a read-only restricted key
+      billing-connector sync --db billing.db
+      billing-connector mrr history --grain month
+    """
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(main)
+
+
+def usage_exit(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_USAGE)

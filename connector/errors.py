@@ -1,0 +1,68 @@
+"""The errors a run can end with, each with its documented exit code.
+
+The CLI turns any ``ConnectorError`` into one line on stderr and its exit code;
+anything else is a bug and keeps its traceback. Messages never contain a secret:
+an API key is only ever shown through ``config.describe_key``.
+"""
+
+EXIT_OK = 0
+EXIT_FAILED = 1           # a run failed for a reason not listed below
+EXIT_USAGE = 2            # bad flag, bad config file, bad input file
+EXIT_AUTH = 3             # missing, malformed or rejected API key (401)
+EXIT_PERMISSION = 4       # the key may not read a stream (403) or it is absent (404)
+EXIT_STORE = 5            # store file unreadable, not SQLite, other account or mode
+EXIT_UNAVAILABLE = 6      # rate limited or provider unavailable beyond the retry budget
+EXIT_EXPORT = 7           # an export target refused or failed; its watermark is unchanged
+
+EXIT_CODES = {
+    EXIT_OK: "ok",
+    EXIT_FAILED: "the run failed",
+    EXIT_USAGE: "usage or configuration error",
+    EXIT_AUTH: "API key missing, malformed or rejected",
+    EXIT_PERMISSION: "the key may not read a stream, or the endpoint does not exist",
+    EXIT_STORE: "the store file is unusable or belongs to another account or mode",
+    EXIT_UNAVAILABLE: "rate limited or provider unavailable after all retries",
+    EXIT_EXPORT: "an export target failed; nothing was marked exported",
+}
+
+
+class ConnectorError(Exception):
+    """An expected failure with a message written for the person running the tool."""
+
+    exit_code = EXIT_FAILED
+
+
+class ConfigError(ConnectorError):
+    exit_code = EXIT_USAGE
+
+
+class AuthError(ConnectorError):
+    exit_code = EXIT_AUTH
+
+
+class PermissionDenied(ConnectorError):
+    exit_code = EXIT_PERMISSION
+
+
+class StoreError(ConnectorError):
+    exit_code = EXIT_STORE
+
+
+class UpstreamUnavailable(ConnectorError):
+    exit_code = EXIT_UNAVAILABLE
+
+
+class ExportError(ConnectorError):
+    exit_code = EXIT_EXPORT
+
+
+class TransportError(ConnectorError):
+    """A response that cannot be trusted (bad JSON, reset, timeout): always retryable."""
+
+    exit_code = EXIT_UNAVAILABLE
+
+
+class PaginationError(ConnectorError):
+    """A list that would loop: a repeated cursor, or has_more with an empty page."""
+
+    exit_code = EXIT_FAILED

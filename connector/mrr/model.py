@@ -1,0 +1,187 @@
+"""Revenue segments: the contract between the segment builders and the MRR engine.
+
+Two shapes:
+
+* ``mrr_segments`` (stored, policy-neutral): what a customer was billed, or is
+  subscribed to, for a span of days — an amount per billing period with its
+  interval, and ``tags`` saying what the policy may want to exclude (trialing,
+  past_due, paused, pending_cancel, discount:once, ...). Written by the Stripe
+  segment builder (``segments.py``) and by the CSV importer.
+* :class:`Segment` (computed): the same span with a policy applied — a monthly
+  amount in exact minor units, or dropped. The engine (ledger, movements,
+  metrics) consumes only these, so it never knows which provider or rule
+  produced them.
+
+Days are UTC calendar days; ``end`` is exclusive and None means "still running".
+
+The rounding rule (the only one; see docs/money.md): a billing-period amount is
+normalised to a month with exact fractions — month ×1, year ÷12, week ×52/12,
+day ×365/12 (the policy's factors), all ÷ interval_count — and rounded once, half
+to even, to the currency's minor unit. Every later figure is a sum or difference
+of these integers, so movements add up to MRR changes exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+SEGMENTS_TABLE = "mrr_segments"
+SEGMENT_PRIMARY_KEY = ("segment_id",)
+
+# Monthly factor per interval; the policy may override day and week.
+DEFAULT_INTERVAL_FACTORS: dict[str, Fraction] = {
+    "month": Fraction(1),
+    "year": Fraction(1, 12),
+    "week": Fraction(52, 12),
+    "day": Fraction(365, 12),
+}
+
+# ISO 4217 exponents that differ from 2. Anything not listed has 2 decimals.
+CURRENCY_EXPONENTS: dict[str, int] = {
+    **{c: 0 for c in (
+        "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf",
+        "ugx", "vnd", "vuv", "xaf", "xof", "xpf", "isk",
+    )},
+    **{c: 3 for c in ("bhd", "iqd", "jod", "kwd", "lyd", "omr", "tnd")},
+}
+
+
+def currency_exponent(currency: str) -> int:
+    return CURRENCY_EXPONENTS.get(currency.lower(), 2)
+
+
+def round_half_even(value: Fraction) -> int:
+    """Round an exact fraction to an integer, ties to even (banker's rounding)."""
+    return round(value)  # Fraction.__round__ with no digits rounds half to even
+
+
+def monthly_minor(
+    amount_minor: int,
+    interval: str,
+    interval_count: int,
+    factors: Mapping[str, Fraction] = DEFAULT_INTERVAL_FACTORS,
+) -> int:
+    """Normalise an amount billed every ``interval_count`` ``interval``s to a month."""
+    if interval not in factors:
+        raise ValueError(f"unknown billing interval {interval!r}")
+    if interval_count <= 0:
+        raise ValueError("interval_count must be positive")
+    return round_half_even(Fraction(amount_minor) * factors[interval] / interval_count)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A span of days with a constant monthly amount, after a policy was applied."""
+
+    customer_id: str
+    currency: str
+    start: date
+    end: date | None          # exclusive; None = open-ended
+    mrr_minor: int
+    series: str = "mrr"       # "mrr" or "usage"
+    source_type: str = ""     # subscription_item | invoice_line | discount | import
+    source_id: str = ""
+    subscription_id: str | None = None
+    cause: str = ""           # why this piece exists, for explain (plan, quantity, discount, ...)
+    detail: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+def create_segments_table(db) -> None:
+    """Migration step (namespace ``mrr``) creating the stored, policy-neutral segments."""
+    db.execute(
+        f"""CREATE TABLE IF NOT EXISTS {SEGMENTS_TABLE} (
+            segment_id TEXT NOT NULL PRIMARY KEY,
+            provider TEXT NOT NULL,
+            customer_id TEXT NOT NULL,
+            subscription_id TEXT,
+            source_type TEXT NOT NULL,
+            source_id TEXT NOT NULL,
+            series TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            start_date TEXT NOT NULL,
+            end_date TEXT,
+            amount_minor INTEGER NOT NULL,
+            interval TEXT NOT NULL,
+            interval_count INTEGER NOT NULL,
+            tags TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            _synced_at TEXT NOT NULL,
+            _deleted INTEGER NOT NULL DEFAULT 0,
+            _seq INTEGER NOT NULL
+        )"""
+    )
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_{SEGMENTS_TABLE}_customer ON {SEGMENTS_TABLE}(provider, customer_id)")
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_{SEGMENTS_TABLE}_seq ON {SEGMENTS_TABLE}(_seq)")
+
+
+SEGMENT_MIGRATIONS = [("0001_mrr_segments", create_segments_table)]
+
+
+def segment_row(
+    *,
+    segment_id: str,
+    provider: str,
+    customer_id: str,
+    source_type: str,
+    source_id: str,
+    currency: str,
+    start: date,
+    end: date | None,
+    amount_minor: int,
+    interval: str = "month",
+    interval_count: int = 1,
+    series: str = "mrr",
+    subscription_id: str | None = None,
+    tags: Sequence[str] = (),
+    detail: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A stored segment row; amounts are per billing period, in minor units."""
+    if not isinstance(amount_minor, int) or isinstance(amount_minor, bool):
+        raise TypeError("amount_minor must be an int (minor units); never a float")
+    return {
+        "segment_id": segment_id,
+        "provider": provider,
+        "customer_id": customer_id,
+        "subscription_id": subscription_id,
+        "source_type": source_type,
+        "source_id": source_id,
+        "series": series,
+        "currency": currency.lower(),
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat() if end else None,
+        "amount_minor": amount_minor,
+        "interval": interval,
+        "interval_count": interval_count,
+        "tags": json.dumps(sorted(set(tags))),
+        "detail": json.dumps(detail or {}, sort_keys=True),
+    }
+
+
+def write_customer_segments(store, provider: str, customer_id: str, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Replace one customer's stored segments (removed ones are soft-deleted)."""
+    store.migrate("mrr", SEGMENT_MIGRATIONS)
+    return store.replace_scope(
+        SEGMENTS_TABLE, SEGMENT_PRIMARY_KEY, {"provider": provider, "customer_id": customer_id}, rows
+    )
+
+
+def read_segment_rows(store, customer_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Live stored segments, all or for some customers, in a stable order."""
+    store.migrate("mrr", SEGMENT_MIGRATIONS)
+    sql = f"SELECT * FROM {SEGMENTS_TABLE} WHERE _deleted = 0"
+    params: list[Any] = []
+    if customer_ids is not None:
+        ids = list(customer_ids)
+        if not ids:
+            return []
+        sql += f" AND customer_id IN ({', '.join('?' for _ in ids)})"
+        params = ids
+    sql += " ORDER BY customer_id, start_date, segment_id"
+    cursor = store.db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]

@@ -1,0 +1,409 @@
+"""The local SQLite store: raw provider objects, sync state and account meta.
+
+Conventions every layer relies on (see docs/store.md):
+
+* One account and one mode (test or live) per file, recorded in ``_meta`` and
+  checked on every open; a mismatch is refused before anything is written.
+* Every data table carries ``_synced_at`` (when the row last changed),
+  ``_deleted`` (soft delete: the row stays) and ``_seq``: the store-wide change
+  sequence of the transaction that last changed the row. Downstream layers (the
+  mapping, the MRR engine, exports) read "what changed since seq N".
+* Writes are change-only: an upsert of an identical row writes nothing and
+  allocates no sequence number, so a rerun with no upstream change changes
+  nothing in the file.
+* A page of objects and the cursor that follows it are written in one
+  ``db.atomic()`` transaction; WAL mode lets a reader see whole pages only.
+* Schema changes are registered migrations, recorded in ``_migrations`` per
+  namespace (``raw``, ``neutral``, ``mrr``, ``export`` ...), never ad hoc ALTERs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .errors import StoreError
+from .streams import RAW_TABLES, RawTable
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+META_COLUMNS = ("_synced_at", "_deleted", "_seq")
+
+Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
+
+
+def canonical_json(obj: Any) -> str:
+    """One text per value, so an unchanged object compares equal byte for byte."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def quote(identifier: str) -> str:
+    """Quote an SQL identifier; names from upstream data never reach SQL unquoted."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+@dataclass(frozen=True)
+class AccountIdentity:
+    provider: str
+    account_id: str
+    livemode: bool
+    api_version: str
+
+
+class Store:
+    """A billing-connector SQLite file. Open with :func:`open_store`."""
+
+    def __init__(self, db: sqlite_utils.Database, path: str | None):
+        self.db = db
+        self.path = path
+
+    # ---- meta -------------------------------------------------------------
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM _meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO _meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+    def account(self) -> AccountIdentity | None:
+        if self.meta("account_id") is None:
+            return None
+        return AccountIdentity(
+            provider=self.meta("provider") or "",
+            account_id=self.meta("account_id") or "",
+            livemode=self.meta("livemode") == "1",
+            api_version=self.meta("api_version") or "",
+        )
+
+    def bind_account(self, identity: AccountIdentity) -> None:
+        """Record the account this store holds, or refuse one that differs.
+
+        Raises StoreError (nothing written) when the file already holds another
+        account, the other mode, or data fetched under another API version.
+        """
+        current = self.account()
+        if current is None:
+            with self.db.atomic():
+                self.set_meta("provider", identity.provider)
+                self.set_meta("account_id", identity.account_id)
+                self.set_meta("livemode", "1" if identity.livemode else "0")
+                self.set_meta("api_version", identity.api_version)
+            return
+        mode = {True: "live", False: "test"}
+        if current.livemode != identity.livemode:
+            raise StoreError(
+                f"{self.path} holds {mode[current.livemode]}-mode data but the key is "
+                f"{mode[identity.livemode]}-mode: use a {mode[current.livemode]} key or another --db"
+            )
+        if (current.provider, current.account_id) != (identity.provider, identity.account_id):
+            raise StoreError(
+                f"{self.path} holds account {current.account_id} ({current.provider}), "
+                f"not {identity.account_id}: use that account's key or another --db"
+            )
+        if current.api_version != identity.api_version:
+            raise StoreError(
+                f"{self.path} was synced with API version {current.api_version}, this "
+                f"connector pins {identity.api_version}: run `sync --full-refresh` into a new --db"
+            )
+
+    # ---- change sequence --------------------------------------------------
+    def current_seq(self) -> int:
+        return int(self.meta("seq", "0") or 0)
+
+    def _claim_seq(self) -> int:
+        """The sequence number the open transaction will stamp on changed rows."""
+        return self.current_seq() + 1
+
+    def _commit_seq(self, seq: int) -> None:
+        self.set_meta("seq", str(seq))
+
+    # ---- raw objects ------------------------------------------------------
+    def upsert_objects(self, table: str, objects: Sequence[Mapping[str, Any]]) -> int:
+        """Insert or replace whole provider objects; returns how many rows changed.
+
+        Must run inside a transaction (``with store.db.atomic():``) together with
+        the cursor write that follows the page.
+        """
+        spec = RAW_TABLES[table]
+        rows = [spec.to_row(obj) for obj in objects]
+        return self.upsert_rows(table, spec.primary_key, rows)
+
+    def mark_deleted(self, table: str, keys: Iterable[Mapping[str, Any]]) -> int:
+        """Soft-delete rows by primary key (the row and its JSON stay)."""
+        spec = RAW_TABLES.get(table)
+        pk = spec.primary_key if spec else ("id",)
+        seq = self._claim_seq()
+        where = " AND ".join(f"{quote(c)} = ?" for c in pk)
+        before = self.db.conn.total_changes
+        for key in keys:
+            self.db.execute(
+                f"UPDATE {quote(table)} SET _deleted = 1, _seq = ?, _synced_at = ? "
+                f"WHERE {where} AND _deleted = 0",
+                [seq, _now_iso(), *[key[c] for c in pk]],
+            )
+        changed = self.db.conn.total_changes - before
+        if changed:
+            self._commit_seq(seq)
+        return changed
+
+    # ---- any table with the meta columns ---------------------------------
+    def upsert_rows(
+        self, table: str, primary_key: Sequence[str], rows: Sequence[Mapping[str, Any]]
+    ) -> int:
+        """Change-only upsert of plain rows into an existing table.
+
+        A row identical to the stored one (all non-meta columns equal, same
+        ``_deleted``) is not written. Returns the number of rows written.
+        """
+        if not rows:
+            return 0
+        seq = self._claim_seq()
+        synced_at = _now_iso()
+        columns = [c for c in rows[0].keys() if c not in META_COLUMNS]
+        all_columns = [*columns, "_synced_at", "_deleted", "_seq"]
+        updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in all_columns)
+        differs = " OR ".join(
+            f"{quote(table)}.{quote(c)} IS NOT excluded.{quote(c)}" for c in [*columns, "_deleted"]
+        )
+        sql = (
+            f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in all_columns)}) "
+            f"VALUES ({', '.join('?' for _ in all_columns)}) "
+            f"ON CONFLICT({', '.join(quote(c) for c in primary_key)}) DO UPDATE SET {updates} "
+            f"WHERE {differs}"
+        )
+        before = self.db.conn.total_changes
+        self.db.conn.executemany(
+            sql,
+            ([*(row.get(c) for c in columns), synced_at, int(row.get("_deleted", 0)), seq] for row in rows),
+        )
+        changed = self.db.conn.total_changes - before
+        if changed:
+            self._commit_seq(seq)
+        return changed
+
+    def replace_scope(
+        self,
+        table: str,
+        primary_key: Sequence[str],
+        scope: Mapping[str, Any],
+        rows: Sequence[Mapping[str, Any]],
+    ) -> int:
+        """Make the live rows matching ``scope`` exactly ``rows``.
+
+        Rows in the scope that are not in ``rows`` are soft-deleted, so derived
+        tables (recomputed per customer, say) export their removals too.
+        Returns the number of rows written or deleted.
+        """
+        changed = self.upsert_rows(table, primary_key, rows)
+        keep = {tuple(row[c] for c in primary_key) for row in rows}
+        where = " AND ".join(f"{quote(c)} = ?" for c in scope) or "1"
+        stale = [
+            dict(zip(primary_key, key))
+            for key in self.db.execute(
+                f"SELECT {', '.join(quote(c) for c in primary_key)} FROM {quote(table)} "
+                f"WHERE {where} AND _deleted = 0",
+                list(scope.values()),
+            ).fetchall()
+            if tuple(key) not in keep
+        ]
+        if stale:
+            seq = self._claim_seq()
+            cond = " AND ".join(f"{quote(c)} = ?" for c in primary_key)
+            for key in stale:
+                self.db.execute(
+                    f"UPDATE {quote(table)} SET _deleted = 1, _seq = ?, _synced_at = ? WHERE {cond}",
+                    [seq, _now_iso(), *key.values()],
+                )
+            self._commit_seq(seq)
+        return changed + len(stale)
+
+    # ---- sync state -------------------------------------------------------
+    def get_state(self, stream: str) -> dict[str, Any] | None:
+        """The committed cursor of a stream for the bound account, or None."""
+        account = self.account()
+        if account is None:
+            return None
+        row = self.db.execute(
+            "SELECT state FROM _sync_state WHERE provider = ? AND account_id = ? AND stream = ?",
+            [account.provider, account.account_id, stream],
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_state(self, stream: str, state: Mapping[str, Any]) -> bool:
+        """Write a stream's cursor (inside the page's transaction). Returns True if it changed."""
+        account = self.account()
+        if account is None:
+            raise StoreError("the store has no account bound yet; sync binds it first")
+        text = canonical_json(state)
+        before = self.db.conn.total_changes
+        self.db.execute(
+            "INSERT INTO _sync_state(provider, account_id, stream, state, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(provider, account_id, stream) DO UPDATE SET "
+            "state = excluded.state, updated_at = excluded.updated_at "
+            "WHERE _sync_state.state IS NOT excluded.state",
+            [account.provider, account.account_id, stream, text, _now_iso()],
+        )
+        return self.db.conn.total_changes > before
+
+    def all_states(self) -> dict[str, dict[str, Any]]:
+        account = self.account()
+        if account is None:
+            return {}
+        return {
+            stream: {"state": json.loads(state), "updated_at": updated_at}
+            for stream, state, updated_at in self.db.execute(
+                "SELECT stream, state, updated_at FROM _sync_state "
+                "WHERE provider = ? AND account_id = ? ORDER BY stream",
+                [account.provider, account.account_id],
+            ).fetchall()
+        }
+
+    # ---- migrations -------------------------------------------------------
+    def migrate(self, namespace: str, steps: Sequence[Migration]) -> list[str]:
+        """Apply, in order, the steps of ``namespace`` not yet recorded as applied."""
+        done = {
+            name
+            for (name,) in self.db.execute(
+                "SELECT name FROM _migrations WHERE namespace = ?", [namespace]
+            ).fetchall()
+        }
+        applied = []
+        for name, step in steps:
+            if name in done:
+                continue
+            with self.db.atomic():
+                step(self.db)
+                self.db.execute(
+                    "INSERT INTO _migrations(namespace, name, applied_at) VALUES (?, ?, ?)",
+                    [namespace, name, _now_iso()],
+                )
+            applied.append(name)
+        return applied
+
+    def table_counts(self) -> dict[str, int]:
+        """Live (not soft-deleted) rows per raw table."""
+        return {
+            name: self.db.execute(f"SELECT count(*) FROM {quote(name)} WHERE _deleted = 0").fetchone()[0]
+            for name in RAW_TABLES
+        }
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _create_file_private(path: Path) -> None:
+    """Create an empty store file readable by its owner only (0600)."""
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+def _check_is_sqlite(path: Path) -> None:
+    """Refuse, without touching it, a file that is not an SQLite database."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(f"cannot read store {path}: {exc.strerror}; check the path and its permissions") from None
+    if header and header != SQLITE_HEADER:
+        raise StoreError(
+            f"{path} is not a billing-connector store (not an SQLite file); it was left "
+            "untouched: restore it from a backup or pass another --db"
+        )
+
+
+def open_store(path: str | os.PathLike[str] | None, *, create: bool = True) -> Store:
+    """Open (or create) a store; in-memory when ``path`` is None.
+
+    Raises StoreError for a file that is not SQLite, is corrupted, or cannot be
+    opened; such a file is never modified.
+    """
+    if path is None:
+        db = sqlite_utils.Database(memory=True)
+        store = Store(db, None)
+    else:
+        path = Path(path)
+        if path.is_dir():
+            raise StoreError(f"{path} is a directory; pass a file path with --db")
+        if path.exists():
+            _check_is_sqlite(path)
+        elif create:
+            try:
+                _create_file_private(path)
+            except OSError as exc:
+                raise StoreError(f"cannot create store {path}: {exc.strerror}") from None
+        else:
+            raise StoreError(f"no store at {path}: run `billing-connector sync` first or pass --db")
+        try:
+            conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            db = sqlite_utils.Database(conn)
+            db.execute("PRAGMA journal_mode = WAL")
+            # NORMAL in WAL mode survives any process crash (kill -9) with every
+            # committed transaction intact; only power loss can drop the last ones,
+            # and cursors roll back together with their pages.
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA busy_timeout = 10000")
+            result = db.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{path} is corrupted or not a store ({exc}); restore it from a backup or pass another --db"
+            ) from None
+        if result != "ok":
+            raise StoreError(f"{path} failed its integrity check ({result}); restore it from a backup")
+        store = Store(db, str(path))
+    _bootstrap(store)
+    return store
+
+
+def _bootstrap(store: Store) -> None:
+    db = store.db
+    with db.atomic():
+        db.execute("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations ("
+            "namespace TEXT NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL, "
+            "PRIMARY KEY (namespace, name))"
+        )
+    store.migrate("raw", RAW_MIGRATIONS)
+
+
+def _create_sync_state(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE _sync_state (provider TEXT NOT NULL, account_id TEXT NOT NULL, "
+        "stream TEXT NOT NULL, state TEXT NOT NULL, updated_at TEXT NOT NULL, "
+        "PRIMARY KEY (provider, account_id, stream))"
+    )
+
+
+def _create_raw_table(spec: RawTable) -> Callable[[sqlite_utils.Database], None]:
+    def step(db: sqlite_utils.Database) -> None:
+        db.execute(spec.create_sql())
+        for column, *_ in spec.columns:
+            if column in ("customer", "subscription", "invoice", "created"):
+                db.execute(
+                    f"CREATE INDEX {quote('idx_' + spec.name + '_' + column)} "
+                    f"ON {quote(spec.name)} ({quote(column)})"
+                )
+        db.execute(f"CREATE INDEX {quote('idx_' + spec.name + '__seq')} ON {quote(spec.name)} (_seq)")
+
+    return step
+
+
+RAW_MIGRATIONS: list[Migration] = [
+    ("0001_sync_state", _create_sync_state),
+    *[(f"0002_table_{name}", _create_raw_table(spec)) for name, spec in RAW_TABLES.items()],
+]

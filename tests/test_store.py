@@ -1,0 +1,123 @@
+import json
+import os
+import stat
+
+import pytest
+
+from connector.errors import StoreError
+from connector.store import AccountIdentity, open_store
+
+ACCOUNT = AccountIdentity("stripe", "acct_1", False, "2026-10-28.endive")
+
+
+def _customer(cid, **extra):
+    return {"id": cid, "object": "customer", "created": 1700000000, "livemode": False, "email": f"{cid}@x", **extra}
+
+
+def test_upsert_is_change_only_and_stamps_seq(store):
+    store.bind_account(ACCOUNT)
+    with store.db.atomic():
+        assert store.upsert_objects("customers", [_customer("cus_1"), _customer("cus_2")]) == 2
+    assert store.current_seq() == 1
+    with store.db.atomic():
+        assert store.upsert_objects("customers", [_customer("cus_1"), _customer("cus_2")]) == 0
+    assert store.current_seq() == 1
+    with store.db.atomic():
+        assert store.upsert_objects("customers", [_customer("cus_1", name="New")]) == 1
+    row = store.db.execute("select data, _seq, email from customers where id='cus_1'").fetchone()
+    assert json.loads(row[0])["name"] == "New" and row[1] == 2 and row[2] == "cus_1@x"
+
+
+def test_upsert_replaces_whole_object(store):
+    store.bind_account(ACCOUNT)
+    with store.db.atomic():
+        store.upsert_objects("customers", [_customer("cus_1", stale_field="x")])
+        store.upsert_objects("customers", [_customer("cus_1")])
+    data = json.loads(store.db.execute("select data from customers").fetchone()[0])
+    assert "stale_field" not in data
+
+
+def test_soft_delete_keeps_row(store):
+    store.bind_account(ACCOUNT)
+    with store.db.atomic():
+        store.upsert_objects("customers", [_customer("cus_1")])
+        assert store.mark_deleted("customers", [{"id": "cus_1"}]) == 1
+        assert store.mark_deleted("customers", [{"id": "cus_1"}]) == 0
+    assert store.db.execute("select _deleted from customers").fetchall() == [(1,)]
+    assert store.table_counts()["customers"] == 0
+
+
+def test_state_round_trip_and_change_detection(store):
+    store.bind_account(ACCOUNT)
+    assert store.get_state("customers") is None
+    assert store.set_state("customers", {"starting_after": "cus_2"}) is True
+    assert store.set_state("customers", {"starting_after": "cus_2"}) is False
+    assert store.get_state("customers") == {"starting_after": "cus_2"}
+
+
+def test_page_and_cursor_roll_back_together(store):
+    store.bind_account(ACCOUNT)
+    with pytest.raises(RuntimeError):
+        with store.db.atomic():
+            store.upsert_objects("customers", [_customer("cus_1")])
+            store.set_state("customers", {"starting_after": "cus_1"})
+            raise RuntimeError("crash between page and commit")
+    assert store.table_counts()["customers"] == 0
+    assert store.get_state("customers") is None
+
+
+@pytest.mark.parametrize(
+    "other, fragment",
+    [
+        (AccountIdentity("stripe", "acct_1", True, "2026-10-28.endive"), "test-mode data but the key is live-mode"),
+        (AccountIdentity("stripe", "acct_2", False, "2026-10-28.endive"), "holds account acct_1"),
+        (AccountIdentity("stripe", "acct_1", False, "2020-08-27"), "API version"),
+    ],
+)
+def test_other_account_or_mode_is_refused(store, other, fragment):
+    store.bind_account(ACCOUNT)
+    with pytest.raises(StoreError, match=fragment):
+        store.bind_account(other)
+    assert store.account() == ACCOUNT
+
+
+def test_store_file_is_private_and_wal(tmp_path):
+    path = tmp_path / "b.db"
+    s = open_store(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    s.close()
+
+
+def test_non_sqlite_file_is_refused_untouched(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are my notes, not a database\n" * 10)
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not an SQLite file.*restore it"):
+        open_store(path)
+    assert path.read_bytes() == before
+
+
+def test_corrupted_sqlite_is_refused(tmp_path):
+    path = tmp_path / "c.db"
+    s = open_store(path)
+    s.close()
+    data = bytearray(path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)
+    path.write_bytes(bytes(data))
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="restore it from a backup"):
+        open_store(path)
+    assert path.read_bytes() == before
+
+
+def test_replace_scope_soft_deletes_missing_rows(store):
+    store.db.execute(
+        "create table derived (customer_id text, month text, mrr integer, _synced_at text, "
+        "_deleted integer not null default 0, _seq integer, primary key (customer_id, month))"
+    )
+    rows = [{"customer_id": "c1", "month": m, "mrr": 100} for m in ("2024-01", "2024-02")]
+    assert store.replace_scope("derived", ("customer_id", "month"), {"customer_id": "c1"}, rows) == 2
+    assert store.replace_scope("derived", ("customer_id", "month"), {"customer_id": "c1"}, rows[:1]) == 1
+    live = store.db.execute("select month from derived where _deleted = 0").fetchall()
+    assert live == [("2024-01",)]
