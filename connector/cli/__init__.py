@@ -17,6 +17,9 @@ from ..errors import EXIT_USAGE, ConnectorError
 # Each module defines `register(main)`; the order is the order of `--help`.
 COMMAND_MODULES = (
     "connector.cli.sync_cmds",
+    "connector.cli.demo_cmd",
+    "connector.cli.mrr_cmds",
+    "connector.cli.export_cmd",
 )
 
 
