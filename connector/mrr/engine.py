@@ -1,0 +1,306 @@
+"""The MRR engine: segments → ledger → movements → metrics, full or incremental.
+
+``update(store, policy, customer_ids)`` recomputes only the given customers,
+rewrites their rows change-only (removed rows are soft-deleted) and adjusts the
+monthly metrics by the difference between their old and new contributions —
+never a full re-aggregation. ``rebuild`` recomputes everyone. Both leave the
+same rows (tested with hypothesis). ``refresh_after_sync`` is what a sync calls
+at its end.
+
+Three things force a full recompute inside ``update``: no facts yet, another
+policy (name or fingerprint) than the stored one, and a horizon that moved
+backwards. A horizon that moves forward (a new month began) only adds the
+customers whose runs reach past the old horizon's month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+from ..errors import ConfigError
+from .facts import (
+    CUSTOMER_TABLES, METRICS_TABLE, MONTHS_TABLE, PRIMARY_KEY, RUNS_TABLE, MOVEMENTS_TABLE, PolicyStamp,
+    ensure_tables, figure_from_month_row, metrics_row, month_row, movement_row, run_row,
+)
+from .ledger import Run, change_points, group_by_customer_currency, last_day_of_month, mrr_segments, runs_from_points
+from .metrics import COUNTERS, add_counters, aggregate
+from .model import SEGMENTS_TABLE, Segment
+from .movements import DayMovement, MonthFigure, classify_days, classify_months
+
+SegmentSource = Callable[[Any, Any, "set[str] | None"], Sequence[Segment]]
+
+_CHUNK = 2000                     # customers per batch in a full recompute
+_SQL_VARIABLES = 900              # ids per IN (...) list, well under SQLite's limit
+_META_POLICY = "mrr_policy"
+_META_FINGERPRINT = "mrr_policy_fingerprint"
+_META_HORIZON = "mrr_horizon_month"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The policy settings the engine itself applies (the rest act in segments)."""
+
+    name: str
+    fingerprint: str
+    reactivation_min_gap_days: int = 0
+    same_month_new_churn_ignored: bool = False
+    include_usage_in_mrr: bool = False
+
+    @classmethod
+    def of(cls, policy: Any) -> "Rules":
+        return cls(
+            name=str(policy.name),
+            fingerprint=str(policy.fingerprint()),
+            reactivation_min_gap_days=int(policy.reactivation_min_gap_days or 0),
+            same_month_new_churn_ignored=bool(policy.same_month_new_churn_ignored),
+            include_usage_in_mrr=bool(policy.include_usage_in_mrr),
+        )
+
+    @property
+    def stamp(self) -> PolicyStamp:
+        return PolicyStamp(self.name, self.fingerprint)
+
+
+@dataclass(frozen=True)
+class CustomerLedger:
+    customer_id: str
+    currency: str
+    runs: list[Run]
+    days: list[DayMovement]
+    months: list[MonthFigure]
+
+
+@dataclass(frozen=True)
+class UpdateStats:
+    full: bool                 # True when everything was recomputed
+    customers: int             # customers recomputed
+    rows_written: int          # rows inserted, changed or soft-deleted in the customer tables
+    metrics_rows_written: int
+    horizon_month: str
+
+
+def today_utc() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def compute_ledgers(segments: Iterable[Segment], rules: Rules, horizon: date) -> list[CustomerLedger]:
+    """Pure computation: every (customer, currency)'s runs, day movements and months."""
+    ledgers = []
+    grouped = group_by_customer_currency(mrr_segments(segments, rules.include_usage_in_mrr))
+    for (customer_id, currency), customer_segments in sorted(grouped.items()):
+        points = change_points(customer_segments)
+        runs = runs_from_points(points)
+        days = classify_days(points, rules.reactivation_min_gap_days, rules.same_month_new_churn_ignored)
+        ledgers.append(CustomerLedger(customer_id, currency, runs, days, classify_months(runs, days, horizon)))
+    return ledgers
+
+
+def default_segment_source(store, policy, customer_ids: set[str] | None) -> Sequence[Segment]:
+    """Effective segments from the policy module (imported lazily: it is built separately)."""
+    try:
+        from .segments import effective_segments
+    except ImportError as exc:
+        raise ConfigError(
+            f"the segment builder (connector.mrr.segments) is not available ({exc}); "
+            "update billing-connector or pass a segment source"
+        ) from None
+    return effective_segments(store, policy, customer_ids=customer_ids)
+
+
+def update(
+    store,
+    policy,
+    customer_ids: set[str] | None,
+    *,
+    as_of: date | None = None,
+    segment_source: SegmentSource | None = None,
+    target=None,
+) -> UpdateStats:
+    """Bring the MRR facts up to date for ``customer_ids`` (None = everyone).
+
+    Segments are read from ``store``; facts are written to ``target`` (default:
+    the same store — another store lets a command compute under a different
+    policy without touching the stored facts). Runs in one transaction.
+    """
+    target = store if target is None else target
+    ensure_tables(store)
+    ensure_tables(target)
+    rules = Rules.of(policy)
+    horizon = as_of or today_utc()
+    horizon_month = f"{horizon.year:04d}-{horizon.month:02d}"
+    source = segment_source or default_segment_source
+    stored_month = target.meta(_META_HORIZON)
+    full = (
+        customer_ids is None
+        or target.meta(_META_FINGERPRINT) != rules.fingerprint
+        or target.meta(_META_POLICY) != rules.name
+        or stored_month is None
+        or stored_month > horizon_month
+    )
+    with target.db.atomic():
+        if full:
+            stats = _recompute_all(store, target, policy, rules, horizon, source)
+        else:
+            ids = set(customer_ids or ())
+            if stored_month < horizon_month:
+                ids |= _customers_past(target, stored_month)
+            stats = _recompute_some(store, target, policy, rules, horizon, source, ids)
+        target.set_meta(_META_POLICY, rules.name)
+        target.set_meta(_META_FINGERPRINT, rules.fingerprint)
+        target.set_meta(_META_HORIZON, horizon_month)
+    return stats
+
+
+def rebuild(store, policy, *, as_of: date | None = None, segment_source: SegmentSource | None = None, target=None) -> UpdateStats:
+    """Recompute every customer under ``policy`` (change-only writes: unchanged rows stay as they are)."""
+    return update(store, policy, None, as_of=as_of, segment_source=segment_source, target=target)
+
+
+def refresh_after_sync(store, policy) -> dict[str, Any]:
+    """The end of every sync: map what changed, rebuild those segments, update the facts."""
+    try:
+        from ..mapping import map_changes
+        from .segments import build_segments
+    except ImportError as exc:
+        raise ConfigError(
+            f"the neutral mapping or segment builder is not available ({exc}); MRR was not refreshed"
+        ) from None
+    mapped = map_changes(store)
+    changed_customers = build_segments(store, mapped)
+    stats = update(store, policy, set(changed_customers))
+    return {
+        "mapped_customers": len(mapped),
+        "segment_customers": len(changed_customers),
+        "full": stats.full,
+        "customers": stats.customers,
+        "rows_written": stats.rows_written,
+        "metrics_rows_written": stats.metrics_rows_written,
+        "horizon_month": stats.horizon_month,
+    }
+
+
+# ---- internals ---------------------------------------------------------------
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for index in range(0, len(items), size):
+        yield items[index:index + size]
+
+
+def _select_in(db, sql: str, ids: Sequence[str]) -> list[tuple]:
+    """``sql`` with one ``{ids}`` placeholder for an IN list, over chunks of ids."""
+    rows: list[tuple] = []
+    for part in _chunks(list(ids), _SQL_VARIABLES):
+        rows.extend(db.execute(sql.format(ids=", ".join("?" for _ in part)), list(part)).fetchall())
+    return rows
+
+
+def _customers_past(target, month: str) -> set[str]:
+    """Customers whose month figures change when months after ``month`` come into view."""
+    year, mon = int(month[:4]), int(month[5:7])
+    last_day = last_day_of_month(year, mon).isoformat()
+    return {
+        customer_id
+        for (customer_id,) in target.db.execute(
+            f"SELECT DISTINCT customer_id FROM {RUNS_TABLE} WHERE _deleted = 0 "
+            "AND (end_date IS NULL OR end_date > ?)",
+            [last_day],
+        ).fetchall()
+    }
+
+
+def _read_old_figures(target, customer_ids: Sequence[str]) -> list[tuple[str, MonthFigure]]:
+    rows = _select_in(
+        target.db,
+        f"SELECT currency, month, mrr_minor, start_mrr_minor, movement, movement_minor FROM {MONTHS_TABLE} "
+        "WHERE _deleted = 0 AND customer_id IN ({ids})",
+        customer_ids,
+    )
+    return [(r[0], MonthFigure(r[1], r[2], r[3], r[4], r[5], "", ())) for r in rows]
+
+
+def _write_customers(target, customer_ids: Sequence[str], ledgers: Sequence[CustomerLedger], stamp: PolicyStamp) -> int:
+    """Make the customer tables hold exactly ``ledgers`` for ``customer_ids``."""
+    new_rows: dict[str, list[dict[str, Any]]] = {table: [] for table in CUSTOMER_TABLES}
+    for ledger in ledgers:
+        cid, cur = ledger.customer_id, ledger.currency
+        new_rows[RUNS_TABLE].extend(run_row(cid, cur, run, stamp) for run in ledger.runs)
+        new_rows[MOVEMENTS_TABLE].extend(movement_row(cid, cur, m, stamp) for m in ledger.days)
+        new_rows[MONTHS_TABLE].extend(month_row(cid, cur, f, stamp) for f in ledger.months)
+    written = 0
+    for table, rows in new_rows.items():
+        written += target.upsert_rows(table, PRIMARY_KEY, rows)
+        keep = {row["id"] for row in rows}
+        existing = _select_in(
+            target.db, f"SELECT id FROM {table} WHERE _deleted = 0 AND customer_id IN ({{ids}})", customer_ids
+        )
+        stale = [{"id": row_id} for (row_id,) in existing if row_id not in keep]
+        if stale:
+            written += target.mark_deleted(table, stale)
+    return written
+
+
+def _figures(ledgers: Iterable[CustomerLedger]) -> Iterable[tuple[str, MonthFigure]]:
+    for ledger in ledgers:
+        for figure in ledger.months:
+            yield ledger.currency, figure
+
+
+def _recompute_some(store, target, policy, rules, horizon, source, ids: set[str]) -> UpdateStats:
+    ordered = sorted(ids)
+    ledgers = compute_ledgers(source(store, policy, set(ordered)), rules, horizon) if ordered else []
+    old = aggregate(_read_old_figures(target, ordered)) if ordered else {}
+    written = _write_customers(target, ordered, ledgers, rules.stamp) if ordered else 0
+    delta = aggregate(_figures(ledgers))
+    for key, counters in old.items():
+        add_counters(delta.setdefault(key, dict.fromkeys(COUNTERS, 0)), counters, sign=-1)
+    metrics_written = _apply_metric_deltas(target, delta, rules.stamp)
+    return UpdateStats(False, len(ordered), written, metrics_written, f"{horizon.year:04d}-{horizon.month:02d}")
+
+
+def _apply_metric_deltas(target, delta: dict[tuple[str, str], dict[str, int]], stamp: PolicyStamp) -> int:
+    changed = {key: d for key, d in delta.items() if any(d.values())}
+    if not changed:
+        return 0
+    ids = [f"{currency}|{month}" for currency, month in changed]
+    current: dict[str, dict[str, int]] = {}
+    columns = ", ".join(COUNTERS)
+    for row in _select_in(target.db, f"SELECT id, {columns} FROM {METRICS_TABLE} WHERE _deleted = 0 AND id IN ({{ids}})", ids):
+        current[row[0]] = dict(zip(COUNTERS, row[1:]))
+    rows, gone = [], []
+    for (currency, month), d in sorted(changed.items()):
+        row_id = f"{currency}|{month}"
+        counters = current.get(row_id, dict.fromkeys(COUNTERS, 0))
+        add_counters(counters, d)
+        if counters["customer_rows"] == 0:
+            gone.append({"id": row_id})
+        else:
+            rows.append(metrics_row(currency, month, counters, stamp))
+    written = target.upsert_rows(METRICS_TABLE, PRIMARY_KEY, rows)
+    if gone:
+        written += target.mark_deleted(METRICS_TABLE, gone)
+    return written
+
+
+def _all_customer_ids(store, target) -> list[str]:
+    ids = {c for (c,) in store.db.execute(f"SELECT DISTINCT customer_id FROM {SEGMENTS_TABLE} WHERE _deleted = 0")}
+    for table in CUSTOMER_TABLES:
+        ids.update(c for (c,) in target.db.execute(f"SELECT DISTINCT customer_id FROM {table} WHERE _deleted = 0"))
+    return sorted(ids)
+
+
+def _recompute_all(store, target, policy, rules, horizon, source) -> UpdateStats:
+    customer_ids = _all_customer_ids(store, target)
+    totals: dict[tuple[str, str], dict[str, int]] = {}
+    written = 0
+    for chunk in _chunks(customer_ids, _CHUNK):
+        ledgers = compute_ledgers(source(store, policy, set(chunk)), rules, horizon)
+        written += _write_customers(target, chunk, ledgers, rules.stamp)
+        for key, counters in aggregate(_figures(ledgers)).items():
+            add_counters(totals.setdefault(key, dict.fromkeys(COUNTERS, 0)), counters)
+    rows = [metrics_row(cur, month, counters, rules.stamp) for (cur, month), counters in sorted(totals.items())]
+    metrics_written = target.replace_scope(METRICS_TABLE, PRIMARY_KEY, {}, rows)
+    return UpdateStats(True, len(customer_ids), written, metrics_written, f"{horizon.year:04d}-{horizon.month:02d}")

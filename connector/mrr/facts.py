@@ -1,0 +1,151 @@
+"""The MRR fact tables: their schema and how computed results become rows.
+
+Each table has a single text ``id`` built from its natural key, so the store's
+change-only ``upsert_rows`` / ``mark_deleted`` apply unchanged, and every row
+carries the policy (name and fingerprint) that produced it. Amounts are
+``*_minor`` integers next to a ``currency`` column.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .ledger import Run
+from .metrics import COUNTERS, DERIVED, derive
+from .movements import DayMovement, MonthFigure
+
+RUNS_TABLE = "mrr_customer_runs"
+MOVEMENTS_TABLE = "mrr_movements"
+MONTHS_TABLE = "mrr_customer_months"
+METRICS_TABLE = "mrr_monthly_metrics"
+CUSTOMER_TABLES = (RUNS_TABLE, MOVEMENTS_TABLE, MONTHS_TABLE)
+PRIMARY_KEY = ("id",)
+
+_META = '"_synced_at" TEXT NOT NULL, "_deleted" INTEGER NOT NULL DEFAULT 0, "_seq" INTEGER NOT NULL'
+_POLICY = "policy TEXT NOT NULL, policy_fingerprint TEXT NOT NULL"
+
+
+@dataclass(frozen=True)
+class PolicyStamp:
+    name: str
+    fingerprint: str
+
+
+def _create_customer_tables(db) -> None:
+    db.execute(
+        f"""CREATE TABLE {RUNS_TABLE} (
+            id TEXT NOT NULL PRIMARY KEY, customer_id TEXT NOT NULL, currency TEXT NOT NULL,
+            start_date TEXT NOT NULL, end_date TEXT, mrr_minor INTEGER NOT NULL, {_POLICY}, {_META})"""
+    )
+    db.execute(
+        f"""CREATE TABLE {MOVEMENTS_TABLE} (
+            id TEXT NOT NULL PRIMARY KEY, customer_id TEXT NOT NULL, currency TEXT NOT NULL,
+            day TEXT NOT NULL, movement TEXT NOT NULL, amount_minor INTEGER NOT NULL,
+            mrr_before_minor INTEGER NOT NULL, mrr_after_minor INTEGER NOT NULL,
+            cause TEXT NOT NULL, source_ids TEXT NOT NULL, {_POLICY}, {_META})"""
+    )
+    db.execute(
+        f"""CREATE TABLE {MONTHS_TABLE} (
+            id TEXT NOT NULL PRIMARY KEY, customer_id TEXT NOT NULL, currency TEXT NOT NULL,
+            month TEXT NOT NULL, mrr_minor INTEGER NOT NULL, start_mrr_minor INTEGER NOT NULL,
+            movement TEXT NOT NULL, movement_minor INTEGER NOT NULL, cause TEXT NOT NULL,
+            {_POLICY}, {_META})"""
+    )
+    for table in CUSTOMER_TABLES:
+        db.execute(f"CREATE INDEX idx_{table}_customer ON {table}(customer_id)")
+        db.execute(f"CREATE INDEX idx_{table}__seq ON {table}(_seq)")
+    db.execute(f"CREATE INDEX idx_{MOVEMENTS_TABLE}_day ON {MOVEMENTS_TABLE}(day)")
+    db.execute(f"CREATE INDEX idx_{MONTHS_TABLE}_month ON {MONTHS_TABLE}(month)")
+
+
+def _create_metrics_table(db) -> None:
+    counters = ", ".join(f"{name} INTEGER NOT NULL" for name in COUNTERS)
+    derived = ", ".join(f"{name} {'INTEGER' if name.endswith('_minor') else 'TEXT'}" for name in DERIVED)
+    db.execute(
+        f"""CREATE TABLE {METRICS_TABLE} (
+            id TEXT NOT NULL PRIMARY KEY, currency TEXT NOT NULL, month TEXT NOT NULL,
+            {counters}, {derived}, {_POLICY}, {_META})"""
+    )
+    db.execute(f"CREATE INDEX idx_{METRICS_TABLE}__seq ON {METRICS_TABLE}(_seq)")
+
+
+FACT_MIGRATIONS = [
+    ("ledger_0001_customer_tables", _create_customer_tables),
+    ("metrics_0001_monthly_metrics", _create_metrics_table),
+]
+
+
+def ensure_tables(store) -> None:
+    from .model import SEGMENT_MIGRATIONS
+
+    store.migrate("mrr", [*SEGMENT_MIGRATIONS, *FACT_MIGRATIONS])
+
+
+def run_row(customer_id: str, currency: str, run: Run, stamp: PolicyStamp) -> dict[str, Any]:
+    start = run.start.isoformat()
+    return {
+        "id": f"{customer_id}|{currency}|{start}",
+        "customer_id": customer_id,
+        "currency": currency,
+        "start_date": start,
+        "end_date": run.end.isoformat() if run.end else None,
+        "mrr_minor": run.mrr_minor,
+        "policy": stamp.name,
+        "policy_fingerprint": stamp.fingerprint,
+    }
+
+
+def movement_row(customer_id: str, currency: str, movement: DayMovement, stamp: PolicyStamp) -> dict[str, Any]:
+    day = movement.day.isoformat()
+    return {
+        "id": f"{customer_id}|{currency}|{day}",
+        "customer_id": customer_id,
+        "currency": currency,
+        "day": day,
+        "movement": movement.kind,
+        "amount_minor": movement.amount_minor,
+        "mrr_before_minor": movement.before_minor,
+        "mrr_after_minor": movement.after_minor,
+        "cause": movement.cause,
+        "source_ids": json.dumps(list(movement.source_ids)),
+        "policy": stamp.name,
+        "policy_fingerprint": stamp.fingerprint,
+    }
+
+
+def month_row(customer_id: str, currency: str, figure: MonthFigure, stamp: PolicyStamp) -> dict[str, Any]:
+    return {
+        "id": f"{customer_id}|{currency}|{figure.month}",
+        "customer_id": customer_id,
+        "currency": currency,
+        "month": figure.month,
+        "mrr_minor": figure.mrr_minor,
+        "start_mrr_minor": figure.start_mrr_minor,
+        "movement": figure.movement,
+        "movement_minor": figure.movement_minor,
+        "cause": figure.cause,
+        "policy": stamp.name,
+        "policy_fingerprint": stamp.fingerprint,
+    }
+
+
+def figure_from_month_row(row: Mapping[str, Any]) -> MonthFigure:
+    return MonthFigure(
+        row["month"], row["mrr_minor"], row["start_mrr_minor"], row["movement"], row["movement_minor"],
+        row.get("cause", ""), (),
+    )
+
+
+def metrics_row(currency: str, month: str, counters: Mapping[str, int], stamp: PolicyStamp) -> dict[str, Any]:
+    return {
+        "id": f"{currency}|{month}",
+        "currency": currency,
+        "month": month,
+        **{name: counters[name] for name in COUNTERS},
+        **derive(counters),
+        "policy": stamp.name,
+        "policy_fingerprint": stamp.fingerprint,
+    }

@@ -1,0 +1,194 @@
+"""Movements: why a customer's MRR changed, per day and per month.
+
+Kinds: ``new`` (first MRR ever), ``expansion``, ``contraction``, ``churn`` (MRR
+goes to 0), ``reactivation`` (MRR again after a churn). Each movement's amount
+is ``after − before``, so a customer's movements over any period add up to the
+change in their MRR over that period, to the minor unit.
+
+Two policy rules act here (see docs/metrics.md):
+
+* ``reactivation_min_gap_days``: a drop to 0 followed by MRR again within fewer
+  days is not a churn; it is booked as a contraction and the return as an
+  expansion (0 = every gap is a churn and a reactivation).
+* ``same_month_new_churn_ignored``: a customer who is new and churns within
+  the same calendar month has not "had MRR" for classification, so their next
+  start is ``new`` again rather than a reactivation.
+
+Monthly movements compare month-end figures; a drop to 0 is booked in the month
+whose end first shows 0 — the month after the last month with MRR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from .ledger import ChangePoint, last_day_of_month, month_end_values, next_month, Run
+
+NEW, EXPANSION, CONTRACTION, CHURN, REACTIVATION, FX = (
+    "new", "expansion", "contraction", "churn", "reactivation", "fx",
+)
+MOVEMENT_KINDS = (NEW, EXPANSION, CONTRACTION, CHURN, REACTIVATION)
+
+# Causes a segment builder may set on Segment.cause that we pass through as-is.
+_KNOWN_CAUSES = {
+    "plan_change", "quantity", "discount_start", "discount_end", "add_on",
+    "cancellation", "trial_conversion", "reactivation", "new_subscription", "price_change",
+}
+
+
+@dataclass(frozen=True)
+class DayMovement:
+    day: date
+    kind: str
+    amount_minor: int
+    before_minor: int
+    after_minor: int
+    cause: str
+    source_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MonthFigure:
+    """One customer-month: month-end MRR, previous month-end MRR and the movement."""
+
+    month: str                 # YYYY-MM
+    mrr_minor: int
+    start_mrr_minor: int       # the previous month's figure
+    movement: str              # one of MOVEMENT_KINDS or "" (no change)
+    movement_minor: int
+    cause: str
+    source_ids: tuple[str, ...]
+
+
+def classify_days(points: Sequence[ChangePoint], min_gap_days: int, same_month_new_churn_ignored: bool) -> list[DayMovement]:
+    movements: list[DayMovement] = []
+    had_mrr = False
+    last_drop: date | None = None
+    life_started: date | None = None
+    for index, point in enumerate(points):
+        before, after = point.before_minor, point.after_minor
+        if before <= 0 < after:
+            if not had_mrr:
+                kind = NEW
+            elif last_drop is not None and 0 < min_gap_days and (point.day - last_drop).days < min_gap_days:
+                kind = EXPANSION
+            else:
+                kind = REACTIVATION
+            if kind != EXPANSION:
+                life_started = point.day
+            had_mrr = True
+        elif after <= 0 < before:
+            following = points[index + 1] if index + 1 < len(points) else None
+            short_gap = (
+                following is not None and 0 < min_gap_days and (following.day - point.day).days < min_gap_days
+            )
+            kind = CONTRACTION if short_gap else CHURN
+            last_drop = point.day
+            if (
+                kind == CHURN
+                and same_month_new_churn_ignored
+                and life_started is not None
+                and movements_first_life(movements)
+                and (life_started.year, life_started.month) == (point.day.year, point.day.month)
+            ):
+                had_mrr = False
+        else:
+            kind = EXPANSION if after > before else CONTRACTION
+        movements.append(
+            DayMovement(point.day, kind, after - before, before, after, cause_of(point, kind), _source_ids(point))
+        )
+    return movements
+
+
+def movements_first_life(movements: Sequence[DayMovement]) -> bool:
+    """True while the customer has never churned nor reactivated (their first stretch of MRR)."""
+    return not any(m.kind in (CHURN, REACTIVATION) for m in movements)
+
+
+def classify_months(runs: Sequence[Run], day_movements: Sequence[DayMovement], horizon: date) -> list[MonthFigure]:
+    """One figure per month from the first month-end with MRR to the churn month.
+
+    Months with 0 at both ends (gaps between a churn and a reactivation) are
+    left out; a month whose end is 0 after a month with MRR carries the churn.
+    """
+    figures: list[MonthFigure] = []
+    previous = 0
+    cursor = 0
+    prev_end: date | None = None
+    for year, month, value in month_end_values(runs, horizon):
+        month_end = last_day_of_month(year, month)
+        in_month: list[DayMovement] = []
+        while cursor < len(day_movements) and day_movements[cursor].day <= month_end:
+            if prev_end is None or day_movements[cursor].day > prev_end:
+                in_month.append(day_movements[cursor])
+            cursor += 1
+        prev_end = month_end
+        if value == 0 and previous == 0:
+            continue
+        kind = _month_kind(previous, value, in_month)
+        causes = sorted({c for m in in_month for c in m.cause.split(",") if c}) if kind else []
+        sources = sorted({s for m in in_month for s in m.source_ids}) if kind else []
+        figures.append(
+            MonthFigure(
+                f"{year:04d}-{month:02d}", value, previous, kind, value - previous, ",".join(causes), tuple(sources)
+            )
+        )
+        previous = value
+    return figures
+
+
+def _month_kind(previous: int, value: int, in_month: Sequence[DayMovement]) -> str:
+    if previous <= 0 < value:
+        # the start that brought MRR back decides: new, reactivation, or a short-gap expansion
+        starts = [m for m in in_month if m.before_minor <= 0 < m.after_minor]
+        return starts[-1].kind if starts else NEW
+    if value <= 0 < previous:
+        drops = [m for m in in_month if m.after_minor <= 0 < m.before_minor]
+        return drops[-1].kind if drops else CHURN
+    if value > previous:
+        return EXPANSION
+    if value < previous:
+        return CONTRACTION
+    return ""
+
+
+def cause_of(point: ChangePoint, kind: str) -> str:
+    """Why MRR changed on this day, from the segments that start and end on it."""
+    if kind == CHURN:
+        return "cancellation"
+    if kind == REACTIVATION:
+        return "reactivation"
+    given = {s.cause for s in point.started if s.cause in _KNOWN_CAUSES}
+    if kind == NEW:
+        return "trial_conversion" if "trial_conversion" in given else "new_subscription"
+    causes: set[str] = set(given)
+    ended_subscriptions = {s.subscription_id: s for s in point.ended if s.source_type != "discount"}
+    started_subscriptions = {s.subscription_id for s in point.started if s.source_type != "discount"}
+    for segment in point.started:
+        if segment.source_type == "discount":
+            causes.add("discount_start")
+        elif segment.cause in _KNOWN_CAUSES:
+            continue
+        elif segment.subscription_id is not None and segment.subscription_id in ended_subscriptions:
+            replaced = ended_subscriptions[segment.subscription_id]
+            causes.add("quantity" if replaced.source_id == segment.source_id else "plan_change")
+        else:
+            causes.add("add_on")
+    for segment in point.ended:
+        if segment.source_type == "discount":
+            causes.add("discount_end")
+        elif segment.subscription_id is None or segment.subscription_id not in started_subscriptions:
+            causes.add("cancellation")
+    return ",".join(sorted(causes))
+
+
+def _source_ids(point: ChangePoint) -> tuple[str, ...]:
+    return tuple(sorted({s.source_id for s in (*point.started, *point.ended) if s.source_id}))
+
+
+__all__ = [
+    "DayMovement", "MonthFigure", "classify_days", "classify_months", "cause_of", "MOVEMENT_KINDS",
+    "NEW", "EXPANSION", "CONTRACTION", "CHURN", "REACTIVATION", "FX", "next_month",
+]
