@@ -1,0 +1,127 @@
+"""The jobs the CLI runs, as plain functions: settings in, results out.
+
+Order matters for "nothing written on bad input": the key is checked, then the
+account is identified over the network, and only then is the store opened (or
+created) and bound — a wrong key or the other mode's store leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Settings, describe_key
+from .errors import ConnectorError
+from .http import RateLimiter, RetryPolicy
+from .providers.stripe import StripeProvider
+from .store import Store, open_store
+from .sync import (
+    SyncReport,
+    default_in_flight,
+    default_rate,
+    per_endpoint_rate,
+    resolve_streams,
+    run_sync,
+)
+from .sync.progress import Progress
+
+log = logging.getLogger("billing_connector")
+
+
+@dataclass
+class Connection:
+    provider: StripeProvider
+    key_description: str
+    livemode: bool
+
+
+def connect(settings: Settings, environ: dict[str, str] | None = None) -> Connection:
+    """A provider for the configured key, rate-limited for the key's mode."""
+    key = settings.api_key(environ)
+    livemode = "_live_" in key
+    rate = settings.max_requests_per_second or default_rate(livemode)
+    limiter = RateLimiter(rate, per_endpoint=per_endpoint_rate(rate))
+    provider = StripeProvider(
+        key,
+        api_base=settings.api_base,
+        timeout=settings.timeout_seconds,
+        limiter=limiter,
+        retry_policy=RetryPolicy(max_attempts=settings.max_retries, max_seconds=settings.max_retry_seconds),
+    )
+    return Connection(provider, describe_key(key), livemode)
+
+
+def sync(settings: Settings, *, full_refresh: bool = False, quiet: bool = False) -> tuple[SyncReport, Store]:
+    conn = connect(settings)
+    streams = resolve_streams(conn.provider, settings.streams)
+    identity = conn.provider.identify()
+    store = open_store(settings.db)
+    try:
+        store.bind_account(identity)
+        rate = conn.provider.limiter.ceiling if conn.provider.limiter else 25
+        workers = settings.max_in_flight or default_in_flight(rate)
+        report = run_sync(
+            store,
+            conn.provider,
+            streams=streams,
+            full_refresh=full_refresh,
+            workers=workers,
+            progress=Progress.for_terminal(quiet),
+        )
+        with store.db.atomic():
+            store.set_meta("last_sync_finished_at", str(int(time.time())))
+            store.set_meta("last_sync_ok", "0" if report.failures else "1")
+        return report, store
+    except BaseException:
+        store.close()
+        raise
+
+
+def auth(settings: Settings) -> dict[str, Any]:
+    """One cheap call for the account, then one tiny list per stream to learn the key's reach."""
+    conn = connect(settings)
+    identity = conn.provider.identify()
+    access = {}
+    for stream in [*conn.provider.streams, "events"]:
+        reason = conn.provider.check_stream_access(stream)
+        access[stream] = "ok" if reason is None else reason
+    return {
+        "account_id": identity.account_id,
+        "mode": "live" if identity.livemode else "test",
+        "key": conn.key_description,
+        "api_version": identity.api_version,
+        "streams": access,
+    }
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """What the store holds, without touching the network."""
+    if not os.path.exists(settings.db):
+        raise ConnectorError(f"no store at {settings.db}: run `billing-connector sync` first or pass --db")
+    store = open_store(settings.db, create=False)
+    try:
+        account = store.account()
+        counts = store.table_counts()
+        states = store.all_states()
+        return {
+            "db": settings.db,
+            "account_id": account.account_id if account else None,
+            "mode": ("live" if account.livemode else "test") if account else None,
+            "api_version": account.api_version if account else None,
+            "last_sync_finished_at": store.meta("last_sync_finished_at"),
+            "last_sync_ok": store.meta("last_sync_ok"),
+            "streams": {
+                table: {
+                    "rows": counts[table],
+                    "phase": states.get(table, {}).get("state", {}).get("phase"),
+                    "events_cursor": states.get(table, {}).get("state", {}).get("events_cursor"),
+                    "updated_at": states.get(table, {}).get("updated_at"),
+                }
+                for table in counts
+            },
+        }
+    finally:
+        store.close()

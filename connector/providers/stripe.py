@@ -1,0 +1,311 @@
+"""The Stripe adapter: the official SDK, a pinned API version, plain dicts out.
+
+Requests go through ``StripeClient.raw_request`` so responses become plain
+dicts straight from JSON (no SDK object per record: that would cost more CPU
+than the rest of the sync together). The SDK's own retries are off; every
+failure is classified here, once, into ``http.Retryable`` or a final
+``ConnectorError``, and retried by ``http.call_with_retries``. Nothing past
+this module imports ``stripe``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import stripe
+
+from ..constants import PAGE_SIZE, STRIPE_API_VERSION
+from ..errors import AuthError, ConnectorError, PaginationError, PermissionDenied
+from ..http import RateLimiter, Retryable, RetryPolicy, call_with_retries
+from ..store import AccountIdentity
+from .base import CursorGone, EventPage, Page, StreamDef
+
+_SUB_EVENTS = ("customer.subscription.",)
+
+STREAMS: dict[str, StreamDef] = {
+    s.name: s
+    for s in [
+        StreamDef("customers", "/v1/customers", event_prefixes=("customer.created", "customer.updated", "customer.deleted")),
+        StreamDef("products", "/v1/products", event_prefixes=("product.",)),
+        StreamDef("prices", "/v1/prices", event_prefixes=("price.",)),
+        StreamDef("plans", "/v1/plans", event_prefixes=("plan.",)),
+        StreamDef("coupons", "/v1/coupons", event_prefixes=("coupon.",)),
+        StreamDef("promotion_codes", "/v1/promotion_codes", event_prefixes=("promotion_code.",)),
+        StreamDef(
+            "subscriptions",
+            "/v1/subscriptions",
+            list_params={"status": "all", "expand[]": "data.discounts"},
+            children={"subscription_items": "items"},
+            event_prefixes=_SUB_EVENTS,
+        ),
+        StreamDef(
+            "invoices",
+            "/v1/invoices",
+            list_params={"expand[]": "data.discounts"},
+            children={"invoice_line_items": "lines"},
+            event_prefixes=("invoice.",),
+        ),
+        StreamDef("invoice_items", "/v1/invoiceitems", event_prefixes=("invoiceitem.",)),
+        StreamDef("credit_notes", "/v1/credit_notes", event_prefixes=("credit_note.",)),
+        StreamDef("charges", "/v1/charges", event_prefixes=("charge.",)),
+        StreamDef("refunds", "/v1/refunds", event_prefixes=("refund.", "charge.refund.")),
+    ]
+}
+
+# Child tables, with the parent stream that carries them and how to read them in full.
+CHILD_STREAMS = {"subscription_items": "subscriptions", "invoice_line_items": "invoices"}
+
+# Detail expansions, so a re-fetched object matches a listed one field for field.
+_DETAIL_EXPAND = {"subscriptions": ["discounts"], "invoices": ["discounts"]}
+
+# What a restricted key needs for each stream (shown when Stripe answers 403).
+PERMISSIONS = {
+    "customers": "Customers: Read", "products": "Products: Read", "prices": "Prices: Read",
+    "plans": "Plans: Read", "coupons": "Coupons: Read", "promotion_codes": "Promotion codes: Read",
+    "subscriptions": "Subscriptions: Read", "invoices": "Invoices: Read",
+    "invoice_items": "Invoices: Read", "credit_notes": "Credit notes: Read",
+    "charges": "Charges: Read", "refunds": "Refunds: Read", "events": "Events: Read",
+}
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    value = _header(headers, "Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def classify(exc: stripe.StripeError, what: str, stream: str | None) -> Exception:  # noqa: C901 - one table of cases
+    """Turn an SDK error into Retryable (try again) or a final ConnectorError."""
+    status = exc.http_status
+    headers = exc.headers
+    should_retry = _header(headers, "Stripe-Should-Retry")
+    if should_retry == "false":
+        return ConnectorError(f"Stripe refused {what} and said not to retry (HTTP {status}): {exc.user_message or ''}".rstrip(": "))
+    if isinstance(exc, stripe.RateLimitError) or status == 429:
+        return Retryable("rate_limited", "HTTP 429", _retry_after(headers))
+    if should_retry == "true":
+        return Retryable("unavailable", f"HTTP {status}", _retry_after(headers))
+    if isinstance(exc, stripe.APIConnectionError):
+        return Retryable("transport", "connection failed or timed out")
+    if status is None or status >= 500:
+        return Retryable("unavailable", f"HTTP {status}" if status else "no response")
+    if status < 300:
+        # 200 with a body that is not JSON: a broken transfer, never an empty page.
+        return Retryable("transport", "response body was not valid JSON")
+    if status in (400, 404) and getattr(exc, "code", None) == "resource_missing" and getattr(exc, "param", None) == "starting_after":
+        return CursorGone(what)
+    if status == 401:
+        return AuthError(
+            "Stripe rejected the API key (401): check STRIPE_API_KEY, it may be revoked or of another account"
+        )
+    if status == 403:
+        need = PERMISSIONS.get(stream or "", "read access")
+        return PermissionDenied(
+            f"the API key may not read {stream or what} (403): grant '{need}' to the restricted key, "
+            f"or leave the stream out with --streams"
+        )
+    if status == 404:
+        return PermissionDenied(
+            f"{what} was not found (404): this account or API version has no such endpoint; "
+            "leave the stream out with --streams or point STRIPE_API_BASE at a full Stripe API"
+        )
+    message = exc.user_message or str(getattr(exc, "_message", "")) or "request refused"
+    return ConnectorError(f"Stripe refused {what} (HTTP {status}): {message}")
+
+
+class StripeProvider:
+    """Stripe, through one ``StripeClient`` shared by all fetcher threads."""
+
+    name = "stripe"
+    streams = STREAMS
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        api_base: str | None = None,
+        timeout: float = 30.0,
+        limiter: RateLimiter | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ):
+        base = {"api": api_base.rstrip("/")} if api_base else None
+        self._client = stripe.StripeClient(
+            api_key=api_key,
+            stripe_version=STRIPE_API_VERSION,
+            max_network_retries=0,  # retries are ours: http.call_with_retries
+            base_addresses=base,
+            http_client=stripe.RequestsClient(timeout=timeout),
+        )
+        self.limiter = limiter
+        self.retry_policy = retry_policy or RetryPolicy()
+        self._lock = threading.Lock()
+        self.requests_made = 0
+        self.retries = 0
+
+    # ---- one request --------------------------------------------------------
+    def _get(
+        self, path: str, params: Mapping[str, Any], *, stream: str | None, is_list: bool = False
+    ) -> dict[str, Any]:
+        what = f"GET {path}"
+
+        def attempt() -> dict[str, Any]:
+            if self.limiter is not None:
+                self.limiter.acquire(path if stream is None else STREAMS.get(stream, StreamDef(stream, path)).path)
+            with self._lock:
+                self.requests_made += 1
+            try:
+                response = self._client.raw_request("get", path, **params)
+            except stripe.StripeError as exc:
+                raise classify(exc, what, stream) from None
+            data = response.data
+            if not isinstance(data, dict):
+                raise Retryable("transport", "response body was not a JSON object")
+            if is_list and (data.get("object") != "list" or not isinstance(data.get("data"), list)):
+                # A 200 whose body is not the list asked for is a broken transfer, not an empty page.
+                raise Retryable("transport", f"{path} did not return a list object")
+            return data
+
+        def on_retry(exc: Retryable) -> None:
+            with self._lock:
+                self.retries += 1
+            if exc.kind == "rate_limited" and self.limiter is not None:
+                self.limiter.on_rate_limited()
+
+        return call_with_retries(attempt, self.retry_policy, what=what, on_retry=on_retry)
+
+    # ---- provider interface -----------------------------------------------
+    def identify(self) -> AccountIdentity:
+        account = self._get("/v1/account", {}, stream=None)
+        livemode = self._key_livemode()
+        return AccountIdentity("stripe", account["id"], livemode, STRIPE_API_VERSION)
+
+    def _key_livemode(self) -> bool:
+        key = self._client._requestor.api_key or ""  # the SDK keeps the key; we never print it
+        return "_live_" in key
+
+    def list_page(
+        self, stream: str, *, starting_after: str | None, created_gte: int | None, created_lt: int | None
+    ) -> Page:
+        spec = STREAMS[stream]
+        params: dict[str, Any] = {"limit": PAGE_SIZE, **spec.list_params}
+        if starting_after:
+            params["starting_after"] = starting_after
+        if created_gte is not None:
+            params["created[gte]"] = created_gte
+        if created_lt is not None:
+            params["created[lt]"] = created_lt
+        body = self._get(spec.path, params, stream=stream, is_list=True)
+        objects = _list_data(body, spec.path)
+        page = Page(objects=objects, has_more=bool(body.get("has_more")))
+        if page.has_more and not objects:
+            raise PaginationError(f"{spec.path} said has_more with an empty page; refusing to loop")
+        for child_table, field_name in spec.children.items():
+            page.children[child_table] = [
+                (obj["id"], self._complete_children(stream, obj, child_table, field_name, page)) for obj in objects
+            ]
+        return page
+
+    def _complete_children(
+        self, stream: str, parent: dict[str, Any], child_table: str, field_name: str, page: Page
+    ) -> list[dict[str, Any]]:
+        embedded = parent.get(field_name) or {}
+        children = list(embedded.get("data") or [])
+        if embedded.get("has_more"):
+            path, extra = (
+                ("/v1/subscription_items", {"subscription": parent["id"]})
+                if child_table == "subscription_items"
+                else (f"/v1/invoices/{parent['id']}/lines", {})
+            )
+            children, requests = self._read_all(path, extra, stream)
+            page.requests += requests
+        if child_table == "invoice_line_items":
+            # Older API versions omit `invoice` on lines; the key needs it.
+            children = [c if c.get("invoice") else {**c, "invoice": parent["id"]} for c in children]
+        return children
+
+    def _read_all(self, path: str, extra: Mapping[str, Any], stream: str) -> tuple[list[dict[str, Any]], int]:
+        """Every page of a nested list, with the loop guard."""
+        items: list[dict[str, Any]] = []
+        seen_cursors: set[str] = set()
+        after: str | None = None
+        requests = 0
+        while True:
+            params: dict[str, Any] = {"limit": PAGE_SIZE, **extra}
+            if after:
+                params["starting_after"] = after
+            body = self._get(path, params, stream=stream, is_list=True)
+            requests += 1
+            data = _list_data(body, path)
+            items.extend(data)
+            if not body.get("has_more"):
+                return items, requests
+            if not data:
+                raise PaginationError(f"{path} said has_more with an empty page; refusing to loop")
+            after = data[-1]["id"]
+            if after in seen_cursors:
+                raise PaginationError(f"{path} returned cursor {after} twice; refusing to loop")
+            seen_cursors.add(after)
+
+    def fetch_object(self, stream: str, object_id: str) -> dict[str, Any] | None:
+        spec = STREAMS[stream]
+        params: dict[str, Any] = {}
+        for i, field_name in enumerate(_DETAIL_EXPAND.get(stream, [])):
+            params[f"expand[{i}]"] = field_name
+        try:
+            obj = self._get(f"{spec.path}/{object_id}", params, stream=stream)
+        except PermissionDenied as exc:
+            if "(404)" in str(exc):
+                return None  # gone: the caller soft-deletes it
+            raise
+        if obj.get("deleted"):
+            return None
+        return obj
+
+    def fetch_children(self, stream: str, parent: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        """Complete child lists of a re-fetched parent (incremental sync)."""
+        spec = STREAMS[stream]
+        page = Page(objects=[parent], has_more=False)
+        return {
+            child_table: self._complete_children(stream, parent, child_table, field_name, page)
+            for child_table, field_name in spec.children.items()
+        }
+
+    def events_page(
+        self, *, types: list[str], created_gt: int, created_lte: int, starting_after: str | None
+    ) -> EventPage:
+        params: dict[str, Any] = {"limit": PAGE_SIZE, "created[gt]": created_gt, "created[lte]": created_lte}
+        for i, event_type in enumerate(types):
+            params[f"types[{i}]"] = event_type
+        if starting_after:
+            params["starting_after"] = starting_after
+        body = self._get("/v1/events", params, stream="events", is_list=True)
+        data = _list_data(body, "/v1/events")
+        if body.get("has_more") and not data:
+            raise PaginationError("/v1/events said has_more with an empty page; refusing to loop")
+        return EventPage(events=data, has_more=bool(body.get("has_more")))
+
+    def check_stream_access(self, stream: str) -> str | None:
+        path = STREAMS[stream].path if stream in STREAMS else "/v1/events"
+        try:
+            self._get(path, {"limit": 1}, stream=stream)
+        except PermissionDenied as exc:
+            return str(exc)
+        return None
+
+
+def _list_data(body: Mapping[str, Any], path: str) -> list[dict[str, Any]]:
+    """The objects of a list body (already checked to be a list by `_get`)."""
+    return body["data"]

@@ -1,0 +1,168 @@
+"""Sync orchestration: full reads where needed, then one events pass for all streams.
+
+Per stream, ``_sync_state`` says where it stands:
+
+* no state, or ``--full-refresh``: a full read, with the events cursor taken
+  *before* the first page so the events pass replays whatever changed during it;
+* ``phase = full``: a full read interrupted by a crash; its slices resume;
+* ``phase = incremental``: only the events pass — unless the cursor is older
+  than the events Stripe still keeps (30 days): then the stream is re-read in
+  full with a warning, never silently skipped.
+
+The whole run commits page by page; a failure in one stream (a 403, say) stops
+that stream only, and the run ends with the first failure's exit code after the
+others finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ..constants import (
+    DEFAULT_CEILING_SHARE,
+    EVENTS_RETENTION_SECONDS,
+    EVENTS_SAFETY_LAG_SECONDS,
+    STRIPE_LIVE_REQUESTS_PER_SECOND,
+    STRIPE_PER_ENDPOINT_REQUESTS_PER_SECOND,
+    STRIPE_TEST_REQUESTS_PER_SECOND,
+)
+from ..errors import ConfigError, ConnectorError, StoreError
+from ..providers.base import Provider
+from ..store import Store
+from .events import EventsPass
+from .full import FullRead, new_full_state
+from .pipeline import Pipeline
+from .progress import Progress
+
+log = logging.getLogger("billing_connector.sync")
+
+# A cursor this close to the retention edge is treated as already too old:
+# the scan itself takes time, and events at the edge may expire meanwhile.
+RETENTION_MARGIN_SECONDS = 3600
+
+
+@dataclass
+class SyncReport:
+    streams: list[str]
+    full_reads: list[str] = field(default_factory=list)
+    rows_read: dict[str, int] = field(default_factory=dict)
+    events_seen: int = 0
+    objects_refetched: int = 0
+    failures: dict[str, ConnectorError] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def default_rate(livemode: bool) -> float:
+    ceiling = STRIPE_LIVE_REQUESTS_PER_SECOND if livemode else STRIPE_TEST_REQUESTS_PER_SECOND
+    return ceiling * DEFAULT_CEILING_SHARE
+
+
+def default_in_flight(rate: float) -> int:
+    # Enough requests in flight to keep `rate` going at up to ~0.8 s per request.
+    return max(8, min(96, math.ceil(rate * 0.8)))
+
+
+def per_endpoint_rate(rate: float) -> float:
+    return min(rate, STRIPE_PER_ENDPOINT_REQUESTS_PER_SECOND)
+
+
+def resolve_streams(provider: Provider, requested: Iterable[str] | None) -> list[str]:
+    """Validate stream names; child tables (subscription_items, ...) bring their parent."""
+    from ..providers.stripe import CHILD_STREAMS
+
+    names = list(provider.streams)
+    if not requested:
+        return names
+    chosen = []
+    for name in requested:
+        name = CHILD_STREAMS.get(name, name)
+        if name not in provider.streams:
+            valid = ", ".join([*names, *CHILD_STREAMS])
+            raise ConfigError(f"unknown stream {name!r}; valid streams: {valid}")
+        if name not in chosen:
+            chosen.append(name)
+    return chosen
+
+
+def run_sync(
+    store: Store,
+    provider: Provider,
+    *,
+    streams: list[str],
+    full_refresh: bool = False,
+    workers: int = 16,
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.time,
+) -> SyncReport:
+    """Bring the selected streams up to date. The store must already be bound to the account."""
+    progress = progress or Progress(enabled=False)
+    started = time.monotonic()
+    now = int(clock())
+    report = SyncReport(streams=list(streams))
+
+    def make_pipeline() -> Pipeline:
+        return Pipeline(workers)
+
+    try:
+        fulls: list[FullRead] = []
+        for stream in streams:
+            state = store.get_state(stream)
+            reason = _needs_full_read(state, now, full_refresh)
+            if reason:
+                if reason == "stale":
+                    log.warning(
+                        "%s: the events cursor is older than the 30 days of events Stripe keeps; "
+                        "re-reading the stream in full", stream,
+                    )
+                state = new_full_state(now - EVENTS_SAFETY_LAG_SECONDS, refresh=state is not None)
+                with store.db.atomic():
+                    store.set_state(stream, state)
+            if state["phase"] == "full":
+                fulls.append(FullRead(store, provider, stream, state, progress))
+                report.full_reads.append(stream)
+
+        if fulls:
+            pipeline = make_pipeline()
+            for full in fulls:
+                full.start(pipeline)
+            report.failures.update(pipeline.run(store.db.atomic))
+            for full in fulls:
+                report.rows_read[full.stream] = full.rows
+
+        cursors = {
+            stream: int((store.get_state(stream) or {}).get("events_cursor", 0))
+            for stream in streams
+            if stream not in report.failures and (store.get_state(stream) or {}).get("phase") == "incremental"
+        }
+        events = EventsPass(store, provider, cursors, now - EVENTS_SAFETY_LAG_SECONDS, progress)
+        failures = events.run(make_pipeline)
+        report.failures.update(failures)
+        report.events_seen = events.events_seen
+        report.objects_refetched = events.objects_refetched
+    except sqlite3.OperationalError as exc:
+        if "full" in str(exc).lower():
+            raise StoreError(
+                "the disk is full: the last page was rolled back and nothing after the last committed "
+                "page was written; free space and run sync again to resume"
+            ) from None
+        raise StoreError(f"the store failed ({exc}); nothing after the last committed page was written") from None
+    finally:
+        progress.close()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _needs_full_read(state: dict | None, now: int, full_refresh: bool) -> str | None:
+    if state is None:
+        return "first"
+    if full_refresh:
+        return "refresh"
+    if state.get("phase") == "incremental":
+        if int(state.get("events_cursor", 0)) < now - EVENTS_RETENTION_SECONDS + RETENTION_MARGIN_SECONDS:
+            return "stale"
+    return None

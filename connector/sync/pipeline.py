@@ -1,0 +1,102 @@
+"""Many requests in flight, one writer.
+
+Fetch jobs run in a thread pool (the rate limiter inside the provider decides
+how fast they go); their results come back to the calling thread, which is the
+only one that writes: every result that completed since the last commit is
+applied in one transaction, together with the cursors that follow it. So a
+crash at any instant leaves whole pages with their cursors, never a page
+without its cursor or a cursor past an unwritten page.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConnectorError
+
+
+@dataclass
+class Job:
+    group: str                                  # fairness and failure unit (a stream)
+    fetch: Callable[[], Any]                    # runs in a worker thread
+    apply: Callable[[Any], None]                # runs in the writer, inside the transaction
+
+
+class Pipeline:
+    """Run jobs concurrently; apply their results in batched transactions.
+
+    ``apply`` may submit more jobs (the next page, a split slice). A job that
+    raises a ConnectorError fails its group: queued jobs of the group are
+    dropped, other groups go on, and :meth:`run` returns the failures.
+    """
+
+    def __init__(self, workers: int, per_group_limit: int | None = None):
+        self.workers = max(1, workers)
+        self.per_group_limit = per_group_limit or self.workers
+        self._queue: dict[str, deque[Job]] = defaultdict(deque)
+        self._order: list[str] = []
+        self._running: dict[Future, Job] = {}
+        self._in_group: dict[str, int] = defaultdict(int)
+        self.failures: dict[str, ConnectorError] = {}
+
+    def submit(self, job: Job) -> None:
+        if job.group in self.failures:
+            return
+        if job.group not in self._queue:
+            self._order.append(job.group)
+        self._queue[job.group].append(job)
+
+    def _next_job(self) -> Job | None:
+        """The queued job of the group with the fewest running jobs (fair across streams)."""
+        best = None
+        for group in self._order:
+            if self._queue[group] and self._in_group[group] < self.per_group_limit:
+                if best is None or self._in_group[group] < self._in_group[best]:
+                    best = group
+        return self._queue[best].popleft() if best is not None else None
+
+    def run(self, transaction: Callable[[], Any], after_commit: Callable[[], None] | None = None) -> dict[str, ConnectorError]:
+        """Until no job is queued or running. ``transaction()`` is a context manager (db.atomic)."""
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as pool:
+            try:
+                while True:
+                    while len(self._running) < self.workers:
+                        job = self._next_job()
+                        if job is None:
+                            break
+                        self._in_group[job.group] += 1
+                        self._running[pool.submit(job.fetch)] = job
+                    if not self._running:
+                        break
+                    done, _ = wait(list(self._running), return_when=FIRST_COMPLETED)
+                    finished = [(self._running.pop(f), f) for f in done]
+                    results = []
+                    for job, future in finished:
+                        self._in_group[job.group] -= 1
+                        error = future.exception()
+                        if error is None:
+                            results.append((job, future.result()))
+                        elif isinstance(error, ConnectorError):
+                            self._fail(job.group, error)
+                        else:
+                            raise error
+                    if results:
+                        with transaction():
+                            for job, result in results:
+                                if job.group not in self.failures:
+                                    job.apply(result)
+                        if after_commit is not None:
+                            after_commit()
+            except BaseException:
+                for future in self._running:
+                    future.cancel()
+                raise
+        return self.failures
+
+    def _fail(self, group: str, error: ConnectorError) -> None:
+        self.failures.setdefault(group, error)
+        self._queue[group].clear()
