@@ -1,0 +1,83 @@
+"""What every export target offers, and the optional-extra import every target uses."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, ClassVar
+
+from ..errors import ExportError
+from .schema import TableSchema
+
+
+def require_extra(module: str, extra: str) -> ModuleType:
+    """Import an optional dependency, or ExportError naming the install command."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ExportError(
+            f"this export target needs the {module} package: pip install 'billing-connector[{extra}]'"
+        ) from None
+
+
+@dataclass
+class TableLoad:
+    """What a target did with one table."""
+
+    rows_sent: int
+    # rows the target inserted or updated; None where a target cannot tell (files keep every batch)
+    rows_changed: int | None = None
+    files: list[str] = field(default_factory=list)
+
+
+class Target:
+    """An export destination. Use as a context manager: ``with target: target.load(...)``.
+
+    A target commits each table on its own (one transaction, or one file plus
+    its manifest entry), so the caller can advance that table's watermark right
+    after ``load`` returns. Every failure is an ExportError whose message names
+    the target by ``identity`` (never a password) and leaves the target as it
+    was before that table's load.
+    """
+
+    schemes: ClassVar[tuple[str, ...]] = ()
+    identity: str
+
+    def __enter__(self) -> "Target":
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Connect and check the target is usable; ExportError otherwise."""
+
+    def close(self) -> None:
+        """Release connections (also after a failure)."""
+
+    def existing_columns(self, schema: TableSchema) -> set[str] | None:
+        """The columns the target's table has now, or None when it does not exist.
+
+        Read-only: the caller re-sends a whole table whose target table is
+        missing or lacks a column, so new columns are filled for every row.
+        """
+        raise NotImplementedError
+
+    def committed_seq(self, schema: TableSchema, account_id: str, watermark: int) -> int | None:
+        """A seq beyond ``watermark`` the target itself records as committed, when it keeps one.
+
+        Databases do not need one (a re-sent batch merges to the same rows).
+        """
+        return None
+
+    def load(
+        self, schema: TableSchema, rows: Iterable[tuple[Any, ...]], seq_from: int, seq_to: int, full: bool
+    ) -> TableLoad:
+        """Create or widen the table, write the rows of ``(seq_from, seq_to]`` and commit, all at once.
+
+        ExportError on failure, with nothing of this table committed.
+        """
+        raise NotImplementedError

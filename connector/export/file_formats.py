@@ -1,0 +1,121 @@
+"""Writing one batch of rows as Parquet, CSV or newline-delimited JSON.
+
+Each writer takes a path, the table's schema and the rows, writes the whole
+file and returns the row count. They write wherever they are told: the caller
+(``files.py``) gives them a temporary name and renames the file into place.
+
+Value conventions (docs/export.md):
+
+* CSV: a header line; NULL is an empty unquoted field, every text value is
+  quoted (so an empty string is ``""``); booleans ``true``/``false``;
+  timestamps ISO 8601 UTC (``2026-11-23T11:24:05Z``); JSON columns as JSON text;
+  bytes as base64.
+* JSONL: one object per line; JSON columns embedded as JSON values; the rest
+  as in CSV, with null for NULL.
+* Parquet: written by DuckDB with the same types as the DuckDB target
+  (BIGINT, TIMESTAMPTZ, JSON, DATE, BOOLEAN ...).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from .base import require_extra
+from .duckdb_stage import quote_literal, select_from_stage, write_stage
+from .schema import JSON, TableSchema
+
+
+def open_output(path: Path) -> IO[str]:
+    """Every text file the file targets write goes through here (tests inject a full disk)."""
+    return open(path, "w", encoding="utf-8", newline="")
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _csv_field(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        value = base64.b64encode(value).decode("ascii")
+    return '"' + str(value).replace('"', '""') + '"'
+
+
+def write_csv(path: Path, schema: TableSchema, rows: Iterable[tuple[Any, ...]]) -> int:
+    count = 0
+    with open_output(path) as handle:
+        handle.write(",".join(_csv_field(name) for name in schema.column_names) + "\n")
+        for row in rows:
+            handle.write(",".join(_csv_field(value) for value in row) + "\n")
+            count += 1
+        handle.flush()
+        os.fsync(handle.fileno())
+    return count
+
+
+def _json_value(value: Any, is_json: bool) -> Any:
+    if value is None:
+        return None
+    if is_json:
+        return json.loads(value)
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def write_jsonl(path: Path, schema: TableSchema, rows: Iterable[tuple[Any, ...]]) -> int:
+    names = schema.column_names
+    is_json = [c.type == JSON for c in schema.columns]
+    count = 0
+    with open_output(path) as handle:
+        for row in rows:
+            record = {name: _json_value(value, flag) for name, value, flag in zip(names, row, is_json)}
+            handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+            count += 1
+        handle.flush()
+        os.fsync(handle.fileno())
+    return count
+
+
+def write_parquet(path: Path, schema: TableSchema, rows: Iterable[tuple[Any, ...]]) -> int:
+    duckdb = require_extra("duckdb", "parquet")
+    with tempfile.TemporaryDirectory(prefix="billing-connector-") as scratch:
+        stage = Path(scratch) / "stage.jsonl"
+        count = write_stage(stage, schema, rows)
+        conn = duckdb.connect()
+        try:
+            conn.execute(
+                f"COPY ({select_from_stage(stage, schema)}) TO {quote_literal(str(path))} "
+                "(FORMAT parquet, COMPRESSION zstd)"
+            )
+        finally:
+            conn.close()
+    return count
+
+
+Writer = Callable[[Path, TableSchema, Iterable[tuple[Any, ...]]], int]
+FORMATS: dict[str, tuple[str, Writer]] = {
+    "parquet": ("parquet", write_parquet),
+    "csv": ("csv", write_csv),
+    "jsonl": ("jsonl", write_jsonl),
+}

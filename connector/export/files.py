@@ -1,0 +1,188 @@
+"""File targets: ``parquet:DIR``, ``csv:DIR``, ``jsonl:DIR`` for BigQuery, Snowflake, Redshift loads.
+
+Layout::
+
+    DIR/manifest.json
+    DIR/<table>/<run time>_<seq from>-<seq to>.<ext>
+
+One folder per table, one file per export run holding the rows whose ``_seq``
+is in ``(seq from, seq to]`` (every row with ``--full``, marked ``"full": true``
+in the manifest). A loader applies files in manifest order and keeps, per
+primary key, the row with the highest ``_seq``; ``_deleted`` says a row was
+removed upstream.
+
+Commit order per table, so no half-written file ever carries its final name:
+write ``<name>.tmp``, rename it into place, then replace ``manifest.json``
+atomically (written to a temporary name first). The manifest is the list of
+committed files: a data file it does not list is the leftover of a killed run
+and is removed by the next run; so is any ``*.tmp``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..errors import ExportError
+from .base import TableLoad, Target
+from .file_formats import FORMATS, open_output
+from .schema import TableSchema
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+_OUR_FILE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z_\d+-\d+\.(parquet|csv|jsonl)(\.tmp)?$")
+
+
+def _write_errors() -> tuple[type[BaseException], ...]:
+    """OSError, plus DuckDB's errors when it is installed (Parquet is written by DuckDB)."""
+    try:
+        import duckdb
+    except ImportError:
+        return (OSError,)
+    return (OSError, duckdb.Error)
+
+
+class FileTarget(Target):
+    schemes = tuple(FORMATS)
+
+    def __init__(self, spec: str, schema: str | None = None, *, store_path: str | None = None, account_id: str = ""):
+        scheme, _, location = spec.partition(":")
+        if not location:
+            raise ExportError(f"{scheme} target needs a folder: --to {scheme}:DIR")
+        self.format = scheme
+        self.extension, self._writer = FORMATS[scheme]
+        self.directory = Path(location).expanduser().resolve()
+        self.identity = f"{scheme}:{self.directory}"
+        self.run_stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f".{int(time.time() * 1e6) % 1_000_000:06d}Z"
+        self.manifest: dict[str, Any] = {}
+        self._store_path = store_path
+        self._account_id = account_id
+
+    # ---- opening: read the manifest, clear leftovers of a killed run ----------
+    def open(self) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self.manifest = self._read_manifest()
+            self._remove_leftovers()
+        except OSError as exc:
+            raise ExportError(f"{self.identity}: cannot use the folder: {exc.strerror}; check it and its permissions") from None
+
+    def _read_manifest(self) -> dict[str, Any]:
+        path = self.directory / MANIFEST
+        if not path.exists():
+            return {"version": MANIFEST_VERSION, "format": self.format, "tables": {}}
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ExportError(f"{path} is not valid JSON ({exc}); restore it or export into an empty folder") from None
+        if manifest.get("format") != self.format:
+            raise ExportError(
+                f"{self.directory} holds a {manifest.get('format')} export, not {self.format}; use another folder"
+            )
+        return manifest
+
+    def _remove_leftovers(self) -> None:
+        listed = {entry["path"] for table in self.manifest["tables"].values() for entry in table["files"]}
+        for folder in self.directory.iterdir():
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                relative = f"{folder.name}/{path.name}"
+                if _OUR_FILE.match(path.name) and relative not in listed:
+                    path.unlink()
+        leftover_manifest = self.directory / (MANIFEST + ".tmp")
+        if leftover_manifest.exists():
+            leftover_manifest.unlink()
+
+    # ---- schema ---------------------------------------------------------------
+    def existing_columns(self, schema: TableSchema) -> set[str] | None:
+        table = self.manifest["tables"].get(schema.name)
+        if table is None:
+            return None
+        return {column["name"] for column in table["schema"]["columns"]}
+
+    def committed_seq(self, schema: TableSchema, account_id: str, watermark: int) -> int | None:
+        """The seq to of this store's last file when it continues from ``watermark``: the
+        run that wrote it was killed after the manifest, before the store's watermark."""
+        table = self.manifest["tables"].get(schema.name)
+        ours = [
+            entry for entry in (table or {}).get("files", [])
+            if entry.get("account_id") == account_id and entry.get("store") == self._store_path
+        ]
+        if ours and ours[-1]["seq_from"] == watermark:
+            return ours[-1]["seq_to"]
+        return None
+
+    # ---- load -----------------------------------------------------------------
+    def load(
+        self, schema: TableSchema, rows: Iterable[tuple[Any, ...]], seq_from: int, seq_to: int, full: bool
+    ) -> TableLoad:
+        folder = self.directory / schema.name
+        name = f"{self.run_stamp}_{seq_from}-{seq_to}.{self.extension}"
+        final = folder / name
+        temporary = folder / (name + ".tmp")
+        manifest = json.loads(json.dumps(self.manifest))  # a copy: ours changes only once committed
+        table = manifest["tables"].setdefault(schema.name, {"files": []})
+        table["schema"] = schema.as_manifest()
+        renamed = False
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            count = self._writer(temporary, schema, rows)
+            if count:
+                os.replace(temporary, final)
+                renamed = True
+                table["files"].append({
+                    "path": f"{schema.name}/{name}",
+                    "rows": count,
+                    "seq_from": seq_from,
+                    "seq_to": seq_to,
+                    "full": full,
+                    "account_id": self._account_id,
+                    "store": self._store_path,
+                    "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                })
+            else:
+                temporary.unlink()
+            self._write_manifest(manifest)
+        except _write_errors() as exc:
+            _remove_quietly(temporary)
+            if renamed:
+                _remove_quietly(final)
+            reason = getattr(exc, "strerror", None) or " ".join(str(exc).split("\n")[0].split())
+            raise ExportError(
+                f"{self.identity}: cannot write {schema.name}: {reason}; "
+                "free some space or choose another folder, then run the export again"
+            ) from None
+        except BaseException:
+            _remove_quietly(temporary)
+            if renamed:
+                _remove_quietly(final)
+            raise
+        self.manifest = manifest
+        return TableLoad(rows_sent=count, files=[str(final)] if count else [])
+
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
+        manifest["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        temporary = self.directory / (MANIFEST + ".tmp")
+        try:
+            with open_output(temporary) as handle:
+                handle.write(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.directory / MANIFEST)
+        except BaseException:
+            _remove_quietly(temporary)
+            raise
+
+
+def _remove_quietly(path: Path) -> None:
+    """Remove a file of ours if it is there; a failure here must not hide the error being raised."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        return

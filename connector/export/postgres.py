@@ -1,0 +1,199 @@
+"""The PostgreSQL target (psycopg 3): ``postgres://user[:password]@host[:port]/db[?schema=billing]``.
+
+Each table is loaded in one transaction: create the schema and table if
+missing, add new upstream columns (never drop or recreate), COPY the changed
+rows into a temporary staging table, then merge them with
+``INSERT ... ON CONFLICT (primary key) DO UPDATE``, skipping rows already equal,
+so a re-sent batch changes nothing. A failure rolls the whole table back.
+
+Every identifier is quoted by psycopg's ``sql.Identifier``; upstream column
+names (metadata keys) never reach SQL as text. The password is used to connect
+and nowhere else: identities and messages are built without it, and any
+server message is scrubbed of it before it is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl, quote as url_quote, unquote, urlencode, urlsplit, urlunsplit
+
+from ..errors import ExportError
+from .base import TableLoad, Target, require_extra
+from .schema import TableSchema
+
+DEFAULT_SCHEMA = "billing"
+POSTGRES_TYPES = {
+    "bigint": "bigint",
+    "double": "double precision",
+    "text": "text",
+    "boolean": "boolean",
+    "timestamp": "timestamptz",
+    "json": "jsonb",
+    "date": "date",
+    "bytes": "bytea",
+}
+MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1: longer names would be silently truncated
+SECRET_QUERY_KEYS = frozenset({"password", "sslpassword"})
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+class PostgresTarget(Target):
+    schemes = ("postgres", "postgresql")
+
+    def __init__(self, spec: str, schema: str | None = None):
+        parts = urlsplit(spec)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        self.schema = schema or dict(query).get("schema") or DEFAULT_SCHEMA
+        self._secrets = [unquote(parts.password)] if parts.password else []
+        self._secrets += [value for key, value in query if key in SECRET_QUERY_KEYS and value]
+        # libpq does not know `schema`: it is ours, so it leaves the conninfo.
+        connect_query = [(k, v) for k, v in query if k != "schema"]
+        self._conninfo = urlunsplit(parts._replace(query=urlencode(connect_query)))
+        self.user = unquote(parts.username) if parts.username else None
+        host = parts.hostname or "localhost"
+        netloc = (url_quote(self.user, safe="") + "@" if self.user else "") + host
+        netloc += f":{parts.port}" if parts.port else ""
+        public_query = sorted((k, v) for k, v in connect_query if k not in SECRET_QUERY_KEYS)
+        public_query.append(("schema", self.schema))
+        self.identity = urlunsplit(("postgresql", netloc, parts.path or "/", urlencode(public_query), ""))
+        self._conn: Any = None
+        self._psycopg: Any = None
+
+    # ---- connection ---------------------------------------------------------
+    def open(self) -> None:
+        self._psycopg = require_extra("psycopg", "postgres")
+        _check_identifier(self.schema, "schema")
+        try:
+            self._conn = self._psycopg.connect(
+                self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
+            )
+        except self._psycopg.Error as exc:
+            raise ExportError(
+                f"cannot connect to {self.identity}: {self._reason(exc)}; "
+                "check host, port, database, user and password"
+            ) from None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # ---- schema -------------------------------------------------------------
+    def existing_columns(self, schema: TableSchema) -> set[str] | None:
+        rows = self._query(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+            [self.schema, schema.name],
+            f"read the columns of {self.schema}.{schema.name}",
+        )
+        return {name for (name,) in rows} or None
+
+    def _ddl(self, cur: Any, schema: TableSchema) -> None:
+        """Create the schema and table if missing, add missing columns."""
+        sql = self._psycopg.sql
+        for column in schema.column_names:
+            _check_identifier(column, f"column of {schema.name}")
+        _check_identifier(schema.name, "table")
+        cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [self.schema])
+        if cur.fetchone() is None:
+            # Only when missing: CREATE SCHEMA IF NOT EXISTS still needs CREATE on the database.
+            cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+        table = sql.Identifier(self.schema, schema.name)
+        definitions = [
+            sql.SQL("{} {}{}").format(
+                sql.Identifier(c.name),
+                sql.SQL(POSTGRES_TYPES[c.type]),
+                sql.SQL(" NOT NULL" if c.name in schema.primary_key else ""),
+            )
+            for c in schema.columns
+        ]
+        definitions.append(sql.SQL("PRIMARY KEY ({})").format(_idents(sql, schema.primary_key)))
+        cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(table, sql.SQL(", ").join(definitions)))
+        for column in schema.columns:
+            cur.execute(
+                sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                    table, sql.Identifier(column.name), sql.SQL(POSTGRES_TYPES[column.type])
+                )
+            )
+
+    # ---- load ---------------------------------------------------------------
+    def load(
+        self, schema: TableSchema, rows: Iterable[tuple[Any, ...]], seq_from: int, seq_to: int, full: bool
+    ) -> TableLoad:
+        sql = self._psycopg.sql
+        table = sql.Identifier(self.schema, schema.name)
+        stage = sql.Identifier("_billing_connector_stage")
+        columns = _idents(sql, schema.column_names)
+        sent = 0
+        try:
+            with self._conn.transaction(), self._conn.cursor() as cur:
+                self._ddl(cur, schema)
+                cur.execute(
+                    sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(stage, table)
+                )
+                with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, columns)) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                        sent += 1
+                cur.execute(self._merge_sql(schema, table, stage))
+                changed = cur.rowcount
+        except ExportError:
+            raise
+        except self._psycopg.Error as exc:
+            raise self._error(exc, f"load {schema.name}") from None
+        return TableLoad(rows_sent=sent, rows_changed=changed)
+
+    def _merge_sql(self, schema: TableSchema, table: Any, stage: Any) -> Any:
+        sql = self._psycopg.sql
+        names = schema.column_names
+        updated = [name for name in names if name not in schema.primary_key]
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(n), sql.Identifier(n)) for n in updated
+        )
+        current = sql.SQL(", ").join(sql.SQL("{}.{}").format(table, sql.Identifier(n)) for n in updated)
+        incoming = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(n)) for n in updated)
+        return sql.SQL(
+            "INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} "
+            "ON CONFLICT ({pk}) DO UPDATE SET {assignments} WHERE ROW({current}) IS DISTINCT FROM ROW({incoming})"
+        ).format(
+            table=table, cols=_idents(sql, names), stage=stage, pk=_idents(sql, schema.primary_key),
+            assignments=assignments, current=current, incoming=incoming,
+        )
+
+    # ---- errors -------------------------------------------------------------
+    def _query(self, statement: str, params: list[Any], doing: str) -> list[tuple[Any, ...]]:
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute(statement, params)
+                return cur.fetchall()
+        except self._psycopg.Error as exc:
+            raise self._error(exc, doing) from None
+
+    def _error(self, exc: Exception, doing: str) -> ExportError:
+        errors = self._psycopg.errors
+        if isinstance(exc, errors.InsufficientPrivilege):
+            return ExportError(
+                f"{self.identity}: permission denied to {doing} ({self._reason(exc)}); "
+                f"GRANT USAGE, CREATE ON SCHEMA {self.schema} TO {self.user or 'the role'}, or choose another --schema"
+            )
+        if isinstance(exc, self._psycopg.OperationalError):
+            return ExportError(f"{self.identity}: connection lost while trying to {doing} ({self._reason(exc)}); run the export again")
+        return ExportError(f"{self.identity}: could not {doing}: {self._reason(exc)}")
+
+    def _reason(self, exc: Exception) -> str:
+        """The server's first line, without any secret of the DSN."""
+        text = " ".join(str(exc).split("\n")[0].split()) or type(exc).__name__
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+def _idents(sql: Any, names: Iterable[str]) -> Any:
+    return sql.SQL(", ").join(sql.Identifier(n) for n in names)
+
+
+def _check_identifier(name: str, what: str) -> None:
+    if len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
+        raise ExportError(
+            f"{what} name {name[:20]!r}... is longer than PostgreSQL's {MAX_IDENTIFIER_BYTES} bytes; rename it upstream"
+        )
