@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from .ledger import ChangePoint, last_day_of_month, month_end_values, next_month, Run
+from .ledger import ChangePoint, Run, last_day_of_month, month_end_values
 
 NEW, EXPANSION, CONTRACTION, CHURN, REACTIVATION, FX = (
     "new", "expansion", "contraction", "churn", "reactivation", "fx",
@@ -117,12 +117,16 @@ def classify_months(runs: Sequence[Run], day_movements: Sequence[DayMovement], h
     previous = 0
     cursor = 0
     prev_end: date | None = None
+    life_start: DayMovement | None = None     # the new/reactivation that began the current stretch
     for year, month, value in month_end_values(runs, horizon):
         month_end = last_day_of_month(year, month)
         in_month: list[DayMovement] = []
         while cursor < len(day_movements) and day_movements[cursor].day <= month_end:
-            if prev_end is None or day_movements[cursor].day > prev_end:
-                in_month.append(day_movements[cursor])
+            movement = day_movements[cursor]
+            if prev_end is None or movement.day > prev_end:
+                in_month.append(movement)
+            if movement.kind in (NEW, REACTIVATION):
+                life_start = movement
             cursor += 1
         prev_end = month_end
         if value == 0 and previous == 0:
@@ -130,6 +134,11 @@ def classify_months(runs: Sequence[Run], day_movements: Sequence[DayMovement], h
         kind = _month_kind(previous, value, in_month)
         causes = sorted({c for m in in_month for c in m.cause.split(",") if c}) if kind else []
         sources = sorted({s for m in in_month for s in m.source_ids}) if kind else []
+        short_gap_return = bool(figures) and figures[-1].movement == CONTRACTION and figures[-1].mrr_minor <= 0
+        if kind == EXPANSION and previous <= 0 and not short_gap_return and life_start is not None:
+            # MRR first shows at a month end after a short-gap return within the
+            # stretch: the month books the stretch's start (new or reactivation)
+            kind, causes, sources = life_start.kind, [life_start.cause], sorted({*sources, *life_start.source_ids})
         figures.append(
             MonthFigure(
                 f"{year:04d}-{month:02d}", value, previous, kind, value - previous, ",".join(causes), tuple(sources)
@@ -190,5 +199,5 @@ def _source_ids(point: ChangePoint) -> tuple[str, ...]:
 
 __all__ = [
     "DayMovement", "MonthFigure", "classify_days", "classify_months", "cause_of", "MOVEMENT_KINDS",
-    "NEW", "EXPANSION", "CONTRACTION", "CHURN", "REACTIVATION", "FX", "next_month",
+    "NEW", "EXPANSION", "CONTRACTION", "CHURN", "REACTIVATION", "FX",
 ]
