@@ -1,0 +1,92 @@
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from connector.config import SETTINGS, describe_key, load_settings
+from connector.errors import AuthError, ConfigError
+from tests.conftest import CANARY_KEY
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path, text, mode=0o600):
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    os.chmod(path, mode)
+    return str(path)
+
+
+def test_precedence_file_then_env_then_flag(tmp_path):
+    path = write(tmp_path, 'db = "from-file.db"\n[stripe]\nmax_requests_per_second = 10\ntimeout_seconds = 5\n')
+    env = {"BILLING_CONNECTOR_DB": "from-env.db", "BILLING_CONNECTOR_MAX_REQUESTS_PER_SECOND": "20"}
+    s = load_settings(path, flags={"max_requests_per_second": 30, "db": None}, environ=env)
+    assert (s.db, s.max_requests_per_second, s.timeout_seconds) == ("from-env.db", 30.0, 5.0)
+    assert s.sources["db"] == "env" and s.sources["max_requests_per_second"] == "flag"
+    assert s.sources["timeout_seconds"] == "file" and s.sources["max_retries"] == "default"
+
+
+def test_default_config_path_is_used_when_present(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, 'db = "here.db"\n')
+    assert load_settings(None, environ={}).db == "here.db"
+
+
+def test_bad_toml_names_file_line_and_column(tmp_path):
+    path = write(tmp_path, 'db = "x"\n[stripe\n')
+    with pytest.raises(ConfigError, match=r"config.toml: invalid TOML: .*line 2, column"):
+        load_settings(path, environ={})
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ('[stripe]\nmax_requests_per_second = -1\n', "stripe.max_requests_per_second: -1 must be greater than 0"),
+        ('[stripe]\nspeed = 3\n', r"unknown setting \[stripe\] speed"),
+        ('colour = "red"\n', "unknown setting colour"),
+    ],
+)
+def test_bad_values_and_unknown_keys_are_named(tmp_path, text, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        load_settings(write(tmp_path, text), environ={})
+
+
+def test_bad_env_value_names_the_variable():
+    with pytest.raises(ConfigError, match="BILLING_CONNECTOR_MAX_RETRIES"):
+        load_settings(None, environ={"BILLING_CONNECTOR_MAX_RETRIES": "lots"})
+
+
+def test_world_readable_config_naming_the_key_variable_is_refused(tmp_path):
+    path = write(tmp_path, '[stripe]\napi_key_env = "MY_KEY"\n', mode=0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        load_settings(path, environ={})
+
+
+def test_key_comes_from_the_named_variable_only(tmp_path):
+    path = write(tmp_path, '[stripe]\napi_key_env = "MY_KEY"\n')
+    s = load_settings(path, environ={})
+    assert s.api_key({"MY_KEY": CANARY_KEY}) == CANARY_KEY
+    with pytest.raises(AuthError, match="set MY_KEY"):
+        s.api_key({"STRIPE_API_KEY": CANARY_KEY})
+
+
+def test_malformed_key_error_shows_at_most_type_mode_and_last_four():
+    s = load_settings(None, environ={})
+    with pytest.raises(AuthError) as info:
+        s.api_key({"STRIPE_API_KEY": "pk_test_publishable0000abcd"})
+    assert "pk_test_publishable0000abcd" not in str(info.value) and "abcd" in str(info.value)
+    assert describe_key(CANARY_KEY) == "secret key, test mode, ending …x9Zq"
+
+
+def test_example_config_loads_and_documents_every_setting(tmp_path):
+    text = (ROOT / "config.example.toml").read_text()
+    data = tomllib.loads(text)
+    for setting in SETTINGS:
+        node = data
+        for part in setting.toml_key.split("."):
+            assert part in node, f"config.example.toml lacks {setting.toml_key}"
+            node = node[part]
+        if setting.env:
+            assert setting.env in text, f"config.example.toml does not name {setting.env}"
+    load_settings(write(tmp_path, text), environ={})
