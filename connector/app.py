@@ -125,3 +125,29 @@ def status(settings: Settings) -> dict[str, Any]:
         }
     finally:
         store.close()
+
+
+# A recognisably fake key for the bundled demo server; it unlocks nothing anywhere else.
+DEMO_API_KEY = "sk_test_demo_billing_connector_0000"
+
+
+def demo(settings: Settings, *, customers: int, seed: int, quiet: bool = True) -> tuple[SyncReport, Store]:
+    """Start the bundled demo account on 127.0.0.1, sync it into ``settings.db``, stop it."""
+    from dataclasses import replace
+
+    from .demo.server import DemoServer
+
+    with DemoServer(seed=seed, customers=customers) as server:
+        demo_settings = replace(settings, api_base=server.url, api_key_env="BILLING_CONNECTOR_DEMO_KEY")
+        previous = os.environ.get("BILLING_CONNECTOR_DEMO_KEY")
+        os.environ["BILLING_CONNECTOR_DEMO_KEY"] = DEMO_API_KEY
+        try:
+            # The demo server has no rate limit; 25/s would only make the demo slow.
+            if demo_settings.max_requests_per_second is None:
+                demo_settings = replace(demo_settings, max_requests_per_second=500.0)
+            return sync(demo_settings, quiet=quiet)
+        finally:
+            if previous is None:
+                os.environ.pop("BILLING_CONNECTOR_DEMO_KEY", None)
+            else:
+                os.environ["BILLING_CONNECTOR_DEMO_KEY"] = previous
