@@ -1,0 +1,185 @@
+"""The PostgreSQL target against the real server on 127.0.0.1:5432."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from psycopg import sql
+
+from connector.errors import ExportError
+from connector.export import export
+from connector.export.postgres import PostgresTarget
+from connector.export.schema import data_tables
+from connector.export.watermarks import all_watermarks
+
+from .conftest import POSTGRES_DSN
+from .helpers import DERIVED_TABLE, EVIL_COLUMN, change_store, columns_of, postgres_snapshot, store_snapshot
+
+SECRET = "Pa55w0rd-never-shown"
+
+
+def _dsn(schema: str, user: str = "postgres", password: str | None = None, port: int = 5432) -> str:
+    credentials = user + (f":{password}" if password else "")
+    return f"postgresql://{credentials}@127.0.0.1:{port}/test?schema={schema}"
+
+
+def _assert_target_equals_store(store, pg, schema):
+    for table in data_tables(store):
+        columns = columns_of(store, table)
+        expected = store_snapshot(store, table, columns)
+        actual = postgres_snapshot(pg, schema, table, columns)
+        assert (actual["count"], actual["sha256"]) == (expected["count"], expected["sha256"]), table
+        assert actual["rows"] == expected["rows"], table
+
+
+def _tables_in(pg, schema):
+    return sorted(r[0] for r in pg.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [schema]
+    ).fetchall())
+
+
+def test_full_then_incremental_then_full_again(built_store, pg, pg_schema):
+    first = export(built_store, _dsn(pg_schema, password=SECRET))
+    assert first.target == f"postgresql://postgres@127.0.0.1:5432/test?schema={pg_schema}"
+    assert {t: n for t, n in first.rows.items() if n} == {
+        "coupons": 1, "customers": 5, "invoice_line_items": 3, "invoices": 2, DERIVED_TABLE: 3, "subscriptions": 2,
+    }
+    assert _tables_in(pg, pg_schema) == sorted(data_tables(built_store))
+    _assert_target_equals_store(built_store, pg, pg_schema)
+    # the watermark is keyed without the password
+    assert all_watermarks(built_store, first.target)[DERIVED_TABLE] == built_store.current_seq()
+    assert SECRET not in repr(built_store.db.execute("SELECT * FROM _export_watermarks").fetchall())
+
+    again = export(built_store, _dsn(pg_schema, password=SECRET))
+    assert set(again.rows.values()) == {0}
+
+    full = export(built_store, _dsn(pg_schema), full=True)
+    assert sum(full.rows.values()) == 16
+    assert {t.rows_changed for t in full.tables.values()} == {0}
+    _assert_target_equals_store(built_store, pg, pg_schema)
+
+
+def test_changes_deletes_and_new_columns_arrive(built_store, pg, pg_schema):
+    export(built_store, _dsn(pg_schema))
+    oid_before = pg.execute("SELECT %s::regclass::oid", [f'"{pg_schema}"."{DERIVED_TABLE}"']).fetchone()[0]
+    change_store(built_store)
+    result = export(built_store, _dsn(pg_schema))
+    assert {t: n for t, n in result.rows.items() if n} == {"customers": 3, DERIVED_TABLE: 1}
+    assert pg.execute(
+        sql.SQL("SELECT _deleted, email FROM {} WHERE id = 'cus_3'").format(sql.Identifier(pg_schema, "customers"))
+    ).fetchone() == (True, "cus_3@example.com")
+    _assert_target_equals_store(built_store, pg, pg_schema)
+
+    # a column added upstream: added in the target (same table, not recreated), filled for every row
+    with built_store.db.atomic():
+        built_store.db.execute(f"ALTER TABLE {DERIVED_TABLE} ADD COLUMN arr_minor INTEGER")
+        built_store.db.execute(f"UPDATE {DERIVED_TABLE} SET arr_minor = mrr_minor * 12")
+    result = export(built_store, _dsn(pg_schema))
+    assert result.rows[DERIVED_TABLE] == 3 and result.tables[DERIVED_TABLE].seq_from == 0
+    assert pg.execute("SELECT %s::regclass::oid", [f'"{pg_schema}"."{DERIVED_TABLE}"']).fetchone()[0] == oid_before
+    assert pg.execute(
+        "SELECT data_type FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+        "AND column_name = 'arr_minor'", [pg_schema, DERIVED_TABLE],
+    ).fetchone() == ("bigint",)
+    _assert_target_equals_store(built_store, pg, pg_schema)
+
+
+def test_types_and_awkward_identifiers_round_trip(built_store, pg, pg_schema):
+    export(built_store, _dsn(pg_schema))
+    types = dict(pg.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+        [pg_schema, DERIVED_TABLE],
+    ).fetchall())
+    assert types == {
+        "customer_id": "text", "month_date": "date", "mrr_minor": "bigint", "currency": "text",
+        "share": "double precision", "detail": "jsonb", EVIL_COLUMN: "text",
+        "period_end": "timestamp with time zone", "_synced_at": "timestamp with time zone",
+        "_deleted": "boolean", "_seq": "bigint", "_account_id": "text",
+    }
+    row = pg.execute(
+        sql.SQL("SELECT {}, detail, data FROM {} JOIN {} c ON c.id = customer_id WHERE month_date = '2023-11-30' "
+                "AND customer_id = 'cus_1'").format(
+            sql.Identifier(EVIL_COLUMN), sql.Identifier(pg_schema, DERIVED_TABLE), sql.Identifier(pg_schema, "customers"))
+    ).fetchone()
+    assert row[0] == "evil first'\"\n,"
+    assert row[1] == {"items": ["si_1"], "note": "first"}
+    assert row[2]["metadata"] == {EVIL_COLUMN: "kept", "plan": "pro"}
+    assert _tables_in(pg, pg_schema).count("customers") == 1
+
+
+def test_killed_mid_way_then_rerun_equals_a_clean_export(built_store, pg, pg_schema, monkeypatch, tmp_path):
+    original = PostgresTarget.load
+    calls = []
+
+    def dies_on_the_third_table(self, schema, rows, *args, **kwargs):
+        calls.append(schema.name)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # stands for a kill: not an error the exporter handles
+        return original(self, schema, rows, *args, **kwargs)
+
+    monkeypatch.setattr(PostgresTarget, "load", dies_on_the_third_table)
+    with pytest.raises(KeyboardInterrupt):
+        export(built_store, _dsn(pg_schema))
+    monkeypatch.setattr(PostgresTarget, "load", original)
+    identity = f"postgresql://postgres@127.0.0.1:5432/test?schema={pg_schema}"
+    assert sorted(all_watermarks(built_store, identity)) == sorted(calls[:2])
+    assert _tables_in(pg, pg_schema) == sorted(calls[:2])
+
+    rerun = export(built_store, _dsn(pg_schema))
+    assert rerun.rows[calls[0]] == 0 and rerun.rows[calls[1]] == 0
+    _assert_target_equals_store(built_store, pg, pg_schema)
+    assert set(export(built_store, _dsn(pg_schema)).rows.values()) == {0}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_unreachable_server_is_one_line_and_changes_nothing(built_store, pg_schema):
+    port = _free_port()
+    with pytest.raises(ExportError) as caught:
+        export(built_store, _dsn(pg_schema, password=SECRET, port=port))
+    message = str(caught.value)
+    assert message.startswith(f"cannot connect to postgresql://postgres@127.0.0.1:{port}/test?schema={pg_schema}: ")
+    assert "\n" not in message and SECRET not in message
+    assert caught.value.exit_code == 7
+    assert built_store.db.execute("SELECT count(*) FROM _export_watermarks").fetchone() == (0,)
+
+
+def test_unknown_role_with_password_is_refused_without_showing_it(built_store, pg_schema):
+    with pytest.raises(ExportError) as caught:
+        export(built_store, _dsn(pg_schema, user="no_such_role_bc", password=SECRET))
+    message = str(caught.value)
+    assert 'role "no_such_role_bc" does not exist' in message
+    assert SECRET not in message and "\n" not in message
+    assert built_store.db.execute("SELECT count(*) FROM _export_watermarks").fetchone() == (0,)
+
+
+def test_permission_denied_schema_leaves_target_and_watermark_unchanged(built_store, pg, pg_schema):
+    role = f"bc_reader_{pg_schema[-10:]}"
+    pg.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(pg_schema)))
+    pg.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    try:
+        pg.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(pg_schema), sql.Identifier(role)))
+        with pytest.raises(ExportError) as caught:
+            export(built_store, _dsn(pg_schema, user=role, password=SECRET))
+        message = str(caught.value)
+        assert "permission denied" in message and f"GRANT USAGE, CREATE ON SCHEMA {pg_schema} TO {role}" in message
+        assert SECRET not in message and "\n" not in message
+        assert _tables_in(pg, pg_schema) == []
+        assert built_store.db.execute("SELECT count(*) FROM _export_watermarks").fetchone() == (0,)
+    finally:
+        pg.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(pg_schema)))
+        pg.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_identity_drops_every_secret_and_keeps_other_parameters():
+    target = PostgresTarget(
+        f"postgres://an%40alyst:{SECRET}@db.internal:6543/warehouse?sslmode=require&password=other&schema=s1"
+    )
+    assert target.identity == "postgresql://an%40alyst@db.internal:6543/warehouse?sslmode=require&schema=s1"
+    assert PostgresTarget("postgresql://h/db", schema="s2").identity == "postgresql://h/db?schema=s2"
+    assert PostgresTarget("postgresql://h/db").schema == "billing"
