@@ -20,6 +20,8 @@ COMMAND_MODULES = (
     "connector.cli.demo_cmd",
     "connector.cli.mrr_cmds",
     "connector.cli.export_cmd",
+    "connector.cli.report_cmds",
+    "connector.cli.doctor_cmd",
 )
 
 
