@@ -1,0 +1,252 @@
+"""The Stripe mapping: raw store rows → neutral tables, incrementally.
+
+``map_changes`` reads only raw rows whose ``_seq`` is above the mapping's own
+watermark (``_meta`` key ``mapping_seq``, written in the same transaction as the
+rows), widens them to everything that depends on them, and rewrites:
+
+* ``billing_plans`` for every changed price, plan or product;
+* every per-customer table, one whole customer at a time (``replace_scope``),
+  for each customer touched by a changed customer, subscription, item, invoice,
+  line, charge, refund or credit note, or carrying a changed coupon.
+
+Rewriting whole customers is what makes any sequence of incremental mappings
+end with the same tables as one ``map_all`` (the tests check it with
+hypothesis). Both return the provider customer ids whose neutral data changed,
+including customers whose items or lines use a price that changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from ..store import Store, quote
+from .schema import TABLES, ensure_schema
+from .stripe_rows import PROVIDER, CustomerRaw, map_customer, plan_row
+
+WATERMARK_KEY = "mapping_seq"
+_CHUNK = 400
+_PER_CUSTOMER_RAW = ("subscriptions", "invoices", "charges", "credit_notes", "invoice_items")
+_PER_CUSTOMER_TABLES = [name for name, table in TABLES.items() if table.per_customer]
+
+
+def map_changes(store: Store) -> set[str]:
+    """Map raw rows changed since the last mapping; returns the customer ids whose neutral data changed."""
+    ensure_schema(store)
+    with store.db.atomic():
+        since = int(store.meta(WATERMARK_KEY, "0") or 0)
+        return _Mapping(store, since).run()
+
+
+def map_all(store: Store) -> set[str]:
+    """Rebuild every neutral table from the raw store; returns the customer ids whose neutral data changed."""
+    ensure_schema(store)
+    with store.db.atomic():
+        return _Mapping(store, None).run()
+
+
+def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
+    values = sorted(set(values))
+    for start in range(0, len(values), _CHUNK):
+        yield values[start:start + _CHUNK]
+
+
+class _Mapping:
+    def __init__(self, store: Store, since: int | None):
+        self.store = store
+        self.since = since
+        self._coupons: dict[str, Mapping[str, Any] | None] = {}
+        self._prices: dict[str, Mapping[str, Any] | None] = {}
+
+    # ---- raw reads --------------------------------------------------------
+    def _rows(self, table: str, column: str, values: Iterable[Any], live_only: bool = True) -> list[tuple]:
+        """(id, column value, data, _deleted) of raw rows whose ``column`` is in ``values``."""
+        found = []
+        for chunk in _chunks(v for v in values if v is not None):
+            sql = (f"SELECT id, {quote(column)}, data, _deleted FROM {quote(table)} "
+                   f"WHERE {quote(column)} IN ({', '.join('?' for _ in chunk)})")
+            if live_only:
+                sql += " AND _deleted = 0"
+            found += self.store.db.execute(sql, chunk).fetchall()
+        return found
+
+    def _changed(self, table: str, column: str = "id") -> list[tuple]:
+        """(id, column value) of raw rows changed since the watermark (deleted ones too)."""
+        return self.store.db.execute(
+            f"SELECT id, {quote(column)} FROM {quote(table)} WHERE _seq > ?", [self.since]
+        ).fetchall()
+
+    def _column_values(self, table: str, column: str) -> set[Any]:
+        return {v for (v,) in self.store.db.execute(f"SELECT DISTINCT {quote(column)} FROM {quote(table)}") if v}
+
+    def coupon(self, coupon_id: str) -> Mapping[str, Any] | None:
+        if coupon_id not in self._coupons:
+            rows = self._rows("coupons", "id", [coupon_id])
+            self._coupons[coupon_id] = json.loads(rows[0][2]) if rows else None
+        return self._coupons[coupon_id]
+
+    def price(self, price_id: str) -> Mapping[str, Any] | None:
+        if price_id not in self._prices:
+            rows = self._rows("prices", "id", [price_id]) or self._rows("plans", "id", [price_id])
+            self._prices[price_id] = json.loads(rows[0][2]) if rows else None
+        return self._prices[price_id]
+
+    def product_name(self, product: Any) -> str | None:
+        if isinstance(product, Mapping):
+            return product.get("name")
+        rows = self._rows("products", "id", [product]) if product else []
+        return json.loads(rows[0][2]).get("name") if rows else None
+
+    # ---- what to remap ----------------------------------------------------
+    def affected_plan_ids(self) -> set[str]:
+        if self.since is None:
+            return self._column_values("prices", "id") | self._column_values("plans", "id")
+        ids = {i for i, _ in self._changed("prices")} | {i for i, _ in self._changed("plans")}
+        products = {i for i, _ in self._changed("products")}
+        for table in ("prices", "plans"):
+            ids |= self._lookup(table, "product", products, "id")
+        return ids
+
+    def affected_customers(self) -> set[str]:
+        if self.since is None:
+            customers = self._column_values("customers", "id")
+            for table in _PER_CUSTOMER_RAW:
+                customers |= self._column_values(table, "customer")
+            for table in _PER_CUSTOMER_TABLES:   # customers gone from the raw store lose their rows
+                customers |= self._column_values(table, "customer_id")
+            customers.discard("")
+            return customers
+        customers = {i for i, _ in self._changed("customers")}
+        for table in _PER_CUSTOMER_RAW:
+            customers |= {c for _, c in self._changed(table, "customer") if c}
+        subs = {s for _, s in self._changed("subscription_items", "subscription")}
+        customers |= self._lookup("subscriptions", "id", subs, "customer")
+        invoices = {i for _, i in self._changed("invoice_line_items", "invoice")}
+        customers |= self._lookup("invoices", "id", invoices, "customer")
+        charges = {c for _, c in self._changed("refunds", "charge")}
+        customers |= self._lookup("charges", "id", charges, "customer")
+        coupons = {c for c, _ in self._changed("coupons")}
+        customers |= self._lookup("billing_discounts", "coupon_id", coupons, "customer_id")
+        customers.discard(None)
+        customers.discard("")
+        return customers
+
+    def _lookup(self, table: str, key: str, values: Iterable[Any], wanted: str) -> set[Any]:
+        """Distinct ``wanted`` of the rows (deleted ones too) whose ``key`` is in ``values``."""
+        found: set[Any] = set()
+        for chunk in _chunks(v for v in values if v is not None):
+            found |= {v for (v,) in self.store.db.execute(
+                f"SELECT DISTINCT {quote(wanted)} FROM {quote(table)} "
+                f"WHERE {quote(key)} IN ({', '.join('?' for _ in chunk)})", chunk)}
+        return found
+
+    def customers_using_plans(self, plan_ids: set[str]) -> set[str]:
+        users: set[str] = set()
+        for table in ("billing_subscription_items", "billing_invoice_lines"):
+            for chunk in _chunks(plan_ids):
+                users |= {c for (c,) in self.store.db.execute(
+                    f"SELECT DISTINCT customer_id FROM {table} WHERE _deleted = 0 "
+                    f"AND plan_id IN ({', '.join('?' for _ in chunk)})", chunk)}
+        return users
+
+    # ---- load and write ---------------------------------------------------
+    def load(self, customer_ids: list[str]) -> dict[str, CustomerRaw]:
+        bundles = {cid: CustomerRaw(cid) for cid in customer_ids}
+
+        def objects(table: str, column: str, values: Iterable[Any]) -> Iterator[tuple[Any, dict]]:
+            for _id, key, data, _deleted in self._rows(table, column, values):
+                yield key, json.loads(data)
+
+        for cid, obj in objects("customers", "id", customer_ids):
+            bundles[cid].customer = obj
+        sub_owner = {}
+        for cid, obj in objects("subscriptions", "customer", customer_ids):
+            bundles[cid].subscriptions.append(obj)
+            sub_owner[obj["id"]] = cid
+        for sub_id, obj in objects("subscription_items", "subscription", sub_owner):
+            bundles[sub_owner[sub_id]].subscription_items.setdefault(sub_id, []).append(obj)
+        invoice_owner = {}
+        for cid, obj in objects("invoices", "customer", customer_ids):
+            bundles[cid].invoices.append(obj)
+            invoice_owner[obj["id"]] = cid
+        for invoice_id, obj in objects("invoice_line_items", "invoice", invoice_owner):
+            bundles[invoice_owner[invoice_id]].invoice_lines.setdefault(invoice_id, []).append(obj)
+        charge_owner = {}
+        for cid, obj in objects("charges", "customer", customer_ids):
+            bundles[cid].charges.append(obj)
+            charge_owner[obj["id"]] = cid
+        for charge_id, obj in objects("refunds", "charge", charge_owner):
+            bundles[charge_owner[charge_id]].refunds.setdefault(charge_id, []).append(obj)
+        for cid, obj in objects("credit_notes", "customer", customer_ids):
+            bundles[cid].credit_notes.append(obj)
+        return bundles
+
+    def write_customer(self, cid: str, tables: Mapping[str, list[dict]], unclassified: list[dict]) -> int:
+        changed = 0
+        scope = {"provider": PROVIDER, "customer_id": cid}
+        for name in _PER_CUSTOMER_TABLES:
+            rows = unclassified if name == "billing_unclassified" else tables.get(name, [])
+            changed += self.store.replace_scope(name, TABLES[name].primary_key, scope, rows)
+        return changed
+
+    def write_plans(self, plan_ids: set[str], embedded: Mapping[str, Mapping[str, Any]]) -> set[str]:
+        """Rewrite the given plans (and embedded-only ones); returns the ids whose rows changed."""
+        rows, flags = {}, []
+        for plan_id in sorted(plan_ids | set(embedded)):
+            source = self.price(plan_id) or embedded.get(plan_id)
+            if source is None:
+                continue
+            rows[plan_id], problems = plan_row(source, self.product_name(source.get("product")))
+            flags += problems
+        table = TABLES["billing_plans"]
+        before = self._plan_snapshot(plan_ids | set(embedded))
+        if self.since is None:
+            self.store.replace_scope(table.name, table.primary_key, {"provider": PROVIDER}, list(rows.values()))
+            self.store.replace_scope("billing_unclassified", TABLES["billing_unclassified"].primary_key,
+                                     {"provider": PROVIDER, "customer_id": "", "object_type": "price"}, flags)
+        else:
+            gone = [{**self._plan_row_stored(p), "_deleted": 1} for p in plan_ids - set(rows) if self._plan_row_stored(p)]
+            self.store.upsert_rows(table.name, table.primary_key, [*rows.values(), *gone])
+            for plan_id in plan_ids | set(rows):
+                self.store.replace_scope(
+                    "billing_unclassified", TABLES["billing_unclassified"].primary_key,
+                    {"provider": PROVIDER, "object_type": "price", "id": plan_id},
+                    [f for f in flags if f["id"] == plan_id])
+        after = self._plan_snapshot(plan_ids | set(embedded))
+        return {p for p in after.keys() | before.keys() if after.get(p) != before.get(p)}
+
+    def _plan_row_stored(self, plan_id: str) -> dict | None:
+        cursor = self.store.db.execute("SELECT * FROM billing_plans WHERE provider = ? AND id = ?", [PROVIDER, plan_id])
+        names = [d[0] for d in cursor.description]
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return {k: v for k, v in zip(names, row) if k not in ("_synced_at", "_seq", "_deleted")}
+
+    def _plan_snapshot(self, plan_ids: set[str]) -> dict[str, tuple]:
+        snapshot = {}
+        for chunk in _chunks(plan_ids):
+            for row in self.store.db.execute(
+                f"SELECT id, _seq, _deleted FROM billing_plans WHERE provider = ? "
+                f"AND id IN ({', '.join('?' for _ in chunk)})", [PROVIDER, *chunk]):
+                snapshot[row[0]] = row[1:]
+        return snapshot
+
+    def run(self) -> set[str]:
+        plan_ids = self.affected_plan_ids()
+        customers = self.affected_customers()
+        changed: set[str] = set()
+        embedded: dict[str, Mapping[str, Any]] = {}
+        for chunk in _chunks(customers):
+            for cid, raw in self.load(chunk).items():
+                mapped = map_customer(raw, self.coupon, self.price)
+                for price_id, price in mapped.embedded_prices.items():
+                    if self.price(price_id) is None:
+                        embedded.setdefault(price_id, price)
+                if self.write_customer(cid, mapped.tables, mapped.unclassified):
+                    changed.add(cid)
+        changed_plans = self.write_plans(plan_ids, embedded)
+        changed |= self.customers_using_plans(changed_plans)
+        self.store.set_meta(WATERMARK_KEY, str(self.store.current_seq()))
+        return changed

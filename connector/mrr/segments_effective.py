@@ -1,0 +1,165 @@
+"""A policy applied to the stored segments: monthly amounts, no network, no re-mapping.
+
+This is how ``--policy NAME`` works on the fly. Steps, per customer:
+
+1. base pieces (subscription items, invoice lines) are kept, cut or dropped by
+   the tags the policy rules on;
+2. one basis per subscription: under ``revenue_basis = "subscription"`` invoice
+   lines end where the live subscription's pieces begin (per item, else per
+   subscription); under ``"invoice"`` the subscription's pieces begin where its
+   last invoiced service period ends — a span is never counted twice;
+3. discount pieces follow their parent's span and count only for the policy's
+   discount durations;
+4. each piece's billing-period amount is normalised to a month, rounded once
+   (connector.mrr.model.monthly_minor); zero pieces are left out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from fractions import Fraction
+from typing import Any
+
+from .model import Segment, monthly_minor, read_segment_rows
+from .policy import Policy
+
+_DROPPING_TAGS = {
+    "trialing": lambda p: not p.trials_count,
+    "past_due": lambda p: not p.past_due_counts,
+    "unpaid": lambda p: not p.unpaid_counts,
+    "incomplete": lambda p: not p.incomplete_counts,
+    "incomplete_expired": lambda p: not p.incomplete_counts,
+    "paused": lambda p: not p.paused_counts,
+    "pause_collection": lambda p: not p.paused_counts,
+    "status:unknown": lambda p: not p.unknown_status_counts,
+    "refunded_full": lambda p: p.full_refund_is_unpaid,
+    "proration": lambda p: not p.prorations_mark_price_changes,
+}
+
+
+def _parse(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **row,
+        "start": date.fromisoformat(row["start_date"]),
+        "end": date.fromisoformat(row["end_date"]) if row["end_date"] else None,
+        "tags": set(json.loads(row["tags"])),
+        "detail": json.loads(row["detail"]),
+    }
+
+
+def _before(a: date | None, b: date | None) -> date | None:
+    """The earlier of two ends, None meaning open-ended."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+def _keeps(piece: Mapping[str, Any], policy: Policy) -> bool:
+    tags = piece["tags"]
+    if any(rule(policy) for tag, rule in _DROPPING_TAGS.items() if tag in tags):
+        return False
+    return not any(f"invoice:{status}" in tags for status in policy.excluded_invoice_statuses)
+
+
+def _policy_end(piece: Mapping[str, Any], policy: Policy) -> date | None:
+    end = piece["end"]
+    detail = piece["detail"]
+    if "pending_cancel" in piece["tags"] and policy.cancel_at_period_end_churn == "request" and detail.get("canceled_at"):
+        end = _before(end, date.fromisoformat(detail["canceled_at"]))
+    if "past_due" in piece["tags"] and policy.past_due_auto_churn_days is not None and detail.get("past_due_since"):
+        end = _before(end, date.fromisoformat(detail["past_due_since"]) + timedelta(days=policy.past_due_auto_churn_days))
+    return end
+
+
+def _resolve_bases(bases: list[dict[str, Any]], policy: Policy) -> None:
+    """Cut invoice and subscription pieces so that one basis holds per subscription and day."""
+    live = [p for p in bases if p["source_type"] == "subscription_item"]
+    invoiced = [p for p in bases if p["source_type"] == "invoice_line" and p["series"] == "mrr"]
+    if policy.revenue_basis == "subscription":
+        by_slot = {p["detail"]["slot"]: p["start"] for p in live if p["detail"].get("part") == "current"}
+        by_subscription: dict[str, date] = {}
+        for piece in live:
+            sub = piece["subscription_id"]
+            by_subscription[sub] = min(by_subscription.get(sub, piece["start"]), piece["start"])
+        for piece in invoiced:
+            cut = by_slot.get(piece["detail"].get("slot")) or by_subscription.get(piece["subscription_id"])
+            if cut is not None:
+                piece["end"] = _before(piece["end"], cut)
+    else:
+        billed_until: dict[str, date] = {}
+        for piece in invoiced:
+            sub = piece["subscription_id"]
+            if sub and piece["end"] and "proration" not in piece["tags"]:
+                billed_until[sub] = max(billed_until.get(sub, piece["end"]), piece["end"])
+        for piece in live:
+            if piece["subscription_id"] in billed_until:
+                piece["start"] = max(piece["start"], billed_until[piece["subscription_id"]])
+
+
+def _refund_scale(piece: Mapping[str, Any], policy: Policy) -> Fraction:
+    detail = piece["detail"]
+    paid = detail.get("amount_paid") or 0
+    if not policy.partial_refund_reduces_mrr or not paid or not ({"refunded_partial", "credited"} & piece["tags"]):
+        return Fraction(1)
+    kept = paid - (detail.get("amount_refunded") or 0) - (detail.get("amount_credited") or 0)
+    return Fraction(max(kept, 0), paid)
+
+
+def _customer_segments(rows: list[dict[str, Any]], policy: Policy) -> list[Segment]:
+    pieces = [_parse(r) for r in rows]
+    bases = [p for p in pieces if p["source_type"] != "discount"]
+    _resolve_bases(bases, policy)   # before the policy drops any: a dropped trial still holds its span
+    spans: dict[str, dict[str, Any]] = {}
+    for piece in bases:
+        if _keeps(piece, policy):
+            piece["end"] = _policy_end(piece, policy)
+            if piece["end"] is None or piece["end"] > piece["start"]:
+                spans[piece["segment_id"]] = piece
+    reducing = set(policy.discount_durations_reducing_mrr)
+    out: list[Segment] = []
+    for piece in pieces:
+        if piece["source_type"] == "discount":
+            parent = spans.get(piece["detail"].get("parent"))
+            duration = next((t.split(":", 1)[1] for t in piece["tags"] if t.startswith("discount:")), "unknown")
+            counts = duration in reducing or (duration == "unknown" and policy.unknown_discounts_reduce_mrr)
+            if parent is None or not counts:
+                continue
+            start, end = max(piece["start"], parent["start"]), _before(piece["end"], parent["end"])
+            if end is not None and end <= start:
+                continue
+            scale, cause = _refund_scale(parent, policy), f"discount:{duration}"
+        elif piece["segment_id"] in spans:
+            start, end, scale = piece["start"], piece["end"], _refund_scale(piece, policy)
+            cause = "proration" if "proration" in piece["tags"] else "plan"
+        else:
+            continue
+        amount = piece["amount_minor"] if scale == 1 else round(piece["amount_minor"] * scale)
+        mrr = monthly_minor(amount, piece["interval"], piece["interval_count"], policy.interval_factors)
+        if mrr == 0:
+            continue
+        series = "mrr" if piece["series"] == "usage" and policy.include_usage_in_mrr else piece["series"]
+        out.append(Segment(
+            customer_id=piece["customer_id"], currency=piece["currency"], start=start, end=end, mrr_minor=mrr,
+            series=series, source_type=piece["source_type"], source_id=piece["source_id"],
+            subscription_id=piece["subscription_id"], cause=cause,
+            detail={**piece["detail"], "segment_id": piece["segment_id"], "tags": sorted(piece["tags"]),
+                    "amount_minor": piece["amount_minor"], "interval": piece["interval"],
+                    "interval_count": piece["interval_count"], "policy": policy.name},
+        ))
+    return out
+
+
+def effective_segments(store, policy: Policy, customer_ids: Iterable[str] | None = None) -> list[Segment]:
+    """The stored segments with ``policy`` applied, ordered by customer, start, source."""
+    by_customer: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in read_segment_rows(store, customer_ids):
+        by_customer[row["customer_id"]].append(row)
+    out: list[Segment] = []
+    for customer_id in sorted(by_customer):
+        out += _customer_segments(by_customer[customer_id], policy)
+    return sorted(out, key=lambda s: (s.customer_id, s.start, s.source_type, s.source_id, s.cause))
