@@ -30,7 +30,8 @@ from typing import Any
 
 from ..errors import ExportError
 from .base import TableLoad, Target
-from .file_formats import FORMATS, open_output
+from . import file_formats
+from .file_formats import FORMATS
 from .schema import TableSchema
 
 MANIFEST = "manifest.json"
@@ -170,7 +171,7 @@ class FileTarget(Target):
         manifest["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         temporary = self.directory / (MANIFEST + ".tmp")
         try:
-            with open_output(temporary) as handle:
+            with file_formats.open_output(temporary) as handle:
                 handle.write(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
