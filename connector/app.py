@@ -54,7 +54,15 @@ def connect(settings: Settings, environ: dict[str, str] | None = None) -> Connec
     return Connection(provider, describe_key(key), livemode)
 
 
+def load_mrr_policy(settings: Settings):
+    from .mrr.policy import load_policy
+
+    return load_policy(settings.policy, settings.mrr_rules)
+
+
 def sync(settings: Settings, *, full_refresh: bool = False, quiet: bool = False) -> tuple[SyncReport, Store]:
+    """Sync, then bring the neutral tables and MRR facts up to date (the nightly job, whole)."""
+    policy = load_mrr_policy(settings)  # a bad policy is a config error before any request
     conn = connect(settings)
     streams = resolve_streams(conn.provider, settings.streams)
     identity = conn.provider.identify()
@@ -71,6 +79,12 @@ def sync(settings: Settings, *, full_refresh: bool = False, quiet: bool = False)
             workers=workers,
             progress=Progress.for_terminal(quiet),
         )
+        if not report.failures:
+            # With a stream missing, MRR would be computed from partial data: keep
+            # the last good figures instead and say so (the failure exits non-zero).
+            from .mrr.engine import refresh_after_sync
+
+            report.mrr = refresh_after_sync(store, policy)
         with store.db.atomic():
             store.set_meta("last_sync_finished_at", str(int(time.time())))
             store.set_meta("last_sync_ok", "0" if report.failures else "1")

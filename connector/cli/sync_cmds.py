@@ -45,6 +45,8 @@ def sync(config_path, db, full_refresh, streams, max_requests_per_second, quiet)
             click.echo(f"synced {settings.db} in {report.seconds:.1f}s", err=True)
             for table, rows in counts.items():
                 click.echo(f"  {table:<20} {rows:>9,}", err=True)
+            if report.mrr is not None:
+                click.echo(f"  MRR refreshed for {report.mrr['customers']:,} customers", err=True)
             if report.events_seen:
                 click.echo(f"  events applied: {report.events_seen:,}, objects re-read: {report.objects_refetched:,}", err=True)
     finally:

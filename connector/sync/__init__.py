@@ -55,6 +55,7 @@ class SyncReport:
     objects_refetched: int = 0
     failures: dict[str, ConnectorError] = field(default_factory=dict)
     seconds: float = 0.0
+    mrr: dict | None = None  # what the MRR refresh after the sync did
 
 
 def default_rate(livemode: bool) -> float:
