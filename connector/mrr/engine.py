@@ -126,8 +126,9 @@ def update(
     policy without touching the stored facts). Runs in one transaction.
     """
     target = store if target is None else target
-    ensure_tables(store)
     ensure_tables(target)
+    if target is not store and not store.db[SEGMENTS_TABLE].exists():
+        raise ConfigError("the store holds no revenue segments yet: run `billing-connector backfill` first")
     rules = Rules.of(policy)
     horizon = as_of or today_utc()
     horizon_month = f"{horizon.year:04d}-{horizon.month:02d}"
@@ -159,10 +160,21 @@ def rebuild(store, policy, *, as_of: date | None = None, segment_source: Segment
     return update(store, policy, None, as_of=as_of, segment_source=segment_source, target=target)
 
 
+def customers_changed_since(store, seq: int) -> set[str]:
+    """Customers whose stored segments were written or deleted after change sequence ``seq``."""
+    ensure_tables(store)
+    return {
+        customer_id
+        for (customer_id,) in store.db.execute(
+            f"SELECT DISTINCT customer_id FROM {SEGMENTS_TABLE} WHERE _seq > ?", [seq]
+        ).fetchall()
+    }
+
+
 def refresh_after_sync(store, policy) -> dict[str, Any]:
     """The end of every sync: map what changed, rebuild those segments, update the facts."""
     try:
-        from ..mapping import map_changes
+        from ..mapping.stripe import map_changes
         from .segments import build_segments
     except ImportError as exc:
         raise ConfigError(
@@ -175,6 +187,26 @@ def refresh_after_sync(store, policy) -> dict[str, Any]:
         "mapped_customers": len(mapped),
         "segment_customers": len(changed_customers),
         "full": stats.full,
+        "customers": stats.customers,
+        "rows_written": stats.rows_written,
+        "metrics_rows_written": stats.metrics_rows_written,
+        "horizon_month": stats.horizon_month,
+    }
+
+
+def backfill(store, policy) -> dict[str, Any]:
+    """Rebuild everything from the stored raw objects: map all, build all segments, recompute all."""
+    try:
+        from ..mapping.stripe import map_all
+        from .segments import build_segments
+    except ImportError as exc:
+        raise ConfigError(f"the neutral mapping or segment builder is not available ({exc})") from None
+    mapped = map_all(store)
+    changed_customers = build_segments(store, mapped)
+    stats = rebuild(store, policy)
+    return {
+        "mapped_customers": len(mapped),
+        "segment_customers": len(changed_customers),
         "customers": stats.customers,
         "rows_written": stats.rows_written,
         "metrics_rows_written": stats.metrics_rows_written,

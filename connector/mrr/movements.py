@@ -175,6 +175,7 @@ def cause_of(point: ChangePoint, kind: str) -> str:
     causes: set[str] = set(given)
     ended_subscriptions = {s.subscription_id: s for s in point.ended if s.source_type != "discount"}
     started_subscriptions = {s.subscription_id for s in point.started if s.source_type != "discount"}
+    added = removed = False
     for segment in point.started:
         if segment.source_type == "discount":
             causes.add("discount_start")
@@ -184,12 +185,19 @@ def cause_of(point: ChangePoint, kind: str) -> str:
             replaced = ended_subscriptions[segment.subscription_id]
             causes.add("quantity" if replaced.source_id == segment.source_id else "plan_change")
         else:
-            causes.add("add_on")
+            added = True
     for segment in point.ended:
         if segment.source_type == "discount":
             causes.add("discount_end")
         elif segment.subscription_id is None or segment.subscription_id not in started_subscriptions:
-            causes.add("cancellation")
+            removed = True
+    if added and removed:
+        # one subscription replaced by another on the same day: a plan change for the customer
+        causes.add("plan_change")
+    elif added:
+        causes.add("add_on")
+    elif removed:
+        causes.add("cancellation")
     return ",".join(sorted(causes))
 
 

@@ -145,3 +145,23 @@ def test_amounts_use_the_currency_exponent(store, tmp_path):
     path.write_text("subscription_id,customer_id,start_date,end_date,monthly_amount\ns1,c1,2020-01-01,,15.5\n")
     with pytest.raises(ImportFileError, match="more than 0 decimals for JPY"):
         import_subscription_periods(store, path, currency="JPY")
+
+
+def test_every_customer_month_matches_the_dbt_playbook_sql(playbook):
+    import duckdb
+
+    from connector.mrr.playbook_sql import playbook_customer_months
+
+    connection = duckdb.connect()
+    connection.execute(
+        "CREATE TABLE periods AS SELECT customer_id::VARCHAR AS customer_id, start_date::DATE AS start_date, "
+        "nullif(end_date, '')::DATE AS end_date, (monthly_amount::DECIMAL(18, 2) * 100)::BIGINT AS mrr_minor "
+        f"FROM read_csv('{SAMPLE}', header = true, all_varchar = true)"
+    )
+    expected = playbook_customer_months(connection, "2026-11-01")
+    ours = playbook.db.execute(
+        "SELECT customer_id, month, mrr_minor, start_mrr_minor, movement, movement_minor "
+        "FROM mrr_customer_months WHERE _deleted = 0 ORDER BY customer_id, month"
+    ).fetchall()
+    assert len(ours) == 410
+    assert ours == [tuple(row) for row in expected]
