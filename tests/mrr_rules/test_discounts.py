@@ -1,0 +1,90 @@
+"""Rules: discount durations, 100 % off, amount off on annual plans, stacking order."""
+
+from __future__ import annotations
+
+from tests.mapping.factories import (
+    coupon, customer, discount, item, load, mrr_on, price, segments_for, subscription,
+)
+
+ANNUAL = price("price_y", 120000, "year")
+
+
+def annual_with(store, *discounts, coupons=()):
+    load(store, customers=[customer()], prices=[ANNUAL], coupons=list(coupons), subscriptions=[subscription(
+        items=[item("si_1", ANNUAL, start="2025-01-01", end="2026-01-01")], discounts=list(discounts))])
+
+
+def test_20_percent_forever_on_1200_a_year_is_80(store):
+    c = coupon("FOREVER20", "forever", percent_off=20)
+    annual_with(store, discount("di_1", c, "2025-01-01"), coupons=[c])
+    segments = segments_for(store)
+    assert mrr_on(segments, "2025-06-01") == 8000
+    assert mrr_on(segments, "2027-06-01") == 8000
+    assert sorted((s.cause, s.mrr_minor) for s in segments if s.start.isoformat() == "2025-01-01") == [
+        ("discount:forever", -2000), ("plan", 10000)]
+
+
+def test_20_percent_repeating_is_80_while_it_lasts_then_100(store):
+    c = coupon("REP20", "repeating", percent_off=20, duration_in_months=3)
+    annual_with(store, discount("di_1", c, "2025-01-01", "2025-04-01"), coupons=[c])
+    segments = segments_for(store)
+    assert (mrr_on(segments, "2025-02-01"), mrr_on(segments, "2025-05-01")) == (8000, 10000)
+
+
+def test_repeating_discount_is_ignored_by_the_stripe_preset(store):
+    c = coupon("REP20", "repeating", percent_off=20, duration_in_months=3)
+    annual_with(store, discount("di_1", c, "2025-01-01", "2025-04-01"), coupons=[c])
+    segments = segments_for(store, "stripe")
+    assert (mrr_on(segments, "2025-02-01"), mrr_on(segments, "2025-05-01")) == (10000, 10000)
+
+
+def test_once_discount_leaves_mrr_unchanged_by_default_and_counts_under_profitwell(store):
+    c = coupon("ONCE20", "once", percent_off=20)
+    annual_with(store, discount("di_1", c, "2025-01-01"), coupons=[c])
+    assert mrr_on(segments_for(store), "2025-02-01") == 10000
+    profitwell = segments_for(store, "profitwell")
+    assert (mrr_on(profitwell, "2025-02-01"), mrr_on(profitwell, "2026-02-01")) == (8000, 10000)
+
+
+def test_10_a_month_with_50_percent_lifetime_is_5(store):
+    p = price("price_m", 1000)
+    c = coupon("HALF", "forever", percent_off=50)
+    load(store, customers=[customer()], prices=[p], coupons=[c], subscriptions=[subscription(
+        items=[item("si_1", p, start="2025-03-01", end="2025-04-01")], discounts=[discount("di_1", c, "2025-03-01")])])
+    assert mrr_on(segments_for(store), "2025-03-15") == 500
+
+
+def test_100_percent_off_is_free_and_brings_no_mrr(store):
+    c = coupon("FREE", "forever", percent_off=100)
+    annual_with(store, discount("di_1", c, "2025-01-01"), coupons=[c])
+    assert mrr_on(segments_for(store), "2025-06-01") == 0
+
+
+def test_amount_off_on_an_annual_plan_is_divided_by_12(store):
+    c = coupon("OFF120", "forever", amount_off=12000, currency="usd")
+    annual_with(store, discount("di_1", c, "2025-01-01"), coupons=[c])
+    assert mrr_on(segments_for(store), "2025-06-01") == 9000
+
+
+def test_stacked_discounts_apply_in_stripe_order_each_on_what_remains(store):
+    p = price("price_m", 10000)
+    pct, fixed = coupon("PCT20", "forever", percent_off=20), coupon("OFF10", "forever", amount_off=1000, currency="usd")
+    sub = subscription(items=[item("si_1", p, start="2025-03-01", end="2025-04-01")],
+                       discounts=[discount("di_1", pct, "2025-03-01"), discount("di_2", fixed, "2025-03-01")])
+    other = subscription("sub_2", "cus_2", [item("si_2", p, start="2025-03-01", end="2025-04-01", subscription="sub_2")],
+                         discounts=[discount("di_3", fixed, "2025-03-01", subscription="sub_2", customer_id="cus_2"),
+                                    discount("di_4", pct, "2025-03-01", subscription="sub_2", customer_id="cus_2")])
+    load(store, customers=[customer(), customer("cus_2")], prices=[p], coupons=[pct, fixed], subscriptions=[sub, other])
+    segments = segments_for(store)
+    assert {c: mrr_on([s for s in segments if s.customer_id == c], "2025-03-15") for c in ("cus_1", "cus_2")} == {
+        "cus_1": 7000,    # 100 - 20 % = 80, then - 10 = 70
+        "cus_2": 7200,    # 100 - 10 = 90, then - 20 % = 72
+    }
+
+
+def test_a_coupon_change_reaches_the_subscriptions_carrying_it(store):
+    c = coupon("FOREVER20", "forever", percent_off=20)
+    annual_with(store, discount("di_1", {"id": "FOREVER20"}, "2025-01-01"), coupons=[c])
+    assert mrr_on(segments_for(store), "2025-06-01") == 8000
+    load(store, coupons=[coupon("FOREVER20", "forever", percent_off=50)])
+    assert mrr_on(segments_for(store), "2025-06-01") == 5000

@@ -1,0 +1,78 @@
+"""Rules: one-time fees, prorations, metered usage, refunds and credit notes."""
+
+from __future__ import annotations
+
+from tests.mapping.factories import (
+    charge, credit_note, customer, invoice, item, line, load, mrr_on, price, refund, segments_for, subscription, table,
+)
+
+MONTHLY = price("price_m", 10000)
+BIGGER = price("price_big", 20000)
+SETUP = price("price_setup", 5000, None)
+
+
+def test_setup_fees_and_one_off_invoice_items_are_not_mrr(store):
+    first = invoice("in_1", [
+        line("il_1", "in_1", "price_m", 10000, "2025-01-01", "2025-02-01"),
+        line("il_2", "in_1", "price_setup", 5000, "2025-01-01", "2025-01-01", from_subscription=False),
+        line("il_3", "in_1", "price_setup", 2500, "2025-01-01", "2025-02-01", from_subscription=False),
+    ])
+    load(store, customers=[customer()], prices=[MONTHLY, SETUP], invoices=[first])
+    assert mrr_on(segments_for(store), "2025-01-15") == 10000
+    assert [(r["id"], r["kind"]) for r in table(store, "billing_invoice_lines")] == [
+        ("il_1", "recurring"), ("il_2", "one_time"), ("il_3", "one_time")]
+
+
+def test_prorations_are_not_mrr_but_the_new_price_counts_from_the_change(store):
+    january = invoice("in_1", [line("il_1", "in_1", "price_m", 10000, "2025-01-01", "2025-02-01")])
+    upgrade = invoice("in_2", [
+        line("il_2", "in_2", "price_m", -5161, "2025-01-16", "2025-02-01", proration=True),
+        line("il_3", "in_2", "price_big", 10323, "2025-01-16", "2025-02-01", proration=True),
+    ], created="2025-01-16")
+    february = invoice("in_3", [line("il_4", "in_3", "price_big", 20000, "2025-02-01", "2025-03-01")])
+    load(store, customers=[customer()], prices=[MONTHLY, BIGGER], invoices=[january, upgrade, february])
+    segments = segments_for(store)
+    assert [mrr_on(segments, d) for d in ("2025-01-15", "2025-01-16", "2025-02-15")] == [10000, 20000, 20000]
+    assert [r["kind"] for r in table(store, "billing_invoice_lines")] == ["recurring", "proration", "proration",
+                                                                           "recurring"]
+
+
+def test_metered_usage_is_a_separate_series_unless_the_policy_adds_it(store):
+    metered = price("price_api", 0, usage_type="metered")
+    usage = invoice("in_1", [line("il_1", "in_1", "price_api", 2500, "2025-01-01", "2025-02-01")])
+    load(store, customers=[customer()], prices=[metered], invoices=[usage],
+         subscriptions=[subscription(items=[item("si_1", metered, start="2025-02-01", end="2025-03-01")])])
+    segments = segments_for(store)
+    assert (mrr_on(segments, "2025-01-15"), mrr_on(segments, "2025-01-15", series="usage")) == (0, 2500)
+    assert mrr_on(segments_for(store, overrides={"include_usage_in_mrr": True}), "2025-01-15") == 2500
+
+
+def paid_history(store, *, refunds=(), charges=(), credit_notes=()):
+    january = invoice("in_1", [line("il_1", "in_1", "price_m", 10000, "2025-01-01", "2025-02-01")], charge="ch_1")
+    february = invoice("in_2", [line("il_2", "in_2", "price_m", 10000, "2025-02-01", "2025-03-01")], charge="ch_2")
+    load(store, customers=[customer()], prices=[MONTHLY], invoices=[january, february],
+         charges=list(charges) or [charge("ch_1", 10000), charge("ch_2", 10000)],
+         refunds=list(refunds), credit_notes=list(credit_notes))
+
+
+def test_a_full_refund_makes_that_period_unpaid(store):
+    paid_history(store, refunds=[refund("re_1", "ch_1", 10000)])
+    segments = segments_for(store)
+    assert (mrr_on(segments, "2025-01-15"), mrr_on(segments, "2025-02-15")) == (0, 10000)
+    assert [(r["id"], r["invoice_id"], r["amount_minor"]) for r in table(store, "billing_refunds")] == [
+        ("re_1", "in_1", 10000)]
+
+
+def test_a_partial_refund_and_a_credit_note_are_reported_and_leave_mrr_alone(store):
+    paid_history(store, refunds=[refund("re_1", "ch_1", 4000)], credit_notes=[credit_note("cn_1", "in_2", 2500)])
+    segments = segments_for(store)
+    assert (mrr_on(segments, "2025-01-15"), mrr_on(segments, "2025-02-15")) == (10000, 10000)
+    invoices = {r["id"]: (r["amount_refunded_minor"], r["amount_credited_minor"]) for r in table(store, "billing_invoices")}
+    assert invoices == {"in_1": (4000, 0), "in_2": (0, 2500)}
+    reduced = segments_for(store, overrides={"partial_refund_reduces_mrr": True})
+    assert (mrr_on(reduced, "2025-01-15"), mrr_on(reduced, "2025-02-15")) == (6000, 7500)
+
+
+def test_refund_known_only_from_the_charge(store):
+    paid_history(store, charges=[charge("ch_1", 10000, amount_refunded=10000), charge("ch_2", 10000)])
+    assert mrr_on(segments_for(store), "2025-01-15") == 0
