@@ -1,0 +1,95 @@
+"""Table discovery, column types, the target registry and the optional extras."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from connector.errors import ExportError
+from connector.export import TARGETS, export, make_target
+from connector.export.duckdb_target import DuckDBTarget
+from connector.export.files import FileTarget
+from connector.export.postgres import PostgresTarget
+from connector.export.schema import changed_rows, data_tables, logical_type, select_tables, table_schema
+from connector.store import open_store
+from connector.streams import RAW_TABLES
+
+from .helpers import ACCOUNT, DERIVED_TABLE, EXPECTED_TABLE_TYPES
+
+
+def test_every_data_table_is_discovered_and_nothing_else(built_store):
+    built_store.db.execute("CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT)")  # no _seq: not data
+    assert data_tables(built_store) == sorted([*RAW_TABLES, DERIVED_TABLE])
+    assert select_tables(built_store, ["customers", DERIVED_TABLE, "customers"]) == ["customers", DERIVED_TABLE]
+    with pytest.raises(ExportError, match=r"^no such data table in the store: notes, nope; choose from charges, "):
+        select_tables(built_store, ["notes", "nope"])
+
+
+def test_column_types_follow_the_documented_conventions(built_store):
+    derived = table_schema(built_store, DERIVED_TABLE)
+    assert {c.name: c.type for c in derived.columns} == EXPECTED_TABLE_TYPES
+    assert derived.primary_key == ("_account_id", "customer_id", "month_date")
+    customers = table_schema(built_store, "customers")
+    assert [(c.name, c.type) for c in customers.columns] == [
+        ("id", "text"), ("created", "timestamp"), ("livemode", "boolean"), ("email", "text"),
+        ("currency", "text"), ("data", "json"), ("_synced_at", "timestamp"), ("_deleted", "boolean"),
+        ("_seq", "bigint"), ("_account_id", "text"),
+    ]
+    assert table_schema(built_store, "invoice_line_items").primary_key == ("_account_id", "id", "invoice")
+    # by declared type, never by value: an epoch name stored as text stays text, a *_date integer stays bigint
+    assert logical_type("created", "TEXT") == "text"
+    assert logical_type("due_date", "INTEGER") == "timestamp"
+    assert logical_type("renewal_date", "INTEGER") == "bigint"
+    assert logical_type("amount", "NUMERIC") == "text"
+    assert logical_type("blob", "BLOB") == "bytes"
+
+
+def test_a_value_that_does_not_fit_its_type_is_named(built_store):
+    built_store.db.execute(f"UPDATE {DERIVED_TABLE} SET mrr_minor = 'lots' WHERE customer_id = 'cus_1'")
+    schema = table_schema(built_store, DERIVED_TABLE)
+    with pytest.raises(ExportError) as caught:
+        list(changed_rows(built_store, schema, 0, built_store.current_seq(), ACCOUNT.account_id))
+    assert str(caught.value).startswith(f"{DERIVED_TABLE}.mrr_minor holds 'lots', not a bigint (")
+    assert str(caught.value).endswith("row starting 'cus_1': fix the row or the column's declared type")
+
+
+def test_changed_rows_are_the_seq_window_with_the_account(built_store):
+    schema = table_schema(built_store, "coupons")
+    rows = list(changed_rows(built_store, schema, 0, built_store.current_seq(), "acct_x"))
+    assert len(rows) == 1 and rows[0][0] == "co_1" and rows[0][4] == 12.5 and rows[0][-1] == "acct_x"
+    assert list(changed_rows(built_store, schema, 5, built_store.current_seq(), "acct_x")) == []
+
+
+def test_registry_maps_every_scheme(built_store, tmp_path):
+    assert sorted(TARGETS) == ["csv", "duckdb", "jsonl", "parquet", "postgres", "postgresql"]
+    assert isinstance(make_target("postgres://u@h/d", built_store), PostgresTarget)
+    assert isinstance(make_target("POSTGRESQL://u@h/d", built_store), PostgresTarget)
+    assert isinstance(make_target(f"duckdb:{tmp_path}/x.duckdb", built_store), DuckDBTarget)
+    assert isinstance(make_target(f"jsonl:{tmp_path}", built_store), FileTarget)
+    with pytest.raises(ExportError, match=r"^unknown export target 'mysql': use postgres://user@host/db, duckdb:PATH"):
+        make_target("mysql://u@h/d", built_store)
+    with pytest.raises(ExportError, match="^--schema applies to postgres and duckdb targets"):
+        make_target(f"csv:{tmp_path}", built_store, schema="s")
+
+
+def test_store_without_account_is_refused():
+    store = open_store(None)
+    with pytest.raises(ExportError, match="run `billing-connector sync` first"):
+        export(store, "csv:/tmp/never-written")
+    store.close()
+
+
+@pytest.mark.parametrize("target,extra,module", [
+    ("postgresql://postgres@127.0.0.1/test", "postgres", "psycopg"),
+    ("duckdb:{tmp}/x.duckdb", "duckdb", "duckdb"),
+    ("parquet:{tmp}/p", "parquet", "duckdb"),
+])
+def test_missing_extra_names_the_install_command(built_store, tmp_path, monkeypatch, target, extra, module):
+    monkeypatch.setitem(sys.modules, module, None)  # what an absent package looks like to import
+    with pytest.raises(ExportError) as caught:
+        export(built_store, target.format(tmp=tmp_path), tables=["coupons"])
+    assert str(caught.value) == (
+        f"this export target needs the {module} package: pip install 'billing-connector[{extra}]'"
+    )
+    assert built_store.db.execute("SELECT count(*) FROM _export_watermarks").fetchone() == (0,)
