@@ -10,6 +10,7 @@ this module imports ``stripe``.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -23,6 +24,15 @@ from ..store import AccountIdentity
 from .base import CursorGone, EventPage, Page, StreamDef
 
 _SUB_EVENTS = ("customer.subscription.",)
+
+# The account id recorded when the API has no /v1/account (see `identify`), by livemode.
+UNKNOWN_ACCOUNT_ID = {False: "acct_unknown_test", True: "acct_unknown_live"}
+
+log = logging.getLogger("billing_connector.stripe")
+
+
+class ExpansionRefused(ConnectorError):
+    """HTTP 400 refusing an `expand` we sent: the server's objects lack that field."""
 
 STREAMS: dict[str, StreamDef] = {
     s.name: s
@@ -123,7 +133,22 @@ def classify(exc: stripe.StripeError, what: str, stream: str | None) -> Exceptio
             "leave the stream out with --streams or point STRIPE_API_BASE at a full Stripe API"
         )
     message = exc.user_message or str(getattr(exc, "_message", "")) or "request refused"
+    if status == 400 and _names_expand(exc, message):
+        return ExpansionRefused(f"Stripe refused {what} (HTTP 400): {message}")
     return ConnectorError(f"Stripe refused {what} (HTTP {status}): {message}")
+
+
+def _names_expand(exc: stripe.StripeError, message: str) -> bool:
+    # Stripe says "This property cannot be expanded (x)." with no `param`; others name `expand[0]`.
+    param = getattr(exc, "param", None) or ""
+    return param.startswith("expand") or "expand" in message.lower()
+
+
+def _split_expansions(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(plain params, expand params) of a request."""
+    plain = {k: v for k, v in params.items() if not k.startswith("expand")}
+    expand = {k: v for k, v in params.items() if k.startswith("expand")}
+    return plain, expand
 
 
 class StripeProvider:
@@ -154,6 +179,7 @@ class StripeProvider:
         self._lock = threading.Lock()
         self.requests_made = 0
         self.retries = 0
+        self._unexpandable: set[str] = set()  # streams whose server refused our expansions
 
     # ---- one request --------------------------------------------------------
     def _get(
@@ -186,11 +212,46 @@ class StripeProvider:
 
         return call_with_retries(attempt, self.retry_policy, what=what, on_retry=on_retry)
 
+    def _get_expanded(
+        self, path: str, params: Mapping[str, Any], *, stream: str, is_list: bool = False
+    ) -> dict[str, Any]:
+        """``_get`` with the request's expansions, or without them once the server refused them.
+
+        Stripe expands these fields under the pinned version, so a refusal means
+        a Stripe-compatible server whose objects have no such field (an older
+        shape): reading them unexpanded beats failing the whole stream. The
+        refusal is remembered per stream so it costs one extra request a run.
+        """
+        plain, expand = _split_expansions(params)
+        if expand and stream not in self._unexpandable:
+            try:
+                return self._get(path, {**plain, **expand}, stream=stream, is_list=is_list)
+            except ExpansionRefused as exc:
+                with self._lock:
+                    first = stream not in self._unexpandable
+                    self._unexpandable.add(stream)
+                if first:
+                    log.warning("%s; reading %s without the expansion", exc, stream)
+        return self._get(path, plain, stream=stream, is_list=is_list)
+
     # ---- provider interface -----------------------------------------------
     def identify(self) -> AccountIdentity:
-        account = self._get("/v1/account", {}, stream=None)
         livemode = self._key_livemode()
-        return AccountIdentity("stripe", account["id"], livemode, STRIPE_API_VERSION)
+        try:
+            account_id = self._get("/v1/account", {}, stream=None)["id"]
+        except PermissionDenied as exc:
+            if "(404)" not in str(exc):
+                raise
+            # Stripe itself always serves /v1/account; a Stripe-compatible server
+            # (a fake, a recording proxy) may not. The key's mode is all we can
+            # know then, so the store is bound to an id naming only that mode: it
+            # still refuses the other mode, but cannot tell two such servers apart.
+            account_id = UNKNOWN_ACCOUNT_ID[livemode]
+            log.warning(
+                "GET /v1/account was not found (404): the account id is recorded as %s; "
+                "keep one --db per account", account_id,
+            )
+        return AccountIdentity("stripe", account_id, livemode, STRIPE_API_VERSION)
 
     def _key_livemode(self) -> bool:
         key = self._client._requestor.api_key or ""  # the SDK keeps the key; we never print it
@@ -207,7 +268,7 @@ class StripeProvider:
             params["created[gte]"] = created_gte
         if created_lt is not None:
             params["created[lt]"] = created_lt
-        body = self._get(spec.path, params, stream=stream, is_list=True)
+        body = self._get_expanded(spec.path, params, stream=stream, is_list=True)
         objects = _list_data(body, spec.path)
         page = Page(objects=objects, has_more=bool(body.get("has_more")))
         if page.has_more and not objects:
@@ -265,7 +326,7 @@ class StripeProvider:
         for i, field_name in enumerate(_DETAIL_EXPAND.get(stream, [])):
             params[f"expand[{i}]"] = field_name
         try:
-            obj = self._get(f"{spec.path}/{object_id}", params, stream=stream)
+            obj = self._get_expanded(f"{spec.path}/{object_id}", params, stream=stream)
         except PermissionDenied as exc:
             if "(404)" in str(exc):
                 return None  # gone: the caller soft-deletes it

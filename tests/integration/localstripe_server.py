@@ -1,0 +1,78 @@
+"""Run `localstripe` (a stateful fake Stripe written by others) on 127.0.0.1 for one test module.
+
+localstripe's own ``start()`` binds every interface (``::``) and reloads
+``/tmp/localstripe.pickle``; so we run its aiohttp app ourselves, bound to
+127.0.0.1 on a free port, in a child process. The child also turns off
+localstripe's dump of the whole store to ``/tmp/localstripe.pickle`` after every
+write: that file is shared by every localstripe on the machine (a parallel run
+would read our data), and pickling the store on each write is most of its cost.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import requests
+
+_CHILD = """
+import sys
+from aiohttp import web
+from localstripe import resources
+from localstripe.server import app
+
+resources.Store.dump_to_disk = lambda self: None  # see the module docstring: no shared /tmp file
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
+
+STARTUP_SECONDS = 20.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_answering(process: subprocess.Popen, base: str, api_key: str) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"localstripe exited with code {process.returncode} before answering")
+        try:
+            # Any HTTP answer means the app is serving; 401 would mean the key header is off.
+            response = requests.get(f"{base}/v1/customers", auth=(api_key, ""), timeout=1)
+            response.raise_for_status()
+            return
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"localstripe did not answer on {base} within {STARTUP_SECONDS:.0f}s") from None
+            time.sleep(0.05)
+
+
+@contextmanager
+def running_localstripe(api_key: str) -> Iterator[str]:
+    """A fresh, empty localstripe; yields its base URL and stops it on exit."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_until_answering(process, base, api_key)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
