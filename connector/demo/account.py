@@ -1,0 +1,217 @@
+"""The bundled demo Stripe account: deterministic, seeded, scaled, anchored at ``now``.
+
+``DemoAccount(seed=1, customers=300, now=None)`` simulates about three years
+(1095 days) of a SaaS business ending at ``now`` (default: today 00:00 UTC, so a
+day's runs agree) and holds every object as Stripe's API version
+2026-10-28.endive shapes it, pre-serialised to JSON for the server.
+``objects(stream)`` gives the plain dicts a full list of that stream returns
+(newest first; subscriptions include canceled ones, as with ``status=all``;
+``invoice_line_items`` and ``subscription_items`` are every invoice's lines and
+every subscription's items), so tests can compare a synced store with the account.
+
+Objects are built as of ``now``; the account does not age by itself. The server
+clock (``clock``, moved by ``advance_clock``) only timestamps mutations and their
+events. See ``simulation.py`` for the storylines and ``billing.py`` for the money.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+
+from .catalog import build_catalog, plan_from_price
+from .events import build_events, event_object
+from .ids import DAY, ordered_id, today_midnight_utc
+from .listing import PositionalList, StreamIndex, dumps
+from .mutations import AccountMutations
+from .simulation import CustomerSimulation
+from .subscription import build_items, build_subscription
+
+STREAMS = (
+    "customers", "products", "prices", "plans", "coupons", "promotion_codes", "subscriptions",
+    "subscription_items", "invoices", "invoice_line_items", "invoice_items", "credit_notes",
+    "charges", "refunds", "events",
+)
+INDEXED_STREAMS = tuple(s for s in STREAMS if s not in ("subscription_items", "invoice_line_items"))
+HISTORY_DAYS = 1095
+
+# Query parameters each list accepts as an equality filter (Stripe's documented ones).
+FILTER_FIELDS = {
+    "customers": ("email",), "products": ("active",), "prices": ("product", "active", "currency", "type"),
+    "plans": ("product", "active"), "coupons": (), "promotion_codes": ("code", "coupon", "active"),
+    "subscriptions": ("customer", "status"), "invoices": ("customer", "status", "subscription"),
+    "invoice_items": ("customer", "invoice"), "credit_notes": ("customer", "invoice"),
+    "charges": ("customer", "payment_intent"), "refunds": ("charge", "payment_intent"), "events": ("type",),
+}
+
+
+def attributes_of(stream: str, obj: dict) -> dict:
+    """The filterable fields of an object, as the strings a query string carries."""
+    values = {}
+    for name in FILTER_FIELDS.get(stream, ()):
+        if name == "subscription":
+            value = ((obj.get("parent") or {}).get("subscription_details") or {}).get("subscription")
+        elif name == "coupon":
+            value = obj["promotion"]["coupon"]
+        else:
+            value = obj.get(name)
+        values[name] = ("true" if value else "false") if isinstance(value, bool) else value
+    return values
+
+
+def created_of(obj: dict) -> int:
+    return obj["created"] if "created" in obj else obj["date"]
+
+
+class DemoAccount(AccountMutations):
+    def __init__(self, seed: int = 1, customers: int = 300, now: int | None = None):
+        self.seed, self.customer_count = seed, customers
+        self.now = int(now) if now is not None else today_midnight_utc()
+        self.clock = self.now
+        self.lock = threading.RLock()
+        self.account_id = "acct_demo" + "".join(random.Random(f"account/{seed}").choice("0123456789ABCDEFGHJK")
+                                                for _ in range(7))
+        self.indexes = {stream: StreamIndex() for stream in INDEXED_STREAMS}
+        self.deleted: dict[str, dict] = {}
+        self.item_lists: dict[str, PositionalList] = {}
+        self.item_payload: dict[str, bytes] = {}
+        self.line_lists: dict[str, PositionalList] = {}
+        self.subscription_states = {}
+        self.discounts: dict[str, dict] = {}
+        self._mutation_rng = random.Random(f"mutations/{seed}")
+        self._build()
+
+    # -- construction ---------------------------------------------------------------------
+    def _build(self) -> None:
+        start = self.now - HISTORY_DAYS * DAY
+        catalog = build_catalog(self.seed, start, self.now)
+        self.catalog = catalog
+        self.tiers = {p["id"]: p["_tiers"] for p in catalog.prices if "_tiers" in p}
+        self.public_prices = {p["id"]: {k: v for k, v in p.items() if k != "_tiers"} for p in catalog.prices}
+        self.public_plans = {p["id"]: {k: v for k, v in plan_from_price(p).items() if k != "_tiers"}
+                             for p in catalog.prices if p["type"] == "recurring"}
+        entries: dict[str, list] = {stream: [] for stream in INDEXED_STREAMS}
+
+        def add(stream, obj):
+            entries[stream].append((created_of(obj), obj["id"], dumps(obj), attributes_of(stream, obj)))
+
+        history = self._catalog_history(catalog)
+        redemptions: dict[str, int] = {}
+        for index in range(self.customer_count):
+            records = CustomerSimulation(index, self.seed, catalog, start, self.now).run()
+            history.extend(records.history)
+            customer = records.customer
+            if records.deleted_at is None:
+                add("customers", customer)
+            else:
+                self.deleted[customer["id"]] = {"id": customer["id"], "object": "customer", "deleted": True}
+            for state in records.subscriptions:
+                self._index_subscription(state, entries)
+            for invoice, lines in records.invoices:
+                add("invoices", invoice)
+                self.line_lists[invoice["id"]] = PositionalList([(line["id"], dumps(line)) for line in lines])
+            for stream, objects in (("invoice_items", records.invoice_items), ("charges", records.charges),
+                                    ("refunds", records.refunds), ("credit_notes", records.credit_notes)):
+                for obj in objects:
+                    add(stream, obj)
+            for discount in records.discounts.values():
+                coupon_id = discount["source"]["coupon"]["id"]
+                redemptions[coupon_id] = redemptions.get(coupon_id, 0) + 1
+            self.discounts.update(records.discounts)
+        for coupon in catalog.coupons:
+            coupon["times_redeemed"] = redemptions.get(coupon["id"], 0)
+            if coupon["id"] in catalog.deleted_coupon_ids:
+                self.deleted[coupon["id"]] = {"id": coupon["id"], "object": "coupon", "deleted": True}
+            else:
+                add("coupons", coupon)
+        for product in catalog.products:
+            add("products", product)
+        for price_id, price in self.public_prices.items():
+            add("prices", price)
+            if price_id in self.public_plans:
+                add("plans", self.public_plans[price_id])
+        for code in catalog.promotion_codes:
+            add("promotion_codes", code)
+        events = build_events(history, self.seed, self.public_prices, self.public_plans, self.now)
+        for event in events:
+            add("events", event)
+        self._event_sequence = len(events)
+        self._event_rng = random.Random(f"live-events/{self.seed}")
+        for stream, stream_entries in entries.items():
+            self.indexes[stream].bulk_load(stream_entries)
+
+    def _catalog_history(self, catalog) -> list[tuple]:
+        """Catalog happenings inside the events window (the launch product, a retired coupon)."""
+        history, window_start = [], self.now - 30 * DAY
+        order = (-1, 0)
+
+        def record(at, event_type, obj):
+            nonlocal order
+            if window_start <= at <= self.now:
+                history.append((at, event_type, "object", obj, order))
+                order = (-1, order[1] + 1)
+
+        for product in catalog.products:
+            record(product["created"], "product.created", product)
+        for price in catalog.prices:
+            record(price["created"], "price.created", self.public_prices[price["id"]])
+            if price["id"] in self.public_plans:
+                record(price["created"], "plan.created", self.public_plans[price["id"]])
+        for coupon in catalog.coupons:
+            record(coupon["created"], "coupon.created", coupon)
+            if coupon["id"] in catalog.coupon_deleted_at:
+                record(catalog.coupon_deleted_at[coupon["id"]], "coupon.deleted", coupon)
+        for code in catalog.promotion_codes:
+            record(code["created"], "promotion_code.created", code)
+        return history
+
+    def _index_subscription(self, state, entries=None) -> dict:
+        """(Re)serialise a subscription and its items as of the account clock."""
+        at = max(self.now, self.clock)
+        subscription = build_subscription(state, at, self.public_prices, self.public_plans)
+        items = build_items(state, at, self.public_prices, self.public_plans)
+        self.subscription_states[state.id] = state
+        payloads = [(item["id"], dumps(item)) for item in items]
+        self.item_lists[state.id] = PositionalList(payloads)
+        self.item_payload.update(payloads)
+        row = (state.created, state.id, dumps(subscription), attributes_of("subscriptions", subscription))
+        if entries is not None:
+            entries["subscriptions"].append(row)
+        else:
+            self.indexes["subscriptions"].put(row[0], row[1], row[2], row[3])
+        return subscription
+
+    # -- reading ----------------------------------------------------------------------------
+    def objects(self, stream: str) -> list[dict]:
+        """Every object a full list of ``stream`` returns, newest first, as plain dicts."""
+        if stream not in STREAMS:
+            raise KeyError(f"unknown stream {stream!r}; one of {', '.join(STREAMS)}")
+        with self.lock:
+            if stream == "invoice_line_items":
+                return [json.loads(p) for invoice_id in self.indexes["invoices"].ids_newest_first()
+                        for p in self.line_lists[invoice_id].payloads]
+            if stream == "subscription_items":
+                return [json.loads(p) for sub_id in self.indexes["subscriptions"].ids_newest_first()
+                        for p in self.item_lists[sub_id].payloads]
+            index = self.indexes[stream]
+            return [json.loads(index.payload[i]) for i in index.ids_newest_first()]
+
+    def payload(self, stream: str, object_id: str) -> bytes | None:
+        with self.lock:
+            if stream == "subscription_items":
+                return self.item_payload.get(object_id)
+            return self.indexes[stream].payload.get(object_id)
+
+    def advance_clock(self, seconds: int) -> int:
+        with self.lock:
+            self.clock += int(seconds)
+            return self.clock
+
+    def _emit(self, event_type: str, snapshot: dict, previous: dict | None = None) -> dict:
+        """A live event at the account clock, visible in /v1/events at once."""
+        event_id = ordered_id("evt", self._event_sequence, self._event_rng)
+        self._event_sequence += 1
+        event = event_object(event_id, event_type, self.clock, snapshot, previous)
+        self.indexes["events"].put(self.clock, event_id, dumps(event), attributes_of("events", event))
+        return event

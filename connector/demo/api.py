@@ -1,0 +1,325 @@
+"""What the demo server answers, independent of HTTP plumbing: Stripe's API semantics.
+
+``DemoApi.handle(method, path, params, key)`` returns ``(status, headers, body bytes)``.
+Routes (``{id}`` any id; lists newest first, ``limit`` 1..100 default 10,
+``starting_after``/``ending_before``, ``created`` filters, ``expand[]``):
+
+    GET    /v1/account
+    GET    /v1/{customers,products,prices,plans,coupons,promotion_codes,subscriptions,
+               invoices,invoiceitems,credit_notes,charges,refunds,events}[/{id}]
+    GET    /v1/subscription_items?subscription=sub_x   (required; items in subscription order)
+    GET    /v1/subscription_items/{id}
+    GET    /v1/invoices/{id}/lines                     (lines in invoice order)
+    POST   /v1/customers, /v1/customers/{id}, /v1/subscriptions/{id}, /v1/refunds
+    DELETE /v1/customers/{id}, /v1/subscriptions/{id}, /v1/coupons/{id}
+
+``/v1/subscriptions`` lists every status but ``canceled`` and ``incomplete_expired``
+unless ``status`` says otherwise (``status=all`` lists all). ``/v1/events`` serves
+the last 30 days only and filters by ``type`` (``*`` wildcard) or ``types[]``.
+Deleted customers, coupons and products answer detail with ``{"id", "object",
+"deleted": true}``. Expansions understood (``data.`` prefix on lists): ``customer``,
+``discounts``, ``latest_invoice``, ``default_price``, ``invoice``, ``charge``,
+``tiers``, ``items.data.price.tiers``; ``items`` and ``lines`` are always embedded
+(ten entries, ``has_more``); other expansions are ignored. Tiered prices carry
+``tiers`` only when it is expanded, as on Stripe.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from .account import FILTER_FIELDS
+from .events import RETENTION_SECONDS
+from .ids import DAY
+from .listing import MissingCursor, dumps, list_body
+from .mutations import DemoRequestError, missing
+
+PATH_STREAMS = {
+    "customers": "customers", "products": "products", "prices": "prices", "plans": "plans",
+    "coupons": "coupons", "promotion_codes": "promotion_codes", "subscriptions": "subscriptions",
+    "subscription_items": "subscription_items", "invoices": "invoices", "invoiceitems": "invoice_items",
+    "credit_notes": "credit_notes", "charges": "charges", "refunds": "refunds", "events": "events",
+}
+OBJECT_NAMES = {
+    "customers": "customer", "products": "product", "prices": "price", "plans": "plan", "coupons": "coupon",
+    "promotion_codes": "promotion_code", "subscriptions": "subscription",
+    "subscription_items": "subscription_item", "invoices": "invoice", "invoice_items": "invoiceitem",
+    "credit_notes": "credit_note", "charges": "charge", "refunds": "refund", "events": "event",
+    "invoice_line_items": "line_item",
+}
+PERMISSIONS = {
+    "customers": "rak_customer_read", "products": "rak_product_read", "prices": "rak_price_read",
+    "plans": "rak_plan_read", "coupons": "rak_coupon_read", "promotion_codes": "rak_promotion_code_read",
+    "subscriptions": "rak_subscription_read", "subscription_items": "rak_subscription_read",
+    "invoices": "rak_invoice_read", "invoice_line_items": "rak_invoice_read", "invoice_items": "rak_invoice_read",
+    "credit_notes": "rak_credit_note_read", "charges": "rak_charge_read", "refunds": "rak_refund_read",
+    "events": "rak_event_read",
+}
+KEY_PREFIXES = ("sk_test_", "rk_test_", "sk_live_", "rk_live_")
+_ROUTE = re.compile(r"^/v1/(?P<collection>[a-z_]+)(?:/(?P<id>[^/]+))?(?P<lines>/lines)?/?$")
+_HIDDEN_STATUSES = {"canceled", "incomplete_expired"}
+
+
+def mask_key(key: str) -> str:
+    """Stripe's way of naming a key in an error: its prefix, stars, the last four characters."""
+    prefix = next((p for p in KEY_PREFIXES if key.startswith(p)), "")
+    if len(key) - len(prefix) <= 4:
+        return prefix + "****"
+    return f"{prefix}****{key[-4:]}"
+
+
+def error_body(status: int, message: str, error_type: str = "invalid_request_error", **extra) -> tuple:
+    return status, {}, json.dumps({"error": {"type": error_type, "message": message, **extra}}).encode()
+
+
+def endpoint_of(method: str, path: str) -> str:
+    """The path template a request counts under in the stats (ids replaced by ``{id}``)."""
+    match = _ROUTE.match(path)
+    if not match:
+        return f"{method} {path}"
+    template = f"/v1/{match['collection']}" + ("/{id}" if match["id"] else "") + ("/lines" if match["lines"] else "")
+    return f"{method} {template}"
+
+
+class DemoApi:
+    def __init__(self, account, realism):
+        self.account = account
+        self.realism = realism
+
+    # -- entry point ------------------------------------------------------------------------
+    def authenticate(self, key: str | None) -> tuple | None:
+        """None when the key is acceptable, else the 401 answer."""
+        if not key:
+            return error_body(401, "You did not provide an API key. You need to provide your API key in the "
+                                   "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+                                   "YOUR_SECRET_KEY').")
+        if not key.startswith(KEY_PREFIXES):
+            return error_body(401, f"Invalid API Key provided: {mask_key(key)}")
+        return None
+
+    def handle(self, method: str, path: str, params: dict, key: str) -> tuple:
+        try:
+            status, body = self._route(method, path, params, key)
+        except DemoRequestError as error:
+            return error.status, {}, json.dumps(error.body).encode()
+        if "_live_" in key:
+            body = body.replace(b'"livemode":false', b'"livemode":true')
+        return status, {}, body
+
+    def page_number(self, path: str, params: dict) -> int | None:
+        """Which page of a list this request asks for (1 without a cursor), for fault rules."""
+        match = _ROUTE.match(path)
+        cursor = params.get("starting_after")
+        if not match or match["id"] or not isinstance(cursor, str):
+            return None if match is None or match["id"] else 1
+        stream = PATH_STREAMS.get(match["collection"])
+        try:
+            limit = max(1, min(100, int(params.get("limit", 10))))
+        except (TypeError, ValueError):
+            return None
+        index = self.account.indexes.get(stream)
+        with self.account.lock:
+            if index is None or cursor not in index.created:
+                return None
+            position = len(index.keys) - 1 - index._position(cursor)
+        return (position + 1) // limit + 1
+
+    def _route(self, method: str, path: str, params: dict, key: str) -> tuple[int, bytes]:
+        if path.rstrip("/") == "/v1/account" and method == "GET":
+            return 200, dumps(self._account_object())
+        match = _ROUTE.match(path)
+        stream = PATH_STREAMS.get(match["collection"]) if match else None
+        if stream is None:
+            raise DemoRequestError(404, f"Unrecognized request URL ({method}: {path}). Please see "
+                                        "https://stripe.com/docs or we can help at https://support.stripe.com/.")
+        object_id = match["id"]
+        checked_stream = "invoice_line_items" if match["lines"] else stream
+        if checked_stream in self.realism.knobs.forbidden_streams:
+            raise DemoRequestError(
+                403, f"The provided key '{mask_key(key)}' does not have the required permissions for this "
+                     f"endpoint on account '{self.account.account_id}'. Having the "
+                     f"'{PERMISSIONS[checked_stream]}' permission would allow this request to continue.")
+        if method == "GET":
+            if match["lines"]:
+                return 200, self._invoice_lines(object_id, params)
+            if object_id:
+                return 200, self._detail(stream, object_id, params)
+            return 200, self._list(stream, params, path)
+        return 200, dumps(self._mutate(method, stream, object_id, params))
+
+    def _mutate(self, method: str, stream: str, object_id: str | None, params: dict) -> dict:
+        account = self.account
+        table = {
+            ("POST", "customers", False): lambda: account.create_customer(params),
+            ("POST", "customers", True): lambda: account.update_customer(object_id, params),
+            ("DELETE", "customers", True): lambda: account.delete_customer(object_id),
+            ("POST", "subscriptions", True): lambda: account.update_subscription(object_id, params),
+            ("DELETE", "subscriptions", True): lambda: account.cancel_subscription(object_id),
+            ("POST", "refunds", False): lambda: account.create_refund(params),
+            ("DELETE", "coupons", True): lambda: account.delete_coupon(object_id),
+        }
+        action = table.get((method, stream, bool(object_id)))
+        if action is None:
+            raise DemoRequestError(404, f"Unrecognized request URL ({method}: /v1/{stream}). The demo server "
+                                        "supports GET on every stream and a few mutations (see its docs).")
+        return self._expand([action()], params.get("expand") or [], "")[0]
+
+    def _account_object(self) -> dict:
+        return {
+            "id": self.account.account_id, "object": "account",
+            "business_profile": {"name": "Demo SaaS Inc.", "url": "https://demo-saas.example"},
+            "business_type": "company", "charges_enabled": True, "country": "US",
+            "created": self.account.now - 1125 * DAY, "default_currency": "usd", "details_submitted": True,
+            "email": "billing@demo-saas.example", "livemode": False, "metadata": {}, "payouts_enabled": True,
+            "settings": {"dashboard": {"display_name": "Demo SaaS", "timezone": "Etc/UTC"}}, "type": "standard",
+        }
+
+    # -- reading ------------------------------------------------------------------------------
+    @staticmethod
+    def _limit(params: dict) -> int:
+        raw = params.get("limit", 10)
+        try:
+            limit = int(raw)
+        except (TypeError, ValueError):
+            raise DemoRequestError(400, f"Invalid integer: {raw}", param="limit") from None
+        if not 1 <= limit <= 100:
+            raise DemoRequestError(400, "This value must be greater than or equal to 1 and less than or equal "
+                                        "to 100.", param="limit")
+        return limit
+
+    @staticmethod
+    def _cursors(params: dict) -> tuple[str | None, str | None]:
+        after, before = params.get("starting_after"), params.get("ending_before")
+        if after and before:
+            raise DemoRequestError(400, "You may only specify one of these parameters: ending_before, "
+                                        "starting_after.", param="starting_after")
+        return after or None, before or None
+
+    @staticmethod
+    def _created_filter(value) -> dict:
+        if value is None or value == "":
+            return {}
+        spec = value if isinstance(value, dict) else {"eq": value}
+        for operator, bound in spec.items():
+            if operator not in ("gt", "gte", "lt", "lte", "eq") or not str(bound).lstrip("-").isdigit():
+                raise DemoRequestError(400, f"Invalid created[{operator}]: must be an integer Unix timestamp",
+                                       param="created")
+        return spec
+
+    def _matcher(self, stream: str, params: dict):
+        tests = []
+        for name in FILTER_FIELDS.get(stream, ()):
+            wanted = params.get(name)
+            if wanted is None or (stream == "subscriptions" and name == "status"):
+                continue
+            if stream == "events" and name == "type" and wanted.endswith("*"):
+                prefix = wanted[:-1]
+                tests.append(lambda a, prefix=prefix: (a["type"] or "").startswith(prefix))
+            else:
+                tests.append(lambda a, name=name, wanted=wanted: a.get(name) == wanted)
+        if stream == "events" and params.get("types"):
+            wanted_types = set(params["types"])
+            tests.append(lambda a: a["type"] in wanted_types)
+        if stream == "subscriptions":
+            status = params.get("status")
+            if status is None:
+                tests.append(lambda a: a["status"] not in _HIDDEN_STATUSES)
+            elif status != "all":
+                tests.append(lambda a: a["status"] == status)
+        if not tests:
+            return None
+        return lambda attributes: all(test(attributes) for test in tests)
+
+    def _list(self, stream: str, params: dict, path: str) -> bytes:
+        limit = self._limit(params)
+        after, before = self._cursors(params)
+        expand = [e[len("data."):] for e in params.get("expand") or [] if e.startswith("data.")]
+        if stream == "subscription_items":
+            subscription_id = params.get("subscription")
+            if not subscription_id:
+                raise DemoRequestError(400, "Missing required param: subscription.", code="parameter_missing",
+                                       param="subscription")
+            with self.account.lock:
+                items = self.account.item_lists.get(subscription_id)
+                if items is None:
+                    raise missing("subscription", subscription_id, "subscription")
+                payloads, has_more = self._page_or_400(items.page, limit, after, before)
+            return list_body(self._expand_payloads(payloads, expand), has_more, path)
+        created = self._created_filter(params.get("created"))
+        if stream == "events":
+            floor = self.account.clock - RETENTION_SECONDS  # Stripe's retention: older events are gone
+            created = dict(created)
+            created["gte"] = max(int(created.get("gte", floor)), floor)
+        index = self.account.indexes[stream]
+        matches = self._matcher(stream, params)
+        with self.account.lock:
+            payloads, has_more = self._page_or_400(index.page, limit, after, before, created, matches)
+        return list_body(self._expand_payloads(payloads, expand), has_more, path)
+
+    @staticmethod
+    def _page_or_400(page, *args):
+        try:
+            return page(*args)
+        except MissingCursor as error:
+            cursor = error.args[0]
+            raise DemoRequestError(400, f"No such object: '{cursor}'", code="resource_missing",
+                                   param="starting_after") from None
+
+    def _invoice_lines(self, invoice_id: str, params: dict) -> bytes:
+        limit = self._limit(params)
+        after, before = self._cursors(params)
+        with self.account.lock:
+            lines = self.account.line_lists.get(invoice_id)
+            if lines is None:
+                raise missing("invoice", invoice_id)
+            payloads, has_more = self._page_or_400(lines.page, limit, after, before)
+        return list_body(payloads, has_more, f"/v1/invoices/{invoice_id}/lines")
+
+    def _detail(self, stream: str, object_id: str, params: dict) -> bytes:
+        payload = self.account.payload(stream, object_id)
+        if payload is None:
+            stub = self.account.deleted.get(object_id)
+            if stub is not None and stub["object"] == OBJECT_NAMES[stream]:
+                return dumps(stub)
+            if stream == "events":
+                raise DemoRequestError(404, f"No such event: '{object_id}'", code="resource_missing", param="id")
+            raise missing(OBJECT_NAMES[stream], object_id)
+        return self._expand_payloads([payload], params.get("expand") or [])[0]
+
+    # -- expansions ------------------------------------------------------------------------------
+    def _expand_payloads(self, payloads: list[bytes], expand: list[str]) -> list[bytes]:
+        if not expand or not payloads:
+            return payloads
+        return [dumps(obj) for obj in self._expand([json.loads(p) for p in payloads], expand, "")]
+
+    def _expand(self, objects: list[dict], expand: list[str], _prefix: str) -> list[dict]:
+        account = self.account
+        lookups = {
+            "customer": lambda v: self._object("customers", v),
+            "invoice": lambda v: self._object("invoices", v),
+            "charge": lambda v: self._object("charges", v),
+            "latest_invoice": lambda v: self._object("invoices", v),
+            "default_price": lambda v: self._object("prices", v),
+        }
+        for obj in objects:
+            for path in expand:
+                if path in lookups and isinstance(obj.get(path), str):
+                    obj[path] = lookups[path](obj[path])
+                elif path == "discounts" and isinstance(obj.get("discounts"), list):
+                    obj["discounts"] = [account.discounts.get(d, d) if isinstance(d, str) else d
+                                        for d in obj["discounts"]]
+                elif path == "tiers" and obj.get("id") in account.tiers:
+                    obj["tiers"] = account.tiers[obj["id"]]
+                elif path in ("items.data.price.tiers", "items.data.plan.tiers") and "items" in obj:
+                    field = path.split(".")[2]
+                    for item in obj["items"]["data"]:
+                        if item[field]["id"] in account.tiers:
+                            item[field]["tiers"] = account.tiers[item[field]["id"]]
+        return objects
+
+    def _object(self, stream: str, object_id: str):
+        payload = self.account.payload(stream, object_id)
+        if payload is not None:
+            return json.loads(payload)
+        return self.account.deleted.get(object_id, object_id)

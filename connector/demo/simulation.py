@@ -1,0 +1,557 @@
+"""One demo customer's three years: subscriptions, invoices, payments, refunds.
+
+Each customer has its own ``random.Random(f"{seed}/{index}")`` so the account is
+the same whatever the scale, and customer ``index % 20`` forces one storyline
+(below) so every feature exists in any account of 20 customers or more. The rest
+is drawn: plan, interval (month 70 %, quarter 10 %, year 20 %), trials, coupons,
+setup fees, upgrades (mid-period, prorated onto the next invoice), downgrades and
+quantity changes (at a period boundary), failed payments, churn (at once or at
+period end) and reactivations.
+
+Invoices: one per billing period, created at the period start (a $0 one at a
+trial's start); metered usage is billed in arrears on the next invoice. A failed
+payment either recovers three days later, leaves the invoice open and the
+subscription ``past_due`` (if recent), ``unpaid``, or ends the subscription with
+the invoice ``uncollectible`` or ``void``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from ..mrr.model import round_half_even
+from .billing import embedded_list, invoice_totals, line_discounts, line_taxes
+from .catalog import TAX_BEHAVIOR, TAX_RATES_BPS, Catalog, amount_for_quantity
+from .ids import DAY, add_months, random_id
+from .subscription import SubscriptionState
+
+STORYLINES = [
+    "many_items", "trialing", "trial_converted", "past_due", "unpaid", "cancel_at_period_end",
+    "canceled_now", "reactivated", "coupon_forever", "coupon_repeating", "coupon_once",
+    "coupon_amount_off", "upgrade", "downgrade", "quantity_change", "jpy", "eur",
+    "refund_full", "refund_partial", "metered_tiered",
+]
+_TIER_UP = {"starter": "pro", "pro": "business"}
+_TIER_DOWN = {"business": "pro", "pro": "starter"}
+_NAMES = ["Ada", "Grace", "Alan", "Linus", "Barbara", "Ken", "Margaret", "Dennis", "Frances", "Edsger"]
+_SURNAMES = ["Lovelace", "Hopper", "Turing", "Torvalds", "Liskov", "Thompson", "Hamilton", "Ritchie"]
+
+
+@dataclass
+class CustomerRecords:
+    customer: dict
+    deleted_at: int | None = None
+    subscriptions: list[SubscriptionState] = field(default_factory=list)
+    invoices: list[tuple[dict, list[dict]]] = field(default_factory=list)   # (invoice, all lines)
+    invoice_items: list[dict] = field(default_factory=list)
+    charges: list[dict] = field(default_factory=list)
+    refunds: list[dict] = field(default_factory=list)
+    credit_notes: list[dict] = field(default_factory=list)
+    discounts: dict[str, dict] = field(default_factory=dict)
+    # (time, event type, kind, payload) for the events feed; kinds: object, subscription, invoice, charge
+    history: list[tuple] = field(default_factory=list)
+
+
+class CustomerSimulation:
+    def __init__(self, index: int, seed: int, catalog: Catalog, start: int, now: int):
+        self.rng = random.Random(f"{seed}/{index}")
+        self.index, self.catalog, self.start, self.now = index, catalog, start, now
+        self.story = STORYLINES[index % len(STORYLINES)]
+        rng = self.rng
+        if self.story == "jpy":
+            self.currency = "jpy"
+        elif self.story == "eur":
+            self.currency = "eur"
+        elif self.story in ("coupon_amount_off", "many_items", "metered_tiered"):
+            self.currency = "usd"
+        else:
+            self.currency = rng.choices(["usd", "eur", "jpy"], [70, 20, 10])[0]
+        taxed = self.currency != "usd" or rng.random() < 0.5
+        self.tax_rate_id = catalog.tax_rates[self.currency] if taxed else None
+        if self.story == "trialing":
+            created = now - rng.randint(1, 10) * DAY - rng.randint(0, DAY - 1)
+        elif self.story in ("past_due", "cancel_at_period_end", "reactivated", "upgrade", "downgrade",
+                            "canceled_now", "unpaid", "quantity_change", "refund_full", "refund_partial"):
+            created = start + rng.randint(0, 400 * DAY)
+        else:
+            created = start + rng.randint(0, now - start - 3 * DAY)
+        first, last = rng.choice(_NAMES), rng.choice(_SURNAMES)
+        self.records = CustomerRecords(customer={
+            "id": random_id("cus", rng), "object": "customer", "address": None, "balance": 0,
+            "created": created, "currency": self.currency, "default_source": None, "delinquent": False,
+            "description": None, "discount": None, "email": f"{first}.{last}.{index}@example.com".lower(),
+            "invoice_prefix": "".join(rng.choice("0123456789ABCDEF") for _ in range(8)),
+            "invoice_settings": {"custom_fields": None, "default_payment_method": None, "footer": None,
+                                 "rendering_options": None},
+            "livemode": False, "metadata": {}, "name": f"{first} {last}", "next_invoice_sequence": 1,
+            "phone": None, "preferred_locales": [], "shipping": None, "tax_exempt": "none",
+            "test_clock": None,
+        })
+        self.record("customer.created", created, "object", self.records.customer)
+
+    # -- helpers -------------------------------------------------------------------
+    def record(self, event_type: str, at: int, kind: str, payload) -> None:
+        if self.now - 30 * DAY <= at <= self.now:
+            order = (self.index, len(self.records.history))
+            self.records.history.append((at, event_type, kind, payload, order))
+
+    def run(self) -> CustomerRecords:
+        start = self.records.customer["created"]
+        ended = self.subscription(start, first=True)
+        if ended is not None and (self.story == "reactivated" or self.rng.random() < 0.3):
+            comeback = ended + self.rng.randint(15, 120) * DAY
+            if comeback < self.now - DAY:
+                self.subscription(comeback, first=False)
+                ended = None
+        if ended is not None and self.index % 40 == 6 and ended + 5 * DAY <= self.now:
+            self.records.deleted_at = ended + 5 * DAY
+            self.record("customer.deleted", ended + 5 * DAY, "object", self.records.customer)
+        for state in self.records.subscriptions:
+            state.changes.sort(key=lambda change: change[0])
+        return self.records
+
+    def choose_plan(self) -> tuple[str, str, int]:
+        rng, story = self.rng, self.story
+        if story == "quantity_change":
+            return "seats", "month", rng.randint(3, 12)
+        if story == "metered_tiered":
+            return rng.choice(["volume", "graduated"]), "month", rng.randint(2, 60)
+        if story in ("many_items", "upgrade", "past_due"):
+            return rng.choice(["starter", "pro"]), "month", 1
+        if story == "downgrade":
+            return "business", "month", 1
+        key = rng.choices(["starter", "pro", "business", "seats"], [40, 30, 15, 15])[0]
+        interval = rng.choices(["month", "quarter", "year"], [70, 10, 20])[0]
+        if key == "seats":
+            return key, ("month" if interval == "quarter" else interval), rng.randint(2, 25)
+        return key, interval, 1
+
+    def choose_coupon(self) -> dict | None:
+        forced = {"coupon_forever": "forever20", "coupon_repeating": "repeat3x25", "coupon_once": "once50",
+                  "coupon_amount_off": "forever10usd"}
+        key = forced.get(self.story)
+        if key is None and self.rng.random() < 0.15:
+            key = self.rng.choice(["forever20", "repeat3x25", "once50", "forever10usd", "repeat6usd",
+                                   "once15eur", "retired15"])
+        coupon = self.catalog.coupon_by_key.get(key) if key else None
+        if coupon and coupon["currency"] not in (None, self.currency):
+            return None
+        return coupon
+
+    # -- one subscription ------------------------------------------------------------
+    def subscription(self, start: int, first: bool) -> int | None:
+        """Simulate one subscription from ``start``; returns when it ended, or None."""
+        rng, catalog, story, now = self.rng, self.catalog, self.story, self.now
+        key, interval, quantity = self.choose_plan()
+        months = {"month": 1, "quarter": 3, "year": 12}[interval]
+        trial = first and (story in ("trialing", "trial_converted") or rng.random() < 0.15)
+        trial = trial and story not in ("past_due", "upgrade", "downgrade", "cancel_at_period_end")
+        anchor = start + 14 * DAY if trial else start
+        state = SubscriptionState(random_id("sub", rng), self.records.customer["id"], self.currency,
+                                  start, anchor, months)
+        self.records.subscriptions.append(state)
+        items = {}
+
+        def add_item(price_key, item_quantity):
+            item_id = random_id("si", rng)
+            items[item_id] = (catalog.price(price_key, interval, self.currency)["id"], item_quantity)
+            state.item_ids.append(item_id)
+            state.item_created[item_id] = start
+
+        add_item(key, quantity)
+        if first and story == "many_items":
+            for number in range(1, 13):
+                add_item(f"addon{number}", 1)
+        if interval == "month" and (story == "metered_tiered" or rng.random() < 0.08):
+            add_item("usage", 0)
+        state.set_items(start, items)
+        state.change(start, status="trialing" if trial else "active",
+                     trial_start=start if trial else None, trial_end=anchor if trial else None)
+        discount = self.discount(state, start) if first else None
+        self.record("customer.subscription.created", start, "subscription", state)
+        if trial:
+            self.mark_paid(self.invoice(state, start, "subscription_create", (start, anchor), trial=True), start)
+            if anchor <= now:
+                state.change(anchor, status="active")
+                self.record("customer.subscription.updated", anchor, "subscription", state)
+        pending: list[dict] = []
+        may_churn = story not in ("many_items", "trialing", "past_due", "upgrade", "downgrade",
+                                  "quantity_change", "coupon_forever", "coupon_repeating", "jpy", "eur",
+                                  "metered_tiered", "unpaid")
+        k = 0
+        while True:
+            period_start = add_months(anchor, k * months)
+            period_end = add_months(anchor, (k + 1) * months)
+            if period_start > now:
+                return None
+            is_current = period_end > now
+            if k > 0:
+                self.boundary_change(state, period_start, k, key)
+                key = self.key_of(state, period_start)
+            usage_period = (add_months(anchor, (k - 1) * months), period_start) if k > 0 else None
+            reason = "subscription_create" if k == 0 and not trial else "subscription_cycle"
+            invoice = self.invoice(state, period_start, reason, (period_start, period_end),
+                                   usage_period=usage_period, prorations=pending,
+                                   setup=(k == 0 and first and rng.random() < 0.3),
+                                   discount=discount if self.discount_applies(discount, period_start, k) else None)
+            pending = []
+            if discount and discount["end"] is None and self.coupon_of(discount)["duration"] == "once":
+                state.change(period_start + 1, discounts=[])  # Stripe drops it once the invoice used it
+                discount = None
+            forced_failure = (story == "past_due" and is_current) or (story == "unpaid" and k == 2)
+            outcome = self.settle(state, invoice, is_current, forced_failure)
+            if outcome == "past_due":
+                state.change(period_start, status="past_due")
+                self.records.customer["delinquent"] = True
+                return None
+            if outcome == "unpaid":
+                state.change(period_start + 21 * DAY, status="unpaid")
+                self.record("customer.subscription.updated", period_start + 21 * DAY, "subscription", state)
+                self.records.customer["delinquent"] = True
+                return None
+            if outcome in ("uncollectible", "void"):
+                return self.end(state, period_start + 21 * DAY, period_start + 21 * DAY)
+            if story == "cancel_at_period_end" and is_current:
+                return self.cancel_at_period_end(state, period_start, period_end)
+            forced_churn = story in ("canceled_now", "reactivated") and k == 3
+            if forced_churn or (may_churn and rng.random() < 0.02 * months):
+                if forced_churn or rng.random() < 0.5:
+                    moment = period_start + int((period_end - period_start) * rng.uniform(0.1, 0.9))
+                    if moment <= now:
+                        return self.end(state, moment, moment)
+                elif period_end <= now:
+                    return self.cancel_at_period_end(state, period_start, period_end)
+            upgrade = (story == "upgrade" and k == 1) or rng.random() < 0.03
+            if upgrade and key in _TIER_UP and interval != "quarter":
+                moment = period_start + int((period_end - period_start) * rng.uniform(0.2, 0.8))
+                if moment < now:
+                    pending = self.upgrade(state, moment, period_end, key, _TIER_UP[key], interval)
+                    key = _TIER_UP[key]
+            k += 1
+
+    def key_of(self, state: SubscriptionState, at: int) -> str:
+        price_id = next(iter(state.items_at(at).values()))[0]
+        return self.catalog.key_of_price[price_id]
+
+    def discount_applies(self, discount: dict | None, at: int, k: int) -> bool:
+        if discount is None or discount["start"] > at:
+            return False
+        return discount["end"] is None or at < discount["end"]
+
+    def coupon_of(self, discount: dict) -> dict:
+        return discount["source"]["coupon"]
+
+    def discount(self, state: SubscriptionState, at: int) -> dict | None:
+        coupon = self.choose_coupon()
+        if coupon is None:
+            return None
+        promotion = next((p["id"] for p in self.catalog.promotion_codes
+                          if p["promotion"]["coupon"] == coupon["id"]), None)
+        discount = {
+            "id": random_id("di", self.rng, 24), "object": "discount", "checkout_session": None,
+            "customer": state.customer, "end": add_months(at, coupon["duration_in_months"])
+            if coupon["duration"] == "repeating" else None,
+            "invoice": None, "invoice_item": None,
+            "promotion_code": promotion if self.rng.random() < 0.5 else None,
+            "source": {"coupon": coupon, "type": "coupon"}, "start": at,
+            "subscription": state.id, "subscription_item": None,
+        }
+        self.records.discounts[discount["id"]] = discount
+        state.change(at, discounts=[discount["id"]])
+        if discount["end"] is not None:
+            state.change(discount["end"], discounts=[])
+        return discount
+
+    def boundary_change(self, state: SubscriptionState, at: int, k: int, key: str) -> None:
+        rng, story = self.rng, self.story
+        items = dict(state.items_at(at))
+        main_id = state.item_ids[0]
+        price_id, quantity = items[main_id]
+        interval = {1: "month", 3: "quarter", 12: "year"}[state.months]
+        if ((story == "downgrade" and k == 2) or rng.random() < 0.015) and key in _TIER_DOWN:
+            items[main_id] = (self.catalog.price(_TIER_DOWN[key], interval, self.currency)["id"], quantity)
+        elif key in ("seats", "volume", "graduated") and (
+                (story == "quantity_change" and k in (1, 3)) or rng.random() < 0.08):
+            items[main_id] = (price_id, max(1, quantity + rng.choice([-2, -1, 1, 2, 3])))
+        else:
+            return
+        state.set_items(at, items)
+        self.record("customer.subscription.updated", at, "subscription", state)
+
+    def upgrade(self, state, moment, period_end, old_key, new_key, interval) -> list[dict]:
+        items = dict(state.items_at(moment))
+        main_id = state.item_ids[0]
+        old_price_id, quantity = items[main_id]
+        new_price = self.catalog.price(new_key, interval, self.currency)
+        items[main_id] = (new_price["id"], quantity)
+        period_start = state.period_at(moment)[0]
+        share = Fraction(period_end - moment, period_end - period_start)
+        old_price = self.catalog.price_by_id[old_price_id]
+        credit = -round_half_even(amount_for_quantity(old_price, quantity) * share)
+        debit = round_half_even(amount_for_quantity(new_price, quantity) * share)
+        state.set_items(moment, items)
+        self.record("customer.subscription.updated", moment, "subscription", state)
+        return [
+            {"price": old_price, "quantity": quantity, "amount": credit, "period": (moment, period_end),
+             "item": main_id, "proration": True, "created": moment,
+             "description": f"Unused time on {old_price['nickname']}"},
+            {"price": new_price, "quantity": quantity, "amount": debit, "period": (moment, period_end),
+             "item": main_id, "proration": True, "created": moment,
+             "description": f"Remaining time on {new_price['nickname']}"},
+        ]
+
+    def end(self, state: SubscriptionState, canceled_at: int, ended_at: int) -> int:
+        state.change(ended_at, status="canceled", canceled_at=canceled_at, ended_at=ended_at)
+        self.record("customer.subscription.deleted", ended_at, "subscription", state)
+        return ended_at
+
+    def cancel_at_period_end(self, state: SubscriptionState, period_start: int, period_end: int) -> int | None:
+        decided = period_start + int((min(period_end, self.now) - period_start) * self.rng.uniform(0.2, 0.8))
+        state.change(decided, cancel_at_period_end=True, cancel_at=period_end, canceled_at=decided)
+        self.record("customer.subscription.updated", decided, "subscription", state)
+        if period_end > self.now:
+            return None
+        state.change(period_end, status="canceled", ended_at=period_end)
+        self.record("customer.subscription.deleted", period_end, "subscription", state)
+        return period_end
+
+    # -- invoices and payments ---------------------------------------------------------
+    def invoice(self, state, created, reason, period, *, trial=False, usage_period=None, prorations=(),
+                setup=False, discount=None) -> dict:
+        rng, customer = self.rng, self.records.customer
+        invoice_id = random_id("in", rng, 24)
+        specs = []
+        for item_id, (price_id, quantity) in state.items_at(created).items():
+            price = self.catalog.price_by_id[price_id]
+            metered = price["recurring"]["usage_type"] == "metered"
+            if metered and usage_period:
+                usage = rng.randint(1_000, 30_000)
+                specs.append({"price": price, "quantity": usage, "amount": price["unit_amount"] * usage,
+                              "period": usage_period, "item": item_id, "description":
+                              f"{usage} × {price['nickname']} (usage)"})
+            elif not metered:
+                amount = 0 if trial else amount_for_quantity(price, quantity)
+                label = "Trial period for" if trial else f"{quantity} ×"
+                specs.append({"price": price, "quantity": quantity, "amount": amount, "period": period,
+                              "item": item_id, "description": f"{label} {price['nickname']}"})
+        specs.extend(prorations)
+        if setup:
+            fee = self.catalog.price("setup", "one_time", self.currency)
+            specs.append({"price": fee, "quantity": 1, "amount": fee["unit_amount"], "period": (created, created),
+                          "item": None, "created": created, "description": "Onboarding and setup fee",
+                          "discountable": False})
+        lines = [self.line(spec, invoice_id, state, created) for spec in specs]
+        applied = [(discount["id"], discount["source"]["coupon"])] if discount else []
+        line_discounts(lines, applied)
+        for line in lines:
+            line_taxes(line, self.tax_rate_id, TAX_RATES_BPS[self.currency], TAX_BEHAVIOR[self.currency])
+        customer["next_invoice_sequence"] += 1
+        invoice = {
+            "id": invoice_id, "object": "invoice", "account_country": "US", "account_name": "Demo SaaS Inc.",
+            "amount_due": 0, "amount_paid": 0, "amount_remaining": 0, "amount_shipping": 0,
+            "attempt_count": 0, "attempted": False, "auto_advance": False, "automatic_tax": None,
+            "billing_reason": reason, "collection_method": "charge_automatically", "created": created,
+            "currency": self.currency, "customer": customer["id"], "customer_email": customer["email"],
+            "customer_name": customer["name"], "default_tax_rates": [], "description": None,
+            "discounts": [d for d, _ in applied], "due_date": None, "effective_at": created,
+            "ending_balance": 0, "hosted_invoice_url": None, "invoice_pdf": None, "livemode": False,
+            "metadata": {}, "number": f"{customer['invoice_prefix']}-{customer['next_invoice_sequence'] - 1:04d}",
+            "parent": {"quote_details": None, "subscription_details": {"metadata": {}, "subscription": state.id},
+                       "type": "subscription_details"},
+            "period_end": period[0], "period_start": usage_period[0] if usage_period else period[0],
+            "post_payment_credit_notes_amount": 0, "pre_payment_credit_notes_amount": 0,
+            "starting_balance": 0, "status": "draft",
+            "status_transitions": {"finalized_at": created, "marked_uncollectible_at": None,
+                                   "paid_at": None, "voided_at": None},
+            "test_clock": None, "total_pretax_credit_amounts": [], **invoice_totals(lines),
+        }
+        invoice["amount_due"] = invoice["amount_remaining"] = max(invoice["total"], 0)
+        invoice["lines"] = embedded_list(lines, f"/v1/invoices/{invoice_id}/lines")
+        self.records.invoices.append((invoice, lines))
+        state.change(created, latest_invoice=invoice_id)
+        self.record("invoice.created", created, "invoice", (invoice, "draft"))
+        self.record("invoice.finalized", created, "invoice", (invoice, "open"))
+        return invoice
+
+    def line(self, spec: dict, invoice_id: str, state, created: int) -> dict:
+        price, rng = spec["price"], self.rng
+        invoice_item = None
+        if spec.get("proration") or spec["item"] is None:
+            invoice_item = self.invoice_item(spec, invoice_id, state, spec.get("created", created))
+        if spec["item"] is None:
+            parent = {"invoice_item_details": {"invoice_item": invoice_item, "proration": False,
+                                               "proration_details": {"credited_items": None},
+                                               "subscription": state.id},
+                      "subscription_item_details": None, "type": "invoice_item_details"}
+        else:
+            parent = {"invoice_item_details": None, "type": "subscription_item_details",
+                      "subscription_item_details": {
+                          "invoice_item": invoice_item, "proration": bool(spec.get("proration")),
+                          "proration_details": {"credited_items": None}, "subscription": state.id,
+                          "subscription_item": spec["item"]}}
+        return {
+            "id": random_id("il", rng, 24), "object": "line_item", "amount": spec["amount"],
+            "currency": self.currency, "description": spec["description"], "discount_amounts": [],
+            "discountable": spec.get("discountable", True), "discounts": [], "invoice": invoice_id,
+            "livemode": False, "metadata": {}, "parent": parent,
+            "period": {"end": spec["period"][1], "start": spec["period"][0]}, "pretax_credit_amounts": [],
+            "pricing": {"price_details": {"price": price["id"], "product": price["product"]},
+                        "type": "price_details", "unit_amount_decimal": price["unit_amount_decimal"]},
+            "quantity": spec["quantity"], "subtotal": spec["amount"], "taxes": [],
+        }
+
+    def invoice_item(self, spec: dict, invoice_id: str, state, created: int) -> str:
+        price = spec["price"]
+        item = {
+            "id": random_id("ii", self.rng, 24), "object": "invoiceitem", "amount": spec["amount"],
+            "currency": self.currency, "customer": state.customer, "date": created,
+            "description": spec["description"], "discountable": spec.get("discountable", True),
+            "discounts": [], "invoice": invoice_id, "livemode": False, "metadata": {},
+            "net_amount": spec["amount"],
+            "parent": {"subscription_details": {"subscription": state.id, "subscription_item": spec["item"]},
+                       "type": "subscription_details"},
+            "period": {"end": spec["period"][1], "start": spec["period"][0]},
+            "pricing": {"price_details": {"price": price["id"], "product": price["product"]},
+                        "type": "price_details", "unit_amount_decimal": price["unit_amount_decimal"]},
+            "proration": bool(spec.get("proration")), "quantity": spec["quantity"], "tax_rates": [],
+            "test_clock": None,
+        }
+        self.records.invoice_items.append(item)
+        self.record("invoiceitem.created", created, "object", item)
+        return item["id"]
+
+    def settle(self, state, invoice: dict, is_current: bool, forced_failure: bool) -> str:
+        """Pay (or fail to pay) an invoice; returns paid, past_due, unpaid, uncollectible or void."""
+        rng, now, created = self.rng, self.now, invoice["created"]
+        if invoice["total"] <= 0:
+            self.mark_paid(invoice, created)
+            return "paid"
+        if not forced_failure and rng.random() >= 0.02:
+            self.mark_paid(invoice, created, self.charge(invoice, created, succeeded=True))
+            return "paid"
+        invoice["attempt_count"], invoice["attempted"] = 1, True
+        self.charge(invoice, created, succeeded=False)
+        self.record("invoice.payment_failed", created, "invoice", (invoice, "open"))
+        if self.story == "unpaid" and forced_failure:
+            outcome = "unpaid"
+        elif forced_failure or (is_current and created + 21 * DAY > now):
+            outcome = "past_due"
+        else:
+            outcome = rng.choices(["recovered", "unpaid", "uncollectible", "void"], [60, 10, 15, 15])[0]
+        if outcome == "recovered" and created + 3 * DAY <= now:
+            invoice["attempt_count"] = 2
+            self.mark_paid(invoice, created + 3 * DAY, self.charge(invoice, created + 3 * DAY, succeeded=True))
+            return "paid"
+        if outcome in ("past_due", "unpaid", "recovered"):
+            invoice["status"] = "open"
+            return "past_due" if outcome == "recovered" else outcome
+        moment = created + 21 * DAY
+        invoice["status"] = outcome
+        invoice["amount_remaining"] = 0 if outcome == "void" else invoice["amount_due"]
+        transition = "voided_at" if outcome == "void" else "marked_uncollectible_at"
+        invoice["status_transitions"][transition] = moment
+        event = "invoice.voided" if outcome == "void" else "invoice.marked_uncollectible"
+        self.record(event, moment, "invoice", (invoice, outcome))
+        return outcome
+
+    def mark_paid(self, invoice: dict, paid_at: int, charge: dict | None = None) -> None:
+        invoice["status"] = "paid"
+        invoice["amount_paid"] = invoice["amount_due"]
+        invoice["amount_remaining"] = 0
+        invoice["status_transitions"]["paid_at"] = paid_at
+        self.record("invoice.paid", paid_at, "invoice", (invoice, "paid"))
+        if charge is not None:
+            self.maybe_refund(invoice, charge)
+
+    def charge(self, invoice: dict, created: int, succeeded: bool) -> dict:
+        rng = self.rng
+        amount = invoice["amount_due"]
+        charge = {
+            "id": random_id("ch", rng, 24), "object": "charge", "amount": amount,
+            "amount_captured": amount if succeeded else 0, "amount_refunded": 0,
+            "balance_transaction": random_id("txn", rng, 24) if succeeded else None,
+            "billing_details": {"email": self.records.customer["email"], "name": self.records.customer["name"]},
+            "calculated_statement_descriptor": "DEMO SAAS", "captured": succeeded, "created": created,
+            "currency": self.currency, "customer": self.records.customer["id"],
+            "description": "Subscription creation" if invoice["billing_reason"] == "subscription_create"
+            else "Subscription update",
+            "disputed": False, "failure_code": None if succeeded else "card_declined",
+            "failure_message": None if succeeded else "Your card was declined.", "livemode": False,
+            "metadata": {}, "outcome": {"network_status": "approved_by_network" if succeeded
+                                        else "declined_by_network", "reason": None if succeeded else "generic_decline",
+                                        "risk_level": "normal", "seller_message": "Payment complete."
+                                        if succeeded else "The bank did not return any further details.",
+                                        "type": "authorized" if succeeded else "issuer_declined"},
+            "paid": succeeded, "payment_intent": random_id("pi", rng, 24),
+            "payment_method": random_id("pm", rng, 24),
+            "payment_method_details": {"card": {"brand": "visa", "country": "US", "exp_month": 12,
+                                                "exp_year": 2030, "funding": "credit", "last4": "4242"},
+                                       "type": "card"},
+            "receipt_url": None, "refunded": False, "status": "succeeded" if succeeded else "failed",
+        }
+        self.records.charges.append(charge)
+        self.record("charge.succeeded" if succeeded else "charge.failed", created, "charge", (charge, 0))
+        return charge
+
+    def maybe_refund(self, invoice: dict, charge: dict) -> None:
+        rng, story = self.rng, self.story
+        already = any(r for r in self.records.refunds)
+        if story == "refund_full" and not already:
+            kind = "full"
+        elif story == "refund_partial" and not already:
+            kind = "partial"
+        else:
+            draw = rng.random()
+            kind = "full" if draw < 0.015 else "partial" if draw < 0.035 else None
+        when = charge["created"] + rng.randint(1, 20) * DAY
+        if kind is None or when > self.now or charge["amount"] <= 1:
+            return
+        amount = charge["amount"] if kind == "full" else max(1, charge["amount"] * rng.randint(10, 60) // 100)
+        refund = {
+            "id": random_id("re", rng, 24), "object": "refund", "amount": amount,
+            "balance_transaction": random_id("txn", rng, 24), "charge": charge["id"], "created": when,
+            "currency": charge["currency"], "destination_details": {"card": {"type": "refund"}, "type": "card"},
+            "metadata": {}, "payment_intent": charge["payment_intent"], "reason": "requested_by_customer",
+            "receipt_number": None, "status": "succeeded",
+        }
+        self.records.refunds.append(refund)
+        apply_refund(charge, amount)
+        self.record("refund.created", when, "object", refund)
+        self.record("charge.refunded", when, "charge", (charge, charge["amount_refunded"]))
+        if kind == "full" or rng.random() < 0.5:
+            note = credit_note(rng, invoice, refund, when, len(self.records.credit_notes) + 1)
+            self.records.credit_notes.append(note)
+            invoice["post_payment_credit_notes_amount"] += amount
+            self.record("credit_note.created", when, "object", note)
+
+
+def apply_refund(charge: dict, amount: int) -> None:
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+
+
+def credit_note(rng: random.Random, invoice: dict, refund: dict, created: int, sequence: int) -> dict:
+    amount = refund["amount"]
+    note_id = random_id("cn", rng, 24)
+    first_line = invoice["lines"]["data"][0]["id"] if invoice["lines"]["data"] else None
+    line = {
+        "id": random_id("cnli", rng, 24), "object": "credit_note_line_item", "amount": amount,
+        "description": "Refund", "discount_amount": 0, "discount_amounts": [],
+        "invoice_line_item": first_line, "livemode": False, "metadata": {}, "pretax_credit_amounts": [],
+        "quantity": 1, "tax_rates": [], "taxes": [], "type": "invoice_line_item",
+        "unit_amount": None, "unit_amount_decimal": None,
+    }
+    return {
+        "id": note_id, "object": "credit_note", "amount": amount, "amount_shipping": 0, "created": created,
+        "currency": invoice["currency"], "customer": invoice["customer"], "customer_balance_transaction": None,
+        "discount_amount": 0, "discount_amounts": [], "effective_at": created, "invoice": invoice["id"],
+        "lines": embedded_list([line], f"/v1/credit_notes/{note_id}/lines"), "livemode": False, "memo": None,
+        "metadata": {}, "number": f"{invoice['number']}-CN-{sequence:02d}", "out_of_band_amount": None,
+        "pdf": None, "post_payment_amount": amount, "pre_payment_amount": 0, "pretax_credit_amounts": [],
+        "reason": "requested_by_customer",
+        "refunds": [{"amount_refunded": amount, "refund": refund["id"], "type": "refund"}],
+        "status": "issued", "subtotal": amount, "subtotal_excluding_tax": amount, "total": amount,
+        "total_excluding_tax": amount, "total_taxes": [], "type": "post_payment", "voided_at": None,
+    }
