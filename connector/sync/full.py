@@ -18,6 +18,7 @@ from typing import Any
 
 from ..providers.base import CursorGone, Page, Provider
 from ..store import Store
+from .enums import EnumWatch
 from .pipeline import Job, Pipeline
 from .slices import Slice, advance, restart_without_cursor
 
@@ -108,8 +109,12 @@ def new_full_state(events_cursor: int, refresh: bool) -> dict[str, Any]:
     return {"phase": "full", "events_cursor": events_cursor, "slices": [Slice().to_state()], "refresh": refresh, "rows": 0}
 
 
+ENUMS = EnumWatch()
+
+
 def write_page(store: Store, stream: str, page: Page, *, track_seen: bool = False) -> int:
     """Upsert a page's objects and replace each parent's children (inside the caller's transaction)."""
+    ENUMS.check(stream, page.objects)
     changed = store.upsert_objects(stream, page.objects)
     parent_columns = dict(CHILDREN.get(stream, ()))
     for child_table, parents in page.children.items():
