@@ -98,6 +98,18 @@ def plan_row(price: Mapping[str, Any], product_name: str | None) -> tuple[dict[s
     return row, [unclassified("price", price["id"], "", reason, None, row["currency"]) for reason in problems]
 
 
+def _list_amount(items: list[Mapping[str, Any]]) -> int | None:
+    """Per-unit price × quantity over items, for reporting what an unclassified object is worth."""
+    total = 0
+    for item in items:
+        price = item.get("price") or item.get("plan") or {}
+        unit = price.get("unit_amount", price.get("amount")) if isinstance(price, Mapping) else None
+        if unit is None:
+            return None
+        total += int(unit) * int(item.get("quantity") or 1)
+    return total
+
+
 # ---- one customer -------------------------------------------------------------
 
 @dataclass
@@ -215,7 +227,8 @@ class _CustomerMapper:
         pause = sub.get("pause_collection") or {}
         status = sub.get("status")
         if status not in KNOWN_SUBSCRIPTION_STATUSES:
-            self.flag("subscription", sub["id"], f"unknown subscription status {status!r}", None, sub.get("currency"))
+            self.flag("subscription", sub["id"], f"unknown subscription status {status!r}",
+                      _list_amount(items), sub.get("currency"))
         self.tables["billing_subscriptions"].append({
             "provider": PROVIDER, "id": sub["id"], "customer_id": self.cid, "status": status,
             "currency": sub.get("currency"), "created_at": sub.get("created"), "start_at": sub.get("start_date"),

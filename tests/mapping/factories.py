@@ -137,10 +137,14 @@ def load(store, **tables: list[dict[str, Any]]) -> None:
             store.upsert_objects(table, objects)
 
 
-def segments_for(store, policy: str = "default", overrides=None, customers=None, incremental: bool = True):
-    """Map, build and apply a policy: what the engine does after each sync."""
+def segments_for(store, policy: str = "default", overrides=None, customers="changed", incremental: bool = True):
+    """Map, build and apply a policy: what the engine does after each sync.
+
+    ``customers``: whose segments to rebuild — "changed" (what the mapping
+    returned, as the engine does), None (all) or a list of ids.
+    """
     changed = map_changes(store) if incremental else map_all(store)
-    build_segments(store, changed if customers is None else customers)
+    build_segments(store, changed if customers == "changed" else customers)
     return effective_segments(store, load_policy(policy, overrides or {}))
 
 
