@@ -12,7 +12,6 @@ subscriptions and invoices unexpanded after the 400).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from tests.conftest import CANARY_KEY
 
 from .localstripe_account import NESTED_TABLES, STREAMS, LocalstripeClient, build_account, inventory
 from .localstripe_server import running_localstripe
+from .store_view import as_stored, live_objects
 
 CLI = Path(sys.executable).with_name("billing-connector")
 TABLES = [*STREAMS, *NESTED_TABLES]
@@ -89,8 +89,7 @@ def synced(tmp_path_factory) -> SyncedAccount:
 def stored_objects(db: Path, table: str) -> dict[str, dict[str, Any]]:
     store = open_store(db, create=False)
     try:
-        rows = store.db.execute(f'SELECT id, data FROM "{table}" WHERE _deleted = 0').fetchall()
-        return {row_id: json.loads(data) for row_id, data in rows}
+        return live_objects(store, table)
     finally:
         store.close()
 
@@ -128,18 +127,6 @@ def test_the_account_built_is_the_varied_one_described(synced):
         13, 10, True,
     )
     assert sorted(c["status"] for c in upstream["charges"].values()).count("failed") == 2
-
-
-def as_stored(upstream: dict[str, dict[str, dict[str, Any]]], table: str) -> dict[str, dict[str, Any]]:
-    """localstripe's objects of one table as the store keeps them.
-
-    The sync names the parent on every child row (Stripe's subscription items
-    carry `subscription`; localstripe's do not), and changes nothing else.
-    """
-    if table != "subscription_items":
-        return upstream[table]
-    parent = {item["id"]: sub_id for sub_id, sub in upstream["subscriptions"].items() for item in sub["items"]["data"]}
-    return {item_id: {**item, "subscription": parent[item_id]} for item_id, item in upstream[table].items()}
 
 
 def test_every_stream_holds_exactly_localstripes_objects(synced):
