@@ -1,0 +1,184 @@
+"""What a report shows, read from the MRR facts: one section per currency, and the policy.
+
+The stored facts are used as they are when they were computed under the
+requested policy (same name and rule fingerprint). Under another policy the
+facts are computed on the fly into an in-memory store from the stored
+segments (``engine.rebuild(..., target=...)``), so a report never rewrites the
+user's facts and never shows numbers from rules other than the ones it names.
+
+Currencies are never added together: every figure belongs to one section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from ..errors import ConnectorError
+from ..mrr import engine, queries
+from ..mrr.facts import METRICS_TABLE
+from ..mrr.metrics import COUNTERS, DERIVED
+from ..mrr.model import SEGMENTS_TABLE
+from ..mrr.movements import MOVEMENT_KINDS
+from ..store import Store, open_store
+
+# engine.py keeps these meta keys private; the values are the store's contract.
+META_POLICY = "mrr_policy"
+META_FINGERPRINT = "mrr_policy_fingerprint"
+META_HORIZON = "mrr_horizon_month"
+
+TOP_CUSTOMERS = 10
+
+
+class NoMrrData(ConnectorError):
+    """The store holds no MRR facts and no segments to compute them from."""
+
+
+@dataclass(frozen=True)
+class PolicyInfo:
+    name: str
+    fingerprint: str
+    rules: dict[str, Any]        # empty when the stored facts' rules cannot be named
+    computed_on_the_fly: bool    # True when the stored facts were made under other rules
+
+
+@dataclass
+class CurrencySection:
+    currency: str
+    months: list[dict[str, Any]]             # monthly metric rows, oldest first, gaps filled with zeros
+    current_mrr_minor: int                    # on the as-of day
+    current_customers: int
+    top_customers: list[dict[str, Any]] = field(default_factory=list)   # customer_id, mrr_minor
+
+
+@dataclass
+class ReportData:
+    as_of: date
+    policy: PolicyInfo
+    sections: list[CurrencySection]
+
+
+def today_utc() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Every ``YYYY-MM`` from ``first`` to ``last`` inclusive."""
+    year, month = int(first[:4]), int(first[5:7])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def empty_month(month: str, currency: str) -> dict[str, Any]:
+    """A month no customer contributed to: MRR 0, no movement, rates undefined."""
+    row: dict[str, Any] = {"month": month, "currency": currency, **dict.fromkeys(COUNTERS, 0)}
+    row.update(dict.fromkeys(DERIVED))
+    row.update(arr_minor=0, net_new_mrr_minor=0)
+    return row
+
+
+def _has_facts(store: Store) -> bool:
+    return store.db[METRICS_TABLE].exists() and store.db.execute(
+        f"SELECT 1 FROM {METRICS_TABLE} WHERE _deleted = 0 LIMIT 1"
+    ).fetchone() is not None
+
+
+def _has_segments(store: Store) -> bool:
+    return store.db[SEGMENTS_TABLE].exists() and store.db.execute(
+        f"SELECT 1 FROM {SEGMENTS_TABLE} WHERE _deleted = 0 LIMIT 1"
+    ).fetchone() is not None
+
+
+def _stored_policy(store: Store) -> tuple[str, str]:
+    return store.meta(META_POLICY) or "", store.meta(META_FINGERPRINT) or ""
+
+
+def _rules_of_stored(name: str, fingerprint: str) -> dict[str, Any]:
+    """The stored facts' rules when a preset of that name has that fingerprint, else {}."""
+    from ..mrr.policy import PRESETS
+
+    preset = PRESETS.get(name)
+    return preset.settings() if preset is not None and preset.fingerprint() == fingerprint else {}
+
+
+@contextmanager
+def facts_for(store: Store, policy=None, *, as_of: date | None = None) -> Iterator[tuple[Store, PolicyInfo]]:
+    """The store whose MRR facts match ``policy`` (None: the stored facts, whatever made them).
+
+    Yields ``store`` itself or a temporary in-memory store computed under
+    ``policy``. Raises NoMrrData when there is nothing to report.
+    """
+    stored_name, stored_fingerprint = _stored_policy(store)
+    if policy is None or (policy.name, policy.fingerprint()) == (stored_name, stored_fingerprint):
+        if not _has_facts(store):
+            raise NoMrrData(
+                f"{store.path or 'the store'} holds no MRR figures yet: run `billing-connector sync` "
+                "(or `backfill`) first"
+            )
+        rules = policy.settings() if policy is not None else _rules_of_stored(stored_name, stored_fingerprint)
+        yield store, PolicyInfo(stored_name, stored_fingerprint, rules, computed_on_the_fly=False)
+        return
+    if not _has_segments(store):
+        raise NoMrrData(
+            f"{store.path or 'the store'} holds no revenue segments to compute MRR under policy "
+            f"{policy.name!r}: run `billing-connector sync` (or `backfill`) first"
+        )
+    scratch = open_store(None)
+    try:
+        engine.rebuild(store, policy, as_of=as_of, target=scratch)
+        yield scratch, PolicyInfo(policy.name, policy.fingerprint(), policy.settings(), computed_on_the_fly=True)
+    finally:
+        scratch.close()
+
+
+def _months_by_currency(facts: Store, until_month: str) -> dict[str, list[dict[str, Any]]]:
+    by_currency: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in queries.monthly_metrics(facts, until=until_month):
+        by_currency.setdefault(row["currency"], {})[row["month"]] = row
+    filled = {}
+    for currency, rows in sorted(by_currency.items()):
+        months = month_range(min(rows), max(rows))
+        filled[currency] = [rows.get(month) or empty_month(month, currency) for month in months]
+    return filled
+
+
+def collect(facts: Store, policy: PolicyInfo, as_of: date) -> ReportData:
+    """Every section's figures from a store holding facts (see :func:`facts_for`)."""
+    months = _months_by_currency(facts, month_of(as_of))
+    current = {row["currency"]: row for row in queries.current_mrr(facts, as_of)}
+    by_customer: dict[str, list[dict[str, Any]]] = {}
+    for row in queries.current_mrr_by_customer(facts, as_of):
+        if row["mrr_minor"] > 0:
+            by_customer.setdefault(row["currency"], []).append(row)
+    sections = []
+    for currency in sorted(set(months) | set(current)):
+        top = sorted(by_customer.get(currency, []), key=lambda r: (-r["mrr_minor"], r["customer_id"]))
+        sections.append(CurrencySection(
+            currency=currency,
+            months=months.get(currency, []),
+            current_mrr_minor=int(current.get(currency, {}).get("mrr_minor") or 0),
+            current_customers=int(current.get(currency, {}).get("customers") or 0),
+            top_customers=[{"customer_id": r["customer_id"], "mrr_minor": r["mrr_minor"]} for r in top[:TOP_CUSTOMERS]],
+        ))
+    return ReportData(as_of=as_of, policy=policy, sections=sections)
+
+
+def load_report_data(store: Store, policy=None, *, as_of: date | None = None) -> ReportData:
+    """Everything a report shows, for ``policy`` (None: the stored facts) on ``as_of`` (default today, UTC)."""
+    as_of = as_of or today_utc()
+    with facts_for(store, policy, as_of=as_of) as (facts, info):
+        return collect(facts, info, as_of)
+
+
+def movement_columns() -> tuple[str, ...]:
+    return tuple(f"{kind}_minor" for kind in MOVEMENT_KINDS)

@@ -1,0 +1,172 @@
+"""Inline SVG charts built as text: no script, no font or stylesheet URL, nothing to load.
+
+Values are integer minor units; only pixel positions are computed in floating
+point (a position is not money). Every label goes through ``html.escape``.
+Axis ticks are "nice" round amounts (1, 2 or 5 × a power of ten minor units)
+so the gridlines fall on figures a reader can check against the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+
+WIDTH, HEIGHT = 1100, 340
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 100, 20, 36, 48
+MAX_X_LABELS = 14
+MAX_POINT_MARKERS = 72     # beyond this many months, dots only clutter the line
+
+MOVEMENT_COLOURS = {
+    "new": "#2e7d32",
+    "expansion": "#7cb342",
+    "reactivation": "#1e88e5",
+    "contraction": "#fb8c00",
+    "churn": "#e53935",
+}
+ABOVE_ZERO = ("new", "expansion", "reactivation")
+BELOW_ZERO = ("contraction", "churn")
+LINE_COLOUR = "#3949ab"
+
+Formatter = Callable[[int], str]
+
+
+def nice_step(span: int, ticks: int = 5) -> int:
+    """The smallest 1/2/5 × 10^k step (in minor units, at least 1) giving at most ``ticks`` intervals."""
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if step * factor * ticks >= span:
+                return step * factor
+        step *= 10
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Maps an amount in minor units to a y pixel inside the plot area."""
+
+    low: int
+    high: int
+    step: int
+
+    @classmethod
+    def covering(cls, values: Sequence[int]) -> "Scale":
+        low, high = min(0, *values), max(0, *values)
+        if low == high:
+            high = low + 1
+        step = nice_step(high - low)
+        # floor and ceiling to whole steps (Python's // floors negatives too)
+        return cls(low=(low // step) * step, high=-(-high // step) * step, step=step)
+
+    def y(self, value: int) -> float:
+        plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+        return MARGIN_TOP + plot_height * (self.high - value) / (self.high - self.low)
+
+    def ticks(self) -> list[int]:
+        return list(range(self.low, self.high + 1, self.step))
+
+
+def _x_band(count: int) -> float:
+    return (WIDTH - MARGIN_LEFT - MARGIN_RIGHT) / max(count, 1)
+
+
+def _x_center(index: int, count: int) -> float:
+    return MARGIN_LEFT + _x_band(count) * (index + 0.5)
+
+
+def _px(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _frame(title: str, css_class: str, body: list[str]) -> str:
+    return (
+        f'<svg class="chart {css_class}" role="img" aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'width="100%" preserveAspectRatio="xMidYMid meet">'
+        f"<title>{escape(title)}</title>{''.join(body)}</svg>"
+    )
+
+
+def _axes(scale: Scale, labels: Sequence[str], fmt: Formatter) -> list[str]:
+    parts = []
+    for tick in scale.ticks():
+        y = _px(scale.y(tick))
+        weight = ' stroke="#555"' if tick == 0 else ' stroke="#e3e3e3"'
+        parts.append(f'<line class="grid" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{y}" y2="{y}"{weight}/>')
+        parts.append(
+            f'<text class="tick" x="{MARGIN_LEFT - 8}" y="{y}" text-anchor="end" dominant-baseline="middle">'
+            f"{escape(fmt(tick))}</text>"
+        )
+    every = max(1, -(-len(labels) // MAX_X_LABELS))
+    for index, label in enumerate(labels):
+        if index % every == 0:
+            parts.append(
+                f'<text class="xlabel" x="{_px(_x_center(index, len(labels)))}" y="{HEIGHT - MARGIN_BOTTOM + 20}" '
+                f'text-anchor="middle">{escape(label)}</text>'
+            )
+    return parts
+
+
+def line_chart(title: str, labels: Sequence[str], values: Sequence[int], fmt: Formatter) -> str:
+    """One series over time (the MRR line), with a dot and a tooltip per point when few enough."""
+    if not values:
+        return _frame(title, "line-chart empty", ['<text x="50%" y="50%" text-anchor="middle">No data</text>'])
+    scale = Scale.covering(values)
+    points = [(_x_center(i, len(values)), scale.y(v)) for i, v in enumerate(values)]
+    path = "M " + " L ".join(f"{_px(x)},{_px(y)}" for x, y in points)
+    baseline = _px(scale.y(0))
+    area = f"{path} L {_px(points[-1][0])},{baseline} L {_px(points[0][0])},{baseline} Z"
+    body = _axes(scale, labels, fmt)
+    body.append(f'<path class="area" d="{area}" fill="{LINE_COLOUR}" fill-opacity="0.10" stroke="none"/>')
+    body.append(f'<path class="line" d="{path}" fill="none" stroke="{LINE_COLOUR}" stroke-width="2.5"/>')
+    if len(values) <= MAX_POINT_MARKERS:
+        for (x, y), label, value in zip(points, labels, values):
+            body.append(
+                f'<circle class="point" cx="{_px(x)}" cy="{_px(y)}" r="3.5" fill="{LINE_COLOUR}">'
+                f"<title>{escape(label)}: {escape(fmt(value))}</title></circle>"
+            )
+    return _frame(title, "line-chart", body)
+
+
+def movements_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[int]], fmt: Formatter) -> str:
+    """Stacked bars per month: gains (new, expansion, reactivation) above zero, losses below.
+
+    ``series`` maps a movement kind to one signed amount per label (losses are
+    negative, as the engine stores them).
+    """
+    count = len(labels)
+    if not count:
+        return _frame(title, "movements-chart empty", ['<text x="50%" y="50%" text-anchor="middle">No data</text>'])
+    ups = [sum(max(series.get(kind, [0] * count)[i], 0) for kind in ABOVE_ZERO) for i in range(count)]
+    downs = [sum(min(series.get(kind, [0] * count)[i], 0) for kind in BELOW_ZERO) for i in range(count)]
+    scale = Scale.covering([*ups, *downs])
+    band = _x_band(count)
+    bar_width = max(band * 0.7, 1.0)
+    body = _axes(scale, labels, fmt)
+    for index, label in enumerate(labels):
+        left = MARGIN_LEFT + band * index + (band - bar_width) / 2
+        for kinds, sign in ((ABOVE_ZERO, 1), (BELOW_ZERO, -1)):
+            level = 0
+            for kind in kinds:
+                amount = series.get(kind, [0] * count)[index]
+                if amount * sign <= 0:
+                    continue
+                top, bottom = (level + amount, level) if sign > 0 else (level, level + amount)
+                y_top, y_bottom = scale.y(top), scale.y(bottom)
+                body.append(
+                    f'<rect class="bar bar-{kind}" data-kind="{kind}" x="{_px(left)}" y="{_px(y_top)}" '
+                    f'width="{_px(bar_width)}" height="{_px(max(y_bottom - y_top, 0.5))}" '
+                    f'fill="{MOVEMENT_COLOURS[kind]}"><title>{escape(label)} {kind}: '
+                    f"{escape(fmt(amount))}</title></rect>"
+                )
+                level += amount
+    body.extend(_legend())
+    return _frame(title, "movements-chart", body)
+
+
+def _legend() -> list[str]:
+    parts, x = [], MARGIN_LEFT
+    for kind in (*ABOVE_ZERO, *BELOW_ZERO):
+        parts.append(f'<rect class="legend-swatch" x="{x}" y="10" width="12" height="12" fill="{MOVEMENT_COLOURS[kind]}"/>')
+        parts.append(f'<text class="legend" x="{x + 17}" y="20">{kind}</text>')
+        x += 30 + 8 * len(kind)
+    return parts
