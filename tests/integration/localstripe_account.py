@@ -147,15 +147,14 @@ def build_account(client: LocalstripeClient) -> dict[str, str]:
     assert declined.status_code == 402, declined.text  # localstripe keeps the failed charge
     client.post("/v1/refunds", charge=direct_full)
     client.post("/v1/refunds", charge=direct_partial, amount=2500)
-    ada_first_invoice = client.list_all("/v1/invoices", {"customer": ada})[0]
-    invoice_charge = client.list_all("/v1/charges", {"customer": ada})
-    subscription_charge = next(c["id"] for c in invoice_charge if c["id"] != direct_full)
-    client.post("/v1/refunds", charge=subscription_charge, amount=1000)
+    # ada's other charge is the one that paid her subscription's first invoice.
+    ada_invoice_charge = next(c["id"] for c in client.list_all("/v1/charges", {"customer": ada}) if c["id"] != direct_full)
+    client.post("/v1/refunds", charge=ada_invoice_charge, amount=1000)
 
     return {
         "ada_subscription": ada_sub, "bob_subscription": bob_sub, "cyd_subscription": cyd_sub,
         "dee_trial": dee_trial, "cyd_canceled": cyd_canceled, "eve_incomplete": eve_incomplete,
-        "bob_invoice": bob_invoice, "dee_invoice": dee_invoice, "ada_first_invoice": ada_first_invoice["id"],
+        "bob_invoice": bob_invoice, "dee_invoice": dee_invoice, "ada_invoice_charge": ada_invoice_charge,
     }
 
 

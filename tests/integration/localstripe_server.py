@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,12 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log
 """
 
 STARTUP_SECONDS = 20.0
+# The free port is picked before the child binds it; another process may take it in between.
+BIND_ATTEMPTS = 3
+
+
+class _ExitedEarly(Exception):
+    pass
 
 
 def _free_port() -> int:
@@ -42,11 +49,10 @@ def _wait_until_answering(process: subprocess.Popen, base: str, api_key: str) ->
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"localstripe exited with code {process.returncode} before answering")
+            raise _ExitedEarly(f"localstripe exited with code {process.returncode} before answering on {base}")
         try:
-            # Any HTTP answer means the app is serving; 401 would mean the key header is off.
             response = requests.get(f"{base}/v1/customers", auth=(api_key, ""), timeout=1)
-            response.raise_for_status()
+            response.raise_for_status()  # a 401 here would mean the key is not sent as localstripe expects
             return
         except requests.ConnectionError:
             if time.monotonic() > deadline:
@@ -54,25 +60,39 @@ def _wait_until_answering(process: subprocess.Popen, base: str, api_key: str) ->
             time.sleep(0.05)
 
 
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def running_localstripe(api_key: str) -> Iterator[str]:
-    """A fresh, empty localstripe; yields its base URL and stops it on exit."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_until_answering(process, base, api_key)
-        yield base
-    finally:
-        process.terminate()
+    """A fresh, empty localstripe; yields its base URL and stops it on exit.
+
+    Its stderr goes to a temporary file (a pipe nobody reads could fill and
+    stall the server) and is shown if it fails to start.
+    """
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        for attempt in range(1, BIND_ATTEMPTS + 1):
+            base = f"http://127.0.0.1:{_free_port()}"
+            process = subprocess.Popen(
+                [sys.executable, "-c", _CHILD, base.rsplit(":", 1)[1]], stdout=subprocess.DEVNULL, stderr=errors
+            )
+            try:
+                _wait_until_answering(process, base, api_key)
+                break
+            except _ExitedEarly as exc:
+                if attempt == BIND_ATTEMPTS:
+                    errors.seek(0)
+                    raise RuntimeError(f"{exc}; its stderr:\n{errors.read()[-4000:]}") from None
+            except BaseException:
+                _stop(process)
+                raise
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+            yield base
+        finally:
+            _stop(process)

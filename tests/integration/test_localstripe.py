@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections import Counter
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,7 +127,13 @@ def test_the_account_built_is_the_varied_one_described(synced):
     assert (bob_invoice["lines"]["total_count"], len(bob_invoice["lines"]["data"]), bob_invoice["lines"]["has_more"]) == (
         13, 10, True,
     )
-    assert sorted(c["status"] for c in upstream["charges"].values()).count("failed") == 2
+    assert Counter(c["status"] for c in upstream["charges"].values()) == {"succeeded": 7, "failed": 2}
+    # (charged, refunded): the full and partial refunds of direct charges, and a partial one of ada's
+    # first invoice (1,900 subscription + 5,000 setup fee).
+    charges = upstream["charges"]
+    refunds = sorted((charges[r["charge"]]["amount"], r["amount"]) for r in upstream["refunds"].values())
+    assert refunds == [(4200, 4200), (6900, 1000), (10000, 2500)]
+    assert charges[synced.roles["ada_invoice_charge"]]["amount_refunded"] == 1000
 
 
 def test_every_stream_holds_exactly_localstripes_objects(synced):
