@@ -12,6 +12,10 @@ This is how ``--policy NAME`` works on the fly. Steps, per customer:
    discount durations;
 4. each piece's billing-period amount is normalised to a month, rounded once
    (connector.mrr.model.monthly_minor); zero pieces are left out.
+
+Metered usage stays in its own ``usage`` series; ``include_usage_in_mrr`` is
+applied by the engine (connector.mrr.ledger.mrr_segments), so both series stay
+visible to reports and explain.
 """
 
 from __future__ import annotations
@@ -142,10 +146,9 @@ def _customer_segments(rows: list[dict[str, Any]], policy: Policy) -> list[Segme
         mrr = monthly_minor(amount, piece["interval"], piece["interval_count"], policy.interval_factors)
         if mrr == 0:
             continue
-        series = "mrr" if piece["series"] == "usage" and policy.include_usage_in_mrr else piece["series"]
         out.append(Segment(
             customer_id=piece["customer_id"], currency=piece["currency"], start=start, end=end, mrr_minor=mrr,
-            series=series, source_type=piece["source_type"], source_id=piece["source_id"],
+            series=piece["series"], source_type=piece["source_type"], source_id=piece["source_id"],
             subscription_id=piece["subscription_id"], cause=cause,
             detail={**piece["detail"], "segment_id": piece["segment_id"], "tags": sorted(piece["tags"]),
                     "amount_minor": piece["amount_minor"], "interval": piece["interval"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from connector.mrr.ledger import mrr_segments
 from tests.mapping.factories import (
     charge, credit_note, customer, invoice, item, line, load, mrr_on, price, refund, segments_for, subscription, table,
 )
@@ -44,7 +45,9 @@ def test_metered_usage_is_a_separate_series_unless_the_policy_adds_it(store):
          subscriptions=[subscription(items=[item("si_1", metered, start="2025-02-01", end="2025-03-01")])])
     segments = segments_for(store)
     assert (mrr_on(segments, "2025-01-15"), mrr_on(segments, "2025-01-15", series="usage")) == (0, 2500)
-    assert mrr_on(segments_for(store, overrides={"include_usage_in_mrr": True}), "2025-01-15") == 2500
+    with_usage = segments_for(store, overrides={"include_usage_in_mrr": True})
+    assert [(s.series, s.mrr_minor) for s in with_usage] == [("usage", 2500)]   # the engine adds it:
+    assert mrr_on(mrr_segments(with_usage, include_usage=True), "2025-01-15", series="usage") == 2500
 
 
 def paid_history(store, *, refunds=(), charges=(), credit_notes=()):
