@@ -12,7 +12,7 @@ and ends where a clean run would.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import ExportError
@@ -24,28 +24,9 @@ from .postgres import PostgresTarget
 from .schema import changed_rows, select_tables, table_schema
 from .watermarks import all_watermarks, ensure_watermarks, get_watermark, set_watermark
 
-# scheme -> factory(spec, schema, store)
-TargetFactory = Callable[[str, "str | None", Store], Target]
-
-
-def _database(cls: type[Target]) -> TargetFactory:
-    return lambda spec, schema, store: cls(spec, schema)
-
-
-def _files(spec: str, schema: str | None, store: Store) -> Target:
-    if schema:
-        raise ExportError("--schema applies to postgres and duckdb targets, not to file folders")
-    account = store.account()
-    return FileTarget(spec, store_path=store.path, account_id=account.account_id if account else "")
-
-
-TARGETS: dict[str, TargetFactory] = {
-    "postgres": _database(PostgresTarget),
-    "postgresql": _database(PostgresTarget),
-    "duckdb": _database(DuckDBTarget),
-    "parquet": _files,
-    "csv": _files,
-    "jsonl": _files,
+# Every target, by the scheme of its --to value.
+TARGETS: dict[str, type[Target]] = {
+    scheme: cls for cls in (PostgresTarget, DuckDBTarget, FileTarget) for scheme in cls.schemes
 }
 TARGET_EXAMPLES = "postgres://user@host/db, duckdb:PATH, parquet:DIR, csv:DIR or jsonl:DIR"
 
@@ -77,10 +58,10 @@ class ExportResult:
 def make_target(spec: str, store: Store, schema: str | None = None) -> Target:
     """The target a ``--to`` value names; ExportError for an unknown scheme."""
     scheme = spec.split(":", 1)[0].lower() if ":" in spec else ""
-    factory = TARGETS.get(scheme)
-    if factory is None:
+    target_class = TARGETS.get(scheme)
+    if target_class is None:
         raise ExportError(f"unknown export target {spec.split(':', 1)[0]!r}: use {TARGET_EXAMPLES}")
-    return factory(spec, schema, store)
+    return target_class.from_spec(spec, schema, store)
 
 
 def export(

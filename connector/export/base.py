@@ -45,6 +45,11 @@ class Target:
     schemes: ClassVar[tuple[str, ...]] = ()
     identity: str
 
+    @classmethod
+    def from_spec(cls, spec: str, schema: str | None, store: Any) -> "Target":
+        """The target a ``--to`` value names, for the store being exported."""
+        return cls(spec, schema)  # type: ignore[call-arg]
+
     def __enter__(self) -> "Target":
         self.open()
         return self

@@ -51,7 +51,7 @@ def _write_errors() -> tuple[type[BaseException], ...]:
 class FileTarget(Target):
     schemes = tuple(FORMATS)
 
-    def __init__(self, spec: str, schema: str | None = None, *, store_path: str | None = None, account_id: str = ""):
+    def __init__(self, spec: str, *, store_path: str | None = None, account_id: str = ""):
         scheme, _, location = spec.partition(":")
         if not location:
             raise ExportError(f"{scheme} target needs a folder: --to {scheme}:DIR")
@@ -63,6 +63,13 @@ class FileTarget(Target):
         self.manifest: dict[str, Any] = {}
         self._store_path = store_path
         self._account_id = account_id
+
+    @classmethod
+    def from_spec(cls, spec: str, schema: str | None, store: Any) -> "FileTarget":
+        if schema:
+            raise ExportError("--schema applies to postgres and duckdb targets, not to file folders")
+        account = store.account()
+        return cls(spec, store_path=store.path, account_id=account.account_id if account else "")
 
     # ---- opening: read the manifest, clear leftovers of a killed run ----------
     def open(self) -> None:

@@ -45,7 +45,7 @@ class PostgresTarget(Target):
         parts = urlsplit(spec)
         query = parse_qsl(parts.query, keep_blank_values=True)
         self.schema = schema or dict(query).get("schema") or DEFAULT_SCHEMA
-        self._secrets = [unquote(parts.password)] if parts.password else []
+        self._secrets = [parts.password, unquote(parts.password)] if parts.password else []
         self._secrets += [value for key, value in query if key in SECRET_QUERY_KEYS and value]
         # libpq does not know `schema`: it is ours, so it leaves the conninfo.
         connect_query = [(k, v) for k, v in query if k != "schema"]

@@ -163,26 +163,32 @@ def changed_rows(
         f"WHERE _seq > ? AND _seq <= ? ORDER BY {order}",
         [after_seq, upto_seq],
     )
+    converters = [_CONVERTERS[c.type] for c in store_columns]
     while True:
         batch = cursor.fetchmany(batch_size)
         if not batch:
             return
         for raw in batch:
-            yield tuple(
-                [_convert(schema.name, column, value, raw) for column, value in zip(store_columns, raw)]
-            ) + (account_id,)
+            try:
+                values = [None if value is None else convert(value) for convert, value in zip(converters, raw)]
+            except (TypeError, ValueError, OverflowError):
+                raise _misfit(schema.name, store_columns, raw) from None
+            values.append(account_id)
+            yield tuple(values)
 
 
-def _convert(table: str, column: Column, value: Any, row: Sequence[Any]) -> Any:
-    if value is None:
-        return None
-    try:
-        return _CONVERTERS[column.type](value)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise ExportError(
-            f"{table}.{column.name} holds {value!r}, not a {column.type} ({exc}); "
-            f"row starting {row[0]!r}: fix the row or the column's declared type"
-        ) from None
+def _misfit(table: str, columns: Sequence[Column], row: Sequence[Any]) -> ExportError:
+    """The error for the first value of ``row`` that does not fit its column's type."""
+    for column, value in zip(columns, row):
+        try:
+            if value is not None:
+                _CONVERTERS[column.type](value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            return ExportError(
+                f"{table}.{column.name} holds {value!r}, not a {column.type} ({exc}); "
+                f"row starting {row[0]!r}: fix the row or the column's declared type"
+            )
+    return ExportError(f"{table}: a row starting {row[0]!r} could not be read; check its values")
 
 
 def _to_bool(value: Any) -> bool:
