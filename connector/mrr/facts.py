@@ -57,8 +57,7 @@ def _create_customer_tables(db) -> None:
     for table in CUSTOMER_TABLES:
         db.execute(f"CREATE INDEX idx_{table}_customer ON {table}(customer_id)")
         db.execute(f"CREATE INDEX idx_{table}__seq ON {table}(_seq)")
-    db.execute(f"CREATE INDEX idx_{MOVEMENTS_TABLE}_day ON {MOVEMENTS_TABLE}(day)")
-    db.execute(f"CREATE INDEX idx_{MONTHS_TABLE}_month ON {MONTHS_TABLE}(month)")
+    # no index on day/month: reports scan whole tables, and every index slows the full rebuild
 
 
 def _create_metrics_table(db) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from .model import Segment
 
@@ -20,8 +20,7 @@ from .model import Segment
 _OPEN_END = date.max
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(NamedTuple):
     """``[start, end)`` with constant MRR; ``end`` None = still running."""
 
     start: date
@@ -29,8 +28,7 @@ class Run:
     mrr_minor: int
 
 
-@dataclass(frozen=True)
-class ChangePoint:
+class ChangePoint(NamedTuple):
     """The day a customer's MRR changes, with the segments that start and end on it."""
 
     day: date
@@ -59,29 +57,36 @@ def change_points(segments: Sequence[Segment]) -> list[ChangePoint]:
     segments swap without changing the total are not change points (MRR did
     not move, so there is no movement to explain).
     """
-    delta: dict[date, int] = defaultdict(int)
-    started: dict[date, list[Segment]] = defaultdict(list)
-    ended: dict[date, list[Segment]] = defaultdict(list)
+    events: list[tuple[date, int, Segment, bool]] = []
     for segment in segments:
-        end = segment.end or _OPEN_END
-        if end <= segment.start:
+        end = segment.end
+        if end is not None and end <= segment.start:
             continue
-        delta[segment.start] += segment.mrr_minor
-        started[segment.start].append(segment)
-        if segment.end is not None:
-            delta[segment.end] -= segment.mrr_minor
-            ended[segment.end].append(segment)
+        events.append((segment.start, segment.mrr_minor, segment, True))
+        if end is not None:
+            events.append((end, -segment.mrr_minor, segment, False))
+    events.sort(key=_event_day)
     points: list[ChangePoint] = []
     level = 0
-    for day in sorted(delta.keys() | ended.keys()):
-        change = delta[day]
-        if change == 0:
-            continue
-        points.append(
-            ChangePoint(day, level, level + change, tuple(started.get(day, ())), tuple(ended.get(day, ())))
-        )
-        level += change
+    index, count = 0, len(events)
+    while index < count:
+        day = events[index][0]
+        change = 0
+        started: list[Segment] = []
+        ended: list[Segment] = []
+        while index < count and events[index][0] == day:
+            _, amount, segment, is_start = events[index]
+            change += amount
+            (started if is_start else ended).append(segment)
+            index += 1
+        if change:
+            points.append(ChangePoint(day, level, level + change, tuple(started), tuple(ended)))
+            level += change
     return points
+
+
+def _event_day(event: tuple[date, int, Segment, bool]) -> date:
+    return event[0]
 
 
 def runs_from_points(points: Sequence[ChangePoint]) -> list[Run]:
@@ -110,33 +115,42 @@ def next_month(year: int, month: int) -> tuple[int, int]:
     return (year + 1, 1) if month == 12 else (year, month + 1)
 
 
+_MONTH_ENDS: dict[int, date] = {}
+_MONTH_LABELS: dict[int, str] = {}
+
+
 def last_day_of_month(year: int, month: int) -> date:
-    ny, nm = next_month(year, month)
-    return date(ny, nm, 1) - timedelta(days=1)
+    """The month's last day (memoised: the engine asks for the same few hundred months)."""
+    key = year * 12 + month - 1
+    found = _MONTH_ENDS.get(key)
+    if found is None:
+        ny, nm = next_month(year, month)
+        found = _MONTH_ENDS[key] = date(ny, nm, 1) - timedelta(days=1)
+        _MONTH_LABELS[key] = f"{year:04d}-{month:02d}"
+    return found
 
 
-def month_end_values(runs: Sequence[Run], horizon: date) -> list[tuple[int, int, int]]:
-    """``(year, month, mrr_on_last_day)`` from the first run's month to ``horizon``'s month.
+def month_end_values(runs: Sequence[Run], horizon: date) -> list[tuple[str, date, int]]:
+    """``(YYYY-MM, month_end, mrr_on_month_end)`` from the first run's month to ``horizon``'s month.
 
     Months are walked with one pointer over the runs, so a customer costs
-    O(months + runs), not O(days).
+    O(months + runs), not O(days). The walk stops at the first month-end past
+    the last run (its 0 is the churn month); later months are all 0.
     """
     if not runs:
         return []
-    year, month = runs[0].start.year, runs[0].start.month
-    values: list[tuple[int, int, int]] = []
-    index = 0
-    last_key = (horizon.year, horizon.month)
-    while (year, month) <= last_key:
-        day = last_day_of_month(year, month)
-        while index < len(runs) and runs[index].end is not None and runs[index].end <= day:
+    key = runs[0].start.year * 12 + runs[0].start.month - 1
+    last_key = horizon.year * 12 + horizon.month - 1
+    values: list[tuple[str, date, int]] = []
+    index, count = 0, len(runs)
+    while key <= last_key:
+        day = _MONTH_ENDS.get(key) or last_day_of_month(key // 12, key % 12 + 1)
+        while index < count and runs[index].end is not None and runs[index].end <= day:
             index += 1
-        if index == len(runs):
-            # Past the last run: every later month is 0; the caller needs the
-            # first zero month (the churn month) only.
-            values.append((year, month, 0))
+        if index == count:
+            values.append((_MONTH_LABELS[key], day, 0))
             break
         run = runs[index]
-        values.append((year, month, run.mrr_minor if run.start <= day else 0))
-        year, month = next_month(year, month)
+        values.append((_MONTH_LABELS[key], day, run.mrr_minor if run.start <= day else 0))
+        key += 1
     return values

@@ -21,10 +21,10 @@ whose end first shows 0 — the month after the last month with MRR.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
-from .ledger import ChangePoint, Run, last_day_of_month, month_end_values
+from .ledger import ChangePoint, Run, month_end_values
 
 NEW, EXPANSION, CONTRACTION, CHURN, REACTIVATION, FX = (
     "new", "expansion", "contraction", "churn", "reactivation", "fx",
@@ -38,8 +38,7 @@ _KNOWN_CAUSES = {
 }
 
 
-@dataclass(frozen=True)
-class DayMovement:
+class DayMovement(NamedTuple):
     day: date
     kind: str
     amount_minor: int
@@ -49,8 +48,7 @@ class DayMovement:
     source_ids: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class MonthFigure:
+class MonthFigure(NamedTuple):
     """One customer-month: month-end MRR, previous month-end MRR and the movement."""
 
     month: str                 # YYYY-MM
@@ -116,33 +114,29 @@ def classify_months(runs: Sequence[Run], day_movements: Sequence[DayMovement], h
     figures: list[MonthFigure] = []
     previous = 0
     cursor = 0
-    prev_end: date | None = None
+    count = len(day_movements)
     life_start: DayMovement | None = None     # the new/reactivation that began the current stretch
-    for year, month, value in month_end_values(runs, horizon):
-        month_end = last_day_of_month(year, month)
-        in_month: list[DayMovement] = []
-        while cursor < len(day_movements) and day_movements[cursor].day <= month_end:
-            movement = day_movements[cursor]
-            if prev_end is None or movement.day > prev_end:
-                in_month.append(movement)
-            if movement.kind in (NEW, REACTIVATION):
-                life_start = movement
+    for label, month_end, value in month_end_values(runs, horizon):
+        first = cursor
+        while cursor < count and day_movements[cursor].day <= month_end:
+            if day_movements[cursor].kind in (NEW, REACTIVATION):
+                life_start = day_movements[cursor]
             cursor += 1
-        prev_end = month_end
-        if value == 0 and previous == 0:
+        if value == previous:
+            if value != 0:
+                figures.append(MonthFigure(label, value, previous, "", 0, "", ()))
             continue
+        in_month = day_movements[first:cursor]
         kind = _month_kind(previous, value, in_month)
-        causes = sorted({c for m in in_month for c in m.cause.split(",") if c}) if kind else []
-        sources = sorted({s for m in in_month for s in m.source_ids}) if kind else []
+        causes = sorted({c for m in in_month for c in m.cause.split(",") if c})
+        sources = sorted({s for m in in_month for s in m.source_ids})
         short_gap_return = bool(figures) and figures[-1].movement == CONTRACTION and figures[-1].mrr_minor <= 0
         if kind == EXPANSION and previous <= 0 and not short_gap_return and life_start is not None:
             # MRR first shows at a month end after a short-gap return within the
             # stretch: the month books the stretch's start (new or reactivation)
             kind, causes, sources = life_start.kind, [life_start.cause], sorted({*sources, *life_start.source_ids})
         figures.append(
-            MonthFigure(
-                f"{year:04d}-{month:02d}", value, previous, kind, value - previous, ",".join(causes), tuple(sources)
-            )
+            MonthFigure(label, value, previous, kind, value - previous, ",".join(causes), tuple(sources))
         )
         previous = value
     return figures
