@@ -56,7 +56,8 @@ class FileTarget(Target):
         if not location:
             raise ExportError(f"{scheme} target needs a folder: --to {scheme}:DIR")
         self.format = scheme
-        self.extension, self._writer = FORMATS[scheme]
+        self.extension, make_writer = FORMATS[scheme]
+        self._writer = make_writer()
         self.directory = Path(location).expanduser().resolve()
         self.identity = f"{scheme}:{self.directory}"
         self.run_stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f".{int(time.time() * 1e6) % 1_000_000:06d}Z"
@@ -106,6 +107,9 @@ class FileTarget(Target):
         leftover_manifest = self.directory / (MANIFEST + ".tmp")
         if leftover_manifest.exists():
             leftover_manifest.unlink()
+
+    def close(self) -> None:
+        self._writer.close()
 
     # ---- schema ---------------------------------------------------------------
     def existing_columns(self, schema: TableSchema) -> set[str] | None:

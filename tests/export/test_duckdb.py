@@ -14,12 +14,13 @@ from .helpers import DERIVED_TABLE, EVIL_COLUMN, change_store, columns_of, duckd
 
 
 def _assert_target_equals_store(store, path, schema="main"):
-    for table in data_tables(store):
-        columns = columns_of(store, table)
-        expected = store_snapshot(store, table, columns)
-        actual = duckdb_snapshot(path, table, columns, schema)
-        assert (actual["count"], actual["sha256"]) == (expected["count"], expected["sha256"]), table
-        assert actual["rows"] == expected["rows"], table
+    with duckdb.connect(str(path), read_only=True) as conn:
+        for table in data_tables(store):
+            columns = columns_of(store, table)
+            expected = store_snapshot(store, table, columns)
+            actual = duckdb_snapshot(conn, table, columns, schema)
+            assert (actual["count"], actual["sha256"]) == (expected["count"], expected["sha256"]), table
+            assert actual["rows"] == expected["rows"], table
 
 
 def test_round_trip_incremental_and_full(built_store, tmp_path):
@@ -87,7 +88,8 @@ def test_killed_mid_way_then_rerun_equals_a_clean_export(built_store, tmp_path, 
     export(built_store, f"duckdb:{path}")
     clean = tmp_path / "clean.duckdb"
     export(built_store, f"duckdb:{clean}")
-    for table in data_tables(built_store):
-        columns = columns_of(built_store, table)
-        assert duckdb_snapshot(path, table, columns) == duckdb_snapshot(clean, table, columns)
+    with duckdb.connect(str(path), read_only=True) as killed, duckdb.connect(str(clean), read_only=True) as clean_conn:
+        for table in data_tables(built_store):
+            columns = columns_of(built_store, table)
+            assert duckdb_snapshot(killed, table, columns) == duckdb_snapshot(clean_conn, table, columns)
     _assert_target_equals_store(built_store, path)
