@@ -34,6 +34,7 @@ log = logging.getLogger("billing_connector.stripe")
 class ExpansionRefused(ConnectorError):
     """HTTP 400 refusing an `expand` we sent: the server's objects lack that field."""
 
+
 STREAMS: dict[str, StreamDef] = {
     s.name: s
     for s in [

@@ -83,6 +83,8 @@ def synced(tmp_path_factory) -> SyncedAccount:
         upstream = inventory(client)
         first = run_cli_sync(base, db)
         seq_after_first, states_after_first = states(db)
+        # The rerun reads events up to EVENTS_SAFETY_LAG_SECONDS (60 s) ago: the
+        # account's own events, a few seconds old, are not in its window yet.
         second = run_cli_sync(base, db)
         return SyncedAccount(base, roles, upstream, db, first, second, seq_after_first, states_after_first)
 
