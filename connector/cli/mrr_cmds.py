@@ -13,14 +13,13 @@ import io
 import json
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import click
 
 from ..errors import ConfigError
 from ..mrr import engine, queries
-from ..mrr.model import currency_exponent
+from ..mrr.amounts import in_major_units, major
 from ..store import open_store
 from .options import common_options, format_option, settings_from
 
@@ -71,27 +70,6 @@ def _facts(settings, policy_name: str | None):
     if policy_name is not None:
         click.echo(f"computed under policy {rules.name!r} from the stored segments (nothing written)", err=True)
     return scratch
-
-
-def major(amount_minor: int | None, currency: str) -> str | None:
-    """Minor units as an exact decimal in major units (no float ever)."""
-    if amount_minor is None:
-        return None
-    exponent = currency_exponent(currency)
-    return f"{Decimal(amount_minor).scaleb(-exponent):.{exponent}f}"
-
-
-def _in_major_units(rows: Sequence[dict[str, Any]], currency_key: str = "currency") -> list[dict[str, Any]]:
-    out = []
-    for row in rows:
-        converted = {}
-        for key, value in row.items():
-            if key.endswith("_minor"):
-                converted[key[: -len("_minor")]] = major(value, row[currency_key])
-            else:
-                converted[key] = value
-        out.append(converted)
-    return out
 
 
 def emit(rows: Sequence[dict[str, Any]], output_format: str) -> None:
@@ -169,12 +147,12 @@ def current(config_path, db, output_format, policy_name, on_date, rates, reporti
             converted = table.convert(row["mrr_minor"], row["currency"])
             row["reporting_currency"], row["reporting_mrr"] = to, major(converted, to)
             total += converted
-        printable = _in_major_units(out)
+        printable = in_major_units(out)
         printable.append({"date": day.isoformat(), "currency": "total", "mrr": None, "customers": None,
                           "reporting_currency": to, "reporting_mrr": major(total, to)})
         emit(printable, output_format)
         return
-    emit(_in_major_units(out), output_format)
+    emit(in_major_units(out), output_format)
 
 
 @mrr.command()
@@ -218,7 +196,7 @@ def history(config_path, db, output_format, policy_name, grain, since, until, ra
             rows = queries.history_by_month(store, first, last)
     finally:
         store.close()
-    emit(_in_major_units(rows), output_format)
+    emit(in_major_units(rows), output_format)
 
 
 @mrr.command()
@@ -249,7 +227,7 @@ def customers(config_path, db, output_format, policy_name, grain, since, until, 
          "movement_amount_minor": r["movement_minor"] if r["movement"] else None, "cause": r["cause"]}
         for r in rows
     ]
-    emit(_in_major_units(out), output_format)
+    emit(in_major_units(out), output_format)
 
 
 @mrr.command()
@@ -275,7 +253,7 @@ def metrics(config_path, db, output_format, policy_name, grain, since, until):
         rows = queries.monthly_metrics(store, first, last)
     finally:
         store.close()
-    emit(_in_major_units(rows), output_format)
+    emit(in_major_units(rows), output_format)
 
 
 @mrr.command()
@@ -328,13 +306,13 @@ def explain(config_path, db, output_format, customer_id, on_date):
         return
     click.echo(f"customer {customer_id} on {report['date']} (policy {report['policy']})", err=output_format == "csv")
     sections = (
-        ("mrr", _in_major_units(report["mrr"])),
-        ("segments", _in_major_units([
+        ("mrr", in_major_units(report["mrr"])),
+        ("segments", in_major_units([
             {k: s[k] for k in ("source_type", "source_id", "subscription_id", "currency", "start_date", "end_date",
                                "amount_minor", "interval", "interval_count")} | {"tags": ",".join(s["tags"])}
             for s in report["segments"]
         ])),
-        ("movements", _in_major_units([
+        ("movements", in_major_units([
             {k: m[k] for k in ("day", "currency", "movement", "amount_minor", "mrr_after_minor", "cause")}
             | {"sources": ",".join(m["source_ids"])} for m in report["movements"]
         ])),

@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import ConfigError
 from .facts import (
     CUSTOMER_TABLES, METRICS_TABLE, MONTHS_TABLE, PRIMARY_KEY, RUNS_TABLE, MOVEMENTS_TABLE, PolicyStamp,
-    ensure_tables, figure_from_month_row, metrics_row, month_row, movement_row, run_row,
+    ensure_tables, metrics_row, month_row, movement_row, run_row,
 )
 from .ledger import Run, change_points, group_by_customer_currency, last_day_of_month, mrr_segments, runs_from_points
 from .metrics import COUNTERS, add_counters, aggregate

@@ -131,13 +131,6 @@ def month_row(customer_id: str, currency: str, figure: MonthFigure, stamp: Polic
     }
 
 
-def figure_from_month_row(row: Mapping[str, Any]) -> MonthFigure:
-    return MonthFigure(
-        row["month"], row["mrr_minor"], row["start_mrr_minor"], row["movement"], row["movement_minor"],
-        row.get("cause", ""), (),
-    )
-
-
 def metrics_row(currency: str, month: str, counters: Mapping[str, int], stamp: PolicyStamp) -> dict[str, Any]:
     return {
         "id": f"{currency}|{month}",
