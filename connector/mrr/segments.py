@@ -44,11 +44,12 @@ def _day(epoch: int | None) -> date | None:
 
 
 def _rows(store: Store, table: str, customer_id: str) -> list[dict[str, Any]]:
+    # Sorted here, not by ORDER BY id: that would make SQLite walk the primary key
+    # index of the whole table instead of the customer index.
     cursor = store.db.execute(
-        f"SELECT * FROM {table} WHERE provider = ? AND customer_id = ? AND _deleted = 0 ORDER BY id",
-        [PROVIDER, customer_id])
+        f"SELECT * FROM {table} WHERE provider = ? AND customer_id = ? AND _deleted = 0", [PROVIDER, customer_id])
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return sorted((dict(zip(names, row)) for row in cursor.fetchall()), key=lambda r: r["id"])
 
 
 def _plans(store: Store, plan_ids: set[str]) -> dict[str, dict[str, Any]]:
