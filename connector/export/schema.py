@@ -10,7 +10,8 @@ them) so every target maps a column the same way:
 * ``_deleted`` and the flags in :data:`BOOLEAN_COLUMNS` (0/1 in SQLite) → boolean;
 * the JSON text columns in :data:`JSON_COLUMNS` → jsonb / JSON;
 * INTEGER columns named in :data:`EPOCH_SECOND_COLUMNS` (Stripe's epoch
-  seconds) → timestamp with time zone. A registry, never a guess from values;
+  seconds) or ending in ``_at`` (the neutral schema's instants) → timestamp
+  with time zone. Names and declared types, never a guess from values;
 * TEXT columns named ``*_date`` or in :data:`DATE_COLUMNS` → date;
 * anything else by SQLite's affinity rules: INTEGER → bigint (money stays
   integer minor units), REAL → double, BLOB → bytes, TEXT and the rest → text.
@@ -39,7 +40,13 @@ EPOCH_SECOND_COLUMNS = frozenset({
     "cancel_at", "billing_cycle_anchor", "due_date", "effective_at", "paid_at",
     "voided_at", "finalized_at", "marked_uncollectible_at", "redeem_by", "expires_at",
 })
-JSON_COLUMNS = frozenset({"data", "detail", "tags"})
+# JSON text: raw objects, MRR details, and the neutral schema's JSON lists.
+JSON_COLUMNS = frozenset({
+    "data", "detail", "tags", "tiers", "discount_ids", "tax_rates", "discount_amounts", "source_ids",
+})
+# The neutral schema's convention (connector/mapping/schema.py): instants are
+# INTEGER epoch seconds in columns named *_at.
+EPOCH_SECOND_SUFFIX = "_at"
 BOOLEAN_COLUMNS = frozenset({"_deleted", "livemode", "active", "cancel_at_period_end"})
 DATE_COLUMNS = frozenset({"date", "day"})
 TIMESTAMP_TEXT_COLUMNS = frozenset({"_synced_at"})
@@ -83,7 +90,7 @@ def logical_type(name: str, declared: str) -> str:
         return BOOLEAN
     if name in JSON_COLUMNS and affinity == TEXT:
         return JSON
-    if name in EPOCH_SECOND_COLUMNS and affinity == BIGINT:
+    if (name in EPOCH_SECOND_COLUMNS or name.endswith(EPOCH_SECOND_SUFFIX)) and affinity == BIGINT:
         return TIMESTAMP
     if (name.endswith("_date") or name in DATE_COLUMNS) and affinity == TEXT:
         return DATE

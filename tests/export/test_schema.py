@@ -42,6 +42,8 @@ def test_column_types_follow_the_documented_conventions(built_store):
     assert logical_type("due_date", "INTEGER") == "timestamp"
     assert logical_type("renewal_date", "INTEGER") == "bigint"
     assert logical_type("amount", "NUMERIC") == "text"
+    assert logical_type("current_period_end_at", "INTEGER") == "timestamp"  # the neutral schema's instants
+    assert logical_type("tiers", "TEXT") == "json" and logical_type("month", "TEXT") == "text"
     assert logical_type("blob", "BLOB") == "bytes"
 
 
