@@ -1,10 +1,12 @@
 """A small but varied account built through localstripe's API, and localstripe's own listing of it.
 
 What the account holds (localstripe has no prices, credit notes, promotion
-codes or multi-item subscriptions, so neither does this account):
+codes, applied discounts or multi-item subscriptions, so neither does this
+account):
 
 * 5 customers: 4 with a card that pays, 1 with a card that is declined on charge;
 * 3 products and 4 plans (monthly and yearly USD, a 3-monthly USD plan, weekly EUR);
+* 3 coupons: 20 % off forever, 10 % off for 3 months, 5 USD off once;
 * 6 single-item subscriptions: active ones (one of quantity 3), one with a
   14-day trial (localstripe leaves it `incomplete`, with no invoice), one
   canceled, one `incomplete` after its first charge was declined;
@@ -33,6 +35,7 @@ LIST_PATHS: dict[str, tuple[str, dict[str, str]]] = {
     "customers": ("/v1/customers", {}),
     "products": ("/v1/products", {}),
     "plans": ("/v1/plans", {}),
+    "coupons": ("/v1/coupons", {}),
     "subscriptions": ("/v1/subscriptions", {"status": "all"}),
     "invoices": ("/v1/invoices", {}),
     "invoice_items": ("/v1/invoiceitems", {}),
@@ -114,6 +117,9 @@ def build_account(client: LocalstripeClient) -> dict[str, str]:
         "/v1/plans", product=team, amount=27000, currency="usd", interval="month", interval_count=3
     )["id"]
     addon_weekly = client.post("/v1/plans", product=addon, amount=250, currency="eur", interval="week")["id"]
+    client.post("/v1/coupons", id="LOYAL20", duration="forever", percent_off=20)
+    client.post("/v1/coupons", id="LAUNCH10", duration="repeating", duration_in_months=3, percent_off=10)
+    client.post("/v1/coupons", id="WELCOME5", duration="once", amount_off=500, currency="usd")
 
     # A pending item is swept into the next invoice of its customer: ada's setup
     # fee lands on her first subscription invoice.

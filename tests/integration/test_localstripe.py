@@ -7,7 +7,9 @@ subscription items and invoice lines included. A second sync must write
 nothing. Two things localstripe lacks and the adapter copes with, so they are
 pinned here: it has no `/v1/account` (the store is bound to
 ``acct_unknown_test``), and it cannot expand `discounts` (the adapter reads
-subscriptions and invoices unexpanded after the 400).
+subscriptions and invoices unexpanded after the 400). Streams it has no
+endpoint for at all (prices, credit notes, promotion codes) fail by name while
+the others are kept.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import pytest
 
 from connector.constants import STRIPE_API_VERSION
+from connector.errors import EXIT_PERMISSION
 from connector.store import AccountIdentity, open_store
 from tests.conftest import CANARY_KEY
 
@@ -32,6 +35,8 @@ from .store_view import as_stored, live_objects
 
 CLI = Path(sys.executable).with_name("billing-connector")
 TABLES = [*STREAMS, *NESTED_TABLES]
+# Streams of ours that localstripe has no list endpoint for (it answers 404).
+LACKING_STREAMS = ["prices", "credit_notes", "promotion_codes"]
 
 
 @dataclass
@@ -54,13 +59,15 @@ class SyncedAccount:
     second: CliRun
     seq_after_first: int
     states_after_first: dict[str, Any]
+    refused: CliRun   # a sync asking also for streams localstripe has no endpoint for
+    refused_db: Path
 
 
-def run_cli_sync(base: str, db: Path) -> CliRun:
+def run_cli_sync(base: str, db: Path, streams: list[str] = STREAMS) -> CliRun:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "BILLING_CONNECTOR"))}
     env.update({"STRIPE_API_KEY": CANARY_KEY, "STRIPE_API_BASE": base})
     done = subprocess.run(
-        [str(CLI), "sync", "--db", str(db), "--streams", ",".join(STREAMS)],
+        [str(CLI), "sync", "--db", str(db), "--streams", ",".join(streams)],
         env=env, cwd=db.parent, capture_output=True, text=True, timeout=120,
     )
     return CliRun(done.returncode, done.stdout, done.stderr)
@@ -86,7 +93,11 @@ def synced(tmp_path_factory) -> SyncedAccount:
         # The rerun reads events up to EVENTS_SAFETY_LAG_SECONDS (60 s) ago: the
         # account's own events, a few seconds old, are not in its window yet.
         second = run_cli_sync(base, db)
-        return SyncedAccount(base, roles, upstream, db, first, second, seq_after_first, states_after_first)
+        refused_db = tmp_path_factory.mktemp("localstripe_refused") / "billing.db"
+        refused = run_cli_sync(base, refused_db, ["customers", *LACKING_STREAMS])
+        return SyncedAccount(
+            base, roles, upstream, db, first, second, seq_after_first, states_after_first, refused, refused_db
+        )
 
 
 def stored_objects(db: Path, table: str) -> dict[str, dict[str, Any]]:
@@ -118,7 +129,7 @@ def test_both_syncs_succeed_and_name_what_localstripe_lacks(synced):
 def test_the_account_built_is_the_varied_one_described(synced):
     upstream = synced.upstream
     assert {table: len(objects) for table, objects in upstream.items()} == {
-        "customers": 5, "products": 3, "plans": 4, "subscriptions": 6, "invoices": 7, "invoice_items": 3,
+        "customers": 5, "products": 3, "plans": 4, "coupons": 3, "subscriptions": 6, "invoices": 7, "invoice_items": 3,
         "charges": 9, "refunds": 3, "subscription_items": 6, "invoice_line_items": 22,
     }
     statuses = {role: upstream["subscriptions"][synced.roles[role]]["status"] for role in (
@@ -174,11 +185,30 @@ def test_second_sync_changes_nothing(synced):
     assert states_now == synced.states_after_first
 
 
+def test_streams_localstripe_lacks_fail_by_name_and_the_others_are_kept(synced):
+    assert synced.refused.exit_code == EXIT_PERMISSION
+    errors = [line for line in synced.refused.stderr.splitlines() if line.startswith("error:")]
+    assert sorted(errors) == [
+        f"error: {stream}: GET /v1/{stream} was not found (404): this account or API version has no such "
+        "endpoint; leave the stream out with --streams or point STRIPE_API_BASE at a full Stripe API"
+        for stream in sorted(LACKING_STREAMS)
+    ]
+    store = open_store(synced.refused_db, create=False)
+    try:
+        assert live_objects(store, "customers") == synced.upstream["customers"]
+        phases = {table: state["state"]["phase"] for table, state in store.all_states().items()}
+    finally:
+        store.close()
+    # The refused streams stay unfinished, so the next sync tries them again.
+    assert phases == {"customers": "incremental", **{stream: "full" for stream in LACKING_STREAMS}}
+
+
 def test_canary_key_never_appears_in_output_or_store(synced):
-    for run in (synced.first, synced.second):
+    for run in (synced.first, synced.second, synced.refused):
         assert CANARY_KEY not in run.stdout
         assert CANARY_KEY not in run.stderr
-    store_files = sorted(p.name for p in synced.db.parent.iterdir())
-    assert store_files and all(name.startswith("billing.db") for name in store_files)
-    for path in synced.db.parent.iterdir():
-        assert CANARY_KEY.encode() not in path.read_bytes(), path.name
+    for db in (synced.db, synced.refused_db):
+        store_files = sorted(p.name for p in db.parent.iterdir())
+        assert store_files and all(name.startswith("billing.db") for name in store_files)
+        for path in db.parent.iterdir():
+            assert CANARY_KEY.encode() not in path.read_bytes(), path.name
