@@ -182,13 +182,41 @@ class _Mapping:
             bundles[cid].credit_notes.append(obj)
         return bundles
 
-    def write_customer(self, cid: str, tables: Mapping[str, list[dict]], unclassified: list[dict]) -> int:
-        changed = 0
-        scope = {"provider": PROVIDER, "customer_id": cid}
+    def write_customers(self, mapped: Mapping[str, Any]) -> set[str]:
+        """Make each customer's rows, in every per-customer table, exactly its mapped rows.
+
+        ``replace_scope`` batched over a chunk of customers: one change-only upsert
+        per table, then the rows no longer produced are soft-deleted (through
+        ``upsert_rows`` too). Returns the customers with a row written or deleted.
+        """
+        ids = sorted(mapped)
+        before = self.store.current_seq()
         for name in _PER_CUSTOMER_TABLES:
-            rows = unclassified if name == "billing_unclassified" else tables.get(name, [])
-            changed += self.store.replace_scope(name, TABLES[name].primary_key, scope, rows)
+            key = TABLES[name].primary_key
+            rows = [row for cid in ids for row in (
+                mapped[cid].unclassified if name == "billing_unclassified" else mapped[cid].tables[name])]
+            self.store.upsert_rows(name, key, rows)
+            keep = {tuple(row[c] for c in key) for row in rows}
+            stale = [{**row, "_deleted": 1} for row in self._live_rows(name, ids)
+                     if tuple(row[c] for c in key) not in keep]
+            self.store.upsert_rows(name, key, stale)
+        changed: set[str] = set()
+        for name in _PER_CUSTOMER_TABLES:
+            for chunk in _chunks(ids):
+                changed |= {c for (c,) in self.store.db.execute(
+                    f"SELECT DISTINCT customer_id FROM {name} WHERE _seq > ? AND provider = ? "
+                    f"AND customer_id IN ({', '.join('?' for _ in chunk)})", [before, PROVIDER, *chunk])}
         return changed
+
+    def _live_rows(self, table: str, customer_ids: list[str]) -> list[dict[str, Any]]:
+        found = []
+        for chunk in _chunks(customer_ids):
+            cursor = self.store.db.execute(
+                f"SELECT * FROM {table} WHERE provider = ? AND _deleted = 0 "
+                f"AND customer_id IN ({', '.join('?' for _ in chunk)})", [PROVIDER, *chunk])
+            names = [d[0] for d in cursor.description]
+            found += [{k: v for k, v in zip(names, row) if k not in ("_synced_at", "_seq")} for row in cursor]
+        return found
 
     def write_plans(self, plan_ids: set[str], embedded: Mapping[str, Mapping[str, Any]]) -> set[str]:
         """Rewrite the given plans (and embedded-only ones); returns the ids whose rows changed."""
@@ -239,13 +267,12 @@ class _Mapping:
         changed: set[str] = set()
         embedded: dict[str, Mapping[str, Any]] = {}
         for chunk in _chunks(customers):
-            for cid, raw in self.load(chunk).items():
-                mapped = map_customer(raw, self.coupon, self.price)
-                for price_id, price in mapped.embedded_prices.items():
+            mapped = {cid: map_customer(raw, self.coupon, self.price) for cid, raw in self.load(chunk).items()}
+            for rows in mapped.values():
+                for price_id, price in rows.embedded_prices.items():
                     if self.price(price_id) is None:
                         embedded.setdefault(price_id, price)
-                if self.write_customer(cid, mapped.tables, mapped.unclassified):
-                    changed.add(cid)
+            changed |= self.write_customers(mapped)
         changed_plans = self.write_plans(plan_ids, embedded)
         changed |= self.customers_using_plans(changed_plans)
         self.store.set_meta(WATERMARK_KEY, str(self.store.current_seq()))
