@@ -16,6 +16,7 @@ events. See ``simulation.py`` for the storylines and ``billing.py`` for the mone
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import threading
@@ -23,7 +24,8 @@ import threading
 from .catalog import build_catalog, plan_from_price
 from .events import build_events, event_object
 from .ids import DAY, ordered_id, today_midnight_utc
-from .listing import PositionalList, StreamIndex, dumps
+from .billing import EMBEDDED_LIST_LIMIT
+from .listing import PositionalList, StreamIndex, dumps, list_body
 from .mutations import AccountMutations
 from .simulation import CustomerSimulation
 from .subscription import build_items, build_subscription
@@ -35,6 +37,8 @@ STREAMS = (
 )
 INDEXED_STREAMS = tuple(s for s in STREAMS if s not in ("subscription_items", "invoice_line_items"))
 HISTORY_DAYS = 1095
+LINES_MARKER = "__embedded_lines__"
+_LINES_MARKER_JSON = b'"__embedded_lines__"'
 
 # Query parameters each list accepts as an equality filter (Stripe's documented ones).
 FILTER_FIELDS = {
@@ -80,7 +84,14 @@ class DemoAccount(AccountMutations):
         self.subscription_states = {}
         self.discounts: dict[str, dict] = {}
         self._mutation_rng = random.Random(f"mutations/{seed}")
-        self._build()
+        # The build allocates millions of long-lived objects: cyclic GC passes over them
+        # cost ~15 % of the build and later pause the server, so they are frozen once built.
+        gc.disable()
+        try:
+            self._build()
+        finally:
+            gc.enable()
+        gc.freeze()
 
     # -- construction ---------------------------------------------------------------------
     def _build(self) -> None:
@@ -109,7 +120,9 @@ class DemoAccount(AccountMutations):
             for state in records.subscriptions:
                 self._index_subscription(state, entries)
             for invoice, lines in records.invoices:
-                add("invoices", invoice)
+                # the embedded lines are spliced in when served (render), not stored twice
+                entries["invoices"].append((invoice["created"], invoice["id"], dumps({**invoice, "lines": LINES_MARKER}),
+                                            attributes_of("invoices", invoice)))
                 self.line_lists[invoice["id"]] = PositionalList([(line["id"], dumps(line)) for line in lines])
             for stream, objects in (("invoice_items", records.invoice_items), ("charges", records.charges),
                                     ("refunds", records.refunds), ("credit_notes", records.credit_notes)):
@@ -195,13 +208,24 @@ class DemoAccount(AccountMutations):
                 return [json.loads(p) for sub_id in self.indexes["subscriptions"].ids_newest_first()
                         for p in self.item_lists[sub_id].payloads]
             index = self.indexes[stream]
-            return [json.loads(index.payload[i]) for i in index.ids_newest_first()]
+            return [json.loads(self.render(stream, index.payload[i])) for i in index.ids_newest_first()]
 
     def payload(self, stream: str, object_id: str) -> bytes | None:
         with self.lock:
             if stream == "subscription_items":
                 return self.item_payload.get(object_id)
-            return self.indexes[stream].payload.get(object_id)
+            payload = self.indexes[stream].payload.get(object_id)
+            return self.render(stream, payload) if payload is not None else None
+
+    def render(self, stream: str, payload: bytes) -> bytes:
+        """The served bytes of a stored object: invoices get their first ten lines spliced in."""
+        if stream != "invoices":
+            return payload
+        invoice_id = payload[7:payload.index(b'"', 7)].decode()  # stored objects start with {"id":"
+        lines = self.line_lists[invoice_id]
+        embedded = list_body(lines.payloads[:EMBEDDED_LIST_LIMIT], len(lines.ids) > EMBEDDED_LIST_LIMIT,
+                             f"/v1/invoices/{invoice_id}/lines", total_count=len(lines.ids))
+        return payload.replace(_LINES_MARKER_JSON, embedded, 1)
 
     def advance_clock(self, seconds: int) -> int:
         with self.lock:

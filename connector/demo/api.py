@@ -255,6 +255,7 @@ class DemoApi:
         matches = self._matcher(stream, params)
         with self.account.lock:
             payloads, has_more = self._page_or_400(index.page, limit, after, before, created, matches)
+            payloads = [self.account.render(stream, p) for p in payloads]
         return list_body(self._expand_payloads(payloads, expand), has_more, path)
 
     @staticmethod

@@ -24,8 +24,8 @@ from collections.abc import Callable
 
 
 def dumps(obj) -> bytes:
-    """Compact JSON without private (``_``-prefixed) keys at the top level."""
-    if any(key.startswith("_") for key in obj):
+    """Compact JSON, without the private ``_tiers`` the catalog keeps for expansions."""
+    if "_tiers" in obj:
         obj = {k: v for k, v in obj.items() if not k.startswith("_")}
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -140,8 +140,9 @@ class PositionalList:
         return self.payloads[start:start + limit], start + limit < len(self.ids)
 
 
-def list_body(payloads: list[bytes], has_more: bool, url: str) -> bytes:
+def list_body(payloads: list[bytes], has_more: bool, url: str, total_count: int | None = None) -> bytes:
+    count = b"" if total_count is None else b',"total_count":' + str(total_count).encode()
     return b"".join([
         b'{"object":"list","data":[', b",".join(payloads), b'],"has_more":',
-        b"true" if has_more else b"false", b',"url":', json.dumps(url).encode(), b"}",
+        b"true" if has_more else b"false", count, b',"url":', json.dumps(url).encode(), b"}",
     ])

@@ -504,7 +504,7 @@ class CustomerSimulation:
             kind = "partial"
         else:
             draw = rng.random()
-            kind = "full" if draw < 0.015 else "partial" if draw < 0.035 else None
+            kind = "full" if draw < 0.006 else "partial" if draw < 0.015 else None
         when = charge["created"] + rng.randint(1, 20) * DAY
         if kind is None or when > self.now or charge["amount"] <= 1:
             return
