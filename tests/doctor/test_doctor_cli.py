@@ -22,6 +22,12 @@ STREAMS = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _away_from_any_config(tmp_path, monkeypatch):
+    """A ./config.toml in the checkout must not leak into these runs."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def fake():
     account = small_account(customers=3)

@@ -1,0 +1,73 @@
+"""`billing-connector report` through click: the HTML file, the terminal summary, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from connector.cli import main
+from connector.errors import EXIT_STORE, EXIT_USAGE
+
+from .conftest import build_store
+
+
+@pytest.fixture(autouse=True)
+def _away_from_any_config(tmp_path, monkeypatch):
+    """A ./config.toml in the checkout must not leak into these runs."""
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "billing.db"
+    build_store(path).close()
+    return str(path)
+
+
+def run(args):
+    return CliRunner().invoke(main, ["report", *args], env={"BILLING_CONNECTOR_POLICY": ""}, catch_exceptions=False)
+
+
+def test_html_report_is_written(db, tmp_path):
+    target = tmp_path / "mrr.html"
+    result = run(["--html", str(target), "--db", db])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "" and result.stderr == f"wrote {target}\n"
+    html = target.read_text()
+    assert html.count('<section class="currency"') == 3 and '<span class="policy-name">default</span>' in html
+
+
+def test_other_policy_flag_reaches_the_report(db, tmp_path):
+    target = tmp_path / "mrr.html"
+    assert run(["--html", str(target), "--db", db, "--policy", "stripe"]).exit_code == 0
+    assert '<span class="policy-name">stripe</span>' in target.read_text()
+
+
+def test_terminal_summary_and_json(db):
+    # The facts were computed up to 2019-12; today the open-ended JPY and KWD customers still pay.
+    text = run(["--db", db])
+    assert text.exit_code == 0
+    assert "JPY: 1,000 MRR, 1 paying customers" in text.output.splitlines()
+    assert "KWD: 12.345 MRR, 1 paying customers" in text.output.splitlines()
+    summary = json.loads(run(["--db", db, "--json"]).output)
+    assert [(c["currency"], c["mrr_minor"], len(c["months"])) for c in summary["currencies"]] == [
+        ("jpy", 1000, 12), ("kwd", 12345, 12), ("usd", 0, 12),
+    ]
+
+
+def test_unknown_policy_and_missing_store_are_one_line_errors(db, tmp_path):
+    result = run(["--db", db, "--policy", "baremetrics"])
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr == "error: unknown MRR policy 'baremetrics': use one of default, stripe, chartmogul, profitwell\n"
+    missing = tmp_path / "none.db"
+    result = run(["--db", str(missing), "--html", str(tmp_path / "r.html")])
+    assert result.exit_code == EXIT_STORE
+    assert result.stderr == f"error: no store at {missing}: run `billing-connector sync` first or pass --db\n"
+    assert not missing.exists() and not (tmp_path / "r.html").exists()
+
+
+def test_help_shows_an_example():
+    result = CliRunner().invoke(main, ["report", "--help"])
+    assert "billing-connector report --html mrr.html" in result.output
