@@ -141,6 +141,7 @@ class _CustomerSegments:
             "price": line["plan_id"], "quantity": line["quantity"], "slot": slot, "kind": line["kind"],
             "amount_paid": invoice.get("amount_paid_minor"), "amount_refunded": invoice.get("amount_refunded_minor"),
             "amount_credited": invoice.get("amount_credited_minor"), "tax": line["tax_minor"],
+            "subscription_ended": self.ended(subscription),
         }
         common = dict(currency=line["currency"], start=start, end=end, interval=plan["interval"],
                       interval_count=plan["interval_count"] or 1, subscription_id=line["subscription_id"])
@@ -171,6 +172,14 @@ class _CustomerSegments:
                        tags=[*tags, "discount", f"discount:{discount.get('duration') or 'unknown'}"],
                        detail={"parent": segment_id, "discount": entry["discount"], "coupon": discount.get("coupon_id"),
                                "invoice_line": line["id"]}, **common)
+
+    @staticmethod
+    def ended(subscription: Mapping[str, Any]) -> str | None:
+        """The day an ended subscription stopped (its lines stop there on the subscription basis)."""
+        if subscription.get("status") not in ("canceled", "incomplete_expired"):
+            return None
+        end = subscription.get("ended_at") or subscription.get("canceled_at")
+        return _day(end).isoformat() if end else None
 
     def tax_share(self, plan: Mapping[str, Any], item: Mapping[str, Any] | None,
                   line: Mapping[str, Any] | None) -> Fraction | None:

@@ -94,6 +94,8 @@ def _resolve_bases(bases: list[dict[str, Any]], policy: Policy) -> None:
             cut = by_slot.get(piece["detail"].get("slot")) or by_subscription.get(piece["subscription_id"])
             if cut is not None:
                 piece["end"] = _before(piece["end"], cut)
+            if piece["detail"].get("subscription_ended"):   # canceled at once: churn then, not at the period end
+                piece["end"] = _before(piece["end"], date.fromisoformat(piece["detail"]["subscription_ended"]))
     else:
         billed_until: dict[str, date] = {}
         for piece in invoiced:

@@ -82,3 +82,10 @@ def test_void_and_draft_invoices_bill_nothing(store):
     void = invoice("in_1", [line("il_1", "in_1", "price_m", 10000, "2025-01-01", "2025-02-01")], status="void")
     load(store, customers=[customer()], prices=[MONTHLY], invoices=[void])
     assert mrr_on(segments_for(store), "2025-01-15") == 0
+
+
+def test_cancellation_on_the_first_day_leaves_no_mrr_from_its_paid_invoice(store):
+    paid = invoice("in_1", [line("il_1", "in_1", "price_m", 10000, "2025-03-01", "2025-04-01")])
+    monthly(store, status="canceled", canceled_at=ts("2025-03-01"), ended_at=ts("2025-03-01"), invoices=[paid])
+    assert mrr_on(segments_for(store), "2025-03-01") == 0
+    assert mrr_on(segments_for(store, "chartmogul"), "2025-03-31") == 10000
