@@ -9,7 +9,8 @@ Per customer, three kinds of pieces, each pointing at what it came from:
   full-period list price of its quantity (negative for the credit of the old
   one), so that "the new price counts from the change" holds in history.
 * ``subscription_item`` — the present: the live subscription's item from its
-  current period start, split at the period end into ``current`` and
+  current period start (or from the day a proration in that period says it took
+  its present price or quantity), split at the period end into ``current`` and
   ``renewal`` pieces, tagged ``subscription_basis`` plus its status
   (``trialing``, ``past_due``, ``unpaid``, ``incomplete``, ``incomplete_expired``,
   ``paused``), ``pause_collection``, ``pending_cancel``.
@@ -210,6 +211,8 @@ class _CustomerSegments:
         gross = gross_amount(plan, item["quantity"])
         if start is None or gross is None:
             return
+        changed_on = self.changed_mid_period(item, start, period_end)
+        start = changed_on or start
         status = sub["status"]
         end = None
         if status in ("canceled", "incomplete_expired"):
@@ -256,6 +259,18 @@ class _CustomerSegments:
                        amount_minor=list_amount, start=part_start, end=part_end, tags=part_tags,
                        detail={**detail, "part": part}, **common)
             self.subscription_discounts(sub, item, list_amount, segment_id, part, part_start, part_end, part_tags, common)
+
+    def changed_mid_period(self, item: Mapping[str, Any], start: date, period_end: date | None) -> date | None:
+        """The day within the current period the item took its present price or quantity, if a
+        proration says so; the price before holds until then (from the period's invoice line)."""
+        days = [
+            _day(line["period_start_at"]) for line in self.lines
+            if line["kind"] == "proration" and line["amount_minor"] > 0
+            and line["subscription_item_id"] == item["id"] and line["plan_id"] == item["plan_id"]
+            and line["quantity"] == item["quantity"] and line["period_start_at"] is not None
+            and start < _day(line["period_start_at"]) and (period_end is None or _day(line["period_start_at"]) < period_end)
+        ]
+        return max(days) if days else None
 
     def past_due_since(self, subscription_id: str) -> str | None:
         open_days = [_day(i["created_at"]) for i in self.invoices.values()

@@ -79,3 +79,19 @@ def test_a_partial_refund_and_a_credit_note_are_reported_and_leave_mrr_alone(sto
 def test_refund_known_only_from_the_charge(store):
     paid_history(store, charges=[charge("ch_1", 10000, amount_refunded=10000), charge("ch_2", 10000)])
     assert mrr_on(segments_for(store), "2025-01-15") == 0
+
+
+def test_an_upgrade_in_the_current_period_counts_from_the_change_day(store):
+    march = invoice("in_1", [line("il_1", "in_1", "price_m", 10000, "2025-03-01", "2025-04-01")])
+    upgrade = invoice("in_2", [
+        line("il_2", "in_2", "price_m", -5484, "2025-03-15", "2025-04-01", proration=True),
+        line("il_3", "in_2", "price_big", 10968, "2025-03-15", "2025-04-01", proration=True),
+    ], created="2025-03-15")
+    load(store, customers=[customer()], prices=[MONTHLY, BIGGER], invoices=[march, upgrade], subscriptions=[
+        subscription(items=[item("si_1", BIGGER, start="2025-03-01", end="2025-04-01")])])
+    segments = segments_for(store)
+    assert [mrr_on(segments, d) for d in ("2025-03-14", "2025-03-15", "2025-04-15")] == [10000, 20000, 20000]
+    assert sorted((s.start.isoformat(), s.end and s.end.isoformat(), s.source_id, s.mrr_minor) for s in segments) == [
+        ("2025-03-01", "2025-03-15", "il_1", 10000),
+        ("2025-03-15", "2025-04-01", "si_1", 20000),
+        ("2025-04-01", None, "si_1", 20000)]
