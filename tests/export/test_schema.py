@@ -95,3 +95,29 @@ def test_missing_extra_names_the_install_command(built_store, tmp_path, monkeypa
         f"this export target needs the {module} package: pip install 'billing-connector[{extra}]'"
     )
     assert built_store.db.execute("SELECT count(*) FROM _export_watermarks").fetchone() == (0,)
+
+
+def test_the_neutral_and_mrr_tables_get_their_documented_types(store):
+    """The real schemas of the other layers, so a renamed convention shows up here."""
+    from connector.mapping.schema import ensure_schema
+    from connector.mrr.facts import ensure_tables
+    from connector.mrr.model import SEGMENT_MIGRATIONS
+
+    ensure_schema(store)
+    ensure_tables(store)
+    store.migrate("mrr_segments", SEGMENT_MIGRATIONS)
+    types = {
+        table: {c.name: c.type for c in table_schema(store, table).columns}
+        for table in data_tables(store) if table.startswith(("billing_", "mrr_"))
+    }
+    subscriptions = types["billing_subscriptions"]
+    assert [subscriptions[c] for c in ("created_at", "current_period_end_at", "cancel_at_period_end", "discount_ids")] \
+        == ["timestamp", "timestamp", "boolean", "json"]
+    assert types["billing_discounts"]["percent_off"] == "text"  # exact decimal text, never a float
+    assert types["billing_invoice_lines"]["service_start_date"] == "date"
+    assert types["billing_invoice_lines"]["net_minor"] == "bigint"
+    assert types["billing_plans"]["tiers"] == "json"
+    assert types["mrr_movements"]["day"] == "date" and types["mrr_movements"]["source_ids"] == "json"
+    assert types["mrr_customer_months"]["month"] == "text" and types["mrr_customer_months"]["mrr_minor"] == "bigint"
+    assert types["mrr_segments"]["start_date"] == "date" and types["mrr_segments"]["tags"] == "json"
+    assert "double" not in {t for table in types.values() for t in table.values()}
