@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Any
 
@@ -301,8 +301,9 @@ class _CustomerSegments:
         item_share = Fraction(list_amount, sub_total) if sub_total else Fraction(1)
         for discount, amount in discount_amounts(list_amount, item_share, discounts, common["currency"]):
             duration = discount.get("duration") or "unknown"
-            if duration == "once" and part != "current":
-                continue   # a once discount is spent on one invoice
+            began = _day(discount["start_at"])
+            if duration == "once" and (part != "current" or (began is not None and began < start - timedelta(days=1))):
+                continue   # a once discount is spent on the first invoice after it was applied
             d_start = max(start, _day(discount["start_at"]) or start)
             d_end = end if discount["end_at"] is None else min(end or _day(discount["end_at"]), _day(discount["end_at"]))
             if amount == 0 or (d_end is not None and d_end <= d_start):

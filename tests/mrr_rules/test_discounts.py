@@ -88,3 +88,11 @@ def test_a_coupon_change_reaches_the_subscriptions_carrying_it(store):
     assert mrr_on(segments_for(store), "2025-06-01") == 8000
     load(store, coupons=[coupon("FOREVER20", "forever", percent_off=50)])
     assert mrr_on(segments_for(store), "2025-06-01") == 5000
+
+
+def test_a_once_discount_applied_periods_ago_is_spent(store):
+    p = price("price_m", 10000)
+    c = coupon("ONCE20", "once", percent_off=20)
+    load(store, customers=[customer()], prices=[p], coupons=[c], subscriptions=[subscription(
+        items=[item("si_1", p, start="2025-03-01", end="2025-04-01")], discounts=[discount("di_1", c, "2025-01-01")])])
+    assert mrr_on(segments_for(store, "profitwell"), "2025-03-15") == 10000
