@@ -51,7 +51,11 @@ class Target:
         return cls(spec, schema)  # type: ignore[call-arg]
 
     def __enter__(self) -> "Target":
-        self.open()
+        try:
+            self.open()
+        except BaseException:
+            self.close()  # whatever open() took (a lock, a connection) is released
+            raise
         return self
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -20,6 +20,7 @@ and is removed by the next run; so is any ``*.tmp``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -35,6 +36,8 @@ from .file_formats import FORMATS
 from .schema import TableSchema
 
 MANIFEST = "manifest.json"
+# Held while a run writes, so two runs never interleave their files and manifests.
+LOCK_FILE = ".billing-connector.lock"
 MANIFEST_VERSION = 1
 _OUR_FILE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z_\d+-\d+\.(parquet|csv|jsonl)(\.tmp)?$")
 
@@ -64,6 +67,7 @@ class FileTarget(Target):
         self.manifest: dict[str, Any] = {}
         self._store_path = store_path
         self._account_id = account_id
+        self._lock: Any = None
 
     @classmethod
     def from_spec(cls, spec: str, schema: str | None, store: Any) -> "FileTarget":
@@ -76,10 +80,22 @@ class FileTarget(Target):
     def open(self) -> None:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
+            self._take_lock()
             self.manifest = self._read_manifest()
             self._remove_leftovers()
         except OSError as exc:
             raise ExportError(f"{self.identity}: cannot use the folder: {exc.strerror}; check it and its permissions") from None
+
+    def _take_lock(self) -> None:
+        self._lock = open(self.directory / LOCK_FILE, "a")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            self._lock = None
+            raise ExportError(
+                f"{self.identity}: another export is writing to this folder; wait for it to finish"
+            ) from None
 
     def _read_manifest(self) -> dict[str, Any]:
         path = self.directory / MANIFEST
@@ -110,6 +126,9 @@ class FileTarget(Target):
 
     def close(self) -> None:
         self._writer.close()
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
 
     # ---- schema ---------------------------------------------------------------
     def existing_columns(self, schema: TableSchema) -> set[str] | None:

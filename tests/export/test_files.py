@@ -12,7 +12,7 @@ import pytest
 from connector.errors import ExportError
 from connector.export import export
 from connector.export import file_formats
-from connector.export.files import FileTarget
+from connector.export.files import LOCK_FILE, FileTarget
 from connector.export.schema import data_tables
 from connector.export.watermarks import all_watermarks
 
@@ -30,7 +30,8 @@ def _assert_files_equal_store(store, directory, fmt):
 
 
 def _listing(directory):
-    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
+    """Every file but the lock file."""
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file() and p.name != LOCK_FILE)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -188,3 +189,13 @@ def test_folder_of_another_format_is_refused(built_store, tmp_path):
     export(built_store, f"csv:{tmp_path}", tables=["coupons"])
     with pytest.raises(ExportError, match=r"holds a csv export, not jsonl; use another folder"):
         export(built_store, f"jsonl:{tmp_path}")
+
+
+def test_a_second_run_on_the_same_folder_waits_its_turn(built_store, tmp_path):
+    busy = FileTarget(f"csv:{tmp_path}")
+    with busy:
+        with pytest.raises(ExportError) as caught:
+            export(built_store, f"csv:{tmp_path}")
+    assert str(caught.value) == f"csv:{tmp_path}: another export is writing to this folder; wait for it to finish"
+    assert all_watermarks(built_store, f"csv:{tmp_path}") == {}
+    assert sum(export(built_store, f"csv:{tmp_path}").rows.values()) == 16
