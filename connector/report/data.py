@@ -59,6 +59,12 @@ class ReportData:
     as_of: date
     policy: PolicyInfo
     sections: list[CurrencySection]
+    computed_through: str | None = None      # the facts' horizon month (YYYY-MM)
+
+    @property
+    def stale(self) -> bool:
+        """True when the facts stop before the as-of month (no sync since)."""
+        return self.computed_through is not None and self.computed_through < month_of(self.as_of)
 
 
 def today_utc() -> date:
@@ -170,7 +176,7 @@ def collect(facts: Store, policy: PolicyInfo, as_of: date) -> ReportData:
             current_customers=int(current.get(currency, {}).get("customers") or 0),
             top_customers=[{"customer_id": r["customer_id"], "mrr_minor": r["mrr_minor"]} for r in top[:TOP_CUSTOMERS]],
         ))
-    return ReportData(as_of=as_of, policy=policy, sections=sections)
+    return ReportData(as_of=as_of, policy=policy, sections=sections, computed_through=facts.meta(META_HORIZON))
 
 
 def load_report_data(store: Store, policy=None, *, as_of: date | None = None) -> ReportData:

@@ -39,16 +39,18 @@ def format_money(amount_minor: int | None, currency: str, *, signed: bool = Fals
 
 
 def format_percent(rate: str | None) -> str:
-    """An engine rate such as ``"0.125000"`` as ``"12.5 %"``: the decimal point moved, nothing rounded."""
+    """An engine rate such as ``"0.125000"`` as ``"12.5000 %"``: the decimal point moved, nothing rounded.
+
+    Every digit the engine stored is kept, so a column of rates lines up and
+    reads the same as the exported figure.
+    """
     if rate is None:
         return "–"
-    value = Decimal(rate).scaleb(2).normalize()
-    # normalize() writes 100 as 1E+2; the fixed-point form keeps it readable.
-    return f"{value:f} %"
+    return f"{Decimal(rate).scaleb(2):f} %"
 
 
 def format_ratio(rate: str | None) -> str:
-    """A ratio such as the quick ratio, ``"1.500000"`` → ``"1.5"``, exactly."""
+    """A ratio such as the quick ratio, as the engine stored it (``"1.500000"``)."""
     if rate is None:
         return "–"
-    return f"{Decimal(rate).normalize():f}"
+    return f"{Decimal(rate):f}"

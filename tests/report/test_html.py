@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -48,7 +48,7 @@ def test_usd_row_for_april_2019_is_exact(document):
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1))
     assert cells == [
         "2019-04", "895.00", "10,740.00", "17", "52.65", "+120.00", "+65.00", "0.00", "0.00", "+50.00", "+235.00",
-        "0 %", "-17.4242 %", "100 %", "109.8485 %", "0 %", "–",
+        "0.0000 %", "-17.4242 %", "100.0000 %", "109.8485 %", "0.0000 %", "–",
     ]
 
 
@@ -80,3 +80,14 @@ def test_write_report_errors(mrr_store, tmp_path):
     with pytest.raises(NoMrrData):
         write_report(open_store(None), tmp_path / "r.html", as_of=AS_OF)
     assert not (tmp_path / "r.html").exists()
+
+
+def test_notes_for_an_unfinished_month_and_for_stale_figures(mrr_store, document):
+    assert '<p class="note">2019-12 is not over: its month figure is the MRR already due on its last day' in document
+    assert "were computed up to" not in document
+    later = render_report(load_report_data(mrr_store, as_of=date(2020, 3, 1)))
+    assert (
+        '<p class="note">The MRR figures were computed up to 2019-12: run `billing-connector sync` '
+        "to bring them up to date.</p>"
+    ) in later
+    assert "is not over" not in later

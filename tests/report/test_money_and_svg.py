@@ -31,7 +31,7 @@ def test_money_is_never_a_float():
 
 
 @pytest.mark.parametrize("rate, text", [
-    ("0.125000", "12.5 %"), ("1.000000", "100 %"), ("0.000000", "0 %"), ("-0.333333", "-33.3333 %"),
+    ("0.125000", "12.5000 %"), ("1.000000", "100.0000 %"), ("0.000000", "0.0000 %"), ("-0.333333", "-33.3333 %"),
     ("1.234567", "123.4567 %"), (None, "–"),
 ])
 def test_format_percent_moves_the_point_and_rounds_nothing(rate, text):
@@ -39,7 +39,7 @@ def test_format_percent_moves_the_point_and_rounds_nothing(rate, text):
 
 
 def test_format_ratio():
-    assert [format_ratio(r) for r in ("1.500000", "0.000000", "12.000000", None)] == ["1.5", "0", "12", "–"]
+    assert [format_ratio(r) for r in ("1.500000", "0.000000", "12.000000", None)] == ["1.500000", "0.000000", "12.000000", "–"]
 
 
 def test_nice_steps_and_scale():

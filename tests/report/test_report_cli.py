@@ -49,9 +49,13 @@ def test_terminal_summary_and_json(db):
     # The facts were computed up to 2019-12; today the open-ended JPY and KWD customers still pay.
     text = run(["--db", db])
     assert text.exit_code == 0
+    assert text.output.splitlines()[1] == (
+        "note: figures computed up to 2019-12; run `billing-connector sync` to update them"
+    )
     assert "JPY: 1,000 MRR, 1 paying customers" in text.output.splitlines()
     assert "KWD: 12.345 MRR, 1 paying customers" in text.output.splitlines()
     summary = json.loads(run(["--db", db, "--json"]).output)
+    assert (summary["policy"], summary["computed_through"]) == ("default", "2019-12")
     assert [(c["currency"], c["mrr_minor"], len(c["months"])) for c in summary["currencies"]] == [
         ("jpy", 1000, 12), ("kwd", 12345, 12), ("usd", 0, 12),
     ]
