@@ -52,6 +52,7 @@ class PostgresTarget(Target):
         self._conninfo = urlunsplit(parts._replace(query=urlencode(connect_query)))
         self.user = unquote(parts.username) if parts.username else None
         host = parts.hostname or "localhost"
+        host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
         netloc = (url_quote(self.user, safe="") + "@" if self.user else "") + host
         netloc += f":{parts.port}" if parts.port else ""
         public_query = sorted((k, v) for k, v in connect_query if k not in SECRET_QUERY_KEYS)

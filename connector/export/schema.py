@@ -146,6 +146,8 @@ def _columns_of(store: Store, table: str) -> dict[str, tuple[str, int]]:
 
 def table_schema(store: Store, table: str) -> TableSchema:
     columns = _columns_of(store, table)
+    if ACCOUNT_COLUMN in columns:
+        raise ExportError(f"table {table} has its own {ACCOUNT_COLUMN} column, which the export adds; rename it")
     key = [name for name, (_t, pk) in sorted(columns.items(), key=lambda item: item[1][1]) if pk]
     if not key:
         raise ExportError(f"table {table} has no primary key, so its rows cannot be merged; give it one")

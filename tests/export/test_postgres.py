@@ -182,3 +182,4 @@ def test_identity_drops_every_secret_and_keeps_other_parameters():
     assert target.identity == "postgresql://an%40alyst@db.internal:6543/warehouse?sslmode=require&schema=s1"
     assert PostgresTarget("postgresql://h/db", schema="s2").identity == "postgresql://h/db?schema=s2"
     assert PostgresTarget("postgresql://h/db").schema == "billing"
+    assert PostgresTarget(f"postgresql://u:{SECRET}@[::1]:5432/db").identity == "postgresql://u@[::1]:5432/db?schema=billing"

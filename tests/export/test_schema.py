@@ -47,6 +47,12 @@ def test_column_types_follow_the_documented_conventions(built_store):
     assert logical_type("blob", "BLOB") == "bytes"
 
 
+def test_a_table_with_its_own_account_column_is_refused(built_store):
+    built_store.db.execute("CREATE TABLE odd (id TEXT PRIMARY KEY, _account_id TEXT, _seq INTEGER)")
+    with pytest.raises(ExportError, match=r"^table odd has its own _account_id column, which the export adds; rename it$"):
+        table_schema(built_store, "odd")
+
+
 def test_a_value_that_does_not_fit_its_type_is_named(built_store):
     built_store.db.execute(f"UPDATE {DERIVED_TABLE} SET mrr_minor = 'lots' WHERE customer_id = 'cus_1'")
     schema = table_schema(built_store, DERIVED_TABLE)
