@@ -145,3 +145,22 @@ def test_screenshot_shows_the_charts(report_page, tmp_path):
     assert count_colour(image, LINE_BLUE) > 1000
     assert count_colour(image, NEW_GREEN) > 1000
     assert count_colour(image, CHURN_RED) > 1000
+
+
+def test_the_error_checks_catch_a_broken_page(tmp_path):
+    """The two checks above can fail: a throwing script and a blocked network load are both seen."""
+    from connector.report.html import _CSP, _ERROR_PROBE
+
+    page = tmp_path / "broken.html"
+    page.write_text(
+        f'<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="{_CSP}">{_ERROR_PROBE}'
+        '</head><body><img src="http://127.0.0.1:9/x.png"><script>throw new Error("boom");</script></body></html>'
+    )
+    run = dump_dom(page, tmp_path / "profile-broken")
+    outline = Outline()
+    outline.feed(run.stdout)
+    errors = json.loads(outline.root_attrs["data-page-errors"])
+    assert {"Uncaught Error: boom", "blocked http://127.0.0.1:9/x.png"} <= set(errors)
+    console = page_console_errors(run.stderr)
+    assert any('"Uncaught Error: boom"' in line for line in console)
+    assert any("violates the following Content Security Policy directive" in line for line in console)
