@@ -193,3 +193,16 @@ def test_text_output_puts_the_action_under_its_line(fake, tmp_path):
     index = next(i for i, line in enumerate(lines) if line.startswith("warning  store "))
     assert lines[index + 1].strip() == "→ run `billing-connector sync --db ...` to create it"
     assert result.exit_code == 0
+
+
+def test_unavailable_api_is_an_error_after_a_short_retry_budget(fake, synced_store):
+    fake.faults.append((r"/v1/account", lambda p: fake._error(503, None, "down")))
+    result = run(["--json", "--db", str(synced_store)])
+    assert result.exit_code == 1
+    assert checks_of(result)["API"] == (
+        "error",
+        "provider unavailable on GET /v1/account (HTTP 503) after retries: run again later; "
+        "the sync resumes from its last committed page",
+        "check the key, the network and stripe.api_base",
+    )
+    assert [path for path, _ in fake.calls] == ["/v1/account", "/v1/account"]   # DOCTOR_MAX_RETRIES, not 8
