@@ -89,15 +89,15 @@ def _checksum(rows) -> str:
 
 
 def engine_in_memory(segments: list[Segment], horizon: date):
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     ledgers = engine.compute_ledgers(segments, engine.Rules.of(BenchPolicy()), horizon)
     metrics = aggregate((ledger.currency, figure) for ledger in ledgers for figure in ledger.months)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     rows = sorted(
         (ledger.customer_id, f.month, f.mrr_minor, f.start_mrr_minor, f.movement, f.movement_minor)
         for ledger in ledgers for f in ledger.months
     )
-    return seconds, rows, len(metrics)
+    return seconds, cpu, rows, len(metrics)
 
 
 def duckdb_sql(segments: list[Segment], horizon: date, workdir: str):
@@ -114,12 +114,12 @@ def duckdb_sql(segments: list[Segment], horizon: date, workdir: str):
         "columns = {'customer_id': 'VARCHAR', 'start_date': 'DATE', 'end_date': 'DATE', 'mrr_minor': 'BIGINT'})",
         [path],
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     rows = playbook_customer_months(connection, date(horizon.year, horizon.month, 1).isoformat())
     metrics = playbook_metrics(connection)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu   # DuckDB's threads included
     connection.close()
-    return seconds, rows, len(metrics)
+    return seconds, cpu, rows, len(metrics)
 
 
 def persisted(by_customer: dict[str, list[Segment]], horizon: date, workdir: str, changed_share: float, seed: int):
@@ -143,9 +143,9 @@ def persisted(by_customer: dict[str, list[Segment]], horizon: date, workdir: str
         ids = by_customer.keys() if customer_ids is None else customer_ids
         return [s for cid in ids for s in by_customer.get(cid, ())]
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     full = engine.rebuild(store, BenchPolicy(), as_of=horizon, segment_source=source)
-    full_seconds = time.perf_counter() - started
+    full_seconds, full_cpu = time.perf_counter() - started, time.process_time() - cpu
 
     rng = random.Random(seed + 1)
     changed = rng.sample(sorted(by_customer), max(1, int(len(by_customer) * changed_share)))
@@ -155,11 +155,11 @@ def persisted(by_customer: dict[str, list[Segment]], horizon: date, workdir: str
         by_customer[customer_id] = [*segments[:-1], Segment(
             last.customer_id, last.currency, last.start, last.end, last.mrr_minor + 500,
             source_type=last.source_type, source_id=last.source_id, subscription_id=last.subscription_id)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     incremental = engine.update(store, BenchPolicy(), set(changed), as_of=horizon, segment_source=source)
-    incremental_seconds = time.perf_counter() - started
+    incremental_seconds, incremental_cpu = time.perf_counter() - started, time.process_time() - cpu
     store.close()
-    return full_seconds, full, incremental_seconds, incremental
+    return (full_seconds, full_cpu), full, (incremental_seconds, incremental_cpu), incremental
 
 
 def run(customers: int, years: int, seed: int = 7, changed_share: float = 0.01, persist: bool = True) -> dict:
@@ -168,10 +168,11 @@ def run(customers: int, years: int, seed: int = 7, changed_share: float = 0.01, 
     segments = [s for group in by_customer.values() for s in group]
     result = {"customers": customers, "years": years, "periods": len(segments)}
     with tempfile.TemporaryDirectory() as workdir:
-        engine_seconds, engine_rows, engine_metric_rows = engine_in_memory(segments, horizon)
-        sql_seconds, sql_rows, sql_metric_rows = duckdb_sql(segments, horizon, workdir)
+        engine_seconds, engine_cpu, engine_rows, engine_metric_rows = engine_in_memory(segments, horizon)
+        sql_seconds, sql_cpu, sql_rows, sql_metric_rows = duckdb_sql(segments, horizon, workdir)
         result.update(
-            engine_seconds=engine_seconds, duckdb_seconds=sql_seconds, customer_months=len(engine_rows),
+            engine_seconds=engine_seconds, duckdb_seconds=sql_seconds, engine_cpu=engine_cpu, duckdb_cpu=sql_cpu,
+            customer_months=len(engine_rows),
             engine_checksum=_checksum(engine_rows), duckdb_checksum=_checksum(sql_rows),
             metric_months=engine_metric_rows, duckdb_metric_months=sql_metric_rows,
         )
@@ -181,9 +182,10 @@ def run(customers: int, years: int, seed: int = 7, changed_share: float = 0.01, 
                 by_customer, horizon, workdir, changed_share, seed
             )
             result.update(
-                rebuild_seconds=full_seconds, rebuild_rows=full.rows_written,
-                incremental_seconds=incremental_seconds, incremental_customers=incremental.customers,
-                incremental_rows=incremental.rows_written, incremental_share=incremental_seconds / full_seconds,
+                rebuild_seconds=full_seconds[0], rebuild_cpu=full_seconds[1], rebuild_rows=full.rows_written,
+                incremental_seconds=incremental_seconds[0], incremental_cpu=incremental_seconds[1],
+                incremental_customers=incremental.customers, incremental_rows=incremental.rows_written,
+                incremental_share=incremental_seconds[0] / full_seconds[0],
             )
     return result
 
@@ -198,17 +200,21 @@ def main(argv: list[str] | None = None) -> int:
     r = run(args.customers, args.years, args.seed, persist=not args.no_persist)
     print(f"{r['customers']:,} customers × {r['years']} years = {r['periods']:,} subscription periods, "
           f"{r['customer_months']:,} customer-months, {r['metric_months']} metric months")
-    print(f"{'step':<52} {'seconds':>9}")
-    print(f"{'engine, in memory: segments → movements + metrics':<52} {r['engine_seconds']:>9.2f}")
-    print(f"{'DuckDB SQL (dbt mrr-playbook approach)':<52} {r['duckdb_seconds']:>9.2f}")
-    print(f"{'ratio engine / DuckDB':<52} {r['engine_seconds'] / r['duckdb_seconds']:>9.2f}")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs "
+          "(CPU seconds = this process, DuckDB's threads included)")
+    print(f"{'step':<52} {'wall s':>8} {'CPU s':>8}")
+    print(f"{'engine, in memory: segments → movements + metrics':<52} {r['engine_seconds']:>8.2f} {r['engine_cpu']:>8.2f}")
+    print(f"{'DuckDB SQL (dbt mrr-playbook approach)':<52} {r['duckdb_seconds']:>8.2f} {r['duckdb_cpu']:>8.2f}")
+    print(f"{'ratio engine / DuckDB':<52} {r['engine_seconds'] / r['duckdb_seconds']:>8.2f} "
+          f"{r['engine_cpu'] / r['duckdb_cpu']:>8.2f}")
     same = r["engine_checksum"] == r["duckdb_checksum"]
     print(f"customer-months identical in both: {same} ({r['engine_checksum']})")
     if "rebuild_seconds" in r:
-        print(f"{'engine.rebuild into SQLite (' + format(r['rebuild_rows'], ',') + ' rows)':<52} {r['rebuild_seconds']:>9.2f}")
+        label = f"engine.rebuild into SQLite ({r['rebuild_rows']:,} rows)"
+        print(f"{label:<52} {r['rebuild_seconds']:>8.2f} {r['rebuild_cpu']:>8.2f}")
         label = f"engine.update, {r['incremental_customers']:,} customers changed (1 %)"
-        print(f"{label:<52} {r['incremental_seconds']:>9.2f}")
-        print(f"{'incremental / full rebuild':<52} {100 * r['incremental_share']:>8.2f}%")
+        print(f"{label:<52} {r['incremental_seconds']:>8.2f} {r['incremental_cpu']:>8.2f}")
+        print(f"{'incremental / full rebuild':<52} {100 * r['incremental_share']:>7.2f}%")
     return 0 if same else 1
 
 

@@ -128,8 +128,11 @@ def classify_months(runs: Sequence[Run], day_movements: Sequence[DayMovement], h
             continue
         in_month = day_movements[first:cursor]
         kind = _month_kind(previous, value, in_month)
-        causes = sorted({c for m in in_month for c in m.cause.split(",") if c})
-        sources = sorted({s for m in in_month for s in m.source_ids})
+        if len(in_month) == 1:  # the common case, without building sets
+            causes, sources = [in_month[0].cause] if in_month[0].cause else [], list(in_month[0].source_ids)
+        else:
+            causes = sorted({c for m in in_month for c in m.cause.split(",") if c})
+            sources = sorted({s for m in in_month for s in m.source_ids})
         short_gap_return = bool(figures) and figures[-1].movement == CONTRACTION and figures[-1].mrr_minor <= 0
         if kind == EXPANSION and previous <= 0 and not short_gap_return and life_start is not None:
             # MRR first shows at a month end after a short-gap return within the
@@ -196,6 +199,9 @@ def cause_of(point: ChangePoint, kind: str) -> str:
 
 
 def _source_ids(point: ChangePoint) -> tuple[str, ...]:
+    if len(point.started) + len(point.ended) == 1:
+        only = (point.started or point.ended)[0].source_id
+        return (only,) if only else ()
     return tuple(sorted({s.source_id for s in (*point.started, *point.ended) if s.source_id}))
 
 
