@@ -90,16 +90,32 @@ class PostgresTarget(Target):
         return {name for (name,) in rows} or None
 
     def _ddl(self, cur: Any, schema: TableSchema) -> None:
-        """Create the schema and table if missing, add missing columns."""
+        """Create the schema and table if missing, add missing columns; nothing when all is there.
+
+        Statements run only when needed: ALTER TABLE locks out readers until the
+        commit and needs ownership, and CREATE ... IF NOT EXISTS still needs the
+        CREATE privilege, so a role that may only write rows keeps working.
+        """
         sql = self._psycopg.sql
         for column in schema.column_names:
             _check_identifier(column, f"column of {schema.name}")
         _check_identifier(schema.name, "table")
+        table = sql.Identifier(self.schema, schema.name)
+        cur.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+            [self.schema, schema.name],
+        )
+        existing = {name for (name,) in cur.fetchall()}
+        if existing:
+            for column in schema.columns:
+                if column.name not in existing:
+                    cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                        table, sql.Identifier(column.name), sql.SQL(POSTGRES_TYPES[column.type])
+                    ))
+            return
         cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [self.schema])
         if cur.fetchone() is None:
-            # Only when missing: CREATE SCHEMA IF NOT EXISTS still needs CREATE on the database.
             cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
-        table = sql.Identifier(self.schema, schema.name)
         definitions = [
             sql.SQL("{} {}{}").format(
                 sql.Identifier(c.name),
@@ -110,12 +126,6 @@ class PostgresTarget(Target):
         ]
         definitions.append(sql.SQL("PRIMARY KEY ({})").format(_idents(sql, schema.primary_key)))
         cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(table, sql.SQL(", ").join(definitions)))
-        for column in schema.columns:
-            cur.execute(
-                sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
-                    table, sql.Identifier(column.name), sql.SQL(POSTGRES_TYPES[column.type])
-                )
-            )
 
     # ---- load ---------------------------------------------------------------
     def load(
@@ -173,13 +183,21 @@ class PostgresTarget(Target):
     def _error(self, exc: Exception, doing: str) -> ExportError:
         errors = self._psycopg.errors
         if isinstance(exc, errors.InsufficientPrivilege):
-            return ExportError(
-                f"{self.identity}: permission denied to {doing} ({self._reason(exc)}); "
-                f"GRANT USAGE, CREATE ON SCHEMA {self.schema} TO {self.user or 'the role'}, or choose another --schema"
-            )
+            reason = self._reason(exc)
+            role = self.user or "the role"
+            if "temporary" in reason:
+                hint = f"GRANT TEMP ON DATABASE {self._database()} TO {role}"
+            elif "for table" in reason or "must be owner" in reason:
+                hint = f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA {self.schema} TO {role} (the owner adds columns)"
+            else:
+                hint = f"GRANT USAGE, CREATE ON SCHEMA {self.schema} TO {role}, or choose another --schema"
+            return ExportError(f"{self.identity}: permission denied to {doing} ({reason}); {hint}")
         if isinstance(exc, self._psycopg.OperationalError):
             return ExportError(f"{self.identity}: connection lost while trying to {doing} ({self._reason(exc)}); run the export again")
         return ExportError(f"{self.identity}: could not {doing}: {self._reason(exc)}")
+
+    def _database(self) -> str:
+        return self.identity.split("?")[0].rsplit("/", 1)[-1] or "the database"
 
     def _reason(self, exc: Exception) -> str:
         """The server's first line, without any secret of the DSN."""

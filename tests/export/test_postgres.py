@@ -183,3 +183,30 @@ def test_identity_drops_every_secret_and_keeps_other_parameters():
     assert PostgresTarget("postgresql://h/db", schema="s2").identity == "postgresql://h/db?schema=s2"
     assert PostgresTarget("postgresql://h/db").schema == "billing"
     assert PostgresTarget(f"postgresql://u:{SECRET}@[::1]:5432/db").identity == "postgresql://u@[::1]:5432/db?schema=billing"
+
+
+def test_a_role_that_may_only_write_rows_keeps_exporting(built_store, pg, pg_schema):
+    export(built_store, _dsn(pg_schema))  # the owner creates the tables
+    role = f"bc_writer_{pg_schema[-10:]}"
+    pg.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    try:
+        pg.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(pg_schema), sql.Identifier(role)))
+        pg.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA {} TO {}").format(
+            sql.Identifier(pg_schema), sql.Identifier(role)))
+        change_store(built_store)
+        result = export(built_store, _dsn(pg_schema, user=role))
+        # a new identity (another user) re-sends everything; only the real changes are written
+        assert sum(t.rows_changed for t in result.tables.values()) == 4
+        _assert_target_equals_store(built_store, pg, pg_schema)
+
+        pg.execute(sql.SQL("REVOKE INSERT ON ALL TABLES IN SCHEMA {} FROM {}").format(
+            sql.Identifier(pg_schema), sql.Identifier(role)))
+        with built_store.db.atomic():
+            built_store.upsert_objects("customers", [{"id": "cus_new", "object": "customer", "created": 1}])
+        with pytest.raises(ExportError) as caught:
+            export(built_store, _dsn(pg_schema, user=role), tables=["customers"])
+        assert str(caught.value).endswith(
+            f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA {pg_schema} TO {role} (the owner adds columns)")
+    finally:
+        pg.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        pg.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
