@@ -179,6 +179,16 @@ TABLES: dict[str, NeutralTable] = {
             ("total_excluding_tax_minor", "INTEGER", "total credited excluding tax"),
             ("created_at", "INTEGER", "creation instant"),
         )),
+        NeutralTable("billing_subscription_changes", (
+            _PROVIDER, ("id", "TEXT NOT NULL", "event id : subscription item id"), _CUSTOMER,
+            ("event_id", "TEXT", "the provider event that recorded the change"),
+            ("subscription_id", "TEXT", "subscription changed"),
+            ("subscription_item_id", "TEXT", "item that took a new price or quantity"),
+            ("changed_at", "INTEGER", "when the change happened (the event's creation)"),
+            ("plan_id", "TEXT", "price after the change"), ("quantity", "INTEGER", "quantity after the change"),
+            ("previous_plan_id", "TEXT", "price before (null: the item is new)"),
+            ("previous_quantity", "INTEGER", "quantity before"),
+        )),
         NeutralTable("billing_unclassified", (
             _PROVIDER, ("object_type", "TEXT NOT NULL", "provider object type"),
             ("id", "TEXT NOT NULL", "object id"), _CUSTOMER,
@@ -212,9 +222,12 @@ def _index_dependents(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_refunds_charge_neutral ON refunds (charge)")
 
 
+_LATER = ("billing_subscription_changes",)   # added after 0001; a new table gets its own step
+
 NEUTRAL_MIGRATIONS: list[Migration] = [
-    *[(f"0001_{name}", _create(table)) for name, table in TABLES.items()],
+    *[(f"0001_{name}", _create(table)) for name, table in TABLES.items() if name not in _LATER],
     ("0002_dependency_indexes", _index_dependents),
+    *[(f"0003_{name}", _create(TABLES[name])) for name in _LATER],
 ]
 
 

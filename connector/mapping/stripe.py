@@ -29,6 +29,9 @@ WATERMARK_KEY = "mapping_seq"
 _CHUNK = 400
 _PER_CUSTOMER_RAW = ("subscriptions", "invoices", "charges", "credit_notes", "invoice_items")
 _PER_CUSTOMER_TABLES = [name for name, table in TABLES.items() if table.per_customer]
+# Events say when a subscription changed (30 days back); the raw table has no customer column.
+SUBSCRIPTION_UPDATED = "customer.subscription.updated"
+_EVENT_CUSTOMER = "json_extract(data, '$.data.object.customer')"
 
 
 def map_changes(store: Store) -> set[str]:
@@ -113,6 +116,8 @@ class _Mapping:
             customers = self._column_values("customers", "id")
             for table in _PER_CUSTOMER_RAW:
                 customers |= self._column_values(table, "customer")
+            customers |= {c for (c,) in self.store.db.execute(
+                f"SELECT DISTINCT {_EVENT_CUSTOMER} FROM events WHERE type = ?", [SUBSCRIPTION_UPDATED]) if c}
             for table in _PER_CUSTOMER_TABLES:   # customers gone from the raw store lose their rows
                 customers |= self._column_values(table, "customer_id")
             customers.discard("")
@@ -126,6 +131,9 @@ class _Mapping:
         customers |= self._lookup("invoices", "id", invoices, "customer")
         charges = {c for _, c in self._changed("refunds", "charge")}
         customers |= self._lookup("charges", "id", charges, "customer")
+        customers |= {c for (c,) in self.store.db.execute(
+            f"SELECT DISTINCT {_EVENT_CUSTOMER} FROM events WHERE _seq > ? AND type = ?",
+            [self.since, SUBSCRIPTION_UPDATED]) if c}
         coupons = {c for c, _ in self._changed("coupons")}
         customers |= self._lookup("billing_discounts", "coupon_id", coupons, "customer_id")
         customers.discard(None)
@@ -180,6 +188,11 @@ class _Mapping:
             bundles[charge_owner[charge_id]].refunds.setdefault(charge_id, []).append(obj)
         for cid, obj in objects("credit_notes", "customer", customer_ids):
             bundles[cid].credit_notes.append(obj)
+        for chunk in _chunks(customer_ids):
+            for cid, data in self.store.db.execute(
+                f"SELECT {_EVENT_CUSTOMER}, data FROM events WHERE _deleted = 0 AND type = ? "
+                f"AND {_EVENT_CUSTOMER} IN ({', '.join('?' for _ in chunk)})", [SUBSCRIPTION_UPDATED, *chunk]):
+                bundles[cid].subscription_events.append(json.loads(data))
         return bundles
 
     def write_customers(self, mapped: Mapping[str, Any]) -> set[str]:

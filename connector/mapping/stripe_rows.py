@@ -125,6 +125,7 @@ class CustomerRaw:
     charges: list[Mapping[str, Any]] = field(default_factory=list)
     refunds: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)               # by charge
     credit_notes: list[Mapping[str, Any]] = field(default_factory=list)
+    subscription_events: list[Mapping[str, Any]] = field(default_factory=list)   # customer.subscription.updated
 
 
 @dataclass
@@ -146,6 +147,7 @@ class _CustomerMapper:
         self.tables: dict[str, list[dict[str, Any]]] = {name: [] for name in (
             "billing_customers", "billing_subscriptions", "billing_subscription_items", "billing_discounts",
             "billing_invoices", "billing_invoice_lines", "billing_refunds", "billing_credit_notes",
+            "billing_subscription_changes",
         )}
         self.unclassified: list[dict[str, Any]] = []
         self.embedded_prices: dict[str, Mapping[str, Any]] = {}
@@ -365,6 +367,34 @@ class _CustomerMapper:
             })
         return refunded, credited
 
+    def subscription_changes(self, event: Mapping[str, Any]) -> None:
+        """Items whose price or quantity an update event changed: when the change happened,
+        for changes that left no proration behind (proration_behavior=none)."""
+        sub = dig(event, "data", "object") or {}
+        before = dig(event, "data", "previous_attributes") or {}
+        items = list_data(sub.get("items"))
+        if "items" in before:
+            previous = {i.get("id"): i for i in list_data(before["items"])}
+        elif "plan" in before or "quantity" in before:     # single-plan subscriptions of old versions
+            first = items[0] if items else {}
+            previous = {first.get("id"): {"plan": before.get("plan", first.get("plan")),
+                                          "quantity": before.get("quantity", first.get("quantity"))}}
+        else:
+            return
+        for item in items:
+            was = previous.get(item.get("id"))
+            now_plan, now_quantity = ref(item.get("price") or item.get("plan")), item.get("quantity")
+            was_plan = ref((was or {}).get("price") or (was or {}).get("plan")) if was else None
+            was_quantity = (was or {}).get("quantity") if was else None
+            if was is not None and (was_plan, was_quantity) == (now_plan, now_quantity):
+                continue
+            self.tables["billing_subscription_changes"].append({
+                "provider": PROVIDER, "id": f"{event['id']}:{item['id']}", "customer_id": self.cid,
+                "event_id": event["id"], "subscription_id": sub.get("id"), "subscription_item_id": item["id"],
+                "changed_at": event.get("created"), "plan_id": now_plan, "quantity": now_quantity,
+                "previous_plan_id": was_plan, "previous_quantity": was_quantity,
+            })
+
     def run(self) -> CustomerRows:
         self.customer()
         for sub in sorted(self.raw.subscriptions, key=lambda s: s["id"]):
@@ -372,6 +402,8 @@ class _CustomerMapper:
         refunded, credited = self.money_back()
         for invoice in sorted(self.raw.invoices, key=lambda i: i["id"]):
             self.invoice(invoice, refunded.get(invoice["id"], 0), credited.get(invoice["id"], 0))
+        for event in sorted(self.raw.subscription_events, key=lambda e: e["id"]):
+            self.subscription_changes(event)
         for discount in self.discounts.values():
             if discount["duration"] is None:
                 self.flag("discount", discount["id"], "discount whose coupon terms are unknown", None, discount["currency"])

@@ -9,8 +9,9 @@ Per customer, three kinds of pieces, each pointing at what it came from:
   full-period list price of its quantity (negative for the credit of the old
   one), so that "the new price counts from the change" holds in history.
 * ``subscription_item`` — the present: the live subscription's item from its
-  current period start (or from the day a proration in that period says it took
-  its present price or quantity), split at the period end into ``current`` and
+  current period start (or from the day a proration line or an update event in
+  that period says it took its present price or quantity), split at the period
+  end into ``current`` and
   ``renewal`` pieces, tagged ``subscription_basis`` plus its status
   (``trialing``, ``past_due``, ``unpaid``, ``incomplete``, ``incomplete_expired``,
   ``paused``), ``pause_collection``, ``pending_cancel``.
@@ -95,6 +96,7 @@ class _CustomerSegments:
         self.discounts = {d["id"]: d for d in _rows(store, "billing_discounts", customer_id)}
         self.invoices = {i["id"]: i for i in _rows(store, "billing_invoices", customer_id)}
         self.lines = sorted(_rows(store, "billing_invoice_lines", customer_id), key=lambda r: (r["invoice_id"], r["id"]))
+        self.changes = _rows(store, "billing_subscription_changes", customer_id)
         self.plans = _plans(store, {i["plan_id"] for i in self.items} | {line["plan_id"] for line in self.lines})
         self.out: list[dict[str, Any]] = []
 
@@ -262,14 +264,15 @@ class _CustomerSegments:
 
     def changed_mid_period(self, item: Mapping[str, Any], start: date, period_end: date | None) -> date | None:
         """The day within the current period the item took its present price or quantity, if a
-        proration says so; the price before holds until then (from the period's invoice line)."""
-        days = [
-            _day(line["period_start_at"]) for line in self.lines
-            if line["kind"] == "proration" and line["amount_minor"] > 0
-            and line["subscription_item_id"] == item["id"] and line["plan_id"] == item["plan_id"]
-            and line["quantity"] == item["quantity"] and line["period_start_at"] is not None
-            and start < _day(line["period_start_at"]) and (period_end is None or _day(line["period_start_at"]) < period_end)
-        ]
+        proration line or an update event says so; what was billed before holds until then."""
+        def matches(row: Mapping[str, Any]) -> bool:
+            return (row["subscription_item_id"], row["plan_id"], row["quantity"]) == (
+                item["id"], item["plan_id"], item["quantity"])
+
+        candidates = [_day(line["period_start_at"]) for line in self.lines
+                      if line["kind"] == "proration" and line["amount_minor"] > 0 and matches(line)]
+        candidates += [_day(change["changed_at"]) for change in self.changes if matches(change)]
+        days = [d for d in candidates if d is not None and start < d and (period_end is None or d < period_end)]
         return max(days) if days else None
 
     def past_due_since(self, subscription_id: str) -> str | None:

@@ -55,6 +55,9 @@ CHANGES = [
                                                            subscription="sub_3")], currency="eur")),
     ("subscriptions", SUB_1 | {"cancel_at_period_end": True, "canceled_at": ts("2025-03-20")}),
     ("delete", ("subscriptions", "sub_3")),
+    ("events", {"id": "evt_1", "object": "event", "type": "customer.subscription.updated", "created": ts("2025-03-10"),
+                "data": {"object": SUB_1, "previous_attributes": {"items": {"object": "list", "data": [
+                    item("si_1", MONTHLY, 1, start="2025-03-01", end="2025-04-01")]}}}}),
     ("refunds", refund("re_1", "ch_1", 16000) | {"status": "canceled"}),
     # Last, so that nothing else touches the dependants afterwards: only the dependency reaches them.
     ("coupons", coupon("C20", "forever", percent_off=50)),                       # reaches sub_1 through di_1
@@ -121,4 +124,5 @@ def test_the_scenario_is_not_trivial():
     assert discounts == [("di_1", "50")]
     assert sorted({dict(r)["customer_id"] for r in tables[SEGMENTS_TABLE]}) == ["cus_1", "cus_2"]
     assert len(tables["billing_invoice_lines"]) == 3
+    assert [dict(r)["id"] for r in tables["billing_subscription_changes"]] == ["evt_1:si_1"]
     assert len(effective["default"]) > 0

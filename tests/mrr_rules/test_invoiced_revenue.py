@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from connector.mrr.ledger import mrr_segments
 from tests.mapping.factories import (
-    charge, credit_note, customer, invoice, item, line, load, mrr_on, price, refund, segments_for, subscription, table,
+    charge, credit_note, customer, invoice, item, line, load, mrr_on, price, refund, segments_for, subscription, table, ts,
 )
 
 MONTHLY = price("price_m", 10000)
@@ -95,3 +95,19 @@ def test_an_upgrade_in_the_current_period_counts_from_the_change_day(store):
         ("2025-03-01", "2025-03-15", "il_1", 10000),
         ("2025-03-15", "2025-04-01", "si_1", 20000),
         ("2025-04-01", None, "si_1", 20000)]
+
+
+def test_a_change_without_proration_counts_from_the_day_its_event_records(store):
+    march = invoice("in_1", [line("il_1", "in_1", "price_m", 10000, "2025-03-01", "2025-04-01")])
+    now = subscription(items=[item("si_1", BIGGER, start="2025-03-01", end="2025-04-01")])
+    before = {"items": {"object": "list", "data": [item("si_1", MONTHLY, start="2025-03-01", end="2025-04-01")]}}
+    event = {"id": "evt_1", "object": "event", "type": "customer.subscription.updated", "created": ts("2025-03-20"),
+             "data": {"object": now, "previous_attributes": before}, "livemode": False}
+    load(store, customers=[customer()], prices=[MONTHLY, BIGGER], invoices=[march], subscriptions=[now],
+         events=[event])
+    segments = segments_for(store)
+    assert [mrr_on(segments, d) for d in ("2025-03-19", "2025-03-20")] == [10000, 20000]
+    assert table(store, "billing_subscription_changes") == [{
+        "provider": "stripe", "id": "evt_1:si_1", "customer_id": "cus_1", "event_id": "evt_1",
+        "subscription_id": "sub_1", "subscription_item_id": "si_1", "changed_at": ts("2025-03-20"),
+        "plan_id": "price_big", "quantity": 1, "previous_plan_id": "price_m", "previous_quantity": 1, "_deleted": 0}]
