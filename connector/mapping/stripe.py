@@ -23,7 +23,8 @@ from typing import Any
 
 from ..store import Store, quote
 from .schema import TABLES, ensure_schema
-from .stripe_rows import PROVIDER, CustomerRaw, map_customer, plan_row
+from .stripe_plans import PROVIDER, plan_row
+from .stripe_rows import CustomerRaw, map_customer
 
 WATERMARK_KEY = "mapping_seq"
 _CHUNK = 400
