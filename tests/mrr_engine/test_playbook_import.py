@@ -165,3 +165,38 @@ def test_every_customer_month_matches_the_dbt_playbook_sql(playbook):
     ).fetchall()
     assert len(ours) == 410
     assert ours == [tuple(row) for row in expected]
+
+
+def test_with_the_real_policy_and_segment_builder_the_rows_are_the_same(playbook):
+    from connector.mrr.policy import load_policy
+    from connector.store import open_store
+
+    real = open_store(None)
+    import_subscription_periods(real, SAMPLE, currency="USD")
+    stats = engine.rebuild(real, load_policy("default"), as_of=date(2026, 11, 23))
+    assert (stats.customers, stats.rows_written, stats.metrics_rows_written) == (55, 698, 29)
+    columns = "customer_id, month, currency, mrr_minor, start_mrr_minor, movement, movement_minor, cause"
+    query = f"SELECT {columns} FROM mrr_customer_months WHERE _deleted = 0 ORDER BY id"
+    assert real.db.execute(query).fetchall() == playbook.db.execute(query).fetchall()
+    real.close()
+
+
+def test_the_cli_end_to_end_with_the_real_modules(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from connector.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no ./config.toml
+    monkeypatch.delenv("BILLING_CONNECTOR_POLICY", raising=False)
+
+    db = str(tmp_path / "real.db")
+    imported = CliRunner().invoke(main, ["import", "subscription-periods", str(SAMPLE), "--db", db])
+    assert imported.exit_code == 0, imported.output
+    result = CliRunner().invoke(main, ["mrr", "customers", "--customer", "5", "--since", "2019-07",
+                                       "--until", "2019-09", "--format", "csv", "--db", db])
+    assert result.stdout.splitlines() == [
+        "customer_id,month,currency,mrr,movement,movement_amount,cause",
+        "5,2019-07,usd,50.00,reactivation,50.00,reactivation",
+        "5,2019-08,usd,25.00,contraction,-25.00,plan_change",
+        "5,2019-09,usd,50.00,expansion,25.00,plan_change",
+    ]
