@@ -33,6 +33,16 @@ def day_text(epoch: int | None) -> str | None:
     return datetime.fromtimestamp(int(epoch), tz=timezone.utc).date().isoformat()
 
 
+def _amount_off(terms: Mapping[str, Any], currency: str | None) -> dict[str, Any]:
+    """A coupon's fixed amount off in the currency of what it discounts (``currency_options``
+    hold the amounts of multi-currency coupons), else in its own currency."""
+    own = (terms.get("currency") or "").lower() or None
+    option = (terms.get("currency_options") or {}).get((currency or "").lower()) or {}
+    if terms.get("amount_off") is not None and currency and own != currency.lower() and option.get("amount_off") is not None:
+        return {"amount_off_minor": option["amount_off"], "currency": currency.lower()}
+    return {"amount_off_minor": terms.get("amount_off"), "currency": own}
+
+
 def _list_amount(items: list[Mapping[str, Any]]) -> int | None:
     """Per-unit price × quantity over items, for reporting what an unclassified object is worth."""
     total = 0
@@ -137,8 +147,7 @@ class _CustomerMapper:
             "duration": (terms or {}).get("duration"),
             "duration_in_months": (terms or {}).get("duration_in_months"),
             "percent_off": decimal_text((terms or {}).get("percent_off")),
-            "amount_off_minor": (terms or {}).get("amount_off"),
-            "currency": ((terms or {}).get("currency") or "").lower() or None,
+            **_amount_off(terms or {}, owner.get("currency")),
             "start_at": discount.get("start"),
             "end_at": discount.get("end"),
         }

@@ -96,3 +96,12 @@ def test_a_once_discount_applied_periods_ago_is_spent(store):
     load(store, customers=[customer()], prices=[p], coupons=[c], subscriptions=[subscription(
         items=[item("si_1", p, start="2025-03-01", end="2025-04-01")], discounts=[discount("di_1", c, "2025-01-01")])])
     assert mrr_on(segments_for(store, "profitwell"), "2025-03-15") == 10000
+
+
+def test_a_multi_currency_amount_off_uses_the_subscriptions_currency(store):
+    p = price("price_eur", 10000, currency="eur")
+    c = coupon("OFF10", "forever", amount_off=1000, currency="usd") | {"currency_options": {"eur": {"amount_off": 900}}}
+    load(store, customers=[customer()], prices=[p], coupons=[c], subscriptions=[subscription(
+        currency="eur", items=[item("si_1", p, start="2025-03-01", end="2025-04-01")],
+        discounts=[discount("di_1", "OFF10", "2025-03-01")])])
+    assert mrr_on(segments_for(store), "2025-03-15", "eur") == 9100
