@@ -60,7 +60,9 @@ def load_mrr_policy(settings: Settings):
     return load_policy(settings.policy, settings.mrr_rules)
 
 
-def sync(settings: Settings, *, full_refresh: bool = False, quiet: bool = False) -> tuple[SyncReport, Store]:
+def sync(
+    settings: Settings, *, full_refresh: bool = False, quiet: bool = False, skip_mrr: bool = False
+) -> tuple[SyncReport, Store]:
     """Sync, then bring the neutral tables and MRR facts up to date (the nightly job, whole)."""
     policy = load_mrr_policy(settings)  # a bad policy is a config error before any request
     conn = connect(settings)
@@ -79,7 +81,7 @@ def sync(settings: Settings, *, full_refresh: bool = False, quiet: bool = False)
             workers=workers,
             progress=Progress.for_terminal(quiet),
         )
-        if not report.failures:
+        if not report.failures and not skip_mrr:
             # With a stream missing, MRR would be computed from partial data: keep
             # the last good figures instead and say so (the failure exits non-zero).
             from .mrr.engine import refresh_after_sync

@@ -29,7 +29,11 @@ def _configure_logging(quiet: bool) -> None:
     help="Request rate ceiling (default: 80% of Stripe's limit for the key's mode).",
 )
 @click.option("--quiet", is_flag=True, help="Print nothing but errors (for cron).")
-def sync(config_path, db, full_refresh, streams, max_requests_per_second, quiet):
+@click.option(
+    "--skip-mrr", is_flag=True,
+    help="Only copy the raw data; the neutral tables and MRR are brought up to date by the next sync or `backfill`.",
+)
+def sync(config_path, db, full_refresh, streams, max_requests_per_second, quiet, skip_mrr):
     """Copy the Stripe account into the store: in full the first time, then only what changed.
 
     \b
@@ -38,7 +42,7 @@ def sync(config_path, db, full_refresh, streams, max_requests_per_second, quiet)
     """
     _configure_logging(quiet)
     settings = settings_from(config_path, db=db, streams=streams, max_requests_per_second=max_requests_per_second)
-    report, store = app.sync(settings, full_refresh=full_refresh, quiet=quiet)
+    report, store = app.sync(settings, full_refresh=full_refresh, quiet=quiet, skip_mrr=skip_mrr)
     try:
         if not quiet:
             counts = store.table_counts()
