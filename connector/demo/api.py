@@ -208,25 +208,27 @@ class DemoApi:
         return spec
 
     def _matcher(self, stream: str, params: dict):
+        """A test on an object's attribute tuple for the list's filters, or None for no filter."""
+        position = {name: index for index, name in enumerate(FILTER_FIELDS.get(stream, ()))}
         tests = []
-        for name in FILTER_FIELDS.get(stream, ()):
+        for name, index in position.items():
             wanted = params.get(name)
             if wanted is None or (stream == "subscriptions" and name == "status"):
                 continue
             if stream == "events" and name == "type" and wanted.endswith("*"):
                 prefix = wanted[:-1]
-                tests.append(lambda a, prefix=prefix: (a["type"] or "").startswith(prefix))
+                tests.append(lambda a, index=index, prefix=prefix: (a[index] or "").startswith(prefix))
             else:
-                tests.append(lambda a, name=name, wanted=wanted: a.get(name) == wanted)
+                tests.append(lambda a, index=index, wanted=wanted: a[index] == wanted)
         if stream == "events" and params.get("types"):
             wanted_types = set(params["types"])
-            tests.append(lambda a: a["type"] in wanted_types)
+            tests.append(lambda a: a[position["type"]] in wanted_types)
         if stream == "subscriptions":
-            status = params.get("status")
+            status, index = params.get("status"), position["status"]
             if status is None:
-                tests.append(lambda a: a["status"] not in _HIDDEN_STATUSES)
+                tests.append(lambda a: a[index] not in _HIDDEN_STATUSES)
             elif status != "all":
-                tests.append(lambda a: a["status"] == status)
+                tests.append(lambda a: a[index] == status)
         if not tests:
             return None
         return lambda attributes: all(test(attributes) for test in tests)

@@ -39,24 +39,24 @@ class StreamIndex:
         self.keys: list[tuple[int, str]] = []
         self.payload: dict[str, bytes] = {}
         self.created: dict[str, int] = {}
-        self.attributes: dict[str, dict] = {}
+        self.attributes: dict[str, tuple] = {}  # filterable fields, in FILTER_FIELDS order
 
     def __len__(self) -> int:
         return len(self.keys)
 
-    def bulk_load(self, entries: list[tuple[int, str, bytes, dict]]) -> None:
+    def bulk_load(self, entries: list[tuple[int, str, bytes, tuple]]) -> None:
         for created, object_id, payload, attributes in entries:
             self.payload[object_id] = payload
             self.created[object_id] = created
             self.attributes[object_id] = attributes
         self.keys = sorted((created, object_id) for object_id, created in self.created.items())
 
-    def put(self, created: int, object_id: str, payload: bytes, attributes: dict | None = None) -> None:
+    def put(self, created: int, object_id: str, payload: bytes, attributes: tuple = ()) -> None:
         if object_id not in self.created:
             insort(self.keys, (created, object_id))
         self.payload[object_id] = payload
         self.created[object_id] = created
-        self.attributes[object_id] = attributes or {}
+        self.attributes[object_id] = attributes
 
     def remove(self, object_id: str) -> None:
         created = self.created.pop(object_id)
@@ -89,7 +89,7 @@ class StreamIndex:
         starting_after: str | None = None,
         ending_before: str | None = None,
         created_filter: dict | None = None,
-        matches: Callable[[dict], bool] | None = None,
+        matches: Callable[[tuple], bool] | None = None,
     ) -> tuple[list[bytes], bool]:
         """One page, newest first, and whether more objects lie beyond it."""
         low, high = self._bounds(created_filter or {})
@@ -120,24 +120,40 @@ class StreamIndex:
 
 
 class PositionalList:
-    """A nested list in its own order (invoice lines, subscription items)."""
+    """A nested list in its own order (invoice lines, subscription items).
 
-    def __init__(self, entries: list[tuple[str, bytes]]):
-        self.ids = [object_id for object_id, _ in entries]
-        self.payloads = [payload for _, payload in entries]
-        self.position = {object_id: index for index, object_id in enumerate(self.ids)}
+    Only the payloads are kept (there are millions of lines at scale); an entry's
+    id is read from its payload, which always starts with ``{"id":"``.
+    """
+
+    __slots__ = ("payloads",)
+
+    def __init__(self, payloads: list[bytes]):
+        self.payloads = tuple(payloads)
+
+    @property
+    def ids(self) -> list[str]:
+        return [payload_id(p) for p in self.payloads]
+
+    def index_of(self, object_id: str) -> int:
+        prefix = b'{"id":"' + object_id.encode() + b'"'
+        for index, payload in enumerate(self.payloads):
+            if payload.startswith(prefix):
+                return index
+        raise MissingCursor(object_id)
 
     def page(self, limit: int, starting_after: str | None = None,
              ending_before: str | None = None) -> tuple[list[bytes], bool]:
-        for cursor in (starting_after, ending_before):
-            if cursor is not None and cursor not in self.position:
-                raise MissingCursor(cursor)
         if ending_before is not None:
-            end = self.position[ending_before]
+            end = self.index_of(ending_before)
             start = max(0, end - limit)
-            return self.payloads[start:end], start > 0
-        start = self.position[starting_after] + 1 if starting_after is not None else 0
-        return self.payloads[start:start + limit], start + limit < len(self.ids)
+            return list(self.payloads[start:end]), start > 0
+        start = self.index_of(starting_after) + 1 if starting_after is not None else 0
+        return list(self.payloads[start:start + limit]), start + limit < len(self.payloads)
+
+
+def payload_id(payload: bytes) -> str:
+    return payload[7:payload.index(b'"', 7)].decode()
 
 
 def list_body(payloads: list[bytes], has_more: bool, url: str, total_count: int | None = None) -> bytes:
