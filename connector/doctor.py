@@ -363,21 +363,35 @@ def run_doctor(
     """
     environ = os.environ
     checks = check_python() + check_dependencies()
+    config_loaded = True
     try:
         settings = load_settings(config_path, flags={"db": db}, environ=environ)
         checks += check_config(settings)
     except ConnectorError as exc:
         checks.append(Check("config file", ERROR, str(exc), "fix the file (see config.example.toml) or pass --config"))
-        settings = Settings(db=db) if db else Settings()
+        settings, config_loaded = _settings_without_file(db, environ), False
     key_checks, key_usable = check_key(settings, environ)
     checks += key_checks
-    if key_usable:
+    if not config_loaded:
+        # the API base and the streams may be in the file: checking without them would mislead
+        checks.append(Check("API", WARNING, "not checked: the config file did not load", "fix it, then rerun doctor"))
+    elif key_usable:
         checks += check_api(settings)
     else:
         checks.append(Check("API", WARNING, "not checked: no usable API key", "set the key, then rerun doctor"))
     checks += check_store(settings.db, now)
-    checks += check_export_targets(settings.export_targets)
+    if config_loaded:
+        checks += check_export_targets(settings.export_targets)
     return checks
+
+
+def _settings_without_file(db: str | None, environ: Mapping[str, str]) -> Settings:
+    """Environment and flags only, for the checks that can still run when the file is broken."""
+    try:
+        # an empty TOML document stands in for the broken file (./config.toml would be read again)
+        return load_settings(os.devnull, flags={"db": db}, environ=environ)
+    except ConnectorError:
+        return Settings(db=db) if db else Settings()
 
 
 def exit_code(checks: list[Check]) -> int:

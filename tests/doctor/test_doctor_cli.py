@@ -155,7 +155,10 @@ def test_bad_config_is_an_error_line_and_the_rest_still_runs(fake, synced_store,
     assert result.exit_code == 1
     status, detail, _ = checks_of(result)["config file"]
     assert status == "error" and detail.endswith(f"(mode 644); run `chmod 600 {config}`")
+    assert checks_of(result)["API"] == ("warning", "not checked: the config file did not load", "fix it, then rerun doctor")
+    assert checks_of(result)["API key"][0] == "warning"      # still checked, from the environment
     assert checks_of(result)["store journal"] == ("ok", "WAL", "")
+    assert fake.calls == []
 
 
 def test_world_readable_config_without_a_key_reference_is_a_warning(fake, synced_store, tmp_path):
