@@ -62,9 +62,10 @@ _HIDDEN_STATUSES = {"canceled", "incomplete_expired"}
 
 
 def mask_key(key: str) -> str:
-    """Stripe's way of naming a key in an error: its prefix, stars, the last four characters."""
-    prefix = next((p for p in KEY_PREFIXES if key.startswith(p)), "")
-    if len(key) - len(prefix) <= 4:
+    """Stripe's way of naming a key in an error: its ``xx_mode_`` prefix, stars, the last four characters."""
+    parts = key.split("_")
+    prefix = "_".join(parts[:2]) + "_" if len(parts) > 2 else ""
+    if len(key) - len(prefix) <= 8:
         return prefix + "****"
     return f"{prefix}****{key[-4:]}"
 
