@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from connector.errors import ExportError
 from connector.export import export
 from connector.export.duckdb_target import DuckDBTarget
 from connector.export.schema import data_tables
@@ -93,3 +94,25 @@ def test_killed_mid_way_then_rerun_equals_a_clean_export(built_store, tmp_path, 
             columns = columns_of(built_store, table)
             assert duckdb_snapshot(killed, table, columns) == duckdb_snapshot(clean_conn, table, columns)
     _assert_target_equals_store(built_store, path)
+
+
+def test_a_file_held_by_another_process_is_a_one_line_error(built_store, tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('ready', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "ready\n"
+        with pytest.raises(ExportError) as caught:
+            export(built_store, f"duckdb:{path}")
+    finally:
+        holder.stdin.close()
+        holder.wait()
+    message = str(caught.value)
+    assert message.startswith(f"cannot open duckdb:{path}: IO Error: Could not set lock on file") and "\n" not in message
+    assert caught.value.exit_code == 7
+    assert all_watermarks(built_store, f"duckdb:{path}") == {}
