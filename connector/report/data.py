@@ -22,7 +22,6 @@ from ..mrr import engine, queries
 from ..mrr.facts import METRICS_TABLE
 from ..mrr.metrics import COUNTERS, DERIVED
 from ..mrr.model import SEGMENTS_TABLE
-from ..mrr.movements import MOVEMENT_KINDS
 from ..store import Store, open_store
 
 # engine.py keeps these meta keys private; the values are the store's contract.
@@ -184,7 +183,3 @@ def load_report_data(store: Store, policy=None, *, as_of: date | None = None) ->
     as_of = as_of or today_utc()
     with facts_for(store, policy, as_of=as_of) as (facts, info):
         return collect(facts, info, as_of)
-
-
-def movement_columns() -> tuple[str, ...]:
-    return tuple(f"{kind}_minor" for kind in MOVEMENT_KINDS)
