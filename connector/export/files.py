@@ -26,12 +26,13 @@ import os
 import re
 import time
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ..errors import ExportError
-from .base import TableLoad, Target
 from . import file_formats
+from .base import TableLoad, Target
 from .file_formats import FORMATS
 from .schema import TableSchema
 
@@ -56,6 +57,7 @@ class FileTarget(Target):
 
     def __init__(self, spec: str, *, store_path: str | None = None, account_id: str = ""):
         scheme, _, location = spec.partition(":")
+        scheme = scheme.lower()
         if not location:
             raise ExportError(f"{scheme} target needs a folder: --to {scheme}:DIR")
         self.format = scheme
@@ -63,7 +65,8 @@ class FileTarget(Target):
         self._writer = make_writer()
         self.directory = Path(location).expanduser().resolve()
         self.identity = f"{scheme}:{self.directory}"
-        self.run_stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f".{int(time.time() * 1e6) % 1_000_000:06d}Z"
+        # file names sort in run order: loaders let the later file win a tie on _seq
+        self.run_stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
         self.manifest: dict[str, Any] = {}
         self._store_path = store_path
         self._account_id = account_id

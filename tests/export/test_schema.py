@@ -75,6 +75,7 @@ def test_registry_maps_every_scheme(built_store, tmp_path):
     assert isinstance(make_target("POSTGRESQL://u@h/d", built_store), PostgresTarget)
     assert isinstance(make_target(f"duckdb:{tmp_path}/x.duckdb", built_store), DuckDBTarget)
     assert isinstance(make_target(f"jsonl:{tmp_path}", built_store), FileTarget)
+    assert make_target(f"CSV:{tmp_path}", built_store).identity == f"csv:{tmp_path}"
     with pytest.raises(ExportError, match=r"^unknown export target 'mysql': use postgres://user@host/db, duckdb:PATH"):
         make_target("mysql://u@h/d", built_store)
     with pytest.raises(ExportError, match="^--schema applies to postgres and duckdb targets"):
