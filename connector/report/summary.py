@@ -85,7 +85,8 @@ def format_summary(summary: dict[str, Any]) -> list[str]:
     for block in summary["currencies"]:
         currency = block["currency"]
         lines.append("")
-        lines.append(f"{currency.upper()}: {block['mrr']} MRR, {block['customers']:,} paying customers")
+        noun = "paying customer" if block["customers"] == 1 else "paying customers"
+        lines.append(f"{currency.upper()}: {block['mrr']} MRR, {block['customers']:,} {noun}")
         table = [headings]
         for row in block["months"]:
             table.append((

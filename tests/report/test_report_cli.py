@@ -52,8 +52,8 @@ def test_terminal_summary_and_json(db):
     assert text.output.splitlines()[1] == (
         "note: figures computed up to 2019-12; run `billing-connector sync` to update them"
     )
-    assert "JPY: 1,000 MRR, 1 paying customers" in text.output.splitlines()
-    assert "KWD: 12.345 MRR, 1 paying customers" in text.output.splitlines()
+    assert "JPY: 1,000 MRR, 1 paying customer" in text.output.splitlines()
+    assert "KWD: 12.345 MRR, 1 paying customer" in text.output.splitlines()
     summary = json.loads(run(["--db", db, "--json"]).output)
     assert (summary["policy"], summary["computed_through"]) == ("default", "2019-12")
     assert [(c["currency"], c["mrr_minor"], len(c["months"])) for c in summary["currencies"]] == [

@@ -65,11 +65,11 @@ def test_format_summary_lines(mrr_store):
     assert lines[:5] == [
         "MRR on 2019-12-15 (policy default)",
         "",
-        "JPY: 1,000 MRR, 1 paying customers",
+        "JPY: 1,000 MRR, 1 paying customer",
         "  month      MRR  customers     new  expansion  contraction   churn  reactivation  net new",
         "  2019-01  1,000          1  +1,000          0            0       0             0   +1,000",
     ]
-    assert "KWD: 12.345 MRR, 1 paying customers" in lines
+    assert "KWD: 12.345 MRR, 1 paying customer" in lines
     assert "USD: 1,255.00 MRR, 28 paying customers" in lines
 
 
