@@ -43,6 +43,11 @@ class PostgresTarget(Target):
 
     def __init__(self, spec: str, schema: str | None = None):
         parts = urlsplit(spec)
+        try:
+            port = parts.port
+        except ValueError:
+            # the message names no part of the URL: it may hold a password
+            raise ExportError("the PostgreSQL URL has an invalid port; expected postgresql://user@host:5432/database") from None
         query = parse_qsl(parts.query, keep_blank_values=True)
         self.schema = schema or dict(query).get("schema") or DEFAULT_SCHEMA
         self._secrets = [parts.password, unquote(parts.password)] if parts.password else []
@@ -54,7 +59,7 @@ class PostgresTarget(Target):
         host = parts.hostname or "localhost"
         host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
         netloc = (url_quote(self.user, safe="") + "@" if self.user else "") + host
-        netloc += f":{parts.port}" if parts.port else ""
+        netloc += f":{port}" if port else ""
         public_query = sorted((k, v) for k, v in connect_query if k not in SECRET_QUERY_KEYS)
         public_query.append(("schema", self.schema))
         self.identity = urlunsplit(("postgresql", netloc, parts.path or "/", urlencode(public_query), ""))

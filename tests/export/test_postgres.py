@@ -210,3 +210,20 @@ def test_a_role_that_may_only_write_rows_keeps_exporting(built_store, pg, pg_sch
     finally:
         pg.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
         pg.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_a_bad_value_rolls_its_table_back_and_keeps_the_others(built_store, pg, pg_schema):
+    built_store.db.execute(f"UPDATE {DERIVED_TABLE} SET mrr_minor = 'lots' WHERE customer_id = 'cus_2'")
+    with pytest.raises(ExportError) as caught:
+        export(built_store, _dsn(pg_schema))
+    assert str(caught.value).startswith(f"{DERIVED_TABLE}.mrr_minor holds 'lots', not a bigint (")
+    identity = f"postgresql://postgres@127.0.0.1:5432/test?schema={pg_schema}"
+    done = sorted(all_watermarks(built_store, identity))
+    assert DERIVED_TABLE not in done and done == [t for t in data_tables(built_store) if t < DERIVED_TABLE]
+    assert _tables_in(pg, pg_schema) == done
+
+
+def test_a_url_with_a_bad_port_is_refused_without_echoing_it(built_store):
+    with pytest.raises(ExportError) as caught:
+        export(built_store, f"postgresql://u:{SECRET}@127.0.0.1:54x2/test")
+    assert str(caught.value) == "the PostgreSQL URL has an invalid port; expected postgresql://user@host:5432/database"
