@@ -15,6 +15,7 @@ from html import escape
 WIDTH, HEIGHT = 1100, 340
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 100, 20, 36, 48
 MAX_X_LABELS = 14
+MAX_TICK_INTERVALS = 5
 MAX_POINT_MARKERS = 72     # beyond this many months, dots only clutter the line
 
 MOVEMENT_COLOURS = {
@@ -31,7 +32,7 @@ LINE_COLOUR = "#3949ab"
 Formatter = Callable[[int], str]
 
 
-def nice_step(span: int, ticks: int = 5) -> int:
+def nice_step(span: int, ticks: int = MAX_TICK_INTERVALS) -> int:
     """The smallest 1/2/5 × 10^k step (in minor units, at least 1) giving at most ``ticks`` intervals."""
     step = 1
     while True:
@@ -55,8 +56,13 @@ class Scale:
         if low == high:
             high = low + 1
         step = nice_step(high - low)
-        # floor and ceiling to whole steps (Python's // floors negatives too)
-        return cls(low=(low // step) * step, high=-(-high // step) * step, step=step)
+        while True:
+            # floor and ceiling to whole steps (Python's // floors negatives too); rounding
+            # both ends out can add an interval, then the next nice step is taken
+            bottom, top = (low // step) * step, -(-high // step) * step
+            if (top - bottom) // step <= MAX_TICK_INTERVALS:
+                return cls(low=bottom, high=top, step=step)
+            step = nice_step(step + 1, ticks=1)
 
     def y(self, value: int) -> float:
         plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connector.mrr.model import currency_exponent
 
 from connector.report import svg
 from connector.report.money import format_minor, format_money, format_percent, format_ratio
@@ -81,3 +86,16 @@ def test_line_chart_has_one_point_per_month_and_escapes_labels():
     assert "<title>&lt;m1&gt;: 0¤</title>" in chart
     assert re.search(r'<path class="line" d="M [\d.]+,[\d.]+ L [\d.]+,[\d.]+ L [\d.]+,[\d.]+"', chart)
     assert svg.line_chart("MRR", [], [], str).count("No data") == 1
+
+
+@given(amount=st.integers(min_value=-10**15, max_value=10**15), currency=st.sampled_from(["usd", "jpy", "kwd", "eur"]))
+def test_money_text_reads_back_to_the_same_minor_units(amount, currency):
+    text = format_minor(amount, currency, signed=True)
+    assert int(Decimal(text.replace(",", "")).scaleb(currency_exponent(currency))) == amount
+
+
+@given(values=st.lists(st.integers(min_value=-10**9, max_value=10**9), min_size=1, max_size=40))
+def test_scale_covers_every_value_with_at_most_six_ticks(values):
+    scale = svg.Scale.covering(values)
+    assert scale.low <= min(values + [0]) and scale.high >= max(values + [0])
+    assert 2 <= len(scale.ticks()) <= 6 and 0 in scale.ticks()
