@@ -41,7 +41,9 @@ Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
 
 def canonical_json(obj: Any) -> str:
     """One text per value, so an unchanged object compares equal byte for byte."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # ensure_ascii (the default) takes the C encoder's fastest path; the text
+    # stays canonical and every reader decodes the escapes.
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
 def quote(identifier: str) -> str:
@@ -174,18 +176,8 @@ class Store:
             return 0
         seq = self._claim_seq()
         synced_at = _now_iso()
-        columns = [c for c in rows[0].keys() if c not in META_COLUMNS]
-        all_columns = [*columns, "_synced_at", "_deleted", "_seq"]
-        updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in all_columns)
-        differs = " OR ".join(
-            f"{quote(table)}.{quote(c)} IS NOT excluded.{quote(c)}" for c in [*columns, "_deleted"]
-        )
-        sql = (
-            f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in all_columns)}) "
-            f"VALUES ({', '.join('?' for _ in all_columns)}) "
-            f"ON CONFLICT({', '.join(quote(c) for c in primary_key)}) DO UPDATE SET {updates} "
-            f"WHERE {differs}"
-        )
+        columns = tuple(c for c in rows[0].keys() if c not in META_COLUMNS)
+        sql = self._upsert_sql(table, tuple(primary_key), columns)
         before = self.db.conn.total_changes
         self.db.conn.executemany(
             sql,
@@ -195,6 +187,64 @@ class Store:
         if changed:
             self._commit_seq(seq)
         return changed
+
+    def _upsert_sql(self, table: str, primary_key: tuple[str, ...], columns: tuple[str, ...]) -> str:
+        """The change-only upsert statement, built once per table and column set."""
+        cache = self.__dict__.setdefault("_sql_cache", {})
+        key = (table, primary_key, columns)
+        if key not in cache:
+            all_columns = [*columns, "_synced_at", "_deleted", "_seq"]
+            updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in all_columns)
+            differs = " OR ".join(
+                f"{quote(table)}.{quote(c)} IS NOT excluded.{quote(c)}" for c in [*columns, "_deleted"]
+            )
+            cache[key] = (
+                f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in all_columns)}) "
+                f"VALUES ({', '.join('?' for _ in all_columns)}) "
+                f"ON CONFLICT({', '.join(quote(c) for c in primary_key)}) DO UPDATE SET {updates} "
+                f"WHERE {differs}"
+            )
+        return cache[key]
+
+    def replace_children(
+        self,
+        table: str,
+        primary_key: Sequence[str],
+        parent_column: str,
+        children_by_parent: Mapping[str, Sequence[Mapping[str, Any]]],
+    ) -> int:
+        """:meth:`replace_scope` for many parents at once (one page of invoices, say).
+
+        Each parent's live children become exactly the given rows; the rest are
+        soft-deleted. Two statements per page instead of two per parent.
+        """
+        if not children_by_parent:
+            return 0
+        rows = [row for children in children_by_parent.values() for row in children]
+        changed = self.upsert_rows(table, primary_key, rows) if rows else 0
+        keep = {tuple(row[c] for c in primary_key) for row in rows}
+        parents = list(children_by_parent)
+        stale: list[tuple] = []
+        for start in range(0, len(parents), 500):
+            chunk = parents[start:start + 500]
+            stale += [
+                tuple(key)
+                for key in self.db.execute(
+                    f"SELECT {', '.join(quote(c) for c in primary_key)} FROM {quote(table)} "
+                    f"WHERE {quote(parent_column)} IN ({', '.join('?' for _ in chunk)}) AND _deleted = 0",
+                    chunk,
+                ).fetchall()
+                if tuple(key) not in keep
+            ]
+        if stale:
+            seq = self._claim_seq()
+            cond = " AND ".join(f"{quote(c)} = ?" for c in primary_key)
+            self.db.conn.executemany(
+                f"UPDATE {quote(table)} SET _deleted = 1, _seq = ?, _synced_at = ? WHERE {cond}",
+                [(seq, _now_iso(), *key) for key in stale],
+            )
+            self._commit_seq(seq)
+        return changed + len(stale)
 
     def replace_scope(
         self,

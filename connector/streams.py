@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 
@@ -20,24 +21,31 @@ def _ref(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=None)
+def _compile(dotted: str) -> tuple[tuple[str, ...], ...]:
+    """``a.b|c`` -> (("a", "b"), ("c",)): alternatives, each a key path (API versions differ)."""
+    return tuple(tuple(alternative.split(".")) for alternative in dotted.split("|"))
+
+
 def _path(obj: Mapping[str, Any], dotted: str) -> Any:
-    """The value at a dotted path; ``a|b`` tries ``a`` then ``b`` (API versions differ)."""
-    if "|" in dotted:
-        for alternative in dotted.split("|"):
-            found = _path(obj, alternative)
-            if found is not None:
-                return found
-        return None
-    value: Any = obj
-    for part in dotted.split("."):
-        if not isinstance(value, Mapping):
+    """The value at a dotted path; ``a|b`` tries ``a`` then ``b``. Expanded objects give their id."""
+    for keys in _compile(dotted):
+        value: Any = obj
+        for key in keys:
+            if not isinstance(value, dict):
+                value = None
+                break
+            value = value.get(key)
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            return value.get("id")
+        if isinstance(value, list):
             return None
-        value = value.get(part)
-    if isinstance(value, (dict, list)):
-        return _ref(value) if isinstance(value, Mapping) else None
-    if isinstance(value, bool):
-        return int(value)
-    return value
+        if isinstance(value, bool):
+            return int(value)
+        return value
+    return None
 
 
 # (column, SQL type, dotted path in the object)

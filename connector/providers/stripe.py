@@ -11,6 +11,7 @@ this module imports ``stripe``.
 from __future__ import annotations
 
 import logging
+import json
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -193,13 +194,7 @@ class StripeProvider:
                 self.limiter.acquire(path if stream is None else STREAMS.get(stream, StreamDef(stream, path)).path)
             with self._lock:
                 self.requests_made += 1
-            try:
-                response = self._client.raw_request("get", path, **params)
-            except stripe.StripeError as exc:
-                raise classify(exc, what, stream) from None
-            data = response.data
-            if not isinstance(data, dict):
-                raise Retryable("transport", "response body was not a JSON object")
+            data = self._request_json(path, params, what, stream)
             if is_list and (data.get("object") != "list" or not isinstance(data.get("data"), list)):
                 # A 200 whose body is not the list asked for is a broken transfer, not an empty page.
                 raise Retryable("transport", f"{path} did not return a list object")
@@ -212,6 +207,36 @@ class StripeProvider:
                 self.limiter.on_rate_limited()
 
         return call_with_retries(attempt, self.retry_policy, what=what, on_retry=on_retry)
+
+    def _request_json(self, path: str, params: Mapping[str, Any], what: str, stream: str | None) -> dict[str, Any]:
+        """One GET through the SDK's requestor, the body parsed by us.
+
+        The SDK builds the request (auth, pinned Stripe-Version, telemetry) and
+        types error responses; a 2xx body we parse with plain ``json.loads``:
+        the SDK's own parse makes OrderedDicts, which cost twice the CPU to read
+        and again to store — at 10,000 objects/s that is the whole budget.
+        """
+        requestor = self._client._requestor
+        try:
+            body, status, headers = requestor.request_raw(
+                "get", path, params=dict(params), options={}, base_address="api", api_mode="V1",
+                usage=["billing_connector"],
+            )
+        except stripe.StripeError as exc:
+            raise classify(exc, what, stream) from None
+        if 200 <= status < 300:
+            try:
+                data = json.loads(body)
+            except ValueError:
+                raise Retryable("transport", "response body was not valid JSON") from None
+            if not isinstance(data, dict):
+                raise Retryable("transport", "response body was not a JSON object")
+            return data
+        try:
+            requestor._interpret_response(body, status, headers, "V1")
+        except stripe.StripeError as exc:
+            raise classify(exc, what, stream) from None
+        raise Retryable("unavailable", f"HTTP {status} without an error body")
 
     def _get_expanded(
         self, path: str, params: Mapping[str, Any], *, stream: str, is_list: bool = False

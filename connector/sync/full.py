@@ -18,6 +18,7 @@ from typing import Any
 
 from ..providers.base import CursorGone, Page, Provider
 from ..store import Store
+from ..streams import RAW_TABLES
 from .enums import EnumWatch
 from .pipeline import Job, Pipeline
 from .slices import Slice, advance, restart_without_cursor
@@ -118,9 +119,13 @@ def write_page(store: Store, stream: str, page: Page, *, track_seen: bool = Fals
     changed = store.upsert_objects(stream, page.objects)
     parent_columns = dict(CHILDREN.get(stream, ()))
     for child_table, parents in page.children.items():
-        parent_column = parent_columns[child_table]
-        for parent_id, children in parents:
-            changed += replace_children(store, child_table, parent_column, parent_id, children)
+        spec = RAW_TABLES[child_table]
+        column = parent_columns[child_table]
+        by_parent = {
+            parent_id: [spec.to_row({**child, column: child.get(column) or parent_id}) for child in children]
+            for parent_id, children in parents
+        }
+        changed += store.replace_children(child_table, spec.primary_key, column, by_parent)
     if track_seen and page.objects:
         _ensure_seen_table(store)
         store.db.conn.executemany(
@@ -131,8 +136,6 @@ def write_page(store: Store, stream: str, page: Page, *, track_seen: bool = Fals
 
 
 def replace_children(store: Store, table: str, parent_column: str, parent_id: str, children: list[dict[str, Any]]) -> int:
-    from ..streams import RAW_TABLES
-
     spec = RAW_TABLES[table]
     rows = [spec.to_row({**child, parent_column: child.get(parent_column) or parent_id}) for child in children]
     return store.replace_scope(table, spec.primary_key, {parent_column: parent_id}, rows)
