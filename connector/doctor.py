@@ -35,6 +35,8 @@ DOCTOR_MAX_RETRY_SECONDS = 10.0
 DOCTOR_TIMEOUT_SECONDS = 10.0
 SQLITE_HEADER = b"SQLite format 3\x00"
 
+Account = tuple[str, str] | None     # (account id, "live" | "test") the key reaches
+
 
 @dataclass(frozen=True)
 class Check:
@@ -160,8 +162,8 @@ def check_key(settings: Settings, environ: Mapping[str, str]) -> tuple[list[Chec
     return [Check("API key", OK, f"{settings.api_key_env}: {description}")], True
 
 
-def check_api(settings: Settings, auth: Callable[[Settings], dict[str, Any]] | None = None) -> list[Check]:
-    """One call for the account, one tiny list per stream (connector.app.auth)."""
+def check_api(settings: Settings, auth: Callable[[Settings], dict[str, Any]] | None = None) -> tuple[list[Check], Account]:
+    """One call for the account, one tiny list per stream (connector.app.auth); also the key's account."""
     if auth is None:
         from .app import auth
     quick = replace(
@@ -173,7 +175,7 @@ def check_api(settings: Settings, auth: Callable[[Settings], dict[str, Any]] | N
     try:
         info = auth(quick)
     except ConnectorError as exc:
-        return [Check("API", ERROR, str(exc), "check the key, the network and stripe.api_base")]
+        return [Check("API", ERROR, str(exc), "check the key, the network and stripe.api_base")], None
     checks = [Check("API", OK, f"account {info['account_id']} ({info['mode']} mode), API version {info['api_version']}")]
     wanted = set(settings.streams) if settings.streams else None
     for stream, access in info["streams"].items():
@@ -183,18 +185,14 @@ def check_api(settings: Settings, auth: Callable[[Settings], dict[str, Any]] | N
             checks.append(Check(f"read {stream}", WARNING, access, "not synced (stripe.streams), so not needed yet"))
         else:
             checks.append(Check(f"read {stream}", ERROR, access, f"give the key read access to {stream}"))
-    return checks
+    return checks, (info["account_id"], info["mode"])
 
 
 # ---- store -------------------------------------------------------------------------
 
 
 def _human_size(size: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:,} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
+    return f"{size:,} bytes" if size < 1024 * 1024 else f"{size / (1024 * 1024):,.1f} MiB"
 
 
 def _age(seconds: float) -> str:
@@ -205,8 +203,9 @@ def _age(seconds: float) -> str:
     return f"{int(seconds // 86400)} days"
 
 
-def check_store(path: str, now: float | None = None) -> list[Check]:
-    """Integrity, WAL, size, permissions and last sync age, read-only (nothing in the file changes)."""
+def check_store(path: str, now: float | None = None, account: Account = None) -> list[Check]:
+    """Integrity, WAL, size, permissions, last sync age and (given the key's ``account``) whose
+    data it holds; read-only (nothing in the file changes)."""
     store_path = Path(path)
     if not store_path.exists():
         return [Check("store", WARNING, f"no store at {store_path} yet", "run `billing-connector sync --db ...` to create it")]
@@ -230,14 +229,17 @@ def check_store(path: str, now: float | None = None) -> list[Check]:
         conn.close()
     checks = []
     size = sum(os.path.getsize(p) for p in (store_path, Path(f"{store_path}-wal")) if p.exists())
-    account = meta.get("account_id")
+    stored_account = meta.get("account_id")
     mode_text = {"1": "live", "0": "test"}.get(meta.get("livemode", ""), "no account yet")
-    summary = f"{store_path}, {_human_size(size)}, account {account or '–'} ({mode_text})"
+    summary = f"{store_path}, {_human_size(size)}, account {stored_account or '–'} ({mode_text})"
     if [row[0] for row in integrity] != ["ok"]:
         problems = "; ".join(str(row[0]) for row in integrity[:3])
         checks.append(Check("store integrity", ERROR, f"{summary}: {problems}", "restore the store from a backup"))
     else:
         checks.append(Check("store integrity", OK, summary))
+    if account and stored_account and (stored_account, mode_text) != account:
+        checks.append(Check("store account", ERROR, f"the key reaches {account[0]} ({account[1]}), the store holds "
+                            f"{stored_account} ({mode_text})", "use that account's key and mode, or another --db"))
     if journal.lower() != "wal":
         checks.append(Check("store journal", WARNING, f"journal_mode {journal}, not wal",
                             "run `billing-connector sync` once: it switches the store to WAL"))
@@ -372,14 +374,16 @@ def run_doctor(
         settings, config_loaded = _settings_without_file(db, environ), False
     key_checks, key_usable = check_key(settings, environ)
     checks += key_checks
+    account: Account = None
     if not config_loaded:
         # the API base and the streams may be in the file: checking without them would mislead
         checks.append(Check("API", WARNING, "not checked: the config file did not load", "fix it, then rerun doctor"))
     elif key_usable:
-        checks += check_api(settings)
+        api_checks, account = check_api(settings)
+        checks += api_checks
     else:
         checks.append(Check("API", WARNING, "not checked: no usable API key", "set the key, then rerun doctor"))
-    checks += check_store(settings.db, now)
+    checks += check_store(settings.db, now, account)
     if config_loaded:
         checks += check_export_targets(settings.export_targets)
     return checks

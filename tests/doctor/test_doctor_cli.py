@@ -90,6 +90,7 @@ def test_healthy_setup_exits_0_with_every_check(fake, synced_store, tmp_path):
     assert checks["config file"] == ("ok", f"{config} (mode 600)", "")
     assert checks["store journal"] == ("ok", "WAL", "")
     assert checks["store permissions"] == ("ok", "mode 600", "")
+    assert "store account" not in checks        # the key reaches the account the store holds
     status, detail, _ = checks["store integrity"]
     assert status == "ok" and detail.startswith(f"{synced_store}, ") and detail.endswith("account acct_fake (test)")
     status, detail, _ = checks["last sync"]
@@ -209,3 +210,16 @@ def test_unavailable_api_is_an_error_after_a_short_retry_budget(fake, synced_sto
         "check the key, the network and stripe.api_base",
     )
     assert [path for path, _ in fake.calls] == ["/v1/account", "/v1/account"]   # DOCTOR_MAX_RETRIES, not 8
+
+
+def test_a_store_of_another_account_or_mode_is_an_error(fake, tmp_path):
+    path = tmp_path / "live.db"
+    store = open_store(path)
+    store.bind_account(AccountIdentity("stripe", "acct_fake", True, "2026-10-28.endive"))
+    store.close()
+    result = run(["--json", "--db", str(path)])
+    assert result.exit_code == 1
+    assert checks_of(result)["store account"] == (
+        "error", "the key reaches acct_fake (test), the store holds acct_fake (live)",
+        "use that account's key and mode, or another --db",
+    )
