@@ -19,13 +19,16 @@ from __future__ import annotations
 import ctypes
 import gc
 import json
+import multiprocessing
+import os
 import random
 import threading
+from dataclasses import dataclass, field
 
+from .billing import EMBEDDED_LIST_LIMIT
 from .catalog import build_catalog, plan_from_price
 from .events import build_events, event_object
 from .ids import DAY, ordered_id, today_midnight_utc
-from .billing import EMBEDDED_LIST_LIMIT
 from .listing import PositionalList, StreamIndex, dumps, list_body, payload_id
 from .mutations import AccountMutations
 from .simulation import CustomerSimulation
@@ -38,6 +41,8 @@ STREAMS = (
 )
 INDEXED_STREAMS = tuple(s for s in STREAMS if s not in ("subscription_items", "invoice_line_items"))
 HISTORY_DAYS = 1095
+CHUNK_CUSTOMERS = 1000  # unit of work for the forked simulation workers
+CUSTOMER_STREAMS = ("customers", "subscriptions", "invoices", "invoice_items", "charges", "refunds", "credit_notes")
 LINES_MARKER = "__embedded_lines__"
 _LINES_MARKER_JSON = b'"__embedded_lines__"'
 
@@ -77,9 +82,82 @@ def created_of(obj: dict) -> int:
     return obj["created"] if "created" in obj else obj["date"]
 
 
+def public_catalog(catalog) -> tuple[dict, dict]:
+    """Prices and plans as served (``tiers`` only on expansion), by id."""
+    prices = {p["id"]: {k: v for k, v in p.items() if k != "_tiers"} for p in catalog.prices}
+    plans = {p["id"]: {k: v for k, v in plan_from_price(p).items() if k != "_tiers"}
+             for p in catalog.prices if p["type"] == "recurring"}
+    return prices, plans
+
+
+def serialise_subscription(state, at: int, prices: dict, plans: dict) -> tuple[dict, list[tuple[str, bytes]]]:
+    subscription = build_subscription(state, at, prices, plans)
+    items = build_items(state, at, prices, plans)
+    return subscription, [(item["id"], dumps(item)) for item in items]
+
+
+@dataclass
+class SimulatedChunk:
+    """What a range of customers adds to the account, ready to index."""
+
+    entries: dict = field(default_factory=lambda: {s: [] for s in CUSTOMER_STREAMS})
+    line_lists: dict = field(default_factory=dict)
+    item_lists: dict = field(default_factory=dict)
+    item_payload: dict = field(default_factory=dict)
+    states: list = field(default_factory=list)
+    deleted: dict = field(default_factory=dict)
+    discounts: dict = field(default_factory=dict)
+    redemptions: dict = field(default_factory=dict)
+    history: list = field(default_factory=list)
+
+
+def simulate_customers(seed: int, now: int, first: int, last: int) -> SimulatedChunk:
+    """Simulate customers ``first..last-1`` and serialise everything they own."""
+    start = now - HISTORY_DAYS * DAY
+    catalog = build_catalog(seed, start, now)
+    prices, plans = public_catalog(catalog)
+    chunk = SimulatedChunk()
+
+    def add(stream, obj, payload=None):
+        chunk.entries[stream].append((created_of(obj), obj["id"], payload or dumps(obj), attributes_of(stream, obj)))
+
+    for index in range(first, last):
+        records = CustomerSimulation(index, seed, catalog, start, now).run()
+        chunk.history.extend(records.history)
+        customer = records.customer
+        if records.deleted_at is None:
+            add("customers", customer)
+        else:
+            chunk.deleted[customer["id"]] = {"id": customer["id"], "object": "customer", "deleted": True}
+        for state in records.subscriptions:
+            subscription, items = serialise_subscription(state, now, prices, plans)
+            add("subscriptions", subscription)
+            chunk.item_lists[state.id] = PositionalList([payload for _, payload in items])
+            chunk.item_payload.update(items)
+            chunk.states.append(state)
+        for invoice, lines in records.invoices:
+            # the embedded lines are spliced in when served (render), not stored twice
+            add("invoices", invoice, dumps({**invoice, "lines": LINES_MARKER}))
+            chunk.line_lists[invoice["id"]] = PositionalList([dumps(line) for line in lines])
+        for stream, objects in (("invoice_items", records.invoice_items), ("charges", records.charges),
+                                ("refunds", records.refunds), ("credit_notes", records.credit_notes)):
+            for obj in objects:
+                add(stream, obj)
+        for discount in records.discounts.values():
+            coupon_id = discount["source"]["coupon"]["id"]
+            chunk.redemptions[coupon_id] = chunk.redemptions.get(coupon_id, 0) + 1
+        chunk.discounts.update(records.discounts)
+    return chunk
+
+
+def _simulate_range(arguments: tuple) -> SimulatedChunk:
+    gc.disable()  # a forked worker: same reason as the build itself
+    return simulate_customers(*arguments)
+
+
 class DemoAccount(AccountMutations):
-    def __init__(self, seed: int = 1, customers: int = 300, now: int | None = None):
-        self.seed, self.customer_count = seed, customers
+    def __init__(self, seed: int = 1, customers: int = 300, now: int | None = None, workers: int | None = None):
+        self.seed, self.customer_count, self.workers = seed, customers, workers
         self.now = int(now) if now is not None else today_midnight_utc()
         self.clock = self.now
         self.lock = threading.RLock()
@@ -109,9 +187,7 @@ class DemoAccount(AccountMutations):
         catalog = build_catalog(self.seed, start, self.now)
         self.catalog = catalog
         self.tiers = {p["id"]: p["_tiers"] for p in catalog.prices if "_tiers" in p}
-        self.public_prices = {p["id"]: {k: v for k, v in p.items() if k != "_tiers"} for p in catalog.prices}
-        self.public_plans = {p["id"]: {k: v for k, v in plan_from_price(p).items() if k != "_tiers"}
-                             for p in catalog.prices if p["type"] == "recurring"}
+        self.public_prices, self.public_plans = public_catalog(catalog)
         entries: dict[str, list] = {stream: [] for stream in INDEXED_STREAMS}
 
         def add(stream, obj):
@@ -119,29 +195,18 @@ class DemoAccount(AccountMutations):
 
         history = self._catalog_history(catalog)
         redemptions: dict[str, int] = {}
-        for index in range(self.customer_count):
-            records = CustomerSimulation(index, self.seed, catalog, start, self.now).run()
-            history.extend(records.history)
-            customer = records.customer
-            if records.deleted_at is None:
-                add("customers", customer)
-            else:
-                self.deleted[customer["id"]] = {"id": customer["id"], "object": "customer", "deleted": True}
-            for state in records.subscriptions:
-                self._index_subscription(state, entries)
-            for invoice, lines in records.invoices:
-                # the embedded lines are spliced in when served (render), not stored twice
-                entries["invoices"].append((invoice["created"], invoice["id"], dumps({**invoice, "lines": LINES_MARKER}),
-                                            attributes_of("invoices", invoice)))
-                self.line_lists[invoice["id"]] = PositionalList([dumps(line) for line in lines])
-            for stream, objects in (("invoice_items", records.invoice_items), ("charges", records.charges),
-                                    ("refunds", records.refunds), ("credit_notes", records.credit_notes)):
-                for obj in objects:
-                    add(stream, obj)
-            for discount in records.discounts.values():
-                coupon_id = discount["source"]["coupon"]["id"]
-                redemptions[coupon_id] = redemptions.get(coupon_id, 0) + 1
-            self.discounts.update(records.discounts)
+        for chunk in self._simulated_chunks():
+            for stream, rows in chunk.entries.items():
+                entries[stream].extend(rows)
+            self.line_lists.update(chunk.line_lists)
+            self.item_lists.update(chunk.item_lists)
+            self.item_payload.update(chunk.item_payload)
+            self.subscription_states.update((state.id, state) for state in chunk.states)
+            self.deleted.update(chunk.deleted)
+            self.discounts.update(chunk.discounts)
+            history.extend(chunk.history)
+            for coupon_id, count in chunk.redemptions.items():
+                redemptions[coupon_id] = redemptions.get(coupon_id, 0) + count
         for coupon in catalog.coupons:
             coupon["times_redeemed"] = redemptions.get(coupon["id"], 0)
             if coupon["id"] in catalog.deleted_coupon_ids:
@@ -163,6 +228,21 @@ class DemoAccount(AccountMutations):
         self._event_rng = random.Random(f"live-events/{self.seed}")
         for stream, stream_entries in entries.items():
             self.indexes[stream].bulk_load(stream_entries)
+
+    def _simulated_chunks(self):
+        """Customers' histories in order; big accounts are simulated by forked workers.
+
+        Each customer depends only on (seed, index), so splitting the range changes nothing.
+        """
+        ranges = [(first, min(first + CHUNK_CUSTOMERS, self.customer_count))
+                  for first in range(0, self.customer_count, CHUNK_CUSTOMERS)]
+        workers = self.workers if self.workers is not None else min(os.cpu_count() or 1, 4)
+        if workers <= 1 or len(ranges) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            for first, last in ranges:
+                yield simulate_customers(self.seed, self.now, first, last)
+            return
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            yield from pool.imap(_simulate_range, [(self.seed, self.now, first, last) for first, last in ranges])
 
     def _catalog_history(self, catalog) -> list[tuple]:
         """Catalog happenings inside the events window (the launch product, a retired coupon)."""
@@ -189,20 +269,14 @@ class DemoAccount(AccountMutations):
             record(code["created"], "promotion_code.created", code)
         return history
 
-    def _index_subscription(self, state, entries=None) -> dict:
-        """(Re)serialise a subscription and its items as of the account clock."""
-        at = max(self.now, self.clock)
-        subscription = build_subscription(state, at, self.public_prices, self.public_plans)
-        items = build_items(state, at, self.public_prices, self.public_plans)
-        self.subscription_states[state.id] = state
-        payloads = [dumps(item) for item in items]
-        self.item_lists[state.id] = PositionalList(payloads)
-        self.item_payload.update(zip((item["id"] for item in items), payloads))
-        row = (state.created, state.id, dumps(subscription), attributes_of("subscriptions", subscription))
-        if entries is not None:
-            entries["subscriptions"].append(row)
-        else:
-            self.indexes["subscriptions"].put(row[0], row[1], row[2], row[3])
+    def _index_subscription(self, state) -> dict:
+        """Re-serialise a subscription and its items as of the account clock (after a mutation)."""
+        subscription, items = serialise_subscription(state, max(self.now, self.clock),
+                                                     self.public_prices, self.public_plans)
+        self.item_lists[state.id] = PositionalList([payload for _, payload in items])
+        self.item_payload.update(items)
+        self.indexes["subscriptions"].put(state.created, state.id, dumps(subscription),
+                                          attributes_of("subscriptions", subscription))
         return subscription
 
     # -- reading ----------------------------------------------------------------------------

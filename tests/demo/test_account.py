@@ -18,6 +18,17 @@ def test_same_seed_same_objects_and_other_seed_differs():
     assert [c["id"] for c in other.objects("customers")] != [c["id"] for c in first.objects("customers")]
 
 
+def test_forked_workers_build_the_same_account(monkeypatch):
+    import connector.demo.account as account_module
+
+    monkeypatch.setattr(account_module, "CHUNK_CUSTOMERS", 8)  # several chunks from a small account
+    serial = DemoAccount(seed=4, customers=30, now=NOW, workers=1)
+    forked = DemoAccount(seed=4, customers=30, now=NOW, workers=2)
+    for stream in STREAMS:
+        assert forked.objects(stream) == serial.objects(stream), stream
+    assert forked.discounts == serial.discounts and forked.deleted == serial.deleted
+
+
 def test_smaller_account_is_a_prefix_of_the_bigger_one(account):
     """Customer i's history depends on (seed, i) only, so scaling adds customers, changes none."""
     small = DemoAccount(seed=1, customers=20, now=NOW)
