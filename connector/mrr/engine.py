@@ -8,9 +8,9 @@ same rows (tested with hypothesis). ``refresh_after_sync`` is what a sync calls
 at its end.
 
 Three things force a full recompute inside ``update``: no facts yet, another
-policy (name or fingerprint) than the stored one, and a horizon that moved
-backwards. A horizon that moves forward (a new month began) only adds the
-customers whose runs reach past the old horizon's month.
+policy (name or fingerprint) than the stored one, and an as-of day earlier than
+the stored one. A later as-of day only adds the customers whose figures it
+moves (see ``_customers_moved_by_time``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ _CHUNK = 2000                     # customers per batch in a full recompute
 _SQL_VARIABLES = 900              # ids per IN (...) list, well under SQLite's limit
 _META_POLICY = "mrr_policy"
 _META_FINGERPRINT = "mrr_policy_fingerprint"
-_META_HORIZON = "mrr_horizon_month"
+_META_AS_OF = "mrr_as_of"
 
 
 @dataclass(frozen=True)
@@ -131,27 +131,26 @@ def update(
         raise ConfigError("the store holds no revenue segments yet: run `billing-connector backfill` first")
     rules = Rules.of(policy)
     horizon = as_of or today_utc()
-    horizon_month = f"{horizon.year:04d}-{horizon.month:02d}"
     source = segment_source or default_segment_source
-    stored_month = target.meta(_META_HORIZON)
+    stored_as_of = target.meta(_META_AS_OF)
     full = (
         customer_ids is None
         or target.meta(_META_FINGERPRINT) != rules.fingerprint
         or target.meta(_META_POLICY) != rules.name
-        or stored_month is None
-        or stored_month > horizon_month
+        or stored_as_of is None
+        or stored_as_of > horizon.isoformat()
     )
     with target.db.atomic():
         if full:
             stats = _recompute_all(store, target, policy, rules, horizon, source)
         else:
             ids = set(customer_ids or ())
-            if stored_month < horizon_month:
-                ids |= _customers_past(target, stored_month)
+            if stored_as_of < horizon.isoformat():
+                ids |= _customers_moved_by_time(target, date.fromisoformat(stored_as_of), horizon)
             stats = _recompute_some(store, target, policy, rules, horizon, source, ids)
         target.set_meta(_META_POLICY, rules.name)
         target.set_meta(_META_FINGERPRINT, rules.fingerprint)
-        target.set_meta(_META_HORIZON, horizon_month)
+        target.set_meta(_META_AS_OF, horizon.isoformat())
     return stats
 
 
@@ -230,18 +229,31 @@ def _select_in(db, sql: str, ids: Sequence[str]) -> list[tuple]:
     return rows
 
 
-def _customers_past(target, month: str) -> set[str]:
-    """Customers whose month figures change when months after ``month`` come into view."""
-    year, mon = int(month[:4]), int(month[5:7])
-    last_day = last_day_of_month(year, mon).isoformat()
-    return {
+def _customers_moved_by_time(target, old_as_of: date, new_as_of: date) -> set[str]:
+    """Customers whose month figures change only because the as-of day moved forward.
+
+    The current month's figure is the MRR on the as-of day, so a change point
+    in ``(old, new]`` changes it; and when a new month began, every customer
+    still paying at the old month's end gets a row for the new month.
+    """
+    moved = {
         customer_id
         for (customer_id,) in target.db.execute(
-            f"SELECT DISTINCT customer_id FROM {RUNS_TABLE} WHERE _deleted = 0 "
-            "AND (end_date IS NULL OR end_date > ?)",
-            [last_day],
+            f"SELECT DISTINCT customer_id FROM {MOVEMENTS_TABLE} WHERE _deleted = 0 AND day > ? AND day <= ?",
+            [old_as_of.isoformat(), new_as_of.isoformat()],
         ).fetchall()
     }
+    if (old_as_of.year, old_as_of.month) != (new_as_of.year, new_as_of.month):
+        last_day = last_day_of_month(old_as_of.year, old_as_of.month).isoformat()
+        moved.update(
+            customer_id
+            for (customer_id,) in target.db.execute(
+                f"SELECT DISTINCT customer_id FROM {RUNS_TABLE} WHERE _deleted = 0 "
+                "AND (end_date IS NULL OR end_date > ?)",
+                [last_day],
+            ).fetchall()
+        )
+    return moved
 
 
 def _read_old_figures(target, customer_ids: Sequence[str]) -> list[tuple[str, MonthFigure]]:

@@ -133,6 +133,10 @@ def last_day_of_month(year: int, month: int) -> date:
 def month_end_values(runs: Sequence[Run], horizon: date) -> list[tuple[str, date, int]]:
     """``(YYYY-MM, month_end, mrr_on_month_end)`` from the first run's month to ``horizon``'s month.
 
+    ``horizon`` is the as-of day: the last month's figure is the MRR on that
+    day, not on a month end still to come (a cancellation scheduled for the
+    30th is not a churn on the 23rd).
+
     Months are walked with one pointer over the runs, so a customer costs
     O(months + runs), not O(days). The walk stops at the first month-end past
     the last run (its 0 is the churn month); later months are all 0.
@@ -145,6 +149,8 @@ def month_end_values(runs: Sequence[Run], horizon: date) -> list[tuple[str, date
     index, count = 0, len(runs)
     while key <= last_key:
         day = _MONTH_ENDS.get(key) or last_day_of_month(key // 12, key % 12 + 1)
+        if key == last_key:
+            day = horizon  # the month is not over: its figure so far is the MRR on the as-of day
         while index < count and runs[index].end is not None and runs[index].end <= day:
             index += 1
         if index == count:

@@ -153,3 +153,12 @@ def test_movements_always_add_up_to_the_mrr_change(spans, min_gap, ignore):
             assert (figure.movement == "") == (figure.movement_minor == 0)
         if result.months:
             assert sum(f.movement_minor for f in result.months) == result.months[-1].mrr_minor
+
+
+def test_the_current_month_is_the_mrr_on_the_as_of_day():
+    segments = [seg("c", "2024-01-10", "2024-03-30", 2000)]   # cancellation scheduled for 30 March
+    rules = Rules("default", "fp")
+    [before] = compute_ledgers(segments, rules, date(2024, 3, 23))
+    assert months(before)[-1] == ("2024-03", 2000, "", 0, "")
+    [after] = compute_ledgers(segments, rules, date(2024, 3, 30))
+    assert months(after)[-1] == ("2024-03", 0, "churn", -2000, "cancellation")
