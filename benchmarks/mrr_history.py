@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connector.mrr import engine  # noqa: E402
+from connector.mrr.ledger import last_day_of_month  # noqa: E402
 from connector.mrr.metrics import aggregate  # noqa: E402
 from connector.mrr.model import Segment  # noqa: E402
 from connector.mrr.playbook_sql import playbook_customer_months, playbook_metrics  # noqa: E402
@@ -163,7 +164,8 @@ def persisted(by_customer: dict[str, list[Segment]], horizon: date, workdir: str
 
 
 def run(customers: int, years: int, seed: int = 7, changed_share: float = 0.01, persist: bool = True) -> dict:
-    horizon = _month(12 * years - 1)
+    last_month = _month(12 * years - 1)
+    horizon = last_day_of_month(last_month.year, last_month.month)  # as of the last month's end
     by_customer = generate(customers, years, seed)
     segments = [s for group in by_customer.values() for s in group]
     result = {"customers": customers, "years": years, "periods": len(segments)}
