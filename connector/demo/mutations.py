@@ -22,7 +22,7 @@ import json
 from .events import changed_fields
 from .ids import random_id
 from .listing import dumps
-from .simulation import apply_refund
+from .invoicing import apply_refund
 
 
 class DemoRequestError(Exception):
