@@ -307,7 +307,7 @@ class DemoAccount(AccountMutations):
             return payload
         invoice_id = payload_id(payload)
         lines = self.line_lists[invoice_id].payloads
-        embedded = list_body(list(lines[:EMBEDDED_LIST_LIMIT]), len(lines) > EMBEDDED_LIST_LIMIT,
+        embedded = list_body(lines[:EMBEDDED_LIST_LIMIT], len(lines) > EMBEDDED_LIST_LIMIT,
                              f"/v1/invoices/{invoice_id}/lines", total_count=len(lines))
         return payload.replace(_LINES_MARKER_JSON, embedded, 1)
 
