@@ -1,0 +1,477 @@
+"""The seeded fault campaign: R runs of the sync under injected faults, each repaired and checked.
+
+    .venv/bin/python benchmarks/faults.py --runs 200 --seed 1 --customers 40 --kill-points 120
+
+Every run (seeded by ``--seed`` and its number) syncs one demo account into a fresh
+store while the demo server injects network faults by class (429 storms, 500/502/503,
+connection resets, truncated and malformed bodies, responses slower than the client
+timeout). Some runs are also killed with SIGKILL at a random committed change, or
+crash in process: an exception raised between a page's rows and its cursor
+(``Store.set_state`` raises once), or a full disk (``PRAGMA max_page_count``). A
+reader thread watches every store while a sync writes it: it must only ever see whole
+pages, and cursors that never move backwards. Then the faults stop, the sync reruns to
+completion, and the store must equal a clean run's (every table, rows sorted, JSON
+normalised), hold no duplicate key, keep incremental MRR equal to a full recompute,
+pass ``PRAGMA integrity_check`` and contain no trace of the API key.
+
+Prints exactly one line and exits 1 if anything was lost::
+
+    N faults over R runs (K kill points): 0 records lost, 0 duplicates, 0 cursor regressions, MRR delta 0, 0 secret leaks, integrity_check ok
+
+Counting: faults are the demo server's own counters (``stats()["faults"]``: every
+injected 5xx, reset, truncated, malformed, slow and rule-injected 429) plus the kills
+and in-process crashes actually delivered. "records lost" counts clean-run rows missing
+or different after the repair; "duplicates" counts repeated keys plus rows the clean
+run does not have; "MRR delta" counts ``mrr_*`` rows that differ from a full recompute
+or from the clean run. ``--details`` prints one JSON line per run to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from connector.streams import RAW_TABLES  # noqa: E402
+from tests.conftest import CANARY_KEY  # noqa: E402
+
+NETWORK_FAULTS = ("500", "502", "503", "reset", "malformed", "truncated", "slow")
+TIMEOUT_SECONDS = 0.4   # the client's; a "slow" answer takes SLOW_SECONDS, past it
+SLOW_SECONDS = 0.6
+BOOKKEEPING_COLUMNS = {"_seq", "_synced_at"}
+
+
+# ---- what a store holds ------------------------------------------------------------------
+def _normalised(value):
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.dumps(json.loads(value), sort_keys=True)
+        except ValueError:
+            return value
+    return value
+
+
+def snapshot(db: Path) -> dict[str, list[tuple]]:
+    """Every table but the sync's bookkeeping: rows sorted, JSON normalised, no _seq/_synced_at.
+
+    Raw tables keep their soft-deleted rows (a deletion is data); derived tables
+    (neutral, MRR) compare live rows only.
+    """
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = {}
+        names = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table' order by name")]
+        for name in names:
+            if name.startswith(("_", "sqlite_")):
+                continue
+            columns = [r[1] for r in conn.execute(f'pragma table_info("{name}")')]
+            kept = [c for c in columns if c not in BOOKKEEPING_COLUMNS]
+            where = " where _deleted = 0" if "_deleted" in columns and name not in RAW_TABLES else ""
+            select = ", ".join(f'"{c}"' for c in kept)
+            rows = [tuple(_normalised(v) for v in row) for row in conn.execute(f'select {select} from "{name}"{where}')]
+            tables[name] = sorted(rows, key=repr)
+        return tables
+    finally:
+        conn.close()
+
+
+def compare(clean: dict[str, list[tuple]], repaired: dict[str, list[tuple]]) -> tuple[int, int]:
+    """(clean rows missing or changed in the repaired store, rows only the repaired store has)."""
+    lost = extra = 0
+    for table in set(clean) | set(repaired):
+        want, got = Counter(clean.get(table, [])), Counter(repaired.get(table, []))
+        lost += sum((want - got).values())
+        extra += sum((got - want).values())
+    return lost, extra
+
+
+def duplicate_keys(db: Path) -> int:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        total = 0
+        for name, spec in RAW_TABLES.items():
+            keys = ", ".join(spec.primary_key)
+            total += conn.execute(f'select count(*) - (select count(*) from (select distinct {keys} from "{name}")) '
+                                  f'from "{name}"').fetchone()[0]
+        return total
+    finally:
+        conn.close()
+
+
+def integrity(db: Path) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("pragma integrity_check").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def mrr_tables(tables: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+    return {name: rows for name, rows in tables.items() if name.startswith("mrr_")}
+
+
+def mrr_recompute_delta(db: Path, work: Path) -> int:
+    """Rows of the mrr_* tables that change when a copy of the store is recomputed from scratch."""
+    from connector.mrr.engine import backfill
+    from connector.mrr.policy import load_policy
+    from connector.store import open_store
+
+    copy = work / "recompute.db"
+    conn = sqlite3.connect(db)
+    conn.execute(f"vacuum into '{copy}'")
+    conn.close()
+    store = open_store(copy)
+    try:
+        # backfill maps every raw object and recomputes every customer, writing only
+        # rows that differ: any row it changes is one the incremental path got wrong
+        backfill(store, load_policy("default"))
+    finally:
+        store.close()
+    lost, extra = compare(mrr_tables(snapshot(db)), mrr_tables(snapshot(copy)))
+    return lost + extra
+
+
+# ---- watching a store while a sync writes it -----------------------------------------------
+class Watcher:
+    """A concurrent reader: records every committed cursor and checks pages are whole."""
+
+    def __init__(self, db: Path):
+        self.db = db
+        self.previous: dict | None = None
+        self.regressions: list[str] = []
+        self.torn: list[str] = []
+        self.observations = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def observe(self) -> dict | None:
+        if not self.db.exists():
+            return None
+        try:
+            conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=1)
+        except sqlite3.Error:
+            return None
+        try:
+            conn.execute("begin")  # one read transaction: state and rows from the same commit
+            seq_row = conn.execute("select value from _meta where key = 'seq'").fetchone()
+            states = {s: json.loads(v) for s, v in conn.execute("select stream, state from _sync_state")}
+            for stream, state in states.items():
+                if state.get("phase") != "full" or state.get("refresh"):
+                    continue
+                rows = conn.execute(f'select count(*) from "{stream}"').fetchone()[0]
+                if rows != state.get("rows", 0):
+                    self.torn.append(f"{stream}: {rows} rows under a cursor covering {state.get('rows')}")
+                for piece in state.get("slices", []):
+                    if piece.get("after") and not conn.execute(
+                            f'select 1 from "{stream}" where id = ?', [piece["after"]]).fetchone():
+                        self.torn.append(f"{stream}: cursor {piece['after']} committed without its page")
+            observation = {"seq": int(seq_row[0]) if seq_row else 0, "states": states}
+        except sqlite3.Error:
+            return None  # the schema is still being created
+        finally:
+            conn.close()
+        self._check(observation)
+        self.observations += 1
+        return observation
+
+    def _check(self, now: dict) -> None:
+        before, self.previous = self.previous, now
+        if before is None:
+            return
+        if now["seq"] < before["seq"]:
+            self.regressions.append(f"change seq {before['seq']} -> {now['seq']}")
+        for stream, old in before["states"].items():
+            new = now["states"].get(stream)
+            if new is None:
+                self.regressions.append(f"{stream}: cursor disappeared")
+                continue
+            if int(new.get("events_cursor", 0)) < int(old.get("events_cursor", 0)):
+                self.regressions.append(f"{stream}: events_cursor {old['events_cursor']} -> {new['events_cursor']}")
+            if old.get("phase") == "incremental" and new.get("phase") == "full" and not new.get("refresh"):
+                self.regressions.append(f"{stream}: incremental -> full")
+            if old.get("phase") == new.get("phase") == "full" and new.get("rows", 0) < old.get("rows", 0):
+                self.regressions.append(f"{stream}: full-read rows {old.get('rows')} -> {new.get('rows')}")
+
+    def __enter__(self) -> "Watcher":
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.observe()
+            self._stop.wait(0.01)
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.observe()
+
+
+# ---- syncs ----------------------------------------------------------------------------------
+def sync_command(url: str, db: Path) -> tuple[list[str], dict]:
+    env = {**os.environ, "STRIPE_API_KEY": CANARY_KEY, "STRIPE_API_BASE": url, "PYTHONPATH": str(ROOT),
+           "BILLING_CONNECTOR_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS), "BILLING_CONNECTOR_MAX_RETRIES": "8",
+           "BILLING_CONNECTOR_MAX_RETRY_SECONDS": "60"}
+    return [sys.executable, "-m", "connector.cli", "sync", "--quiet", "--max-requests-per-second", "1000",
+            "--db", str(db)], env
+
+
+def run_cli_sync(url: str, db: Path, output: list[bytes], kill_at_seq: int | None = None,
+                 watcher: Watcher | None = None) -> tuple[int, bool]:
+    """(exit code, killed?) of one `billing-connector sync`, SIGKILLed once the store commits kill_at_seq."""
+    command, env = sync_command(url, db)
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    killed = False
+    if kill_at_seq is not None:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            seen = watcher.observe() if watcher else None
+            if seen and seen["seq"] >= kill_at_seq:
+                proc.send_signal(signal.SIGKILL)
+                killed = True
+                break
+            time.sleep(0.002)
+    out, err = proc.communicate(timeout=300)
+    output.extend([out, err])
+    return proc.returncode, killed and proc.returncode == -signal.SIGKILL
+
+
+def crash_in_process(url: str, db: Path, rng: random.Random, kind: str, logs: list[str]) -> bool:
+    """Sync in this process until an injected crash; True if the crash happened.
+
+    ``exception``: Store.set_state raises once, between a page's rows and its cursor;
+    the reader must then see exactly what it saw before that transaction began.
+    ``disk_full``: PRAGMA max_page_count a few pages above the current size.
+    """
+    import logging
+
+    from connector.errors import StoreError
+    from connector.http import RateLimiter, RetryPolicy
+    from connector.providers.stripe import StripeProvider
+    from connector.store import Store, open_store
+    from connector.sync import run_sync
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            logs.append(self.format(record))
+
+    handler = Capture()
+    logging.getLogger().addHandler(handler)
+    provider = StripeProvider(CANARY_KEY, api_base=url, timeout=TIMEOUT_SECONDS, limiter=RateLimiter(1000),
+                              retry_policy=RetryPolicy(max_attempts=8, max_seconds=60))
+    store = open_store(db)
+    original = Store.set_state
+    crashed = {"done": False, "before": None}
+    fail_on_call = rng.randint(1, 40)
+    calls = {"n": 0}
+
+    def failing_set_state(self, stream, state):
+        calls["n"] += 1
+        if calls["n"] == fail_on_call and not crashed["done"]:
+            crashed["done"] = True
+            crashed["before"] = snapshot(db)  # another connection: the last committed state
+            raise RuntimeError("injected crash between a page write and its cursor write")
+        return original(self, stream, state)
+
+    try:
+        store.bind_account(provider.identify())
+        if kind == "disk_full":
+            pages = store.db.execute("pragma page_count").fetchone()[0]
+            store.db.execute(f"pragma max_page_count = {pages + rng.randint(2, 80)}")
+        else:
+            Store.set_state = failing_set_state
+        try:
+            run_sync(store, provider, streams=list(provider.streams), workers=8)
+        except StoreError as exc:
+            logs.append(str(exc))
+            return kind == "disk_full"
+        except RuntimeError as exc:
+            logs.append(str(exc))
+            if crashed["before"] is not None and snapshot(db) != crashed["before"]:
+                raise AssertionError("an injected exception left part of a page committed") from None
+            return crashed["done"]
+        except Exception as exc:  # noqa: BLE001 - a retry budget spent under faults is expected; recorded
+            logs.append(f"{type(exc).__name__}: {exc}")
+        return False
+    finally:
+        Store.set_state = original
+        logging.getLogger().removeHandler(handler)
+        store.close()
+
+
+def leaks_in(work: Path, texts: list[bytes]) -> int:
+    secret = CANARY_KEY.encode()
+    found = sum(1 for text in texts if secret in text)
+    for path in work.rglob("*"):
+        if path.is_file() and secret in path.read_bytes():
+            found += 1
+    return found
+
+
+# ---- one run --------------------------------------------------------------------------------
+def plan_run(seed: int, number: int, kills: int) -> dict:
+    rng = random.Random(f"fault-campaign/{seed}/{number}")
+    classes = rng.sample(NETWORK_FAULTS, rng.randint(3, 6))
+    # kept under ~50 % together: past that, runs of consecutive failures make the
+    # exponential backoff (up to 30 s a wait) dominate the campaign's time
+    faults = {name: round(rng.uniform(0.04, 0.12), 3) for name in classes}
+    rules = []
+    if rng.random() < 0.8:  # a 429 storm: every request for a while
+        rules.append({"path": "/v1/*", "fault": "429", "from_nth": rng.randint(1, 40), "times": rng.randint(30, 90)})
+    crash = rng.choice([None, None, "exception", "disk_full"])
+    return {"number": number, "faults": faults, "rules": rules, "fault_seed": rng.randrange(1 << 30),
+            "kills": kills, "crash": crash, "rng_seed": rng.randrange(1 << 30)}
+
+
+_SERVER = None
+_CLEAN: dict | None = None
+
+
+def _start_worker(customers: int, account_seed: int, clean: dict) -> None:
+    global _SERVER, _CLEAN
+    from connector.demo.server import DemoServer
+
+    _SERVER = DemoServer(seed=account_seed, customers=customers, slow_seconds=SLOW_SECONDS).start()
+    # a client that gave up (timeout, kill) makes the handler's write fail; the
+    # stdlib server prints a traceback per such request, which is noise here
+    _SERVER._httpd.handle_error = lambda request, client_address: None
+    _CLEAN = clean
+
+
+def execute_run(plan: dict) -> dict:
+    server, clean = _SERVER, _CLEAN
+    rng = random.Random(plan["rng_seed"])
+    work = Path(tempfile.mkdtemp(prefix=f"faults-{plan['number']}-"))
+    db = work / "store.db"
+    output: list[bytes] = []
+    logs: list[str] = []
+    result = {"number": plan["number"], "kills": 0, "crashes": 0, "problems": [], "crash": plan["crash"]}
+    started = time.monotonic()
+    try:
+        faults_before = sum(server.stats()["faults"].values())
+        server.configure(faults=plan["faults"], rules=plan["rules"], fault_seed=plan["fault_seed"])
+        watcher = Watcher(db)
+        if plan["crash"]:
+            result["crashes"] += crash_in_process(server.url, db, rng, plan["crash"], logs)
+            watcher.observe()
+        for _ in range(plan["kills"]):
+            target = (watcher.previous or {"seq": 0})["seq"] + rng.randint(1, max(2, clean["seq"] // 2))
+            _, killed = run_cli_sync(server.url, db, output, kill_at_seq=target, watcher=watcher)
+            result["kills"] += killed
+        if not plan["kills"]:
+            with watcher:
+                run_cli_sync(server.url, db, output)
+        result["faults"] = sum(server.stats()["faults"].values()) - faults_before
+        server.configure(faults={}, rules=[])
+        with watcher:
+            code, _ = run_cli_sync(server.url, db, output)
+        if code != 0:
+            result["problems"].append(f"the fault-free rerun exited {code}: {output[-1][-400:].decode(errors='replace')}")
+        repaired = snapshot(db)
+        result["lost"], extra = compare(clean["tables"], repaired)
+        if result["lost"] or extra:
+            differing = sorted(t for t in set(clean["tables"]) | set(repaired)
+                               if clean["tables"].get(t) != repaired.get(t))
+            result["problems"].append(f"tables differing from the clean run: {', '.join(differing)}")
+        result["duplicates"] = duplicate_keys(db) + extra
+        result["regressions"] = len(watcher.regressions)
+        result["torn_pages"] = len(watcher.torn)
+        result["problems"] += watcher.regressions[:3] + watcher.torn[:3]
+        clean_lost, clean_extra = compare(mrr_tables(clean["tables"]), mrr_tables(repaired))
+        result["mrr_delta"] = clean_lost + clean_extra + mrr_recompute_delta(db, work)
+        result["integrity"] = integrity(db)
+        result["leaks"] = leaks_in(work, output + [text.encode() for text in logs])
+    except Exception as exc:  # noqa: BLE001 - any surprise is a failed run, reported, never hidden
+        result["problems"].append(f"{type(exc).__name__}: {exc}")
+        result.setdefault("faults", 0)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result["seconds"] = round(time.monotonic() - started, 1)
+    return result
+
+
+def clean_reference(customers: int, account_seed: int) -> dict:
+    from connector.demo.server import DemoServer
+
+    work = Path(tempfile.mkdtemp(prefix="faults-clean-"))
+    try:
+        with DemoServer(seed=account_seed, customers=customers) as server:
+            output: list[bytes] = []
+            code, _ = run_cli_sync(server.url, work / "clean.db", output)
+            if code != 0:
+                raise SystemExit(f"the clean sync failed with exit {code}: {output[-1][-400:].decode(errors='replace')}")
+        watcher = Watcher(work / "clean.db")
+        return {"tables": snapshot(work / "clean.db"), "seq": watcher.observe()["seq"]}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def campaign(runs: int, seed: int, customers: int = 60, kill_points: int = 0, workers: int = 8,
+             details=None) -> dict:
+    """Run the campaign; the totals plus the headline line."""
+    clean = clean_reference(customers, account_seed=seed)
+    numbers = list(range(runs))
+    kills = Counter()
+    for point in range(kill_points):  # spread the kill points over the runs, by seed
+        kills[random.Random(f"kills/{seed}/{point}").choice(numbers) if point >= runs else numbers[point]] += 1
+    plans = [plan_run(seed, number, kills[number]) for number in numbers]
+    totals = Counter()
+    problems: list[str] = []
+    integrity_ok = True
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, initializer=_start_worker, initargs=(customers, seed, clean)) as pool:
+        for result in pool.imap_unordered(execute_run, plans):
+            for name in ("faults", "kills", "crashes", "lost", "duplicates", "regressions", "torn_pages",
+                         "mrr_delta", "leaks"):
+                totals[name] += result.get(name, 0)
+            integrity_ok &= result.get("integrity") == "ok"
+            problems += [f"run {result['number']}: {p}" for p in result["problems"]]
+            if details:
+                print(json.dumps(result), file=details, flush=True)
+    injected = totals["faults"] + totals["kills"] + totals["crashes"]
+    line = (f"{injected} faults over {runs} runs ({totals['kills']} kill points): {totals['lost']} records lost, "
+            f"{totals['duplicates']} duplicates, {totals['regressions'] + totals['torn_pages']} cursor regressions, "
+            f"MRR delta {totals['mrr_delta']}, {totals['leaks']} secret leaks, "
+            f"integrity_check {'ok' if integrity_ok else 'FAILED'}")
+    ok = integrity_ok and not problems and not any(
+        totals[n] for n in ("lost", "duplicates", "regressions", "torn_pages", "mrr_delta", "leaks"))
+    return {"line": line, "ok": ok, "totals": dict(totals), "problems": problems}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     epilog="Example: benchmarks/faults.py --runs 4 --seed 1 --kill-points 2")
+    parser.add_argument("--runs", type=int, required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--customers", type=int, default=60)
+    parser.add_argument("--kill-points", type=int, default=0, help="SIGKILLs spread over the runs")
+    parser.add_argument("--workers", type=int, default=8, help="runs in parallel, each with its own demo server (runs mostly wait on retries)")
+    parser.add_argument("--details", action="store_true", help="one JSON line per run on stderr")
+    args = parser.parse_args(argv)
+    outcome = campaign(args.runs, args.seed, args.customers, args.kill_points, args.workers,
+                       details=sys.stderr if args.details else None)
+    for problem in outcome["problems"][:20]:
+        print(problem, file=sys.stderr)
+    print(outcome["line"], flush=True)
+    return 0 if outcome["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
