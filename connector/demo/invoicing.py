@@ -156,7 +156,14 @@ class Invoicing:
         invoice["status_transitions"][transition] = moment
         event = "invoice.voided" if outcome == "void" else "invoice.marked_uncollectible"
         self.record(event, moment, "invoice", (invoice, outcome))
+        self.record("invoice.updated", moment, "invoice", (invoice, outcome))
         return outcome
+
+    def void_paused(self, invoice: dict) -> None:
+        """pause_collection behavior ``void``: invoices created during the pause are voided."""
+        invoice["status"] = "void"
+        invoice["status_transitions"]["voided_at"] = invoice["created"]
+        self.record("invoice.voided", invoice["created"], "invoice", (invoice, "void"))
 
     def mark_paid(self, invoice: dict, paid_at: int, charge: dict | None = None) -> None:
         invoice["status"] = "paid"
@@ -164,6 +171,7 @@ class Invoicing:
         invoice["amount_remaining"] = 0
         invoice["status_transitions"]["paid_at"] = paid_at
         self.record("invoice.paid", paid_at, "invoice", (invoice, "paid"))
+        self.record("invoice.updated", paid_at, "invoice", (invoice, "paid"))
         if charge is not None:
             self.maybe_refund(invoice, charge)
 

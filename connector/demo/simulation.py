@@ -9,7 +9,9 @@ quantity changes (at a period boundary), failed payments, churn (at once or at
 period end) and reactivations.
 
 Invoices: one per billing period, created at the period start (a $0 one at a
-trial's start); metered usage is billed in arrears on the next invoice. A failed
+trial's start); metered usage is billed in arrears on the next invoice. A few
+converted-trial customers have ``pause_collection`` (behavior ``void``) on their
+current period, whose invoice is void. A failed
 payment either recovers three days later, leaves the invoice open and the
 subscription ``past_due`` (if recent), ``unpaid``, or ends the subscription with
 the invoice ``uncollectible`` or ``void``.
@@ -190,6 +192,11 @@ class CustomerSimulation(Invoicing):
             if k > 0:
                 self.boundary_change(state, period_start, k, key)
                 key = self.key_of(state, period_start)
+            paused = is_current and k > 1 and story == "trial_converted" and self.index % 40 == 22
+            if paused:  # collection paused a few days before this period; back in a month
+                state.change(period_start - 5 * DAY, pause_collection={"behavior": "void",
+                                                                       "resumes_at": period_end + 30 * DAY})
+                self.record("customer.subscription.updated", period_start - 5 * DAY, "subscription", state)
             usage_period = (add_months(anchor, (k - 1) * months), period_start) if k > 0 else None
             reason = "subscription_create" if k == 0 and not trial else "subscription_cycle"
             invoice = self.invoice(state, period_start, reason, (period_start, period_end),
@@ -200,6 +207,9 @@ class CustomerSimulation(Invoicing):
             if discount and discount["end"] is None and self.coupon_of(discount)["duration"] == "once":
                 state.change(period_start + 1, discounts=[])  # Stripe drops it once the invoice used it
                 discount = None
+            if paused:
+                self.void_paused(invoice)
+                return None
             forced_failure = (story == "past_due" and is_current) or (story == "unpaid" and k == 2)
             outcome = self.settle(state, invoice, is_current, forced_failure)
             if outcome == "past_due":

@@ -42,7 +42,7 @@ def test_default_account_counts(account):
     assert counts == {
         "customers": 296, "products": 22, "prices": 85, "plans": 82, "coupons": 7, "promotion_codes": 4,
         "subscriptions": 340, "subscription_items": 556, "invoices": 4570, "invoice_line_items": 8845,
-        "invoice_items": 271, "credit_notes": 70, "charges": 4562, "refunds": 102, "events": 740,
+        "invoice_items": 271, "credit_notes": 70, "charges": 4558, "refunds": 102, "events": 893,
     }
 
 
@@ -62,6 +62,8 @@ def test_subscription_statuses_trials_and_cancellations(account):
     pending_cancel = [s for s in subscriptions if s["cancel_at_period_end"] and s["status"] == "active"]
     assert pending_cancel and all(s["cancel_at"] == s["items"]["data"][0]["current_period_end"]
                                   for s in pending_cancel)
+    paused = [s for s in subscriptions if s["pause_collection"]]
+    assert paused and {(s["status"], s["pause_collection"]["behavior"]) for s in paused} == {("active", "void")}
     canceled_now = [s for s in subscriptions if s["status"] == "canceled" and not s["cancel_at_period_end"]]
     assert canceled_now and all(s["ended_at"] == s["canceled_at"] for s in canceled_now)
 
