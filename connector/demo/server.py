@@ -44,6 +44,10 @@ from .faults import FAULT_CLASSES, Realism
 from .params import parse_params
 
 
+_RATE_LIMIT_MESSAGE = ("Request rate limit exceeded. Learn more about rate limits here "
+                       "https://stripe.com/docs/rate-limits.")
+
+
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -125,9 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {"Stripe-Should-Retry": "true"}
             if realism.knobs.retry_after is not None:
                 headers["Retry-After"] = str(realism.knobs.retry_after)
-            status, _, payload = error_body(
-                429, "Request rate limit exceeded. Learn more about rate limits here "
-                     "https://stripe.com/docs/rate-limits.", code="rate_limit")
+            status, _, payload = error_body(429, _RATE_LIMIT_MESSAGE, code="rate_limit")
             self._answer(realism, endpoint, (status, headers, payload))
             return
         fault = realism.fault_for(method, parts.path, params, demo.api.page_number(parts.path, params))
@@ -142,7 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "slow":
             time.sleep(realism.knobs.slow_seconds)
         if fault is not None and fault not in ("slow", "malformed", "truncated"):
-            self._answer(realism, endpoint, self._injected(fault), fault)
+            self._answer(realism, endpoint, self._injected(fault, realism.knobs.retry_after), fault)
             return
         status, headers, payload = demo.api.handle(method, parts.path, params, key)
         if fault == "malformed":
@@ -152,13 +154,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(realism, endpoint, (status, headers, payload), fault)
 
     @staticmethod
-    def _injected(fault: str) -> tuple:
+    def _injected(fault: str, retry_after: int | None) -> tuple:
+        """The answer to an injected status: Stripe's own body and headers for that status."""
         status = int(fault) if fault.isdigit() else 500
-        if status >= 500:
+        headers = {"Stripe-Should-Retry": "true"} if status in (429, 503) else {}
+        if status == 429:
+            if retry_after is not None:
+                headers["Retry-After"] = str(retry_after)
+            answer = error_body(429, _RATE_LIMIT_MESSAGE, code="rate_limit")
+        elif status >= 500:
             answer = error_body(status, "An unknown error occurred (injected by the demo server).", "api_error")
         else:
             answer = error_body(status, f"Injected failure with status {status}.")
-        headers = {"Stripe-Should-Retry": "true"} if status == 503 else {}
         return answer[0], headers, answer[2]
 
     def _answer(self, realism: Realism, endpoint: str, answer: tuple, fault: str | None = None) -> None:

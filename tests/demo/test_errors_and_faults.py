@@ -154,6 +154,15 @@ def test_nth_request_cursor_and_times_rules(quiet_server, account):
     assert [get(quiet_server, "/v1/refunds").status_code for _ in range(3)] == [200, 404, 404]
 
 
+def test_injected_429_is_stripes_rate_limit_answer(quiet_server):
+    quiet_server.configure(rules=[{"path": "/v1/*", "fault": "429", "times": 1}], retry_after=1)
+    limited = get(quiet_server, "/v1/prices")
+    assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limit"
+    assert (limited.headers["Stripe-Should-Retry"], limited.headers["Retry-After"]) == ("true", "1")
+    assert get(quiet_server, "/v1/prices").status_code == 200
+    assert quiet_server.stats()["faults"] == {"429": 1}
+
+
 def test_stats_and_runtime_config_over_http(quiet_server):
     get(quiet_server, "/v1/customers")
     get(quiet_server, "/v1/customers/cus_nope")
