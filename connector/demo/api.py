@@ -267,8 +267,9 @@ class DemoApi:
             return page(*args)
         except MissingCursor as error:
             cursor = error.args[0]
+            param = "ending_before" if len(args) > 2 and args[2] == cursor else "starting_after"
             raise DemoRequestError(400, f"No such object: '{cursor}'", code="resource_missing",
-                                   param="starting_after") from None
+                                   param=param) from None
 
     def _invoice_lines(self, invoice_id: str, params: dict) -> bytes:
         limit = self._limit(params)

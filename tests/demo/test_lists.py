@@ -62,6 +62,8 @@ def test_limit_bounds_and_unknown_cursor(quiet_server):
     assert status == 400
     assert body["error"] == {"type": "invalid_request_error", "message": "No such object: 'cus_doesnotexist'",
                              "code": "resource_missing", "param": "starting_after"}
+    status, body = get(quiet_server, "/v1/customers", ending_before="cus_doesnotexist")
+    assert (status, body["error"]["param"]) == (400, "ending_before")
 
 
 def test_created_filters(quiet_server, account):
