@@ -12,6 +12,15 @@ every subscription's items), so tests can compare a synced store with the accoun
 Objects are built as of ``now``; the account does not age by itself. The server
 clock (``clock``, moved by ``advance_clock``) only timestamps mutations and their
 events. See ``simulation.py`` for the storylines and ``billing.py`` for the money.
+
+Shapes worth knowing: as in this API version, a charge does not name its invoice;
+a refund reaches an invoice through the credit note that carries it
+(``credit_note.invoice`` and ``credit_note.refunds[].refund``), and every full
+refund has one. Tiered prices show ``tiers`` only when expanded.
+
+Scale: customers are simulated in chunks of 1000 by ``workers`` forked processes
+(default: one per CPU, at most 4); 20,000 customers take about 59 CPU-seconds in
+all and 1.96 GB resident once built.
 """
 
 from __future__ import annotations
