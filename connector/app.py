@@ -122,6 +122,9 @@ def status(settings: Settings) -> dict[str, Any]:
         account = store.account()
         counts = store.table_counts()
         states = store.all_states()
+        from .mapping.schema import unclassified_summary
+
+        unclassified = unclassified_summary(store) if store.db["billing_unclassified"].exists() else []
         return {
             "db": settings.db,
             "account_id": account.account_id if account else None,
@@ -138,6 +141,8 @@ def status(settings: Settings) -> dict[str, Any]:
                 }
                 for table in counts
             },
+            # objects the mapping could not classify: kept, counted, never dropped silently
+            "unclassified": unclassified,
         }
     finally:
         store.close()

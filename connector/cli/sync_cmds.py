@@ -83,6 +83,11 @@ def status(config_path, db, as_json):
     click.echo(f"{'stream':<20} {'rows':>9}  {'phase':<12} events_cursor")
     for table, s in info["streams"].items():
         click.echo(f"{table:<20} {s['rows']:>9,}  {s['phase'] or '-':<12} {s['events_cursor'] or '-'}")
+    if info["unclassified"]:
+        click.echo("unclassified (kept in the store, left out of MRR; see docs/schema.md):")
+        for item in info["unclassified"]:
+            amount = f"{item['amount_minor']} {item['currency']} minor units" if item.get("currency") else ""
+            click.echo(f"  {item['object_type']:<16} {item['count']:>6,}  {item['reason']}  {amount}".rstrip())
 
 
 @click.command()

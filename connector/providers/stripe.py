@@ -41,8 +41,9 @@ STREAMS: dict[str, StreamDef] = {
     for s in [
         StreamDef("customers", "/v1/customers", event_prefixes=("customer.created", "customer.updated", "customer.deleted")),
         StreamDef("products", "/v1/products", event_prefixes=("product.",)),
-        StreamDef("prices", "/v1/prices", event_prefixes=("price.",)),
-        StreamDef("plans", "/v1/plans", event_prefixes=("plan.",)),
+        # `tiers` is only sent when expanded; tiered MRR needs it.
+        StreamDef("prices", "/v1/prices", list_params={"expand[]": "data.tiers"}, event_prefixes=("price.",)),
+        StreamDef("plans", "/v1/plans", list_params={"expand[]": "data.tiers"}, event_prefixes=("plan.",)),
         StreamDef("coupons", "/v1/coupons", event_prefixes=("coupon.",)),
         StreamDef("promotion_codes", "/v1/promotion_codes", event_prefixes=("promotion_code.",)),
         StreamDef(
@@ -70,7 +71,7 @@ STREAMS: dict[str, StreamDef] = {
 CHILD_STREAMS = {"subscription_items": "subscriptions", "invoice_line_items": "invoices"}
 
 # Detail expansions, so a re-fetched object matches a listed one field for field.
-_DETAIL_EXPAND = {"subscriptions": ["discounts"], "invoices": ["discounts"]}
+_DETAIL_EXPAND = {"subscriptions": ["discounts"], "invoices": ["discounts"], "prices": ["tiers"], "plans": ["tiers"]}
 
 # What a restricted key needs for each stream (shown when Stripe answers 403).
 PERMISSIONS = {

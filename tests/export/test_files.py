@@ -73,7 +73,8 @@ def test_round_trip_incremental_deletes_and_new_columns(built_store, tmp_path, f
 
 def test_parquet_keeps_the_types(built_store, tmp_path):
     result = export(built_store, f"parquet:{tmp_path}", tables=[DERIVED_TABLE])
-    described = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{result.files[0]}')").fetchall()
+    with duckdb.connect() as conn:
+        described = conn.execute(f"DESCRIBE SELECT * FROM read_parquet('{result.files[0]}')").fetchall()
     assert [(row[0], row[1]) for row in described] == [
         ("customer_id", "VARCHAR"), ("month_date", "DATE"), ("mrr_minor", "BIGINT"), ("currency", "VARCHAR"),
         ("share", "DOUBLE"), ("detail", "JSON"), ('x"; DROP TABLE customers;--', "VARCHAR"),
