@@ -62,7 +62,7 @@ def _facts(settings, policy_name: str | None):
     store = open_store(settings.db, create=False)
     policy = _load_policy(settings, policy_name)
     rules = engine.Rules.of(policy)
-    if store.meta("mrr_policy") == rules.name and store.meta("mrr_policy_fingerprint") == rules.fingerprint:
+    if engine.stored_policy(store).matches(policy):
         return store
     scratch = open_store(None)
     engine.rebuild(store, policy, target=scratch)

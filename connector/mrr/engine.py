@@ -154,6 +154,33 @@ def update(
     return stats
 
 
+@dataclass(frozen=True)
+class StoredPolicy:
+    """What the stored MRR facts were computed under, and for which day."""
+
+    name: str                  # "" when no facts were computed yet
+    fingerprint: str
+    as_of: date | None         # the as-of day: the current month's figure is the MRR on it
+
+    @property
+    def horizon_month(self) -> str | None:
+        """The last month the facts hold (YYYY-MM), None before the first computation."""
+        return None if self.as_of is None else f"{self.as_of.year:04d}-{self.as_of.month:02d}"
+
+    def matches(self, policy) -> bool:
+        return (self.name, self.fingerprint) == (str(policy.name), str(policy.fingerprint()))
+
+
+def stored_policy(store) -> StoredPolicy:
+    """The policy name, rule fingerprint and as-of day of the facts in ``store`` (public contract)."""
+    as_of = store.meta(_META_AS_OF)
+    return StoredPolicy(
+        store.meta(_META_POLICY) or "",
+        store.meta(_META_FINGERPRINT) or "",
+        date.fromisoformat(as_of) if as_of else None,
+    )
+
+
 def rebuild(store, policy, *, as_of: date | None = None, segment_source: SegmentSource | None = None, target=None) -> UpdateStats:
     """Recompute every customer under ``policy`` (change-only writes: unchanged rows stay as they are)."""
     return update(store, policy, None, as_of=as_of, segment_source=segment_source, target=target)

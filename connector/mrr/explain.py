@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from ..errors import ConfigError
+from .engine import stored_policy
 from .facts import ensure_tables
 from .model import read_segment_rows
 from .queries import fetch_rows, customer_months, day_movements
@@ -102,7 +103,7 @@ def explain(store, customer_id: str, day: date) -> dict[str, Any]:
     return {
         "customer_id": customer_id,
         "date": iso,
-        "policy": store.meta("mrr_policy"),
+        "policy": stored_policy(store).name or None,
         "mrr": mrr,
         "segments": active,
         "movements": explained_movements,

@@ -24,11 +24,6 @@ from ..mrr.metrics import COUNTERS, DERIVED
 from ..mrr.model import SEGMENTS_TABLE
 from ..store import Store, open_store
 
-# engine.py keeps these meta keys private; the values are the store's contract.
-META_POLICY = "mrr_policy"
-META_FINGERPRINT = "mrr_policy_fingerprint"
-META_HORIZON = "mrr_horizon_month"
-
 TOP_CUSTOMERS = 10
 
 
@@ -58,12 +53,21 @@ class ReportData:
     as_of: date
     policy: PolicyInfo
     sections: list[CurrencySection]
-    computed_through: str | None = None      # the facts' horizon month (YYYY-MM)
+    computed_as_of: date | None = None       # the day the facts were computed for (engine's as-of day)
+
+    @property
+    def computed_through(self) -> str | None:
+        """The facts' last month (YYYY-MM): its figure is the MRR on ``computed_as_of``."""
+        return None if self.computed_as_of is None else month_of(self.computed_as_of)
 
     @property
     def stale(self) -> bool:
-        """True when the facts stop before the as-of month (no sync since)."""
-        return self.computed_through is not None and self.computed_through < month_of(self.as_of)
+        """True when the facts were computed for an earlier day than the report's (no sync since).
+
+        The engine's current-month figure is the MRR on its as-of day, so facts
+        from an earlier day of the same month are stale too.
+        """
+        return self.computed_as_of is not None and self.computed_as_of < self.as_of
 
 
 def today_utc() -> date:
@@ -104,10 +108,6 @@ def _has_segments(store: Store) -> bool:
     ).fetchone() is not None
 
 
-def _stored_policy(store: Store) -> tuple[str, str]:
-    return store.meta(META_POLICY) or "", store.meta(META_FINGERPRINT) or ""
-
-
 def _rules_of_stored(name: str, fingerprint: str) -> dict[str, Any]:
     """The stored facts' rules when a preset of that name has that fingerprint, else {}."""
     from ..mrr.policy import PRESETS
@@ -123,7 +123,8 @@ def facts_for(store: Store, policy=None, *, as_of: date | None = None) -> Iterat
     Yields ``store`` itself or a temporary in-memory store computed under
     ``policy``. Raises NoMrrData when there is nothing to report.
     """
-    stored_name, stored_fingerprint = _stored_policy(store)
+    stored = engine.stored_policy(store)
+    stored_name, stored_fingerprint = stored.name, stored.fingerprint
     if policy is None or (policy.name, policy.fingerprint()) == (stored_name, stored_fingerprint):
         if not _has_facts(store):
             raise NoMrrData(
@@ -175,7 +176,7 @@ def collect(facts: Store, policy: PolicyInfo, as_of: date) -> ReportData:
             current_customers=int(current.get(currency, {}).get("customers") or 0),
             top_customers=[{"customer_id": r["customer_id"], "mrr_minor": r["mrr_minor"]} for r in top[:TOP_CUSTOMERS]],
         ))
-    return ReportData(as_of=as_of, policy=policy, sections=sections, computed_through=facts.meta(META_HORIZON))
+    return ReportData(as_of=as_of, policy=policy, sections=sections, computed_as_of=engine.stored_policy(facts).as_of)
 
 
 def load_report_data(store: Store, policy=None, *, as_of: date | None = None) -> ReportData:

@@ -178,15 +178,14 @@ def _notes(data: ReportData) -> str:
     notes = []
     if data.stale:
         notes.append(
-            f"The MRR figures were computed up to {data.computed_through}: run `billing-connector sync` "
+            f"The MRR figures were computed as of {data.computed_as_of.isoformat()}: run `billing-connector sync` "
             "to bring them up to date."
         )
     current = f"{data.as_of.year:04d}-{data.as_of.month:02d}"
     if any(section.months and section.months[-1]["month"] == current for section in data.sections):
-        notes.append(
-            f"{current} is not over: its month figure is the MRR already due on its last day "
-            f"(cancellations and changes scheduled by then included); the headline is the MRR on {data.as_of.isoformat()}."
-        )
+        # The engine's figure for an unfinished month is the MRR on its as-of day, not on the month's last day.
+        figure_day = min(data.as_of, data.computed_as_of or data.as_of).isoformat()
+        notes.append(f"{current} is not over: its month figure is the MRR on {figure_day}.")
     return "".join(f'<p class="note">{escape(note)}</p>' for note in notes)
 
 

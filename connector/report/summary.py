@@ -32,6 +32,7 @@ def summary_rows(store: Store, policy=None, *, as_of: date | None = None, months
     fly when the stored ones were made under other rules. Shape::
 
         {"as_of": "2026-11-23", "policy": "default", "policy_fingerprint": "…", "computed_through": "2026-11",
+         "computed_as_of": "2026-11-23",
          "currencies": [{"currency": "usd", "mrr_minor": 123400, "mrr": "1,234.00",
                          "customers": 12,
                          "months": [{"month": "2025-12", "mrr_minor": …, "mrr": "…",
@@ -71,6 +72,7 @@ def summary_rows(store: Store, policy=None, *, as_of: date | None = None, months
         "policy": info.name,
         "policy_fingerprint": info.fingerprint,
         "computed_through": data.computed_through,
+        "computed_as_of": data.computed_as_of.isoformat() if data.computed_as_of else None,
         "currencies": currencies,
     }
 
@@ -78,9 +80,9 @@ def summary_rows(store: Store, policy=None, *, as_of: date | None = None, months
 def format_summary(summary: dict[str, Any]) -> list[str]:
     """Aligned text lines for a terminal, one block per currency."""
     lines = [f"MRR on {summary['as_of']} (policy {summary['policy']})"]
-    through = summary.get("computed_through")
-    if through and through < summary["as_of"][:7]:
-        lines.append(f"note: figures computed up to {through}; run `billing-connector sync` to update them")
+    computed_as_of = summary.get("computed_as_of")
+    if computed_as_of and computed_as_of < summary["as_of"]:
+        lines.append(f"note: figures computed as of {computed_as_of}; run `billing-connector sync` to update them")
     headings = ("month", "MRR", "customers", *_MOVEMENTS, "net new")
     for block in summary["currencies"]:
         currency = block["currency"]

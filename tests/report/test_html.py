@@ -8,6 +8,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from connector.errors import ConfigError
+from connector.mrr import engine
 from connector.mrr.policy import load_policy
 from connector.report.data import NoMrrData, load_report_data
 from connector.report.html import render_report, write_report
@@ -83,11 +84,25 @@ def test_write_report_errors(mrr_store, tmp_path):
 
 
 def test_notes_for_an_unfinished_month_and_for_stale_figures(mrr_store, document):
-    assert '<p class="note">2019-12 is not over: its month figure is the MRR already due on its last day' in document
-    assert "were computed up to" not in document
+    # The engine's figure for the unfinished month is the MRR on its as-of day (2019-12-15).
+    assert '<p class="note">2019-12 is not over: its month figure is the MRR on 2019-12-15.</p>' in document
+    assert "were computed" not in document
     later = render_report(load_report_data(mrr_store, as_of=date(2020, 3, 1)))
     assert (
-        '<p class="note">The MRR figures were computed up to 2019-12: run `billing-connector sync` '
+        '<p class="note">The MRR figures were computed as of 2019-12-15: run `billing-connector sync` '
         "to bring them up to date.</p>"
     ) in later
     assert "is not over" not in later
+    # A later day of the same month is stale too: December's figure is still the MRR on the 15th.
+    same_month = render_report(load_report_data(mrr_store, as_of=date(2019, 12, 20)))
+    assert "were computed as of 2019-12-15" in same_month
+    assert "2019-12 is not over: its month figure is the MRR on 2019-12-15." in same_month
+
+
+def test_stored_policy_is_the_engines_public_record(mrr_store):
+    stored = engine.stored_policy(mrr_store)
+    assert (stored.name, stored.fingerprint, stored.as_of, stored.horizon_month) == (
+        "default", load_policy("default").fingerprint(), AS_OF, "2019-12",
+    )
+    assert stored.matches(load_policy("default")) and not stored.matches(load_policy("stripe"))
+    assert engine.stored_policy(open_store(None)) == engine.StoredPolicy("", "", None)

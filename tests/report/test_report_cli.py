@@ -50,12 +50,14 @@ def test_terminal_summary_and_json(db):
     text = run(["--db", db])
     assert text.exit_code == 0
     assert text.output.splitlines()[1] == (
-        "note: figures computed up to 2019-12; run `billing-connector sync` to update them"
+        "note: figures computed as of 2019-12-15; run `billing-connector sync` to update them"
     )
     assert "JPY: 1,000 MRR, 1 paying customer" in text.output.splitlines()
     assert "KWD: 12.345 MRR, 1 paying customer" in text.output.splitlines()
     summary = json.loads(run(["--db", db, "--json"]).output)
-    assert (summary["policy"], summary["computed_through"]) == ("default", "2019-12")
+    assert (summary["policy"], summary["computed_through"], summary["computed_as_of"]) == (
+        "default", "2019-12", "2019-12-15",
+    )
     assert [(c["currency"], c["mrr_minor"], len(c["months"])) for c in summary["currencies"]] == [
         ("jpy", 1000, 12), ("kwd", 12345, 12), ("usd", 0, 12),
     ]
