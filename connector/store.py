@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+from operator import itemgetter
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -178,10 +179,14 @@ class Store:
         synced_at = _now_iso()
         columns = tuple(c for c in rows[0].keys() if c not in META_COLUMNS)
         sql = self._upsert_sql(table, tuple(primary_key), columns)
+        # itemgetter builds each value tuple in C: this loop is the hot path of
+        # both the sync writer and a full MRR rebuild.
+        values = itemgetter(*columns) if len(columns) > 1 else (lambda row, c=columns[0]: (row[c],))
+        tail = (synced_at, seq)
         before = self.db.conn.total_changes
         self.db.conn.executemany(
             sql,
-            ([*(row.get(c) for c in columns), synced_at, int(row.get("_deleted", 0)), seq] for row in rows),
+            (values(row) + (tail[0], int(row.get("_deleted", 0)), tail[1]) for row in rows),
         )
         changed = self.db.conn.total_changes - before
         if changed:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from .. import app
+from ..report.html import write_report
+from ..report.summary import format_summary, summary_rows
 from .options import common_options, settings_from
 
 
@@ -12,15 +14,22 @@ from .options import common_options, settings_from
 @common_options
 @click.option("--customers", default=300, show_default=True, help="Size of the synthetic account.")
 @click.option("--seed", default=1, show_default=True, help="Seed of the synthetic account (same seed, same account).")
-def demo(config_path, db, customers, seed):
-    """Start the bundled demo Stripe account on 127.0.0.1, sync it into demo.db, show what arrived.
+@click.option(
+    "--report", "report_path", default="demo-report.html", show_default=True, type=click.Path(dir_okay=False),
+    help="Where to write the HTML report of the demo account's MRR.",
+)
+def demo(config_path, db, customers, seed, report_path):
+    """Start the bundled demo Stripe account on 127.0.0.1, sync it, show its MRR.
 
     No key or network needed: the demo server speaks the Stripe API for a
-    deterministic synthetic SaaS account and stops when the command ends.
+    deterministic synthetic SaaS account and stops when the command ends. The
+    sync computes MRR as every nightly sync does; the command prints what
+    arrived, current MRR per currency and the last 12 months with movements,
+    and writes an HTML report.
 
     \b
     Example:
-      billing-connector demo --db demo.db
+      billing-connector demo --db demo.db --report demo-report.html
     """
     settings = settings_from(config_path, db=db or "demo.db")
     report, store = app.demo(settings, customers=customers, seed=seed)
@@ -28,11 +37,16 @@ def demo(config_path, db, customers, seed):
         click.echo(f"Synced the demo account into {settings.db} in {report.seconds:.1f}s:")
         for table, rows in store.table_counts().items():
             click.echo(f"  {table:<20} {rows:>8,}")
+        if report.failures:
+            stream, error = next(iter(report.failures.items()))
+            raise SystemExit(error.exit_code)
+        click.echo("")
+        for line in format_summary(summary_rows(store)):
+            click.echo(line)
+        path = write_report(store, report_path)
+        click.echo(f"\nHTML report: {path}")
     finally:
         store.close()
-    if report.failures:
-        stream, error = next(iter(report.failures.items()))
-        raise SystemExit(error.exit_code)
 
 
 def register(main: click.Group) -> None:
