@@ -221,14 +221,19 @@ def refresh_after_sync(store, policy) -> dict[str, Any]:
 
 
 def backfill(store, policy) -> dict[str, Any]:
-    """Rebuild everything from the stored raw objects: map all, build all segments, recompute all."""
+    """Rebuild everything from the stored raw objects: map all, build all segments, recompute all.
+
+    Every customer's segments are rebuilt, not only those whose neutral rows
+    changed: after an upgrade changes how segments are built the neutral data is
+    the same, so the mapping reports nothing while the segments are out of date.
+    """
     try:
         from ..mapping.stripe import map_all
         from .segments import build_segments
     except ImportError as exc:
         raise ConfigError(f"the neutral mapping or segment builder is not available ({exc})") from None
     mapped = map_all(store)
-    changed_customers = build_segments(store, mapped)
+    changed_customers = build_segments(store, None)
     stats = rebuild(store, policy)
     return {
         "mapped_customers": len(mapped),

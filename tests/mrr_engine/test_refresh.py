@@ -23,7 +23,7 @@ def fake_pipeline(monkeypatch, store):
     segments = types.ModuleType("connector.mrr.segments")
 
     def build_segments(s, customer_ids):
-        calls.append(("build_segments", sorted(customer_ids)))
+        calls.append(("build_segments", None if customer_ids is None else sorted(customer_ids)))
         write(s, "c1", [(0, None, 1000, "usd")])
         return {"c1"}
 
@@ -51,7 +51,7 @@ def test_refresh_after_sync_updates_only_changed_customers(store, fake_pipeline)
 
 def test_backfill_maps_everything_and_rebuilds(store, fake_pipeline):
     result = engine.backfill(store, FakePolicy())
-    assert fake_pipeline == [("map_all",), ("build_segments", ["c1", "c2"])]
+    assert fake_pipeline == [("map_all",), ("build_segments", None)]   # every customer, mapped or not
     assert (result["mapped_customers"], result["customers"], result["horizon_month"]) == (2, 1, "2023-03")
 
 
