@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 
@@ -9,7 +10,7 @@ import click
 
 from .. import app
 from ..errors import EXIT_OK
-from .options import common_options, settings_from
+from .options import common_options, format_option, settings_from
 
 
 def _configure_logging(quiet: bool) -> None:
@@ -65,8 +66,9 @@ def sync(config_path, db, full_refresh, streams, max_requests_per_second, quiet,
 
 @click.command()
 @common_options
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
-def status(config_path, db, as_json):
+@format_option
+@click.option("--json", "as_json", is_flag=True, help="Shortcut for --format json.")
+def status(config_path, db, output_format, as_json):
     """Show what the store holds per stream: rows, phase, cursor, last run. No network.
 
     \b
@@ -75,8 +77,14 @@ def status(config_path, db, as_json):
     """
     settings = settings_from(config_path, db=db)
     info = app.status(settings)
-    if as_json:
+    if as_json or output_format == "json":
         click.echo(json.dumps(info, indent=2))
+        return
+    if output_format == "csv":
+        writer = csv.writer(click.get_text_stream("stdout"))
+        writer.writerow(["stream", "rows", "phase", "events_cursor", "updated_at"])
+        for table, s in info["streams"].items():
+            writer.writerow([table, s["rows"], s["phase"] or "", s["events_cursor"] or "", s["updated_at"] or ""])
         return
     click.echo(f"store {info['db']}: account {info['account_id']} ({info['mode']} mode), API {info['api_version']}")
     click.echo(f"last sync finished at {info['last_sync_finished_at']} (ok={info['last_sync_ok']})")
@@ -92,8 +100,9 @@ def status(config_path, db, as_json):
 
 @click.command()
 @common_options
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
-def auth(config_path, db, as_json):
+@format_option
+@click.option("--json", "as_json", is_flag=True, help="Shortcut for --format json.")
+def auth(config_path, db, output_format, as_json):
     """Check the API key: account, mode, key type and which streams it may read.
 
     \b
@@ -102,8 +111,14 @@ def auth(config_path, db, as_json):
     """
     settings = settings_from(config_path, db=db)
     info = app.auth(settings)
-    if as_json:
+    if as_json or output_format == "json":
         click.echo(json.dumps(info, indent=2))
+        return
+    if output_format == "csv":
+        writer = csv.writer(click.get_text_stream("stdout"))
+        writer.writerow(["stream", "access"])
+        for stream, verdict in info["streams"].items():
+            writer.writerow([stream, verdict])
         return
     click.echo(f"account {info['account_id']} ({info['mode']} mode) with a {info['key']}")
     for stream, verdict in info["streams"].items():

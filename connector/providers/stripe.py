@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import json
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -81,6 +82,18 @@ PERMISSIONS = {
     "invoice_items": "Invoices: Read", "credit_notes": "Credit notes: Read",
     "charges": "Charges: Read", "refunds": "Refunds: Read", "events": "Events: Read",
 }
+
+
+_OBJECT_ID = re.compile(r"/[a-z]+_[A-Za-z0-9]{8,}(?=/|$)")
+
+
+def endpoint_of(path: str) -> str:
+    """The route a request counts against: ``/v1/invoices/in_123.../lines`` -> ``/v1/invoices/:id/lines``.
+
+    Stripe's per-endpoint limits apply per route; keying the bucket by route lets
+    nested-list and detail requests run beside their parent's list pages.
+    """
+    return _OBJECT_ID.sub("/:id", path)
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
@@ -192,7 +205,7 @@ class StripeProvider:
 
         def attempt() -> dict[str, Any]:
             if self.limiter is not None:
-                self.limiter.acquire(path if stream is None else STREAMS.get(stream, StreamDef(stream, path)).path)
+                self.limiter.acquire(endpoint_of(path))
             with self._lock:
                 self.requests_made += 1
             data = self._request_json(path, params, what, stream)
