@@ -1,6 +1,6 @@
 """The seeded fault campaign: R runs of the sync under injected faults, each repaired and checked.
 
-    .venv/bin/python benchmarks/faults.py --runs 200 --seed 1 --customers 40 --kill-points 120
+    .venv/bin/python benchmarks/faults.py --runs 300 --seed 2026 --customers 60 --kill-points 150
 
 Every run (seeded by ``--seed`` and its number) syncs one demo account into a fresh
 store while the demo server injects network faults by class (429 storms, 500/502/503,
@@ -234,16 +234,18 @@ def sync_command(url: str, db: Path) -> tuple[list[str], dict]:
 
 
 def run_cli_sync(url: str, db: Path, output: list[bytes], kill_at_seq: int | None = None,
-                 watcher: Watcher | None = None) -> tuple[int, bool]:
-    """(exit code, killed?) of one `billing-connector sync`, SIGKILLed once the store commits kill_at_seq."""
+                 watcher: Watcher | None = None, kill_at_request=None) -> tuple[int, bool]:
+    """(exit code, killed?) of one `billing-connector sync`, SIGKILLed once the store commits
+    kill_at_seq, or once ``kill_at_request()`` says the server has answered enough requests."""
     command, env = sync_command(url, db)
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     killed = False
-    if kill_at_seq is not None:
+    if kill_at_seq is not None or kill_at_request is not None:
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
             seen = watcher.observe() if watcher else None
-            if seen and seen["seq"] >= kill_at_seq:
+            if (kill_at_request is not None and kill_at_request()) or (
+                    kill_at_seq is not None and seen and seen["seq"] >= kill_at_seq):
                 proc.send_signal(signal.SIGKILL)
                 killed = True
                 break
@@ -262,7 +264,7 @@ def crash_in_process(url: str, db: Path, rng: random.Random, kind: str, logs: li
     """
     import logging
 
-    from connector.errors import StoreError
+    from connector.errors import ConnectorError, StoreError
     from connector.http import RateLimiter, RetryPolicy
     from connector.providers.stripe import StripeProvider
     from connector.store import Store, open_store
@@ -291,13 +293,13 @@ def crash_in_process(url: str, db: Path, rng: random.Random, kind: str, logs: li
         return original(self, stream, state)
 
     try:
-        store.bind_account(provider.identify())
-        if kind == "disk_full":
-            pages = store.db.execute("pragma page_count").fetchone()[0]
-            store.db.execute(f"pragma max_page_count = {pages + rng.randint(2, 80)}")
-        else:
-            Store.set_state = failing_set_state
         try:
+            store.bind_account(provider.identify())
+            if kind == "disk_full":
+                pages = store.db.execute("pragma page_count").fetchone()[0]
+                store.db.execute(f"pragma max_page_count = {pages + rng.randint(2, 80)}")
+            else:
+                Store.set_state = failing_set_state
             run_sync(store, provider, streams=list(provider.streams), workers=8)
         except StoreError as exc:
             logs.append(str(exc))
@@ -307,7 +309,7 @@ def crash_in_process(url: str, db: Path, rng: random.Random, kind: str, logs: li
             if crashed["before"] is not None and snapshot(db) != crashed["before"]:
                 raise AssertionError("an injected exception left part of a page committed") from None
             return crashed["done"]
-        except Exception as exc:  # noqa: BLE001 - a retry budget spent under faults is expected; recorded
+        except ConnectorError as exc:  # a retry budget spent under faults is expected: recorded, and the rerun repairs
             logs.append(f"{type(exc).__name__}: {exc}")
         return False
     finally:
@@ -326,18 +328,18 @@ def leaks_in(work: Path, texts: list[bytes]) -> int:
 
 
 # ---- one run --------------------------------------------------------------------------------
-def plan_run(seed: int, number: int, kills: int) -> dict:
+def plan_run(seed: int, number: int, kills: int, kill_during: str = "any") -> dict:
     rng = random.Random(f"fault-campaign/{seed}/{number}")
     classes = rng.sample(NETWORK_FAULTS, rng.randint(3, 6))
     # kept under ~50 % together: past that, runs of consecutive failures make the
     # exponential backoff (up to 30 s a wait) dominate the campaign's time
-    faults = {name: round(rng.uniform(0.04, 0.12), 3) for name in classes}
+    faults = {name: round(rng.uniform(0.05, 0.14), 3) for name in classes}
     rules = []
     if rng.random() < 0.8:  # a 429 storm: every request for a while
-        rules.append({"path": "/v1/*", "fault": "429", "from_nth": rng.randint(1, 40), "times": rng.randint(30, 90)})
+        rules.append({"path": "/v1/*", "fault": "429", "from_nth": rng.randint(1, 40), "times": rng.randint(40, 120)})
     crash = rng.choice([None, None, "exception", "disk_full"])
     return {"number": number, "faults": faults, "rules": rules, "fault_seed": rng.randrange(1 << 30),
-            "kills": kills, "crash": crash, "rng_seed": rng.randrange(1 << 30)}
+            "kills": kills, "kill_during": kill_during, "crash": crash, "rng_seed": rng.randrange(1 << 30)}
 
 
 _SERVER = None
@@ -372,8 +374,15 @@ def execute_run(plan: dict) -> dict:
             result["crashes"] += crash_in_process(server.url, db, rng, plan["crash"], logs)
             watcher.observe()
         for _ in range(plan["kills"]):
-            target = (watcher.previous or {"seq": 0})["seq"] + rng.randint(1, max(2, clean["seq"] // 2))
-            _, killed = run_cli_sync(server.url, db, output, kill_at_seq=target, watcher=watcher)
+            if plan["kill_during"] == "raw":
+                # at a random request, fewer than a clean sync makes: always while pages are
+                # still being fetched, never in the MRR refresh that follows them
+                served = server.stats()["total"] + rng.randint(1, max(1, clean["requests"] - 5))
+                _, killed = run_cli_sync(server.url, db, output, watcher=watcher,
+                                         kill_at_request=lambda: server.stats()["total"] >= served)
+            else:  # at a random committed change, MRR refresh included
+                target = (watcher.previous or {"seq": 0})["seq"] + rng.randint(1, max(2, clean["seq"] // 2))
+                _, killed = run_cli_sync(server.url, db, output, kill_at_seq=target, watcher=watcher)
             result["kills"] += killed
         if not plan["kills"]:
             with watcher:
@@ -415,23 +424,24 @@ def clean_reference(customers: int, account_seed: int) -> dict:
         with DemoServer(seed=account_seed, customers=customers) as server:
             output: list[bytes] = []
             code, _ = run_cli_sync(server.url, work / "clean.db", output)
+            requests = server.stats()["total"]
             if code != 0:
                 raise SystemExit(f"the clean sync failed with exit {code}: {output[-1][-400:].decode(errors='replace')}")
         watcher = Watcher(work / "clean.db")
-        return {"tables": snapshot(work / "clean.db"), "seq": watcher.observe()["seq"]}
+        return {"tables": snapshot(work / "clean.db"), "seq": watcher.observe()["seq"], "requests": requests}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def campaign(runs: int, seed: int, customers: int = 60, kill_points: int = 0, workers: int = 8,
-             details=None) -> dict:
+             details=None, kill_during: str = "any") -> dict:
     """Run the campaign; the totals plus the headline line."""
     clean = clean_reference(customers, account_seed=seed)
     numbers = list(range(runs))
     kills = Counter()
     for point in range(kill_points):  # spread the kill points over the runs, by seed
         kills[random.Random(f"kills/{seed}/{point}").choice(numbers) if point >= runs else numbers[point]] += 1
-    plans = [plan_run(seed, number, kills[number]) for number in numbers]
+    plans = [plan_run(seed, number, kills[number], kill_during) for number in numbers]
     totals = Counter()
     problems: list[str] = []
     integrity_ok = True
@@ -462,11 +472,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--customers", type=int, default=60)
     parser.add_argument("--kill-points", type=int, default=0, help="SIGKILLs spread over the runs")
+    parser.add_argument("--kill-during", choices=("any", "raw"), default="any",
+                        help="any: at a random committed change, MRR refresh included; raw: at a random request")
     parser.add_argument("--workers", type=int, default=8, help="runs in parallel, each with its own demo server (runs mostly wait on retries)")
     parser.add_argument("--details", action="store_true", help="one JSON line per run on stderr")
     args = parser.parse_args(argv)
     outcome = campaign(args.runs, args.seed, args.customers, args.kill_points, args.workers,
-                       details=sys.stderr if args.details else None)
+                       details=sys.stderr if args.details else None, kill_during=args.kill_during)
     for problem in outcome["problems"][:20]:
         print(problem, file=sys.stderr)
     print(outcome["line"], flush=True)

@@ -1,0 +1,35 @@
+"""The fault campaign's short version: a few seeded runs under every fault class, nothing lost.
+
+The long run (RELIABILITY.md) kills anywhere, the MRR refresh included; here the
+kills stay in the raw-page phase, because a kill between the mapping and the
+segments is a known bug (test_mrr_refresh_crash.py, xfail) that would make this
+test fail at random instead of by design.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tests.campaign.faults_module import faults
+
+HEADLINE = re.compile(
+    r"^(\d+) faults over 3 runs \((\d+) kill points\): 0 records lost, 0 duplicates, "
+    r"0 cursor regressions, MRR delta 0, 0 secret leaks, integrity_check ok$"
+)
+
+
+def test_a_short_campaign_loses_nothing():
+    outcome = faults.campaign(runs=3, seed=11, customers=30, kill_points=2, workers=3, kill_during="raw")
+    assert outcome["problems"] == []
+    match = HEADLINE.match(outcome["line"])
+    assert match, outcome["line"]
+    totals = outcome["totals"]
+    # every injected fault is counted: the server's own counters plus kills and crashes
+    assert int(match.group(1)) == totals["faults"] + totals["kills"] + totals["crashes"]
+    assert totals["faults"] > 0 and int(match.group(2)) == totals["kills"] >= 1
+    assert outcome["ok"] is True
+
+
+def test_plans_are_seeded():
+    assert faults.plan_run(11, 2, 1, "raw") == faults.plan_run(11, 2, 1, "raw")
+    assert faults.plan_run(11, 2, 1) != faults.plan_run(12, 2, 1)
