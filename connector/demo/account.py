@@ -10,8 +10,8 @@ day's runs agree) and holds every object as Stripe's API version
 every subscription's items), so tests can compare a synced store with the account.
 
 Objects are built as of ``now``; the account does not age by itself. The server
-clock (``clock``, moved by ``advance_clock``) only timestamps mutations and their
-events. See ``simulation.py`` for the storylines and ``billing.py`` for the money.
+clock (``clock``: the wall clock unless ``now`` was given, moved by
+``advance_clock``) only timestamps mutations and their events. See ``simulation.py`` for the storylines and ``billing.py`` for the money.
 
 Shapes worth knowing: as in this API version, a charge does not name its invoice;
 a refund reaches an invoice through the credit note that carries it
@@ -32,6 +32,7 @@ import multiprocessing
 import os
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 
 from .billing import EMBEDDED_LIST_LIMIT
@@ -168,7 +169,11 @@ class DemoAccount(AccountMutations):
     def __init__(self, seed: int = 1, customers: int = 300, now: int | None = None, workers: int | None = None):
         self.seed, self.customer_count, self.workers = seed, customers, workers
         self.now = int(now) if now is not None else today_midnight_utc()
-        self.clock = self.now
+        # Without a fixed `now`, mutations happen at the wall clock, as on Stripe: a
+        # sync (which stays 60 s behind real time) must see their events. A fixed
+        # `now` keeps the clock deterministic for tests; advance_clock moves either.
+        self._follows_wall_clock = now is None
+        self._clock_offset = 0
         self.lock = threading.RLock()
         self.account_id = "acct_demo" + "".join(random.Random(f"account/{seed}").choice("0123456789ABCDEFGHJK")
                                                 for _ in range(7))
@@ -320,9 +325,15 @@ class DemoAccount(AccountMutations):
                              f"/v1/invoices/{invoice_id}/lines", total_count=len(lines))
         return payload.replace(_LINES_MARKER_JSON, embedded, 1)
 
+    @property
+    def clock(self) -> int:
+        """The account's time for mutations and their events (see __init__)."""
+        base = max(self.now, int(time.time())) if self._follows_wall_clock else self.now
+        return base + self._clock_offset
+
     def advance_clock(self, seconds: int) -> int:
         with self.lock:
-            self.clock += int(seconds)
+            self._clock_offset += int(seconds)
             return self.clock
 
     def _emit(self, event_type: str, snapshot: dict, previous: dict | None = None) -> dict:
