@@ -41,6 +41,8 @@ def start_server(args) -> tuple[subprocess.Popen, str]:
         "--customers", str(args.customers), "--seed", str(args.seed),
         "--latency-ms", str(args.latency_ms), "--rate-limit", str(args.rate_limit),
     ]
+    if args.per_endpoint_limit:
+        cmd += ["--per-endpoint-rate-limit", str(args.per_endpoint_limit)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline().strip()
     if not line.startswith("listening on "):
@@ -57,8 +59,10 @@ def control(url: str, path: str, body: dict | None = None) -> dict:
         return json.loads(resp.read() or b"{}")
 
 
-def run_sync(url: str, db: str, rate: float, extra: list[str] = ()) -> dict:
-    env = {**os.environ, "STRIPE_API_KEY": KEY, "STRIPE_API_BASE": url}
+def run_sync(url: str, db: str, rate: float, per_endpoint: float, extra: list[str] = ()) -> dict:
+    env = {**os.environ, "STRIPE_API_KEY": KEY, "STRIPE_API_BASE": url,
+           # 0 = no cap: a cap as high as the account ceiling never binds
+           "BILLING_CONNECTOR_MAX_REQUESTS_PER_SECOND_PER_ENDPOINT": str(per_endpoint or rate)}
     cmd = [str(BIN / "billing-connector"), "sync", "--db", db, "--quiet", "--skip-mrr",
            "--max-requests-per-second", str(rate), *extra]
     started = time.monotonic()
@@ -100,6 +104,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--latency-ms", type=int, default=250)
     parser.add_argument("--rate-limit", type=float, default=25)
+    parser.add_argument(
+        "--per-endpoint-limit", type=float, default=25,
+        help="per-route limit of the server AND the connector's cap (0: none on either side)",
+    )
     parser.add_argument("--skip-incremental", action="store_true")
     args = parser.parse_args()
 
@@ -108,7 +116,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             db = str(Path(tmp) / "bench.db")
             control(url, "/_demo/stats/reset", {})
-            run = run_sync(url, db, args.rate_limit)
+            run = run_sync(url, db, args.rate_limit, args.per_endpoint_limit)
             stats = control(url, "/_demo/stats")
             ok = stat(stats, "ok", "successful", "succeeded")
             # The network phase, from the server's own clock: first request to last response.
@@ -117,7 +125,9 @@ def main() -> None:
             total = stat(stats, "total", "requests")
             needed, objects = fewest_requests(db)
             print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-            print(f"account: {args.customers} customers, {objects:,} objects; server {args.latency_ms} ms latency, limit {args.rate_limit:g} req/s")
+            per_route = f"{args.per_endpoint_limit:g} req/s per route" if args.per_endpoint_limit else "no per-route limit"
+            print(f"account: {args.customers} customers, {objects:,} objects; server {args.latency_ms} ms latency, "
+                  f"limit {args.rate_limit:g} req/s, {per_route}")
             print(f"full sync: {run['wall']:.1f} s wall ({network:.1f} s between first request and last response), {total:,} requests ({ok:,} ok, {limited:,} answered 429 = {100 * limited / max(1, total):.2f} %)")
             print(f"  requests/s (ok)    {ok / network:.1f}")
             print(f"  ceiling use        {100 * ok / network / args.rate_limit:.1f} %")
@@ -139,7 +149,7 @@ def main() -> None:
             # The sync stays 60 s behind now (the events list is eventually consistent).
             time.sleep(62)
             control(url, "/_demo/stats/reset", {})
-            inc = run_sync(url, db, args.rate_limit)
+            inc = run_sync(url, db, args.rate_limit, args.per_endpoint_limit)
             stats = control(url, "/_demo/stats")
             print(f"incremental after {len(changed)} customers changed (1 %): {inc['wall']:.1f} s, "
                   f"{stat(stats, 'total', 'requests')} requests (full sync: {total:,})")

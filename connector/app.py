@@ -22,7 +22,6 @@ from .sync import (
     SyncReport,
     default_in_flight,
     default_rate,
-    per_endpoint_rate,
     resolve_streams,
     run_sync,
 )
@@ -43,7 +42,7 @@ def connect(settings: Settings, environ: dict[str, str] | None = None) -> Connec
     key = settings.api_key(environ)
     livemode = "_live_" in key
     rate = settings.max_requests_per_second or default_rate(livemode)
-    limiter = RateLimiter(rate, per_endpoint=per_endpoint_rate(rate))
+    limiter = RateLimiter(rate, per_endpoint=min(rate, settings.max_requests_per_second_per_endpoint))
     provider = StripeProvider(
         key,
         api_base=settings.api_base,

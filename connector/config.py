@@ -77,6 +77,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Request rate ceiling; default 80% of Stripe's limit (100/s live, 25/s test mode).",
     ),
     Setting(
+        "max_requests_per_second_per_endpoint", "stripe.max_requests_per_second_per_endpoint",
+        "BILLING_CONNECTOR_MAX_REQUESTS_PER_SECOND_PER_ENDPOINT", _positive_float, 25.0,
+        "Cap per API route (e.g. /v1/invoices/:id/lines), under the account ceiling; Stripe's is about 25/s.",
+    ),
+    Setting(
         "max_in_flight", "stripe.max_in_flight", "BILLING_CONNECTOR_MAX_IN_FLIGHT", _positive_int, None,
         "Requests kept in flight at once; default: enough to fill the rate at the observed latency.",
     ),
@@ -118,6 +123,7 @@ class Settings:
     api_key_env: str = DEFAULT_API_KEY_ENV
     api_base: str | None = None
     max_requests_per_second: float | None = None
+    max_requests_per_second_per_endpoint: float = 25.0
     max_in_flight: int | None = None
     timeout_seconds: float = 30.0
     max_retries: int = 8

@@ -28,7 +28,6 @@ from ..constants import (
     EVENTS_RETENTION_SECONDS,
     EVENTS_SAFETY_LAG_SECONDS,
     STRIPE_LIVE_REQUESTS_PER_SECOND,
-    STRIPE_PER_ENDPOINT_REQUESTS_PER_SECOND,
     STRIPE_TEST_REQUESTS_PER_SECOND,
 )
 from ..errors import ConfigError, ConnectorError, StoreError
@@ -71,10 +70,6 @@ def default_in_flight(rate: float) -> int:
     the pool, sets the pace. Stripe answers list pages in ~0.2-0.5 s.
     """
     return max(8, min(64, math.ceil(rate * 0.5)))
-
-
-def per_endpoint_rate(rate: float) -> float:
-    return min(rate, STRIPE_PER_ENDPOINT_REQUESTS_PER_SECOND)
 
 
 def resolve_streams(provider: Provider, requested: Iterable[str] | None) -> list[str]:
