@@ -16,6 +16,7 @@ moves (see ``_customers_moved_by_time``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
@@ -33,6 +34,7 @@ from .movements import DayMovement, MonthFigure, classify_days, classify_months
 SegmentSource = Callable[[Any, Any, "set[str] | None"], Sequence[Segment]]
 
 _CHUNK = 2000                     # customers per batch in a full recompute
+_REBUILD_CACHE_KIB = 256 * 1024  # page cache during a full recompute (SQLite's default is 2 MB)
 _SQL_VARIABLES = 900              # ids per IN (...) list, well under SQLite's limit
 _META_POLICY = "mrr_policy"
 _META_FINGERPRINT = "mrr_policy_fingerprint"
@@ -298,8 +300,13 @@ def _read_old_figures(target, customer_ids: Sequence[str]) -> list[tuple[str, Mo
     return [(r[0], MonthFigure(r[1], r[2], r[3], r[4], r[5], "", ())) for r in rows]
 
 
-def _write_customers(target, customer_ids: Sequence[str], ledgers: Sequence[CustomerLedger], stamp: PolicyStamp) -> int:
-    """Make the customer tables hold exactly ``ledgers`` for ``customer_ids``."""
+def _write_customers(target, customer_ids: Sequence[str], ledgers: Sequence[CustomerLedger], stamp: PolicyStamp,
+                     *, fresh: bool = False) -> int:
+    """Make the customer tables hold exactly ``ledgers`` for ``customer_ids``.
+
+    ``fresh``: the tables held no live rows when the recompute began, so there
+    is nothing stale to look for (a first rebuild skips one query per table and chunk).
+    """
     new_rows: dict[str, list[dict[str, Any]]] = {table: [] for table in CUSTOMER_TABLES}
     for ledger in ledgers:
         cid, cur = ledger.customer_id, ledger.currency
@@ -309,6 +316,8 @@ def _write_customers(target, customer_ids: Sequence[str], ledgers: Sequence[Cust
     written = 0
     for table, rows in new_rows.items():
         written += target.upsert_rows(table, PRIMARY_KEY, rows)
+        if fresh:
+            continue
         keep = {row["id"] for row in rows}
         existing = _select_in(
             target.db, f"SELECT id FROM {table} WHERE _deleted = 0 AND customer_id IN ({{ids}})", customer_ids
@@ -368,15 +377,32 @@ def _all_customer_ids(store, target) -> list[str]:
     return sorted(ids)
 
 
+@contextmanager
+def _page_cache(db, kib: int):
+    """A larger SQLite page cache for one big write: with the default 2 MB the
+    customer tables' indexes no longer fit and pages are spilled and re-read."""
+    previous = db.execute("PRAGMA cache_size").fetchone()[0]
+    if previous >= 0 or -previous < kib:
+        db.execute(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
 def _recompute_all(store, target, policy, rules, horizon, source) -> UpdateStats:
     customer_ids = _all_customer_ids(store, target)
+    fresh = not any(
+        target.db.execute(f"SELECT 1 FROM {table} WHERE _deleted = 0 LIMIT 1").fetchone() for table in CUSTOMER_TABLES
+    )
     totals: dict[tuple[str, str], dict[str, int]] = {}
     written = 0
-    for chunk in _chunks(customer_ids, _CHUNK):
-        ledgers = compute_ledgers(source(store, policy, set(chunk)), rules, horizon)
-        written += _write_customers(target, chunk, ledgers, rules.stamp)
-        for key, counters in aggregate(_figures(ledgers)).items():
-            add_counters(totals.setdefault(key, dict.fromkeys(COUNTERS, 0)), counters)
+    with _page_cache(target.db, _REBUILD_CACHE_KIB):
+        for chunk in _chunks(customer_ids, _CHUNK):
+            ledgers = compute_ledgers(source(store, policy, set(chunk)), rules, horizon)
+            written += _write_customers(target, chunk, ledgers, rules.stamp, fresh=fresh)
+            for key, counters in aggregate(_figures(ledgers)).items():
+                add_counters(totals.setdefault(key, dict.fromkeys(COUNTERS, 0)), counters)
     rows = [metrics_row(cur, month, counters, rules.stamp) for (cur, month), counters in sorted(totals.items())]
     metrics_written = target.replace_scope(METRICS_TABLE, PRIMARY_KEY, {}, rows)
     return UpdateStats(True, len(customer_ids), written, metrics_written, f"{horizon.year:04d}-{horizon.month:02d}")
