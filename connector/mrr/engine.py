@@ -23,8 +23,8 @@ from typing import Any
 
 from ..errors import ConfigError
 from .facts import (
-    CUSTOMER_TABLES, METRICS_TABLE, MONTHS_TABLE, PRIMARY_KEY, RUNS_TABLE, MOVEMENTS_TABLE, PolicyStamp,
-    ensure_tables, metrics_row, month_row, movement_row, run_row,
+    CUSTOMER_TABLES, METRICS_TABLE, MONTHS_TABLE, PRIMARY_KEY, RUNS_TABLE, MOVEMENTS_TABLE, DayText, PolicyStamp,
+    ensure_tables, ledger_rows, metrics_row,
 )
 from .ledger import Run, change_points, group_by_customer_currency, last_day_of_month, mrr_segments, runs_from_points
 from .metrics import COUNTERS, add_counters, aggregate
@@ -308,11 +308,10 @@ def _write_customers(target, customer_ids: Sequence[str], ledgers: Sequence[Cust
     is nothing stale to look for (a first rebuild skips one query per table and chunk).
     """
     new_rows: dict[str, list[dict[str, Any]]] = {table: [] for table in CUSTOMER_TABLES}
+    day_text = DayText()
     for ledger in ledgers:
-        cid, cur = ledger.customer_id, ledger.currency
-        new_rows[RUNS_TABLE].extend(run_row(cid, cur, run, stamp) for run in ledger.runs)
-        new_rows[MOVEMENTS_TABLE].extend(movement_row(cid, cur, m, stamp) for m in ledger.days)
-        new_rows[MONTHS_TABLE].extend(month_row(cid, cur, f, stamp) for f in ledger.months)
+        ledger_rows(ledger.customer_id, ledger.currency, ledger.runs, ledger.days, ledger.months, stamp, day_text,
+                    new_rows)
     written = 0
     for table, rows in new_rows.items():
         written += target.upsert_rows(table, PRIMARY_KEY, rows)
