@@ -93,6 +93,8 @@ def sync(
     except BaseException:
         store.close()
         raise
+    finally:
+        conn.provider.close()
 
 
 def auth(settings: Settings) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import logging
 import json
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 from typing import Any
 
@@ -195,6 +196,8 @@ class StripeProvider:
         self._lock = threading.Lock()
         self.requests_made = 0
         self.retries = 0
+        self.nested_workers = 32
+        self._nested: ThreadPoolExecutor | None = None
         self._unexpandable: set[str] = set()  # streams whose server refused our expansions
 
     # ---- one request --------------------------------------------------------
@@ -314,10 +317,33 @@ class StripeProvider:
         if page.has_more and not objects:
             raise PaginationError(f"{spec.path} said has_more with an empty page; refusing to loop")
         for child_table, field_name in spec.children.items():
+            # Truncated child lists are read in parallel: one invoice page can hold
+            # a dozen invoices with more than 10 lines, and reading them one after
+            # the other would keep the page (and its slice) waiting for seconds.
+            pending = [
+                (obj["id"], self._nested_pool().submit(self._complete_children, stream, obj, child_table, field_name, page))
+                if (obj.get(field_name) or {}).get("has_more")
+                else (obj["id"], None)
+                for obj in objects
+            ]
             page.children[child_table] = [
-                (obj["id"], self._complete_children(stream, obj, child_table, field_name, page)) for obj in objects
+                (obj_id, future.result() if future is not None
+                 else self._complete_children(stream, obj, child_table, field_name, page))
+                for (obj_id, future), obj in zip(pending, objects)
             ]
         return page
+
+    def _nested_pool(self) -> ThreadPoolExecutor:
+        """Threads for nested-list follow-ups; the rate limiter, not this pool, sets the pace."""
+        with self._lock:
+            if self._nested is None:
+                self._nested = ThreadPoolExecutor(max_workers=self.nested_workers, thread_name_prefix="nested")
+            return self._nested
+
+    def close(self) -> None:
+        if self._nested is not None:
+            self._nested.shutdown(wait=False, cancel_futures=True)
+            self._nested = None
 
     def _complete_children(
         self, stream: str, parent: dict[str, Any], child_table: str, field_name: str, page: Page
@@ -331,7 +357,8 @@ class StripeProvider:
                 else (f"/v1/invoices/{parent['id']}/lines", {})
             )
             children, requests = self._read_all(path, extra, stream)
-            page.requests += requests
+            with self._lock:
+                page.requests += requests
         if child_table == "invoice_line_items":
             # Older API versions omit `invoice` on lines; the key needs it.
             children = [c if c.get("invoice") else {**c, "invoice": parent["id"]} for c in children]

@@ -74,7 +74,7 @@ class FullRead:
         write_page(self.store, self.stream, page, track_seen=self.state.get("refresh", False))
         self.rows += len(page.objects)
         self.progress.advance(self.stream, len(page.objects))
-        nxt, split = advance(current, page.objects, page.has_more, self.splittable)
+        nxt, split = advance(current, page.objects, page.has_more, self.splittable, pipeline.has_idle_capacity())
         if nxt is None:
             del self.slices[slice_id]
         else:

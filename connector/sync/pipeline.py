@@ -50,6 +50,10 @@ class Pipeline:
             self._order.append(job.group)
         self._queue[job.group].append(job)
 
+    def has_idle_capacity(self) -> bool:
+        """Fewer jobs running or queued than workers: splitting work would use them."""
+        return len(self._running) + sum(len(q) for q in self._queue.values()) < self.workers
+
     def _next_job(self) -> Job | None:
         """The queued job of the group with the fewest running jobs (fair across streams)."""
         best = None

@@ -36,12 +36,16 @@ class Slice:
         return cls(**{k: data.get(k) for k in ("gte", "lt", "after", "after_created")})
 
 
-def advance(current: Slice, objects: list[dict[str, Any]], has_more: bool, splittable: bool) -> tuple[Slice | None, Slice | None]:
+def advance(
+    current: Slice, objects: list[dict[str, Any]], has_more: bool, splittable: bool, idle: bool = False
+) -> tuple[Slice | None, Slice | None]:
     """The slice's next state after a page, and a new slice split off it (if any).
 
     Returns ``(None, None)`` when the slice is finished. ``splittable`` is False
     when the server lists oldest first (localstripe) or the stream has no
-    `created` filter; then the slice just follows its cursor.
+    `created` filter; then the slice just follows its cursor. ``idle`` says the
+    pipeline has unused workers: a bounded slice then splits as soon as its
+    remainder looks like more than two pages.
     """
     if not has_more:
         return None, None
@@ -61,7 +65,7 @@ def advance(current: Slice, objects: list[dict[str, Any]], has_more: bool, split
         nxt.gte = boundary
         return nxt, Slice(None, boundary)
     remaining_pages = (last_created - nxt.gte) / span
-    if remaining_pages > 2 * PAGES_PER_SLICE:
+    if remaining_pages > (2 if idle else 2 * PAGES_PER_SLICE):
         middle = nxt.gte + (last_created - nxt.gte) // 2
         if nxt.gte < middle < last_created:
             lower = Slice(nxt.gte, middle)
