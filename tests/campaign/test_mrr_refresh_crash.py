@@ -13,7 +13,7 @@ import pytest
 
 import connector.mrr.engine as engine
 import connector.mrr.segments as segments
-from tests.campaign.faults_module import faults
+from tests.campaign import store_checks
 from connector.http import RateLimiter
 from connector.mrr.policy import load_policy
 from connector.providers.stripe import StripeProvider
@@ -38,7 +38,7 @@ def synced_store(url, path):
 
 
 def mrr_rows(path):
-    return {name: rows for name, rows in faults.snapshot(path).items() if name.startswith(("mrr_", "billing_"))}
+    return {name: rows for name, rows in store_checks.snapshot(path).items() if name.startswith(("mrr_", "billing_"))}
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,7 @@ from connector.providers.stripe import StripeProvider
 from connector.store import Store, open_store
 from connector.streams import RAW_TABLES
 from connector.sync import run_sync
-from tests.campaign.faults_module import faults
+from tests.campaign import store_checks
 from tests.conftest import CANARY_KEY
 
 demo_server = pytest.importorskip("connector.demo.server")
@@ -62,7 +62,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.db = self.work / "store.db"
         self.store = open_store(self.db)
         self.store.bind_account(self.provider.identify())
-        self.watcher = faults.Watcher(self.db)
+        self.watcher = store_checks.Watcher(self.db)
         self.in_sync = False
         self.policy = load_policy("default")
 
@@ -187,7 +187,7 @@ class SyncMachine(RuleBasedStateMachine):
 
     @invariant()
     def no_key_twice(self):
-        assert faults.duplicate_keys(self.db) == 0
+        assert store_checks.duplicate_keys(self.db) == 0
 
     @precondition(lambda self: self.in_sync)
     @invariant()
@@ -216,8 +216,8 @@ class SyncMachine(RuleBasedStateMachine):
             backfill(recomputed, self.policy)
         finally:
             recomputed.close()
-        incremental = faults.mrr_tables(faults.snapshot(self.db))
-        assert incremental == faults.mrr_tables(faults.snapshot(copy))
+        incremental = store_checks.mrr_tables(store_checks.snapshot(self.db))
+        assert incremental == store_checks.mrr_tables(store_checks.snapshot(copy))
         assert sum(len(rows) for rows in incremental.values()) > 0
         event("store and MRR checked after a complete sync")
 
