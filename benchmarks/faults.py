@@ -214,9 +214,8 @@ def execute_run(plan: dict) -> dict:
                 target = (watcher.previous or {"seq": 0})["seq"] + rng.randint(1, max(2, clean["seq"] // 2))
                 _, killed = run_cli_sync(server.url, db, output, kill_at_seq=target, watcher=watcher)
             result["kills"] += killed
-        if not plan["kills"]:
-            with watcher:
-                run_cli_sync(server.url, db, output)
+        with watcher:  # (after a kill: the resume) under the same faults, to its end or a spent retry budget
+            run_cli_sync(server.url, db, output)
         result["faults"] = sum(server.stats()["faults"].values()) - faults_before
         server.configure(faults={}, rules=[])
         with watcher:
