@@ -20,21 +20,17 @@ Conventions every layer relies on (see docs/store.md):
 from __future__ import annotations
 
 import json
-import os
-from operator import itemgetter
-import sqlite3
 import time
+from operator import itemgetter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from .errors import StoreError
-from .streams import RAW_TABLES, RawTable
+from .streams import RAW_TABLES
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 META_COLUMNS = ("_synced_at", "_deleted", "_seq")
 
 Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
@@ -361,104 +357,7 @@ class Store:
         self.db.close()
 
 
-def _create_file_private(path: Path) -> None:
-    """Create an empty store file readable by its owner only (0600)."""
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    os.close(fd)
+# Opening, validating and migrating a store file lives in its own module.
+from .storefile import RAW_MIGRATIONS, open_store  # noqa: E402  (needs Store, defined above)
 
-
-def _check_is_sqlite(path: Path) -> None:
-    """Refuse, without touching it, a file that is not an SQLite database."""
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except OSError as exc:
-        raise StoreError(f"cannot read store {path}: {exc.strerror}; check the path and its permissions") from None
-    if header and header != SQLITE_HEADER:
-        raise StoreError(
-            f"{path} is not a billing-connector store (not an SQLite file); it was left "
-            "untouched: restore it from a backup or pass another --db"
-        )
-
-
-def open_store(path: str | os.PathLike[str] | None, *, create: bool = True) -> Store:
-    """Open (or create) a store; in-memory when ``path`` is None.
-
-    Raises StoreError for a file that is not SQLite, is corrupted, or cannot be
-    opened; such a file is never modified.
-    """
-    if path is None:
-        db = sqlite_utils.Database(memory=True)
-        store = Store(db, None)
-    else:
-        path = Path(path)
-        if path.is_dir():
-            raise StoreError(f"{path} is a directory; pass a file path with --db")
-        if path.exists():
-            _check_is_sqlite(path)
-        elif create:
-            try:
-                _create_file_private(path)
-            except OSError as exc:
-                raise StoreError(f"cannot create store {path}: {exc.strerror}") from None
-        else:
-            raise StoreError(f"no store at {path}: run `billing-connector sync` first or pass --db")
-        try:
-            conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            db = sqlite_utils.Database(conn)
-            db.execute("PRAGMA journal_mode = WAL")
-            # NORMAL in WAL mode survives any process crash (kill -9) with every
-            # committed transaction intact; only power loss can drop the last ones,
-            # and cursors roll back together with their pages.
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("PRAGMA busy_timeout = 10000")
-            result = db.execute("PRAGMA quick_check").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"{path} is corrupted or not a store ({exc}); restore it from a backup or pass another --db"
-            ) from None
-        if result != "ok":
-            raise StoreError(f"{path} failed its integrity check ({result}); restore it from a backup")
-        store = Store(db, str(path))
-    _bootstrap(store)
-    return store
-
-
-def _bootstrap(store: Store) -> None:
-    db = store.db
-    with db.atomic():
-        db.execute("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT)")
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS _migrations ("
-            "namespace TEXT NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL, "
-            "PRIMARY KEY (namespace, name))"
-        )
-    store.migrate("raw", RAW_MIGRATIONS)
-
-
-def _create_sync_state(db: sqlite_utils.Database) -> None:
-    db.execute(
-        "CREATE TABLE _sync_state (provider TEXT NOT NULL, account_id TEXT NOT NULL, "
-        "stream TEXT NOT NULL, state TEXT NOT NULL, updated_at TEXT NOT NULL, "
-        "PRIMARY KEY (provider, account_id, stream))"
-    )
-
-
-def _create_raw_table(spec: RawTable) -> Callable[[sqlite_utils.Database], None]:
-    def step(db: sqlite_utils.Database) -> None:
-        db.execute(spec.create_sql())
-        for column, *_ in spec.columns:
-            if column in ("customer", "subscription", "invoice", "created"):
-                db.execute(
-                    f"CREATE INDEX {quote('idx_' + spec.name + '_' + column)} "
-                    f"ON {quote(spec.name)} ({quote(column)})"
-                )
-        db.execute(f"CREATE INDEX {quote('idx_' + spec.name + '__seq')} ON {quote(spec.name)} (_seq)")
-
-    return step
-
-
-RAW_MIGRATIONS: list[Migration] = [
-    ("0001_sync_state", _create_sync_state),
-    *[(f"0002_table_{name}", _create_raw_table(spec)) for name, spec in RAW_TABLES.items()],
-]
+__all__ = ["AccountIdentity", "Migration", "RAW_MIGRATIONS", "Store", "canonical_json", "open_store", "quote"]
