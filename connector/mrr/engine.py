@@ -16,15 +16,15 @@ moves (see ``_customers_moved_by_time``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
 from ..errors import ConfigError
+from .fact_writes import REBUILD_CACHE_KIB, chunks, indexes_built_after, page_cache, select_in, write_customers
 from .facts import (
-    CUSTOMER_TABLES, METRICS_TABLE, MONTHS_TABLE, PRIMARY_KEY, RUNS_TABLE, MOVEMENTS_TABLE, DayText, PolicyStamp,
-    ensure_tables, ledger_rows, metrics_row,
+    CUSTOMER_TABLES, METRICS_TABLE, MONTHS_TABLE, PRIMARY_KEY, RUNS_TABLE, MOVEMENTS_TABLE, PolicyStamp,
+    ensure_tables, metrics_row,
 )
 from .ledger import Run, change_points, group_by_customer_currency, last_day_of_month, mrr_segments, runs_from_points
 from .metrics import COUNTERS, add_counters, aggregate
@@ -34,8 +34,6 @@ from .movements import DayMovement, MonthFigure, classify_days, classify_months
 SegmentSource = Callable[[Any, Any, "set[str] | None"], Sequence[Segment]]
 
 _CHUNK = 2000                     # customers per batch in a full recompute
-_REBUILD_CACHE_KIB = 256 * 1024  # page cache during a full recompute (SQLite's default is 2 MB)
-_SQL_VARIABLES = 900              # ids per IN (...) list, well under SQLite's limit
 _META_POLICY = "mrr_policy"
 _META_FINGERPRINT = "mrr_policy_fingerprint"
 _META_AS_OF = "mrr_as_of"
@@ -250,19 +248,6 @@ def backfill(store, policy) -> dict[str, Any]:
 # ---- internals ---------------------------------------------------------------
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
-    for index in range(0, len(items), size):
-        yield items[index:index + size]
-
-
-def _select_in(db, sql: str, ids: Sequence[str]) -> list[tuple]:
-    """``sql`` with one ``{ids}`` placeholder for an IN list, over chunks of ids."""
-    rows: list[tuple] = []
-    for part in _chunks(list(ids), _SQL_VARIABLES):
-        rows.extend(db.execute(sql.format(ids=", ".join("?" for _ in part)), list(part)).fetchall())
-    return rows
-
-
 def _customers_moved_by_time(target, old_as_of: date, new_as_of: date) -> set[str]:
     """Customers whose month figures change only because the as-of day moved forward.
 
@@ -291,40 +276,13 @@ def _customers_moved_by_time(target, old_as_of: date, new_as_of: date) -> set[st
 
 
 def _read_old_figures(target, customer_ids: Sequence[str]) -> list[tuple[str, MonthFigure]]:
-    rows = _select_in(
+    rows = select_in(
         target.db,
         f"SELECT currency, month, mrr_minor, start_mrr_minor, movement, movement_minor FROM {MONTHS_TABLE} "
         "WHERE _deleted = 0 AND customer_id IN ({ids})",
         customer_ids,
     )
     return [(r[0], MonthFigure(r[1], r[2], r[3], r[4], r[5], "", ())) for r in rows]
-
-
-def _write_customers(target, customer_ids: Sequence[str], ledgers: Sequence[CustomerLedger], stamp: PolicyStamp,
-                     *, fresh: bool = False) -> int:
-    """Make the customer tables hold exactly ``ledgers`` for ``customer_ids``.
-
-    ``fresh``: the tables held no live rows when the recompute began, so there
-    is nothing stale to look for (a first rebuild skips one query per table and chunk).
-    """
-    new_rows: dict[str, list[dict[str, Any]]] = {table: [] for table in CUSTOMER_TABLES}
-    day_text = DayText()
-    for ledger in ledgers:
-        ledger_rows(ledger.customer_id, ledger.currency, ledger.runs, ledger.days, ledger.months, stamp, day_text,
-                    new_rows)
-    written = 0
-    for table, rows in new_rows.items():
-        written += target.upsert_rows(table, PRIMARY_KEY, rows)
-        if fresh:
-            continue
-        keep = {row["id"] for row in rows}
-        existing = _select_in(
-            target.db, f"SELECT id FROM {table} WHERE _deleted = 0 AND customer_id IN ({{ids}})", customer_ids
-        )
-        stale = [{"id": row_id} for (row_id,) in existing if row_id not in keep]
-        if stale:
-            written += target.mark_deleted(table, stale)
-    return written
 
 
 def _figures(ledgers: Iterable[CustomerLedger]) -> Iterable[tuple[str, MonthFigure]]:
@@ -337,7 +295,7 @@ def _recompute_some(store, target, policy, rules, horizon, source, ids: set[str]
     ordered = sorted(ids)
     ledgers = compute_ledgers(source(store, policy, set(ordered)), rules, horizon) if ordered else []
     old = aggregate(_read_old_figures(target, ordered)) if ordered else {}
-    written = _write_customers(target, ordered, ledgers, rules.stamp) if ordered else 0
+    written = write_customers(target, ordered, ledgers, rules.stamp) if ordered else 0
     delta = aggregate(_figures(ledgers))
     for key, counters in old.items():
         add_counters(delta.setdefault(key, dict.fromkeys(COUNTERS, 0)), counters, sign=-1)
@@ -352,7 +310,7 @@ def _apply_metric_deltas(target, delta: dict[tuple[str, str], dict[str, int]], s
     ids = [f"{currency}|{month}" for currency, month in changed]
     current: dict[str, dict[str, int]] = {}
     columns = ", ".join(COUNTERS)
-    for row in _select_in(target.db, f"SELECT id, {columns} FROM {METRICS_TABLE} WHERE _deleted = 0 AND id IN ({{ids}})", ids):
+    for row in select_in(target.db, f"SELECT id, {columns} FROM {METRICS_TABLE} WHERE _deleted = 0 AND id IN ({{ids}})", ids):
         current[row[0]] = dict(zip(COUNTERS, row[1:]))
     rows, gone = [], []
     for (currency, month), d in sorted(changed.items()):
@@ -376,19 +334,6 @@ def _all_customer_ids(store, target) -> list[str]:
     return sorted(ids)
 
 
-@contextmanager
-def _page_cache(db, kib: int):
-    """A larger SQLite page cache for one big write: with the default 2 MB the
-    customer tables' indexes no longer fit and pages are spilled and re-read."""
-    previous = db.execute("PRAGMA cache_size").fetchone()[0]
-    if previous >= 0 or -previous < kib:
-        db.execute(f"PRAGMA cache_size = -{int(kib)}")
-    try:
-        yield
-    finally:
-        db.execute(f"PRAGMA cache_size = {int(previous)}")
-
-
 def _recompute_all(store, target, policy, rules, horizon, source) -> UpdateStats:
     customer_ids = _all_customer_ids(store, target)
     fresh = not any(
@@ -396,10 +341,10 @@ def _recompute_all(store, target, policy, rules, horizon, source) -> UpdateStats
     )
     totals: dict[tuple[str, str], dict[str, int]] = {}
     written = 0
-    with _page_cache(target.db, _REBUILD_CACHE_KIB):
-        for chunk in _chunks(customer_ids, _CHUNK):
+    with page_cache(target.db, REBUILD_CACHE_KIB), indexes_built_after(target.db, fresh):
+        for chunk in chunks(customer_ids, _CHUNK):
             ledgers = compute_ledgers(source(store, policy, set(chunk)), rules, horizon)
-            written += _write_customers(target, chunk, ledgers, rules.stamp, fresh=fresh)
+            written += write_customers(target, chunk, ledgers, rules.stamp, fresh=fresh)
             for key, counters in aggregate(_figures(ledgers)).items():
                 add_counters(totals.setdefault(key, dict.fromkeys(COUNTERS, 0)), counters)
     rows = [metrics_row(cur, month, counters, rules.stamp) for (cur, month), counters in sorted(totals.items())]

@@ -56,9 +56,17 @@ def _create_customer_tables(db) -> None:
             {_POLICY}, {_META})"""
     )
     for table in CUSTOMER_TABLES:
-        db.execute(f"CREATE INDEX idx_{table}_customer ON {table}(customer_id)")
-        db.execute(f"CREATE INDEX idx_{table}__seq ON {table}(_seq)")
+        for statement in customer_index_sql(table).values():
+            db.execute(statement)
     # no index on day/month: reports scan whole tables, and every index slows the full rebuild
+
+
+def customer_index_sql(table: str) -> dict[str, str]:
+    """The secondary indexes of a customer table, by name (a first rebuild drops and recreates them)."""
+    return {
+        f"idx_{table}_customer": f"CREATE INDEX idx_{table}_customer ON {table}(customer_id)",
+        f"idx_{table}__seq": f"CREATE INDEX idx_{table}__seq ON {table}(_seq)",
+    }
 
 
 def _create_metrics_table(db) -> None:
