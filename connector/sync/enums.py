@@ -8,6 +8,7 @@ which value it has not seen before, so the MRR rules can be checked for it.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ class EnumWatch:
 
     def __init__(self) -> None:
         self.unknown: set[tuple[str, str, str]] = set()
+        self._lock = threading.Lock()  # pages are checked in fetcher threads
 
     def check(self, stream: str, objects: Iterable[Mapping[str, Any]]) -> None:
         for (known_stream, field), values in KNOWN_VALUES.items():
@@ -36,7 +38,11 @@ class EnumWatch:
                 continue
             for obj in objects:
                 value = obj.get(field)
-                if isinstance(value, str) and value not in values and (stream, field, value) not in self.unknown:
+                if not isinstance(value, str) or value in values:
+                    continue
+                with self._lock:
+                    if (stream, field, value) in self.unknown:
+                        continue
                     self.unknown.add((stream, field, value))
                     log.warning(
                         "%s: unknown %s %r (e.g. %s) stored as is; check the MRR rules for it",

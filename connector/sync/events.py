@@ -22,7 +22,7 @@ from ..errors import PaginationError
 from ..providers.base import Provider
 from ..store import Store
 from ..providers.base import Page
-from .full import CHILDREN, replace_children, write_page
+from .pages import CHILDREN, replace_children, write_page
 from .pipeline import Job, Pipeline
 
 log = logging.getLogger("billing_connector.sync")

@@ -1,0 +1,103 @@
+"""A fetched page on its way into the store: prepared in a worker, written by the writer.
+
+Workers turn a page of provider objects into store rows (canonical JSON and
+typed columns) before handing it over: rows are about an eighth of the memory
+of the parsed objects, so pages waiting for the writer stay cheap whatever the
+concurrency, and the one writer thread only runs SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..providers.base import Page
+from ..store import Store
+from ..streams import RAW_TABLES
+from .enums import EnumWatch
+
+SEEN_TABLE = "_full_refresh_seen"
+# parent stream -> (child table, the child's column naming its parent)
+CHILDREN = {"subscriptions": (("subscription_items", "subscription"),), "invoices": (("invoice_line_items", "invoice"),)}
+
+ENUMS = EnumWatch()
+
+
+@dataclass
+class PreparedPage:
+    rows: list[dict[str, Any]]
+    has_more: bool
+    # the ends of the page, all the slice logic needs: [{"id", "created"}, ...]
+    ends: list[dict[str, Any]]
+    # child table -> {parent id: child rows}
+    children: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+
+def prepare_page(stream: str, page: Page) -> PreparedPage:
+    """Rows for a page and its children; runs in the fetching thread."""
+    ENUMS.check(stream, page.objects)
+    spec = RAW_TABLES[stream]
+    ends = [{"id": o["id"], "created": o.get("created")} for o in (page.objects[:1] + page.objects[-1:])]
+    prepared = PreparedPage([spec.to_row(obj) for obj in page.objects], page.has_more, ends)
+    parent_columns = dict(CHILDREN.get(stream, ()))
+    for child_table, parents in page.children.items():
+        child_spec = RAW_TABLES[child_table]
+        column = parent_columns[child_table]
+        prepared.children[child_table] = {
+            parent_id: [child_spec.to_row({**child, column: child.get(column) or parent_id}) for child in children]
+            for parent_id, children in parents
+        }
+    return prepared
+
+
+def write_prepared(store: Store, stream: str, page: PreparedPage, *, track_seen: bool = False) -> int:
+    """Upsert a page's rows and replace each parent's children (inside the caller's transaction)."""
+    changed = store.upsert_rows(stream, RAW_TABLES[stream].primary_key, page.rows)
+    parent_columns = dict(CHILDREN.get(stream, ()))
+    for child_table, by_parent in page.children.items():
+        spec = RAW_TABLES[child_table]
+        changed += store.replace_children(child_table, spec.primary_key, parent_columns[child_table], by_parent)
+    if track_seen and page.rows:
+        ensure_seen_table(store)
+        store.db.conn.executemany(
+            f"INSERT OR IGNORE INTO {SEEN_TABLE}(stream, id) VALUES (?, ?)", [(stream, row["id"]) for row in page.rows]
+        )
+    return changed
+
+
+def write_page(store: Store, stream: str, page: Page, *, track_seen: bool = False) -> int:
+    """Prepare and write in one go (the events pass, which writes single objects)."""
+    return write_prepared(store, stream, prepare_page(stream, page), track_seen=track_seen)
+
+
+def replace_children(store: Store, table: str, parent_column: str, parent_id: str, children: list[dict[str, Any]]) -> int:
+    spec = RAW_TABLES[table]
+    rows = [spec.to_row({**child, parent_column: child.get(parent_column) or parent_id}) for child in children]
+    return store.replace_scope(table, spec.primary_key, {parent_column: parent_id}, rows)
+
+
+def ensure_seen_table(store: Store) -> None:
+    store.db.execute(f"CREATE TABLE IF NOT EXISTS {SEEN_TABLE} (stream TEXT, id TEXT, PRIMARY KEY (stream, id))")
+
+
+def soft_delete_unseen(store: Store, stream: str) -> int:
+    """After a full re-read: rows the provider no longer lists are gone upstream."""
+    ensure_seen_table(store)
+    ids = [
+        row[0]
+        for row in store.db.execute(
+            f'SELECT id FROM "{stream}" WHERE _deleted = 0 AND id NOT IN '
+            f"(SELECT id FROM {SEEN_TABLE} WHERE stream = ?)",
+            [stream],
+        ).fetchall()
+    ]
+    removed = store.mark_deleted(stream, [{"id": i} for i in ids])
+    for child_table, parent_column in CHILDREN.get(stream, ()):
+        for parent_id in ids:
+            replace_children(store, child_table, parent_column, parent_id, [])
+    store.db.execute(f"DELETE FROM {SEEN_TABLE} WHERE stream = ?", [stream])
+    return removed
