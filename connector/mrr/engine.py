@@ -206,9 +206,14 @@ def refresh_after_sync(store, policy) -> dict[str, Any]:
         raise ConfigError(
             f"the neutral mapping or segment builder is not available ({exc}); MRR was not refreshed"
         ) from None
-    mapped = map_changes(store)
-    changed_customers = build_segments(store, mapped)
-    stats = update(store, policy, set(changed_customers))
+    # One transaction for the three steps: the mapping's watermark must not
+    # commit before the segments and facts it feeds, or a crash in between
+    # would leave those customers' MRR stale for good (inner blocks nest as
+    # savepoints).
+    with store.db.atomic():
+        mapped = map_changes(store)
+        changed_customers = build_segments(store, mapped)
+        stats = update(store, policy, set(changed_customers))
     return {
         "mapped_customers": len(mapped),
         "segment_customers": len(changed_customers),

@@ -64,8 +64,6 @@ def crash_once(monkeypatch, module, name):
     monkeypatch.setattr(module, name, crashing)
 
 
-@pytest.mark.xfail(strict=True, reason="map_changes commits mapping_seq before segments are built; "
-                                       "a crash in between leaves those customers' MRR never computed")
 def test_crash_between_mapping_and_segments_then_next_refresh_catches_up(account, monkeypatch):
     server, work, expected = account
     store = synced_store(server.url, work / "crash-segments.db")
