@@ -59,8 +59,9 @@ def control(url: str, path: str, body: dict | None = None) -> dict:
         return json.loads(resp.read() or b"{}")
 
 
-def run_sync(url: str, db: str, rate: float, per_endpoint: float, extra: list[str] = ()) -> dict:
+def run_sync(url: str, db: str, rate: float, per_endpoint: float, extra: list[str] = (), in_flight: int | None = None) -> dict:
     env = {**os.environ, "STRIPE_API_KEY": KEY, "STRIPE_API_BASE": url,
+           **({"BILLING_CONNECTOR_MAX_IN_FLIGHT": str(in_flight)} if in_flight else {}),
            # 0 = no cap: a cap as high as the account ceiling never binds
            "BILLING_CONNECTOR_MAX_REQUESTS_PER_SECOND_PER_ENDPOINT": str(per_endpoint or rate)}
     cmd = [str(BIN / "billing-connector"), "sync", "--db", db, "--quiet", "--skip-mrr",
@@ -109,6 +110,10 @@ def main() -> None:
         help="per-route limit of the server AND the connector's cap (0: none on either side)",
     )
     parser.add_argument("--skip-incremental", action="store_true")
+    parser.add_argument(
+        "--compare-sequential", action="store_true",
+        help="also sync the same account one request at a time (how tap-stripe and most connectors page) and print the ratio",
+    )
     args = parser.parse_args()
 
     proc, url = start_server(args)
@@ -135,6 +140,15 @@ def main() -> None:
             print(f"  objects/s          {objects / network:,.0f}")
             print(f"  CPU per object     {1000 * run['cpu'] / max(1, objects):.3f} ms   ({run['cpu']:.1f} s CPU)")
             print(f"  peak RSS           {run['maxrss_mb']:.0f} MB")
+            if args.compare_sequential:
+                sequential_db = str(Path(tmp) / "sequential.db")
+                control(url, "/_demo/stats/reset", {})
+                run_sync(url, sequential_db, args.rate_limit, args.per_endpoint_limit, in_flight=1)
+                seq_stats = control(url, "/_demo/stats")
+                seq_network = seq_stats["last_request_at"] - seq_stats["first_request_at"] + args.latency_ms / 1000
+                print(f"one request in flight (the usual connector): {seq_network:.1f} s, "
+                      f"{seq_stats['successful'] / seq_network:.1f} req/s = {100 * seq_stats['successful'] / seq_network / args.rate_limit:.1f} % of the ceiling; "
+                      f"this connector is {seq_network / network:.1f}x faster on the same account")
             if args.skip_incremental:
                 return
             conn = sqlite3.connect(db)
