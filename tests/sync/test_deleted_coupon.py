@@ -1,0 +1,52 @@
+"""A coupon deleted upstream while discounts still carry it: kept, marked, MRR unchanged."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from connector.http import RateLimiter
+from connector.mrr.engine import refresh_after_sync
+from connector.mrr.policy import load_policy
+from connector.providers.stripe import StripeProvider
+from connector.store import open_store
+from connector.sync import run_sync
+from tests.conftest import CANARY_KEY
+
+demo_server = pytest.importorskip("connector.demo.server")
+
+
+def mrr_by_customer(store):
+    return dict(store.db.execute(
+        "select customer_id, sum(mrr_minor) from mrr_customer_runs where _deleted = 0 and end_date is null group by 1"
+    ).fetchall())
+
+
+def test_deleted_coupon_still_referenced_by_a_discount(tmp_path):
+    policy = load_policy("default")
+    with demo_server.DemoServer(customers=40, seed=2) as server:
+        provider = StripeProvider(CANARY_KEY, api_base=server.url, limiter=RateLimiter(500))
+        store = open_store(tmp_path / "coupon.db")
+        store.bind_account(provider.identify())
+        streams = list(provider.streams)
+        assert run_sync(store, provider, streams=streams, workers=8).failures == {}
+        refresh_after_sync(store, policy)
+        coupon_id, uses = store.db.execute(
+            "select coupon_id, count(*) from billing_discounts where _deleted = 0 and subscription_id is not null "
+            "group by 1 order by 2 desc limit 1"
+        ).fetchone()
+        assert uses >= 1
+        before = mrr_by_customer(store)
+        discounts_before = store.db.execute("select count(*) from billing_discounts where _deleted = 0").fetchone()
+
+        server.delete_coupon(coupon_id)
+        report = run_sync(store, provider, streams=streams, workers=8, clock=lambda: time.time() + 120)
+        assert report.failures == {}
+        refresh_after_sync(store, policy)
+
+        # the coupon row stays, marked deleted; the discounts that carry it keep their terms
+        assert store.db.execute("select _deleted from coupons where id = ?", [coupon_id]).fetchone() == (1,)
+        assert store.db.execute("select count(*) from billing_discounts where _deleted = 0").fetchone() == discounts_before
+        # deleting a coupon stops new redemptions; it does not end existing discounts
+        assert mrr_by_customer(store) == before
