@@ -72,6 +72,8 @@ def sync(
         store.bind_account(identity)
         rate = conn.provider.limiter.ceiling if conn.provider.limiter else 25
         workers = settings.max_in_flight or default_in_flight(rate)
+        # max_in_flight bounds nested-list follow-ups too: with 1, one request at a time
+        conn.provider.nested_workers = workers
         report = run_sync(
             store,
             conn.provider,
