@@ -71,6 +71,8 @@ class RateLimiter:
         self._per_endpoint = per_endpoint
         self._endpoints: dict[str, _Bucket] = {}
         self.throttled = 0  # 429s seen
+        self._last_decrease = 0.0  # monotonic time of the last 429 cut
+        self._last_recover: float | None = None
 
     @property
     def rate(self) -> float:
@@ -109,9 +111,9 @@ class RateLimiter:
         """Additive increase back towards the configured ceiling, about 1 req/s per second."""
         if self._account.rate >= self.ceiling:
             return
-        last = getattr(self, "_last_recover", now)
+        last = self._last_recover if self._last_recover is not None else now
         self._last_recover = now
-        if now - getattr(self, "_last_decrease", 0.0) < 1.0:
+        if now - self._last_decrease < 1.0:
             return
         self._account._refill(now)
         self._account.rate = min(self.ceiling, self._account.rate + (now - last) * max(1.0, self.ceiling / 20))

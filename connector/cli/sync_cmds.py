@@ -64,6 +64,19 @@ def sync(config_path, db, full_refresh, streams, max_requests_per_second, quiet,
     raise SystemExit(EXIT_OK)
 
 
+def _machine_output(info, header, rows, output_format, as_json) -> bool:
+    """Print JSON (the whole document) or CSV (the per-stream rows); False for a table."""
+    if as_json or output_format == "json":
+        click.echo(json.dumps(info, indent=2))
+        return True
+    if output_format == "csv":
+        writer = csv.writer(click.get_text_stream("stdout"))
+        writer.writerow(header)
+        writer.writerows(rows)
+        return True
+    return False
+
+
 @click.command()
 @common_options
 @format_option
@@ -77,14 +90,8 @@ def status(config_path, db, output_format, as_json):
     """
     settings = settings_from(config_path, db=db)
     info = app.status(settings)
-    if as_json or output_format == "json":
-        click.echo(json.dumps(info, indent=2))
-        return
-    if output_format == "csv":
-        writer = csv.writer(click.get_text_stream("stdout"))
-        writer.writerow(["stream", "rows", "phase", "events_cursor", "updated_at"])
-        for table, s in info["streams"].items():
-            writer.writerow([table, s["rows"], s["phase"] or "", s["events_cursor"] or "", s["updated_at"] or ""])
+    rows = [[t, s["rows"], s["phase"] or "", s["events_cursor"] or "", s["updated_at"] or ""] for t, s in info["streams"].items()]
+    if _machine_output(info, ["stream", "rows", "phase", "events_cursor", "updated_at"], rows, output_format, as_json):
         return
     click.echo(f"store {info['db']}: account {info['account_id']} ({info['mode']} mode), API {info['api_version']}")
     click.echo(f"last sync finished at {info['last_sync_finished_at']} (ok={info['last_sync_ok']})")
@@ -111,14 +118,7 @@ def auth(config_path, db, output_format, as_json):
     """
     settings = settings_from(config_path, db=db)
     info = app.auth(settings)
-    if as_json or output_format == "json":
-        click.echo(json.dumps(info, indent=2))
-        return
-    if output_format == "csv":
-        writer = csv.writer(click.get_text_stream("stdout"))
-        writer.writerow(["stream", "access"])
-        for stream, verdict in info["streams"].items():
-            writer.writerow([stream, verdict])
+    if _machine_output(info, ["stream", "access"], list(info["streams"].items()), output_format, as_json):
         return
     click.echo(f"account {info['account_id']} ({info['mode']} mode) with a {info['key']}")
     for stream, verdict in info["streams"].items():

@@ -135,10 +135,11 @@ def run_sync(
             for full in fulls:
                 report.rows_read[full.stream] = full.rows
 
+        states = {stream: store.get_state(stream) or {} for stream in streams if stream not in report.failures}
         cursors = {
-            stream: int((store.get_state(stream) or {}).get("events_cursor", 0))
-            for stream in streams
-            if stream not in report.failures and (store.get_state(stream) or {}).get("phase") == "incremental"
+            stream: int(state.get("events_cursor", 0))
+            for stream, state in states.items()
+            if state.get("phase") == "incremental"
         }
         events = EventsPass(store, provider, cursors, now - EVENTS_SAFETY_LAG_SECONDS, progress)
         failures = events.run(make_pipeline)
