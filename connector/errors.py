@@ -13,6 +13,8 @@ EXIT_PERMISSION = 4       # the key may not read a stream (403) or it is absent 
 EXIT_STORE = 5            # store file unreadable, not SQLite, other account or mode
 EXIT_UNAVAILABLE = 6      # rate limited or provider unavailable beyond the retry budget
 EXIT_EXPORT = 7           # an export target refused or failed; its watermark is unchanged
+EXIT_REJECTED = 8         # the run completed, but some records were rejected (quarantined; see `status`)
+EXIT_LOCKED = 9           # another process holds the store (a sync already running)
 
 EXIT_CODES = {
     EXIT_OK: "ok",
@@ -23,6 +25,8 @@ EXIT_CODES = {
     EXIT_STORE: "the store file is unusable or belongs to another account or mode",
     EXIT_UNAVAILABLE: "rate limited or provider unavailable after all retries",
     EXIT_EXPORT: "an export target failed; nothing was marked exported",
+    EXIT_REJECTED: "completed, but some records were rejected and quarantined",
+    EXIT_LOCKED: "another process holds the store",
 }
 
 
@@ -60,6 +64,18 @@ class TransportError(ConnectorError):
     """A response that cannot be trusted (bad JSON, reset, timeout): always retryable."""
 
     exit_code = EXIT_UNAVAILABLE
+
+
+class RecordsRejected(ConnectorError):
+    """The run completed, but records that could not be stored or mapped were quarantined."""
+
+    exit_code = EXIT_REJECTED
+
+
+class StoreLocked(ConnectorError):
+    """Another process (a sync already running) holds the store."""
+
+    exit_code = EXIT_LOCKED
 
 
 class PaginationError(ConnectorError):
