@@ -103,7 +103,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "policy", "mrr.policy", "BILLING_CONNECTOR_POLICY", _string, "default",
-        "MRR policy preset: default, stripe, chartmogul or profitwell.",
+        "MRR policy preset: default, stripe, chartmogul, profitwell or chargebee.",
     ),
     Setting(
         "reporting_currency", "mrr.reporting_currency", "BILLING_CONNECTOR_REPORTING_CURRENCY", _string, None,

@@ -25,7 +25,7 @@ from .options import common_options, format_option, settings_from
 
 policy_option = click.option(
     "--policy", "policy_name", default=None,
-    help="MRR policy preset (default, stripe, chartmogul, profitwell); another than the stored one "
+    help="MRR policy preset (default, stripe, chartmogul, profitwell, chargebee); another than the stored one "
     "is computed on the fly, nothing written. Example: --policy stripe",
 )
 since_option = click.option("--since", default=None, help="First period shown (YYYY-MM, or YYYY-MM-DD for days).")

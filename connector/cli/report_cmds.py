@@ -20,7 +20,7 @@ from .options import common_options, settings_from
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
               help="Write a self-contained HTML report (charts, metrics, one section per currency) to this file.")
 @click.option("--policy", default=None,
-              help="MRR policy preset (default, stripe, chartmogul, profitwell); default: setting `mrr.policy`.")
+              help="MRR policy preset (default, stripe, chartmogul, profitwell, chargebee); default: setting `mrr.policy`.")
 @click.option("--json", "as_json", is_flag=True, help="Print the terminal summary as JSON instead of text.")
 def report(config_path, db, html_path, policy, as_json):
     """MRR per currency: the last 12 months in the terminal, or the full HTML report.

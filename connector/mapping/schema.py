@@ -188,6 +188,8 @@ TABLES: dict[str, NeutralTable] = {
             ("plan_id", "TEXT", "price after the change"), ("quantity", "INTEGER", "quantity after the change"),
             ("previous_plan_id", "TEXT", "price before (null: the item is new)"),
             ("previous_quantity", "INTEGER", "quantity before"),
+            ("status", "TEXT", "subscription status after the change (status changes only)"),
+            ("previous_status", "TEXT", "subscription status before the change (status changes only)"),
         )),
         NeutralTable("billing_unclassified", (
             _PROVIDER, ("object_type", "TEXT NOT NULL", "provider object type"),
@@ -224,10 +226,20 @@ def _index_dependents(db: sqlite_utils.Database) -> None:
 
 _LATER = ("billing_subscription_changes",)   # added after 0001; a new table gets its own step
 
+def _subscription_change_status(db: sqlite_utils.Database) -> None:
+    """Status columns of billing_subscription_changes: a store made before them gains them
+    (a table created by step 0003 after they were declared already has them)."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(billing_subscription_changes)").fetchall()}
+    for column in ("status", "previous_status"):
+        if column not in present:
+            db.execute(f"ALTER TABLE billing_subscription_changes ADD COLUMN {quote(column)} TEXT")
+
+
 NEUTRAL_MIGRATIONS: list[Migration] = [
     *[(f"0001_{name}", _create(table)) for name, table in TABLES.items() if name not in _LATER],
     ("0002_dependency_indexes", _index_dependents),
     *[(f"0003_{name}", _create(TABLES[name])) for name in _LATER],
+    ("0004_subscription_change_status", _subscription_change_status),
 ]
 
 

@@ -317,6 +317,14 @@ class _CustomerMapper:
         sub = dig(event, "data", "object") or {}
         before = dig(event, "data", "previous_attributes") or {}
         items = list_data(sub.get("items"))
+        if "status" in before and before["status"] != sub.get("status"):
+            self.tables["billing_subscription_changes"].append({
+                "provider": PROVIDER, "id": f"{event['id']}:status", "customer_id": self.cid,
+                "event_id": event["id"], "subscription_id": sub.get("id"), "subscription_item_id": None,
+                "changed_at": event.get("created"), "plan_id": None, "quantity": None,
+                "previous_plan_id": None, "previous_quantity": None,
+                "status": sub.get("status"), "previous_status": before["status"],
+            })
         if "items" in before:
             previous = {i.get("id"): i for i in list_data(before["items"])}
         elif "plan" in before or "quantity" in before:     # single-plan subscriptions of old versions
@@ -337,6 +345,7 @@ class _CustomerMapper:
                 "event_id": event["id"], "subscription_id": sub.get("id"), "subscription_item_id": item["id"],
                 "changed_at": event.get("created"), "plan_id": now_plan, "quantity": now_quantity,
                 "previous_plan_id": was_plan, "previous_quantity": was_quantity,
+                "status": None, "previous_status": None,
             })
 
     def run(self) -> CustomerRows:

@@ -84,13 +84,21 @@ def line_price(line: Mapping[str, Any]) -> Any:
 
 
 def line_taxes(line: Mapping[str, Any]) -> tuple[int, int]:
-    """(all taxes, the part included in the line amount) in minor units."""
+    """(all taxes, the part included in the line amount) in minor units.
+
+    ``taxes`` (2025 on) and ``tax_amounts`` (before) are two shapes of the same
+    taxes: a line carrying both (an export mixing versions) counts them once,
+    from ``taxes``.
+    """
     total = inclusive = 0
-    for tax in list_data(line.get("taxes")):
-        amount = int(tax.get("amount") or 0)
-        total += amount
-        if tax.get("tax_behavior") == "inclusive":
-            inclusive += amount
+    taxes = list_data(line.get("taxes"))
+    if taxes:
+        for tax in taxes:
+            amount = int(tax.get("amount") or 0)
+            total += amount
+            if tax.get("tax_behavior") == "inclusive":
+                inclusive += amount
+        return total, inclusive
     for tax in list_data(line.get("tax_amounts")):      # versions before 2025
         amount = int(tax.get("amount") or 0)
         total += amount

@@ -29,7 +29,7 @@ from .facts import (
 from .ledger import Run, change_points, group_by_customer_currency, last_day_of_month, mrr_segments, runs_from_points
 from .metrics import COUNTERS, add_counters, aggregate
 from .model import SEGMENTS_TABLE, Segment
-from .movements import DayMovement, MonthFigure, classify_days, classify_months
+from .movements import CHURN, CONTRACTION, EXPANSION, REACTIVATION, DayMovement, MonthFigure, classify_days, classify_months
 
 SegmentSource = Callable[[Any, Any, "set[str] | None"], Sequence[Segment]]
 
@@ -48,6 +48,8 @@ class Rules:
     reactivation_min_gap_days: int = 0
     same_month_new_churn_ignored: bool = False
     include_usage_in_mrr: bool = False
+    reactivation_as_expansion: bool = False
+    churn_as_contraction: bool = False
 
     @classmethod
     def of(cls, policy: Any) -> "Rules":
@@ -57,7 +59,15 @@ class Rules:
             reactivation_min_gap_days=int(policy.reactivation_min_gap_days or 0),
             same_month_new_churn_ignored=bool(policy.same_month_new_churn_ignored),
             include_usage_in_mrr=bool(policy.include_usage_in_mrr),
+            reactivation_as_expansion=bool(getattr(policy, "reactivation_as_expansion", False)),
+            churn_as_contraction=bool(getattr(policy, "churn_as_contraction", False)),
         )
+
+    @property
+    def regrouped(self) -> dict[str, str]:
+        """Movement kinds a product reports under another kind (Chargebee: reactivation is expansion)."""
+        return {**({REACTIVATION: EXPANSION} if self.reactivation_as_expansion else {}),
+                **({CHURN: CONTRACTION} if self.churn_as_contraction else {})}
 
     @property
     def stamp(self) -> PolicyStamp:
@@ -94,7 +104,12 @@ def compute_ledgers(segments: Iterable[Segment], rules: Rules, horizon: date) ->
         points = change_points(customer_segments)
         runs = runs_from_points(points)
         days = classify_days(points, rules.reactivation_min_gap_days, rules.same_month_new_churn_ignored)
-        ledgers.append(CustomerLedger(customer_id, currency, runs, days, classify_months(runs, days, horizon)))
+        months = classify_months(runs, days, horizon)
+        regrouped = rules.regrouped
+        if regrouped:
+            days = [d._replace(kind=regrouped.get(d.kind, d.kind)) for d in days]
+            months = [m._replace(movement=regrouped.get(m.movement, m.movement)) for m in months]
+        ledgers.append(CustomerLedger(customer_id, currency, runs, days, months))
     return ledgers
 
 

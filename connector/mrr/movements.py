@@ -170,23 +170,35 @@ def cause_of(point: ChangePoint, kind: str) -> str:
     if kind == NEW:
         return "trial_conversion" if "trial_conversion" in given else "new_subscription"
     causes: set[str] = set(given)
-    ended_subscriptions = {s.subscription_id: s for s in point.ended if s.source_type != "discount"}
-    started_subscriptions = {s.subscription_id for s in point.started if s.source_type != "discount"}
-    added = removed = False
-    for segment in point.started:
+    for segment in (*point.started, *point.ended):
         if segment.source_type == "discount":
-            causes.add("discount_start")
-        elif segment.cause in _KNOWN_CAUSES:
-            continue
-        elif segment.subscription_id is not None and segment.subscription_id in ended_subscriptions:
-            replaced = ended_subscriptions[segment.subscription_id]
-            causes.add("quantity" if replaced.source_id == segment.source_id else "plan_change")
-        else:
-            added = True
+            causes.add("discount_start" if segment in point.started else "discount_end")
+    # Per slot (subscription item): what was billed before the day and what after. A negative
+    # proration piece is the credit for the old price, so it counts as "before".
+    before: dict[str, list] = {}
+    after: dict[str, list] = {}
     for segment in point.ended:
-        if segment.source_type == "discount":
-            causes.add("discount_end")
-        elif segment.subscription_id is None or segment.subscription_id not in started_subscriptions:
+        if segment.source_type != "discount":
+            before.setdefault(_slot(segment), []).append(segment)
+    for segment in point.started:
+        if segment.source_type == "discount" or (segment.cause in _KNOWN_CAUSES and segment.cause != "trial_conversion"):
+            continue
+        credit = "proration" in (segment.detail.get("tags") or ()) and segment.mrr_minor < 0
+        (before if credit else after).setdefault(_slot(segment), []).append(segment)
+    subscriptions_before = {s.subscription_id for pieces in before.values() for s in pieces}
+    subscriptions_after = {s.subscription_id for pieces in after.values() for s in pieces}
+    added = removed = False
+    for slot in sorted(set(before) | set(after)):
+        old, new = before.get(slot, []), after.get(slot, [])
+        if old and new:
+            same_price = {_price(s) for s in old} == {_price(s) for s in new}
+            causes.add("quantity" if same_price else "plan_change")
+        elif new:
+            if new[0].subscription_id is not None and new[0].subscription_id in subscriptions_before:
+                causes.add("plan_change")    # an item replaced by another in the same subscription
+            else:
+                added = True
+        elif old[0].subscription_id is None or old[0].subscription_id not in subscriptions_after:
             removed = True
     if added and removed:
         # one subscription replaced by another on the same day: a plan change for the customer
@@ -196,6 +208,14 @@ def cause_of(point: ChangePoint, kind: str) -> str:
     elif removed:
         causes.add("cancellation")
     return ",".join(sorted(causes))
+
+
+def _slot(segment) -> str:
+    return str(segment.detail.get("slot") or segment.source_id)
+
+
+def _price(segment) -> str | None:
+    return segment.detail.get("price")
 
 
 def _source_ids(point: ChangePoint) -> tuple[str, ...]:

@@ -51,6 +51,8 @@ class Policy:
     # Read by the engine (movements, metrics), not by the segments.
     reactivation_min_gap_days: int = 0
     same_month_new_churn_ignored: bool = False
+    reactivation_as_expansion: bool = False
+    churn_as_contraction: bool = False
     month_figure: str = "last_day"
 
     @property
@@ -77,10 +79,12 @@ class Policy:
 
 PRESETS: dict[str, Policy] = {
     "default": Policy(),
-    # Stripe Billing's dashboard: MRR leaves at the cancellation request, only
-    # `forever` discounts lower it.
+    # Stripe Billing's dashboard: MRR leaves at the cancellation request (its
+    # "churn at cancellation" setting) and recurring discounts (forever,
+    # repeating) lower it (its "subtract recurring discounts" setting); both
+    # settings can be switched: stripe_churn, stripe_discounts.
     "stripe": Policy(
-        name="stripe", cancel_at_period_end_churn="request", discount_durations_reducing_mrr=("forever",),
+        name="stripe", cancel_at_period_end_churn="request", discount_durations_reducing_mrr=("forever", "repeating"),
     ),
     # ChartMogul: invoice-based; what was invoiced (discounts of every duration
     # included) counts for the service period billed; past due keeps MRR; churn
@@ -96,6 +100,21 @@ PRESETS: dict[str, Policy] = {
         name="profitwell", discount_durations_reducing_mrr=("forever", "repeating", "once"),
         same_month_new_churn_ignored=True,
     ),
+    # Chargebee (RevenueStory): active and non-renewing subscriptions count (a
+    # scheduled cancellation keeps MRR to the term's end), trials do not;
+    # reactivations are reported under expansion and churn under contraction.
+    "chargebee": Policy(
+        name="chargebee", cancel_at_period_end_churn="period_end",
+        reactivation_as_expansion=True, churn_as_contraction=True,
+    ),
+}
+
+# The two settings of Stripe's dashboard, as shorthands for the rules they set.
+DASHBOARD_SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "stripe_discounts": ("discount_durations_reducing_mrr", {
+        "recurring": ("forever", "repeating"), "one_time": ("once",), "both": ("forever", "repeating", "once"),
+    }),
+    "stripe_churn": ("cancel_at_period_end_churn", {"at_cancellation": "request", "at_period_end": "period_end"}),
 }
 
 RULE_NAMES = tuple(f.name for f in fields(Policy) if f.name != "name")
@@ -172,12 +191,27 @@ def load_policy(name: str, overrides: Mapping[str, Any] | None = None) -> Policy
         raise ConfigError(f"unknown MRR policy {name!r}: use one of {', '.join(PRESETS)}")
     policy = PRESETS[name]
     changes: dict[str, Any] = {}
-    for rule, value in (overrides or {}).items():
+    for rule, value in _expand_dashboard_settings(overrides or {}).items():
         if rule not in RULE_NAMES:
-            raise ConfigError(f"unknown MRR rule {rule!r} in [mrr]: valid rules are {', '.join(RULE_NAMES)}")
+            valid = ", ".join((*RULE_NAMES, *DASHBOARD_SETTINGS))
+            raise ConfigError(f"unknown MRR rule {rule!r} in [mrr]: valid rules are {valid}")
         parse = _PARSERS.get(rule) or (_as_bool if isinstance(getattr(policy, rule), bool) else None)
         try:
             changes[rule] = parse(value) if parse else value
         except (ValueError, TypeError, ZeroDivisionError) as exc:
             raise ConfigError(f"MRR rule {rule} = {value!r}: {exc}") from None
     return replace(policy, **changes)
+
+
+def _expand_dashboard_settings(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``stripe_discounts`` / ``stripe_churn`` replaced by the rules they stand for."""
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key not in DASHBOARD_SETTINGS:
+            out[key] = value
+            continue
+        rule, choices = DASHBOARD_SETTINGS[key]
+        if value not in choices:
+            raise ConfigError(f"MRR setting {key} = {value!r}: must be one of {', '.join(choices)}")
+        out[rule] = choices[value]
+    return out

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Any
 
@@ -34,15 +33,10 @@ from ..mapping.schema import TABLES, ensure_schema
 from ..store import Store
 from .model import SEGMENT_MIGRATIONS, SEGMENTS_TABLE, segment_row, write_customer_segments
 from .segments_effective import effective_segments  # noqa: F401  (public API lives here)
-from .segments_pricing import discount_amounts, gross_amount, inclusive_tax_share, split_line
+from .segments_live import ENDED_STATUSES, LiveSubscriptionPieces, day_of as _day
+from .segments_pricing import gross_amount, inclusive_tax_share, split_line
 
 PROVIDER = "stripe"
-SUBSCRIPTION_STATUS_TAGS = {"trialing", "past_due", "unpaid", "incomplete", "incomplete_expired", "paused"}
-KNOWN_STATUSES = SUBSCRIPTION_STATUS_TAGS | {"active", "canceled"}
-
-
-def _day(epoch: int | None) -> date | None:
-    return datetime.fromtimestamp(int(epoch), tz=timezone.utc).date() if epoch is not None else None
 
 
 def _rows(store: Store, table: str, customer_id: str) -> list[dict[str, Any]]:
@@ -88,7 +82,7 @@ def build_segments(store: Store, customer_ids: Iterable[str] | None = None) -> s
     return changed
 
 
-class _CustomerSegments:
+class _CustomerSegments(LiveSubscriptionPieces):
     def __init__(self, store: Store, customer_id: str):
         self.cid = customer_id
         self.subscriptions = {s["id"]: s for s in _rows(store, "billing_subscriptions", customer_id)}
@@ -135,6 +129,8 @@ class _CustomerSegments:
             return
         subscription = self.subscriptions.get(line["subscription_id"]) or {}
         tags = ["invoice_basis", *self.invoice_tags(invoice)]
+        if subscription.get("canceled_at"):
+            tags.append("cancel_requested")
         trial_start, trial_end = _day(subscription.get("trial_start_at")), _day(subscription.get("trial_end_at"))
         if trial_start and trial_end and trial_start <= start < trial_end:
             tags.append("trialing")
@@ -144,7 +140,9 @@ class _CustomerSegments:
             "price": line["plan_id"], "quantity": line["quantity"], "slot": slot, "kind": line["kind"],
             "amount_paid": invoice.get("amount_paid_minor"), "amount_refunded": invoice.get("amount_refunded_minor"),
             "amount_credited": invoice.get("amount_credited_minor"), "tax": line["tax_minor"],
-            "subscription_ended": self.ended(subscription),
+            "subscription_ended": self.stops(subscription),
+            "canceled_at": _day(subscription["canceled_at"]).isoformat() if subscription.get("canceled_at") else None,
+            "period_start": start.isoformat(),
         }
         common = dict(currency=line["currency"], start=start, end=end, interval=plan["interval"],
                       interval_count=plan["interval_count"] or 1, subscription_id=line["subscription_id"])
@@ -153,7 +151,7 @@ class _CustomerSegments:
             full = gross_amount(plan, line["quantity"])
             if full is None:
                 return
-            share = self.tax_share(plan, None, line)
+            share = self.net_share(plan, None, line)
             sign = -1 if line["amount_minor"] < 0 else 1
             amount = sign * int(round(full * share if share else full))
             self.piece(segment_id=segment_id, source_type="invoice_line", source_id=line["id"], amount_minor=amount,
@@ -176,143 +174,53 @@ class _CustomerSegments:
                        detail={"parent": segment_id, "discount": entry["discount"], "coupon": discount.get("coupon_id"),
                                "invoice_line": line["id"]}, **common)
 
-    @staticmethod
-    def ended(subscription: Mapping[str, Any]) -> str | None:
-        """The day an ended subscription stopped (its lines stop there on the subscription basis)."""
-        if subscription.get("status") not in ("canceled", "incomplete_expired"):
-            return None
-        end = subscription.get("ended_at") or subscription.get("canceled_at")
-        return _day(end).isoformat() if end else None
+    def stops(self, subscription: Mapping[str, Any]) -> str | None:
+        """The day a subscription stopped counting on the subscription basis: when it ended
+        (canceled at once: churn then, not at the billed period's end) or became unpaid."""
+        days = []
+        if subscription.get("status") in ENDED_STATUSES:
+            end = subscription.get("ended_at") or subscription.get("canceled_at")
+            days.append(_day(end) if end else None)
+        if subscription.get("status") == "unpaid" or (
+                subscription.get("status") in ENDED_STATUSES and any(
+                    c["subscription_id"] == subscription["id"] and c.get("status") == "unpaid" for c in self.changes)):
+            days.append(self.unpaid_since(subscription))
+        known = [d for d in days if d is not None]
+        return min(known).isoformat() if known else None
 
-    def tax_share(self, plan: Mapping[str, Any], item: Mapping[str, Any] | None,
-                  line: Mapping[str, Any] | None) -> Fraction | None:
-        """Net share of an inclusive-tax price: its tax rates, else its latest invoice line."""
-        if plan.get("tax_behavior") != "inclusive":
+    def net_share(self, plan: Mapping[str, Any], item: Mapping[str, Any] | None,
+                  line: Mapping[str, Any] | None = None) -> Fraction | None:
+        """The share of a price's amount that is not tax (None: all of it, or unknown).
+
+        One answer per price and item, whatever piece asks (live item, proration
+        line), so a change of source never moves MRR by a rounding cent:
+
+        1. an ``exclusive`` price carries no tax;
+        2. inclusive tax rates on the item (else the subscription's defaults), whatever the
+           price's ``tax_behavior`` says (``unspecified`` with an inclusive rate is inclusive);
+        3. else the latest recurring invoice line of the price (same item first) that
+           carried inclusive tax (for an ``inclusive`` price, any line): its net ÷ billed;
+        4. else, for a proration line, the line itself.
+        """
+        if plan.get("tax_behavior") == "exclusive":
             return None
+        if item is None and line is not None:
+            item = next((i for i in self.items if i["id"] == line["subscription_item_id"]), None)
         rates = json.loads((item or {}).get("tax_rates") or "[]")
-        if not rates and item is not None:
-            rates = json.loads((self.subscriptions.get(item["subscription_id"]) or {}).get("tax_rates") or "[]")
+        subscription_id = (item or line or {}).get("subscription_id")
+        if not rates and subscription_id:
+            rates = json.loads((self.subscriptions.get(subscription_id) or {}).get("tax_rates") or "[]")
         share = inclusive_tax_share(rates)
         if share is not None:
             return share
-        candidates = [line] if line else [
-            x for x in self.lines if x["kind"] == "recurring" and x["subscription_item_id"] == (item or {}).get("id")]
-        for known in sorted((c for c in candidates if c), key=lambda c: c["period_start_at"] or 0, reverse=True):
+        inclusive_price = plan.get("tax_behavior") == "inclusive"
+        item_id = (item or {}).get("id")
+        evidence = [x for x in self.lines if x["kind"] == "recurring" and x["plan_id"] == plan.get("id")
+                    and x["amount_minor"] - x["discount_minor"] and (inclusive_price or x["tax_inclusive_minor"])]
+        evidence.sort(key=lambda x: (x["subscription_item_id"] == item_id, x["period_start_at"] or 0, x["id"]),
+                      reverse=True)
+        for known in [*evidence, *([line] if line is not None else [])]:
             billed = known["amount_minor"] - known["discount_minor"]
-            if billed:
+            if billed and (inclusive_price or known["tax_inclusive_minor"]):
                 return Fraction(known["net_minor"], billed)
         return None
-
-    # ---- the present: the live subscription ------------------------------
-    def subscription_item(self, item: Mapping[str, Any]) -> None:
-        sub = self.subscriptions.get(item["subscription_id"])
-        plan = self.plans.get(item["plan_id"])
-        if sub is None or plan is None or not plan.get("interval") or plan.get("usage_type") == "metered":
-            return   # metered items are billed from usage: the invoice lines carry them
-        start, period_end = _day(item["current_period_start_at"]), _day(item["current_period_end_at"])
-        gross = gross_amount(plan, item["quantity"])
-        if start is None or gross is None:
-            return
-        changed_on = self.changed_mid_period(item, start, period_end)
-        start = changed_on or start
-        status = sub["status"]
-        end = None
-        if status in ("canceled", "incomplete_expired"):
-            end = _day(sub["ended_at"] or sub["canceled_at"] or sub["current_period_end_at"])
-        elif sub["cancel_at_period_end"]:
-            end = period_end
-        elif sub["cancel_at"]:
-            end = _day(sub["cancel_at"])
-        if end is not None and end <= start:
-            return
-        share = self.tax_share(plan, item, None)
-        list_amount = int(round(gross * share)) if share is not None else int(round(gross))
-        tags = ["subscription_basis"]
-        if status in SUBSCRIPTION_STATUS_TAGS:
-            tags.append(status)
-        elif status not in KNOWN_STATUSES:
-            tags.append("status:unknown")
-        if sub["pause_behavior"]:
-            tags.append("pause_collection")
-        pending_cancel = status not in ("canceled", "incomplete_expired") and (sub["cancel_at_period_end"] or sub["cancel_at"])
-        if pending_cancel:
-            tags.append("pending_cancel")
-        if plan.get("tax_behavior") == "inclusive" and share is None:
-            tags.append("tax_unknown")
-        detail = {
-            "subscription_item": item["id"], "price": item["plan_id"], "quantity": item["quantity"],
-            "slot": item["id"], "status": status,
-            "canceled_at": _day(sub["canceled_at"]).isoformat() if sub["canceled_at"] and pending_cancel else None,
-            "past_due_since": self.past_due_since(sub["id"]) if status == "past_due" else None,
-        }
-        parts = [("current", start, end if period_end is None or (end is not None and end <= period_end) else period_end)]
-        if period_end is not None and (end is None or end > period_end):
-            parts.append(("renewal", period_end, end))
-        common = dict(currency=sub["currency"] or plan["currency"], interval=plan["interval"],
-                      interval_count=plan["interval_count"] or 1, subscription_id=sub["id"])
-        for part, part_start, part_end in parts:
-            part_tags = list(tags)
-            if part == "renewal" and "trialing" in part_tags:
-                part_tags.remove("trialing")   # the trial is the current period; what follows is paid
-            if part == "current" and self.current_invoice_refunded(item, part_start):
-                part_tags.append("refunded_full")
-            segment_id = f"item:{item['id']}:{part}"
-            self.piece(segment_id=segment_id, source_type="subscription_item", source_id=item["id"],
-                       amount_minor=list_amount, start=part_start, end=part_end, tags=part_tags,
-                       detail={**detail, "part": part}, **common)
-            self.subscription_discounts(sub, item, list_amount, segment_id, part, part_start, part_end, part_tags, common)
-
-    def changed_mid_period(self, item: Mapping[str, Any], start: date, period_end: date | None) -> date | None:
-        """The day within the current period the item took its present price or quantity, if a
-        proration line or an update event says so; what was billed before holds until then."""
-        def matches(row: Mapping[str, Any]) -> bool:
-            return (row["subscription_item_id"], row["plan_id"], row["quantity"]) == (
-                item["id"], item["plan_id"], item["quantity"])
-
-        candidates = [_day(line["period_start_at"]) for line in self.lines
-                      if line["kind"] == "proration" and line["amount_minor"] > 0 and matches(line)]
-        candidates += [_day(change["changed_at"]) for change in self.changes if matches(change)]
-        days = [d for d in candidates if d is not None and start < d and (period_end is None or d < period_end)]
-        return max(days) if days else None
-
-    def past_due_since(self, subscription_id: str) -> str | None:
-        open_days = [_day(i["created_at"]) for i in self.invoices.values()
-                     if i["subscription_id"] == subscription_id and i["status"] == "open" and i["created_at"]]
-        return min(open_days).isoformat() if open_days else None
-
-    def current_invoice_refunded(self, item: Mapping[str, Any], start: date) -> bool:
-        for line in self.lines:
-            invoice = self.invoices.get(line["invoice_id"])
-            if (invoice and line["kind"] == "recurring" and _day(line["period_start_at"]) == start
-                    and line["subscription_id"] == item["subscription_id"]
-                    and line["subscription_item_id"] in (item["id"], None)
-                    and "refunded_full" in self.invoice_tags(invoice)):
-                return True
-        return False
-
-    def subscription_discounts(self, sub, item, list_amount, parent_id, part, start, end, tags, common) -> None:
-        ids = json.loads(item["discount_ids"] or "[]") + json.loads(sub["discount_ids"] or "[]")
-        discounts = [self.discounts[i] for i in ids if i in self.discounts]
-        if not ids:   # a customer-level discount applies to subscriptions without their own
-            discounts = [d for d in self.discounts.values()
-                         if not d["subscription_id"] and not d["invoice_id"] and not d["subscription_item_id"]]
-        if not discounts:
-            return
-        sub_total = sum(
-            int(gross_amount(self.plans[i["plan_id"]], i["quantity"]) or 0)
-            for i in self.items if i["subscription_id"] == sub["id"] and i["plan_id"] in self.plans)
-        item_share = Fraction(list_amount, sub_total) if sub_total else Fraction(1)
-        for discount, amount in discount_amounts(list_amount, item_share, discounts, common["currency"]):
-            duration = discount.get("duration") or "unknown"
-            began = _day(discount["start_at"])
-            if duration == "once" and (part != "current" or (began is not None and began < start - timedelta(days=1))):
-                continue   # a once discount is spent on the first invoice after it was applied
-            d_start = max(start, _day(discount["start_at"]) or start)
-            d_end = end if discount["end_at"] is None else min(end or _day(discount["end_at"]), _day(discount["end_at"]))
-            if amount == 0 or (d_end is not None and d_end <= d_start):
-                continue
-            self.piece(segment_id=f"item_discount:{item['id']}:{discount['id']}:{part}", source_type="discount",
-                       source_id=discount["id"], amount_minor=-amount, start=d_start, end=d_end,
-                       tags=[*tags, "discount", f"discount:{duration}"],
-                       detail={"parent": parent_id, "discount": discount["id"], "coupon": discount["coupon_id"],
-                               "subscription_item": item["id"]}, **common)

@@ -73,7 +73,8 @@ def _keeps(piece: Mapping[str, Any], policy: Policy) -> bool:
 def _policy_end(piece: Mapping[str, Any], policy: Policy) -> date | None:
     end = piece["end"]
     detail = piece["detail"]
-    if "pending_cancel" in piece["tags"] and policy.cancel_at_period_end_churn == "request" and detail.get("canceled_at"):
+    requested = {"pending_cancel", "cancel_requested"} & piece["tags"]
+    if requested and policy.cancel_at_period_end_churn == "request" and detail.get("canceled_at"):
         end = _before(end, date.fromisoformat(detail["canceled_at"]))
     if "past_due" in piece["tags"] and policy.past_due_auto_churn_days is not None and detail.get("past_due_since"):
         end = _before(end, date.fromisoformat(detail["past_due_since"]) + timedelta(days=policy.past_due_auto_churn_days))
@@ -85,7 +86,11 @@ def _resolve_bases(bases: list[dict[str, Any]], policy: Policy) -> None:
     live = [p for p in bases if p["source_type"] == "subscription_item"]
     invoiced = [p for p in bases if p["source_type"] == "invoice_line" and p["series"] == "mrr"]
     if policy.revenue_basis == "subscription":
-        by_slot = {p["detail"]["slot"]: p["start"] for p in live if p["detail"].get("part") == "current"}
+        by_slot: dict[str, date] = {}
+        for piece in live:
+            if piece["detail"].get("part", "").startswith("current"):
+                slot = piece["detail"]["slot"]
+                by_slot[slot] = min(by_slot.get(slot, piece["start"]), piece["start"])
         by_subscription: dict[str, date] = {}
         for piece in live:
             sub = piece["subscription_id"]
@@ -94,7 +99,7 @@ def _resolve_bases(bases: list[dict[str, Any]], policy: Policy) -> None:
             cut = by_slot.get(piece["detail"].get("slot")) or by_subscription.get(piece["subscription_id"])
             if cut is not None:
                 piece["end"] = _before(piece["end"], cut)
-            if piece["detail"].get("subscription_ended"):   # canceled at once: churn then, not at the period end
+            if piece["detail"].get("subscription_ended"):   # canceled at once or unpaid: churn then
                 piece["end"] = _before(piece["end"], date.fromisoformat(piece["detail"]["subscription_ended"]))
     else:
         billed_until: dict[str, date] = {}
@@ -141,7 +146,8 @@ def _customer_segments(rows: list[dict[str, Any]], policy: Policy) -> list[Segme
             scale, cause = _refund_scale(parent, policy), f"discount:{duration}"
         elif piece["segment_id"] in spans:
             start, end, scale = piece["start"], piece["end"], _refund_scale(piece, policy)
-            cause = "proration" if "proration" in piece["tags"] else "plan"
+            cause = ("proration" if "proration" in piece["tags"]
+                     else "trial_conversion" if "trial_converted" in piece["tags"] else "plan")
         else:
             continue
         amount = piece["amount_minor"] if scale == 1 else round(piece["amount_minor"] * scale)

@@ -31,9 +31,9 @@ def test_rules_doc_has_one_row_per_rule_with_every_preset_value():
     rows = {}
     for line in (DOCS / "mrr-rules.md").read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 6 and cells[0].startswith("`"):
+        if len(cells) == 7 and cells[0].startswith("`"):
             rows[cells[0].strip("`")] = cells[2:]
     assert list(rows) == list(RULE_NAMES)
     for rule in RULE_NAMES:
-        expected = [_shown(PRESETS[p].settings()[rule]) for p in ("default", "stripe", "chartmogul", "profitwell")]
+        expected = [_shown(PRESETS[p].settings()[rule]) for p in ("default", "stripe", "chartmogul", "profitwell", "chargebee")]
         assert rows[rule] == expected, rule

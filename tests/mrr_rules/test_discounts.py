@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.mapping.factories import (
-    coupon, customer, discount, item, load, mrr_on, price, segments_for, subscription,
+    coupon, customer, discount, invoice, item, line, load, mrr_on, price, segments_for, subscription,
 )
 
 ANNUAL = price("price_y", 120000, "year")
@@ -24,18 +24,54 @@ def test_20_percent_forever_on_1200_a_year_is_80(store):
         ("discount:forever", -2000), ("plan", 10000)]
 
 
-def test_20_percent_repeating_is_80_while_it_lasts_then_100(store):
+def test_repeating_coupon_on_an_annual_plan_discounts_the_whole_invoiced_year(store):
+    # The 3-month coupon was active when the year's invoice was made: the whole year was discounted.
     c = coupon("REP20", "repeating", percent_off=20, duration_in_months=3)
     annual_with(store, discount("di_1", c, "2025-01-01", "2025-04-01"), coupons=[c])
     segments = segments_for(store)
-    assert (mrr_on(segments, "2025-02-01"), mrr_on(segments, "2025-05-01")) == (8000, 10000)
+    assert [mrr_on(segments, d) for d in ("2025-02-01", "2025-05-01", "2025-12-31", "2026-01-01")] == [
+        8000, 8000, 8000, 10000]
 
 
-def test_repeating_discount_is_ignored_by_the_stripe_preset(store):
+def test_repeating_coupon_on_an_annual_plan_is_the_same_in_history_and_now(store):
+    # A year later the discounted year is history (its invoice line): the figures do not move.
+    c = coupon("REP20", "repeating", percent_off=20, duration_in_months=3)
+    year_one = invoice("in_1", [line("il_1", "in_1", "price_y", 120000, "2025-01-01", "2026-01-01",
+                                     discount_amounts=[("di_1", 24000)])], created="2025-01-01")
+    year_two = invoice("in_2", [line("il_2", "in_2", "price_y", 120000, "2026-01-01", "2027-01-01")],
+                       created="2026-01-01")
+    load(store, customers=[customer()], prices=[ANNUAL], coupons=[c], invoices=[year_one, year_two],
+         subscriptions=[subscription(items=[item("si_1", ANNUAL, start="2026-01-01", end="2027-01-01")],
+                                     discounts=[])])
+    segments = segments_for(store)
+    assert [mrr_on(segments, d) for d in ("2025-02-01", "2025-05-01", "2025-12-31", "2026-01-01")] == [
+        8000, 8000, 8000, 10000]
+
+
+def test_repeating_coupon_on_a_monthly_plan_ends_with_its_months(store):
+    p = price("price_m", 10000)
+    c = coupon("REP20", "repeating", percent_off=20, duration_in_months=3)
+    load(store, customers=[customer()], prices=[p], coupons=[c], subscriptions=[subscription(
+        items=[item("si_1", p, start="2025-03-01", end="2025-04-01")],
+        discounts=[discount("di_1", c, "2025-01-01", "2025-04-01")])])
+    segments = segments_for(store)
+    assert (mrr_on(segments, "2025-03-31"), mrr_on(segments, "2025-04-01")) == (8000, 10000)
+
+
+def test_stripe_preset_subtracts_recurring_discounts_by_default_and_follows_its_setting(store):
     c = coupon("REP20", "repeating", percent_off=20, duration_in_months=3)
     annual_with(store, discount("di_1", c, "2025-01-01", "2025-04-01"), coupons=[c])
-    segments = segments_for(store, "stripe")
-    assert (mrr_on(segments, "2025-02-01"), mrr_on(segments, "2025-05-01")) == (10000, 10000)
+    assert mrr_on(segments_for(store, "stripe"), "2025-02-01") == 8000
+    assert mrr_on(segments_for(store, "stripe", {"stripe_discounts": "one_time"}), "2025-02-01") == 10000
+    assert mrr_on(segments_for(store, "stripe", {"stripe_discounts": "both"}), "2025-02-01") == 8000
+
+
+def test_stripe_one_time_setting_subtracts_once_discounts_for_their_period(store):
+    c = coupon("ONCE20", "once", percent_off=20)
+    annual_with(store, discount("di_1", c, "2025-01-01"), coupons=[c])
+    assert mrr_on(segments_for(store, "stripe"), "2025-02-01") == 10000
+    one_time = segments_for(store, "stripe", {"stripe_discounts": "one_time"})
+    assert (mrr_on(one_time, "2025-02-01"), mrr_on(one_time, "2026-02-01")) == (8000, 10000)
 
 
 def test_once_discount_leaves_mrr_unchanged_by_default_and_counts_under_profitwell(store):

@@ -110,4 +110,5 @@ def test_a_change_without_proration_counts_from_the_day_its_event_records(store)
     assert table(store, "billing_subscription_changes") == [{
         "provider": "stripe", "id": "evt_1:si_1", "customer_id": "cus_1", "event_id": "evt_1",
         "subscription_id": "sub_1", "subscription_item_id": "si_1", "changed_at": ts("2025-03-20"),
-        "plan_id": "price_big", "quantity": 1, "previous_plan_id": "price_m", "previous_quantity": 1, "_deleted": 0}]
+        "plan_id": "price_big", "quantity": 1, "previous_plan_id": "price_m", "previous_quantity": 1,
+            "status": None, "previous_status": None, "_deleted": 0}]

@@ -13,14 +13,15 @@ from connector.mrr.policy import PRESETS, RULE_NAMES, Policy, load_policy
 def test_unknown_policy_names_the_valid_presets():
     with pytest.raises(ConfigError) as caught:
         load_policy("baremetrics", {})
-    assert str(caught.value) == "unknown MRR policy 'baremetrics': use one of default, stripe, chartmogul, profitwell"
+    assert str(caught.value) == "unknown MRR policy 'baremetrics': use one of default, stripe, chartmogul, profitwell, chargebee"
 
 
 def test_unknown_rule_names_the_valid_rules():
     with pytest.raises(ConfigError) as caught:
         load_policy("default", {"trial_counts": True})
     assert str(caught.value) == (
-        f"unknown MRR rule 'trial_counts' in [mrr]: valid rules are {', '.join(RULE_NAMES)}")
+        f"unknown MRR rule 'trial_counts' in [mrr]: valid rules are {', '.join(RULE_NAMES)}, "
+        "stripe_discounts, stripe_churn")
     assert "trials_count" in str(caught.value)
 
 
@@ -46,12 +47,26 @@ def test_presets_differ_where_the_products_differ():
     default = PRESETS["default"]
     assert default == Policy()
     assert PRESETS["stripe"].cancel_at_period_end_churn == "request"
-    assert PRESETS["stripe"].discount_durations_reducing_mrr == ("forever",)
+    assert PRESETS["stripe"].discount_durations_reducing_mrr == ("forever", "repeating")
     assert PRESETS["chartmogul"].revenue_basis == "invoice"
     assert PRESETS["chartmogul"].past_due_counts is True
     assert PRESETS["profitwell"].discount_durations_reducing_mrr == ("forever", "repeating", "once")
     assert PRESETS["profitwell"].same_month_new_churn_ignored is True
-    assert len({p.fingerprint() for p in PRESETS.values()}) == 4
+    chargebee = PRESETS["chargebee"]
+    assert (chargebee.trials_count, chargebee.cancel_at_period_end_churn, chargebee.reactivation_as_expansion,
+            chargebee.churn_as_contraction) == (False, "period_end", True, True)
+    assert len({p.fingerprint() for p in PRESETS.values()}) == 5
+
+
+def test_stripe_dashboard_settings_set_the_rules_they_stand_for():
+    assert load_policy("stripe", {"stripe_churn": "at_period_end"}).cancel_at_period_end_churn == "period_end"
+    assert load_policy("stripe", {"stripe_churn": "at_cancellation"}).cancel_at_period_end_churn == "request"
+    assert [load_policy("stripe", {"stripe_discounts": v}).discount_durations_reducing_mrr
+            for v in ("recurring", "one_time", "both")] == [
+        ("forever", "repeating"), ("once",), ("forever", "repeating", "once")]
+    with pytest.raises(ConfigError) as caught:
+        load_policy("stripe", {"stripe_discounts": "all"})
+    assert str(caught.value) == "MRR setting stripe_discounts = 'all': must be one of recurring, one_time, both"
 
 
 def test_fingerprint_is_stable_and_ignores_the_name():

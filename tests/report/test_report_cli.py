@@ -66,7 +66,7 @@ def test_terminal_summary_and_json(db):
 def test_unknown_policy_and_missing_store_are_one_line_errors(db, tmp_path):
     result = run(["--db", db, "--policy", "baremetrics"])
     assert result.exit_code == EXIT_USAGE
-    assert result.stderr == "error: unknown MRR policy 'baremetrics': use one of default, stripe, chartmogul, profitwell\n"
+    assert result.stderr == "error: unknown MRR policy 'baremetrics': use one of default, stripe, chartmogul, profitwell, chargebee\n"
     missing = tmp_path / "none.db"
     result = run(["--db", str(missing), "--html", str(tmp_path / "r.html")])
     assert result.exit_code == EXIT_STORE
