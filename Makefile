@@ -2,20 +2,42 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# What the demo needs (the package and its runtime dependencies), then the test extras on top.
+DEMO_STAMP := $(VENV)/.installed-demo
+TEST_STAMP := $(VENV)/.installed-test
+
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# pip notes every configured index folder that lacks a package ("WARNING: Location '...' is
+# ignored"): noise about this machine's pip setup, not a problem. Only those lines are dropped;
+# pip's exit status and every other line (errors included) come through.
+PIP_NOISE := 2>&1 | { grep -v "^WARNING: Location '.*' is ignored: it is neither a file nor a directory" || true; }
 
 .PHONY: demo test install clean bench browser
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+$(DEMO_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing billing-connector into $(VENV) ..."
+	@$(PIP) -e . $(PIP_NOISE)
+	@touch $@
 
-install: $(STAMP)
+$(TEST_STAMP): $(DEMO_STAMP)
+	$(PIP) -e '.[test]' $(PIP_NOISE)
+	touch $@
 
-demo: $(STAMP)
-	$(BIN)/billing-connector demo
+install: $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	@$(BIN)/billing-connector demo --db demo.db
+	@echo ""
+	@echo "Next: the command is $(BIN)/billing-connector; put it on your PATH with"
+	@echo "  source $(VENV)/bin/activate"
+	@echo "then, against the store the demo wrote:"
+	@echo "  billing-connector status --db demo.db"
+	@echo "  billing-connector mrr current --db demo.db"
+	@echo "  billing-connector mrr history --grain month --db demo.db"
+	@echo "  export BILLING_CONNECTOR_DB=demo.db   # or: every command reads this store"
 
 # The HTML report is tested in a real browser: Debian's chromium, installed where missing.
 browser:
@@ -24,10 +46,10 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "warning: could not install chromium; the browser test will be skipped"; }
 
-test: $(STAMP) browser
+test: $(TEST_STAMP) browser
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/sync_throughput.py
 
 clean:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import Settings, describe_key
-from .errors import ConnectorError
 from .http import RateLimiter, RetryPolicy
 from .providers.stripe import StripeProvider
 from .store import Store, open_store
@@ -118,9 +117,7 @@ def auth(settings: Settings) -> dict[str, Any]:
 
 def status(settings: Settings) -> dict[str, Any]:
     """What the store holds, without touching the network."""
-    if not os.path.exists(settings.db):
-        raise ConnectorError(f"no store at {settings.db}: run `billing-connector sync` first or pass --db")
-    store = open_store(settings.db, create=False)
+    store = open_store(settings.db, read_only=True)
     try:
         account = store.account()
         counts = store.table_counts()
@@ -166,9 +163,12 @@ def demo(settings: Settings, *, customers: int, seed: int, quiet: bool = True) -
         previous = os.environ.get("BILLING_CONNECTOR_DEMO_KEY")
         os.environ["BILLING_CONNECTOR_DEMO_KEY"] = DEMO_API_KEY
         try:
-            # The demo server has no rate limit; 25/s would only make the demo slow.
+            # The demo server has no rate limit; Stripe's 25/s (per account or per
+            # endpoint) would only make the demo slow.
             if demo_settings.max_requests_per_second is None:
-                demo_settings = replace(demo_settings, max_requests_per_second=500.0)
+                demo_settings = replace(
+                    demo_settings, max_requests_per_second=500.0, max_requests_per_second_per_endpoint=500.0
+                )
             return sync(demo_settings, quiet=quiet)
         finally:
             if previous is None:

@@ -63,6 +63,8 @@ class AccountIdentity:
 class Store:
     """A billing-connector SQLite file. Open with :func:`open_store`."""
 
+    read_only = False  # set by open_store(read_only=True): migrations are refused, not applied
+
     def __init__(self, db: sqlite_utils.Database, path: str | None):
         self.db = db
         self.path = path
@@ -337,6 +339,11 @@ class Store:
         for name, step in steps:
             if name in done:
                 continue
+            if self.read_only:
+                raise StoreError(
+                    f"{self.path} lacks this version's {namespace} tables ({name}): run "
+                    "`billing-connector sync` or `billing-connector backfill` once; reads never change the store"
+                )
             with self.db.atomic():
                 step(self.db)
                 self.db.execute(

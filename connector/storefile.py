@@ -1,8 +1,10 @@
 """Opening a store file: refuse what is not ours, create it private, migrate it.
 
-A file that is not SQLite, or fails its quick check, is refused before SQLite
-writes a byte to it; a new file is created 0600 before SQLite opens it; WAL mode
-and the raw tables' migrations are applied on every open.
+A file that is not SQLite, fails its quick check, or is an SQLite file of some
+other application is refused before SQLite writes a byte to it; a new file is
+created 0600 before SQLite opens it. A writing open switches to WAL and applies
+the raw tables' migrations; a read-only open (``read_only=True``: `status`,
+`mrr`, `report`, `explain`) uses SQLite's ``mode=ro`` and changes nothing.
 """
 
 from __future__ import annotations
@@ -41,12 +43,71 @@ def _check_is_sqlite(path: Path) -> None:
         )
 
 
-def open_store(path: str | os.PathLike[str] | None, *, create: bool = True) -> Store:
+def _refuse_foreign(path: Path, conn: sqlite3.Connection) -> None:
+    """Refuse an SQLite file that another application made (before anything is written to it)."""
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables and not {"_meta", "_migrations"} <= tables:
+        raise StoreError(
+            f"{path} is an SQLite file but not a billing-connector store; it was left untouched: "
+            "pass the store's path with --db"
+        )
+
+
+def _no_store(path: Path) -> StoreError:
+    return StoreError(f"no store at {path}: run `billing-connector sync` first or pass --db")
+
+
+def _open_read_only(path: Path) -> Store:
+    """Open an existing store for reading: SQLite ``mode=ro``, no migration, no WAL switch."""
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory; pass a file path with --db")
+    if not path.exists():
+        raise _no_store(path)
+    _check_is_sqlite(path)
+    if path.stat().st_size == 0:
+        raise StoreError(
+            f"{path} is an empty file, not a billing-connector store; it was left untouched: "
+            "pass the store's path with --db"
+        )
+    try:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+        )
+        conn.execute("PRAGMA busy_timeout = 10000")
+        _refuse_foreign(path, conn)
+        result = conn.execute("PRAGMA quick_check").fetchone()[0]
+    except StoreError:
+        conn.close()
+        raise
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"{path} is corrupted or not a store ({exc}); restore it from a backup or pass another --db"
+        ) from None
+    if result != "ok":
+        raise StoreError(f"{path} failed its integrity check ({result}); restore it from a backup")
+    store = Store(sqlite_utils.Database(conn), str(path))
+    store.read_only = True
+    if not conn.execute("SELECT 1 FROM _migrations WHERE namespace = 'raw'").fetchone():
+        raise StoreError(
+            f"{path} is an SQLite file but not a billing-connector store; it was left untouched: "
+            "pass the store's path with --db"
+        )
+    store.migrate("raw", RAW_MIGRATIONS)  # read-only: refuses (does not apply) a pending step
+    return store
+
+
+def open_store(
+    path: str | os.PathLike[str] | None, *, create: bool = True, read_only: bool = False
+) -> Store:
     """Open (or create) a store; in-memory when ``path`` is None.
 
-    Raises StoreError for a file that is not SQLite, is corrupted, or cannot be
-    opened; such a file is never modified.
+    ``read_only`` opens an existing store without writing a byte (reads never
+    write). Raises StoreError for a missing store (when not creating), a file
+    that is not SQLite, is corrupted, belongs to another application or cannot
+    be opened; such a file is never modified.
     """
+    if read_only:
+        return _open_read_only(Path(path))
     if path is None:
         db = sqlite_utils.Database(memory=True)
         store = Store(db, None)
@@ -62,9 +123,14 @@ def open_store(path: str | os.PathLike[str] | None, *, create: bool = True) -> S
             except OSError as exc:
                 raise StoreError(f"cannot create store {path}: {exc.strerror}") from None
         else:
-            raise StoreError(f"no store at {path}: run `billing-connector sync` first or pass --db")
+            raise _no_store(path)
         try:
             conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            try:
+                _refuse_foreign(path, conn)
+            except StoreError:
+                conn.close()
+                raise
             db = sqlite_utils.Database(conn)
             db.execute("PRAGMA journal_mode = WAL")
             # NORMAL in WAL mode survives any process crash (kill -9) with every

@@ -83,10 +83,28 @@ def test_example_config_loads_and_documents_every_setting(tmp_path):
     text = (ROOT / "config.example.toml").read_text()
     data = tomllib.loads(text)
     for setting in SETTINGS:
-        node = data
+        node, found = data, True
         for part in setting.toml_key.split("."):
-            assert part in node, f"config.example.toml lacks {setting.toml_key}"
+            if part not in node:
+                found = False
+                break
             node = node[part]
+        leaf = setting.toml_key.split(".")[-1]
+        assert found or f"\n# {leaf} = " in text, f"config.example.toml lacks {setting.toml_key}"
         if setting.env:
             assert setting.env in text, f"config.example.toml does not name {setting.env}"
     load_settings(write(tmp_path, text), environ={})
+
+
+def test_example_config_works_when_copied_as_the_readme_says(tmp_path, monkeypatch):
+    """`cp config.example.toml config.toml` under the usual umask (0644): it loads, and leaves the
+    rate, the server and the key's variable to their defaults (so test mode is not sent 80/s)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").write_text((ROOT / "config.example.toml").read_text())
+    os.chmod(tmp_path / "config.toml", 0o644)
+    settings = load_settings(None, environ={})
+    assert settings.config_path == "config.toml"
+    assert settings.max_requests_per_second is None and settings.max_in_flight is None
+    assert settings.max_requests_per_second_per_endpoint == 25.0
+    for name in ("api_base", "api_key_env", "max_requests_per_second", "streams"):
+        assert settings.sources[name] == "default", name

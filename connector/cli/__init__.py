@@ -13,6 +13,7 @@ import sys
 import click
 
 from ..errors import EXIT_USAGE, ConnectorError
+from .options import config_option, db_option
 
 # Each module defines `register(main)`; the order is the order of `--help`.
 COMMAND_MODULES = (
@@ -39,7 +40,9 @@ class _Main(click.Group):
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="billing-connector")
-def main() -> None:
+@config_option
+@db_option
+def main(config_path, db) -> None:
     """Sync a Stripe account into SQLite, compute exact MRR, export it to a warehouse.
 
     \b
@@ -47,6 +50,9 @@ def main() -> None:
       export STRIPE_API_KEY=rk_live_...   # a read-only restricted key
       billing-connector sync --db billing.db
       billing-connector mrr history --grain month
+
+    --db and --config may come before or after the command; BILLING_CONNECTOR_DB
+    sets the store for every command.
     """
 
 

@@ -7,7 +7,7 @@ import click
 from .. import app
 from ..report.html import write_report
 from ..report.summary import format_summary, summary_rows
-from .options import common_options, settings_from
+from .options import common_options, global_db, settings_from
 
 
 @click.command()
@@ -31,7 +31,7 @@ def demo(config_path, db, customers, seed, report_path):
     Example:
       billing-connector demo --db demo.db --report demo-report.html
     """
-    settings = settings_from(config_path, db=db or "demo.db")
+    settings = settings_from(config_path, db=global_db(db) or "demo.db")
     report, store = app.demo(settings, customers=customers, seed=seed)
     try:
         click.echo(f"Synced the demo account into {settings.db} in {report.seconds:.1f}s:")

@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..doctor import ERROR, exit_code, run_doctor
-from .options import common_options
+from .options import common_options, global_config, global_db
 
 _MARK = {"ok": "ok", "warning": "warning", "error": "ERROR"}
 
@@ -27,7 +27,7 @@ def doctor(config_path, db, as_json):
     Example:
       billing-connector doctor --db /data/billing.db
     """
-    checks = run_doctor(config_path, db=db)
+    checks = run_doctor(global_config(config_path), db=global_db(db))
     code = exit_code(checks)
     if as_json:
         click.echo(json.dumps({

@@ -59,8 +59,8 @@ def _load_policy(settings, name: str | None):
 
 def _facts(settings, policy_name: str | None):
     """The store to read facts from: the file itself, or an in-memory recompute under another policy."""
-    store = open_store(settings.db, create=False)
     policy = _load_policy(settings, policy_name)
+    store = open_store(settings.db, read_only=True)
     rules = engine.Rules.of(policy)
     if engine.stored_policy(store).matches(policy):
         return store
@@ -296,7 +296,7 @@ def explain(config_path, db, output_format, customer_id, on_date):
 
     settings = settings_from(config_path, db=db)
     day = _parse_day(on_date, "--date") or engine.today_utc()
-    store = open_store(settings.db, create=False)
+    store = open_store(settings.db, read_only=True)
     try:
         report = explain_customer(store, customer_id, day)
     finally:
@@ -336,26 +336,34 @@ def import_group() -> None:
 @import_group.command("subscription-periods")
 @common_options
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--currency", default="USD", show_default=True, help="ISO 4217 currency of monthly_amount, e.g. EUR.")
+@click.option("--currency", required=True, help="ISO 4217 currency of monthly_amount (required), e.g. EUR.")
+@click.option("--dry-run", is_flag=True, help="Validate the whole file and say what would be imported; write nothing.")
 @policy_option
-def subscription_periods(config_path, db, path, currency, policy_name):
+def subscription_periods(config_path, db, path, currency, dry_run, policy_name):
     """Import rows subscription_id,customer_id,start_date,end_date,monthly_amount and update MRR.
 
-    End dates are exclusive (empty = still active); amounts in major units. Any
-    bad row is reported with its line number and nothing is imported.
+    End dates are exclusive (empty = still active); amounts in major units;
+    commas, semicolons, tabs or pipes separate the columns. Any bad row is
+    reported with its line number and nothing is imported (no store is created).
 
     \b
     Example:
+      billing-connector import subscription-periods periods.csv --currency USD --dry-run
       billing-connector import subscription-periods periods.csv --currency USD --db billing.db
     """
-    from ..mrr.importer import import_subscription_periods
+    from ..mrr.importer import read_subscription_periods, write_subscription_periods
 
     settings = settings_from(config_path, db=db)
     policy = _load_policy(settings, policy_name)
+    periods = read_subscription_periods(path, currency)  # the whole file is valid before the store opens
+    customers = len({period["customer_id"] for period in periods})
+    if dry_run:
+        click.echo(f"{path}: {len(periods)} periods for {customers} customers are valid; nothing written (--dry-run)", err=True)
+        return
     store = open_store(settings.db)
     try:
         before = store.current_seq()
-        written = import_subscription_periods(store, path, currency=currency)
+        written = write_subscription_periods(store, periods)
         stats = engine.update(store, policy, engine.customers_changed_since(store, before))
     finally:
         store.close()

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 
 import click
 
-from ..errors import StoreError
 from ..mrr.policy import load_policy
 from ..report.html import write_report
 from ..report.summary import format_summary, summary_rows
@@ -33,9 +31,7 @@ def report(config_path, db, html_path, policy, as_json):
     """
     settings = settings_from(config_path, db=db, policy=policy)
     rules = load_policy(settings.policy, settings.mrr_rules)
-    if not os.path.exists(settings.db):
-        raise StoreError(f"no store at {settings.db}: run `billing-connector sync` first or pass --db")
-    store = open_store(settings.db, create=False)
+    store = open_store(settings.db, read_only=True)
     try:
         if html_path:
             path = write_report(store, html_path, rules)

@@ -9,7 +9,7 @@ import logging
 import click
 
 from .. import app
-from ..errors import EXIT_OK
+from ..errors import EXIT_OK, EXIT_PERMISSION
 from .options import common_options, format_option, settings_from
 
 
@@ -118,11 +118,14 @@ def auth(config_path, db, output_format, as_json):
     """
     settings = settings_from(config_path, db=db)
     info = app.auth(settings)
-    if _machine_output(info, ["stream", "access"], list(info["streams"].items()), output_format, as_json):
-        return
-    click.echo(f"account {info['account_id']} ({info['mode']} mode) with a {info['key']}")
-    for stream, verdict in info["streams"].items():
-        click.echo(f"  {stream:<18} {verdict}")
+    if not _machine_output(info, ["stream", "access"], list(info["streams"].items()), output_format, as_json):
+        click.echo(f"account {info['account_id']} ({info['mode']} mode) with a {info['key']}")
+        for stream, verdict in info["streams"].items():
+            click.echo(f"  {stream:<18} {verdict}")
+    refused = [stream for stream, verdict in info["streams"].items() if verdict != "ok"]
+    if refused:
+        click.echo(f"error: the key may not read {', '.join(refused)}: grant Read on them to the restricted key", err=True)
+        raise SystemExit(EXIT_PERMISSION)
 
 
 def register(main: click.Group) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..errors import ExportError
+from ..errors import ConfigError, ExportError
 from ..store import Store
 from .base import Target
 from .duckdb_target import DuckDBTarget
@@ -56,11 +56,11 @@ class ExportResult:
 
 
 def make_target(spec: str, store: Store, schema: str | None = None) -> Target:
-    """The target a ``--to`` value names; ExportError for an unknown scheme."""
+    """The target a ``--to`` value names; ConfigError (usage, exit 2) for an unknown scheme."""
     scheme = spec.split(":", 1)[0].lower() if ":" in spec else ""
     target_class = TARGETS.get(scheme)
     if target_class is None:
-        raise ExportError(f"unknown export target {spec.split(':', 1)[0]!r}: use {TARGET_EXAMPLES}")
+        raise ConfigError(f"unknown export target {spec.split(':', 1)[0]!r}: use {TARGET_EXAMPLES}")
     return target_class.from_spec(spec, schema, store)
 
 

@@ -18,7 +18,7 @@ def require_extra(module: str, extra: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError:
         raise ExportError(
-            f"this export target needs the {module} package: pip install 'billing-connector[{extra}]'"
+            f"this export target needs the {module} package: pip install '.[{extra}]' in the billing-connector checkout"
         ) from None
 
 

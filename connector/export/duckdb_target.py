@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..errors import ExportError
+from ..errors import ConfigError, ExportError
 from .base import TableLoad, Target, require_extra
 from .duckdb_stage import DUCKDB_TYPES, quote_ident, select_from_stage, write_stage
 from .schema import TableSchema
@@ -27,7 +27,7 @@ class DuckDBTarget(Target):
     def __init__(self, spec: str, schema: str | None = None):
         location = spec.split(":", 1)[1]
         if not location:
-            raise ExportError("duckdb target needs a file path: --to duckdb:PATH")
+            raise ConfigError("duckdb target needs a file path: --to duckdb:PATH")
         self.path = Path(location).expanduser().resolve()
         self.schema = schema or DEFAULT_DUCKDB_SCHEMA
         suffix = "" if self.schema == DEFAULT_DUCKDB_SCHEMA else f"?schema={self.schema}"

@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import ExportError
+from ..errors import ConfigError, ExportError
 from . import file_formats
 from .base import TableLoad, Target
 from .file_formats import FORMATS
@@ -59,7 +59,7 @@ class FileTarget(Target):
         scheme, _, location = spec.partition(":")
         scheme = scheme.lower()
         if not location:
-            raise ExportError(f"{scheme} target needs a folder: --to {scheme}:DIR")
+            raise ConfigError(f"{scheme} target needs a folder: --to {scheme}:DIR")
         self.format = scheme
         self.extension, make_writer = FORMATS[scheme]
         self._writer = make_writer()
@@ -75,7 +75,7 @@ class FileTarget(Target):
     @classmethod
     def from_spec(cls, spec: str, schema: str | None, store: Any) -> "FileTarget":
         if schema:
-            raise ExportError("--schema applies to postgres and duckdb targets, not to file folders")
+            raise ConfigError("--schema applies to postgres and duckdb targets, not to file folders")
         account = store.account()
         return cls(spec, store_path=store.path, account_id=account.account_id if account else "")
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from ..errors import ExportError
+from ..errors import ConfigError, ExportError
 from ..store import Store, quote
 
 ACCOUNT_COLUMN = "_account_id"
@@ -131,7 +131,7 @@ def select_tables(store: Store, requested: Sequence[str] | None) -> list[str]:
         return available
     unknown = [name for name in requested if name not in available]
     if unknown:
-        raise ExportError(
+        raise ConfigError(
             f"no such data table in the store: {', '.join(unknown)}; "
             f"choose from {', '.join(available) or '(none: run sync first)'}"
         )

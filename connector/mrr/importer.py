@@ -1,9 +1,10 @@
 """A generic provider: subscription periods from a CSV file, for data not in Stripe.
 
 Columns: ``subscription_id, customer_id, start_date, end_date, monthly_amount``
-(end date exclusive, empty = still active; amount in major units). Every row is
-validated before anything is written; a file with any bad row imports nothing
-and the error lists each problem with its line number.
+(end date exclusive, empty = still active; amount in major units), separated by
+commas, semicolons, tabs or pipes (detected from the header line). Every row is
+validated before the store is even opened; a file with any bad row imports
+nothing and the error lists each problem with its line number.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from .model import currency_exponent, segment_row, write_customer_segments
 
 PROVIDER = "import"
 COLUMNS = ("subscription_id", "customer_id", "start_date", "end_date", "monthly_amount")
+DELIMITERS = ",;\t|"
+# Billing dates outside these years are typos (a two-digit year, 0202 for 2020), not history.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2100, 12, 31)
 
 
 class ImportFileError(ConfigError):
@@ -28,6 +32,19 @@ class ImportFileError(ConfigError):
 
 def _parse_date(text: str) -> date:
     return date.fromisoformat(text.strip())
+
+
+def _out_of_range(day: date | None, column: str, line: int) -> list[str]:
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        return [f"line {line}: {column} {day} is outside {FIRST_DAY.year}-{LAST_DAY.year}; check the year"]
+    return []
+
+
+def _delimiter(first_line: str) -> str:
+    """The separator of the header line: the candidate that splits it into the most columns."""
+    counts = {candidate: first_line.count(candidate) for candidate in DELIMITERS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
 
 
 def _parse_row(row: dict[str, str], line: int, currency: str, exponent: int) -> tuple[dict[str, Any] | None, list[str]]:
@@ -49,8 +66,11 @@ def _parse_row(row: dict[str, str], line: int, currency: str, exponent: int) -> 
             end = _parse_date(end_text)
         except ValueError:
             problems.append(f"line {line}: end_date {end_text!r} is not a date (YYYY-MM-DD) or empty")
+    problems += _out_of_range(start, "start_date", line) + _out_of_range(end, "end_date", line)
     if start and end and end < start:
         problems.append(f"line {line}: end_date {end} is before start_date {start}")
+    elif start and end and end == start:
+        problems.append(f"line {line}: the period {start} to {end} is empty (end_date is exclusive)")
     amount_minor = None
     amount_text = (row.get("monthly_amount") or "").strip()
     try:
@@ -86,13 +106,11 @@ def _parse_row(row: dict[str, str], line: int, currency: str, exponent: int) -> 
     }, []
 
 
-def import_subscription_periods(store, path: str | Path, currency: str = "USD") -> int:
-    """Import the file's periods as segments of provider ``import``; returns rows written.
+def read_subscription_periods(path: str | Path, currency: str) -> list[dict[str, Any]]:
+    """Validate the whole file and return its periods; touches no store.
 
-    Re-importing the same file writes nothing. Each customer in the file has
-    their imported segments replaced as a whole (a period removed from the file
-    is soft-deleted). Raises ImportFileError (nothing written) for any bad row
-    or an unknown currency, ConfigError for an unreadable file.
+    Raises ImportFileError (exit 2) for any bad row, a missing column (naming
+    the header as read) or an unknown currency; ConfigError for an unreadable file.
     """
     if not is_iso_currency(currency):
         raise ImportFileError(f"unknown currency {currency!r}: pass an ISO 4217 code such as USD with --currency")
@@ -100,11 +118,16 @@ def import_subscription_periods(store, path: str | Path, currency: str = "USD") 
     path = Path(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
+            delimiter = _delimiter(handle.readline())
+            handle.seek(0)
+            reader = csv.DictReader(handle, delimiter=delimiter)
             header = [name.strip() for name in reader.fieldnames or []]
             missing = [c for c in COLUMNS if c not in header]
             if missing:
-                raise ImportFileError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
+                raise ImportFileError(
+                    f"{path}: missing column(s) {', '.join(missing)}; the header read (separator "
+                    f"{delimiter!r}) was {delimiter.join(header)!r}; expected {', '.join(COLUMNS)}"
+                )
             reader.fieldnames = header
             parsed, problems, seen = [], [], {}
             for row in reader:
@@ -125,11 +148,26 @@ def import_subscription_periods(store, path: str | Path, currency: str = "USD") 
         raise ImportFileError(f"{path} is not UTF-8 text; save it as CSV (UTF-8)") from None
     if problems:
         raise ImportFileError(f"{path}: {len(problems)} bad row(s), nothing imported:\n" + "\n".join(problems))
+    return parsed
+
+
+def write_subscription_periods(store, periods: list[dict[str, Any]]) -> int:
+    """Store validated periods as segments of provider ``import``; returns rows written.
+
+    Re-importing the same file writes nothing. Each customer in the file has
+    their imported segments replaced as a whole (a period removed from the file
+    is soft-deleted).
+    """
     by_customer: dict[str, list[dict[str, Any]]] = {}
-    for segment in parsed:
+    for segment in periods:
         by_customer.setdefault(segment["customer_id"], []).append(segment_row(**segment))
     written = 0
     with store.db.atomic():
         for customer_id, rows in sorted(by_customer.items()):
             written += write_customer_segments(store, PROVIDER, customer_id, rows)
     return written
+
+
+def import_subscription_periods(store, path: str | Path, currency: str) -> int:
+    """Validate the file, then write it (nothing written when any row is bad); returns rows written."""
+    return write_subscription_periods(store, read_subscription_periods(path, currency))

@@ -119,8 +119,9 @@ def test_unknown_stream_and_bad_toml_are_usage_errors(fake, tmp_path):
 def test_auth_reports_account_mode_key_and_stream_access(fake):
     fake.faults.append((r"/v1/credit_notes", lambda p: fake._error(403, "permission_denied", "rak_credit_note_read")))
     result = run(["auth", "--json"])
-    assert result.exit_code == 0
-    info = json.loads(result.output)
+    assert result.exit_code == EXIT_PERMISSION
+    assert result.stderr == "error: the key may not read credit_notes: grant Read on them to the restricted key\n"
+    info = json.loads(result.stdout)
     assert info["account_id"] == "acct_fake" and info["mode"] == "test"
     assert info["key"] == "secret key, test mode, ending …x9Zq"
     assert info["streams"]["customers"] == "ok"
@@ -129,4 +130,4 @@ def test_auth_reports_account_mode_key_and_stream_access(fake):
 
 def test_status_without_store_is_a_clear_error(tmp_path):
     result = run(["status", "--db", str(tmp_path / "none.db")])
-    assert result.exit_code == 1 and "run `billing-connector sync` first" in one_line_error(result)
+    assert result.exit_code == EXIT_STORE and "run `billing-connector sync` first" in one_line_error(result)

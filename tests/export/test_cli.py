@@ -69,7 +69,7 @@ def test_bad_flags(store_path, tmp_path):
     missing = _run("--db", str(store_path))
     assert missing.exit_code == 2 and "Missing option '--to'" in missing.stderr
     unknown = _run("--to", "csv:" + str(tmp_path), "--db", str(store_path), "--tables", "nope")
-    assert unknown.exit_code == 7 and unknown.stderr.startswith("error: no such data table in the store: nope;")
+    assert unknown.exit_code == 2 and unknown.stderr.startswith("error: no such data table in the store: nope;")
     no_store = _run("--to", "csv:" + str(tmp_path), "--db", str(tmp_path / "absent.db"))
     assert no_store.exit_code == 5 and not (tmp_path / "absent.db").exists()
 

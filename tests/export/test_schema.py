@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from connector.errors import ExportError
+from connector.errors import ConfigError, ExportError
 from connector.export import TARGETS, export, make_target
 from connector.export.duckdb_target import DuckDBTarget
 from connector.export.files import FileTarget
@@ -22,7 +22,7 @@ def test_every_data_table_is_discovered_and_nothing_else(built_store):
     built_store.db.execute("CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT)")  # no _seq: not data
     assert data_tables(built_store) == sorted([*RAW_TABLES, DERIVED_TABLE])
     assert select_tables(built_store, ["customers", DERIVED_TABLE, "customers"]) == ["customers", DERIVED_TABLE]
-    with pytest.raises(ExportError, match=r"^no such data table in the store: notes, nope; choose from charges, "):
+    with pytest.raises(ConfigError, match=r"^no such data table in the store: notes, nope; choose from charges, "):
         select_tables(built_store, ["notes", "nope"])
 
 
@@ -76,9 +76,9 @@ def test_registry_maps_every_scheme(built_store, tmp_path):
     assert isinstance(make_target(f"duckdb:{tmp_path}/x.duckdb", built_store), DuckDBTarget)
     assert isinstance(make_target(f"jsonl:{tmp_path}", built_store), FileTarget)
     assert make_target(f"CSV:{tmp_path}", built_store).identity == f"csv:{tmp_path}"
-    with pytest.raises(ExportError, match=r"^unknown export target 'mysql': use postgres://user@host/db, duckdb:PATH"):
+    with pytest.raises(ConfigError, match=r"^unknown export target 'mysql': use postgres://user@host/db, duckdb:PATH"):
         make_target("mysql://u@h/d", built_store)
-    with pytest.raises(ExportError, match="^--schema applies to postgres and duckdb targets"):
+    with pytest.raises(ConfigError, match="^--schema applies to postgres and duckdb targets"):
         make_target(f"csv:{tmp_path}", built_store, schema="s")
 
 
@@ -99,7 +99,7 @@ def test_missing_extra_names_the_install_command(built_store, tmp_path, monkeypa
     with pytest.raises(ExportError) as caught:
         export(built_store, target.format(tmp=tmp_path), tables=["coupons"])
     assert str(caught.value) == (
-        f"this export target needs the {module} package: pip install 'billing-connector[{extra}]'"
+        f"this export target needs the {module} package: pip install '.[{extra}]' in the billing-connector checkout"
     )
     assert built_store.db.execute("SELECT count(*) FROM _export_watermarks").fetchone() == (0,)
 

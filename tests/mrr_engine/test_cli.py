@@ -30,7 +30,7 @@ def fake_policy_and_segments(monkeypatch):
 @pytest.fixture
 def db(tmp_path):
     path = str(tmp_path / "billing.db")
-    result = CliRunner().invoke(main, ["import", "subscription-periods", SAMPLE, "--db", path])
+    result = CliRunner().invoke(main, ["import", "subscription-periods", SAMPLE, "--currency", "USD", "--db", path])
     assert (result.exit_code, result.stderr) == (0, "imported 121 segment rows; MRR updated for 55 customers\n")
     assert result.stdout == ""
     return path
@@ -184,9 +184,10 @@ def test_import_refuses_a_bad_file_and_an_unknown_currency(tmp_path):
     path = str(tmp_path / "b.db")
     bad = tmp_path / "bad.csv"
     bad.write_text("subscription_id,customer_id,start_date,end_date,monthly_amount\n1,c,2020-01-01,2019-01-01,5\n")
-    result = run("import", "subscription-periods", str(bad), "--db", path)
+    result = run("import", "subscription-periods", str(bad), "--currency", "USD", "--db", path)
     assert result.exit_code == 2
     assert result.stderr.splitlines()[1:] == ["line 2: end_date 2019-01-01 is before start_date 2020-01-01"]
+    assert not Path(path).exists()   # a rejected import creates no store
     currency = run("import", "subscription-periods", SAMPLE, "--currency", "XYZ", "--db", path)
     assert (currency.exit_code, currency.stderr) == (
         2, "error: unknown currency 'XYZ': pass an ISO 4217 code such as USD with --currency\n"

@@ -118,7 +118,7 @@ def test_bad_rows_are_listed_and_nothing_is_imported(store, tmp_path):
         "6,c5,2020-01-01,,ten\n"
     )
     with pytest.raises(ImportFileError) as error:
-        import_subscription_periods(store, bad)
+        import_subscription_periods(store, bad, currency="USD")
     assert str(error.value).splitlines()[1:] == [
         "line 3: start_date '2020-13-01' is not a date (YYYY-MM-DD)",
         "line 4: end_date 2020-04-01 is before start_date 2020-05-01",
@@ -190,7 +190,7 @@ def test_the_cli_end_to_end_with_the_real_modules(tmp_path, monkeypatch):
     monkeypatch.delenv("BILLING_CONNECTOR_POLICY", raising=False)
 
     db = str(tmp_path / "real.db")
-    imported = CliRunner().invoke(main, ["import", "subscription-periods", str(SAMPLE), "--db", db])
+    imported = CliRunner().invoke(main, ["import", "subscription-periods", str(SAMPLE), "--currency", "USD", "--db", db])
     assert imported.exit_code == 0, imported.output
     result = CliRunner().invoke(main, ["mrr", "customers", "--customer", "5", "--since", "2019-07",
                                        "--until", "2019-09", "--format", "csv", "--db", db])

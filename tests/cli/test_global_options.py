@@ -1,0 +1,49 @@
+"""--db and --config before or after the command; BILLING_CONNECTOR_DB for every command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import responses
+from click.testing import CliRunner
+
+from connector.cli import main
+from tests.conftest import CANARY_KEY
+from tests.sync.fakestripe import BASE, small_account
+
+
+def _run(args, env=None):
+    environ = {"STRIPE_API_BASE": BASE, "STRIPE_API_KEY": CANARY_KEY, **(env or {})}
+    return CliRunner().invoke(main, args, env=environ, catch_exceptions=False)
+
+
+@pytest.fixture
+def synced(tmp_path):
+    db = tmp_path / "b.db"
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        small_account(customers=3).install(rsps)
+        assert _run(["--db", str(db), "sync", "--quiet", "--streams", "customers"]).exit_code == 0
+    return db
+
+
+@pytest.mark.parametrize("where", ["before", "after", "env"])
+def test_db_before_or_after_the_command_or_from_the_environment(synced, tmp_path, monkeypatch, where):
+    monkeypatch.chdir(tmp_path)   # no billing.db here: only the named store can answer
+    args = {"before": ["--db", str(synced), "status", "--json"], "after": ["status", "--json", "--db", str(synced)],
+            "env": ["status", "--json"]}[where]
+    result = _run(args, env={"BILLING_CONNECTOR_DB": str(synced)} if where == "env" else None)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["streams"]["customers"]["rows"] == 3
+
+
+def test_the_db_after_the_command_wins(synced, tmp_path):
+    result = _run(["--db", str(tmp_path / "other.db"), "status", "--db", str(synced)])
+    assert result.exit_code == 0, result.stderr
+
+
+def test_config_before_the_command(synced, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text(f'db = "{synced}"\n')
+    result = _run(["--config", str(config), "status", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["db"] == str(synced)
