@@ -1,0 +1,321 @@
+"""The Chargebee adapter: API v2 over ``requests``, plain dicts out, a hard rate budget.
+
+Every request goes through ``_get``: the site's :class:`MinuteBudget` (never
+more than the budget per minute, a concurrency cap, Retry-After honoured),
+one classification of failures (``chargebee_errors.classify``) and the shared
+retry policy (``http.call_with_retries``). Lists are read through one
+chokepoint, ``list_page``, in pages of 100 on the catalog's immutable sort key,
+``include_deleted=true`` where the list accepts it, and ``updated_at[after]``
+only on incremental reads. An invoice or credit note whose line items were
+truncated (``line_items_next_offset``) is completed from its detail endpoint
+before the page is handed over, its embedded lists merged in full.
+
+The interface proposed for ``providers/base.py`` (what a provider-neutral
+sync would drive; Stripe fits it by encoding ``starting_after`` and its
+``created`` slice in the token)::
+
+    class Provider(Protocol):
+        name: str
+        streams: Mapping[str, StreamSpec]   # pure data from the provider's catalog
+                                            # module: path, sort key, children,
+                                            # events, permission
+        budget: MinuteBudget | RateLimiter  # the sync sizes its threads on it
+        def identify(self) -> AccountIdentity
+        def list_page(self, stream: str, *, page_token: str | None,
+                      updated_since: int | None) -> TokenPage
+            # page_token None starts a read; TokenPage.next_token None ends it.
+            # updated_since None = full read; a token is only valid with the
+            # updated_since it was issued under, so the sync checkpoints the pair.
+        def fetch_object(self, stream: str, object_id: str) -> dict | None
+        def events_page(self, *, types: list[str], occurred_after: int,
+                        occurred_before: int, page_token: str | None) -> TokenEventPage
+        def check_stream_access(self, stream: str) -> str | None
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from ..errors import AuthError, ConfigError, ConnectorError, PaginationError
+from ..http import Retryable, RetryPolicy, call_with_retries
+from ..store import AccountIdentity
+from .chargebee_budget import MinuteBudget
+from .chargebee_catalog import EVENTS, LINE_ITEMS_PAGE_SIZE, PC1, PC2, STREAMS, CbStream, streams_for
+from .chargebee_errors import CatalogIncompatible, NotFound, classify
+from .neutral import TokenEventPage, TokenPage
+
+API_KEY_ENV = "CHARGEBEE_API_KEY"
+API_VERSION = "v2"
+_SITE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_LOOPBACK_NAMES = {"localhost"}
+
+
+def site_base_url(site: str, api_base: str | None = None) -> str:
+    """``https://{site}.chargebee.com/api/v2``; ``api_base`` only when it is a loopback address (tests, demo).
+
+    Raises ConfigError for a malformed site name or a non-loopback ``api_base``:
+    the key must never leave for a host that is not Chargebee's.
+    """
+    if not _SITE.match(site or ""):
+        raise ConfigError(f"Chargebee site {site!r} is not a site name: use e.g. --site acme or --site acme-test")
+    if api_base is None:
+        return f"https://{site}.chargebee.com/api/{API_VERSION}"
+    host = urlsplit(api_base).hostname or ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host in _LOOPBACK_NAMES
+    if not loopback:
+        raise ConfigError(f"Chargebee API base {host!r} is not loopback: only https://SITE.chargebee.com is used")
+    return api_base.rstrip("/")
+
+
+def api_key_from_env(environ: Mapping[str, str] | None = None) -> str:
+    key = (os.environ if environ is None else environ).get(API_KEY_ENV, "").strip()
+    if not key:
+        raise AuthError(f"{API_KEY_ENV} is not set: export a read-only API key of the Chargebee site")
+    return key
+
+
+class ChargebeeProvider:
+    """One Chargebee site, read with one API key under one :class:`MinuteBudget`."""
+
+    name = "chargebee"
+
+    def __init__(
+        self,
+        site: str,
+        api_key: str,
+        *,
+        budget: MinuteBudget,
+        api_base: str | None = None,
+        timeout: float = 30.0,
+        retry_policy: RetryPolicy | None = None,
+        catalog_version: str | None = None,
+    ):
+        self.site = site
+        self.base_url = site_base_url(site, api_base)
+        self._auth = (api_key, "")
+        self.budget = budget
+        self.timeout = timeout
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.catalog_version = catalog_version
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self.requests_made = 0
+        self.rate_limited = 0
+
+    @property
+    def streams(self) -> dict[str, CbStream]:
+        return streams_for(self.catalog_version or PC2)
+
+    # ---- one request ------------------------------------------------------
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.auth = self._auth
+            session.headers["Accept"] = "application/json"
+        return session
+
+    def _send(self, path: str, params: Mapping[str, str]) -> requests.Response:
+        """One HTTP GET inside the budget; transport failures classified."""
+        with self.budget.request():
+            with self._lock:
+                self.requests_made += 1
+            try:
+                return self._session().get(self.base_url + path, params=dict(params), timeout=self.timeout)
+            except requests.ConnectionError as exc:
+                if "NameResolutionError" in repr(exc) or "Name or service not known" in str(exc):
+                    raise ConfigError(
+                        f"the Chargebee site {self.site} does not resolve: check --site (e.g. acme or acme-test)"
+                    ) from None
+                raise Retryable("transport", f"connection failed ({type(exc).__name__})") from None
+            except requests.Timeout:
+                raise Retryable("transport", "timed out") from None
+
+    def _get(self, path: str, params: Mapping[str, str], *, permission: str = "") -> dict[str, Any]:
+        what = f"GET {path}"
+
+        def attempt() -> dict[str, Any]:
+            response = self._send(path, params)
+            if response.status_code == 200:
+                try:
+                    data = response.json()
+                except ValueError:
+                    raise Retryable("transport", "response body was not valid JSON") from None
+                if not isinstance(data, dict):
+                    raise Retryable("transport", "response body was not a JSON object")
+                return data
+            error = classify(response.status_code, response.content, response.headers,
+                             what=what, site=self.site, permission=permission)
+            if isinstance(error, Retryable) and error.kind == "rate_limited":
+                with self._lock:
+                    self.rate_limited += 1
+                self.budget.on_rate_limited(error.retry_after)
+            raise error
+
+        return call_with_retries(attempt, self.retry_policy, what=what, sleep=self.budget.clock.sleep)
+
+    # ---- the site ---------------------------------------------------------
+    def detect_catalog_version(self) -> str:
+        """PC2 or PC1, from the site's configuration; remembered for ``streams``."""
+        try:
+            configs = self._get("/configurations", {}).get("configurations") or []
+            version = next((c.get("product_catalog_version") for c in configs
+                            if isinstance(c, dict) and c.get("product_catalog_version")), None)
+        except NotFound:
+            version = None
+        if version not in (PC1, PC2):
+            # No configuration endpoint: the PC2 list answers configuration_incompatible on a PC1 site.
+            try:
+                self._get("/item_prices", {"limit": "1"})
+                version = PC2
+            except CatalogIncompatible:
+                version = PC1
+        self.catalog_version = version
+        return version
+
+    def require_catalog(self, supported: tuple[str, ...] = (PC2, PC1)) -> str:
+        """The site's catalog version, or ConfigError naming it when the caller does not support it."""
+        version = self.catalog_version or self.detect_catalog_version()
+        if version not in supported:
+            raise ConfigError(
+                f"the Chargebee site {self.site} uses Product Catalog {version[1:]}.0, which this command does "
+                "not read: migrate the site to Product Catalog 2.0 or use a release that supports it"
+            )
+        return version
+
+    def identify(self) -> AccountIdentity:
+        version = self.catalog_version or self.detect_catalog_version()
+        return AccountIdentity(
+            provider=self.name, account_id=self.site, livemode=not self.site.endswith("-test"),
+            api_version=f"{API_VERSION}/pc{version[1:]}",
+        )
+
+    # ---- lists --------------------------------------------------------------
+    def _stream(self, stream: str) -> CbStream:
+        spec = self.streams.get(stream)
+        if spec is None:
+            raise ConfigError(f"unknown Chargebee stream {stream!r} for this site: use one of {', '.join(self.streams)}")
+        return spec
+
+    def list_page(self, stream: str, *, page_token: str | None, updated_since: int | None) -> TokenPage:
+        """One page, oldest first on the immutable sort key, embedded line lists completed.
+
+        Raises PaginationError when the server hands back the offset it was
+        given, or another page after an empty list (either would loop forever).
+        """
+        spec = self._stream(stream)
+        params = spec.full_params
+        if updated_since is not None and spec.updated_filter:
+            params["updated_at[after]"] = str(updated_since)
+        if page_token is not None:
+            params["offset"] = page_token
+        data = self._get(spec.path, params, permission=spec.permission)
+        entries = data.get("list")
+        if not isinstance(entries, list):
+            raise Retryable("transport", f"{spec.path} did not return a list")
+        next_token = data.get("next_offset")
+        if next_token is not None and (next_token == page_token or not entries):
+            raise PaginationError(
+                f"Chargebee list {spec.path} would loop (offset {next_token!r} "
+                f"{'repeated' if entries else 'after an empty page'}): run again; if it persists, report it"
+            )
+        objects = [entry[spec.resource] for entry in entries if isinstance(entry, dict) and spec.resource in entry]
+        requests_made = 1
+        if spec.completion:
+            for obj in objects:
+                requests_made += self._complete_lines(spec, obj)
+        children = {
+            table: [(obj["id"], list(obj.get(field) or [])) for obj in objects]
+            for table, field in spec.children.items()
+        }
+        return TokenPage(objects, next_token, children, requests_made)
+
+    def _complete_lines(self, spec: CbStream, obj: dict[str, Any]) -> int:
+        """Fetch the rest of a truncated line list into ``obj``; the number of requests made."""
+        offset = obj.pop(spec.completion, None)
+        made, seen = 0, set()
+        while offset is not None:
+            if offset in seen:
+                raise PaginationError(f"Chargebee {spec.resource} {obj['id']} line items would loop at {offset!r}")
+            seen.add(offset)
+            detail = self._get(
+                f"{spec.path}/{obj['id']}",
+                {"line_items_limit": str(LINE_ITEMS_PAGE_SIZE), "line_items_offset": offset},
+                permission=spec.permission,
+            )[spec.resource]
+            made += 1
+            for field in spec.children.values():
+                obj.setdefault(field, []).extend(detail.get(field) or [])
+            offset = detail.get(spec.completion)
+        return made
+
+    def iter_pages(self, stream: str, *, updated_since: int | None = None) -> Iterator[TokenPage]:
+        """Every page of a read, with the loop guard across the whole read (an offset seen twice)."""
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = self.list_page(stream, page_token=token, updated_since=updated_since)
+            yield page
+            if page.next_token is None:
+                return
+            if page.next_token in seen:
+                raise PaginationError(f"Chargebee list {stream} returned offset {page.next_token!r} twice: run again")
+            seen.add(page.next_token)
+            token = page.next_token
+
+    def fetch_object(self, stream: str, object_id: str) -> dict[str, Any] | None:
+        """The current object; None when it is gone or deleted. Line lists completed."""
+        spec = self._stream(stream)
+        try:
+            data = self._get(f"{spec.path}/{object_id}", {}, permission=spec.permission)
+        except NotFound:
+            return None
+        obj = data.get(spec.resource)
+        if not isinstance(obj, dict) or obj.get("deleted"):
+            return None
+        if spec.completion:
+            self._complete_lines(spec, obj)
+        return obj
+
+    def events_page(
+        self, *, types: list[str], occurred_after: int, occurred_before: int, page_token: str | None
+    ) -> TokenEventPage:
+        """One page of events in (occurred_after, occurred_before), oldest first."""
+        params = EVENTS.full_params
+        params["occurred_at[after]"] = str(occurred_after)
+        params["occurred_at[before]"] = str(occurred_before)
+        if types:
+            params["event_type[in]"] = json.dumps(sorted(types), separators=(",", ":"))
+        if page_token is not None:
+            params["offset"] = page_token
+        data = self._get(EVENTS.path, params, permission=EVENTS.permission)
+        events = [e["event"] for e in data.get("list") or [] if isinstance(e, dict) and "event" in e]
+        next_token = data.get("next_offset")
+        if next_token is not None and (next_token == page_token or not events):
+            raise PaginationError(f"Chargebee events list would loop at offset {next_token!r}: run again")
+        return TokenEventPage(events, next_token)
+
+    def check_stream_access(self, stream: str) -> str | None:
+        """None if the key may read the stream, else a one-line reason (one request)."""
+        spec = STREAMS.get(stream) or (EVENTS if stream == EVENTS.name else None)
+        if spec is None:
+            return f"unknown Chargebee stream {stream!r}"
+        try:
+            self._get(spec.path, {"limit": "1"}, permission=spec.permission)
+        except CatalogIncompatible:
+            return f"{stream}: not part of this site's Product Catalog version"
+        except ConnectorError as exc:
+            return str(exc)
+        return None
