@@ -136,7 +136,8 @@ class FakeChargebee:
     def start(self) -> "FakeChargebee":
         self._server = _HttpServer(("127.0.0.1", 0), _Handler)
         self._server.fake = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-chargebee", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fake-chargebee", daemon=True)
         self._thread.start()
         return self
 
@@ -163,9 +164,11 @@ class FakeChargebee:
             return None
         return user == self.api_key or user in self.denied
 
-    def _fault(self, path: str) -> Fault | None:
+    def _fault(self, path: str, params: dict[str, str]) -> Fault | None:
         with self._lock:
             for fault in self.faults:
+                if fault.repeat_offset and "offset" not in params:
+                    continue   # only a follow-up page can hand its offset back
                 if fault.times > 0 and path.startswith("/api/v2" + fault.path):
                     fault.times -= 1
                     return fault
@@ -208,7 +211,7 @@ class FakeChargebee:
         if stream in self.denied.get(key, set()):
             return error(403, "api_authorization_failed",
                          "Sorry, authorization failed. The key does not have the required permissions")
-        fault = self._fault(path)
+        fault = self._fault(path, params)
         if fault is not None and fault.status is not None:
             code = {429: "api_request_limit_exceeded", 503: "internal_temporary_error"}.get(fault.status, "internal_error")
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}

@@ -204,7 +204,7 @@ class ChargebeeProvider:
 
     # ---- lists --------------------------------------------------------------
     def _stream(self, stream: str) -> CbStream:
-        spec = self.streams.get(stream)
+        spec = EVENTS if stream == EVENTS.name else self.streams.get(stream)
         if spec is None:
             raise ConfigError(f"unknown Chargebee stream {stream!r} for this site: use one of {', '.join(self.streams)}")
         return spec
