@@ -45,14 +45,14 @@ _LINE_LISTS = ("line_items", "line_item_discounts", "line_item_taxes")
 
 
 def _in_list(text: str) -> list[str]:
-    """Chargebee's `[a,b]` list syntax; JSON arrays (what the official SDK sends) too."""
+    """Chargebee's `[a,b]` list syntax; JSON arrays and the official SDK's `['a', 'b']` too."""
     try:
         value = json.loads(text)
         if isinstance(value, list):
             return [str(v) for v in value]
     except ValueError:
         pass
-    return [v.strip().strip('"') for v in text.strip("[]").split(",") if v.strip()]
+    return [v.strip().strip("\"'") for v in text.strip("[]").split(",") if v.strip()]
 
 
 def _matches(value: Any, op: str, arg: str, attr: str) -> bool:
@@ -187,21 +187,29 @@ class SiteApi:
         if not 1 <= limit <= 100:
             raise ApiError(400, "param_wrong_value", "limit : must be between 1 and 100")
         attr, descending = self._sort_key(spec, params)
+        if attr is None and spec.sort_by in SORTABLE.get(spec.name, ()):
+            attr = spec.sort_by          # the list's default order is by creation, ascending
         objs = self._filtered(spec, params)
         if attr is not None:
-            objs = sorted(objs, key=lambda o: (o.get(attr) or 0, o["id"]), reverse=descending)
-            keys = [[str(o.get(attr) or 0), o["id"]] for o in objs]
-        else:   # the list's own order: creation
-            keys = [[str(self.position[spec.name][o["id"]]), o["id"]] for o in objs]
+            numeric = attr in _TIMESTAMPS
+            keys = [((o.get(attr) or 0) if numeric else str(o.get(attr)), o["id"]) for o in objs]
+        else:   # lists without sort_by: creation order
+            numeric = True
+            keys = [(self.position[spec.name][o["id"]], o["id"]) for o in objs]
+        order = sorted(range(len(objs)), key=lambda i: keys[i], reverse=descending)
+        objs, keys = [objs[i] for i in order], [keys[i] for i in order]
         start = 0
         if "offset" in params:
             try:
-                after = json.loads(params["offset"])
-                start = keys.index(after) + 1
+                value, last_id = json.loads(params["offset"])
+                after = (int(value) if numeric else str(value), str(last_id))
             except (ValueError, TypeError):
                 raise ApiError(400, "param_wrong_value", "offset : invalid value") from None
+            # keyset: the first record past the last one served, even if that one has gone since
+            start = sum(1 for k in keys if (k >= after if descending else k <= after))
         page = objs[start:start + limit]
         body: dict[str, Any] = {"list": [self._entry(spec, o) for o in page]}
         if start + limit < len(objs):
-            body["next_offset"] = json.dumps(keys[start + limit - 1])
+            value, last_id = keys[start + limit - 1]
+            body["next_offset"] = json.dumps([str(value), last_id])
         return body
