@@ -65,7 +65,8 @@ def _line(n: _Numbers, sub: dict, customer_id: str, price: dict, quantity: int, 
         "unit_amount": amount // quantity if quantity else 0, "quantity": quantity, "amount": amount,
         "pricing_model": price["pricing_model"], "is_taxed": False, "tax_amount": 0, "discount_amount": 0,
         "item_level_discount_amount": 0, "description": price["name"], "entity_type": entity,
-        "entity_id": price["id"], "customer_id": customer_id, "object": "line_item",
+        "entity_id": price["id"], "customer_id": customer_id, "metered": price["pricing_model"] == "tiered",
+        "object": "line_item",
     }
 
 
