@@ -184,7 +184,12 @@ def _create_raw_table(spec: RawTable) -> Callable[[sqlite_utils.Database], None]
     return step
 
 
+# Tables added after 0002: each has its own step below, so stores made before it get the table too.
+_ADDED_LATER = {"invoice_payments"}
+
 RAW_MIGRATIONS: list[Migration] = [
     ("0001_sync_state", _create_sync_state),
-    *[(f"0002_table_{name}", _create_raw_table(spec)) for name, spec in RAW_TABLES.items()],
+    *[(f"0002_table_{name}", _create_raw_table(spec)) for name, spec in RAW_TABLES.items()
+      if name not in _ADDED_LATER],
+    ("0003_table_invoice_payments", _create_raw_table(RAW_TABLES["invoice_payments"])),
 ]

@@ -173,6 +173,23 @@ RAW_TABLES: dict[str, RawTable] = {
             ),
             primary_key=("id", "invoice"),
         ),
+        # An invoice's payments (API 2025-03-31.basil on): the only link from a charge or
+        # payment intent, and so from a refund, to the invoice it paid.
+        RawTable(
+            "invoice_payments",
+            (
+                _CREATED,
+                _LIVEMODE,
+                ("invoice", "TEXT", "invoice"),
+                ("status", "TEXT", "status"),
+                ("currency", "TEXT", "currency"),
+                ("amount_paid", "INTEGER", "amount_paid"),
+                ("amount_requested", "INTEGER", "amount_requested"),
+                ("payment_type", "TEXT", "payment.type"),
+                ("charge", "TEXT", "payment.charge"),
+                ("payment_intent", "TEXT", "payment.payment_intent"),
+            ),
+        ),
         RawTable(
             "invoice_items",
             (

@@ -46,13 +46,14 @@ from .subscription import build_items, build_subscription
 
 STREAMS = (
     "customers", "products", "prices", "plans", "coupons", "promotion_codes", "subscriptions",
-    "subscription_items", "invoices", "invoice_line_items", "invoice_items", "credit_notes",
+    "subscription_items", "invoices", "invoice_line_items", "invoice_payments", "invoice_items", "credit_notes",
     "charges", "refunds", "events",
 )
 INDEXED_STREAMS = tuple(s for s in STREAMS if s not in ("subscription_items", "invoice_line_items"))
 HISTORY_DAYS = 1095
 CHUNK_CUSTOMERS = 1000  # unit of work for the forked simulation workers
-CUSTOMER_STREAMS = ("customers", "subscriptions", "invoices", "invoice_items", "charges", "refunds", "credit_notes")
+CUSTOMER_STREAMS = ("customers", "subscriptions", "invoices", "invoice_payments", "invoice_items", "charges", "refunds",
+                    "credit_notes")
 LINES_MARKER = "__embedded_lines__"
 _LINES_MARKER_JSON = b'"__embedded_lines__"'
 
@@ -62,6 +63,7 @@ FILTER_FIELDS = {
     "plans": ("product", "active"), "coupons": (), "promotion_codes": ("code", "coupon", "active"),
     "subscriptions": ("customer", "status"), "invoices": ("customer", "status", "subscription"),
     "invoice_items": ("customer", "invoice"), "credit_notes": ("customer", "invoice"),
+    "invoice_payments": ("invoice", "status"),
     "charges": ("customer", "payment_intent"), "refunds": ("charge", "payment_intent"), "events": ("type",),
 }
 
@@ -114,6 +116,7 @@ class SimulatedChunk:
     line_lists: dict = field(default_factory=dict)
     item_lists: dict = field(default_factory=dict)
     item_payload: dict = field(default_factory=dict)
+    payment_ids: dict = field(default_factory=dict)
     states: list = field(default_factory=list)
     deleted: dict = field(default_factory=dict)
     discounts: dict = field(default_factory=dict)
@@ -149,7 +152,10 @@ def simulate_customers(seed: int, now: int, first: int, last: int) -> SimulatedC
             # the embedded lines are spliced in when served (render), not stored twice
             add("invoices", invoice, dumps({**invoice, "lines": LINES_MARKER}))
             chunk.line_lists[invoice["id"]] = PositionalList([dumps(line) for line in lines])
+        for payment in records.invoice_payments:
+            chunk.payment_ids.setdefault(payment["invoice"], []).append(payment["id"])
         for stream, objects in (("invoice_items", records.invoice_items), ("charges", records.charges),
+                                ("invoice_payments", records.invoice_payments),
                                 ("refunds", records.refunds), ("credit_notes", records.credit_notes)):
             for obj in objects:
                 add(stream, obj)
@@ -181,6 +187,7 @@ class DemoAccount(AccountMutations):
         self.deleted: dict[str, dict] = {}
         self.item_lists: dict[str, PositionalList] = {}
         self.item_payload: dict[str, bytes] = {}
+        self.payment_ids: dict[str, list[str]] = {}   # invoice id -> its invoice payments, oldest first
         self.line_lists: dict[str, PositionalList] = {}
         self.subscription_states = {}
         self.discounts: dict[str, dict] = {}
@@ -215,6 +222,7 @@ class DemoAccount(AccountMutations):
             self.line_lists.update(chunk.line_lists)
             self.item_lists.update(chunk.item_lists)
             self.item_payload.update(chunk.item_payload)
+            self.payment_ids.update(chunk.payment_ids)
             self.subscription_states.update((state.id, state) for state in chunk.states)
             self.deleted.update(chunk.deleted)
             self.discounts.update(chunk.discounts)

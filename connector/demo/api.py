@@ -6,7 +6,7 @@ Routes (``{id}`` any id; lists newest first, ``limit`` 1..100 default 10,
 
     GET    /v1/account
     GET    /v1/{customers,products,prices,plans,coupons,promotion_codes,subscriptions,
-               invoices,invoiceitems,credit_notes,charges,refunds,events}[/{id}]
+               invoices,invoice_payments,invoiceitems,credit_notes,charges,refunds,events}[/{id}]
     GET    /v1/subscription_items?subscription=sub_x   (required; items in subscription order)
     GET    /v1/subscription_items/{id}
     GET    /v1/invoices/{id}/lines                     (lines in invoice order)
@@ -18,7 +18,8 @@ unless ``status`` says otherwise (``status=all`` lists all). ``/v1/events`` serv
 the last 30 days only and filters by ``type`` (``*`` wildcard) or ``types[]``.
 Deleted customers, coupons and products answer detail with ``{"id", "object",
 "deleted": true}``. Expansions understood (``data.`` prefix on lists): ``customer``,
-``discounts``, ``latest_invoice``, ``default_price``, ``invoice``, ``charge``,
+``discounts``, ``latest_invoice``, ``default_price``, ``invoice``, ``charge``, ``payments`` (an
+invoice's invoice payments, included only when asked, as on Stripe),
 ``tiers``, ``items.data.price.tiers``; ``items`` and ``lines`` are always embedded
 (ten entries, ``has_more``); other expansions are ignored. Tiered prices carry
 ``tiers`` only when it is expanded, as on Stripe.
@@ -30,6 +31,7 @@ import json
 import re
 
 from .account import FILTER_FIELDS
+from .billing import embedded_list
 from .events import RETENTION_SECONDS
 from .ids import DAY
 from .listing import MissingCursor, dumps, list_body
@@ -40,13 +42,14 @@ PATH_STREAMS = {
     "coupons": "coupons", "promotion_codes": "promotion_codes", "subscriptions": "subscriptions",
     "subscription_items": "subscription_items", "invoices": "invoices", "invoiceitems": "invoice_items",
     "credit_notes": "credit_notes", "charges": "charges", "refunds": "refunds", "events": "events",
+    "invoice_payments": "invoice_payments",
 }
 OBJECT_NAMES = {
     "customers": "customer", "products": "product", "prices": "price", "plans": "plan", "coupons": "coupon",
     "promotion_codes": "promotion_code", "subscriptions": "subscription",
     "subscription_items": "subscription_item", "invoices": "invoice", "invoice_items": "invoiceitem",
     "credit_notes": "credit_note", "charges": "charge", "refunds": "refund", "events": "event",
-    "invoice_line_items": "line_item",
+    "invoice_line_items": "line_item", "invoice_payments": "invoice_payment",
 }
 PERMISSIONS = {
     "customers": "rak_customer_read", "products": "rak_product_read", "prices": "rak_price_read",
@@ -54,7 +57,7 @@ PERMISSIONS = {
     "subscriptions": "rak_subscription_read", "subscription_items": "rak_subscription_read",
     "invoices": "rak_invoice_read", "invoice_line_items": "rak_invoice_read", "invoice_items": "rak_invoice_read",
     "credit_notes": "rak_credit_note_read", "charges": "rak_charge_read", "refunds": "rak_refund_read",
-    "events": "rak_event_read",
+    "events": "rak_event_read", "invoice_payments": "rak_invoice_read",
 }
 KEY_PREFIXES = ("sk_test_", "rk_test_", "sk_live_", "rk_live_")
 _ROUTE = re.compile(r"^/v1/(?P<collection>[a-z_]+)(?:/(?P<id>[^/]+))?(?P<lines>/lines)?/?$")
@@ -279,7 +282,8 @@ class DemoApi:
             if lines is None:
                 raise missing("invoice", invoice_id)
             payloads, has_more = self._page_or_400(lines.page, limit, after, before)
-        return list_body(payloads, has_more, f"/v1/invoices/{invoice_id}/lines")
+        expand = [e[len("data."):] for e in params.get("expand") or [] if e.startswith("data.")]
+        return list_body(self._expand_payloads(payloads, expand), has_more, f"/v1/invoices/{invoice_id}/lines")
 
     def _detail(self, stream: str, object_id: str, params: dict) -> bytes:
         payload = self.account.payload(stream, object_id)
@@ -311,9 +315,14 @@ class DemoApi:
             for path in expand:
                 if path in lookups and isinstance(obj.get(path), str):
                     obj[path] = lookups[path](obj[path])
-                elif path == "discounts" and isinstance(obj.get("discounts"), list):
-                    obj["discounts"] = [account.discounts.get(d, d) if isinstance(d, str) else d
-                                        for d in obj["discounts"]]
+                elif path in ("discounts", "discounts.source.coupon") and isinstance(obj.get("discounts"), list):
+                    with_coupon = "discounts.source.coupon" in expand
+                    obj["discounts"] = [self._discount(d, with_coupon) for d in obj["discounts"]]
+                elif path in ("items.data.discounts", "lines.data.discounts") and path.split(".")[0] in obj:
+                    for child in obj[path.split(".")[0]]["data"]:
+                        child["discounts"] = [self._discount(d, False) for d in child["discounts"]]
+                elif path == "payments" and obj.get("object") == "invoice":
+                    obj["payments"] = self._invoice_payments(obj["id"])
                 elif path == "tiers" and obj.get("id") in account.tiers:
                     obj["tiers"] = account.tiers[obj["id"]]
                 elif path in ("items.data.price.tiers", "items.data.plan.tiers") and "items" in obj:
@@ -322,6 +331,28 @@ class DemoApi:
                         if item[field]["id"] in account.tiers:
                             item[field]["tiers"] = account.tiers[item[field]["id"]]
         return objects
+
+    def _discount(self, discount, with_coupon: bool):
+        """A discount as served: ``source.coupon`` is an id unless expanded (API 2025-09-30 on).
+
+        A coupon deleted upstream is no longer listed, but a discount carrying it
+        still expands it (``valid: false``): the discount keeps its terms.
+        """
+        if not isinstance(discount, str) or discount not in self.account.discounts:
+            return discount
+        served = dict(self.account.discounts[discount])
+        coupon = served["source"]["coupon"]
+        if with_coupon:
+            live = self.account.payload("coupons", coupon["id"])
+            coupon = json.loads(live) if live is not None else {**coupon, "valid": False}
+        served["source"] = {**served["source"], "coupon": coupon if with_coupon else coupon["id"]}
+        return served
+
+    def _invoice_payments(self, invoice_id: str) -> dict:
+        """An invoice's ``payments`` when included: its first ten invoice payments, as Stripe embeds lists."""
+        index = self.account.indexes["invoice_payments"]
+        payments = [json.loads(index.payload[p]) for p in self.account.payment_ids.get(invoice_id, [])]
+        return embedded_list(payments, f"/v1/invoice_payments?invoice={invoice_id}")
 
     def _object(self, stream: str, object_id: str):
         payload = self.account.payload(stream, object_id)

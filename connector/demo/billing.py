@@ -39,13 +39,22 @@ def allocate_amount_off(amount_off: int, bases: list[int]) -> list[int]:
     return parts
 
 
-def line_discounts(lines: list[dict], discounts: list[tuple[str, dict]]) -> None:
-    """Fill ``discount_amounts``/``discounts`` of each line, coupons applied in order."""
-    remaining = [line["amount"] if line["discountable"] else 0 for line in lines]
+def _item_of(line: dict) -> str | None:
+    return ((line.get("parent") or {}).get("subscription_item_details") or {}).get("subscription_item")
+
+
+def line_discounts(lines: list[dict], discounts: list[tuple[str, dict, str | None]]) -> None:
+    """Fill ``discount_amounts``/``discounts`` of each line, coupons applied in order.
+
+    A discount is ``(id, coupon, subscription item or None)``: an item's discount
+    takes only from that item's lines, a subscription's from every line.
+    """
     for line in lines:
         line["discount_amounts"] = []
         line["discounts"] = []
-    for discount_id, coupon in discounts:
+    for discount_id, coupon, item_id in discounts:
+        remaining = [line["amount"] - sum(d["amount"] for d in line["discount_amounts"])
+                     if line["discountable"] and item_id in (None, _item_of(line)) else 0 for line in lines]
         if coupon["percent_off"] is not None:
             parts = [
                 round_half_even(Fraction(base) * Fraction(str(coupon["percent_off"])) / 100) if base > 0 else 0
@@ -54,10 +63,9 @@ def line_discounts(lines: list[dict], discounts: list[tuple[str, dict]]) -> None
         else:
             parts = allocate_amount_off(coupon["amount_off"], remaining)
         for index, part in enumerate(parts):
-            if lines[index]["discountable"]:
+            if lines[index]["discountable"] and item_id in (None, _item_of(lines[index])):
                 lines[index]["discount_amounts"].append({"amount": part, "discount": discount_id})
                 lines[index]["discounts"].append(discount_id)
-            remaining[index] -= part
 
 
 def line_taxes(line: dict, tax_rate_id: str | None, rate_bps: int, behavior: str) -> None:

@@ -206,7 +206,11 @@ _COUPONS = [
     ("once15eur", "€15 off once", "once", None, None, 1500, "eur", None),
     ("retired15", "15% off once (retired)", "once", None, 15.0, None, None, None),
     ("launch30", "30% off the AI Assistant launch", "forever", None, 30.0, None, None, 5 * DAY),
+    ("legacy20", "20% off forever (legacy, deleted)", "forever", None, 20.0, None, None, None),
+    ("addon50", "50% off an add-on", "forever", None, 50.0, None, None, None),
 ]
+# Deleted upstream (no longer listed; their discounts live on), days before now.
+_DELETED_COUPONS = {"retired15": 12, "legacy20": 20}
 _PROMOTION_CODES = [("SAVE20", "forever20", None), ("SPRING25", "repeat3x25", None),
                     ("WELCOME", "once50", None), ("LAUNCH", "launch30", 4 * DAY)]
 
@@ -224,9 +228,10 @@ def _add_coupons(catalog: Catalog, rng: random.Random, created: int, now: int) -
         }
         catalog.coupons.append(coupon)
         catalog.coupon_by_key[key] = coupon
-    retired = catalog.coupon_by_key["retired15"]
-    catalog.deleted_coupon_ids.add(retired["id"])
-    catalog.coupon_deleted_at[retired["id"]] = now - 12 * DAY
+    for key, days in _DELETED_COUPONS.items():
+        deleted = catalog.coupon_by_key[key]
+        catalog.deleted_coupon_ids.add(deleted["id"])
+        catalog.coupon_deleted_at[deleted["id"]] = now - days * DAY
     for code, coupon_key, age in _PROMOTION_CODES:
         when = now - age if age else created + 3600
         catalog.promotion_codes.append({

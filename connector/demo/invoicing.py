@@ -7,7 +7,13 @@ the first invoice, maybe a setup fee (an invoice item). Payment: a charge at the
 invoice's creation; 2 % fail, and a failure recovers three days later, or leaves
 the subscription past_due / unpaid, or ends it with the invoice uncollectible or
 void. About 0.6 % of paid charges are refunded in full and 0.9 % in part; every
-full refund and half the partial ones come with a credit note.
+full refund but the ``refund_full`` storyline's and half the partial ones come with
+a credit note.
+
+As in API 2025-03-31.basil on, a charge names no invoice and an invoice no charge:
+each invoice with something to pay has its default ``invoice_payment`` (status
+``paid``, ``open`` or ``canceled``) naming the payment intent that paid it, the
+only way from a refund without a credit note back to the invoice it reverses.
 """
 
 from __future__ import annotations
@@ -45,7 +51,12 @@ class Invoicing:
                           "item": None, "created": created, "description": "Onboarding and setup fee",
                           "discountable": False})
         lines = [self.line(spec, invoice_id, state, created) for spec in specs]
-        applied = [(discount["id"], discount["source"]["coupon"])] if discount else []
+        # Stripe applies item discounts before the subscription's own.
+        applied = [(discount_id, self.records.discounts[discount_id]["source"]["coupon"], item_id)
+                   for item_id, ids in state.item_discounts.items() if item_id in state.items_at(created)
+                   for discount_id in ids]
+        if discount:
+            applied.append((discount["id"], discount["source"]["coupon"], None))
         line_discounts(lines, applied)
         for line in lines:
             line_taxes(line, self.tax_rate_id, TAX_RATES_BPS[self.currency], TAX_BEHAVIOR[self.currency])
@@ -57,7 +68,7 @@ class Invoicing:
             "billing_reason": reason, "collection_method": "charge_automatically", "created": created,
             "currency": self.currency, "customer": customer["id"], "customer_email": customer["email"],
             "customer_name": customer["name"], "default_tax_rates": [], "description": None,
-            "discounts": [d for d, _ in applied], "due_date": None, "effective_at": created,
+            "discounts": [discount["id"]] if discount else [], "due_date": None, "effective_at": created,
             "ending_balance": 0, "hosted_invoice_url": None, "invoice_pdf": None, "livemode": False,
             "metadata": {}, "number": f"{customer['invoice_prefix']}-{customer['next_invoice_sequence'] - 1:04d}",
             "parent": {"quote_details": None, "subscription_details": {"metadata": {}, "subscription": state.id},
@@ -126,6 +137,32 @@ class Invoicing:
 
     def settle(self, state, invoice: dict, is_current: bool, forced_failure: bool) -> str:
         """Pay (or fail to pay) an invoice; returns paid, past_due, unpaid, uncollectible or void."""
+        outcome = self._settle(state, invoice, is_current, forced_failure)
+        if invoice["total"] > 0:
+            self.invoice_payment(invoice)
+        return outcome
+
+    def invoice_payment(self, invoice: dict) -> None:
+        """The invoice's default invoice payment, as its settlement left it (stripe/_invoice_payment.py)."""
+        charges = [c for c in self.records.charges if c["id"] in self._charges_of.get(invoice["id"], ())]
+        paid = next((c for c in charges if c["status"] == "succeeded"), None)
+        last = paid or (charges[-1] if charges else None)
+        status = "paid" if paid else "canceled" if invoice["status"] == "void" else "open"
+        payment = {
+            "id": "inpay_" + invoice["id"][len("in_"):], "object": "invoice_payment",
+            "amount_paid": invoice["amount_paid"] if paid else None, "amount_requested": invoice["amount_due"],
+            "created": invoice["created"], "currency": invoice["currency"], "invoice": invoice["id"],
+            "is_default": True, "livemode": False,
+            "payment": {"payment_intent": last["payment_intent"] if last else None, "type": "payment_intent"},
+            "status": status,
+            "status_transitions": {"canceled_at": invoice["status_transitions"]["voided_at"] if status == "canceled"
+                                   else None, "paid_at": invoice["status_transitions"]["paid_at"] if paid else None},
+        }
+        self.records.invoice_payments.append(payment)
+        if paid:
+            self.record("invoice_payment.paid", payment["status_transitions"]["paid_at"], "object", payment)
+
+    def _settle(self, state, invoice: dict, is_current: bool, forced_failure: bool) -> str:
         rng, now, created = self.rng, self.now, invoice["created"]
         if invoice["total"] <= 0:
             self.mark_paid(invoice, created)
@@ -202,6 +239,7 @@ class Invoicing:
             "receipt_url": None, "refunded": False, "status": "succeeded" if succeeded else "failed",
         }
         self.records.charges.append(charge)
+        self._charges_of.setdefault(invoice["id"], []).append(charge["id"])
         self.record("charge.succeeded" if succeeded else "charge.failed", created, "charge", (charge, 0))
         return charge
 
@@ -230,7 +268,8 @@ class Invoicing:
         apply_refund(charge, amount)
         self.record("refund.created", when, "object", refund)
         self.record("charge.refunded", when, "charge", (charge, charge["amount_refunded"]))
-        if kind == "full" or rng.random() < 0.5:
+        # The refund_full storyline's refund has no credit note: only its invoice payment links it.
+        if (story != "refund_full" if kind == "full" else rng.random() < 0.5):
             note = credit_note(rng, invoice, refund, when, len(self.records.credit_notes) + 1)
             self.records.credit_notes.append(note)
             invoice["post_payment_credit_notes_amount"] += amount

@@ -33,6 +33,7 @@ class SubscriptionState:
     phases: list[tuple[int, dict[str, tuple[str, int]]]] = field(default_factory=list)
     changes: list[tuple[int, dict]] = field(default_factory=list)
     metadata: dict = field(default_factory=dict)
+    item_discounts: dict[str, list[str]] = field(default_factory=dict)   # item id -> discount ids (forever)
 
     def set_items(self, at: int, items: dict[str, tuple[str, int]]) -> None:
         self.phases.append((at, dict(items)))
@@ -104,7 +105,7 @@ def build_items(state: SubscriptionState, at: int, prices: dict, plans: dict, fi
         items.append({
             "id": item_id, "object": "subscription_item", "created": state.item_created[item_id],
             "current_period_end": period_end, "current_period_start": period_start,
-            "discounts": [], "metadata": {}, "plan": plans[price_id], "price": prices[price_id],
+            "discounts": list(state.item_discounts.get(item_id, [])), "metadata": {}, "plan": plans[price_id], "price": prices[price_id],
             "quantity": None if prices[price_id]["recurring"]["usage_type"] == "metered" else quantity,
             "subscription": state.id, "tax_rates": [],
         })

@@ -85,8 +85,10 @@ class _Mapping:
         return {v for (v,) in self.store.db.execute(f"SELECT DISTINCT {quote(column)} FROM {quote(table)}") if v}
 
     def coupon(self, coupon_id: str) -> Mapping[str, Any] | None:
+        """A coupon's terms, deleted upstream or not: a coupon's terms never change, and the
+        discounts that carry a deleted coupon keep it."""
         if coupon_id not in self._coupons:
-            rows = self._rows("coupons", "id", [coupon_id])
+            rows = self._rows("coupons", "id", [coupon_id], live_only=False)
             self._coupons[coupon_id] = json.loads(rows[0][2]) if rows else None
         return self._coupons[coupon_id]
 
@@ -129,6 +131,7 @@ class _Mapping:
         subs = {s for _, s in self._changed("subscription_items", "subscription")}
         customers |= self._lookup("subscriptions", "id", subs, "customer")
         invoices = {i for _, i in self._changed("invoice_line_items", "invoice")}
+        invoices |= {i for _, i in self._changed("invoice_payments", "invoice")}
         customers |= self._lookup("invoices", "id", invoices, "customer")
         charges = {c for _, c in self._changed("refunds", "charge")}
         customers |= self._lookup("charges", "id", charges, "customer")
@@ -181,6 +184,8 @@ class _Mapping:
             invoice_owner[obj["id"]] = cid
         for invoice_id, obj in objects("invoice_line_items", "invoice", invoice_owner):
             bundles[invoice_owner[invoice_id]].invoice_lines.setdefault(invoice_id, []).append(obj)
+        for invoice_id, obj in objects("invoice_payments", "invoice", invoice_owner):
+            bundles[invoice_owner[invoice_id]].invoice_payments.setdefault(invoice_id, []).append(obj)
         charge_owner = {}
         for cid, obj in objects("charges", "customer", customer_ids):
             bundles[cid].charges.append(obj)

@@ -17,7 +17,7 @@ from typing import Any
 from ..store import canonical_json
 from .stripe_plans import PROVIDER, unclassified
 from .stripe_shapes import (
-    decimal_text, dig, discount_coupon, discounts_on, invoice_payment_refs, invoice_subscription,
+    credit_note_refunds, decimal_text, dig, discount_coupon, discounts_on, invoice_payment_refs, invoice_subscription,
     invoice_tax, line_discount_amounts, line_origin, line_price, line_taxes, list_data, ref, tax_rates,
 )
 
@@ -67,6 +67,7 @@ class CustomerRaw:
     subscription_items: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)   # by subscription
     invoices: list[Mapping[str, Any]] = field(default_factory=list)
     invoice_lines: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)         # by invoice
+    invoice_payments: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)      # by invoice
     charges: list[Mapping[str, Any]] = field(default_factory=list)
     refunds: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)               # by charge
     credit_notes: list[Mapping[str, Any]] = field(default_factory=list)
@@ -98,6 +99,7 @@ class _CustomerMapper:
         self.embedded_prices: dict[str, Mapping[str, Any]] = {}
         self.discounts: dict[str, dict[str, Any]] = {}
         self.placeholders: set[str] = set()
+        self.discount_taken: dict[str, tuple[int, str | None]] = {}   # discount id -> (amount off lines, currency)
 
     def flag(self, object_type: str, object_id: str, reason: str, amount: int | None = None,
              currency: str | None = None) -> None:
@@ -263,6 +265,9 @@ class _CustomerMapper:
         for entry in list_data(line.get("discounts")):
             self.discount_id(entry, invoice)
         discount = sum(d["amount"] for d in discounts)
+        for entry in discounts:
+            taken, _ = self.discount_taken.get(entry["discount"], (0, currency))
+            self.discount_taken[entry["discount"]] = (taken + entry["amount"], currency)
         self.tables["billing_invoice_lines"].append({
             "provider": PROVIDER, "id": line["id"], "invoice_id": invoice["id"], "customer_id": self.cid,
             "subscription_id": origin.subscription_id or invoice_subscription(invoice),
@@ -276,18 +281,27 @@ class _CustomerMapper:
         })
 
     def money_back(self) -> tuple[dict[str, int], dict[str, int]]:
-        """(refunded, credited) per invoice id; refunds are also written as rows."""
+        """(refunded, credited) per invoice id; refunds are also written as rows.
+
+        A refund reaches its invoice through the charge it refunds: the invoice's
+        payments name the charge or its payment intent (``charge.invoice`` in
+        versions before 2025-03-31.basil), else a credit note carrying the refund.
+        """
         by_charge: dict[str, str] = {}
         by_intent: dict[str, str] = {}
-        for invoice in self.raw.invoices:
-            charges, intents = invoice_payment_refs(invoice)
+        for invoice in sorted(self.raw.invoices, key=lambda i: i["id"]):
+            charges, intents = invoice_payment_refs(invoice, self.raw.invoice_payments.get(invoice["id"], []))
             by_charge.update({c: invoice["id"] for c in charges})
             by_intent.update({p: invoice["id"] for p in intents})
+        by_refund = {refund_id: ref(note.get("invoice")) for note in sorted(self.raw.credit_notes, key=lambda n: n["id"])
+                     for refund_id in credit_note_refunds(note) if ref(note.get("invoice"))}
         refunded: dict[str, int] = {}
         for charge in sorted(self.raw.charges, key=lambda c: c["id"]):
-            invoice_id = (ref(charge.get("invoice")) or by_charge.get(charge["id"])
-                          or by_intent.get(ref(charge.get("payment_intent"))))
             refunds = self.raw.refunds.get(charge["id"], [])
+            invoice_id = (ref(charge.get("invoice")) or by_charge.get(charge["id"])
+                          or by_intent.get(ref(charge.get("payment_intent")))
+                          or next((by_refund[r["id"]] for r in sorted(refunds, key=lambda r: r["id"])
+                                   if r["id"] in by_refund), None))
             live = [r for r in refunds if r.get("status") in ("succeeded", "pending")]
             amount = sum(int(r.get("amount") or 0) for r in live) if refunds else int(charge.get("amount_refunded") or 0)
             if invoice_id:
@@ -359,7 +373,9 @@ class _CustomerMapper:
             self.subscription_changes(event)
         for discount in self.discounts.values():
             if discount["duration"] is None:
-                self.flag("discount", discount["id"], "discount whose coupon terms are unknown", None, discount["currency"])
+                # Counted, with what it took off invoices so far: its MRR effect cannot be known.
+                amount, currency = self.discount_taken.get(discount["id"], (None, discount["currency"]))
+                self.flag("discount", discount["id"], "discount whose coupon terms are unknown", amount, currency)
         self.tables["billing_discounts"] = [self.discounts[k] for k in sorted(self.discounts)]
         return CustomerRows(self.tables, self.unclassified, self.embedded_prices)
 

@@ -129,11 +129,19 @@ def invoice_tax(invoice: Mapping[str, Any]) -> int:
     return int(invoice.get("tax") or 0)
 
 
-def invoice_payment_refs(invoice: Mapping[str, Any]) -> tuple[set[str], set[str]]:
-    """(charge ids, payment intent ids) that paid the invoice, across versions."""
+def invoice_payment_refs(invoice: Mapping[str, Any], payments: list[Mapping[str, Any]] = ()) -> tuple[set[str], set[str]]:
+    """(charge ids, payment intent ids) that paid the invoice, across versions.
+
+    Since 2025-03-31.basil the link is the invoice's ``invoice_payment`` objects
+    (``payments``, included when expanded, and the ``invoice_payments`` table);
+    before it, ``invoice.charge`` and ``invoice.payment_intent``. A canceled
+    invoice payment paid nothing and links nothing.
+    """
     charges: set[str] = set()
     intents: set[str] = set()
-    for payment in list_data(invoice.get("payments")):
+    for payment in [*list_data(invoice.get("payments")), *payments]:
+        if not isinstance(payment, Mapping) or payment.get("status") == "canceled":
+            continue
         inner = payment.get("payment") or {}
         if ref(inner.get("charge")):
             charges.add(ref(inner.get("charge")))
@@ -144,6 +152,16 @@ def invoice_payment_refs(invoice: Mapping[str, Any]) -> tuple[set[str], set[str]
     if ref(invoice.get("payment_intent")):
         intents.add(ref(invoice.get("payment_intent")))
     return charges, intents
+
+
+def credit_note_refunds(note: Mapping[str, Any]) -> list[str]:
+    """Ids of the refunds a credit note carries (``refunds[].refund``; a plain id in old versions)."""
+    found = []
+    for entry in note.get("refunds") or []:
+        refund = entry.get("refund") if isinstance(entry, Mapping) and "refund" in entry else entry
+        if ref(refund):
+            found.append(ref(refund))
+    return found
 
 
 def discounts_on(obj: Mapping[str, Any]) -> list[Any]:

@@ -36,29 +36,45 @@ UNKNOWN_ACCOUNT_ID = {False: "acct_unknown_test", True: "acct_unknown_live"}
 log = logging.getLogger("billing_connector.stripe")
 
 
+def _expand(*paths: str) -> dict[str, str]:
+    """``expand[i]`` parameters, as the SDK encodes a list."""
+    return {f"expand[{i}]": path for i, path in enumerate(paths)}
+
+
+# Expansions stay within Stripe's limit of four levels, where a list's `data.` is one:
+# `data.discounts.source.coupon` keeps a coupon's terms on its discount (a coupon
+# deleted upstream is no longer listed, but its discounts still lower MRR), and
+# `data.items.data.discounts` / `data.lines.data.discounts` are as deep as item- and
+# line-level discounts go (their coupons come as ids; see `_complete_children`).
+# `payments` is included only when asked: since 2025-03-31.basil it is the only
+# link from an invoice to the charge (and so the refunds) that paid it.
+_SUBSCRIPTION_EXPAND = ("discounts", "discounts.source.coupon", "items.data.discounts")
+_INVOICE_EXPAND = ("discounts", "discounts.source.coupon", "payments", "lines.data.discounts")
+_CHILD_EXPAND = ("data.discounts", "data.discounts.source.coupon")
+
 STREAMS: dict[str, StreamDef] = {
     s.name: s
     for s in [
         StreamDef("customers", "/v1/customers", event_prefixes=("customer.created", "customer.updated", "customer.deleted")),
         StreamDef("products", "/v1/products", event_prefixes=("product.",)),
         # `tiers` is only sent when expanded; tiered MRR needs it.
-        StreamDef("prices", "/v1/prices", list_params={"expand[]": "data.tiers"}, event_prefixes=("price.",)),
-        StreamDef("plans", "/v1/plans", list_params={"expand[]": "data.tiers"}, event_prefixes=("plan.",)),
+        StreamDef("prices", "/v1/prices", list_params=_expand("data.tiers"), event_prefixes=("price.",)),
+        StreamDef("plans", "/v1/plans", list_params=_expand("data.tiers"), event_prefixes=("plan.",)),
         StreamDef("coupons", "/v1/coupons", event_prefixes=("coupon.",)),
         StreamDef("promotion_codes", "/v1/promotion_codes", event_prefixes=("promotion_code.",)),
         StreamDef(
             "subscriptions",
             "/v1/subscriptions",
-            list_params={"status": "all", "expand[]": "data.discounts"},
+            list_params={"status": "all", **_expand(*(f"data.{p}" for p in _SUBSCRIPTION_EXPAND))},
             children={"subscription_items": "items"},
             event_prefixes=_SUB_EVENTS,
         ),
         StreamDef(
             "invoices",
             "/v1/invoices",
-            list_params={"expand[]": "data.discounts"},
-            children={"invoice_line_items": "lines"},
-            event_prefixes=("invoice.",),
+            list_params=_expand(*(f"data.{p}" for p in _INVOICE_EXPAND)),
+            children={"invoice_line_items": "lines", "invoice_payments": "payments"},
+            event_prefixes=("invoice.", "invoice_payment."),
         ),
         StreamDef("invoice_items", "/v1/invoiceitems", event_prefixes=("invoiceitem.",)),
         StreamDef("credit_notes", "/v1/credit_notes", event_prefixes=("credit_note.",)),
@@ -68,10 +84,42 @@ STREAMS: dict[str, StreamDef] = {
 }
 
 # Child tables, with the parent stream that carries them and how to read them in full.
-CHILD_STREAMS = {"subscription_items": "subscriptions", "invoice_line_items": "invoices"}
+CHILD_STREAMS = {
+    "subscription_items": "subscriptions", "invoice_line_items": "invoices", "invoice_payments": "invoices",
+}
 
 # Detail expansions, so a re-fetched object matches a listed one field for field.
-_DETAIL_EXPAND = {"subscriptions": ["discounts"], "invoices": ["discounts"], "prices": ["tiers"], "plans": ["tiers"]}
+_DETAIL_EXPAND = {
+    "subscriptions": _SUBSCRIPTION_EXPAND, "invoices": _INVOICE_EXPAND, "prices": ("tiers",), "plans": ("tiers",),
+}
+
+
+def _child_list(child_table: str, parent_id: str) -> tuple[str, dict[str, Any]]:
+    """Where a child list is read in full: (path, params)."""
+    if child_table == "subscription_items":
+        return "/v1/subscription_items", {"subscription": parent_id, **_expand(*_CHILD_EXPAND)}
+    if child_table == "invoice_payments":
+        return "/v1/invoice_payments", {"invoice": parent_id}
+    return f"/v1/invoices/{parent_id}/lines", _expand(*_CHILD_EXPAND)
+
+
+def _unexpanded_discounts(parent: dict[str, Any], children: list[dict[str, Any]]) -> bool:
+    """Whether a child carries a discount whose coupon came as an id, unknown on the parent.
+
+    Item and line discounts cannot have their coupons expanded from the parent's
+    list (the fifth level); re-reading the child list can. The parent's own
+    discounts usually are the same ones, with their coupons: then no request.
+    """
+    known = {d.get("id") for d in parent.get("discounts") or [] if isinstance(d, dict)
+             and isinstance((d.get("source") or {}).get("coupon"), dict)}
+    for child in children:
+        for discount in child.get("discounts") or []:
+            discount_id = discount.get("id") if isinstance(discount, dict) else discount
+            coupon = (discount.get("source") or {}).get("coupon") if isinstance(discount, dict) else None
+            if discount_id not in known and not isinstance(coupon, dict):
+                return True
+    return False
+
 
 def _split_expansions(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(plain params, expand params) of a request."""
@@ -262,16 +310,15 @@ class StripeProvider:
     ) -> list[dict[str, Any]]:
         embedded = parent.get(field_name) or {}
         children = list(embedded.get("data") or [])
-        if embedded.get("has_more"):
-            path, extra = (
-                ("/v1/subscription_items", {"subscription": parent["id"]})
-                if child_table == "subscription_items"
-                else (f"/v1/invoices/{parent['id']}/lines", {})
-            )
+        if embedded.get("has_more") or (
+            child_table != "invoice_payments" and stream not in self._unexpandable
+            and _unexpanded_discounts(parent, children)
+        ):
+            path, extra = _child_list(child_table, parent["id"])
             children, requests = self._read_all(path, extra, stream)
             with self._lock:
                 page.requests += requests
-        if child_table == "invoice_line_items":
+        if child_table != "subscription_items":
             # Older API versions omit `invoice` on lines; the key needs it.
             children = [c if c.get("invoice") else {**c, "invoice": parent["id"]} for c in children]
         return children
@@ -286,7 +333,7 @@ class StripeProvider:
             params: dict[str, Any] = {"limit": PAGE_SIZE, **extra}
             if after:
                 params["starting_after"] = after
-            body = self._get(path, params, stream=stream, is_list=True)
+            body = self._get_expanded(path, params, stream=stream, is_list=True)
             requests += 1
             data = _list_data(body, path)
             items.extend(data)
@@ -301,9 +348,7 @@ class StripeProvider:
 
     def fetch_object(self, stream: str, object_id: str) -> dict[str, Any] | None:
         spec = STREAMS[stream]
-        params: dict[str, Any] = {}
-        for i, field_name in enumerate(_DETAIL_EXPAND.get(stream, [])):
-            params[f"expand[{i}]"] = field_name
+        params = _expand(*_DETAIL_EXPAND.get(stream, ()))
         try:
             obj = self._get_expanded(f"{spec.path}/{object_id}", params, stream=stream)
         except PermissionDenied as exc:

@@ -59,6 +59,11 @@ def changed_objects(event: Mapping[str, Any]) -> list[tuple[str, str]]:
             if owner:
                 owners.append((stream, owner))
         return owners
+    if kind == "invoice_payment":
+        # Kept with its invoice (a child table): re-read the invoice and all its payments.
+        invoice = obj.get("invoice")
+        invoice = invoice.get("id") if isinstance(invoice, Mapping) else invoice
+        return [("invoices", invoice)] if invoice else []
     stream = OBJECT_STREAMS.get(kind or "")
     if stream is None or not object_id:
         return []

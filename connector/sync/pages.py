@@ -18,7 +18,10 @@ from .enums import EnumWatch
 
 SEEN_TABLE = "_full_refresh_seen"
 # parent stream -> (child table, the child's column naming its parent)
-CHILDREN = {"subscriptions": (("subscription_items", "subscription"),), "invoices": (("invoice_line_items", "invoice"),)}
+CHILDREN = {
+    "subscriptions": (("subscription_items", "subscription"),),
+    "invoices": (("invoice_line_items", "invoice"), ("invoice_payments", "invoice")),
+}
 
 ENUMS = EnumWatch()
 

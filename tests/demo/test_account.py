@@ -40,9 +40,10 @@ def test_smaller_account_is_a_prefix_of_the_bigger_one(account):
 def test_default_account_counts(account):
     counts = {stream: len(account.objects(stream)) for stream in STREAMS}
     assert counts == {
-        "customers": 296, "products": 22, "prices": 85, "plans": 82, "coupons": 7, "promotion_codes": 4,
-        "subscriptions": 340, "subscription_items": 556, "invoices": 4570, "invoice_line_items": 8845,
-        "invoice_items": 271, "credit_notes": 70, "charges": 4558, "refunds": 102, "events": 893,
+        "customers": 296, "products": 22, "prices": 85, "plans": 82, "coupons": 8, "promotion_codes": 4,
+        "subscriptions": 337, "subscription_items": 553, "invoices": 4584, "invoice_line_items": 8850,
+        "invoice_payments": 4514, "invoice_items": 271, "credit_notes": 53, "charges": 4573, "refunds": 102,
+        "events": 1051,
     }
 
 
@@ -109,7 +110,7 @@ def test_coupons_every_duration_and_kind_and_promotion_codes(account):
     assert {c["duration"] for c in coupons} == {"forever", "repeating", "once"}
     assert any(c["amount_off"] for c in coupons) and any(c["percent_off"] for c in coupons)
     assert all(c["duration_in_months"] for c in coupons if c["duration"] == "repeating")
-    assert len(account.objects("coupons")) == len(coupons) - 1  # one was deleted
+    assert len(account.objects("coupons")) == len(coupons) - 2  # two were deleted
     assert {p["code"] for p in account.objects("promotion_codes")} == {"SAVE20", "SPRING25", "WELCOME", "LAUNCH"}
     used = Counter(d["source"]["coupon"]["duration"] for d in account.discounts.values())
     assert set(used) == {"forever", "repeating", "once"}
@@ -179,9 +180,27 @@ def test_refunds_full_and_partial_with_credit_notes(account):
     assert all(charges[r["charge"]]["refunded"] and charges[r["charge"]]["amount_refunded"] == r["amount"]
                for r in full)
     notes = {n["refunds"][0]["refund"]: n for n in account.objects("credit_notes")}
-    assert all(r["id"] in notes for r in full)
-    assert all(notes[r["id"]]["total"] == r["amount"] for r in full)
+    with_note = [r for r in full if r["id"] in notes]
+    assert with_note and all(notes[r["id"]]["total"] == r["amount"] for r in with_note)
     assert {c["status"] for c in charges.values()} == {"succeeded", "failed"}
+
+
+def test_refunds_reach_their_invoice_only_through_invoice_payments(account):
+    """API 2025-03-31.basil on: no `invoice` on charges, no `charge`/`payment_intent` on invoices."""
+    charges = {c["id"]: c for c in account.objects("charges")}
+    invoices = account.objects("invoices")
+    assert not any("invoice" in c for c in charges.values())
+    assert not any(key in i for i in invoices for key in ("charge", "payment_intent", "payments"))
+    paid_by = {p["payment"]["payment_intent"]: p["invoice"] for p in account.objects("invoice_payments")
+               if p["status"] == "paid"}
+    notes = {n["refunds"][0]["refund"] for n in account.objects("credit_notes")}
+    full = [r for r in account.objects("refunds") if r["amount"] == charges[r["charge"]]["amount"]]
+    only_by_payment = [r for r in full if r["id"] not in notes]
+    assert len(only_by_payment) >= 10
+    assert all(paid_by[charges[r["charge"]]["payment_intent"]].startswith("in_") for r in only_by_payment)
+    paid = [i for i in invoices if i["status"] == "paid" and i["amount_paid"] > 0]
+    assert {paid_by.get(charge["payment_intent"]) for charge in charges.values()
+            if charge["status"] == "succeeded"} == {i["id"] for i in paid}
 
 
 def test_ids_look_like_stripe(account):

@@ -107,12 +107,14 @@ def test_refused_expansion_rereads_the_stream_without_it_once_per_run(rsps, capl
     assert ids == sorted(fake.objects["subscriptions"])
     sub_calls = [params for path, params in fake.calls if path == "/v1/subscriptions"]
     assert sub_calls == [
-        {"limit": "100", "status": "all", "expand[]": "data.discounts"},
+        {"limit": "100", "status": "all", "expand[0]": "data.discounts", "expand[1]": "data.discounts.source.coupon",
+         "expand[2]": "data.items.data.discounts"},
         {"limit": "100", "status": "all"},
     ]
     # Invoices accept the expansion: untouched.
     assert [params for path, params in fake.calls if path == "/v1/invoices"] == [
-        {"limit": "100", "expand[]": "data.discounts"},
+        {"limit": "100", "expand[0]": "data.discounts", "expand[1]": "data.discounts.source.coupon",
+         "expand[2]": "data.payments", "expand[3]": "data.lines.data.discounts"},
     ]
     assert [r.getMessage() for r in caplog.records] == [
         f"Stripe refused GET /v1/subscriptions (HTTP 400): {message}; reading subscriptions without the expansion"
@@ -128,7 +130,8 @@ def test_refused_expansion_on_a_detail_read_is_remembered_for_the_next_ones(rsps
     second = p.fetch_object("subscriptions", "sub_00001")
     assert (first["id"], second["id"]) == ("sub_00000", "sub_00001")
     assert [(path, params) for path, params in fake.calls] == [
-        ("/v1/subscriptions/sub_00000", {"expand[0]": "discounts"}),
+        ("/v1/subscriptions/sub_00000", {"expand[0]": "discounts", "expand[1]": "discounts.source.coupon",
+                                         "expand[2]": "items.data.discounts"}),
         ("/v1/subscriptions/sub_00000", {}),
         ("/v1/subscriptions/sub_00001", {}),
     ]

@@ -98,27 +98,44 @@ def line(lid: str, invoice_id: str, price_id: str, amount: int, start: str, end:
             "livemode": False}
 
 
+def invoice_payment(ipid: str, invoice_id: str, amount: int, *, charge: str | None = None,
+                    currency: str = "usd", status: str = "paid", created: str = "2025-01-01") -> dict[str, Any]:
+    """An ``invoice_payment`` (API 2025-03-31.basil on): the payment names the charge's payment
+    intent, or the charge itself when it has none (stripe/_invoice_payment.py)."""
+    payment = ({"type": "payment_intent", "payment_intent": f"pi_{charge}"} if charge
+               else {"type": "payment_intent", "payment_intent": None})
+    return {"id": ipid, "object": "invoice_payment", "invoice": invoice_id, "amount_paid": amount if status == "paid"
+            else None, "amount_requested": amount, "currency": currency, "created": ts(created), "is_default": True,
+            "livemode": False, "payment": payment, "status": status,
+            "status_transitions": {"canceled_at": None, "paid_at": ts(created) if status == "paid" else None}}
+
+
 def invoice(iid: str, lines: list[dict[str, Any]], *, customer_id: str = "cus_1", subscription: str | None = "sub_1",
             status: str = "paid", created: str = "2025-01-01", currency: str = "usd",
             charge: str | None = None, **extra: Any) -> dict[str, Any]:
+    """An invoice as the sync stores it: ``payments`` expanded (no ``charge``/``payment_intent`` since basil)."""
     total = sum(x["amount"] for x in lines)
+    payments = [invoice_payment(f"inpay_{iid}", iid, total, charge=charge, currency=currency, created=created)]
     return {"id": iid, "object": "invoice", "customer": customer_id, "status": status, "currency": currency,
             "parent": {"type": "subscription_details", "subscription_details": {"subscription": subscription}},
             "lines": {"object": "list", "data": lines, "has_more": False},
             "subtotal": total, "total": total, "total_excluding_tax": total, "total_taxes": [],
             "amount_paid": total if status == "paid" else 0, "created": ts(created),
-            "payments": {"object": "list", "data": [{"payment": {"type": "charge", "charge": charge}}] if charge else []},
+            "payments": {"object": "list", "data": payments if charge else [], "has_more": False,
+                         "url": f"/v1/invoice_payments?invoice={iid}"},
             "billing_reason": "subscription_cycle", "livemode": False, **extra}
 
 
 def charge(chid: str, amount: int, *, customer_id: str = "cus_1", amount_refunded: int = 0,
            currency: str = "usd") -> dict[str, Any]:
+    """A charge of a payment intent, without ``invoice`` (removed in 2025-03-31.basil)."""
     return {"id": chid, "object": "charge", "customer": customer_id, "amount": amount, "currency": currency,
-            "amount_refunded": amount_refunded, "status": "succeeded", "created": ts("2025-01-02"), "livemode": False}
+            "payment_intent": f"pi_{chid}", "amount_refunded": amount_refunded, "status": "succeeded", "created": ts("2025-01-02"), "livemode": False}
 
 
 def refund(rid: str, chid: str, amount: int, currency: str = "usd") -> dict[str, Any]:
-    return {"id": rid, "object": "refund", "charge": chid, "amount": amount, "currency": currency,
+    return {"id": rid, "object": "refund", "charge": chid, "payment_intent": f"pi_{chid}", "amount": amount,
+            "currency": currency,
             "status": "succeeded", "created": ts("2025-01-03")}
 
 

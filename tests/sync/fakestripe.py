@@ -66,6 +66,8 @@ class FakeStripe:
         if url.path == "/v1/subscription_items":
             sub = self.objects["subscriptions"][params["subscription"]]
             return self._list(sub["_all_items"], params, url.path)
+        if url.path == "/v1/invoice_payments":
+            return self._list(self.objects["invoices"][params["invoice"]].get("_all_payments", []), params, url.path)
         match = re.fullmatch(r"/v1/invoices/([^/]+)/lines", url.path)
         if match:
             return self._list(self.objects["invoices"][match.group(1)]["_all_lines"], params, url.path)

@@ -50,3 +50,28 @@ def test_deleted_coupon_still_referenced_by_a_discount(tmp_path):
         assert store.db.execute("select count(*) from billing_discounts where _deleted = 0").fetchone() == discounts_before
         # deleting a coupon stops new redemptions; it does not end existing discounts
         assert mrr_by_customer(store) == before
+
+
+def test_a_fresh_sync_keeps_the_terms_of_a_coupon_deleted_before_it_and_of_item_discounts(tmp_path):
+    """The demo's `legacy20` coupon was deleted upstream before this first sync: /v1/coupons does
+    not list it, yet its discounts (and the add-on's item-level discount) keep their terms."""
+    with demo_server.DemoServer(customers=40, seed=2) as server:
+        deleted = next(c for c in server.account.catalog.coupons if c["name"].startswith("20% off forever (legacy"))
+        provider = StripeProvider(CANARY_KEY, api_base=server.url, limiter=RateLimiter(500))
+        store = open_store(tmp_path / "fresh.db")
+        store.bind_account(provider.identify())
+        assert run_sync(store, provider, streams=list(provider.streams), workers=8).failures == {}
+        refresh_after_sync(store, load_policy("default"))
+    assert store.db.execute("select count(*) from coupons where id = ?", [deleted["id"]]).fetchone() == (0,)
+    carried = store.db.execute("select distinct duration, percent_off from billing_discounts where _deleted = 0 "
+                               "and coupon_id = ?", [deleted["id"]]).fetchall()
+    assert carried == [("forever", "20")]
+    on_items = store.db.execute("select duration, percent_off, count(*) from billing_discounts where _deleted = 0 "
+                                "and subscription_item_id is not null group by 1, 2").fetchall()
+    assert on_items == [("forever", "50", 2)]
+    assert store.db.execute("select count(*) from billing_unclassified where _deleted = 0 "
+                            "and object_type = 'discount'").fetchone() == (0,)
+    # the item-level discounts lower MRR: a segment per discounted item, negative
+    assert store.db.execute("select count(*) from mrr_segments where _deleted = 0 and source_type = 'discount' "
+                            "and segment_id like 'item_discount:%' and source_id like 'di_%item' "
+                            "and amount_minor < 0").fetchone()[0] >= 2
