@@ -84,7 +84,7 @@ def sync(
         if not report.failures and not skip_mrr:
             # With a stream missing, MRR would be computed from partial data: keep
             # the last good figures instead and say so (the failure exits non-zero).
-            from .mrr.engine import refresh_after_sync
+            from .refresh import refresh_after_sync
 
             report.mrr = refresh_after_sync(store, policy)
         with store.db.atomic():

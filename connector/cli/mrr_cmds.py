@@ -1,9 +1,11 @@
 """`mrr current|history|customers|metrics|rebuild`, `explain`, `import subscription-periods`, `backfill`.
 
-Thin: parse, call the MRR engine, print. Data goes to stdout (table, json or
-csv; amounts as exact decimals in major units next to a `currency` column),
-messages to stderr. With `--policy NAME` other than the stored one, figures are
-computed on the fly from the stored segments and nothing is written.
+Thin: parse, call the MRR package or the refresh chain, print. Data goes to
+stdout (table, json or csv; amounts as exact decimals in major units next to a
+`currency` column), messages to stderr. Reads show the stored facts under the
+store's policy (named on stderr); with `--policy NAME` other than the stored
+one, figures are computed on the fly from the stored segments and nothing is
+written (connector.mrr.views).
 """
 
 from __future__ import annotations
@@ -12,21 +14,24 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
 import click
 
 from ..errors import ConfigError
-from ..mrr import engine, queries
+from .. import refresh
+from ..mrr import engine, queries, views
 from ..mrr.amounts import in_major_units, major
 from ..store import open_store
 from .options import common_options, format_option, settings_from
 
 policy_option = click.option(
     "--policy", "policy_name", default=None,
-    help="MRR policy preset (default, stripe, chartmogul, profitwell, chargebee); another than the stored one "
-    "is computed on the fly, nothing written. Example: --policy stripe",
+    help="MRR policy preset (default, stripe, chartmogul, profitwell, chargebee). Reads: another than the "
+    "stored one is computed on the fly, nothing written; rebuild, backfill, import: switch the store to it. "
+    "Example: --policy stripe",
 )
 since_option = click.option("--since", default=None, help="First period shown (YYYY-MM, or YYYY-MM-DD for days).")
 until_option = click.option("--until", default=None, help="Last period shown (YYYY-MM, or YYYY-MM-DD for days).")
@@ -57,19 +62,26 @@ def _load_policy(settings, name: str | None):
     return load_policy(name or settings.policy, settings.mrr_rules)
 
 
-def _facts(settings, policy_name: str | None):
-    """The store to read facts from: the file itself, or an in-memory recompute under another policy."""
-    policy = _load_policy(settings, policy_name)
+@contextmanager
+def _reading(settings, policy_name: str | None, output_format: str, project_to: date | None = None):
+    """The facts a read shows (connector.mrr.views.facts_for), named on stderr for people."""
     store = open_store(settings.db, read_only=True)
-    rules = engine.Rules.of(policy)
-    if engine.stored_policy(store).matches(policy):
-        return store
-    scratch = open_store(None)
-    engine.rebuild(store, policy, target=scratch)
-    store.close()
-    if policy_name is not None:
-        click.echo(f"computed under policy {rules.name!r} from the stored segments (nothing written)", err=True)
-    return scratch
+    try:
+        policy = _load_policy(settings, policy_name) if policy_name is not None else None
+        try:
+            with views.facts_for(store, policy, project_to=project_to) as (facts, info):
+                yield facts, info
+            # named once the read succeeded: a failed read prints its error alone
+            if info.computed_on_the_fly and not info.projection:
+                click.echo(f"computed under policy {info.name!r} from the stored segments (nothing written)",
+                           err=True)
+            elif output_format == "table" and not info.projection:
+                as_of = engine.stored_policy(store).as_of
+                click.echo(f"policy {info.name!r} (the stored facts, as of {as_of})", err=True)
+        except views.NoMrrData as exc:
+            raise ConfigError(str(exc)) from None
+    finally:
+        store.close()
 
 
 def emit(rows: Sequence[dict[str, Any]], output_format: str) -> None:
@@ -129,30 +141,45 @@ def current(config_path, db, output_format, policy_name, on_date, rates, reporti
     """
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     day = _parse_day(on_date, "--date") or engine.today_utc()
-    store = _facts(settings, policy_name)
-    try:
-        rows = queries.current_mrr(store, day)
-    finally:
-        store.close()
-    out = [{"date": day.isoformat(), **row} for row in rows]
-    if rates:
-        from ..mrr.fx import load_rates
-
-        if not settings.reporting_currency:
-            raise ConfigError("--rates needs a reporting currency: pass --reporting-currency or set mrr.reporting_currency")
-        table = load_rates(rates, settings.reporting_currency)
-        to = table.reporting_currency
-        total = 0
-        for row in out:
-            converted = table.convert(row["mrr_minor"], row["currency"])
-            row["reporting_currency"], row["reporting_mrr"] = to, major(converted, to)
-            total += converted
-        printable = in_major_units(out)
-        printable.append({"date": day.isoformat(), "currency": "total", "mrr": None, "customers": None,
-                          "reporting_currency": to, "reporting_mrr": major(total, to)})
-        emit(printable, output_format)
+    table = _rates_table(settings, rates) if rates else None
+    with _reading(settings, policy_name, output_format, project_to=day) as (facts, info):
+        rows = queries.current_mrr(facts, day)
+        converted = _converted_current(queries.current_mrr_by_customer(facts, day), table, day) if table else None
+    if info.projection and output_format == "table":
+        click.echo(f"projection: MRR on {day.isoformat()} if nothing changes after the stored as-of day "
+                   f"(policy {info.name!r})")
+    # machine formats carry the label on every row; a table has the heading above
+    label = {} if output_format == "table" else {"policy": info.name, "projection": info.projection}
+    out = [{"date": day.isoformat(), **row, **label} for row in rows]
+    if table is None:
+        emit(in_major_units(out), output_format)
         return
-    emit(in_major_units(out), output_format)
+    per_currency, total = converted
+    to = table.reporting_currency
+    for row in out:
+        row["reporting_currency"], row["reporting_mrr"] = to, major(per_currency[row["currency"]], to)
+    printable = in_major_units(out)
+    printable.append({"date": day.isoformat(), "currency": "total", "mrr": None, "customers": total["customers"],
+                      **label, "reporting_currency": to, "reporting_mrr": major(total["mrr_minor"], to)})
+    emit(printable, output_format)
+
+
+def _converted_current(by_customer, table, day: date):
+    """Each currency's and the total MRR of ``day`` in the reporting currency, at the day's rate."""
+    from ..mrr.fx import convert_day
+
+    month = day.isoformat()[:7]
+    per_currency = {currency: convert_day([r for r in by_customer if r["currency"] == currency], table, month)["mrr_minor"]
+                    for currency in {r["currency"] for r in by_customer}}
+    return per_currency, convert_day(by_customer, table, month)
+
+
+def _rates_table(settings, path):
+    from ..mrr.fx import load_rates
+
+    if not settings.reporting_currency:
+        raise ConfigError("--rates needs a reporting currency: pass --reporting-currency or set mrr.reporting_currency")
+    return load_rates(path, settings.reporting_currency)
 
 
 @mrr.command()
@@ -180,22 +207,17 @@ def history(config_path, db, output_format, policy_name, grain, since, until, ra
         first, last = _parse_day(since, "--since"), _parse_day(until, "--until") or engine.today_utc()
     else:
         first, last = _parse_month(since, "--since"), _parse_month(until, "--until")
-    store = _facts(settings, policy_name)
-    try:
+    table = _rates_table(settings, rates) if rates else None
+    with _reading(settings, policy_name, output_format) as (facts, _info):
         if grain == "day":
-            rows = queries.history_by_day(store, first, last)
-        elif rates:
-            from ..mrr.fx import convert_customer_months, load_rates
+            rows = queries.history_by_day(facts, first, last)
+        elif table is not None:
+            from ..mrr.fx import convert_customer_months
 
-            if not settings.reporting_currency:
-                raise ConfigError("--rates needs --reporting-currency or the setting mrr.reporting_currency")
-            table = load_rates(rates, settings.reporting_currency)
-            rows = [r for r in convert_customer_months(queries.customer_months(store), table)
+            rows = [r for r in convert_customer_months(queries.customer_months(facts), table)
                     if (first or "") <= r["period"] <= (last or "9999-99")]
         else:
-            rows = queries.history_by_month(store, first, last)
-    finally:
-        store.close()
+            rows = queries.history_by_month(facts, first, last)
     emit(in_major_units(rows), output_format)
 
 
@@ -216,11 +238,8 @@ def customers(config_path, db, output_format, policy_name, grain, since, until, 
     """
     settings = settings_from(config_path, db=db)
     first, last = _parse_month(since, "--since"), _parse_month(until, "--until")
-    store = _facts(settings, policy_name)
-    try:
-        rows = queries.customer_months(store, first, last, customer_id)
-    finally:
-        store.close()
+    with _reading(settings, policy_name, output_format) as (facts, _info):
+        rows = queries.customer_months(facts, first, last, customer_id)
     out = [
         {"customer_id": r["customer_id"], "month": r["month"], "currency": r["currency"],
          "mrr_minor": r["mrr_minor"], "movement": r["movement"],
@@ -248,11 +267,8 @@ def metrics(config_path, db, output_format, policy_name, grain, since, until):
     """
     settings = settings_from(config_path, db=db)
     first, last = _parse_month(since, "--since"), _parse_month(until, "--until")
-    store = _facts(settings, policy_name)
-    try:
-        rows = queries.monthly_metrics(store, first, last)
-    finally:
-        store.close()
+    with _reading(settings, policy_name, output_format) as (facts, _info):
+        rows = queries.monthly_metrics(facts, first, last)
     emit(in_major_units(rows), output_format)
 
 
@@ -260,22 +276,26 @@ def metrics(config_path, db, output_format, policy_name, grain, since, until):
 @common_options
 @policy_option
 def rebuild(config_path, db, policy_name):
-    """Recompute every customer's MRR from the stored segments under a policy, and store it.
+    """Recompute every customer's MRR and store it; with --policy, switch the store to that policy.
+
+    The stored policy is the one every read command shows (and names), every export sends and
+    every later sync keeps, until the next `mrr rebuild --policy` (docs/metrics.md).
 
     \b
     Example:
       billing-connector mrr rebuild --policy chartmogul
     """
     settings = settings_from(config_path, db=db)
-    policy = _load_policy(settings, policy_name)
     store = open_store(settings.db, create=False)
     try:
-        stats = engine.rebuild(store, policy)
+        switch_to = _load_policy(settings, policy_name) if policy_name is not None else None
+        policy = refresh.policy_for(store, _load_policy(settings, None), switch_to)
+        result = refresh.refresh(store, policy, recompute_all=True)
     finally:
         store.close()
     click.echo(
-        f"rebuilt MRR under policy {policy.name!r}: {stats.customers} customers, "
-        f"{stats.rows_written} rows and {stats.metrics_rows_written} monthly metric rows written",
+        f"rebuilt MRR under policy {policy.name!r} (now the store's policy): {result['customers']} customers, "
+        f"{result['rows_written']} rows and {result['metrics_rows_written']} monthly metric rows written",
         err=True,
     )
 
@@ -354,7 +374,6 @@ def subscription_periods(config_path, db, path, currency, dry_run, policy_name):
     from ..mrr.importer import read_subscription_periods, write_subscription_periods
 
     settings = settings_from(config_path, db=db)
-    policy = _load_policy(settings, policy_name)
     periods = read_subscription_periods(path, currency)  # the whole file is valid before the store opens
     customers = len({period["customer_id"] for period in periods})
     if dry_run:
@@ -362,12 +381,14 @@ def subscription_periods(config_path, db, path, currency, dry_run, policy_name):
         return
     store = open_store(settings.db)
     try:
+        switch_to = _load_policy(settings, policy_name) if policy_name is not None else None
+        policy = refresh.policy_for(store, _load_policy(settings, None), switch_to)
         before = store.current_seq()
         written = write_subscription_periods(store, periods)
-        stats = engine.update(store, policy, engine.customers_changed_since(store, before))
+        result = refresh.refresh(store, policy, also=engine.customers_changed_since(store, before))
     finally:
         store.close()
-    click.echo(f"imported {written} segment rows; MRR updated for {stats.customers} customers", err=True)
+    click.echo(f"imported {written} segment rows; MRR updated for {result['customers']} customers", err=True)
 
 
 @click.command()
@@ -381,10 +402,10 @@ def backfill(config_path, db, policy_name):
       billing-connector sync --db billing.db && billing-connector backfill --db billing.db
     """
     settings = settings_from(config_path, db=db)
-    policy = _load_policy(settings, policy_name)
     store = open_store(settings.db, create=False)
     try:
-        result = engine.backfill(store, policy)
+        switch_to = _load_policy(settings, policy_name) if policy_name is not None else None
+        result = refresh.backfill(store, _load_policy(settings, None), switch_to)
     finally:
         store.close()
     click.echo(

@@ -18,7 +18,8 @@ from .options import common_options, settings_from
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
               help="Write a self-contained HTML report (charts, metrics, one section per currency) to this file.")
 @click.option("--policy", default=None,
-              help="MRR policy preset (default, stripe, chartmogul, profitwell, chargebee); default: setting `mrr.policy`.")
+              help="MRR policy preset (default, stripe, chartmogul, profitwell, chargebee), computed on the fly; "
+              "default: the store's policy.")
 @click.option("--json", "as_json", is_flag=True, help="Print the terminal summary as JSON instead of text.")
 def report(config_path, db, html_path, policy, as_json):
     """MRR per currency: the last 12 months in the terminal, or the full HTML report.
@@ -29,8 +30,8 @@ def report(config_path, db, html_path, policy, as_json):
       billing-connector report --html mrr-chartmogul.html --policy chartmogul
       billing-connector report            # last 12 months in the terminal
     """
-    settings = settings_from(config_path, db=db, policy=policy)
-    rules = load_policy(settings.policy, settings.mrr_rules)
+    settings = settings_from(config_path, db=db)
+    rules = load_policy(policy, settings.mrr_rules) if policy else None   # None: the store's own policy
     store = open_store(settings.db, read_only=True)
     try:
         if html_path:

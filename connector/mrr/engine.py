@@ -4,8 +4,8 @@
 rewrites their rows change-only (removed rows are soft-deleted) and adjusts the
 monthly metrics by the difference between their old and new contributions —
 never a full re-aggregation. ``rebuild`` recomputes everyone. Both leave the
-same rows (tested with hypothesis). ``refresh_after_sync`` is what a sync calls
-at its end.
+same rows (tested with hypothesis). The chain that feeds it (mapping → segments
+→ facts) runs in ``connector.refresh``; nothing here drives the mapping.
 
 Three things force a full recompute inside ``update``: no facts yet, another
 policy (name or fingerprint) than the stored one, and an as-of day earlier than
@@ -15,8 +15,9 @@ moves (see ``_customers_moved_by_time``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -37,6 +38,7 @@ _CHUNK = 2000                     # customers per batch in a full recompute
 _META_POLICY = "mrr_policy"
 _META_FINGERPRINT = "mrr_policy_fingerprint"
 _META_AS_OF = "mrr_as_of"
+_META_SETTINGS = "mrr_policy_settings"
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,11 @@ def today_utc() -> date:
 def compute_ledgers(segments: Iterable[Segment], rules: Rules, horizon: date) -> list[CustomerLedger]:
     """Pure computation: every (customer, currency)'s runs, day movements and months."""
     ledgers = []
-    grouped = group_by_customer_currency(mrr_segments(segments, rules.include_usage_in_mrr))
+    # Nothing after the as-of day: a change scheduled later (a trial's end, a cancellation at the
+    # period end) is not a fact yet; what runs on that day runs on (see views.facts_for for projections).
+    known = (s if s.end is None or s.end <= horizon else replace(s, end=None)
+             for s in segments if s.start <= horizon)
+    grouped = group_by_customer_currency(mrr_segments(known, rules.include_usage_in_mrr))
     for (customer_id, currency), customer_segments in sorted(grouped.items()):
         points = change_points(customer_segments)
         runs = runs_from_points(points)
@@ -161,11 +167,13 @@ def update(
         else:
             ids = set(customer_ids or ())
             if stored_as_of < horizon.isoformat():
-                ids |= _customers_moved_by_time(target, date.fromisoformat(stored_as_of), horizon)
+                ids |= _customers_moved_by_time(store, target, date.fromisoformat(stored_as_of), horizon)
             stats = _recompute_some(store, target, policy, rules, horizon, source, ids)
         target.set_meta(_META_POLICY, rules.name)
         target.set_meta(_META_FINGERPRINT, rules.fingerprint)
         target.set_meta(_META_AS_OF, horizon.isoformat())
+        if hasattr(policy, "settings"):
+            target.set_meta(_META_SETTINGS, json.dumps(policy.settings(), sort_keys=True))
     return stats
 
 
@@ -196,6 +204,22 @@ def stored_policy(store) -> StoredPolicy:
     )
 
 
+def policy_of_store(store):
+    """The policy the store's facts are computed under (its name and every rule), or None
+    before the first computation. Later syncs keep it; ``mrr rebuild --policy`` switches it."""
+    from .policy import load_policy
+
+    text = store.meta(_META_SETTINGS)
+    if not text:
+        return None
+    settings = json.loads(text)
+    name = settings.pop("name", "default")
+    try:
+        return load_policy(name, settings)
+    except ConfigError:
+        return load_policy("default", settings)   # a custom name: the rules are what matter
+
+
 def rebuild(store, policy, *, as_of: date | None = None, segment_source: SegmentSource | None = None, target=None) -> UpdateStats:
     """Recompute every customer under ``policy`` (change-only writes: unchanged rows stay as they are)."""
     return update(store, policy, None, as_of=as_of, segment_source=segment_source, target=target)
@@ -212,76 +236,29 @@ def customers_changed_since(store, seq: int) -> set[str]:
     }
 
 
-def refresh_after_sync(store, policy) -> dict[str, Any]:
-    """The end of every sync: map what changed, rebuild those segments, update the facts."""
-    try:
-        from ..mapping.stripe import map_changes
-        from .segments import build_segments
-    except ImportError as exc:
-        raise ConfigError(
-            f"the neutral mapping or segment builder is not available ({exc}); MRR was not refreshed"
-        ) from None
-    # One transaction for the three steps: the mapping's watermark must not
-    # commit before the segments and facts it feeds, or a crash in between
-    # would leave those customers' MRR stale for good (inner blocks nest as
-    # savepoints).
-    with store.db.atomic():
-        mapped = map_changes(store)
-        changed_customers = build_segments(store, mapped)
-        stats = update(store, policy, set(changed_customers))
-    return {
-        "mapped_customers": len(mapped),
-        "segment_customers": len(changed_customers),
-        "full": stats.full,
-        "customers": stats.customers,
-        "rows_written": stats.rows_written,
-        "metrics_rows_written": stats.metrics_rows_written,
-        "horizon_month": stats.horizon_month,
-    }
-
-
-def backfill(store, policy) -> dict[str, Any]:
-    """Rebuild everything from the stored raw objects: map all, build all segments, recompute all.
-
-    Every customer's segments are rebuilt, not only those whose neutral rows
-    changed: after an upgrade changes how segments are built the neutral data is
-    the same, so the mapping reports nothing while the segments are out of date.
-    """
-    try:
-        from ..mapping.stripe import map_all
-        from .segments import build_segments
-    except ImportError as exc:
-        raise ConfigError(f"the neutral mapping or segment builder is not available ({exc})") from None
-    mapped = map_all(store)
-    changed_customers = build_segments(store, None)
-    stats = rebuild(store, policy)
-    return {
-        "mapped_customers": len(mapped),
-        "segment_customers": len(changed_customers),
-        "customers": stats.customers,
-        "rows_written": stats.rows_written,
-        "metrics_rows_written": stats.metrics_rows_written,
-        "horizon_month": stats.horizon_month,
-    }
-
-
 # ---- internals ---------------------------------------------------------------
 
 
-def _customers_moved_by_time(target, old_as_of: date, new_as_of: date) -> set[str]:
+def _customers_moved_by_time(store, target, old_as_of: date, new_as_of: date) -> set[str]:
     """Customers whose month figures change only because the as-of day moved forward.
 
     The current month's figure is the MRR on the as-of day, so a change point
     in ``(old, new]`` changes it; and when a new month began, every customer
     still paying at the old month's end gets a row for the new month.
     """
+    old_day, new_day = old_as_of.isoformat(), new_as_of.isoformat()
+    # Facts stop at the as-of day, so the changes the new days bring are in the segments: pieces that
+    # start or end in (old, new], and those a policy may end on a day of their own (a cancellation
+    # request, a past-due auto-churn).
     moved = {
         customer_id
-        for (customer_id,) in target.db.execute(
-            f"SELECT DISTINCT customer_id FROM {MOVEMENTS_TABLE} WHERE _deleted = 0 AND day > ? AND day <= ?",
-            [old_as_of.isoformat(), new_as_of.isoformat()],
+        for (customer_id,) in store.db.execute(
+            f"SELECT DISTINCT customer_id FROM {SEGMENTS_TABLE} WHERE _deleted = 0 AND ("
+            "(start_date > ? AND start_date <= ?) OR (end_date > ? AND end_date <= ?) "
+            "OR tags LIKE '%cancel_requested%' OR tags LIKE '%pending_cancel%' OR tags LIKE '%\"past_due\"%')",
+            [old_day, new_day, old_day, new_day],
         ).fetchall()
-    }
+    } if store.db[SEGMENTS_TABLE].exists() else set()
     if (old_as_of.year, old_as_of.month) != (new_as_of.year, new_as_of.month):
         last_day = last_day_of_month(old_as_of.year, old_as_of.month).isoformat()
         moved.update(

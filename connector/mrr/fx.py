@@ -3,13 +3,22 @@
 Rates file (CSV): ``currency,rate`` and optionally ``month`` (YYYY-MM, the rate
 holds from that month until the next row for the currency). ``rate`` is how
 many major units of the reporting currency one major unit of ``currency`` is
-worth, as an exact decimal. A converted amount is rounded once, half to even,
-to the reporting currency's minor unit.
+worth, as an exact decimal. Each customer-currency amount is converted and
+rounded once, half to even, to the reporting currency's minor unit; a day uses
+the rate of its month, so ``mrr current --date D`` and the month of D in
+``mrr history`` agree to the minor unit.
+
+In the reporting currency a customer is one customer, whatever currencies they
+pay in: counted once, and classified on their converted total, so a switch from
+EUR to USD on one day is an expansion or contraction, not a churn and a new.
 
 An exchange-rate change is its own movement (``fx``), never expansion or
 contraction: a customer's converted change from month t−1 to t splits into the
 movement at last month's rate, ``conv(M_t, r_{t−1}) − conv(M_{t−1}, r_{t−1})``,
 and ``fx = conv(M_t, r_t) − conv(M_t, r_{t−1})``; the two add up exactly.
+
+A rates file that cannot convert what the store holds is a one-line error naming
+the file, the line and the currency; nothing is ever converted at 1:1 by default.
 """
 
 from __future__ import annotations
@@ -26,14 +35,18 @@ from typing import Any
 from ..errors import ConfigError
 from .currencies import is_iso_currency
 from .model import currency_exponent, round_half_even
-from .movements import FX, MOVEMENT_KINDS
+from .movements import CHURN, CONTRACTION, EXPANSION, FX, MOVEMENT_KINDS, NEW, REACTIVATION
+
+_ALWAYS = "0000-00"   # a row without a month holds from the beginning
 
 
 class Rates:
-    """Rates into one reporting currency, optionally varying by month."""
+    """Rates into one reporting currency, optionally varying by month, with where each came from."""
 
-    def __init__(self, reporting_currency: str, table: Mapping[str, list[tuple[str, Fraction]]]):
+    def __init__(self, reporting_currency: str, table: Mapping[str, list[tuple[str, Fraction, int]]],
+                 path: str | Path = "rates file"):
         self.reporting_currency = reporting_currency.lower()
+        self.path = str(path)
         self._table = {c.lower(): sorted(v) for c, v in table.items()}
 
     def rate(self, currency: str, month: str = "9999-12") -> Fraction:
@@ -42,10 +55,13 @@ class Rates:
             return Fraction(1)
         entries = self._table.get(currency)
         if not entries:
-            raise ConfigError(f"no rate for {currency.upper()} in the rates file; add a row `{currency.upper()},<rate>`")
-        index = bisect_right([m for m, _ in entries], month)
+            raise ConfigError(f"{self.path}: no line for {currency.upper()} (MRR in {currency.upper()} from {month}); "
+                              f"add a line `{currency.upper()},<rate>`")
+        index = bisect_right([m for m, _, _ in entries], month)
         if index == 0:
-            raise ConfigError(f"no rate for {currency.upper()} in or before {month}; add a row for that month")
+            first_month, _, line = entries[0]
+            raise ConfigError(f"{self.path} line {line}: the first rate for {currency.upper()} holds from "
+                              f"{first_month}, MRR in {currency.upper()} needs one for {month}; add a line for it")
         return entries[index - 1][1]
 
     def convert(self, amount_minor: int, currency: str, month: str = "9999-12") -> int:
@@ -54,11 +70,11 @@ class Rates:
 
 
 def load_rates(path: str | Path, reporting_currency: str) -> Rates:
-    """Read a rates file; ConfigError naming the line for any bad row."""
+    """Read a rates file; a one-line ConfigError naming the file, line and currency of the first bad row."""
     if not is_iso_currency(reporting_currency):
         raise ConfigError(f"unknown reporting currency {reporting_currency!r}; use an ISO 4217 code such as USD")
-    table: dict[str, list[tuple[str, Fraction]]] = defaultdict(list)
-    problems = []
+    reporting = reporting_currency.lower()
+    table: dict[str, list[tuple[str, Fraction, int]]] = defaultdict(list)
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
@@ -67,55 +83,79 @@ def load_rates(path: str | Path, reporting_currency: str) -> Rates:
             for row in reader:
                 line = reader.line_num
                 currency = (row.get("currency") or "").strip()
-                month = (row.get("month") or "").strip() or "0000-00"
+                month = (row.get("month") or "").strip() or _ALWAYS
+                if not is_iso_currency(currency):
+                    raise ConfigError(f"{path} line {line}: unknown currency {currency!r}; use an ISO 4217 code")
                 try:
                     rate = Decimal((row.get("rate") or "").strip())
                     if not rate.is_finite() or rate <= 0:
                         raise InvalidOperation
                 except InvalidOperation:
-                    problems.append(f"line {line}: rate {row.get('rate')!r} is not a positive number")
-                    continue
-                if not is_iso_currency(currency):
-                    problems.append(f"line {line}: unknown currency {currency!r}")
-                    continue
-                if month != "0000-00" and not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()):
-                    problems.append(f"line {line}: month {month!r} is not YYYY-MM")
-                    continue
-                table[currency.lower()].append((month, Fraction(rate)))
+                    raise ConfigError(f"{path} line {line}: rate {row.get('rate')!r} for {currency.upper()} "
+                                      "is not a positive number") from None
+                if month != _ALWAYS and not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()
+                                             and 1 <= int(month[5:]) <= 12):
+                    raise ConfigError(f"{path} line {line}: month {month!r} for {currency.upper()} is not YYYY-MM")
+                if currency.lower() == reporting and rate != 1:
+                    raise ConfigError(
+                        f"{path} line {line}: {currency.upper()} is the reporting currency but its rate is {rate}: "
+                        "the file converts into another currency; pass that one as --reporting-currency")
+                table[currency.lower()].append((month, Fraction(rate), line))
     except OSError as exc:
         raise ConfigError(f"cannot read rates file {path}: {exc.strerror}") from None
-    if problems:
-        raise ConfigError(f"{path}: bad rates, nothing converted:\n" + "\n".join(problems))
-    return Rates(reporting_currency, table)
+    return Rates(reporting_currency, table, path)
+
+
+def _month_before(month: str) -> str:
+    year, mon = int(month[:4]), int(month[5:7])
+    return f"{year - 1:04d}-12" if mon == 1 else f"{year:04d}-{mon - 1:02d}"
+
+
+def converted_total(amounts: Mapping[str, int], rates: Rates, month: str) -> int:
+    """A customer's MRR over their currencies, each converted and rounded once, summed."""
+    return sum(rates.convert(amount, currency, month) for currency, amount in sorted(amounts.items()) if amount)
 
 
 def convert_customer_months(rows: Iterable[Mapping[str, Any]], rates: Rates) -> list[dict[str, Any]]:
     """Monthly history in the reporting currency with an ``fx`` movement.
 
-    ``rows`` are customer-months (customer_id, currency, month, mrr_minor,
-    movement) in month order per customer. Returns one row per month with MRR,
-    each movement and fx, all in the reporting currency's minor units.
+    ``rows`` are customer-months (customer_id, currency, month, mrr_minor). Each
+    customer is classified on their converted total over all their currencies.
+    Returns one row per month with MRR, customers, each movement and fx, all in
+    the reporting currency's minor units.
     """
+    months_of: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    for row in rows:
+        months_of[row["customer_id"]][row["month"]][row["currency"]] = row["mrr_minor"]
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    previous: dict[tuple[str, str], tuple[str, int]] = {}
-    for row in sorted(rows, key=lambda r: (r["customer_id"], r["currency"], r["month"])):
-        key = (row["customer_id"], row["currency"])
-        month, mrr = row["month"], row["mrr_minor"]
-        prior = previous.get(key)
-        # a customer back after months at zero starts from zero at the rate of the month before
-        prior_month, prior_mrr = prior if prior else (_month_before(month), 0)
-        if prior_month != _month_before(month):
-            prior_month, prior_mrr = _month_before(month), 0
-        old_rate_before = rates.convert(prior_mrr, row["currency"], prior_month)
-        old_rate_now = rates.convert(mrr, row["currency"], prior_month)
-        converted_now = rates.convert(mrr, row["currency"], month)
-        bucket = totals[month]
-        bucket["mrr_minor"] += converted_now
-        if row["movement"]:
-            bucket[f"{row['movement']}_minor"] += old_rate_now - old_rate_before
-        bucket[f"{FX}_minor"] += converted_now - old_rate_now
-        bucket["customers"] += 1 if mrr > 0 else 0
-        previous[key] = (month, mrr)
+    for customer_id in sorted(months_of):
+        by_month = months_of[customer_id]
+        had_mrr = False
+        previous_month, previous = None, {}
+        for month in sorted(by_month):
+            amounts = by_month[month]
+            prior_month = _month_before(month)
+            prior = previous if previous_month == prior_month else {}
+            before = converted_total(prior, rates, prior_month)
+            at_old_rate = converted_total(amounts, rates, prior_month)
+            now = converted_total(amounts, rates, month)
+            bucket = totals[month]
+            bucket["mrr_minor"] += now
+            bucket["customers"] += 1 if any(a > 0 for a in amounts.values()) else 0
+            change = at_old_rate - before
+            if before <= 0 < at_old_rate:
+                kind = REACTIVATION if had_mrr else NEW
+            elif at_old_rate <= 0 < before:
+                kind = CHURN
+            elif change:
+                kind = EXPANSION if change > 0 else CONTRACTION
+            else:
+                kind = ""
+            if kind:
+                bucket[f"{kind}_minor"] += change
+            bucket[f"{FX}_minor"] += now - at_old_rate
+            had_mrr = had_mrr or any(a > 0 for a in amounts.values())
+            previous_month, previous = month, amounts
     result = []
     for month in sorted(totals):
         bucket = totals[month]
@@ -127,6 +167,15 @@ def convert_customer_months(rows: Iterable[Mapping[str, Any]], rates: Rates) -> 
     return result
 
 
-def _month_before(month: str) -> str:
-    year, mon = int(month[:4]), int(month[5:7])
-    return f"{year - 1:04d}-12" if mon == 1 else f"{year:04d}-{mon - 1:02d}"
+def convert_day(rows: Iterable[Mapping[str, Any]], rates: Rates, day_month: str) -> dict[str, Any]:
+    """One day's MRR in the reporting currency from each customer's MRR per currency on that day:
+    the same per-customer conversion as ``convert_customer_months``, at the rate of the day's month."""
+    by_customer: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        if row["mrr_minor"] > 0:
+            by_customer[row["customer_id"]][row["currency"]] = row["mrr_minor"]
+    return {
+        "reporting_currency": rates.reporting_currency,
+        "mrr_minor": sum(converted_total(amounts, rates, day_month) for amounts in by_customer.values()),
+        "customers": len(by_customer),
+    }

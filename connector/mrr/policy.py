@@ -46,7 +46,7 @@ class Policy:
     include_usage_in_mrr: bool = False
     full_refund_is_unpaid: bool = True
     partial_refund_reduces_mrr: bool = False
-    excluded_invoice_statuses: tuple[str, ...] = ("draft", "void", "uncollectible")
+    excluded_invoice_statuses: tuple[str, ...] = ("draft", "uncollectible", "void")   # canonical order
     unknown_status_counts: bool = False
     # Read by the engine (movements, metrics), not by the segments.
     reactivation_min_gap_days: int = 0

@@ -29,7 +29,6 @@ from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
-from ..mapping.schema import TABLES, ensure_schema
 from ..store import Store
 from .model import SEGMENT_MIGRATIONS, SEGMENTS_TABLE, segment_row, write_customer_segments
 from .segments_effective import effective_segments  # noqa: F401  (public API lives here)
@@ -59,18 +58,26 @@ def _plans(store: Store, plan_ids: set[str]) -> dict[str, dict[str, Any]]:
     return {row[names.index("id")]: dict(zip(names, row)) for row in cursor.fetchall()}
 
 
+# The neutral tables the builder reads (the refresh chain makes sure they exist).
+_NEUTRAL_TABLES = (
+    "billing_subscriptions", "billing_subscription_items", "billing_discounts", "billing_invoices",
+    "billing_invoice_lines", "billing_subscription_changes",
+)
+
+
 def _all_customers(store: Store) -> set[str]:
     customers: set[str] = set()
-    for name, table in TABLES.items():
-        if table.per_customer:
+    for name in (*_NEUTRAL_TABLES, SEGMENTS_TABLE):
+        if store.db[name].exists():
             customers |= {c for (c,) in store.db.execute(f"SELECT DISTINCT customer_id FROM {name}") if c}
-    customers |= {c for (c,) in store.db.execute(f"SELECT DISTINCT customer_id FROM {SEGMENTS_TABLE}") if c}
     return customers
 
 
 def build_segments(store: Store, customer_ids: Iterable[str] | None = None) -> set[str]:
-    """(Re)write the stored segments of these customers (None = all); returns those that changed."""
-    ensure_schema(store)
+    """(Re)write the stored segments of these customers (None = all); returns those that changed.
+
+    Reads the neutral tables, which the refresh chain (connector.refresh) has brought up to date.
+    """
     store.migrate("mrr", SEGMENT_MIGRATIONS)
     changed = set()
     with store.db.atomic():

@@ -1,42 +1,24 @@
 """What a report shows, read from the MRR facts: one section per currency, and the policy.
 
-The stored facts are used as they are when they were computed under the
-requested policy (same name and rule fingerprint). Under another policy the
-facts are computed on the fly into an in-memory store from the stored
-segments (``engine.rebuild(..., target=...)``), so a report never rewrites the
-user's facts and never shows numbers from rules other than the ones it names.
+Which facts: ``connector.mrr.views.facts_for``, the same function every CLI
+read uses — the stored facts under the store's policy, or another policy's
+computed on the fly into an in-memory store (never rewriting the user's facts).
 
 Currencies are never added together: every figure belongs to one section.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
-from ..errors import ConnectorError
 from ..mrr import engine, queries
-from ..mrr.facts import METRICS_TABLE
 from ..mrr.metrics import COUNTERS, DERIVED
-from ..mrr.model import SEGMENTS_TABLE
-from ..store import Store, open_store
+from ..mrr.views import NoMrrData, PolicyInfo, facts_for  # noqa: F401  (re-exported for the report)
+from ..store import Store
 
 TOP_CUSTOMERS = 10
-
-
-class NoMrrData(ConnectorError):
-    """The store holds no MRR facts and no segments to compute them from."""
-
-
-@dataclass(frozen=True)
-class PolicyInfo:
-    name: str
-    fingerprint: str
-    rules: dict[str, Any]        # empty when the stored facts' rules cannot be named
-    computed_on_the_fly: bool    # True when the stored facts were made under other rules
 
 
 @dataclass
@@ -94,57 +76,6 @@ def empty_month(month: str, currency: str) -> dict[str, Any]:
     row.update(dict.fromkeys(DERIVED))
     row.update(arr_minor=0, net_new_mrr_minor=0)
     return row
-
-
-def _has_facts(store: Store) -> bool:
-    return store.db[METRICS_TABLE].exists() and store.db.execute(
-        f"SELECT 1 FROM {METRICS_TABLE} WHERE _deleted = 0 LIMIT 1"
-    ).fetchone() is not None
-
-
-def _has_segments(store: Store) -> bool:
-    return store.db[SEGMENTS_TABLE].exists() and store.db.execute(
-        f"SELECT 1 FROM {SEGMENTS_TABLE} WHERE _deleted = 0 LIMIT 1"
-    ).fetchone() is not None
-
-
-def _rules_of_stored(name: str, fingerprint: str) -> dict[str, Any]:
-    """The stored facts' rules when a preset of that name has that fingerprint, else {}."""
-    from ..mrr.policy import PRESETS
-
-    preset = PRESETS.get(name)
-    return preset.settings() if preset is not None and preset.fingerprint() == fingerprint else {}
-
-
-@contextmanager
-def facts_for(store: Store, policy=None, *, as_of: date | None = None) -> Iterator[tuple[Store, PolicyInfo]]:
-    """The store whose MRR facts match ``policy`` (None: the stored facts, whatever made them).
-
-    Yields ``store`` itself or a temporary in-memory store computed under
-    ``policy``. Raises NoMrrData when there is nothing to report.
-    """
-    stored = engine.stored_policy(store)
-    stored_name, stored_fingerprint = stored.name, stored.fingerprint
-    if policy is None or (policy.name, policy.fingerprint()) == (stored_name, stored_fingerprint):
-        if not _has_facts(store):
-            raise NoMrrData(
-                f"{store.path or 'the store'} holds no MRR figures yet: run `billing-connector sync` "
-                "(or `backfill`) first"
-            )
-        rules = policy.settings() if policy is not None else _rules_of_stored(stored_name, stored_fingerprint)
-        yield store, PolicyInfo(stored_name, stored_fingerprint, rules, computed_on_the_fly=False)
-        return
-    if not _has_segments(store):
-        raise NoMrrData(
-            f"{store.path or 'the store'} holds no revenue segments to compute MRR under policy "
-            f"{policy.name!r}: run `billing-connector sync` (or `backfill`) first"
-        )
-    scratch = open_store(None)
-    try:
-        engine.rebuild(store, policy, as_of=as_of, target=scratch)
-        yield scratch, PolicyInfo(policy.name, policy.fingerprint(), policy.settings(), computed_on_the_fly=True)
-    finally:
-        scratch.close()
 
 
 def _months_by_currency(facts: Store, until_month: str) -> dict[str, list[dict[str, Any]]]:

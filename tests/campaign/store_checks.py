@@ -89,7 +89,7 @@ def mrr_tables(tables: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
 
 def mrr_recompute_delta(db: Path, work: Path) -> int:
     """Rows of the mrr_* tables that change when a copy of the store is recomputed from scratch."""
-    from connector.mrr.engine import backfill
+    from connector.refresh import backfill
     from connector.mrr.policy import load_policy
     from connector.store import open_store
 

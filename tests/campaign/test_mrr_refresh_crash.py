@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 import connector.mrr.engine as engine
+import connector.refresh as refresh
 import connector.mrr.segments as segments
 from tests.campaign import store_checks
 from connector.http import RateLimiter
@@ -46,7 +47,7 @@ def account(tmp_path_factory):
     work = tmp_path_factory.mktemp("mrr-crash")
     with demo_server.DemoServer(seed=5, customers=12) as server:
         clean = synced_store(server.url, work / "clean.db")
-        engine.refresh_after_sync(clean, load_policy("default"))
+        refresh.refresh_after_sync(clean, load_policy("default"))
         clean.close()
         yield server, work, mrr_rows(work / "clean.db")
 
@@ -69,8 +70,8 @@ def test_crash_between_mapping_and_segments_then_next_refresh_catches_up(account
     store = synced_store(server.url, work / "crash-segments.db")
     crash_once(monkeypatch, segments, "build_segments")
     with pytest.raises(InjectedCrash):
-        engine.refresh_after_sync(store, load_policy("default"))
-    engine.refresh_after_sync(store, load_policy("default"))
+        refresh.refresh_after_sync(store, load_policy("default"))
+    refresh.refresh_after_sync(store, load_policy("default"))
     store.close()
     assert mrr_rows(work / "crash-segments.db") == expected
 
@@ -80,7 +81,7 @@ def test_crash_between_segments_and_facts_then_next_refresh_catches_up(account, 
     store = synced_store(server.url, work / "crash-facts.db")
     crash_once(monkeypatch, engine, "update")
     with pytest.raises(InjectedCrash):
-        engine.refresh_after_sync(store, load_policy("default"))
-    engine.refresh_after_sync(store, load_policy("default"))
+        refresh.refresh_after_sync(store, load_policy("default"))
+    refresh.refresh_after_sync(store, load_policy("default"))
     store.close()
     assert mrr_rows(work / "crash-facts.db") == expected

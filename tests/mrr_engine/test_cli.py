@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import connector.cli.mrr_cmds as mrr_cmds
+from connector import refresh
 from connector.cli import main
 from connector.mrr import engine
 from connector.store import open_store
@@ -116,9 +117,9 @@ def test_current_with_rates(db, tmp_path):
                  "--format", "csv", "--db", db)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "date,currency,mrr,customers,reporting_currency,reporting_mrr",
-        "2019-06-15,usd,1135.00,22,eur,1021.50",
-        "2019-06-15,total,,,eur,1021.50",
+        "date,currency,mrr,customers,policy,projection,reporting_currency,reporting_mrr",
+        "2019-06-15,usd,1135.00,22,default,False,eur,1021.50",
+        "2019-06-15,total,,22,default,False,eur,1021.50",
     ]
     missing = run("mrr", "current", "--rates", str(rates), "--db", db)
     assert (missing.exit_code, missing.stderr) == (
@@ -153,7 +154,8 @@ def test_rebuild_under_another_policy_stores_it(db):
     assert result.exit_code == 0
     # every row names its policy, so all change: 115 runs + 173 day movements + 410 customer-months; 29 months
     assert result.stderr == (
-        "rebuilt MRR under policy 'chartmogul': 55 customers, 698 rows and 29 monthly metric rows written\n"
+        "rebuilt MRR under policy 'chartmogul' (now the store's policy): 55 customers, 698 rows and "
+        "29 monthly metric rows written\n"
     )
     store = open_store(db)
     assert store.meta("mrr_policy") == "chartmogul"
@@ -212,11 +214,11 @@ def test_import_in_another_currency_with_policy_and_config(tmp_path):
 def test_backfill_calls_the_engine(db, monkeypatch):
     calls = []
 
-    def fake_backfill(store, policy):
-        calls.append(policy.name)
+    def fake_backfill(store, configured, switch_to=None):
+        calls.append(switch_to.name)
         return {"mapped_customers": 3, "customers": 55, "rows_written": 0}
 
-    monkeypatch.setattr(engine, "backfill", fake_backfill)
+    monkeypatch.setattr(refresh, "backfill", fake_backfill)
     result = run("backfill", "--policy", "stripe", "--db", db)
     assert (result.exit_code, result.stderr, calls) == (
         0, "backfilled: 3 customers mapped, 55 recomputed, 0 rows written\n", ["stripe"]

@@ -13,6 +13,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from connector.http import RateLimiter
+from connector import refresh
 from connector.mrr import engine
 from connector.mrr.policy import load_policy
 from connector.mrr.segments import effective_segments
@@ -37,7 +38,7 @@ def store(tmp_path_factory):
         assert run_sync(synced, provider, streams=list(provider.streams), workers=4).failures == {}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(engine, "today_utc", lambda: AS_OF)
-        engine.backfill(synced, load_policy("default"))
+        refresh.backfill(synced, load_policy("default"))
     yield synced
     synced.close()
 

@@ -16,8 +16,9 @@ def test_conversion_uses_both_exponents_and_month_rates(tmp_path):
     assert rates.convert(150000, "jpy", "2024-03") == 105000
     assert rates.convert(1235, "kwd") == 401                      # 1.235 KWD → $4.01375 → $4.01
     assert rates.convert(999, "usd") == 999
-    with pytest.raises(ConfigError, match="no rate for EUR in the rates file"):
-        rates.convert(1, "eur")
+    with pytest.raises(ConfigError) as missing:
+        rates.convert(1, "eur", "2024-05")
+    assert str(missing.value) == f"{path}: no line for EUR (MRR in EUR from 2024-05); add a line `EUR,<rate>`"
 
 
 def test_fx_is_its_own_movement_and_everything_adds_up(tmp_path):
@@ -38,13 +39,40 @@ def test_fx_is_its_own_movement_and_everything_adds_up(tmp_path):
     ]
 
 
-def test_a_bad_rates_file_lists_its_lines(tmp_path):
+@pytest.mark.parametrize("content, message", [
+    ("currency,rate,month\nEUR,-1,\n", "line 2: rate '-1' for EUR is not a positive number"),
+    ("currency,rate,month\nEUR,1,\nXXX,1,\n", "line 3: unknown currency 'XXX'; use an ISO 4217 code"),
+    ("currency,rate,month\nGBP,1.2,March\n", "line 2: month 'March' for GBP is not YYYY-MM"),
+    ("currency,rate\nEUR,1.08\nUSD,0.92\n", "line 3: USD is the reporting currency but its rate is 0.92: the file "
+                                            "converts into another currency; pass that one as --reporting-currency"),
+])
+def test_a_bad_rates_file_is_one_line_naming_file_line_and_currency(tmp_path, content, message):
     path = tmp_path / "rates.csv"
-    path.write_text("currency,rate,month\nEUR,-1,\nXXX,1,\nGBP,1.2,March\n")
+    path.write_text(content)
     with pytest.raises(ConfigError) as error:
         load_rates(path, "USD")
-    assert str(error.value).splitlines()[1:] == [
-        "line 2: rate '-1' is not a positive number",
-        "line 3: unknown currency 'XXX'",
-        "line 4: month 'March' is not YYYY-MM",
+    assert str(error.value) == f"{path} {message}"
+
+
+def test_a_rate_that_starts_too_late_names_its_line(tmp_path):
+    path = tmp_path / "rates.csv"
+    path.write_text("currency,rate,month\nEUR,1.10,2024-03\n")
+    with pytest.raises(ConfigError) as error:
+        load_rates(path, "USD").convert(100, "eur", "2024-01")
+    assert str(error.value) == (f"{path} line 2: the first rate for EUR holds from 2024-03, MRR in EUR needs one "
+                                "for 2024-01; add a line for it")
+
+
+def test_a_customer_paying_in_two_currencies_is_one_customer_and_a_switch_is_not_churn(tmp_path):
+    path = tmp_path / "rates.csv"
+    path.write_text("currency,rate\nEUR,1.10\n")
+    rows = [
+        {"customer_id": "a", "currency": "eur", "month": "2024-01", "mrr_minor": 1000, "movement": "new"},
+        {"customer_id": "a", "currency": "usd", "month": "2024-01", "mrr_minor": 500, "movement": "new"},
+        {"customer_id": "a", "currency": "eur", "month": "2024-02", "mrr_minor": 0, "movement": "churn"},
+        {"customer_id": "a", "currency": "usd", "month": "2024-02", "mrr_minor": 1700, "movement": "expansion"},
     ]
+    january, february = convert_customer_months(rows, load_rates(path, "USD"))
+    assert (january["customers"], january["mrr_minor"], january["new_minor"]) == (1, 1600, 1600)
+    assert (february["customers"], february["mrr_minor"], february["expansion_minor"], february["churn_minor"],
+            february["new_minor"]) == (1, 1700, 100, 0, 0)

@@ -1,13 +1,12 @@
-"""refresh_after_sync and backfill chain mapping → segments → engine (modules faked here)."""
+"""The refresh chain (connector.refresh): mapping → segments → facts, with the steps faked here."""
 
 from __future__ import annotations
 
-import types
 from datetime import date
 
 import pytest
 
-from connector.errors import ConfigError
+from connector import refresh
 from connector.mrr import engine
 
 from .helpers import FakePolicy, stored_segments
@@ -17,20 +16,16 @@ from .test_incremental import write
 @pytest.fixture
 def fake_pipeline(monkeypatch, store):
     calls = []
-    mapping = types.ModuleType("connector.mapping.stripe")
-    mapping.map_changes = lambda s: calls.append(("map_changes",)) or {"c1"}
-    mapping.map_all = lambda s: calls.append(("map_all",)) or {"c1", "c2"}
-    segments = types.ModuleType("connector.mrr.segments")
+    monkeypatch.setattr(refresh.mapping, "map_changes", lambda s: calls.append(("map_changes",)) or {"c1"})
+    monkeypatch.setattr(refresh.mapping, "map_all", lambda s: calls.append(("map_all",)) or {"c1", "c2"})
 
     def build_segments(s, customer_ids):
         calls.append(("build_segments", None if customer_ids is None else sorted(customer_ids)))
         write(s, "c1", [(0, None, 1000, "usd")])
         return {"c1"}
 
-    segments.build_segments = build_segments
-    segments.effective_segments = lambda s, policy, customer_ids=None: stored_segments(s, policy, customer_ids)
-    monkeypatch.setitem(__import__("sys").modules, "connector.mapping.stripe", mapping)
-    monkeypatch.setitem(__import__("sys").modules, "connector.mrr.segments", segments)
+    monkeypatch.setattr(refresh.segment_builder, "build_segments", build_segments)
+    monkeypatch.setattr(engine, "default_segment_source", stored_segments)
     monkeypatch.setattr(engine, "today_utc", lambda: date(2023, 3, 10))
     return calls
 
@@ -38,11 +33,11 @@ def fake_pipeline(monkeypatch, store):
 def test_refresh_after_sync_updates_only_changed_customers(store, fake_pipeline):
     write(store, "c2", [(0, 40, 500, "usd")])
     engine.rebuild(store, FakePolicy(), as_of=date(2023, 3, 10), segment_source=stored_segments)
-    result = engine.refresh_after_sync(store, FakePolicy())
+    result = refresh.refresh_after_sync(store, FakePolicy())
     assert fake_pipeline == [("map_changes",), ("build_segments", ["c1"])]
     assert result == {
         "mapped_customers": 1, "segment_customers": 1, "full": False, "customers": 1,
-        "rows_written": 1 + 1 + 3, "metrics_rows_written": 3, "horizon_month": "2023-03",
+        "rows_written": 1 + 1 + 3, "metrics_rows_written": 3, "horizon_month": "2023-03", "policy": "default",
     }
     assert store.db.execute(
         "SELECT month, mrr_minor, customers FROM mrr_monthly_metrics WHERE _deleted = 0 ORDER BY month"
@@ -50,12 +45,19 @@ def test_refresh_after_sync_updates_only_changed_customers(store, fake_pipeline)
 
 
 def test_backfill_maps_everything_and_rebuilds(store, fake_pipeline):
-    result = engine.backfill(store, FakePolicy())
+    result = refresh.backfill(store, FakePolicy())
     assert fake_pipeline == [("map_all",), ("build_segments", None)]   # every customer, mapped or not
     assert (result["mapped_customers"], result["customers"], result["horizon_month"]) == (2, 1, "2023-03")
 
 
-def test_refresh_without_the_mapping_module_says_so(store, monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "connector.mapping.stripe", None)
-    with pytest.raises(ConfigError, match="the neutral mapping or segment builder is not available"):
-        engine.refresh_after_sync(store, FakePolicy())
+def test_the_mrr_package_does_not_import_the_mapping():
+    import ast
+    from pathlib import Path
+
+    package = Path(engine.__file__).parent
+    importing = []
+    for source in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and "mapping" in node.module:
+                importing.append(source.name)
+    assert importing == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from connector import refresh
 from connector.mrr import engine
 from connector.mrr.policy import load_policy
 
@@ -25,7 +26,7 @@ def test_backfill_rebuilds_segments_written_by_an_older_builder(store, monkeypat
     store.db.execute("UPDATE mrr_segments SET amount_minor = 5000 WHERE segment_id = 'item:si_1:current'")
     store.db.execute("UPDATE mrr_segments SET _deleted = 1 WHERE segment_id = 'item:si_1:renewal'")
     monkeypatch.setattr(engine, "today_utc", lambda: date(2025, 5, 10))
-    result = engine.backfill(store, load_policy("default"))
+    result = refresh.backfill(store, load_policy("default"))
     assert table(store, "mrr_segments") == built
     assert (result["mapped_customers"], result["segment_customers"], result["horizon_month"]) == (0, 1, "2025-05")
     assert store.db.execute(

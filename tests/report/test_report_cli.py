@@ -59,8 +59,8 @@ def test_terminal_summary_and_json(db):
         "default", "2019-12", "2019-12-15",
     )
     assert [(c["currency"], c["mrr_minor"], len(c["months"])) for c in summary["currencies"]] == [
-        ("jpy", 1000, 12), ("kwd", 12345, 12), ("usd", 0, 12),
-    ]
+        ("jpy", 1000, 12), ("kwd", 12345, 12), ("usd", 125500, 12),
+    ]   # the facts stop at their as-of day: the USD periods ending on 2020-01-01 were still running then
 
 
 def test_unknown_policy_and_missing_store_are_one_line_errors(db, tmp_path):

@@ -32,7 +32,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from connector.demo.mutations import DemoRequestError
 from connector.http import RateLimiter, RetryPolicy
-from connector.mrr.engine import backfill, refresh_after_sync
+from connector.refresh import backfill, refresh_after_sync
 from connector.mrr.policy import load_policy
 from connector.providers.stripe import StripeProvider
 from connector.store import Store, open_store

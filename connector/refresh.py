@@ -1,0 +1,70 @@
+"""The one place that runs the chain: raw objects → neutral tables → revenue segments → MRR facts.
+
+``sync`` (``refresh_after_sync``), ``backfill``, ``mrr rebuild`` and
+``import subscription-periods`` all call :func:`refresh`; the MRR package never
+drives the mapping. The three steps run in one transaction: the mapping's
+watermark must not commit before the segments and facts it feeds, or a crash in
+between would leave those customers' MRR stale for good (inner blocks nest as
+savepoints).
+
+Which policy: the one the store's facts are computed under
+(``engine.policy_of_store``), unless the caller switches it (``mrr rebuild
+--policy``, ``backfill --policy``); a store with no facts yet takes the
+configured one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from .mapping import stripe as mapping
+from .mapping.schema import ensure_schema
+from .mrr import engine
+from .mrr import segments as segment_builder
+
+
+def policy_for(store, configured, switch_to=None):
+    """The policy a write keeps the store under: ``switch_to`` if given, else the store's, else ``configured``."""
+    return switch_to or engine.policy_of_store(store) or configured
+
+
+def refresh(store, policy, *, remap_all: bool = False, recompute_all: bool = False,
+            also: Iterable[str] = (), as_of: date | None = None) -> dict[str, Any]:
+    """Map what changed (everything with ``remap_all``), rebuild those customers' segments, update
+    their facts (everyone's with ``recompute_all``) plus ``also`` (customers whose segments were
+    written by other means, e.g. an import). Returns what each step did."""
+    ensure_schema(store)
+    with store.db.atomic():
+        mapped = mapping.map_all(store) if remap_all else mapping.map_changes(store)
+        changed = segment_builder.build_segments(store, None if remap_all else mapped)
+        if recompute_all:
+            stats = engine.rebuild(store, policy, as_of=as_of)
+        else:
+            stats = engine.update(store, policy, set(changed) | set(also), as_of=as_of)
+    return {
+        "mapped_customers": len(mapped),
+        "segment_customers": len(changed),
+        "full": stats.full,
+        "customers": stats.customers,
+        "rows_written": stats.rows_written,
+        "metrics_rows_written": stats.metrics_rows_written,
+        "horizon_month": stats.horizon_month,
+        "policy": str(policy.name),
+    }
+
+
+def refresh_after_sync(store, configured_policy) -> dict[str, Any]:
+    """The end of every sync: what changed, under the store's policy."""
+    return refresh(store, policy_for(store, configured_policy))
+
+
+def backfill(store, configured_policy, switch_to=None) -> dict[str, Any]:
+    """Rebuild everything from the stored raw objects: map all, build all segments, recompute all.
+
+    Every customer's segments are rebuilt, not only those whose neutral rows
+    changed: after an upgrade changes how segments are built the neutral data is
+    the same, so the mapping reports nothing while the segments are out of date.
+    """
+    return refresh(store, policy_for(store, configured_policy, switch_to), remap_all=True, recompute_all=True)

@@ -1,0 +1,100 @@
+"""One stored policy that every read, export and later refresh obeys; nothing after the as-of day;
+projections labelled; a reporting currency that agrees between `current` and `history`."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connector import refresh
+from connector.cli import main
+from connector.mrr import engine
+from connector.mrr.policy import load_policy
+from connector.store import open_store
+
+SAMPLE = str(Path(__file__).resolve().parents[2] / "fixtures" / "mrr_playbook_subscription_periods.csv")
+AS_OF = date(2019, 6, 15)
+
+
+@pytest.fixture(autouse=True)
+def away_from_config(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(engine, "today_utc", lambda: AS_OF)
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = str(tmp_path / "billing.db")
+    result = run("import", "subscription-periods", SAMPLE, "--db", path)
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args), env={"BILLING_CONNECTOR_POLICY": ""})
+
+
+def test_nothing_after_the_as_of_day_is_stored(db):
+    store = open_store(db)
+    assert store.db.execute("SELECT count(*) FROM mrr_movements WHERE _deleted = 0 AND day > ?",
+                            [AS_OF.isoformat()]).fetchone() == (0,)
+    assert store.db.execute("SELECT count(*) FROM mrr_customer_runs WHERE _deleted = 0 AND "
+                            "(start_date > ? OR end_date > ?)", [AS_OF.isoformat()] * 2).fetchone() == (0,)
+    store.close()
+
+
+def test_a_future_date_is_a_labelled_projection(db):
+    table = run("mrr", "current", "--date", "2019-09-30", "--db", db)
+    assert table.exit_code == 0, table.output
+    assert table.stdout.splitlines()[0] == (
+        "projection: MRR on 2019-09-30 if nothing changes after the stored as-of day (policy 'default')")
+    as_json = json.loads(run("mrr", "current", "--date", "2019-09-30", "--format", "json", "--db", db).stdout)
+    today = json.loads(run("mrr", "current", "--date", "2019-06-15", "--format", "json", "--db", db).stdout)
+    assert [(r["projection"], r["policy"]) for r in as_json + today] == [(True, "default"), (False, "default")]
+    assert as_json[0]["mrr"] != today[0]["mrr"]       # the periods ending in the summer are gone
+    store = open_store(db)
+    assert store.meta("mrr_as_of") == "2019-06-15"    # a projection writes nothing
+    store.close()
+
+
+def test_rebuild_switches_the_store_policy_for_reads_and_later_refreshes(db):
+    result = run("mrr", "rebuild", "--policy", "profitwell", "--db", db)
+    assert result.exit_code == 0, result.output
+    metrics = run("mrr", "metrics", "--since", "2019-01", "--until", "2019-01", "--db", db)
+    assert metrics.stderr == "policy 'profitwell' (the stored facts, as of 2019-06-15)\n"
+    assert "profitwell" in metrics.stdout
+    store = open_store(db)
+    result = refresh.refresh_after_sync(store, load_policy("default"))   # the configured one does not win
+    assert result["policy"] == "profitwell"
+    assert {p for (p,) in store.db.execute("SELECT DISTINCT policy FROM mrr_monthly_metrics")} == {"profitwell"}
+    assert engine.policy_of_store(store) == load_policy("profitwell")
+    store.close()
+
+
+def test_current_in_a_reporting_currency_equals_history_to_the_minor_unit_and_uses_the_days_rate(db, tmp_path):
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,rate,month\nUSD,0.913,\nUSD,0.877,2019-03\n")
+    history = json.loads(run("mrr", "history", "--rates", str(rates), "--reporting-currency", "EUR",
+                             "--format", "json", "--db", db).stdout)
+    for month_end, month in (("2019-01-31", "2019-01"), ("2019-04-30", "2019-04"), ("2019-06-15", "2019-06")):
+        current = json.loads(run("mrr", "current", "--date", month_end, "--rates", str(rates),
+                                 "--reporting-currency", "EUR", "--format", "json", "--db", db).stdout)
+        total = current[-1]
+        [row] = [r for r in history if r["period"] == month]
+        assert (total["reporting_mrr"], total["customers"]) == (row["mrr"], row["customers"]), month
+    january = json.loads(run("mrr", "current", "--date", "2019-01-31", "--rates", str(rates),
+                             "--reporting-currency", "EUR", "--format", "json", "--db", db).stdout)
+    # $620.00 at January's 0.913 (not today's 0.877), each of the 13 customers converted and rounded once
+    assert january[0]["reporting_mrr"] == "566.05"
+
+
+def test_a_rates_file_without_the_stores_currency_is_a_one_line_error(db, tmp_path):
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,rate\nGBP,1.17\n")
+    result = run("mrr", "current", "--rates", str(rates), "--reporting-currency", "EUR", "--db", db)
+    assert (result.exit_code, result.stderr) == (
+        2, f"error: {rates}: no line for USD (MRR in USD from 2019-06); add a line `USD,<rate>`\n")
