@@ -125,6 +125,7 @@ def status(settings: Settings) -> dict[str, Any]:
         from .mapping.schema import unclassified_summary
 
         unclassified = unclassified_summary(store) if store.db["billing_unclassified"].exists() else []
+        from .mrr.model import unplaced_summary
         return {
             "db": settings.db,
             "account_id": account.account_id if account else None,
@@ -143,6 +144,8 @@ def status(settings: Settings) -> dict[str, Any]:
             },
             # objects the mapping could not classify: kept, counted, never dropped silently
             "unclassified": unclassified,
+            # subscriptions and invoice lines the MRR rules could not place (amount and reason)
+            "mrr_unplaced": unplaced_summary(store),
         }
     finally:
         store.close()

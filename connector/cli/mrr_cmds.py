@@ -327,15 +327,17 @@ def explain(config_path, db, output_format, customer_id, on_date):
     click.echo(f"customer {customer_id} on {report['date']} (policy {report['policy']})", err=output_format == "csv")
     sections = (
         ("mrr", in_major_units(report["mrr"])),
-        ("segments", in_major_units([
+        ("segments (counted: what the policy counts on the day; items and invoice lines never both)", in_major_units([
             {k: s[k] for k in ("source_type", "source_id", "subscription_id", "currency", "start_date", "end_date",
-                               "amount_minor", "interval", "interval_count")} | {"tags": ",".join(s["tags"])}
+                               "amount_minor", "interval", "interval_count")}
+            | {"counted": "yes" if s["counted"] else "no", "tags": ",".join(s["tags"])}
             for s in report["segments"]
         ])),
         ("movements", in_major_units([
             {k: m[k] for k in ("day", "currency", "movement", "amount_minor", "mrr_after_minor", "cause")}
             | {"sources": ",".join(m["source_ids"])} for m in report["movements"]
         ])),
+        ("not placed by the rules", in_major_units(report["unplaced"])),
         ("events", report["events"]),
     )
     for title, rows in sections:

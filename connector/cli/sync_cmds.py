@@ -103,6 +103,11 @@ def status(config_path, db, output_format, as_json):
         for item in info["unclassified"]:
             amount = f"{item['amount_minor']} {item['currency']} minor units" if item.get("currency") else ""
             click.echo(f"  {item['object_type']:<16} {item['count']:>6,}  {item['reason']}  {amount}".rstrip())
+    if info.get("mrr_unplaced"):
+        click.echo("not placed by the MRR rules (left out of MRR; see `explain CUSTOMER`):")
+        for item in info["mrr_unplaced"]:
+            amount = f"{item['amount_minor']} {item['currency']} minor units" if item.get("currency") else ""
+            click.echo(f"  {item['object_type']:<17} {item['count']:>6,}  {item['reason']}  {amount}".rstrip())
 
 
 @click.command()

@@ -119,7 +119,42 @@ def create_segments_table(db) -> None:
     db.execute(f"CREATE INDEX IF NOT EXISTS idx_{SEGMENTS_TABLE}_seq ON {SEGMENTS_TABLE}(_seq)")
 
 
-SEGMENT_MIGRATIONS = [("0001_mrr_segments", create_segments_table)]
+UNPLACED_TABLE = "mrr_unplaced"
+
+
+def create_unplaced_table(db) -> None:
+    """Migration step: what the segment builder could not place, with its amount and the reason."""
+    db.execute(
+        f"""CREATE TABLE IF NOT EXISTS {UNPLACED_TABLE} (
+            provider TEXT NOT NULL,
+            customer_id TEXT NOT NULL,
+            object_type TEXT NOT NULL,
+            object_id TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            amount_minor INTEGER,
+            currency TEXT,
+            _synced_at TEXT NOT NULL,
+            _deleted INTEGER NOT NULL DEFAULT 0,
+            _seq INTEGER NOT NULL,
+            PRIMARY KEY (provider, object_type, object_id, reason)
+        )"""
+    )
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_{UNPLACED_TABLE}_customer ON {UNPLACED_TABLE}(provider, customer_id)")
+
+
+SEGMENT_MIGRATIONS = [("0001_mrr_segments", create_segments_table), ("0002_mrr_unplaced", create_unplaced_table)]
+UNPLACED_KEY = ("provider", "object_type", "object_id", "reason")
+
+
+def unplaced_summary(store) -> list[dict[str, Any]]:
+    """What the rules could not place, grouped for ``billing-connector status`` (never silently dropped)."""
+    if not store.db[UNPLACED_TABLE].exists():
+        return []
+    cursor = store.db.execute(
+        f"SELECT object_type, reason, currency, count(*), sum(coalesce(amount_minor, 0)) FROM {UNPLACED_TABLE} "
+        "WHERE _deleted = 0 GROUP BY object_type, reason, currency ORDER BY object_type, reason, currency")
+    return [{"object_type": t, "reason": r, "currency": c, "count": n, "amount_minor": a}
+            for t, r, c, n, a in cursor.fetchall()]
 
 
 def segment_row(

@@ -30,7 +30,9 @@ from fractions import Fraction
 from typing import Any
 
 from ..store import Store
-from .model import SEGMENT_MIGRATIONS, SEGMENTS_TABLE, segment_row, write_customer_segments
+from .model import (
+    SEGMENT_MIGRATIONS, SEGMENTS_TABLE, UNPLACED_KEY, UNPLACED_TABLE, segment_row, write_customer_segments,
+)
 from .segments_effective import effective_segments  # noqa: F401  (public API lives here)
 from .segments_live import ENDED_STATUSES, LiveSubscriptionPieces, day_of as _day
 from .segments_pricing import gross_amount, inclusive_tax_share, split_line
@@ -83,9 +85,12 @@ def build_segments(store: Store, customer_ids: Iterable[str] | None = None) -> s
     with store.db.atomic():
         wanted = _all_customers(store) if customer_ids is None else set(customer_ids)
         for customer_id in sorted(wanted):
-            rows = _CustomerSegments(store, customer_id).build()
+            builder = _CustomerSegments(store, customer_id)
+            rows = builder.build()
             if write_customer_segments(store, PROVIDER, customer_id, rows):
                 changed.add(customer_id)
+            store.replace_scope(UNPLACED_TABLE, UNPLACED_KEY, {"provider": PROVIDER, "customer_id": customer_id},
+                                builder.unplaced)
     return changed
 
 
@@ -100,6 +105,13 @@ class _CustomerSegments(LiveSubscriptionPieces):
         self.changes = _rows(store, "billing_subscription_changes", customer_id)
         self.plans = _plans(store, {i["plan_id"] for i in self.items} | {line["plan_id"] for line in self.lines})
         self.out: list[dict[str, Any]] = []
+        self.unplaced: list[dict[str, Any]] = []
+
+    def unplace(self, object_type: str, object_id: str, reason: str, amount: int | None, currency: str | None) -> None:
+        """Something with a recurring price the rules cannot place: counted with its amount, never dropped."""
+        self.unplaced.append({"provider": PROVIDER, "customer_id": self.cid, "object_type": object_type,
+                              "object_id": object_id, "reason": reason, "amount_minor": amount,
+                              "currency": (currency or "").lower() or None})
 
     def build(self) -> list[dict[str, Any]]:
         for line in self.lines:
@@ -130,9 +142,15 @@ class _CustomerSegments(LiveSubscriptionPieces):
         invoice = self.invoices.get(line["invoice_id"])
         plan = self.plans.get(line["plan_id"])
         start, end = _day(line["period_start_at"]), _day(line["period_end_at"])
-        if line["kind"] not in ("recurring", "usage", "proration") or invoice is None or plan is None:
+        if line["kind"] not in ("recurring", "usage", "proration") or invoice is None:
             return
-        if not plan.get("interval") or start is None or end is None or end <= start:
+        problem = ("its price is not in the store" if plan is None
+                   else "its price has no billing interval" if not plan.get("interval")
+                   else "it has no service period" if start is None or end is None
+                   else "its service period is empty" if end <= start else None)
+        if problem:
+            self.unplace("invoice_line", line["id"], f"{line['kind']} line: {problem}", line["amount_minor"],
+                         line["currency"])
             return
         subscription = self.subscriptions.get(line["subscription_id"]) or {}
         tags = ["invoice_basis", *self.invoice_tags(invoice)]
@@ -157,6 +175,8 @@ class _CustomerSegments(LiveSubscriptionPieces):
         if line["kind"] == "proration":
             full = gross_amount(plan, line["quantity"])
             if full is None:
+                self.unplace("invoice_line", line["id"], "proration line: its price's amount is not known "
+                             "(tiers or unit amount missing)", line["amount_minor"], line["currency"])
                 return
             share = self.net_share(plan, None, line)
             sign = -1 if line["amount_minor"] < 0 else 1

@@ -121,7 +121,8 @@ def _refund_scale(piece: Mapping[str, Any], policy: Policy) -> Fraction:
     return Fraction(max(kept, 0), paid)
 
 
-def _customer_segments(rows: list[dict[str, Any]], policy: Policy) -> list[Segment]:
+def apply_policy(rows: list[dict[str, Any]], policy: Policy) -> list[Segment]:
+    """One customer's stored segment rows with ``policy`` applied."""
     pieces = [_parse(r) for r in rows]
     bases = [p for p in pieces if p["source_type"] != "discount"]
     _resolve_bases(bases, policy)   # before the policy drops any: a dropped trial still holds its span
@@ -172,5 +173,5 @@ def effective_segments(store, policy: Policy, customer_ids: Iterable[str] | None
         by_customer[row["customer_id"]].append(row)
     out: list[Segment] = []
     for customer_id in sorted(by_customer):
-        out += _customer_segments(by_customer[customer_id], policy)
+        out += apply_policy(by_customer[customer_id], policy)
     return sorted(out, key=lambda s: (s.customer_id, s.start, s.source_type, s.source_id, s.cause))

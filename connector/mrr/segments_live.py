@@ -82,11 +82,19 @@ class LiveSubscriptionPieces:
     def subscription_item(self, item: Mapping[str, Any]) -> None:
         sub = self.subscriptions.get(item["subscription_id"])
         plan = self.plans.get(item["plan_id"])
-        if sub is None or plan is None or not plan.get("interval") or plan.get("usage_type") == "metered":
+        if plan is not None and plan.get("usage_type") == "metered":
             return   # metered items are billed from usage: the invoice lines carry them
         period_start, period_end = day_of(item["current_period_start_at"]), day_of(item["current_period_end_at"])
-        gross = gross_amount(plan, item["quantity"])
-        if period_start is None or gross is None:
+        gross = gross_amount(plan, item["quantity"]) if plan is not None else None
+        problem = ("its subscription is not in the store" if sub is None
+                   else "its price is not in the store" if plan is None
+                   else "its price has no billing interval" if not plan.get("interval")
+                   else "it has no current period" if period_start is None
+                   else "its price's amount is not known (tiers or unit amount missing)" if gross is None else None)
+        if problem:
+            if sub is None or sub["status"] not in ENDED_STATUSES:
+                self.unplace("subscription_item", item["id"], f"subscription item: {problem}",
+                             int(gross) if gross is not None else None, (sub or {}).get("currency"))
             return
         start = self.changed_mid_period(item, period_start, period_end) or period_start
         status = sub["status"]
