@@ -286,10 +286,11 @@ def rebuild(config_path, db, policy_name):
       billing-connector mrr rebuild --policy chartmogul
     """
     settings = settings_from(config_path, db=db)
+    switch_to = _load_policy(settings, policy_name) if policy_name is not None else None
+    configured = _load_policy(settings, None)
     store = open_store(settings.db, create=False)
     try:
-        switch_to = _load_policy(settings, policy_name) if policy_name is not None else None
-        policy = refresh.policy_for(store, _load_policy(settings, None), switch_to)
+        policy = refresh.policy_for(store, configured, switch_to)
         result = refresh.refresh(store, policy, recompute_all=True)
     finally:
         store.close()
@@ -381,10 +382,11 @@ def subscription_periods(config_path, db, path, currency, dry_run, policy_name):
     if dry_run:
         click.echo(f"{path}: {len(periods)} periods for {customers} customers are valid; nothing written (--dry-run)", err=True)
         return
+    switch_to = _load_policy(settings, policy_name) if policy_name is not None else None
+    configured = _load_policy(settings, None)   # a bad policy is refused before the store is touched
     store = open_store(settings.db)
     try:
-        switch_to = _load_policy(settings, policy_name) if policy_name is not None else None
-        policy = refresh.policy_for(store, _load_policy(settings, None), switch_to)
+        policy = refresh.policy_for(store, configured, switch_to)
         before = store.current_seq()
         written = write_subscription_periods(store, periods)
         result = refresh.refresh(store, policy, also=engine.customers_changed_since(store, before))
@@ -404,10 +406,11 @@ def backfill(config_path, db, policy_name):
       billing-connector sync --db billing.db && billing-connector backfill --db billing.db
     """
     settings = settings_from(config_path, db=db)
+    switch_to = _load_policy(settings, policy_name) if policy_name is not None else None
+    configured = _load_policy(settings, None)
     store = open_store(settings.db, create=False)
     try:
-        switch_to = _load_policy(settings, policy_name) if policy_name is not None else None
-        result = refresh.backfill(store, _load_policy(settings, None), switch_to)
+        result = refresh.backfill(store, configured, switch_to)
     finally:
         store.close()
     click.echo(
