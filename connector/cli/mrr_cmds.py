@@ -24,6 +24,7 @@ from ..errors import ConfigError
 from .. import refresh
 from ..mrr import engine, queries, views
 from ..mrr.amounts import in_major_units, major
+from ..mrr.model import SEGMENTS_TABLE
 from ..store import open_store
 from .options import common_options, format_option, settings_from
 
@@ -79,6 +80,9 @@ def _reading(settings, policy_name: str | None, output_format: str, project_to: 
                 as_of = engine.stored_policy(store).as_of
                 click.echo(f"policy {info.name!r} (the stored facts, as of {as_of})", err=True)
         except views.NoMrrData as exc:
+            if not store.db[SEGMENTS_TABLE].exists():
+                raise ConfigError("the store holds no revenue segments yet: run `billing-connector backfill` first") \
+                    from None
             raise ConfigError(str(exc)) from None
     finally:
         store.close()

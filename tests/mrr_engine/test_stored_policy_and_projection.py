@@ -29,7 +29,7 @@ def away_from_config(monkeypatch, tmp_path):
 @pytest.fixture
 def db(tmp_path):
     path = str(tmp_path / "billing.db")
-    result = run("import", "subscription-periods", SAMPLE, "--db", path)
+    result = run("import", "subscription-periods", SAMPLE, "--currency", "USD", "--db", path)
     assert result.exit_code == 0, result.output
     return path
 
