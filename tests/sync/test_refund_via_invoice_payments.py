@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from connector.http import RateLimiter
-from connector.mrr.engine import refresh_after_sync
+from connector.refresh import refresh_after_sync
 from connector.mrr.policy import load_policy
 from connector.providers.stripe import StripeProvider
 from connector.store import open_store
