@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import AuthError, ConfigError, ConnectorError, PaginationError
+from ..errors import AuthError, ConfigError, ConnectorError, PaginationError, UpstreamUnavailable
 from ..http import Retryable, RetryPolicy, call_with_retries
 from ..store import AccountIdentity
 from .chargebee_budget import MinuteBudget
@@ -145,26 +145,44 @@ class ChargebeeProvider:
 
     def _get(self, path: str, params: Mapping[str, str], *, permission: str = "") -> dict[str, Any]:
         what = f"GET {path}"
+        last_failure: list[str] = []   # the kind of the last retryable failure
 
         def attempt() -> dict[str, Any]:
-            response = self._send(path, params)
-            if response.status_code == 200:
-                try:
-                    data = response.json()
-                except ValueError:
-                    raise Retryable("transport", "response body was not valid JSON") from None
-                if not isinstance(data, dict):
-                    raise Retryable("transport", "response body was not a JSON object")
-                return data
-            error = classify(response.status_code, response.content, response.headers,
-                             what=what, site=self.site, permission=permission)
-            if isinstance(error, Retryable) and error.kind == "rate_limited":
-                with self._lock:
-                    self.rate_limited += 1
-                self.budget.on_rate_limited(error.retry_after)
-            raise error
+            try:
+                return self._answer(self._send(path, params), what, permission)
+            except Retryable as exc:
+                last_failure[:] = [exc.kind]
+                raise
 
-        return call_with_retries(attempt, self.retry_policy, what=what, sleep=self.budget.clock.sleep)
+        try:
+            return call_with_retries(attempt, self.retry_policy, what=what, sleep=self.budget.clock.sleep)
+        except UpstreamUnavailable as exc:
+            if last_failure != ["rate_limited"]:
+                raise
+            # The shared message names Stripe's knob; Chargebee's is the per-minute budget.
+            raise UpstreamUnavailable(
+                f"Chargebee kept answering 429 on {what} after {self.retry_policy.max_attempts} attempts: other "
+                "integrations share the site's per-minute limit; lower the Chargebee requests per minute or run "
+                "again later"
+            ) from None
+
+    def _answer(self, response: requests.Response, what: str, permission: str) -> dict[str, Any]:
+        """The JSON body of a 200, else the classified failure raised (a 429 also stops the budget)."""
+        if response.status_code == 200:
+            try:
+                data = response.json()
+            except ValueError:
+                raise Retryable("transport", "response body was not valid JSON") from None
+            if not isinstance(data, dict):
+                raise Retryable("transport", "response body was not a JSON object")
+            return data
+        error = classify(response.status_code, response.content, response.headers,
+                         what=what, site=self.site, permission=permission)
+        if isinstance(error, Retryable) and error.kind == "rate_limited":
+            with self._lock:
+                self.rate_limited += 1
+            self.budget.on_rate_limited(error.retry_after)
+        raise error
 
     # ---- the site ---------------------------------------------------------
     def detect_catalog_version(self) -> str:
