@@ -79,8 +79,13 @@ class SiteApi:
     def __init__(self, site, line_items_embedded: int = EMBEDDED_LINES):
         self.site = site
         self.line_items_embedded = line_items_embedded
-        self.by_id = {stream: {o["id"]: o for o in objs} for stream, objs in site.objects.items()}
-        self.position = {stream: {o["id"]: i for i, o in enumerate(objs)} for stream, objs in site.objects.items()}
+        self.reindex()
+
+    def reindex(self) -> None:
+        """Rebuild the id and creation-order indexes after the site changed."""
+        objects = self.site.objects
+        self.by_id = {stream: {o["id"]: o for o in objs} for stream, objs in objects.items()}
+        self.position = {stream: {o["id"]: i for i, o in enumerate(objs)} for stream, objs in objects.items()}
 
     def _spec(self, stream: str) -> CbStream:
         spec = EVENTS if stream == "events" else STREAMS.get(stream)

@@ -123,7 +123,8 @@ class FakeChargebee:
         self.denied = denied or {}
         self.faults: list[Fault] = []
         self.stats = Stats()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()         # stats and faults
+        self._data_lock = threading.Lock()    # the site: answers and mutations
         self._server: _HttpServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -152,6 +153,12 @@ class FakeChargebee:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    def mutate(self, change: Callable[..., None], *args) -> None:
+        """Apply ``change(site, *args)`` (see mutations.py) atomically with respect to requests."""
+        with self._data_lock:
+            change(self.site, *args)
+            self.api.reindex()
 
     # ---- one request -------------------------------------------------------------
     def _authorized(self, header: str) -> bool | None:
@@ -219,7 +226,8 @@ class FakeChargebee:
             return error(fault.status, code, message, headers=headers)
         if fault is not None and fault.bad_json:
             return 200, {}, b"<html>upstream reset</html>"
-        status, body = self.api.handle(path, params)
+        with self._data_lock:
+            status, body = self.api.handle(path, params)
         if fault is not None and fault.repeat_offset and "offset" in params and "next_offset" in body:
             body["next_offset"] = params["offset"]
         return status, {}, json.dumps(body).encode()
