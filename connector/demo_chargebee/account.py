@@ -19,6 +19,7 @@ from typing import Any
 from . import products
 from .billing import bill_site
 from .periods import DAY, add_period
+from .site_mrr import subscription_mrr
 
 NOW = 1_735_689_600           # 2025-01-01T00:00:00Z: the site's "now"
 LEGACY_CREATED = 1_420_070_400  # 2015-01-01: customers never updated since carry no updated_at
@@ -190,7 +191,10 @@ def build_site(seed: int = 1, customers: int = 48, catalog: str = "v2", name: st
         site.objects["customers"].append(customer)
         site.objects["subscriptions"].append(sub)
     bill_site(site, rng, prices, now=NOW)
+    coupons = {c["id"]: c for c in site.objects["coupons"]}
     for sub in site.objects["subscriptions"]:
+        tax = sub["_extras"].get("tax")
+        sub["mrr"] = subscription_mrr(sub, prices, coupons, NOW, tax[1] if tax and tax[0] == "inclusive" else None)
         extras = sub.pop("_extras")
         if extras.get("deleted"):
             customer = next(c for c in site.objects["customers"] if c["id"] == sub["customer_id"])

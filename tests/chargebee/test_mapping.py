@@ -214,3 +214,20 @@ def test_the_published_example_subscription_maps():
     (sub,) = tables["billing_subscriptions"]
     assert (sub["status"], sub["currency"], sub["current_period_end_at"]) == ("past_due", "usd", 1615310120)
     assert [u["reason"] for u in flagged] == ["price not found"]   # its item price is not in the example
+
+
+@pytest.mark.parametrize("scenario, mrr", [
+    ("active_coupon_forever", 1350),                  # 1500 less SUMMER10 (10 %, in MRR)
+    ("active_per_unit_addon_tax_exclusive", 7200),    # 5 × 1200 + 3 × 400, tax left out
+    ("non_renewing", 1250),                           # 15000 a year ÷ 12, counted until the term ends
+    ("dunning_stairstep", 5000),                      # in dunning but active: counted; the 6-20 step
+    ("volume_metered_setup", 75000),                  # 30 × 2500; usage and the setup fee left out
+    ("quarterly_limited_coupon", 4400),               # 4 × 3300 ÷ 3; WELCOME25 ran out
+    ("eur_tax_inclusive_item_coupon", 5500),          # 6 × 1100 net of 20 % VAT; SEATS15 not in MRR
+    ("manual_discount", 1200),                        # 1500 less the 300 manual discount
+    ("coupon_not_in_mrr", 3600),                      # HALF6 and FLAT5 not in MRR
+    ("in_trial", 0), ("paused", 0), ("cancelled", 0), ("future", 0),
+])
+def test_the_fake_sites_own_mrr_field_follows_chargebees_rules(site, scenario, mrr):
+    """Chargebee's per-subscription `mrr` (a reconciliation aid for explain, never an input)."""
+    assert _sub(site, scenario)["mrr"] == mrr
