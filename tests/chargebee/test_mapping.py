@@ -231,3 +231,19 @@ def test_the_published_example_subscription_maps():
 def test_the_fake_sites_own_mrr_field_follows_chargebees_rules(site, scenario, mrr):
     """Chargebee's per-subscription `mrr` (a reconciliation aid for explain, never an input)."""
     assert _sub(site, scenario)["mrr"] == mrr
+
+
+def test_a_product_catalog_1_site_maps_plans_addons_and_setup_fees(legacy_site):
+    tables, flagged = map_account(legacy_site.objects)
+    assert flagged == []
+    plans = {r["id"]: r for r in tables["billing_plans"]}
+    assert (plans["priority-support"]["type"], plans["training"]["type"]) == ("recurring", "one_time")
+    assert (plans["scale-monthly"]["tiers_mode"], plans["starter-yearly"]["interval"]) == ("volume", "year")
+    raw = next(s for s in legacy_site.objects["subscriptions"] if s.get("addons"))
+    items = sorted((r["plan_id"], r["quantity"]) for r in tables["billing_subscription_items"]
+                   if r["subscription_id"] == raw["id"])
+    assert items == [("priority-support", 1), ("starter-monthly", 1)]
+    kinds = {(l["plan_id"], l["kind"]) for l in tables["billing_invoice_lines"] if l["subscription_id"] == raw["id"]}
+    assert kinds == {("starter-monthly", "one_time"), ("starter-monthly", "recurring"), ("priority-support", "recurring")}
+    setup = [l for l in tables["billing_invoice_lines"] if l["subscription_id"] == raw["id"] and l["kind"] == "one_time"]
+    assert [(l["amount_minor"], l["subscription_item_id"]) for l in setup] == [(2500, None)]
