@@ -79,6 +79,13 @@ def site_base_url(site: str, api_base: str | None = None) -> str:
     return api_base.rstrip("/")
 
 
+def describe_key(key: str) -> str:
+    """What may be shown of a Chargebee key: the site mode its prefix names and its last 4 characters."""
+    mode = "test site" if key.startswith("test_") else "live site" if key.startswith("live_") else "unknown site mode"
+    tail = key[-4:] if len(key) >= 12 else "????"
+    return f"Chargebee API key, {mode}, ending …{tail}"
+
+
 def api_key_from_env(environ: Mapping[str, str] | None = None) -> str:
     key = (os.environ if environ is None else environ).get(API_KEY_ENV, "").strip()
     if not key:

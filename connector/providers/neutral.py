@@ -9,8 +9,11 @@ verbatim and hands back, and means nothing to it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
+
+from ..store import AccountIdentity
 
 
 @dataclass
@@ -30,3 +33,31 @@ class TokenPage:
 class TokenEventPage:
     events: list[dict[str, Any]]
     next_token: str | None
+
+
+@runtime_checkable
+class TokenProvider(Protocol):
+    """The provider interface proposed for ``providers/base.py`` (Chargebee implements it today).
+
+    ``streams`` is the provider's catalog: pure data per stream (endpoint,
+    immutable sort key, whether ``updated_since`` is honoured, children and
+    how they are completed, the event types that touch it, the permission).
+    A stream without an updated filter is re-read in full, or followed through
+    events and ``fetch_object`` (Stripe's path), as its catalog entry says.
+    """
+
+    name: str
+
+    @property
+    def streams(self) -> Mapping[str, Any]: ...
+
+    def identify(self) -> AccountIdentity: ...
+
+    def list_page(self, stream: str, *, page_token: str | None, updated_since: int | None) -> TokenPage: ...
+
+    def fetch_object(self, stream: str, object_id: str) -> dict[str, Any] | None: ...
+
+    def events_page(self, *, types: list[str], occurred_after: int, occurred_before: int,
+                    page_token: str | None) -> TokenEventPage: ...
+
+    def check_stream_access(self, stream: str) -> str | None: ...

@@ -1,0 +1,38 @@
+"""What is left to wire `auth` and `doctor` for Chargebee is `app.connect`: given a ChargebeeProvider,
+the provider-generic `app.auth` and `doctor.check_api` already report the site, its catalog and the
+key's reach stream by stream."""
+
+from __future__ import annotations
+
+from connector import app, doctor
+from connector.config import Settings
+from connector.providers.chargebee import describe_key
+from connector.providers.neutral import TokenProvider
+
+
+def _settings():
+    return Settings()   # the defaults: auth and check_api read nothing Stripe-specific from them
+
+
+def test_the_provider_satisfies_the_proposed_interface(site, serve, connect):
+    assert isinstance(connect(serve(site)), TokenProvider)
+
+
+def test_auth_reports_the_site_and_every_streams_access(site, serve, connect, monkeypatch):
+    server = serve(site, denied={"test_restricted_0000": {"transactions"}})
+    provider = connect(server, key="test_restricted_0000")
+    monkeypatch.setattr(app, "connect", lambda settings, environ=None: app.Connection(
+        provider, describe_key("test_restricted_0000"), False))
+    info = app.auth(_settings())
+    assert {k: info[k] for k in ("account_id", "mode", "key", "api_version")} == {
+        "account_id": "acme-test", "mode": "test", "key": "Chargebee API key, test site, ending …0000",
+        "api_version": "v2/pc2"}
+    assert [s for s, a in info["streams"].items() if a != "ok"] == ["transactions"]
+    assert set(info["streams"]) == {*provider.streams, "events"}
+
+    checks, account = doctor.check_api(_settings(), auth=lambda _: info)
+    assert account == ("acme-test", "test")
+    assert checks[0] == doctor.Check("API", "ok", "account acme-test (test mode), API version v2/pc2")
+    failing = [c for c in checks if c.status != "ok"]
+    assert [(c.name, c.status) for c in failing] == [("read transactions", "error")]
+    assert failing[0].detail.startswith("the API key may not read GET /transactions (Transactions: read)")
