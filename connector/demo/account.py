@@ -330,7 +330,7 @@ class DemoAccount(AccountMutations):
         invoice_id = payload_id(payload)
         lines = self.line_lists[invoice_id].payloads
         embedded = list_body(lines[:EMBEDDED_LIST_LIMIT], len(lines) > EMBEDDED_LIST_LIMIT,
-                             f"/v1/invoices/{invoice_id}/lines", total_count=len(lines))
+                             f"/v1/invoices/{invoice_id}/lines")
         return payload.replace(_LINES_MARKER_JSON, embedded, 1)
 
     @property

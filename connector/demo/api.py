@@ -17,12 +17,12 @@ Routes (``{id}`` any id; lists newest first, ``limit`` 1..100 default 10,
 unless ``status`` says otherwise (``status=all`` lists all). ``/v1/events`` serves
 the last 30 days only and filters by ``type`` (``*`` wildcard) or ``types[]``.
 Deleted customers, coupons and products answer detail with ``{"id", "object",
-"deleted": true}``. Expansions understood (``data.`` prefix on lists): ``customer``,
-``discounts``, ``latest_invoice``, ``default_price``, ``invoice``, ``charge``, ``payments`` (an
-invoice's invoice payments, included only when asked, as on Stripe),
-``tiers``, ``items.data.price.tiers``; ``items`` and ``lines`` are always embedded
-(ten entries, ``has_more``); other expansions are ignored. Tiered prices carry
-``tiers`` only when it is expanded, as on Stripe.
+"deleted": true}``. ``expand[]`` works as on Stripe for every reference the demo
+holds (``expansion.py``: ``data.`` first on lists, nested paths, at most four levels,
+400 for a property that cannot be expanded); ``items`` and ``lines`` are always
+embedded (ten entries, ``has_more``). Tiered prices carry ``tiers`` only when it is
+expanded, as on Stripe; an invoice's ``payments`` (its invoice payments) only when
+``payments`` is expanded.
 """
 
 from __future__ import annotations
@@ -32,10 +32,12 @@ import re
 
 from .account import FILTER_FIELDS
 from .billing import embedded_list
+from .expansion import Expander, collapse_references
 from .events import RETENTION_SECONDS
 from .ids import DAY
 from .listing import MissingCursor, dumps, list_body
 from .mutations import DemoRequestError, missing
+from .unmodelled import stripe_object
 
 PATH_STREAMS = {
     "customers": "customers", "products": "products", "prices": "prices", "plans": "plans",
@@ -167,17 +169,20 @@ class DemoApi:
         if action is None:
             raise DemoRequestError(404, f"Unrecognized request URL ({method}: /v1/{stream}). The demo server "
                                         "supports GET on every stream and a few mutations (see its docs).")
-        return self._expand([action()], params.get("expand") or [], "")[0]
+        return self._expand([action()], params.get("expand") or [])[0]
 
     def _account_object(self) -> dict:
-        return {
+        return stripe_object("account", {
             "id": self.account.account_id, "object": "account",
-            "business_profile": {"name": "Demo SaaS Inc.", "url": "https://demo-saas.example"},
+            "business_profile": stripe_object("account.business_profile",
+                                              {"name": "Demo SaaS Inc.", "url": "https://demo-saas.example"}),
             "business_type": "company", "charges_enabled": True, "country": "US",
             "created": self.account.now - 1125 * DAY, "default_currency": "usd", "details_submitted": True,
-            "email": "billing@demo-saas.example", "livemode": False, "metadata": {}, "payouts_enabled": True,
-            "settings": {"dashboard": {"display_name": "Demo SaaS", "timezone": "Etc/UTC"}}, "type": "standard",
-        }
+            "email": "billing@demo-saas.example", "external_accounts": {
+                "object": "list", "data": [], "has_more": False,
+                "url": f"/v1/accounts/{self.account.account_id}/external_accounts"},
+            "metadata": {}, "payouts_enabled": True, "type": "standard",
+        })
 
     # -- reading ------------------------------------------------------------------------------
     @staticmethod
@@ -240,7 +245,7 @@ class DemoApi:
     def _list(self, stream: str, params: dict, path: str) -> bytes:
         limit = self._limit(params)
         after, before = self._cursors(params)
-        expand = [e[len("data."):] for e in params.get("expand") or [] if e.startswith("data.")]
+        expand = params.get("expand") or []
         if stream == "subscription_items":
             subscription_id = params.get("subscription")
             if not subscription_id:
@@ -251,7 +256,7 @@ class DemoApi:
                 if items is None:
                     raise missing("subscription", subscription_id, "subscription")
                 payloads, has_more = self._page_or_400(items.page, limit, after, before)
-            return list_body(self._expand_payloads(payloads, expand), has_more, path)
+            return list_body(self._expand_payloads(payloads, expand, is_list=True), has_more, path)
         created = self._created_filter(params.get("created"))
         if stream == "events":
             floor = self.account.clock - RETENTION_SECONDS  # Stripe's retention: older events are gone
@@ -262,7 +267,7 @@ class DemoApi:
         with self.account.lock:
             payloads, has_more = self._page_or_400(index.page, limit, after, before, created, matches)
             payloads = [self.account.render(stream, p) for p in payloads]
-        return list_body(self._expand_payloads(payloads, expand), has_more, path)
+        return list_body(self._expand_payloads(payloads, expand, is_list=True), has_more, path)
 
     @staticmethod
     def _page_or_400(page, *args):
@@ -282,8 +287,8 @@ class DemoApi:
             if lines is None:
                 raise missing("invoice", invoice_id)
             payloads, has_more = self._page_or_400(lines.page, limit, after, before)
-        expand = [e[len("data."):] for e in params.get("expand") or [] if e.startswith("data.")]
-        return list_body(self._expand_payloads(payloads, expand), has_more, f"/v1/invoices/{invoice_id}/lines")
+        payloads = self._expand_payloads(payloads, params.get("expand") or [], is_list=True)
+        return list_body(payloads, has_more, f"/v1/invoices/{invoice_id}/lines")
 
     def _detail(self, stream: str, object_id: str, params: dict) -> bytes:
         payload = self.account.payload(stream, object_id)
@@ -296,66 +301,41 @@ class DemoApi:
             raise missing(OBJECT_NAMES[stream], object_id)
         return self._expand_payloads([payload], params.get("expand") or [])[0]
 
-    # -- expansions ------------------------------------------------------------------------------
-    def _expand_payloads(self, payloads: list[bytes], expand: list[str]) -> list[bytes]:
+    # -- expansions (expansion.py) --------------------------------------------------------------
+    def _expand_payloads(self, payloads: list[bytes], expand: list[str], *, is_list: bool = False) -> list[bytes]:
+        """Served bytes with the request's expansions applied (``data.`` first on lists)."""
         if not expand or not payloads:
             return payloads
-        return [dumps(obj) for obj in self._expand([json.loads(p) for p in payloads], expand, "")]
+        return [dumps(obj) for obj in self._expand([json.loads(p) for p in payloads], expand, is_list=is_list)]
 
-    def _expand(self, objects: list[dict], expand: list[str], _prefix: str) -> list[dict]:
+    def _expand(self, objects: list[dict], expand: list[str], *, is_list: bool = False) -> list[dict]:
+        return Expander(self._object, self._included).expand(objects, list(expand), is_list=is_list)
+
+    def _object(self, collection: str, object_id: str) -> dict | None:
+        """The object an id names, as its detail read serves it; a deleted one's stub."""
         account = self.account
-        lookups = {
-            "customer": lambda v: self._object("customers", v),
-            "invoice": lambda v: self._object("invoices", v),
-            "charge": lambda v: self._object("charges", v),
-            "latest_invoice": lambda v: self._object("invoices", v),
-            "default_price": lambda v: self._object("prices", v),
-        }
-        for obj in objects:
-            for path in expand:
-                if path in lookups and isinstance(obj.get(path), str):
-                    obj[path] = lookups[path](obj[path])
-                elif path in ("discounts", "discounts.source.coupon") and isinstance(obj.get("discounts"), list):
-                    with_coupon = "discounts.source.coupon" in expand
-                    obj["discounts"] = [self._discount(d, with_coupon) for d in obj["discounts"]]
-                elif path in ("items.data.discounts", "lines.data.discounts") and path.split(".")[0] in obj:
-                    for child in obj[path.split(".")[0]]["data"]:
-                        child["discounts"] = [self._discount(d, False) for d in child["discounts"]]
-                elif path == "payments" and obj.get("object") == "invoice":
-                    obj["payments"] = self._invoice_payments(obj["id"])
-                elif path == "tiers" and obj.get("id") in account.tiers:
-                    obj["tiers"] = account.tiers[obj["id"]]
-                elif path in ("items.data.price.tiers", "items.data.plan.tiers") and "items" in obj:
-                    field = path.split(".")[2]
-                    for item in obj["items"]["data"]:
-                        if item[field]["id"] in account.tiers:
-                            item[field]["tiers"] = account.tiers[item[field]["id"]]
-        return objects
+        if collection == "discounts":
+            discount = account.discounts.get(object_id)
+            return collapse_references(discount) if discount is not None else None
+        if collection == "coupons":
+            coupon = next((c for c in account.catalog.coupons if c["id"] == object_id), None)
+            if coupon is not None and object_id in account.deleted:
+                # a deleted coupon is no longer listed, but the discounts that carry it still expand it
+                return {**coupon, "valid": False}
+        payload = account.payload(collection, object_id)
+        if payload is not None:
+            return json.loads(payload)
+        return account.deleted.get(object_id)
 
-    def _discount(self, discount, with_coupon: bool):
-        """A discount as served: ``source.coupon`` is an id unless expanded (API 2025-09-30 on).
-
-        A coupon deleted upstream is no longer listed, but a discount carrying it
-        still expands it (``valid: false``): the discount keeps its terms.
-        """
-        if not isinstance(discount, str) or discount not in self.account.discounts:
-            return discount
-        served = dict(self.account.discounts[discount])
-        coupon = served["source"]["coupon"]
-        if with_coupon:
-            live = self.account.payload("coupons", coupon["id"])
-            coupon = json.loads(live) if live is not None else {**coupon, "valid": False}
-        served["source"] = {**served["source"], "coupon": coupon if with_coupon else coupon["id"]}
-        return served
+    def _included(self, kind: str, holder: dict):
+        if kind == "tiers":
+            return self.account.tiers.get(holder["id"])
+        if kind == "payments":
+            return self._invoice_payments(holder["id"])
+        raise KeyError(f"no includable field {kind!r} in the demo account")
 
     def _invoice_payments(self, invoice_id: str) -> dict:
         """An invoice's ``payments`` when included: its first ten invoice payments, as Stripe embeds lists."""
         index = self.account.indexes["invoice_payments"]
         payments = [json.loads(index.payload[p]) for p in self.account.payment_ids.get(invoice_id, [])]
         return embedded_list(payments, f"/v1/invoice_payments?invoice={invoice_id}")
-
-    def _object(self, stream: str, object_id: str):
-        payload = self.account.payload(stream, object_id)
-        if payload is not None:
-            return json.loads(payload)
-        return self.account.deleted.get(object_id, object_id)

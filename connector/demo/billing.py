@@ -115,8 +115,7 @@ def invoice_totals(lines: list[dict]) -> dict:
 
 
 def embedded_list(items: list, url: str) -> dict:
-    """Stripe's embedded sub-list: the first ten entries and whether more exist."""
-    return {
-        "object": "list", "data": items[:EMBEDDED_LIST_LIMIT],
-        "has_more": len(items) > EMBEDDED_LIST_LIMIT, "total_count": len(items), "url": url,
-    }
+    """Stripe's embedded sub-list: the first ten entries and whether more exist (no count:
+    Stripe's definitions of a list have none)."""
+    return {"object": "list", "data": items[:EMBEDDED_LIST_LIMIT], "has_more": len(items) > EMBEDDED_LIST_LIMIT,
+            "url": url}

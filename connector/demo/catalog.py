@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass, field
 
 from .ids import DAY, random_id
+from .unmodelled import stripe_object
 
 CURRENCIES = ("usd", "eur", "jpy")
 TAX_BEHAVIOR = {"usd": "exclusive", "eur": "inclusive", "jpy": "exclusive"}
@@ -234,7 +235,7 @@ def _add_coupons(catalog: Catalog, rng: random.Random, created: int, now: int) -
         catalog.coupon_deleted_at[deleted["id"]] = now - days * DAY
     for code, coupon_key, age in _PROMOTION_CODES:
         when = now - age if age else created + 3600
-        catalog.promotion_codes.append({
+        catalog.promotion_codes.append(stripe_object("promotion_code", {
             "id": random_id("promo", rng, 24), "object": "promotion_code", "active": True,
             "code": code, "created": when, "customer": None, "expires_at": None, "livemode": False,
             "max_redemptions": None, "metadata": {},
@@ -242,4 +243,4 @@ def _add_coupons(catalog: Catalog, rng: random.Random, created: int, now: int) -
             "restrictions": {"first_time_transaction": False, "minimum_amount": None,
                              "minimum_amount_currency": None},
             "times_redeemed": 0,
-        })
+        }))

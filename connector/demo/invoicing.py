@@ -23,6 +23,7 @@ import random
 from .billing import embedded_list, invoice_totals, line_discounts, line_taxes
 from .catalog import TAX_BEHAVIOR, TAX_RATES_BPS, amount_for_quantity
 from .ids import DAY, random_id
+from .unmodelled import stripe_object
 
 
 class Invoicing:
@@ -61,10 +62,11 @@ class Invoicing:
         for line in lines:
             line_taxes(line, self.tax_rate_id, TAX_RATES_BPS[self.currency], TAX_BEHAVIOR[self.currency])
         customer["next_invoice_sequence"] += 1
-        invoice = {
+        invoice = stripe_object("invoice", {
             "id": invoice_id, "object": "invoice", "account_country": "US", "account_name": "Demo SaaS Inc.",
             "amount_due": 0, "amount_paid": 0, "amount_remaining": 0, "amount_shipping": 0,
-            "attempt_count": 0, "attempted": False, "auto_advance": False, "automatic_tax": None,
+            "attempt_count": 0, "attempted": False, "auto_advance": False,
+            "automatic_tax": stripe_object("invoice.automatic_tax", {}),
             "billing_reason": reason, "collection_method": "charge_automatically", "created": created,
             "currency": self.currency, "customer": customer["id"], "customer_email": customer["email"],
             "customer_name": customer["name"], "default_tax_rates": [], "description": None,
@@ -78,8 +80,9 @@ class Invoicing:
             "starting_balance": 0, "status": "draft",
             "status_transitions": {"finalized_at": created, "marked_uncollectible_at": None,
                                    "paid_at": None, "voided_at": None},
-            "test_clock": None, "total_pretax_credit_amounts": [], **invoice_totals(lines),
-        }
+            "test_clock": None, "total_pretax_credit_amounts": [], "webhooks_delivered_at": created,
+            **invoice_totals(lines),
+        })
         invoice["amount_due"] = invoice["amount_remaining"] = max(invoice["total"], 0)
         invoice["lines"] = embedded_list(lines, f"/v1/invoices/{invoice_id}/lines")
         self.records.invoices.append((invoice, lines))
@@ -104,7 +107,7 @@ class Invoicing:
                           "invoice_item": invoice_item, "proration": bool(spec.get("proration")),
                           "proration_details": {"credited_items": None}, "subscription": state.id,
                           "subscription_item": spec["item"]}}
-        return {
+        return stripe_object("line_item", {
             "id": random_id("il", rng, 24), "object": "line_item", "amount": spec["amount"],
             "currency": self.currency, "description": spec["description"], "discount_amounts": [],
             "discountable": spec.get("discountable", True), "discounts": [], "invoice": invoice_id,
@@ -112,12 +115,12 @@ class Invoicing:
             "period": {"end": spec["period"][1], "start": spec["period"][0]}, "pretax_credit_amounts": [],
             "pricing": {"price_details": {"price": price["id"], "product": price["product"]},
                         "type": "price_details", "unit_amount_decimal": price["unit_amount_decimal"]},
-            "quantity": spec["quantity"], "subtotal": spec["amount"], "taxes": [],
-        }
+            "quantity": spec["quantity"], "subscription": state.id, "subtotal": spec["amount"], "taxes": [],
+        })
 
     def invoice_item(self, spec: dict, invoice_id: str, state, created: int) -> str:
         price = spec["price"]
-        item = {
+        item = stripe_object("invoiceitem", {
             "id": random_id("ii", self.rng, 24), "object": "invoiceitem", "amount": spec["amount"],
             "currency": self.currency, "customer": state.customer, "date": created,
             "description": spec["description"], "discountable": spec.get("discountable", True),
@@ -128,9 +131,10 @@ class Invoicing:
             "period": {"end": spec["period"][1], "start": spec["period"][0]},
             "pricing": {"price_details": {"price": price["id"], "product": price["product"]},
                         "type": "price_details", "unit_amount_decimal": price["unit_amount_decimal"]},
-            "proration": bool(spec.get("proration")), "quantity": spec["quantity"], "tax_rates": [],
+            "proration": bool(spec.get("proration")), "quantity": spec["quantity"],
+            "quantity_decimal": str(spec["quantity"]), "tax_rates": [],
             "test_clock": None,
-        }
+        })
         self.records.invoice_items.append(item)
         self.record("invoiceitem.created", created, "object", item)
         return item["id"]
@@ -215,29 +219,31 @@ class Invoicing:
     def charge(self, invoice: dict, created: int, succeeded: bool) -> dict:
         rng = self.rng
         amount = invoice["amount_due"]
-        charge = {
+        customer = self.records.customer
+        charge = stripe_object("charge", {
             "id": random_id("ch", rng, 24), "object": "charge", "amount": amount,
             "amount_captured": amount if succeeded else 0, "amount_refunded": 0,
             "balance_transaction": random_id("txn", rng, 24) if succeeded else None,
-            "billing_details": {"email": self.records.customer["email"], "name": self.records.customer["name"]},
+            "billing_details": stripe_object("charge.billing_details",
+                                             {"email": customer["email"], "name": customer["name"]}),
             "calculated_statement_descriptor": "DEMO SAAS", "captured": succeeded, "created": created,
             "currency": self.currency, "customer": self.records.customer["id"],
             "description": "Subscription creation" if invoice["billing_reason"] == "subscription_create"
             else "Subscription update",
             "disputed": False, "failure_code": None if succeeded else "card_declined",
             "failure_message": None if succeeded else "Your card was declined.", "livemode": False,
-            "metadata": {}, "outcome": {"network_status": "approved_by_network" if succeeded
-                                        else "declined_by_network", "reason": None if succeeded else "generic_decline",
-                                        "risk_level": "normal", "seller_message": "Payment complete."
-                                        if succeeded else "The bank did not return any further details.",
-                                        "type": "authorized" if succeeded else "issuer_declined"},
+            "metadata": {}, "outcome": stripe_object("charge.outcome", {
+                "network_status": "approved_by_network" if succeeded else "declined_by_network",
+                "reason": None if succeeded else "generic_decline", "risk_level": "normal",
+                "seller_message": "Payment complete." if succeeded else "The bank did not return any further details.",
+                "type": "authorized" if succeeded else "issuer_declined"}),
             "paid": succeeded, "payment_intent": random_id("pi", rng, 24),
             "payment_method": random_id("pm", rng, 24),
-            "payment_method_details": {"card": {"brand": "visa", "country": "US", "exp_month": 12,
-                                                "exp_year": 2030, "funding": "credit", "last4": "4242"},
-                                       "type": "card"},
+            "payment_method_details": {"card": stripe_object("charge.card", {
+                "brand": "visa", "country": "US", "exp_month": 12, "exp_year": 2030, "funding": "credit",
+                "last4": "4242"}), "type": "card"},
             "receipt_url": None, "refunded": False, "status": "succeeded" if succeeded else "failed",
-        }
+        })
         self.records.charges.append(charge)
         self._charges_of.setdefault(invoice["id"], []).append(charge["id"])
         self.record("charge.succeeded" if succeeded else "charge.failed", created, "charge", (charge, 0))
@@ -257,13 +263,7 @@ class Invoicing:
         if kind is None or when > self.now or charge["amount"] <= 1:
             return
         amount = charge["amount"] if kind == "full" else max(1, charge["amount"] * rng.randint(10, 60) // 100)
-        refund = {
-            "id": random_id("re", rng, 24), "object": "refund", "amount": amount,
-            "balance_transaction": random_id("txn", rng, 24), "charge": charge["id"], "created": when,
-            "currency": charge["currency"], "destination_details": {"card": {"type": "refund"}, "type": "card"},
-            "metadata": {}, "payment_intent": charge["payment_intent"], "reason": "requested_by_customer",
-            "receipt_number": None, "status": "succeeded",
-        }
+        refund = refund_object(rng, charge, amount, when, "requested_by_customer", {})
         self.records.refunds.append(refund)
         apply_refund(charge, amount)
         self.record("refund.created", when, "object", refund)
@@ -274,6 +274,18 @@ class Invoicing:
             self.records.credit_notes.append(note)
             invoice["post_payment_credit_notes_amount"] += amount
             self.record("credit_note.created", when, "object", note)
+
+
+def refund_object(rng: random.Random, charge: dict, amount: int, created: int, reason: str | None,
+                  metadata: dict) -> dict:
+    """A succeeded card refund of ``amount`` of ``charge`` (the simulation's and the API's)."""
+    return stripe_object("refund", {
+        "id": random_id("re", rng, 24), "object": "refund", "amount": amount,
+        "balance_transaction": random_id("txn", rng, 24), "charge": charge["id"], "created": created,
+        "currency": charge["currency"], "destination_details": {"card": {"type": "refund"}, "type": "card"},
+        "metadata": metadata, "payment_intent": charge["payment_intent"], "reason": reason,
+        "receipt_number": None, "status": "succeeded",
+    })
 
 
 def apply_refund(charge: dict, amount: int) -> None:
@@ -292,15 +304,16 @@ def credit_note(rng: random.Random, invoice: dict, refund: dict, created: int, s
         "quantity": 1, "tax_rates": [], "taxes": [], "type": "invoice_line_item",
         "unit_amount": None, "unit_amount_decimal": None,
     }
-    return {
+    return stripe_object("credit_note", {
         "id": note_id, "object": "credit_note", "amount": amount, "amount_shipping": 0, "created": created,
         "currency": invoice["currency"], "customer": invoice["customer"], "customer_balance_transaction": None,
         "discount_amount": 0, "discount_amounts": [], "effective_at": created, "invoice": invoice["id"],
         "lines": embedded_list([line], f"/v1/credit_notes/{note_id}/lines"), "livemode": False, "memo": None,
         "metadata": {}, "number": f"{invoice['number']}-CN-{sequence:02d}", "out_of_band_amount": None,
-        "pdf": None, "post_payment_amount": amount, "pre_payment_amount": 0, "pretax_credit_amounts": [],
-        "reason": "requested_by_customer",
-        "refunds": [{"amount_refunded": amount, "refund": refund["id"], "type": "refund"}],
+        "pdf": f"https://pay.stripe.com/credit_notes/{note_id}/pdf", "post_payment_amount": amount,
+        "pre_payment_amount": 0, "pretax_credit_amounts": [], "reason": "product_unsatisfactory",
+        "refunds": [{"amount_refunded": amount, "payment_record_refund": None, "refund": refund["id"],
+                     "type": "refund"}],
         "status": "issued", "subtotal": amount, "subtotal_excluding_tax": amount, "total": amount,
         "total_excluding_tax": amount, "total_taxes": [], "type": "post_payment", "voided_at": None,
-    }
+    })

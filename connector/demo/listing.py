@@ -166,9 +166,8 @@ def payload_id(payload: bytes) -> str:
     return payload[7:payload.index(b'"', 7)].decode()
 
 
-def list_body(payloads: list[bytes], has_more: bool, url: str, total_count: int | None = None) -> bytes:
-    count = b"" if total_count is None else b',"total_count":' + str(total_count).encode()
+def list_body(payloads: list[bytes], has_more: bool, url: str) -> bytes:
     return b"".join([
         b'{"object":"list","data":[', b",".join(payloads), b'],"has_more":',
-        b"true" if has_more else b"false", count, b',"url":', json.dumps(url).encode(), b"}",
+        b"true" if has_more else b"false", b',"url":', json.dumps(url).encode(), b"}",
     ])

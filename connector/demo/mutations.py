@@ -22,7 +22,7 @@ import json
 from .events import changed_fields
 from .ids import random_id
 from .listing import dumps
-from .invoicing import apply_refund
+from .invoicing import apply_refund, refund_object
 
 
 class DemoRequestError(Exception):
@@ -175,15 +175,8 @@ class AccountMutations:
             if amount <= 0 or amount > remaining:
                 raise DemoRequestError(400, f"Refund amount ({amount}) is greater than unrefunded amount on "
                                             f"charge ({remaining})", code="amount_too_large", param="amount")
-            refund = {
-                "id": random_id("re", self._mutation_rng, 24), "object": "refund", "amount": amount,
-                "balance_transaction": random_id("txn", self._mutation_rng, 24), "charge": charge_id,
-                "created": self.clock, "currency": charge["currency"],
-                "destination_details": {"card": {"type": "refund"}, "type": "card"},
-                "metadata": _merge_metadata({}, params.get("metadata") or {}),
-                "payment_intent": charge["payment_intent"], "reason": params.get("reason"),
-                "receipt_number": None, "status": "succeeded",
-            }
+            refund = refund_object(self._mutation_rng, charge, amount, self.clock, params.get("reason"),
+                                   _merge_metadata({}, params.get("metadata") or {}))
             previous = {"amount_refunded": charge["amount_refunded"], "refunded": charge["refunded"]}
             apply_refund(charge, amount)
             self._store("refunds", refund)

@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -46,6 +47,18 @@ from .params import parse_params
 
 _RATE_LIMIT_MESSAGE = ("Request rate limit exceeded. Learn more about rate limits here "
                        "https://stripe.com/docs/rate-limits.")
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One API request and its answer, as recorded with ``DemoServer(record=True)`` (never the key)."""
+
+    method: str
+    path: str
+    query: list          # [(key, value)] as sent: ``expand[0]``, ``created[gte]``
+    stripe_version: str | None
+    status: int
+    body: bytes
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -119,7 +132,9 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path.startswith("/_demo/"):
             self._control(demo, method, parts.path, body)
             return
-        params = parse_params(parse_qsl(parts.query, keep_blank_values=True))
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        params = parse_params(query)
+        self._exchange = (method, parts.path, query, self.headers.get("Stripe-Version"))
         if method == "POST" and body:
             params.update(parse_params(parse_qsl(body.decode(), keep_blank_values=True)))
         endpoint = endpoint_of(method, parts.path)
@@ -178,6 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, realism: Realism, endpoint: str, answer: tuple, fault: str | None = None) -> None:
         status, headers, payload = answer
         realism.count(endpoint, status, fault)
+        if self.server.demo.exchanges is not None:
+            self.server.demo.exchanges.append(Exchange(*self._exchange, status, payload))
         self._send(status, payload, headers)
 
     def _control(self, demo: "DemoServer", method: str, path: str, body: bytes) -> None:
@@ -210,15 +227,18 @@ class DemoServer:
     Knobs (``latency_ms``, ``latency_jitter_ms``, ``rate_limit``, ``per_endpoint_rate_limit``,
     ``retry_after``, ``faults``, ``fault_seed``, ``slow_seconds``, ``rules``,
     ``forbidden_streams``) are keyword arguments here and can change later with
-    ``configure(**knobs)`` or ``POST /_demo/config``.
+    ``configure(**knobs)`` or ``POST /_demo/config``. ``record=True`` keeps every API
+    request and answer in ``exchanges`` (tests hold them to Stripe's definitions).
     """
 
     def __init__(self, account: DemoAccount | None = None, *, seed: int = 1, customers: int = 300,
-                 now: int | None = None, host: str = "127.0.0.1", port: int = 0, **knobs):
+                 now: int | None = None, host: str = "127.0.0.1", port: int = 0, record: bool = False, **knobs):
         self.account = account if account is not None else DemoAccount(seed=seed, customers=customers, now=now)
         self.realism = Realism(**knobs)
         self.api = DemoApi(self.account, self.realism)
         self.host, self.port = host, port
+        # every API request and answer, for tests that hold both to Stripe's definitions
+        self.exchanges: list[Exchange] | None = [] if record else None
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
 

@@ -28,6 +28,7 @@ from .catalog import Catalog, amount_for_quantity
 from .ids import DAY, add_months, random_id
 from .invoicing import Invoicing
 from .subscription import SubscriptionState
+from .unmodelled import stripe_object
 
 STORYLINES = [
     "many_items", "trialing", "trial_converted", "past_due", "unpaid", "cancel_at_period_end",
@@ -264,7 +265,7 @@ class CustomerSimulation(Invoicing):
             return None
         promotion = next((p["id"] for p in self.catalog.promotion_codes
                           if p["promotion"]["coupon"] == coupon["id"]), None)
-        discount = {
+        discount = stripe_object("discount", {
             "id": random_id("di", self.rng, 24), "object": "discount", "checkout_session": None,
             "customer": state.customer, "end": add_months(at, coupon["duration_in_months"])
             if coupon["duration"] == "repeating" else None,
@@ -272,7 +273,7 @@ class CustomerSimulation(Invoicing):
             "promotion_code": promotion if self.rng.random() < 0.5 else None,
             "source": {"coupon": coupon, "type": "coupon"}, "start": at,
             "subscription": state.id, "subscription_item": None,
-        }
+        })
         self.records.discounts[discount["id"]] = discount
         state.change(at, discounts=[discount["id"]])
         if discount["end"] is not None:

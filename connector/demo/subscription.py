@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .billing import embedded_list
 from .ids import add_months
+from .unmodelled import stripe_object
 
 STATUS_FIELDS = (
     "status", "cancel_at", "cancel_at_period_end", "canceled_at", "ended_at", "discounts",
@@ -69,12 +70,12 @@ def build_subscription(state: SubscriptionState, at: int, prices: dict, plans: d
     """The subscription object as Stripe would have returned it at ``at``."""
     fields = state.fields_at(at)
     items = build_items(state, at, prices, plans, fields)
-    return {
+    return stripe_object("subscription", {
         "id": state.id, "object": "subscription", "application": None,
         "application_fee_percent": None,
         "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
         "billing_cycle_anchor": state.anchor,
-        "billing_cycle_anchor_config": None, "billing_mode": {"type": "classic"},
+        "billing_cycle_anchor_config": None, "billing_mode": {"flexible": None, "type": "classic"},
         "cancel_at": fields["cancel_at"], "cancel_at_period_end": fields["cancel_at_period_end"],
         "canceled_at": fields["canceled_at"],
         "cancellation_details": {"comment": None, "feedback": None,
@@ -83,7 +84,8 @@ def build_subscription(state: SubscriptionState, at: int, prices: dict, plans: d
         "currency": state.currency, "customer": state.customer, "days_until_due": None,
         "default_payment_method": None, "default_source": None, "default_tax_rates": [],
         "description": None, "discounts": list(fields["discounts"]), "ended_at": fields["ended_at"],
-        "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
+        "invoice_settings": stripe_object("subscription.invoice_settings",
+                                          {"account_tax_ids": None, "issuer": {"type": "self"}}),
         "items": embedded_list(items, f"/v1/subscription_items?subscription={state.id}"),
         "latest_invoice": fields["latest_invoice"], "livemode": False, "metadata": dict(state.metadata),
         "next_pending_invoice_item_invoice": None, "on_behalf_of": None,
@@ -92,7 +94,7 @@ def build_subscription(state: SubscriptionState, at: int, prices: dict, plans: d
         "schedule": None, "start_date": state.created, "status": fields["status"], "test_clock": None,
         "transfer_data": None, "trial_end": fields["trial_end"], "trial_settings": None,
         "trial_start": fields["trial_start"],
-    }
+    })
 
 
 def build_items(state: SubscriptionState, at: int, prices: dict, plans: dict, fields: dict | None = None) -> list[dict]:
@@ -102,11 +104,11 @@ def build_items(state: SubscriptionState, at: int, prices: dict, plans: dict, fi
     period_start, period_end = state.period_at(moment)
     items = []
     for item_id, (price_id, quantity) in state.items_at(moment).items():
-        items.append({
+        items.append(stripe_object("subscription_item", {
             "id": item_id, "object": "subscription_item", "created": state.item_created[item_id],
             "current_period_end": period_end, "current_period_start": period_start,
             "discounts": list(state.item_discounts.get(item_id, [])), "metadata": {}, "plan": plans[price_id], "price": prices[price_id],
             "quantity": None if prices[price_id]["recurring"]["usage_type"] == "metered" else quantity,
             "subscription": state.id, "tax_rates": [],
-        })
+        }))
     return items

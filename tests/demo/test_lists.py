@@ -152,8 +152,8 @@ def test_expansions(quiet_server, account):
     tiered = next(p for p in account.objects("prices") if p["tiers_mode"] == "volume")
     _, price = get(quiet_server, f"/v1/prices/{tiered['id']}", **{"expand[]": "tiers"})
     assert [t["up_to"] for t in price["tiers"]] == [10, 50, None]
-    _, body = get(quiet_server, "/v1/invoices", limit=3, **{"expand[]": "data.nonsense"})
-    assert len(body["data"]) == 3  # unknown expansions are ignored
+    status, body = get(quiet_server, "/v1/invoices", limit=3, **{"expand[]": "data.nonsense"})
+    assert (status, body["error"]["message"]) == (400, "This property cannot be expanded (nonsense).")
 
 
 def test_events_filters_and_retention(quiet_server, account):

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 
 import requests
 
+from .child_process import stop_child
+
 _CHILD = """
 import sys
 from aiohttp import web
@@ -60,15 +62,6 @@ def _wait_until_answering(process: subprocess.Popen, base: str, api_key: str) ->
             time.sleep(0.05)
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @contextmanager
 def running_localstripe(api_key: str) -> Iterator[str]:
     """A fresh, empty localstripe; yields its base URL and stops it on exit.
@@ -90,9 +83,9 @@ def running_localstripe(api_key: str) -> Iterator[str]:
                     errors.seek(0)
                     raise RuntimeError(f"{exc}; its stderr:\n{errors.read()[-4000:]}") from None
             except BaseException:
-                _stop(process)
+                stop_child(process)
                 raise
         try:
             yield base
         finally:
-            _stop(process)
+            stop_child(process)

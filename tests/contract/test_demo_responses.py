@@ -1,0 +1,89 @@
+"""Every kind of answer the demo server gives, held to Stripe's definitions (SDK + fixtures).
+
+The crawl reads, over HTTP, every list in full (no expansion: what Stripe sends
+unasked), the account, a few details of each stream, every deleted object's stub,
+the nested lists (``/v1/invoices/{id}/lines`` beyond the ten embedded lines, and
+``/v1/subscription_items``), and every event with its ``data.object``. Each body
+goes through ``ResponseChecker``: no invented field, no required one missing, types
+and enum values as the SDK declares them, references as ids.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from connector.demo import DemoServer
+
+from .demo_client import LIST_PATHS, NOW, DemoClient
+from .response_check import ResponseChecker
+
+DETAILS_PER_LIST = 5
+
+
+class Crawl(DemoClient):
+    def __init__(self, server):
+        super().__init__(server)
+        self.checker = ResponseChecker()
+        self.bodies: dict[str, list[dict]] = {}
+
+    def read_list(self, path: str, object_name: str, **params) -> list[dict]:
+        objects, cursor = [], None
+        while True:
+            body = self.get(path, limit=100, **params, **({"starting_after": cursor} if cursor else {}))
+            self.checker.check_body(body, object_name, is_list=True)
+            objects += body["data"]
+            if not body["has_more"]:
+                return objects
+            cursor = body["data"][-1]["id"]
+
+    def detail(self, path: str, object_name: str) -> dict:
+        body = self.get(path)
+        self.checker.check_body(body, object_name)
+        return body
+
+
+@pytest.fixture(scope="module")
+def crawl() -> Crawl:
+    with DemoServer(customers=80, seed=3, now=NOW) as server:
+        crawl = Crawl(server)
+        crawl.detail("/v1/account", "account")
+        for path, object_name in LIST_PATHS.items():
+            params = {"status": "all"} if path == "/v1/subscriptions" else {}
+            objects = crawl.read_list(path, object_name, **params)
+            crawl.bodies[path] = objects
+            for obj in objects[:DETAILS_PER_LIST]:
+                crawl.detail(f"{path}/{obj['id']}", object_name)
+        for object_id, stub in server.account.deleted.items():
+            path = {"customer": "/v1/customers", "coupon": "/v1/coupons", "product": "/v1/products"}[stub["object"]]
+            crawl.detail(f"{path}/{object_id}", stub["object"])
+        for invoice in crawl.bodies["/v1/invoices"]:
+            if invoice["lines"]["has_more"] or invoice is crawl.bodies["/v1/invoices"][0]:
+                crawl.read_list(f"/v1/invoices/{invoice['id']}/lines", "line_item")
+        for subscription in crawl.bodies["/v1/subscriptions"][:20]:
+            items = crawl.read_list("/v1/subscription_items", "subscription_item", subscription=subscription["id"])
+            crawl.detail(f"/v1/subscription_items/{items[0]['id']}", "subscription_item")
+        yield crawl
+
+
+def test_every_answer_matches_stripes_definitions(crawl):
+    problems = crawl.checker.summary()
+    assert not problems, "\n".join(problems)
+
+
+def test_the_crawl_covered_every_stream_and_nested_list(crawl):
+    checker = crawl.checker
+    assert all(crawl.bodies[path] for path in LIST_PATHS), {p: len(b) for p, b in crawl.bodies.items()}
+    assert any(i["lines"]["has_more"] for i in crawl.bodies["/v1/invoices"])
+    # every object type the demo serves was checked, deleted ones included
+    assert set(checker.object_types) == {
+        "account", "customer", "product", "price", "plan", "coupon", "promotion_code", "subscription",
+        "subscription_item", "invoice", "line_item", "invoiceitem", "credit_note", "credit_note_line_item", "charge",
+        "refund", "event",
+        "deleted customer", "deleted coupon",
+    }
+    print(f"contract: {checker.responses} responses, {checker.objects} objects, {checker.fields} fields checked")
+
+
+def test_events_carry_whole_objects_of_their_own_type(crawl):
+    types = {event["data"]["object"]["object"] for event in crawl.bodies["/v1/events"]}
+    assert {"subscription", "invoice", "charge"} <= types

@@ -1,0 +1,83 @@
+"""A server that ignores `created` filters (stripe-stateful-mock does): the sync stops slicing.
+
+Without the check, each slice cut from a stream re-read the whole list and cut
+more slices: a sync that never finished. With it, the first page that holds an
+object outside its slice's range turns slicing off for the stream; the slices
+already in flight follow their cursors to the end, so the stream is read a
+bounded number of times and the store holds exactly the server's objects.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import responses
+
+from connector.http import RateLimiter, RetryPolicy
+from connector.providers.stripe import StripeProvider
+from connector.store import open_store
+from connector.sync import run_sync
+from connector.sync.slices import Slice, outside_range
+from tests.conftest import CANARY_KEY
+
+from .fakestripe import BASE, FakeStripe, customer
+
+CUSTOMERS = 1_000  # ten pages
+WORKERS = 1  # one page at a time: the order of pages, and so the requests counted, is fixed
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def ignoring_created_filters(fake: FakeStripe) -> FakeStripe:
+    honest_list = fake._list
+    fake._list = lambda items, params, path: honest_list(
+        items, {k: v for k, v in params.items() if not k.startswith("created")}, path)
+    return fake
+
+
+def sync_customers(fake: FakeStripe, rsps):
+    fake.install(rsps)
+    provider = StripeProvider(CANARY_KEY, api_base=BASE, limiter=RateLimiter(1000),
+                              retry_policy=RetryPolicy(max_attempts=2, initial_wait=0.001, max_wait=0.01))
+    store = open_store(None)
+    store.bind_account(provider.identify())
+    report = run_sync(store, provider, streams=["customers"], workers=WORKERS, clock=lambda: 1_700_000_000)
+    ids = sorted(r[0] for r in store.db.execute("select id from customers where _deleted = 0"))
+    return report, ids, [params for path, params in fake.calls if path == "/v1/customers"]
+
+
+def test_the_sync_ends_with_every_object_and_a_bounded_number_of_requests(rsps, caplog):
+    fake = ignoring_created_filters(FakeStripe({"customers": [customer(i, 1_600_000_000 + 60 * i)
+                                                              for i in range(CUSTOMERS)]}))
+    with caplog.at_level(logging.WARNING):
+        report, ids, calls = sync_customers(fake, rsps)
+    assert report.failures == {}
+    assert ids == sorted(f"cus_{i:05d}" for i in range(CUSTOMERS))
+    # the frontier split once before the first bounded page showed the filter ignored:
+    # two slices, each following its cursor through the ten pages
+    assert len(calls) == 20
+    assert [r.getMessage() for r in caplog.records] == [
+        "customers: the server ignores `created` filters; reading the stream without slices"]
+
+
+def test_an_honest_server_is_still_sliced(rsps, caplog):
+    fake = FakeStripe({"customers": [customer(i, 1_600_000_000 + 60 * i) for i in range(CUSTOMERS)]})
+    with caplog.at_level(logging.WARNING):
+        report, ids, calls = sync_customers(fake, rsps)
+    assert report.failures == {} and len(ids) == CUSTOMERS and caplog.records == []
+    assert any("created[lt]" in params for params in calls)
+    assert len(calls) <= 14  # ten full pages and about one partial page per slice
+
+
+@pytest.mark.parametrize(("created", "outside"), [
+    ([150, 120], False), ([200, 120], True), ([150, 99], True), ([None, 150], False),
+])
+def test_outside_range_compares_a_page_with_its_slice(created, outside):
+    page = [{"id": f"cus_{i}", "created": c} for i, c in enumerate(created)]
+    assert outside_range(Slice(gte=100, lt=200), page) is outside
+    assert outside_range(Slice(), page) is False
