@@ -282,12 +282,12 @@ class CustomerSimulation(Invoicing):
 
     def item_discount(self, state: SubscriptionState, item_id: str, at: int) -> None:
         """A forever discount on one subscription item (subscription_item.discounts, line discounts)."""
-        discount = {
+        discount = stripe_object("discount", {
             "id": "di_" + item_id[len("si_"):] + "item", "object": "discount", "checkout_session": None,
             "customer": state.customer, "end": None, "invoice": None, "invoice_item": None,
             "promotion_code": None, "source": {"coupon": self.catalog.coupon_by_key["addon50"], "type": "coupon"},
             "start": at, "subscription": state.id, "subscription_item": item_id,
-        }
+        })
         self.records.discounts[discount["id"]] = discount
         state.item_discounts[item_id] = [discount["id"]]
 

@@ -77,8 +77,8 @@ def test_the_crawl_covered_every_stream_and_nested_list(crawl):
     # every object type the demo serves was checked, deleted ones included
     assert set(checker.object_types) == {
         "account", "customer", "product", "price", "plan", "coupon", "promotion_code", "subscription",
-        "subscription_item", "invoice", "line_item", "invoiceitem", "credit_note", "credit_note_line_item", "charge",
-        "refund", "event",
+        "subscription_item", "invoice", "invoice_payment", "line_item", "invoiceitem", "credit_note",
+        "credit_note_line_item", "charge", "refund", "event",
         "deleted customer", "deleted coupon",
     }
     print(f"contract: {checker.responses} responses, {checker.objects} objects, {checker.fields} fields checked")
