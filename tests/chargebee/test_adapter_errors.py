@@ -140,3 +140,21 @@ def test_classification_of_other_codes(status, body, expected):
         assert type(error).__name__ == "Retryable"
     if status == 400:
         assert str(error) == "Chargebee refused GET /x (400 param_wrong_value): limit : bad"
+
+
+def test_a_list_that_stops_midway_resumes_from_its_last_token(site, serve, connect):
+    server = serve(site)
+    provider = connect(server)
+    first = provider.list_page("invoices", page_token=None, updated_since=None)
+    server.faults.append(Fault("/invoices", status=503, times=4))
+    with pytest.raises(UpstreamUnavailable) as err:
+        provider.list_page("invoices", page_token=first.next_token, updated_since=None)
+    assert "the sync resumes from its last committed page" in str(err.value)
+    # The fault has passed: the stored token picks up exactly where the read stopped.
+    ids = [o["id"] for o in first.objects]
+    token = first.next_token
+    while token is not None:
+        page = provider.list_page("invoices", page_token=token, updated_since=None)
+        ids += [o["id"] for o in page.objects]
+        token = page.next_token
+    assert ids == [i["id"] for i in site.objects["invoices"]]
