@@ -13,11 +13,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .chargebee_plans import PROVIDER, currency_of
-from .chargebee_rows import (
-    INVOICE_STATUS, ONE_TIME_ENTITIES, RECURRING_ENTITIES, REFUND_STATUS, day_text, item_row_id,
-)
 from ..store import canonical_json
+from .chargebee_shapes import PROVIDER, currency_of, day_text, item_row_id
+
+INVOICE_STATUS = {"paid": "paid", "posted": "open", "payment_due": "open", "not_paid": "uncollectible",
+                  "voided": "void", "pending": "draft"}
+RECURRING_ENTITIES = frozenset({"plan_item_price", "addon_item_price", "plan", "addon"})
+ONE_TIME_ENTITIES = frozenset({"charge_item_price", "plan_setup", "adhoc"})
+REFUND_STATUS = {"success": "succeeded", "failure": "failed", "in_progress": "pending", "voided": "canceled",
+                 "timeout": "failed", "needs_attention": "pending", "late_failure": "failed"}
 
 
 def _line_kind(line: Mapping[str, Any]) -> str | None:

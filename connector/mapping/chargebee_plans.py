@@ -20,35 +20,13 @@ reported as unclassified with the row still written.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from ..store import canonical_json
+from .chargebee_shapes import PROVIDER, currency_of, decimal_text, unclassified
 
-PROVIDER = "chargebee"
 KNOWN_PERIOD_UNITS = frozenset({"day", "week", "month", "year"})
 _TIERED_MODE = {"tiered": "graduated", "volume": "volume", "stairstep": "volume"}
-
-
-def unclassified(object_type: str, object_id: str, customer_id: str, reason: str,
-                 amount_minor: int | None = None, currency: str | None = None) -> dict[str, Any]:
-    """A ``billing_unclassified`` row: what was not recognised, and what is at stake."""
-    return {
-        "provider": PROVIDER, "object_type": object_type, "id": object_id, "customer_id": customer_id,
-        "reason": reason, "amount_minor": amount_minor, "currency": currency,
-    }
-
-
-def decimal_text(value: Any) -> str | None:
-    """Exact decimal text of a JSON number or decimal string (no float rounding); None for None."""
-    if value is None:
-        return None
-    text = format(Decimal(str(value)).normalize(), "f")
-    return "0" if text in ("-0", "") else text
-
-
-def currency_of(obj: Mapping[str, Any]) -> str | None:
-    return (obj.get("currency_code") or "").lower() or None
 
 
 def _tier(tier: Mapping[str, Any], model: str) -> tuple[dict[str, Any], str | None]:

@@ -26,10 +26,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
-from .chargebee_plans import PROVIDER, currency_of, decimal_text, discount_terms, unclassified
+from .chargebee_invoices import map_documents
+from .chargebee_plans import discount_terms
+from .chargebee_shapes import PROVIDER, currency_of, decimal_text, item_row_id, unclassified
 
 Lookup = Callable[[str], Mapping[str, Any] | None]
 
@@ -37,23 +38,8 @@ SUBSCRIPTION_STATUS = {
     "in_trial": "trialing", "active": "active", "non_renewing": "active", "paused": "paused",
     "cancelled": "canceled", "future": "incomplete",
 }
-INVOICE_STATUS = {"paid": "paid", "posted": "open", "payment_due": "open", "not_paid": "uncollectible",
-                  "voided": "void", "pending": "draft"}
-RECURRING_ENTITIES = frozenset({"plan_item_price", "addon_item_price", "plan", "addon"})
-ONE_TIME_ENTITIES = frozenset({"charge_item_price", "plan_setup", "adhoc"})
-REFUND_STATUS = {"success": "succeeded", "failure": "failed", "in_progress": "pending", "voided": "canceled",
-                 "timeout": "failed", "needs_attention": "pending", "late_failure": "failed"}
 TABLES = ("billing_customers", "billing_subscriptions", "billing_subscription_items", "billing_discounts",
           "billing_invoices", "billing_invoice_lines", "billing_refunds", "billing_credit_notes")
-
-
-def day_text(epoch: int | None) -> str | None:
-    return None if epoch is None else datetime.fromtimestamp(int(epoch), tz=timezone.utc).date().isoformat()
-
-
-def item_row_id(subscription_id: str, price_id: str) -> str:
-    """Chargebee subscription items have no id of their own: one per (subscription, price)."""
-    return f"{subscription_id}:{price_id}"
 
 
 @dataclass
@@ -210,8 +196,6 @@ class _Mapper:
             })
 
     def run(self) -> CustomerRows:
-        from .chargebee_invoices import map_documents
-
         self.customer()
         for sub in sorted(self.raw.subscriptions, key=lambda s: s["id"]):
             self.subscription(sub)

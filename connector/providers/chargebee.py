@@ -44,6 +44,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from ..errors import AuthError, ConfigError, ConnectorError, PaginationError, UpstreamUnavailable
 from ..http import Retryable, RetryPolicy, call_with_retries
@@ -91,6 +92,12 @@ def api_key_from_env(environ: Mapping[str, str] | None = None) -> str:
     if not key:
         raise AuthError(f"{API_KEY_ENV} is not set: export a read-only API key of the Chargebee site")
     return key
+
+
+def _unresolved(exc: requests.ConnectionError) -> bool:
+    """Whether the host name did not resolve (a wrong site), as urllib3 types it."""
+    reason = exc.args[0] if exc.args else None
+    return isinstance(getattr(reason, "reason", reason), urllib3.exceptions.NameResolutionError)
 
 
 class ChargebeeProvider:
@@ -142,7 +149,7 @@ class ChargebeeProvider:
             try:
                 return self._session().get(self.base_url + path, params=dict(params), timeout=self.timeout)
             except requests.ConnectionError as exc:
-                if "NameResolutionError" in repr(exc) or "Name or service not known" in str(exc):
+                if _unresolved(exc):
                     raise ConfigError(
                         f"the Chargebee site {self.site} does not resolve: check --site (e.g. acme or acme-test)"
                     ) from None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import requests
 import responses
+import urllib3
 
 from connector.demo_chargebee import DEFAULT_KEY, Fault
 from connector.errors import (
@@ -14,6 +17,7 @@ from connector.errors import (
 from connector.providers.chargebee import ChargebeeProvider, api_key_from_env, site_base_url
 from connector.providers.chargebee_budget import MinuteBudget
 from connector.providers.chargebee_errors import CatalogIncompatible, classify
+from tests.chargebee.conftest import FAST_RETRIES as FAST
 
 
 def test_a_key_of_another_site_is_rejected_in_one_line(site, serve, connect):
@@ -118,9 +122,11 @@ def test_the_key_comes_from_the_environment_only():
 
 @responses.activate
 def test_a_site_that_does_not_resolve_is_a_usage_error():
+    # What requests raises for an unknown host: MaxRetryError wrapping urllib3's NameResolutionError.
+    unresolved = urllib3.exceptions.NameResolutionError(
+        "nosuchsite.chargebee.com", None, socket.gaierror(-2, "Name or service not known"))
     responses.add(responses.GET, "https://nosuchsite.chargebee.com/api/v2/customers",
-                  body=requests.ConnectionError("Failed to resolve 'nosuchsite.chargebee.com' "
-                                                "([Errno -2] Name or service not known)"))
+                  body=requests.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/api/v2/customers", unresolved)))
     provider = ChargebeeProvider("nosuchsite", DEFAULT_KEY, budget=MinuteBudget(10))
     with pytest.raises(ConfigError) as err:
         provider.list_page("customers", page_token=None, updated_since=None)
@@ -158,3 +164,13 @@ def test_a_list_that_stops_midway_resumes_from_its_last_token(site, serve, conne
         ids += [o["id"] for o in page.objects]
         token = page.next_token
     assert ids == [i["id"] for i in site.objects["invoices"]]
+
+
+@responses.activate
+def test_a_refused_connection_is_retried_not_a_site_error():
+    responses.add(responses.GET, "https://acme.chargebee.com/api/v2/coupons",
+                  body=requests.ConnectionError("Connection refused"))
+    responses.add(responses.GET, "https://acme.chargebee.com/api/v2/coupons", json={"list": []})
+    provider = ChargebeeProvider("acme", DEFAULT_KEY, budget=MinuteBudget(10), retry_policy=FAST)
+    assert provider.list_page("coupons", page_token=None, updated_since=None).objects == []
+    assert len(responses.calls) == 2
