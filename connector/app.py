@@ -24,6 +24,7 @@ from .sync import (
     resolve_streams,
     run_sync,
 )
+from . import sync_health
 from .sync.progress import Progress
 
 log = logging.getLogger("billing_connector")
@@ -62,6 +63,7 @@ def sync(
     settings: Settings, *, full_refresh: bool = False, quiet: bool = False, skip_mrr: bool = False
 ) -> tuple[SyncReport, Store]:
     """Sync, then bring the neutral tables and MRR facts up to date (the nightly job, whole)."""
+    began = time.monotonic()
     policy = load_mrr_policy(settings)  # a bad policy is a config error before any request
     conn = connect(settings)
     streams = resolve_streams(conn.provider, settings.streams)
@@ -73,23 +75,42 @@ def sync(
         workers = settings.max_in_flight or default_in_flight(rate)
         # max_in_flight bounds nested-list follow-ups too: with 1, one request at a time
         conn.provider.nested_workers = workers
-        report = run_sync(
-            store,
-            conn.provider,
-            streams=streams,
-            full_refresh=full_refresh,
-            workers=workers,
-            progress=Progress.for_terminal(quiet),
+        log.info(
+            "syncing %d streams of %s (%s mode) into %s: at most %.0f requests/s, %d in flight",
+            len(streams), identity.account_id, "live" if identity.livemode else "test", settings.db, rate, workers,
         )
-        if not report.failures and not skip_mrr:
-            # With a stream missing, MRR would be computed from partial data: keep
-            # the last good figures instead and say so (the failure exits non-zero).
-            from .refresh import refresh_after_sync
-
-            report.mrr = refresh_after_sync(store, policy)
         with store.db.atomic():
-            store.set_meta("last_sync_finished_at", str(int(time.time())))
-            store.set_meta("last_sync_ok", "0" if report.failures else "1")
+            store.set_meta(sync_health.META_STARTED, str(int(time.time())))
+        progress = Progress.for_terminal(quiet)
+        progress.held = True   # the mapping and MRR phases get their lines after the streams'
+        store.changes = {}
+        try:
+            report = run_sync(
+                store, conn.provider, streams=streams, full_refresh=full_refresh, workers=workers, progress=progress,
+            )
+            report.changes, store.changes = store.changes, None
+            report.phase_seconds["fetch"] = report.seconds
+            if not report.failures and not skip_mrr:
+                # With a stream missing, MRR would be computed from partial data: keep
+                # the last good figures instead and say so (the failure exits non-zero).
+                from .refresh import refresh_after_sync
+
+                report.mrr = refresh_after_sync(store, policy, phase=progress.phase)
+                report.phase_seconds.update(progress.seconds)
+        finally:
+            store.changes = None
+            progress.stop()
+        report.phase_seconds["total"] = time.monotonic() - began
+        log.info("sync finished in %.1fs: %s", report.phase_seconds["total"],
+                 ", ".join(f"{name} {seconds:.1f}s" for name, seconds in report.phase_seconds.items() if name != "total"))
+        report.requests = {
+            "requests": conn.provider.requests_made,
+            "retries": conn.provider.retries,
+            "rate_limited": conn.provider.rate_limited,
+        }
+        with store.db.atomic():
+            store.set_meta(sync_health.META_FINISHED, str(int(time.time())))
+            store.set_meta(sync_health.META_OK, "0" if report.failures else "1")
         return report, store
     except BaseException:
         store.close()
@@ -102,53 +123,71 @@ def auth(settings: Settings) -> dict[str, Any]:
     """One cheap call for the account, then one tiny list per stream to learn the key's reach."""
     conn = connect(settings)
     identity = conn.provider.identify()
-    access = {}
+    streams = []
     for stream in [*conn.provider.streams, "events"]:
         reason = conn.provider.check_stream_access(stream)
-        access[stream] = "ok" if reason is None else reason
+        streams.append({"stream": stream, "readable": reason is None, "reason": reason})
     return {
         "account_id": identity.account_id,
         "mode": "live" if identity.livemode else "test",
         "key": conn.key_description,
         "api_version": identity.api_version,
-        "streams": access,
+        "streams": streams,
     }
 
 
 def status(settings: Settings) -> dict[str, Any]:
-    """What the store holds, without touching the network."""
+    """What the store holds and what the next sync will do, without touching the network or the file."""
+    from .mapping.schema import unclassified_summary
+    from .mrr.model import unplaced_summary
+    from .output_values import iso_utc
+
     store = open_store(settings.db, read_only=True)
     try:
         account = store.account()
         counts = store.table_counts()
         states = store.all_states()
-        from .mapping.schema import unclassified_summary
-
+        last = sync_health.last_sync(store)
         unclassified = unclassified_summary(store) if store.db["billing_unclassified"].exists() else []
-        from .mrr.model import unplaced_summary
-        return {
-            "db": settings.db,
-            "account_id": account.account_id if account else None,
-            "mode": ("live" if account.livemode else "test") if account else None,
-            "api_version": account.api_version if account else None,
-            "last_sync_finished_at": store.meta("last_sync_finished_at"),
-            "last_sync_ok": store.meta("last_sync_ok"),
-            "streams": {
-                table: {
-                    "rows": counts[table],
-                    "phase": states.get(table, {}).get("state", {}).get("phase"),
-                    "events_cursor": states.get(table, {}).get("state", {}).get("events_cursor"),
-                    "updated_at": states.get(table, {}).get("updated_at"),
-                }
-                for table in counts
-            },
-            # objects the mapping could not classify: kept, counted, never dropped silently
-            "unclassified": unclassified,
-            # subscriptions and invoice lines the MRR rules could not place (amount and reason)
-            "mrr_unplaced": unplaced_summary(store),
-        }
+        unplaced = unplaced_summary(store)
     finally:
         store.close()
+    streams = []
+    for table, rows in counts.items():
+        state = states.get(table, {}).get("state")
+        streams.append({
+            "stream": table,
+            "rows": rows,
+            "phase": (state or {}).get("phase"),
+            "events_cursor": iso_utc((state or {}).get("events_cursor")),
+            "updated_at": states.get(table, {}).get("updated_at"),
+            "next_run": sync_health.next_run(state),
+        })
+    return {
+        "db": settings.db,
+        "account_id": account.account_id if account else None,
+        "mode": ("live" if account.livemode else "test") if account else None,
+        "api_version": account.api_version if account else None,
+        "partial": last["partial"],
+        "warning": last["warning"],
+        "last_sync": last,
+        "streams": streams,
+        # objects the mapping could not classify: kept, counted, never dropped silently
+        "unclassified": _with_money(unclassified),
+        # subscriptions and invoice lines the MRR rules could not place (amount and reason)
+        "mrr_unplaced": _with_money(unplaced),
+    }
+
+
+def _with_money(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Summary groups with their ``amount_minor`` + ``currency`` as one money object, ``amount``."""
+    from .output_values import money
+
+    return [
+        {**{k: v for k, v in item.items() if k not in ("amount_minor", "currency")},
+         "amount": money(item["amount_minor"], item["currency"])}
+        for item in groups
+    ]
 
 
 # A recognisably fake key for the bundled demo server; it unlocks nothing anywhere else.

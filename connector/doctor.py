@@ -178,8 +178,9 @@ def check_api(settings: Settings, auth: Callable[[Settings], dict[str, Any]] | N
         return [Check("API", ERROR, str(exc), "check the key, the network and stripe.api_base")], None
     checks = [Check("API", OK, f"account {info['account_id']} ({info['mode']} mode), API version {info['api_version']}")]
     wanted = set(settings.streams) if settings.streams else None
-    for stream, access in info["streams"].items():
-        if access == "ok":
+    for row in info["streams"]:
+        stream, access = row["stream"], row["reason"]
+        if row["readable"]:
             checks.append(Check(f"read {stream}", OK, "allowed"))
         elif wanted is not None and stream not in wanted and stream != "events":
             checks.append(Check(f"read {stream}", WARNING, access, "not synced (stripe.streams), so not needed yet"))

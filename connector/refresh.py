@@ -15,6 +15,7 @@ configured one.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -30,19 +31,28 @@ def policy_for(store, configured, switch_to=None):
     return switch_to or engine.policy_of_store(store) or configured
 
 
+def _no_phase(name: str):
+    return contextlib.nullcontext()
+
+
 def refresh(store, policy, *, remap_all: bool = False, recompute_all: bool = False,
-            also: Iterable[str] = (), as_of: date | None = None) -> dict[str, Any]:
+            also: Iterable[str] = (), as_of: date | None = None, phase=_no_phase) -> dict[str, Any]:
     """Map what changed (everything with ``remap_all``), rebuild those customers' segments, update
     their facts (everyone's with ``recompute_all``) plus ``also`` (customers whose segments were
-    written by other means, e.g. an import). Returns what each step did."""
+    written by other means, e.g. an import). Returns what each step did.
+
+    ``phase(name)`` is a context manager around the "mapping" and the "mrr" step (the progress
+    display and the sync summary's timings)."""
     ensure_schema(store)
     with store.db.atomic():
-        mapped = mapping.map_all(store) if remap_all else mapping.map_changes(store)
-        changed = segment_builder.build_segments(store, None if remap_all else mapped)
-        if recompute_all:
-            stats = engine.rebuild(store, policy, as_of=as_of)
-        else:
-            stats = engine.update(store, policy, set(changed) | set(also), as_of=as_of)
+        with phase("mapping"):
+            mapped = mapping.map_all(store) if remap_all else mapping.map_changes(store)
+        with phase("mrr"):
+            changed = segment_builder.build_segments(store, None if remap_all else mapped)
+            if recompute_all:
+                stats = engine.rebuild(store, policy, as_of=as_of)
+            else:
+                stats = engine.update(store, policy, set(changed) | set(also), as_of=as_of)
     return {
         "mapped_customers": len(mapped),
         "segment_customers": len(changed),
@@ -55,9 +65,9 @@ def refresh(store, policy, *, remap_all: bool = False, recompute_all: bool = Fal
     }
 
 
-def refresh_after_sync(store, configured_policy) -> dict[str, Any]:
+def refresh_after_sync(store, configured_policy, phase=_no_phase) -> dict[str, Any]:
     """The end of every sync: what changed, under the store's policy."""
-    return refresh(store, policy_for(store, configured_policy))
+    return refresh(store, policy_for(store, configured_policy), phase=phase)
 
 
 def backfill(store, configured_policy, switch_to=None) -> dict[str, Any]:

@@ -64,6 +64,8 @@ class Store:
     """A billing-connector SQLite file. Open with :func:`open_store`."""
 
     read_only = False  # set by open_store(read_only=True): migrations are refused, not applied
+    # A dict to tally rows created / updated / deleted per table (the sync summary), or None.
+    changes: dict[str, dict[str, int]] | None = None
 
     def __init__(self, db: sqlite_utils.Database, path: str | None):
         self.db = db
@@ -160,7 +162,15 @@ class Store:
         changed = self.db.conn.total_changes - before
         if changed:
             self._commit_seq(seq)
+            self._tally(table, deleted=changed)
         return changed
+
+    def _tally(self, table: str, created: int = 0, updated: int = 0, deleted: int = 0) -> None:
+        if self.changes is not None:
+            counts = self.changes.setdefault(table, {"created": 0, "updated": 0, "deleted": 0})
+            counts["created"] += created
+            counts["updated"] += updated
+            counts["deleted"] += deleted
 
     # ---- any table with the meta columns ---------------------------------
     def upsert_rows(
@@ -181,6 +191,9 @@ class Store:
         # both the sync writer and a full MRR rebuild.
         values = itemgetter(*columns) if len(columns) > 1 else (lambda row, c=columns[0]: (row[c],))
         tail = (synced_at, seq)
+        # Rows are never removed and new ones get rowids above the current maximum,
+        # so "created" is the count above it afterwards (only when a tally is kept).
+        top = self._max_rowid(table) if self.changes is not None else 0
         before = self.db.conn.total_changes
         self.db.conn.executemany(
             sql,
@@ -189,7 +202,13 @@ class Store:
         changed = self.db.conn.total_changes - before
         if changed:
             self._commit_seq(seq)
+            if self.changes is not None:
+                created = self.db.execute(f"SELECT count(*) FROM {quote(table)} WHERE rowid > ?", [top]).fetchone()[0]
+                self._tally(table, created=created, updated=changed - created)
         return changed
+
+    def _max_rowid(self, table: str) -> int:
+        return self.db.execute(f"SELECT max(rowid) FROM {quote(table)}").fetchone()[0] or 0
 
     def _upsert_sql(self, table: str, primary_key: tuple[str, ...], columns: tuple[str, ...]) -> str:
         """The change-only upsert statement, built once per table and column set."""
@@ -247,6 +266,7 @@ class Store:
                 [(seq, _now_iso(), *key) for key in stale],
             )
             self._commit_seq(seq)
+            self._tally(table, deleted=len(stale))
         return changed + len(stale)
 
     def replace_scope(

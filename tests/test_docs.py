@@ -13,7 +13,8 @@ from connector.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 REFERENCE = README.split("## Command reference", 1)[1].split("\n## ", 1)[0]
-SHARED = {"--config", "--db", "--help", "-h"}
+# Options every command takes, documented once above the reference table.
+SHARED = {"--config", "--db", "--help", "-h", "--format", "--json", "--verbose", "--log-level", "--log-format"}
 
 
 def commands(group: click.Group, prefix=()):
@@ -45,6 +46,12 @@ def test_command_has_help_with_an_example_and_a_reference_row(path, command):
                 assert re.search(re.escape(opt) + r"\b", rows[0]), (
                     f"README's row for {' '.join(path)} does not mention {opt}"
                 )
+
+
+def test_the_shared_options_are_documented_above_the_table():
+    intro = REFERENCE.split("| command |", 1)[0]
+    for option in SHARED - {"--help", "-h"}:
+        assert option in intro, f"README's command reference does not explain {option}"
 
 
 def test_readme_shows_the_two_commands_first():

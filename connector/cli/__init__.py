@@ -13,13 +13,16 @@ import sys
 import click
 
 from ..errors import EXIT_USAGE, ConnectorError
-from .options import config_option, db_option
+from .. import logsetup
+from .options import global_options
 
 # Each module defines `register(main)`; the order is the order of `--help`.
 COMMAND_MODULES = (
     "connector.cli.sync_cmds",
     "connector.cli.demo_cmd",
     "connector.cli.mrr_cmds",
+    "connector.cli.explain_cmd",
+    "connector.cli.import_cmd",
     "connector.cli.export_cmd",
     "connector.cli.report_cmds",
     "connector.cli.doctor_cmd",
@@ -28,6 +31,8 @@ COMMAND_MODULES = (
 
 class _Main(click.Group):
     def invoke(self, ctx: click.Context):
+        # warnings on stderr unless a logging option before the command said otherwise
+        logsetup.configure(**ctx.meta.get("logging", {}))
         try:
             return super().invoke(ctx)
         except ConnectorError as exc:
@@ -40,8 +45,7 @@ class _Main(click.Group):
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="billing-connector")
-@config_option
-@db_option
+@global_options
 def main(config_path, db) -> None:
     """Sync a Stripe account into SQLite, compute exact MRR, export it to a warehouse.
 

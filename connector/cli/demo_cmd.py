@@ -32,7 +32,7 @@ def demo(config_path, db, customers, seed, report_path):
       billing-connector demo --db demo.db --report demo-report.html
     """
     settings = settings_from(config_path, db=global_db(db) or "demo.db")
-    report, store = app.demo(settings, customers=customers, seed=seed)
+    report, store = app.demo(settings, customers=customers, seed=seed, quiet=False)  # progress on a terminal
     try:
         click.echo(f"Synced the demo account into {settings.db} in {report.seconds:.1f}s:")
         for table, rows in store.table_counts().items():

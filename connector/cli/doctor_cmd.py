@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from ..doctor import ERROR, exit_code, run_doctor
 from .options import common_options, global_config, global_db
+from .output import output_options, print_csv, print_json
 
 _MARK = {"ok": "ok", "warning": "warning", "error": "ERROR"}
 
 
 @click.command()
 @common_options
-@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
-def doctor(config_path, db, as_json):
+@output_options
+def doctor(config_path, db, output_format):
     """Check Python, packages, config, API key, API access per stream, store, last sync and export targets.
 
     Each line is ok, warning or ERROR, with what to do. Exits 1 when any line is
@@ -29,13 +29,15 @@ def doctor(config_path, db, as_json):
     """
     checks = run_doctor(global_config(config_path), db=global_db(db))
     code = exit_code(checks)
-    if as_json:
-        click.echo(json.dumps({
+    if output_format == "json":
+        print_json({
             "ok": code == 0,
             "errors": sum(c.status == ERROR for c in checks),
             "warnings": sum(c.status == "warning" for c in checks),
             "checks": [c.as_dict() for c in checks],
-        }, indent=2, ensure_ascii=False))
+        })
+    elif output_format == "csv":
+        print_csv([c.as_dict() for c in checks])
     else:
         width = max(len(c.name) for c in checks)
         for check in checks:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import json
-import sys
-
 import click
 
 from ..export import TARGET_EXAMPLES, ExportResult, export
 from ..store import open_store
-from .options import common_options, format_option, settings_from
+from ..sync.progress import one_phase
+from ..sync_health import last_sync
+from .options import common_options, settings_from
+from .output import output_options, print_csv, print_json, warn
 
 
 @click.command("export")
@@ -18,7 +17,7 @@ from .options import common_options, format_option, settings_from
 @click.option("--tables", default=None, help="Comma-separated tables to export (default: every data table).")
 @click.option("--full", is_flag=True, help="Re-send every row, not only those changed since this target's last export.")
 @click.option("--schema", default=None, help="Target schema (postgres default: billing; duckdb default: main).")
-@format_option
+@output_options
 @common_options
 def export_command(target, tables, full, schema, output_format, config_path, db):
     """Export the store's tables: only the rows changed since the last export to the same target.
@@ -37,13 +36,17 @@ def export_command(target, tables, full, schema, output_format, config_path, db)
     requested = [name.strip() for name in tables.split(",") if name.strip()] if tables else None
     store = open_store(settings.db, create=False)
     try:
-        result = export(store, target, tables=requested, full=full, schema=schema)
+        last = last_sync(store)
+        if output_format != "json":
+            warn(last["warning"])
+        with one_phase("export"):
+            result = export(store, target, tables=requested, full=full, schema=schema)
     finally:
         store.close()
-    _print_result(result, output_format)
+    _print_result(result, last, output_format)
 
 
-def _print_result(result: ExportResult, output_format: str) -> None:
+def _print_result(result: ExportResult, last: dict, output_format: str) -> None:
     rows = [
         {
             "table": name,
@@ -56,12 +59,10 @@ def _print_result(result: ExportResult, output_format: str) -> None:
         for name, table in result.tables.items()
     ]
     if output_format == "json":
-        click.echo(json.dumps({"target": result.target, "seq": result.seq, "tables": rows}, indent=2))
+        print_json({"target": result.target, "seq": result.seq, "partial": last["partial"],
+                    "warning": last["warning"], "tables": rows})
     elif output_format == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["table", "rows_sent", "rows_changed", "seq_from", "seq_to"])
-        for row in rows:
-            writer.writerow([row["table"], row["rows_sent"], row["rows_changed"], row["seq_from"], row["seq_to"]])
+        print_csv(rows, ["table", "rows_sent", "rows_changed", "seq_from", "seq_to"])
     else:
         width = max([len(row["table"]) for row in rows] + [5])
         for row in rows:

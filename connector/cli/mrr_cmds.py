@@ -1,32 +1,30 @@
-"""`mrr current|history|customers|metrics|rebuild`, `explain`, `import subscription-periods`, `backfill`.
+"""`mrr current|history|customers|metrics|rebuild` and `backfill`.
 
-Thin: parse, call the MRR package or the refresh chain, print. Data goes to
-stdout (table, json or csv; amounts as exact decimals in major units next to a
-`currency` column), messages to stderr. Reads show the stored facts under the
-store's policy (named on stderr); with `--policy NAME` other than the stored
-one, figures are computed on the fly from the stored segments and nothing is
-written (connector.mrr.views).
+Thin: parse, call the MRR package or the refresh chain, print through the
+output layer (cli/output.py). Reads open the store read-only, show the stored
+facts under the store's policy (named on stderr), and say in one line when the
+last sync was partial; with `--policy NAME` other than the stored one, figures
+are computed on the fly from the stored segments and nothing is written
+(connector.mrr.views).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
 
 import click
 
 from ..errors import ConfigError
 from .. import refresh
 from ..mrr import engine, queries, views
-from ..mrr.amounts import in_major_units, major
 from ..mrr.model import SEGMENTS_TABLE
+from ..output_values import money
 from ..store import open_store
-from .options import common_options, format_option, settings_from
+from ..sync.progress import one_phase
+from ..sync_health import last_sync
+from .options import common_options, settings_from
+from .output import output_options, print_rows, warn
 
 policy_option = click.option(
     "--policy", "policy_name", default=None,
@@ -65,13 +63,19 @@ def _load_policy(settings, name: str | None):
 
 @contextmanager
 def _reading(settings, policy_name: str | None, output_format: str, project_to: date | None = None):
-    """The facts a read shows (connector.mrr.views.facts_for), named on stderr for people."""
+    """The facts a read shows (connector.mrr.views.facts_for), named on stderr for people, and the
+    envelope every JSON answer opens with (policy, projection, partial data)."""
     store = open_store(settings.db, read_only=True)
     try:
         policy = _load_policy(settings, policy_name) if policy_name is not None else None
+        last = last_sync(store)
+        if output_format != "json":
+            warn(last["warning"])
         try:
             with views.facts_for(store, policy, project_to=project_to) as (facts, info):
-                yield facts, info
+                envelope = {"policy": info.name, "projection": info.projection,
+                            "partial": last["partial"], "warning": last["warning"]}
+                yield facts, info, envelope
             # named once the read succeeded: a failed read prints its error alone
             if info.computed_on_the_fly and not info.projection:
                 click.echo(f"computed under policy {info.name!r} from the stored segments (nothing written)",
@@ -88,35 +92,6 @@ def _reading(settings, policy_name: str | None, output_format: str, project_to: 
         store.close()
 
 
-def emit(rows: Sequence[dict[str, Any]], output_format: str) -> None:
-    """Print rows as an aligned table, JSON (a list of objects) or CSV with a header."""
-    if output_format == "json":
-        click.echo(json.dumps(list(rows), indent=2))
-        return
-    if not rows:
-        if output_format == "table":
-            click.echo("(no rows)", err=True)
-        return
-    columns = list(rows[0].keys())
-    if output_format == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        click.echo(buffer.getvalue(), nl=False)
-        return
-    text = [[("" if row[c] is None else str(row[c])) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in text)) for i, c in enumerate(columns)]
-    numeric = [all(_looks_numeric(r[i]) for r in text) for i in range(len(columns))]
-    click.echo("  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(columns, widths, numeric)).rstrip())
-    for r in text:
-        click.echo("  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(r, widths, numeric)).rstrip())
-
-
-def _looks_numeric(text: str) -> bool:
-    return text == "" or text.lstrip("-").replace(".", "", 1).isdigit()
-
-
 @click.group()
 def mrr() -> None:
     """MRR now, its history, per-customer months, metrics, and rebuilds. No network.
@@ -129,7 +104,7 @@ def mrr() -> None:
 
 @mrr.command()
 @common_options
-@format_option
+@output_options
 @policy_option
 @click.option("--date", "on_date", default=None, help="Day to report (YYYY-MM-DD; default today, UTC).")
 @click.option("--rates", type=click.Path(exists=True, dir_okay=False), default=None,
@@ -146,26 +121,28 @@ def current(config_path, db, output_format, policy_name, on_date, rates, reporti
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     day = _parse_day(on_date, "--date") or engine.today_utc()
     table = _rates_table(settings, rates) if rates else None
-    with _reading(settings, policy_name, output_format, project_to=day) as (facts, info):
+    with _reading(settings, policy_name, output_format, project_to=day) as (facts, info, envelope):
         rows = queries.current_mrr(facts, day)
         converted = _converted_current(queries.current_mrr_by_customer(facts, day), table, day) if table else None
     if info.projection and output_format == "table":
         click.echo(f"projection: MRR on {day.isoformat()} if nothing changes after the stored as-of day "
                    f"(policy {info.name!r})")
-    # machine formats carry the label on every row; a table has the heading above
-    label = {} if output_format == "table" else {"policy": info.name, "projection": info.projection}
+    # CSV carries the label on every row; a table has the heading above, JSON the envelope
+    label = {"policy": info.name, "projection": info.projection} if output_format == "csv" else {}
     out = [{"date": day.isoformat(), **row, **label} for row in rows]
-    if table is None:
-        emit(in_major_units(out), output_format)
-        return
-    per_currency, total = converted
-    to = table.reporting_currency
-    for row in out:
-        row["reporting_currency"], row["reporting_mrr"] = to, major(per_currency[row["currency"]], to)
-    printable = in_major_units(out)
-    printable.append({"date": day.isoformat(), "currency": "total", "mrr": None, "customers": total["customers"],
-                      **label, "reporting_currency": to, "reporting_mrr": major(total["mrr_minor"], to)})
-    emit(printable, output_format)
+    envelope = {**envelope, "date": day.isoformat()}
+    if table is not None:
+        per_currency, total = converted
+        to = table.reporting_currency
+        for row in out:
+            row["reporting_currency"], row["reporting_mrr_minor"] = to, per_currency[row["currency"]]
+        if output_format == "json":
+            envelope |= {"reporting_currency": to.upper(), "reporting_total": money(total["mrr_minor"], to),
+                         "reporting_customers": total["customers"]}
+        else:   # the total is the table's / CSV's last row
+            out.append({"date": day.isoformat(), "currency": "total", "mrr_minor": None, "customers": total["customers"],
+                        **label, "reporting_currency": to, "reporting_mrr_minor": total["mrr_minor"]})
+    print_rows(out, output_format, envelope=envelope)
 
 
 def _converted_current(by_customer, table, day: date):
@@ -188,7 +165,7 @@ def _rates_table(settings, path):
 
 @mrr.command()
 @common_options
-@format_option
+@output_options
 @policy_option
 @click.option("--grain", type=click.Choice(["day", "month"]), default="month", show_default=True,
               help="One row per day or per month (month = MRR on the month's last day).")
@@ -212,7 +189,7 @@ def history(config_path, db, output_format, policy_name, grain, since, until, ra
     else:
         first, last = _parse_month(since, "--since"), _parse_month(until, "--until")
     table = _rates_table(settings, rates) if rates else None
-    with _reading(settings, policy_name, output_format) as (facts, _info):
+    with _reading(settings, policy_name, output_format) as (facts, _info, envelope):
         if grain == "day":
             rows = queries.history_by_day(facts, first, last)
         elif table is not None:
@@ -222,12 +199,12 @@ def history(config_path, db, output_format, policy_name, grain, since, until, ra
                     if (first or "") <= r["period"] <= (last or "9999-99")]
         else:
             rows = queries.history_by_month(facts, first, last)
-    emit(in_major_units(rows), output_format)
+    print_rows(rows, output_format, envelope={**envelope, "grain": grain})
 
 
 @mrr.command()
 @common_options
-@format_option
+@output_options
 @policy_option
 @click.option("--grain", type=click.Choice(["month"]), default="month", show_default=True, help="Per-customer rows per month.")
 @since_option
@@ -242,7 +219,7 @@ def customers(config_path, db, output_format, policy_name, grain, since, until, 
     """
     settings = settings_from(config_path, db=db)
     first, last = _parse_month(since, "--since"), _parse_month(until, "--until")
-    with _reading(settings, policy_name, output_format) as (facts, _info):
+    with _reading(settings, policy_name, output_format) as (facts, _info, envelope):
         rows = queries.customer_months(facts, first, last, customer_id)
     out = [
         {"customer_id": r["customer_id"], "month": r["month"], "currency": r["currency"],
@@ -250,12 +227,12 @@ def customers(config_path, db, output_format, policy_name, grain, since, until, 
          "movement_amount_minor": r["movement_minor"] if r["movement"] else None, "cause": r["cause"]}
         for r in rows
     ]
-    emit(in_major_units(out), output_format)
+    print_rows(out, output_format, envelope=envelope)
 
 
 @mrr.command()
 @common_options
-@format_option
+@output_options
 @policy_option
 @click.option("--grain", type=click.Choice(["month"]), default="month", show_default=True, help="Metrics per month and currency.")
 @since_option
@@ -271,9 +248,9 @@ def metrics(config_path, db, output_format, policy_name, grain, since, until):
     """
     settings = settings_from(config_path, db=db)
     first, last = _parse_month(since, "--since"), _parse_month(until, "--until")
-    with _reading(settings, policy_name, output_format) as (facts, _info):
+    with _reading(settings, policy_name, output_format) as (facts, _info, envelope):
         rows = queries.monthly_metrics(facts, first, last)
-    emit(in_major_units(rows), output_format)
+    print_rows(rows, output_format, envelope=envelope)
 
 
 @mrr.command()
@@ -295,7 +272,8 @@ def rebuild(config_path, db, policy_name):
     store = open_store(settings.db, create=False)
     try:
         policy = refresh.policy_for(store, configured, switch_to)
-        result = refresh.refresh(store, policy, recompute_all=True)
+        with one_phase("mrr"):
+            result = refresh.refresh(store, policy, recompute_all=True)
     finally:
         store.close()
     click.echo(
@@ -307,103 +285,15 @@ def rebuild(config_path, db, policy_name):
 
 @click.command()
 @common_options
-@format_option
-@click.argument("customer_id")
-@click.option("--date", "on_date", default=None, help="Day whose MRR is explained (YYYY-MM-DD; default today, UTC).")
-def explain(config_path, db, output_format, customer_id, on_date):
-    """The items, invoice lines, discounts and events behind a customer's MRR and movements.
-
-    \b
-    Example:
-      billing-connector explain cus_123 --date 2024-06-30 --format json
-    """
-    from ..mrr.explain import explain as explain_customer
-
-    settings = settings_from(config_path, db=db)
-    day = _parse_day(on_date, "--date") or engine.today_utc()
-    store = open_store(settings.db, read_only=True)
-    try:
-        report = explain_customer(store, customer_id, day)
-    finally:
-        store.close()
-    if output_format == "json":
-        click.echo(json.dumps(report, indent=2, default=str))
-        return
-    click.echo(f"customer {customer_id} on {report['date']} (policy {report['policy']})", err=output_format == "csv")
-    sections = (
-        ("mrr", in_major_units(report["mrr"])),
-        ("segments (counted: what the policy counts on the day; items and invoice lines never both)", in_major_units([
-            {k: s[k] for k in ("source_type", "source_id", "subscription_id", "currency", "start_date", "end_date",
-                               "amount_minor", "interval", "interval_count")}
-            | {"counted": "yes" if s["counted"] else "no", "tags": ",".join(s["tags"])}
-            for s in report["segments"]
-        ])),
-        ("movements", in_major_units([
-            {k: m[k] for k in ("day", "currency", "movement", "amount_minor", "mrr_after_minor", "cause")}
-            | {"sources": ",".join(m["source_ids"])} for m in report["movements"]
-        ])),
-        ("not placed by the rules", in_major_units(report["unplaced"])),
-        ("events", report["events"]),
-    )
-    for title, rows in sections:
-        click.echo(f"\n{title}:", err=output_format == "csv")
-        emit(rows, output_format)
-
-
-@click.group("import")
-def import_group() -> None:
-    """Import revenue from outside Stripe (a spreadsheet, another billing system).
-
-    \b
-    Example:
-      billing-connector import subscription-periods periods.csv --currency EUR
-    """
-
-
-@import_group.command("subscription-periods")
-@common_options
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--currency", required=True, help="ISO 4217 currency of monthly_amount (required), e.g. EUR.")
-@click.option("--dry-run", is_flag=True, help="Validate the whole file and say what would be imported; write nothing.")
 @policy_option
-def subscription_periods(config_path, db, path, currency, dry_run, policy_name):
-    """Import rows subscription_id,customer_id,start_date,end_date,monthly_amount and update MRR.
-
-    End dates are exclusive (empty = still active); amounts in major units;
-    commas, semicolons, tabs or pipes separate the columns. Any bad row is
-    reported with its line number and nothing is imported (no store is created).
-
-    \b
-    Example:
-      billing-connector import subscription-periods periods.csv --currency USD --dry-run
-      billing-connector import subscription-periods periods.csv --currency USD --db billing.db
-    """
-    from ..mrr.importer import read_subscription_periods, write_subscription_periods
-
-    settings = settings_from(config_path, db=db)
-    periods = read_subscription_periods(path, currency)  # the whole file is valid before the store opens
-    customers = len({period["customer_id"] for period in periods})
-    if dry_run:
-        click.echo(f"{path}: {len(periods)} periods for {customers} customers are valid; nothing written (--dry-run)", err=True)
-        return
-    switch_to = _load_policy(settings, policy_name) if policy_name is not None else None
-    configured = _load_policy(settings, None)   # a bad policy is refused before the store is touched
-    store = open_store(settings.db)
-    try:
-        policy = refresh.policy_for(store, configured, switch_to)
-        before = store.current_seq()
-        written = write_subscription_periods(store, periods)
-        result = refresh.refresh(store, policy, also=engine.customers_changed_since(store, before))
-    finally:
-        store.close()
-    click.echo(f"imported {written} segment rows; MRR updated for {result['customers']} customers", err=True)
-
-
-@click.command()
-@common_options
-@policy_option
-def backfill(config_path, db, policy_name):
+@click.option("--allow-partial", is_flag=True,
+              help="Backfill even though the last sync failed or was interrupted (MRR from partial data).")
+def backfill(config_path, db, policy_name, allow_partial):
     """Rebuild the whole MRR history from the stored invoices and subscriptions. No network.
+
+    Refuses while the last sync failed for a stream or was interrupted: MRR
+    rebuilt from a partial copy would be published as if complete. Run `sync`
+    until it succeeds, or pass --allow-partial.
 
     \b
     Example:
@@ -414,7 +304,12 @@ def backfill(config_path, db, policy_name):
     configured = _load_policy(settings, None)
     store = open_store(settings.db, create=False)
     try:
-        result = refresh.backfill(store, configured, switch_to)
+        last = last_sync(store)
+        if last["partial"] and not allow_partial:
+            raise ConfigError(f"not backfilling: {last['warning']}; or pass --allow-partial")
+        warn(last["warning"])
+        with one_phase("mrr"):
+            result = refresh.backfill(store, configured, switch_to)
     finally:
         store.close()
     click.echo(
@@ -426,6 +321,4 @@ def backfill(config_path, db, policy_name):
 
 def register(main: click.Group) -> None:
     main.add_command(mrr)
-    main.add_command(explain)
-    main.add_command(import_group)
     main.add_command(backfill)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .. import logsetup
 from ..config import Settings, load_settings
 
 db_option = click.option(
@@ -14,15 +15,48 @@ config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), default=None,
     help="TOML config file (default: ./config.toml if present).",
 )
-format_option = click.option(
-    "--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table",
-    show_default=True, help="Output for people (table) or machines (json, csv).",
-)
+
+
+def _logging_choice(ctx: click.Context, param: click.Parameter, value):
+    """Record a logging option (before or after the command) and apply all of them at once."""
+    if value is None or (param.name == "verbose" and not value):
+        return value
+    chosen = ctx.find_root().meta.setdefault("logging", {})
+    chosen[param.name] = value
+    logsetup.configure(**chosen)
+    return value
+
+
+def _logging_options(func):
+    func = click.option(
+        "-v", "--verbose", count=True, expose_value=False, callback=_logging_choice,
+        help="More log detail on stderr: -v info, -vv debug.",
+    )(func)
+    func = click.option(
+        "--log-level", type=click.Choice(logsetup.LEVELS), default=None, expose_value=False,
+        callback=_logging_choice, help="Exactly this log level (overrides -v and --quiet).",
+    )(func)
+    return click.option(
+        "--log-format", type=click.Choice(logsetup.FORMATS), default=None, expose_value=False,
+        callback=_logging_choice, help="text (default) or json: one JSON object per line for log shippers.",
+    )(func)
+
+
+def global_options(func):
+    """--config, --db and the logging options of the main command."""
+    return _logging_options(config_option(db_option(func)))
 
 
 def common_options(func):
-    """--config and --db, on every command (they are also accepted before the command)."""
-    return config_option(db_option(func))
+    """--config, --db and the logging options, on every command (also accepted before it)."""
+    return global_options(func)
+
+
+def quiet_logging() -> None:
+    """--quiet: errors only, unless --log-level was given."""
+    ctx = click.get_current_context(silent=True)
+    chosen = dict(ctx.find_root().meta.get("logging", {})) if ctx is not None else {}
+    logsetup.configure(**chosen, quiet=True)
 
 
 def _global(name: str):

@@ -2,26 +2,55 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from ..mrr.policy import load_policy
 from ..report.html import write_report
 from ..report.summary import format_summary, summary_rows
 from ..store import open_store
+from ..sync_health import last_sync
 from .options import common_options, settings_from
+from .output import json_row, major_row, output_options, print_csv, print_json, warn
+
+_DISPLAY_ONLY = ("mrr",)   # summary_rows' preformatted text; the output layer formats money itself
+
+
+def _report_json(summary: dict, last: dict) -> dict:
+    return {
+        **{k: summary[k] for k in ("as_of", "policy", "policy_fingerprint", "computed_through", "computed_as_of")},
+        "partial": last["partial"],
+        "warning": last["warning"],
+        "currencies": [
+            {
+                **json_row({k: v for k, v in block.items() if k not in ("months", *_DISPLAY_ONLY)}),
+                "months": [
+                    json_row({"currency": block["currency"], **{k: v for k, v in row.items() if k not in _DISPLAY_ONLY}})
+                    for row in block["months"]
+                ],
+            }
+            for block in summary["currencies"]
+        ],
+    }
+
+
+def _report_csv_rows(summary: dict) -> list[dict]:
+
+    return [
+        major_row({"currency": block["currency"], **{k: v for k, v in row.items() if k not in _DISPLAY_ONLY}})
+        for block in summary["currencies"]
+        for row in block["months"]
+    ]
 
 
 @click.command()
 @common_options
+@output_options
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
               help="Write a self-contained HTML report (charts, metrics, one section per currency) to this file.")
 @click.option("--policy", default=None,
               help="MRR policy preset (default, stripe, chartmogul, profitwell, chargebee), computed on the fly; "
               "default: the store's policy.")
-@click.option("--json", "as_json", is_flag=True, help="Print the terminal summary as JSON instead of text.")
-def report(config_path, db, html_path, policy, as_json):
+def report(config_path, db, output_format, html_path, policy):
     """MRR per currency: the last 12 months in the terminal, or the full HTML report.
 
     \b
@@ -29,11 +58,15 @@ def report(config_path, db, html_path, policy, as_json):
       billing-connector report --html mrr.html
       billing-connector report --html mrr-chartmogul.html --policy chartmogul
       billing-connector report            # last 12 months in the terminal
+      billing-connector report --format csv > last-12-months.csv
     """
     settings = settings_from(config_path, db=db)
     rules = load_policy(policy, settings.mrr_rules) if policy else None   # None: the store's own policy
     store = open_store(settings.db, read_only=True)
     try:
+        last = last_sync(store)
+        if output_format != "json":
+            warn(last["warning"])
         if html_path:
             path = write_report(store, html_path, rules)
             click.echo(f"wrote {path}", err=True)
@@ -41,8 +74,10 @@ def report(config_path, db, html_path, policy, as_json):
         summary = summary_rows(store, rules)
     finally:
         store.close()
-    if as_json:
-        click.echo(json.dumps(summary, indent=2))
+    if output_format == "json":
+        print_json(_report_json(summary, last))
+    elif output_format == "csv":
+        print_csv(_report_csv_rows(summary))
     else:
         click.echo("\n".join(format_summary(summary)))
 

@@ -2,87 +2,68 @@
 
 from __future__ import annotations
 
-import csv
-import json
-import logging
-
 import click
 
 from .. import app
 from ..errors import EXIT_OK, EXIT_PERMISSION
-from .options import common_options, format_option, settings_from
-
-
-def _configure_logging(quiet: bool) -> None:
-    logging.basicConfig(
-        level=logging.ERROR if quiet else logging.WARNING,
-        format="warning: %(message)s",
-        force=True,
-    )
+from ..sync_summary import summary_lines, sync_summary
+from .options import common_options, quiet_logging, settings_from
+from .output import output_options, print_csv, print_json, print_table, warn
 
 
 @click.command()
 @common_options
+@output_options
 @click.option("--full-refresh", is_flag=True, help="Re-read every stream in full (rows gone upstream are marked _deleted).")
 @click.option("--streams", default=None, help="Comma-separated streams to sync (default: all), e.g. customers,subscriptions.")
 @click.option(
     "--max-requests-per-second", type=float, default=None,
     help="Request rate ceiling (default: 80% of Stripe's limit for the key's mode).",
 )
-@click.option("--quiet", is_flag=True, help="Print nothing but errors (for cron).")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors (for cron); --format json still prints the summary.")
 @click.option(
     "--skip-mrr", is_flag=True,
     help="Only copy the raw data; the neutral tables and MRR are brought up to date by the next sync or `backfill`.",
 )
-def sync(config_path, db, full_refresh, streams, max_requests_per_second, quiet, skip_mrr):
+def sync(config_path, db, output_format, full_refresh, streams, max_requests_per_second, quiet, skip_mrr):
     """Copy the Stripe account into the store: in full the first time, then only what changed.
 
+    Ends with a summary: per stream the rows created, updated and deleted, the
+    requests, retries and 429s, and the seconds spent fetching, mapping and on
+    MRR (a table on stderr, or --format json|csv on stdout).
+
     \b
-    Example (nightly, from cron):
-      STRIPE_API_KEY=rk_live_... billing-connector sync --db /data/billing.db --quiet
+    Example (nightly, from cron; the key comes from a 0600 env file):
+      set -a; . ./billing.env; set +a
+      billing-connector sync --db /data/billing.db --quiet --log-format json >> sync.log 2>&1
     """
-    _configure_logging(quiet)
+    if quiet:
+        quiet_logging()
     settings = settings_from(config_path, db=db, streams=streams, max_requests_per_second=max_requests_per_second)
     report, store = app.sync(settings, full_refresh=full_refresh, quiet=quiet, skip_mrr=skip_mrr)
     try:
-        if not quiet:
-            counts = store.table_counts()
-            click.echo(f"synced {settings.db} in {report.seconds:.1f}s", err=True)
-            for table, rows in counts.items():
-                click.echo(f"  {table:<20} {rows:>9,}", err=True)
-            if report.mrr is not None:
-                click.echo(f"  MRR refreshed for {report.mrr['customers']:,} customers", err=True)
-            if report.events_seen:
-                click.echo(f"  events applied: {report.events_seen:,}, objects re-read: {report.objects_refetched:,}", err=True)
+        counts = store.table_counts()
     finally:
         store.close()
-    if report.failures:
-        first = next(iter(report.failures.values()))
-        for stream, error in report.failures.items():
-            click.echo(f"error: {stream}: {error}", err=True)
-        raise SystemExit(first.exit_code)
-    raise SystemExit(EXIT_OK)
-
-
-def _machine_output(info, header, rows, output_format, as_json) -> bool:
-    """Print JSON (the whole document) or CSV (the per-stream rows); False for a table."""
-    if as_json or output_format == "json":
-        click.echo(json.dumps(info, indent=2))
-        return True
-    if output_format == "csv":
-        writer = csv.writer(click.get_text_stream("stdout"))
-        writer.writerow(header)
-        writer.writerows(rows)
-        return True
-    return False
+    code = next(iter(report.failures.values())).exit_code if report.failures else EXIT_OK
+    summary = sync_summary(settings.db, report, counts, code)
+    if output_format == "json":
+        print_json(summary)
+    elif output_format == "csv":
+        print_csv(summary["streams"], ["stream", "rows", "created", "updated", "deleted", "error"])
+    elif not quiet:
+        for line in summary_lines(summary):
+            click.echo(line, err=True)
+    for stream, error in report.failures.items():
+        click.echo(f"error: {stream}: {error}", err=True)
+    raise SystemExit(code)
 
 
 @click.command()
 @common_options
-@format_option
-@click.option("--json", "as_json", is_flag=True, help="Shortcut for --format json.")
-def status(config_path, db, output_format, as_json):
-    """Show what the store holds per stream: rows, phase, cursor, last run. No network.
+@output_options
+def status(config_path, db, output_format):
+    """Show what the store holds per stream: rows, phase, cursor, last run, what the next run does. No network.
 
     \b
     Example:
@@ -90,18 +71,26 @@ def status(config_path, db, output_format, as_json):
     """
     settings = settings_from(config_path, db=db)
     info = app.status(settings)
-    rows = [[t, s["rows"], s["phase"] or "", s["events_cursor"] or "", s["updated_at"] or ""] for t, s in info["streams"].items()]
-    if _machine_output(info, ["stream", "rows", "phase", "events_cursor", "updated_at"], rows, output_format, as_json):
+    if output_format == "json":
+        print_json(info)
         return
-    click.echo(f"store {info['db']}: account {info['account_id']} ({info['mode']} mode), API {info['api_version']}")
-    click.echo(f"last sync finished at {info['last_sync_finished_at']} (ok={info['last_sync_ok']})")
-    click.echo(f"{'stream':<20} {'rows':>9}  {'phase':<12} events_cursor")
-    for table, s in info["streams"].items():
-        click.echo(f"{table:<20} {s['rows']:>9,}  {s['phase'] or '-':<12} {s['events_cursor'] or '-'}")
+    warn(info["last_sync"]["warning"])
+    columns = ["stream", "rows", "phase", "events_cursor", "updated_at", "next_run"]
+    if output_format == "csv":
+        print_csv(info["streams"], columns)
+        return
+    last = info["last_sync"]
+    click.echo(f"store {info['db']}: account {info['account_id'] or '-'} ({info['mode'] or 'no'} mode), API {info['api_version'] or '-'}")
+    if last["finished_at"] or last["started_at"]:
+        state = "interrupted" if last["interrupted"] else "ok" if last["ok"] else "failed for some streams"
+        click.echo(f"last sync: started {last['started_at'] or '-'}, finished {last['finished_at'] or '-'} ({state})")
+    else:
+        click.echo("last sync: none yet")
+    print_table(info["streams"], columns)
     if info["unclassified"]:
         click.echo("unclassified (kept in the store, left out of MRR; see docs/schema.md):")
         for item in info["unclassified"]:
-            amount = f"{item['amount_minor']} {item['currency']} minor units" if item.get("currency") else ""
+            amount = f"{item['amount']['amount']} {item['amount']['currency']}" if item.get("amount") else ""
             click.echo(f"  {item['object_type']:<16} {item['count']:>6,}  {item['reason']}  {amount}".rstrip())
     if info.get("mrr_unplaced"):
         click.echo("not placed by the MRR rules (left out of MRR; see `explain CUSTOMER`):")
@@ -112,10 +101,11 @@ def status(config_path, db, output_format, as_json):
 
 @click.command()
 @common_options
-@format_option
-@click.option("--json", "as_json", is_flag=True, help="Shortcut for --format json.")
-def auth(config_path, db, output_format, as_json):
+@output_options
+def auth(config_path, db, output_format):
     """Check the API key: account, mode, key type and which streams it may read.
+
+    Exits 4 when the key may not read a stream (each refused stream is named).
 
     \b
     Example:
@@ -123,11 +113,15 @@ def auth(config_path, db, output_format, as_json):
     """
     settings = settings_from(config_path, db=db)
     info = app.auth(settings)
-    if not _machine_output(info, ["stream", "access"], list(info["streams"].items()), output_format, as_json):
+    if output_format == "json":
+        print_json(info)
+    elif output_format == "csv":
+        print_csv(info["streams"], ["stream", "readable", "reason"])
+    else:
         click.echo(f"account {info['account_id']} ({info['mode']} mode) with a {info['key']}")
-        for stream, verdict in info["streams"].items():
-            click.echo(f"  {stream:<18} {verdict}")
-    refused = [stream for stream, verdict in info["streams"].items() if verdict != "ok"]
+        for row in info["streams"]:
+            click.echo(f"  {row['stream']:<18} {'ok' if row['readable'] else row['reason']}")
+    refused = [row["stream"] for row in info["streams"] if not row["readable"]]
     if refused:
         click.echo(f"error: the key may not read {', '.join(refused)}: grant Read on them to the restricted key", err=True)
         raise SystemExit(EXIT_PERMISSION)

@@ -156,6 +156,7 @@ class StripeProvider:
         self._lock = threading.Lock()
         self.requests_made = 0
         self.retries = 0
+        self.rate_limited = 0  # 429s (each also counted in retries)
         self.nested_workers = 32
         self._nested: ThreadPoolExecutor | None = None
         self._unexpandable: set[str] = set()  # streams whose server refused our expansions
@@ -171,6 +172,7 @@ class StripeProvider:
                 self.limiter.acquire(endpoint_of(path))
             with self._lock:
                 self.requests_made += 1
+            log.debug("GET %s %s", path, dict(params))
             data = self._request_json(path, params, what, stream)
             if is_list and (data.get("object") != "list" or not isinstance(data.get("data"), list)):
                 # A 200 whose body is not the list asked for is a broken transfer, not an empty page.
@@ -180,6 +182,7 @@ class StripeProvider:
         def on_retry(exc: Retryable) -> None:
             with self._lock:
                 self.retries += 1
+                self.rate_limited += exc.kind == "rate_limited"
             if exc.kind == "rate_limited" and self.limiter is not None:
                 self.limiter.on_rate_limited()
 

@@ -55,6 +55,11 @@ class SyncReport:
     failures: dict[str, ConnectorError] = field(default_factory=dict)
     seconds: float = 0.0
     mrr: dict | None = None  # what the MRR refresh after the sync did
+    # for the summary: rows created / updated / deleted per table, the provider's
+    # request counters, and seconds per phase (fetch, mapping, mrr)
+    changes: dict[str, dict[str, int]] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def default_rate(livemode: bool) -> float:

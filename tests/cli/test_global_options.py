@@ -34,7 +34,8 @@ def test_db_before_or_after_the_command_or_from_the_environment(synced, tmp_path
             "env": ["status", "--json"]}[where]
     result = _run(args, env={"BILLING_CONNECTOR_DB": str(synced)} if where == "env" else None)
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["streams"]["customers"]["rows"] == 3
+    row = json.loads(result.stdout)["streams"][0]
+    assert (row["stream"], row["rows"]) == ("customers", 3)
 
 
 def test_the_db_after_the_command_wins(synced, tmp_path):

@@ -46,10 +46,12 @@ def test_sync_then_status(fake, tmp_path):
     result = run(["sync", "--db", db, "--streams", "customers,subscriptions,invoices"])
     assert result.exit_code == EXIT_OK, result.stderr
     status = run(["status", "--db", db, "--json"])
-    info = json.loads(status.output)
+    info = json.loads(status.stdout)
     assert info["account_id"] == "acct_fake" and info["mode"] == "test"
-    assert info["streams"]["customers"]["rows"] == 6
-    assert info["streams"]["customers"]["phase"] == "incremental"
+    customers = next(row for row in info["streams"] if row["stream"] == "customers")
+    assert customers["rows"] == 6 and customers["phase"] == "incremental"
+    assert customers["next_run"] == "apply the changes since its events cursor"
+    assert info["last_sync"]["ok"] is True and info["partial"] is False and info["warning"] is None
     with open(db, "rb") as f:
         assert CANARY_KEY.encode() not in f.read()
 
@@ -124,8 +126,9 @@ def test_auth_reports_account_mode_key_and_stream_access(fake):
     info = json.loads(result.stdout)
     assert info["account_id"] == "acct_fake" and info["mode"] == "test"
     assert info["key"] == "secret key, test mode, ending …x9Zq"
-    assert info["streams"]["customers"] == "ok"
-    assert "Credit notes: Read" in info["streams"]["credit_notes"]
+    streams = {row["stream"]: row for row in info["streams"]}
+    assert streams["customers"] == {"stream": "customers", "readable": True, "reason": None}
+    assert streams["credit_notes"]["readable"] is False and "Credit notes: Read" in streams["credit_notes"]["reason"]
 
 
 def test_status_without_store_is_a_clear_error(tmp_path):

@@ -41,6 +41,15 @@ def run(*args):
     return CliRunner().invoke(main, list(args))
 
 
+def usd(amount: str) -> dict:
+    """The one JSON shape of money: exact major units, integer minor units, upper-case code."""
+    return {"amount": amount, "amount_minor": int(amount.replace(".", "")), "currency": "USD"}
+
+
+def eur(amount: str) -> dict:
+    return {**usd(amount), "currency": "EUR"}
+
+
 def test_history_by_month_table(db):
     result = run("mrr", "history", "--grain", "month", "--since", "2019-01", "--until", "2019-04", "--db", db)
     assert result.exit_code == 0
@@ -70,13 +79,15 @@ def test_history_in_a_reporting_currency_books_rate_changes_as_fx(db, tmp_path):
     result = run("mrr", "history", "--since", "2019-01", "--until", "2019-02", "--rates", str(rates),
                  "--reporting-currency", "EUR", "--format", "json", "--db", db)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [
-        {"period": "2019-01", "currency": "eur", "mrr": "310.00", "customers": 13, "new": "12.50",
-         "expansion": "5.00", "contraction": "0.00", "churn": "0.00", "reactivation": "0.00", "fx": "0.00",
-         "net_new_mrr": "17.50"},
-        {"period": "2019-02", "currency": "eur", "mrr": "375.00", "customers": 13, "new": "15.00",
-         "expansion": "12.50", "contraction": "0.00", "churn": "-25.00", "reactivation": "0.00", "fx": "62.50",
-         "net_new_mrr": "65.00"},
+    document = json.loads(result.stdout)
+    assert (document["grain"], document["partial"], document["warning"]) == ("month", False, None)
+    assert document["rows"] == [
+        {"period": "2019-01", "currency": "EUR", "mrr": eur("310.00"), "customers": 13, "new": eur("12.50"),
+         "expansion": eur("5.00"), "contraction": eur("0.00"), "churn": eur("0.00"), "reactivation": eur("0.00"),
+         "fx": eur("0.00"), "net_new_mrr": eur("17.50")},
+        {"period": "2019-02", "currency": "EUR", "mrr": eur("375.00"), "customers": 13, "new": eur("15.00"),
+         "expansion": eur("12.50"), "contraction": eur("0.00"), "churn": eur("-25.00"), "reactivation": eur("0.00"),
+         "fx": eur("62.50"), "net_new_mrr": eur("65.00")},
     ]
 
 
@@ -98,12 +109,13 @@ def test_metrics_json(db):
     result = run("mrr", "metrics", "--grain", "month", "--since", "2019-02", "--until", "2019-02",
                  "--format", "json", "--db", db)
     assert result.exit_code == 0
-    [row] = json.loads(result.stdout)
+    [row] = json.loads(result.stdout)["rows"]
     assert row == {
-        "month": "2019-02", "currency": "usd", "customer_rows": 14, "mrr": "625.00", "start_mrr": "620.00",
-        "customers": 13, "start_customers": 13, "new": "30.00", "expansion": "25.00", "contraction": "0.00",
-        "churn": "-50.00", "reactivation": "0.00", "new_customers": 1, "churned_customers": 1,
-        "reactivated_customers": 0, "arr": "7500.00", "arpu": "48.08", "net_new_mrr": "5.00",
+        "month": "2019-02", "currency": "USD", "customer_rows": 14, "mrr": usd("625.00"), "start_mrr": usd("620.00"),
+        "customers": 13, "start_customers": 13, "new": usd("30.00"), "expansion": usd("25.00"),
+        "contraction": usd("0.00"), "churn": usd("-50.00"), "reactivation": usd("0.00"), "new_customers": 1,
+        "churned_customers": 1, "reactivated_customers": 0, "arr": usd("7500.00"), "arpu": usd("48.08"),
+        "net_new_mrr": usd("5.00"),
         "gross_mrr_churn_rate": "0.080645", "net_mrr_churn_rate": "0.040323",
         "gross_revenue_retention": "0.919355", "net_revenue_retention": "0.959677",
         "customer_churn_rate": "0.076923", "quick_ratio": "1.100000", "policy": "default",
@@ -166,8 +178,8 @@ def test_explain_json_and_unknown_customer(db):
     result = run("explain", "1", "--date", "2019-06-15", "--format", "json", "--db", db)
     assert result.exit_code == 0
     report = json.loads(result.stdout)
-    assert report["mrr"] == [{"currency": "usd", "mrr_minor": 7500}]
-    assert [(s["source_id"], s["amount_minor"]) for s in report["segments"]] == [("3@2019-06-01", 7500)]
+    assert report["mrr"] == [{"currency": "USD", "mrr": usd("75.00")}]
+    assert [(s["source_id"], s["amount"]) for s in report["segments"]] == [("3@2019-06-01", usd("75.00"))]
     assert [(m["day"], m["movement"], m["cause"], m["segment_ids"]) for m in report["movements"]] == [
         ("2018-11-01", "new", "new_subscription", ["import:1:2018-11-01"]),
         ("2019-02-01", "churn", "cancellation", ["import:1:2018-11-01"]),

@@ -54,13 +54,19 @@ def test_terminal_summary_and_json(db):
     )
     assert "JPY: 1,000 MRR, 1 paying customer" in text.output.splitlines()
     assert "KWD: 12.345 MRR, 1 paying customer" in text.output.splitlines()
-    summary = json.loads(run(["--db", db, "--json"]).output)
+    summary = json.loads(run(["--db", db, "--json"]).stdout)
     assert (summary["policy"], summary["computed_through"], summary["computed_as_of"]) == (
         "default", "2019-12", "2019-12-15",
     )
-    assert [(c["currency"], c["mrr_minor"], len(c["months"])) for c in summary["currencies"]] == [
-        ("jpy", 1000, 12), ("kwd", 12345, 12), ("usd", 125500, 12),
+    assert [(c["currency"], c["mrr"], len(c["months"])) for c in summary["currencies"]] == [
+        ("JPY", {"amount": "1000", "amount_minor": 1000, "currency": "JPY"}, 12),
+        ("KWD", {"amount": "12.345", "amount_minor": 12345, "currency": "KWD"}, 12),
+        ("USD", {"amount": "1255.00", "amount_minor": 125500, "currency": "USD"}, 12),
     ]   # the facts stop at their as-of day: the USD periods ending on 2020-01-01 were still running then
+    assert (summary["partial"], summary["warning"]) == (False, None)
+    csv_lines = run(["--db", db, "--format", "csv"]).stdout.splitlines()
+    assert csv_lines[0] == "currency,month,mrr,customers,new,expansion,contraction,churn,reactivation,net_new_mrr"
+    assert len(csv_lines) == 1 + 36
 
 
 def test_unknown_policy_and_missing_store_are_one_line_errors(db, tmp_path):

@@ -1,0 +1,99 @@
+"""`explain`: what makes up one customer's MRR on a day, and what is behind each movement."""
+
+from __future__ import annotations
+
+import click
+
+from ..mrr import engine
+from ..output_values import iso_utc
+from ..store import open_store
+from ..sync_health import last_sync
+from .mrr_cmds import _parse_day
+from .options import common_options, settings_from
+from .output import json_row, output_options, print_json, print_rows, warn
+
+EXPLAIN_SECTIONS = ("mrr", "segments", "movements", "unplaced", "events")
+# Headings of the table output ("counted": what the policy counts on the day).
+_TITLES = {"segments": "segments (counted: what the policy counts on the day; items and invoice lines never both)",
+           "unplaced": "not placed by the rules"}
+
+
+def _explain_sections(report) -> dict[str, list[dict]]:
+    """The explanation as tables (money still in ``*_minor`` columns; the output layer converts)."""
+    return {
+        "mrr": report["mrr"],
+        "segments": [
+            {k: s[k] for k in ("source_type", "source_id", "subscription_id", "currency", "start_date", "end_date",
+                               "amount_minor", "interval", "interval_count", "counted")} | {"tags": s["tags"]}
+            for s in report["segments"]
+        ],
+        "movements": [
+            {k: m[k] for k in ("day", "currency", "movement", "amount_minor", "mrr_after_minor", "cause")}
+            | {"sources": m["source_ids"]} for m in report["movements"]
+        ],
+        "unplaced": report["unplaced"],
+        "events": [{**event, "created": iso_utc(event["created"])} for event in report["events"]],
+    }
+
+
+@click.command()
+@common_options
+@output_options
+@click.argument("customer_id")
+@click.option("--date", "on_date", default=None, help="Day whose MRR is explained (YYYY-MM-DD; default today, UTC).")
+@click.option("--section", type=click.Choice(EXPLAIN_SECTIONS), default=None,
+              help="Only this part (CSV prints one table: default segments). Example: --section movements")
+def explain(config_path, db, output_format, customer_id, on_date, section):
+    """The items, invoice lines, discounts and events behind a customer's MRR and movements.
+
+    \b
+    Example:
+      billing-connector explain cus_123 --date 2024-06-30 --format json
+      billing-connector explain cus_123 --format csv --section movements
+    """
+    from ..mrr.explain import explain as explain_customer
+
+    settings = settings_from(config_path, db=db)
+    day = _parse_day(on_date, "--date") or engine.today_utc()
+    store = open_store(settings.db, read_only=True)
+    try:
+        last = last_sync(store)
+        report = explain_customer(store, customer_id, day)
+    finally:
+        store.close()
+    if output_format == "json":
+        print_json(_explain_json(report, last, section))
+        return
+    warn(last["warning"])
+    sections = _explain_sections(report)
+    if output_format == "csv":
+        print_rows(sections[section or "segments"], "csv")
+        return
+    click.echo(f"customer {customer_id} on {report['date']} (policy {report['policy']})")
+    for name in [section] if section else EXPLAIN_SECTIONS:
+        click.echo(f"\n{_TITLES.get(name, name)}:")
+        print_rows(sections[name], "table")
+
+
+def _explain_json(report, last, section: str | None) -> dict:
+    document = {
+        "customer_id": report["customer_id"],
+        "date": report["date"],
+        "policy": report["policy"],
+        "partial": last["partial"],
+        "warning": last["warning"],
+        "mrr": [json_row(row) for row in report["mrr"]],
+        "segments": [json_row(segment) for segment in report["segments"]],
+        "movements": [json_row(movement) for movement in report["movements"]],
+        "months": [json_row(month) for month in report["months"]],
+        "unplaced": [json_row(item) for item in report["unplaced"]],
+        "events": _explain_sections(report)["events"],
+    }
+    if section:   # the chosen part only, next to what identifies it
+        keep = ("customer_id", "date", "policy", "partial", "warning", section)
+        document = {key: document[key] for key in keep}
+    return document
+
+
+def register(main: click.Group) -> None:
+    main.add_command(explain)

@@ -1,0 +1,86 @@
+"""Logging for people and for log shippers: one handler on stderr, set once per command.
+
+Levels: warnings by default, ``-v`` info, ``-vv`` debug, ``--quiet`` errors
+only, ``--log-level NAME`` exactly that. ``--log-format json`` writes one JSON
+object per line — ``timestamp`` (ISO-8601 UTC, milliseconds), ``level``,
+``logger``, ``message`` — for Loki, Fluent Bit, CloudWatch and the like. The
+API key is never a log argument; records pass the same redaction as every
+other message where the redaction filter is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+LEVELS = ("debug", "info", "warning", "error")
+FORMATS = ("text", "json")
+
+
+class JsonLineFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+        entry = {
+            "timestamp": stamp,
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """``warning: message`` (the way every other message of the tool reads); debug names its logger."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = record.levelname.lower()
+        if record.levelno <= logging.DEBUG:
+            prefix += f" [{record.name}]"
+        text = f"{prefix}: {record.getMessage()}"
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+def level_for(verbose: int = 0, log_level: str | None = None, quiet: bool = False) -> int:
+    if log_level:
+        return getattr(logging, log_level.upper())
+    if quiet:
+        return logging.ERROR
+    return {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record (not the one at setup)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ assigns it; the property wins
+        pass
+
+
+_installed: logging.Handler | None = None
+
+
+def configure(verbose: int = 0, log_level: str | None = None, log_format: str = "text", quiet: bool = False) -> None:
+    """Put one stderr handler at the chosen level and format on the root logger (replacing ours only)."""
+    global _installed
+    handler = _StderrHandler()
+    handler.setFormatter(JsonLineFormatter() if log_format == "json" else TextFormatter())
+    root = logging.getLogger()
+    if _installed is not None:
+        root.removeHandler(_installed)
+    for other in list(root.handlers):
+        # the handler a bare logging.basicConfig() left (not a test harness's capture handler)
+        if type(other) is logging.StreamHandler:
+            root.removeHandler(other)
+    root.addHandler(handler)
+    _installed = handler
+    root.setLevel(level_for(verbose, log_level, quiet))

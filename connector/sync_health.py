@@ -1,0 +1,58 @@
+"""What the last sync left behind, for every read to state in one line (and in JSON).
+
+A sync records ``last_sync_started_at`` when it begins and, when it ends,
+``last_sync_finished_at`` and ``last_sync_ok`` ("0" when a stream failed). A
+start later than the last finish means the run was interrupted (killed, the
+machine stopped). Either way the figures a read shows may be built on partial
+data, and the person reading them is told so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .output_values import iso_utc as _iso
+
+META_STARTED = "last_sync_started_at"
+META_FINISHED = "last_sync_finished_at"
+META_OK = "last_sync_ok"
+
+
+def last_sync(store) -> dict[str, Any]:
+    """``{"started_at", "finished_at", "ok", "interrupted", "partial", "warning"}`` (times ISO-8601 UTC).
+
+    ``ok`` is None when no sync ever finished. ``partial`` is True when the last
+    sync failed for a stream or was interrupted; ``warning`` then says so in one
+    line and what to do.
+    """
+    started, finished, ok = store.meta(META_STARTED), store.meta(META_FINISHED), store.meta(META_OK)
+    interrupted = bool(started) and (not finished or int(started) > int(finished))
+    failed = ok == "0" and not interrupted
+    warning = None
+    if interrupted:
+        warning = (
+            f"the last sync, started {_iso(started)}, was interrupted: these figures may miss what it was "
+            "fetching; the next `billing-connector sync` resumes from its last committed page"
+        )
+    elif failed:
+        warning = (
+            f"the last sync, finished {_iso(finished)}, failed for some streams: these figures come from "
+            "partial data; run `billing-connector sync` and read its errors"
+        )
+    return {
+        "started_at": _iso(started),
+        "finished_at": _iso(finished),
+        "ok": None if ok is None else ok == "1",
+        "interrupted": interrupted,
+        "partial": interrupted or failed,
+        "warning": warning,
+    }
+
+
+def next_run(state: dict[str, Any] | None) -> str:
+    """What the next sync does for a stream, from its committed state."""
+    if not state:
+        return "read in full"
+    if state.get("phase") == "full":
+        return "resume its full read from the last committed page"
+    return "apply the changes since its events cursor"

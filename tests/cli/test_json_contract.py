@@ -1,0 +1,140 @@
+"""One output contract: every command's JSON validates against connector/schemas/output.json,
+money has one shape everywhere, CSV is one table, and --json with another --format is refused."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import jsonschema
+import pytest
+import responses
+from click.testing import CliRunner
+
+from connector.cli import main
+from tests.conftest import CANARY_KEY
+from tests.sync.fakestripe import BASE, small_account
+
+SCHEMA = json.loads(resources.files("connector").joinpath("schemas/output.json").read_text())
+MONEY = jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/money"})
+
+
+def validate(name: str, document) -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    validator = jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": f"#/$defs/{name}"})
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    assert not errors, f"{name}: {errors[0].message} at {list(errors[0].absolute_path)}"
+    _money_has_one_shape(document, name)
+
+
+def _money_has_one_shape(value, where: str) -> None:
+    """Any object carrying minor units is a money object; no bare `*_minor` field anywhere."""
+    if isinstance(value, dict):
+        if "amount_minor" in value:
+            MONEY.validate(value)
+            return
+        for key, item in value.items():
+            if key in ("raw", "source", "detail"):   # the provider's own object, as it sent it
+                continue
+            assert not key.endswith("_minor"), f"{where}: bare minor units in {key!r}"
+            _money_has_one_shape(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            _money_has_one_shape(item, where)
+
+
+def _run(args, env=None):
+    environ = {"STRIPE_API_BASE": BASE, "STRIPE_API_KEY": CANARY_KEY, **(env or {})}
+    return CliRunner().invoke(main, args, env=environ, catch_exceptions=False)
+
+
+def _json(args, *, expect=0, env=None):
+    result = _run([*args, "--format", "json"], env)
+    assert result.exit_code == expect, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("contract")
+    db = folder / "demo.db"
+    assert _run(["demo", "--customers", "20", "--db", str(db), "--report", str(folder / "r.html")]).exit_code == 0
+    (folder / "rates.csv").write_text("currency,rate\nUSD,0.9\nEUR,1\nJPY,0.006\n")
+    return folder
+
+
+def _customer(folder):
+    rows = _json(["mrr", "customers", "--db", str(folder / "demo.db")])["rows"]
+    return next(row["customer_id"] for row in rows if row["mrr"]["amount_minor"] > 0)
+
+
+@pytest.mark.parametrize("name, args", [
+    ("status", ["status"]),
+    ("mrr_current", ["mrr", "current"]),
+    ("mrr_current", ["mrr", "current", "--rates", "rates.csv", "--reporting-currency", "EUR"]),
+    ("mrr_history", ["mrr", "history", "--grain", "month"]),
+    ("mrr_history", ["mrr", "history", "--grain", "day", "--since", "2026-01-01"]),
+    ("mrr_customers", ["mrr", "customers"]),
+    ("mrr_metrics", ["mrr", "metrics"]),
+    ("mrr_metrics", ["mrr", "metrics", "--policy", "chartmogul"]),
+    ("report", ["report"]),
+    ("explain", ["explain", "CUSTOMER"]),
+    ("export", ["export", "--to", "jsonl:out"]),
+])
+def test_every_read_validates_against_the_schema(demo, monkeypatch, name, args):
+    monkeypatch.chdir(demo)
+    args = [_customer(demo) if a == "CUSTOMER" else a for a in args]
+    document = _json([*args, "--db", str(demo / "demo.db")])
+    validate(name, document)
+    assert document["partial"] is False and document["warning"] is None
+
+
+@pytest.fixture
+def fake():
+    account = small_account(customers=4)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        account.install(rsps)
+        yield account
+
+
+def test_sync_auth_and_doctor_validate(fake, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    validate("sync", _json(["sync", "--db", "b.db", "--streams", "customers,subscriptions,invoices"]))
+    validate("auth", _json(["auth"]))
+    doctor = _run(["doctor", "--db", "b.db", "--json"])   # exits 1 or 0 by its findings; JSON either way
+    validate("doctor", json.loads(doctor.stdout))
+
+
+def test_the_money_shape(demo, monkeypatch):
+    monkeypatch.chdir(demo)
+    rows = _json(["mrr", "current", "--db", "demo.db"])["rows"]
+    usd = next(row for row in rows if row["currency"] == "USD")
+    amount = usd["mrr"]
+    assert set(amount) == {"amount", "amount_minor", "currency"} and amount["currency"] == "USD"
+    assert amount["amount"] == f"{amount['amount_minor'] // 100}.{amount['amount_minor'] % 100:02d}"
+    jpy = next((row for row in rows if row["currency"] == "JPY"), None)
+    if jpy is not None:
+        assert jpy["mrr"]["amount"] == str(jpy["mrr"]["amount_minor"])   # no minor unit in yen
+
+
+@pytest.mark.parametrize("args", [
+    ["status"], ["auth"], ["doctor"], ["sync"], ["mrr", "current"], ["mrr", "history"], ["mrr", "customers"],
+    ["mrr", "metrics"], ["explain", "cus_x"], ["report"], ["export", "--to", "csv:out"],
+])
+def test_json_with_another_format_is_a_usage_error(args, tmp_path):
+    result = _run([*args, "--json", "--format", "csv", "--db", str(tmp_path / "none.db")])
+    assert result.exit_code == 2
+    assert "--json and --format csv contradict each other: pass one of them" in result.stderr
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_explain_csv_is_one_table_and_section_picks_it(demo, monkeypatch):
+    monkeypatch.chdir(demo)
+    customer = _customer(demo)
+    segments = _run(["explain", customer, "--format", "csv", "--db", "demo.db"]).stdout.splitlines()
+    assert segments[0].startswith("source_type,source_id,subscription_id,currency,start_date,end_date,amount,")
+    assert sum(line.startswith("source_type,") for line in segments) == 1 and "" not in segments
+    movements = _run(["explain", customer, "--format", "csv", "--section", "movements", "--db", "demo.db"])
+    assert movements.stdout.splitlines()[0] == "day,currency,movement,amount,mrr_after,cause,sources"
+    only = _json(["explain", customer, "--section", "movements", "--db", "demo.db"])
+    assert set(only) == {"customer_id", "date", "policy", "partial", "warning", "movements"}

@@ -1,0 +1,70 @@
+"""-v/-vv, --log-level and --log-format json (one object per line, for log shippers; never the key)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import responses
+from click.testing import CliRunner
+
+from connector.cli import main
+from tests.conftest import CANARY_KEY
+from tests.sync.fakestripe import BASE, small_account
+
+
+def _run(args):
+    return CliRunner().invoke(main, args, env={"STRIPE_API_BASE": BASE, "STRIPE_API_KEY": CANARY_KEY},
+                              catch_exceptions=False)
+
+
+@pytest.fixture
+def fake():
+    account = small_account(customers=3)
+    # a Stripe-compatible server without /v1/account: the sync logs a warning and goes on
+    account.faults.append((r"/v1/account", lambda p: account._error(404, "resource_missing", "Unrecognized request URL")))
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        account.install(rsps)
+        yield account
+
+
+
+def test_json_log_lines_carry_timestamp_level_logger_message(fake, tmp_path):
+    result = _run(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--log-format", "json"])
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert records, result.stderr
+    record = records[0]
+    assert list(record) == ["timestamp", "level", "logger", "message"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["timestamp"])
+    assert (record["level"], record["logger"]) == ("warning", "billing_connector.stripe")
+    assert record["message"].startswith("GET /v1/account was not found (404)")
+    assert CANARY_KEY not in result.stderr and CANARY_KEY[-4:] not in result.stderr
+
+
+@pytest.mark.parametrize("flags, shown", [
+    ([], {"warning"}),
+    (["-v"], {"warning", "info"}),
+    (["-vv"], {"warning", "info", "debug"}),
+    (["--log-level", "error"], set()),
+])
+def test_verbosity_before_or_after_the_command(fake, tmp_path, flags, shown):
+    for where in ("before", "after"):
+        db = str(tmp_path / f"{where}.db")
+        args = ["sync", "--db", db, "--streams", "customers", "--format", "json"]
+        args = [*flags, *args] if where == "before" else [*args, *flags]
+        result = _run(args)
+        assert result.exit_code == 0, result.stderr
+        levels = {line.split(":", 1)[0].split(" ", 1)[0] for line in result.stderr.splitlines() if line}
+        assert levels == shown, (where, result.stderr)
+        if "debug" in shown:
+            assert "debug [billing_connector.stripe]: GET /v1/customers" in result.stderr
+            assert CANARY_KEY not in result.stderr
+
+
+def test_quiet_keeps_errors_only_unless_a_level_is_named(fake, tmp_path):
+    quiet = _run(["sync", "--db", str(tmp_path / "q.db"), "--streams", "customers", "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    named = _run(["sync", "--db", str(tmp_path / "n.db"), "--streams", "customers", "--quiet", "--log-level", "warning"])
+    assert named.stderr.startswith("warning: GET /v1/account was not found (404)")
