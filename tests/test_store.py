@@ -121,3 +121,22 @@ def test_replace_scope_soft_deletes_missing_rows(store):
     assert store.replace_scope("derived", ("customer_id", "month"), {"customer_id": "c1"}, rows[:1]) == 1
     live = store.db.execute("select month from derived where _deleted = 0").fetchall()
     assert live == [("2024-01",)]
+
+
+def test_created_updated_and_deleted_are_told_apart(store):
+    store.bind_account(ACCOUNT)
+    with store.db.atomic():
+        store.upsert_objects("customers", [_customer("cus_1"), _customer("cus_2")])
+    store.changes = {}
+    with store.db.atomic():
+        # one new, one changed, one identical (not written, not counted)
+        store.upsert_objects("customers", [_customer("cus_1", name="New"), _customer("cus_2"), _customer("cus_3")])
+        store.mark_deleted("customers", [{"id": "cus_2"}, {"id": "cus_9"}])
+    assert store.changes == {"customers": {"created": 1, "updated": 1, "deleted": 1}}
+
+
+def test_no_tally_unless_asked(store):
+    store.bind_account(ACCOUNT)
+    with store.db.atomic():
+        store.upsert_objects("customers", [_customer("cus_1")])
+    assert store.changes is None

@@ -8,12 +8,8 @@ from importlib import resources
 
 import jsonschema
 import pytest
-import responses
-from click.testing import CliRunner
 
-from connector.cli import main
-from tests.conftest import CANARY_KEY
-from tests.sync.fakestripe import BASE, small_account
+from tests.cli.conftest import invoke
 
 SCHEMA = json.loads(resources.files("connector").joinpath("schemas/output.json").read_text())
 MONEY = jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/money"})
@@ -43,9 +39,7 @@ def _money_has_one_shape(value, where: str) -> None:
             _money_has_one_shape(item, where)
 
 
-def _run(args, env=None):
-    environ = {"STRIPE_API_BASE": BASE, "STRIPE_API_KEY": CANARY_KEY, **(env or {})}
-    return CliRunner().invoke(main, args, env=environ, catch_exceptions=False)
+_run = invoke
 
 
 def _json(args, *, expect=0, env=None):
@@ -87,14 +81,6 @@ def test_every_read_validates_against_the_schema(demo, monkeypatch, name, args):
     document = _json([*args, "--db", str(demo / "demo.db")])
     validate(name, document)
     assert document["partial"] is False and document["warning"] is None
-
-
-@pytest.fixture
-def fake():
-    account = small_account(customers=4)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        account.install(rsps)
-        yield account
 
 
 def test_sync_auth_and_doctor_validate(fake, tmp_path, monkeypatch):

@@ -6,27 +6,15 @@ import json
 import re
 
 import pytest
-import responses
-from click.testing import CliRunner
 
-from connector.cli import main
+from tests.cli.conftest import invoke as _run
 from tests.conftest import CANARY_KEY
-from tests.sync.fakestripe import BASE, small_account
 
 
-def _run(args):
-    return CliRunner().invoke(main, args, env={"STRIPE_API_BASE": BASE, "STRIPE_API_KEY": CANARY_KEY},
-                              catch_exceptions=False)
-
-
-@pytest.fixture
-def fake():
-    account = small_account(customers=3)
-    # a Stripe-compatible server without /v1/account: the sync logs a warning and goes on
-    account.faults.append((r"/v1/account", lambda p: account._error(404, "resource_missing", "Unrecognized request URL")))
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        account.install(rsps)
-        yield account
+@pytest.fixture(autouse=True)
+def _no_account_endpoint(fake):
+    """A Stripe-compatible server without /v1/account: the sync logs a warning and goes on."""
+    fake.faults.append((r"/v1/account", lambda p: fake._error(404, "resource_missing", "Unrecognized request URL")))
 
 
 

@@ -6,22 +6,13 @@ import json
 import os
 
 import pytest
-import responses
 from click.testing import CliRunner
 
 from connector.cli import main
 from connector.errors import EXIT_AUTH, EXIT_OK, EXIT_PERMISSION, EXIT_STORE, EXIT_USAGE
 from connector.store import AccountIdentity, open_store
 from tests.conftest import CANARY_KEY
-from tests.sync.fakestripe import BASE, small_account
-
-
-@pytest.fixture
-def fake():
-    account = small_account(customers=6)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        account.install(rsps)
-        yield account
+from tests.sync.fakestripe import BASE
 
 
 def run(args, env=None, key=CANARY_KEY):

@@ -5,26 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-import responses
-from click.testing import CliRunner
-
-from connector.cli import main
-from tests.conftest import CANARY_KEY
-from tests.sync.fakestripe import BASE, customer, small_account
-
-
-def _run(args):
-    env = {"STRIPE_API_BASE": BASE, "STRIPE_API_KEY": CANARY_KEY}
-    return CliRunner().invoke(main, args, env=env, catch_exceptions=False)
-
-
-@pytest.fixture
-def fake():
-    account = small_account(customers=6)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        account.install(rsps)
-        yield account
+from tests.cli.conftest import invoke as _run
+from tests.sync.fakestripe import customer
 
 
 def _streams(summary):
