@@ -223,11 +223,15 @@ def check_store(path: str, now: float | None = None, account: Account = None) ->
     try:
         integrity = conn.execute("PRAGMA integrity_check").fetchall()
         journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         meta = _read_meta(conn)
     except sqlite3.DatabaseError as exc:
         return [Check("store", ERROR, f"{store_path} is unreadable ({exc})", "restore it from a backup")]
     finally:
         conn.close()
+    if not {"_meta", "_migrations"} <= tables:
+        what = "an SQLite file but not a billing-connector store" if tables else "an empty file, not a billing-connector store"
+        return [Check("store", ERROR, f"{store_path} is {what}", "pass the store's path with --db")]
     checks = []
     size = sum(os.path.getsize(p) for p in (store_path, Path(f"{store_path}-wal")) if p.exists())
     stored_account = meta.get("account_id")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import responses
@@ -48,3 +49,12 @@ def test_config_before_the_command(synced, tmp_path):
     config.write_text(f'db = "{synced}"\n')
     result = _run(["--config", str(config), "status", "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["db"] == str(synced)
+
+
+@pytest.mark.parametrize("shell, marker", [("bash", "complete -o nosort -F"), ("zsh", "compdef"), ("fish", "complete --no-files")])
+def test_shell_completion_as_the_readme_documents_it(shell, marker):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"_BILLING_CONNECTOR_COMPLETE={shell}_source billing-connector" in readme
+    result = CliRunner().invoke(main, [], prog_name="billing-connector",
+                                env={"_BILLING_CONNECTOR_COMPLETE": f"{shell}_source"})
+    assert result.exit_code == 0 and marker in result.output

@@ -143,3 +143,15 @@ def test_a_store_of_an_older_version_is_refused_by_reads_not_migrated(synced, tm
         "or `billing-connector backfill` once; reads never change the store\n"
     )
     assert old.read_bytes() == before
+
+
+@pytest.mark.parametrize("kind", ["foreign", "empty"])
+def test_doctor_names_a_file_that_is_not_a_store_and_leaves_it(tmp_path, kind):
+    db = tmp_path / "x.db"
+    _foreign_db(db) if kind == "foreign" else db.touch()
+    before = db.read_bytes()
+    result = _run(["doctor", "--db", str(db)])
+    assert result.exit_code == 1
+    what = "an SQLite file but not a billing-connector store" if kind == "foreign" else "an empty file, not a billing-connector store"
+    assert f"ERROR    store" in result.stdout and f"{db} is {what}" in result.stdout
+    assert db.read_bytes() == before

@@ -109,8 +109,9 @@ def test_store_check_writes_nothing(tmp_path):
 
 def test_rollback_journal_and_open_permissions_are_warnings(tmp_path):
     path = tmp_path / "plain.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE t (x)")
+    conn = sqlite3.connect(path)   # a store's bookkeeping tables, in SQLite's default rollback journal
+    conn.execute("CREATE TABLE _meta (key TEXT PRIMARY KEY, value TEXT)")
+    conn.execute("CREATE TABLE _migrations (namespace TEXT, name TEXT, applied_at TEXT)")
     conn.commit()
     conn.close()
     path.chmod(0o644)
