@@ -87,16 +87,15 @@ def status(config_path, db, output_format):
     else:
         click.echo("last sync: none yet")
     print_table(info["streams"], columns)
-    if info["unclassified"]:
-        click.echo("unclassified (kept in the store, left out of MRR; see docs/schema.md):")
-        for item in info["unclassified"]:
-            amount = f"{item['amount']['amount']} {item['amount']['currency']}" if item.get("amount") else ""
-            click.echo(f"  {item['object_type']:<16} {item['count']:>6,}  {item['reason']}  {amount}".rstrip())
-    if info.get("mrr_unplaced"):
-        click.echo("not placed by the MRR rules (left out of MRR; see `explain CUSTOMER`):")
-        for item in info["mrr_unplaced"]:
-            amount = f"{item['amount_minor']} {item['currency']} minor units" if item.get("currency") else ""
-            click.echo(f"  {item['object_type']:<17} {item['count']:>6,}  {item['reason']}  {amount}".rstrip())
+    for key, heading in (
+        ("unclassified", "unclassified (kept in the store, left out of MRR; see docs/schema.md):"),
+        ("mrr_unplaced", "not placed by the MRR rules (left out of MRR; see `explain CUSTOMER`):"),
+    ):
+        if info[key]:
+            click.echo(heading)
+            for item in info[key]:
+                amount = f"{item['amount']['amount']} {item['amount']['currency']}" if item.get("amount") else ""
+                click.echo(f"  {item['object_type']:<17} {item['count']:>6,}  {item['reason']}  {amount}".rstrip())
 
 
 @click.command()

@@ -130,8 +130,8 @@ def test_current_with_rates(db, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         "date,currency,mrr,customers,policy,projection,reporting_currency,reporting_mrr",
-        "2019-06-15,usd,1135.00,22,default,False,eur,1021.50",
-        "2019-06-15,total,,22,default,False,eur,1021.50",
+        "2019-06-15,usd,1135.00,22,default,false,eur,1021.50",
+        "2019-06-15,total,,22,default,false,eur,1021.50",
     ]
     missing = run("mrr", "current", "--rates", str(rates), "--db", db)
     assert (missing.exit_code, missing.stderr) == (

@@ -54,8 +54,8 @@ def test_a_future_date_is_a_labelled_projection(db):
         "projection: MRR on 2019-09-30 if nothing changes after the stored as-of day (policy 'default')")
     as_json = json.loads(run("mrr", "current", "--date", "2019-09-30", "--format", "json", "--db", db).stdout)
     today = json.loads(run("mrr", "current", "--date", "2019-06-15", "--format", "json", "--db", db).stdout)
-    assert [(r["projection"], r["policy"]) for r in as_json + today] == [(True, "default"), (False, "default")]
-    assert as_json[0]["mrr"] != today[0]["mrr"]       # the periods ending in the summer are gone
+    assert [(d["projection"], d["policy"]) for d in (as_json, today)] == [(True, "default"), (False, "default")]
+    assert as_json["rows"][0]["mrr"] != today["rows"][0]["mrr"]   # the periods ending in the summer are gone
     store = open_store(db)
     assert store.meta("mrr_as_of") == "2019-06-15"    # a projection writes nothing
     store.close()
@@ -83,13 +83,12 @@ def test_current_in_a_reporting_currency_equals_history_to_the_minor_unit_and_us
     for month_end, month in (("2019-01-31", "2019-01"), ("2019-04-30", "2019-04"), ("2019-06-15", "2019-06")):
         current = json.loads(run("mrr", "current", "--date", month_end, "--rates", str(rates),
                                  "--reporting-currency", "EUR", "--format", "json", "--db", db).stdout)
-        total = current[-1]
-        [row] = [r for r in history if r["period"] == month]
-        assert (total["reporting_mrr"], total["customers"]) == (row["mrr"], row["customers"]), month
+        [row] = [r for r in history["rows"] if r["period"] == month]
+        assert (current["reporting_total"], current["reporting_customers"]) == (row["mrr"], row["customers"]), month
     january = json.loads(run("mrr", "current", "--date", "2019-01-31", "--rates", str(rates),
                              "--reporting-currency", "EUR", "--format", "json", "--db", db).stdout)
     # $620.00 at January's 0.913 (not today's 0.877), each of the 13 customers converted and rounded once
-    assert january[0]["reporting_mrr"] == "566.05"
+    assert january["rows"][0]["reporting_mrr"] == {"amount": "566.05", "amount_minor": 56605, "currency": "EUR"}
 
 
 def test_a_rates_file_without_the_stores_currency_is_a_one_line_error(db, tmp_path):
