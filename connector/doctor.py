@@ -109,7 +109,7 @@ def check_dependencies(metadata=importlib.metadata) -> list[Check]:
     try:
         own = metadata.version(PACKAGE)
     except metadata.PackageNotFoundError:
-        return [Check("billing-connector", ERROR, "not installed as a package", "pip install billing-connector")]
+        return [Check("billing-connector", ERROR, "not installed as a package", "in the checkout: pip install .")]
     checks = [Check("billing-connector", OK, f"version {own}")]
     seen = set()
     for name, specifier, extra in _requirements(metadata):
