@@ -27,8 +27,8 @@ def test_auth_reports_the_site_and_every_streams_access(site, serve, connect, mo
     assert {k: info[k] for k in ("account_id", "mode", "key", "api_version")} == {
         "account_id": "acme-test", "mode": "test", "key": "Chargebee API key, test site, ending …0000",
         "api_version": "v2/pc2"}
-    assert [s for s, a in info["streams"].items() if a != "ok"] == ["transactions"]
-    assert set(info["streams"]) == {*provider.streams, "events"}
+    assert [row["stream"] for row in info["streams"] if not row["readable"]] == ["transactions"]
+    assert {row["stream"] for row in info["streams"]} == {*provider.streams, "events"}
 
     checks, account = doctor.check_api(_settings(), auth=lambda _: info)
     assert account == ("acme-test", "test")
