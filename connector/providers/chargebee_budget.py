@@ -79,7 +79,9 @@ class MinuteBudget:
         self.waited_seconds = 0.0              # time spent waiting for the budget (reported)
 
     def _delay(self, now: float) -> float:
-        while self._starts and self._starts[0] <= now - WINDOW_SECONDS:
+        # `start + window <= now`, the form a server counting windows uses: `now - window` can round
+        # the other way and let a request in one float step early.
+        while self._starts and self._starts[0] + WINDOW_SECONDS <= now:
             self._starts.popleft()
         delay = max(0.0, self._blocked_until - now)
         if len(self._starts) >= self.per_minute:
