@@ -8,7 +8,9 @@ TEST_STAMP := $(VENV)/.installed-test
 
 SHELL       := /bin/bash
 .SHELLFLAGS := -o pipefail -c
-PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# --no-compile: Python compiles what it imports on first use; byte-compiling every module of
+# every dependency up front (pygments' hundreds of lexers) only slows the first `make demo`.
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile
 # pip notes every configured index folder that lacks a package ("WARNING: Location '...' is
 # ignored"): noise about this machine's pip setup, not a problem. Only those lines are dropped;
 # pip's exit status and every other line (errors included) come through.
