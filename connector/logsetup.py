@@ -66,21 +66,19 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-_installed: logging.Handler | None = None
+# One handler for the whole process: later calls change its format and the level, so filters
+# put on it once (the redaction of secrets) stay on whatever the options say afterwards.
+_handler = _StderrHandler()
 
 
 def configure(verbose: int = 0, log_level: str | None = None, log_format: str = "text", quiet: bool = False) -> None:
-    """Put one stderr handler at the chosen level and format on the root logger (replacing ours only)."""
-    global _installed
-    handler = _StderrHandler()
-    handler.setFormatter(JsonLineFormatter() if log_format == "json" else TextFormatter())
+    """The root logger writes through the one stderr handler, at the chosen level and format."""
+    _handler.setFormatter(JsonLineFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
-    if _installed is not None:
-        root.removeHandler(_installed)
     for other in list(root.handlers):
         # the handler a bare logging.basicConfig() left (not a test harness's capture handler)
         if type(other) is logging.StreamHandler:
             root.removeHandler(other)
-    root.addHandler(handler)
-    _installed = handler
+    if _handler not in root.handlers:
+        root.addHandler(_handler)
     root.setLevel(level_for(verbose, log_level, quiet))

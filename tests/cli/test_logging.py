@@ -56,3 +56,28 @@ def test_quiet_keeps_errors_only_unless_a_level_is_named(fake, tmp_path):
     assert quiet.exit_code == 0 and quiet.stderr == ""
     named = _run(["sync", "--db", str(tmp_path / "n.db"), "--streams", "customers", "--quiet", "--log-level", "warning"])
     assert named.stderr.startswith("warning: GET /v1/account was not found (404)")
+
+
+def test_one_handler_keeps_its_filters_across_later_options(fake, tmp_path):
+    """A filter put on the handler before the command's own options are read (secret redaction)
+    still applies after `-v`, `--quiet` or `--log-format` given after the command change it."""
+    import logging
+
+    from connector import logsetup
+
+    class Mark(logging.Filter):
+        def filter(self, record):
+            record.msg = f"[seen] {record.getMessage()}"
+            record.args = None
+            return True
+
+    logsetup.configure()
+    mark = Mark()
+    logsetup._handler.addFilter(mark)
+    try:
+        result = _run(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--quiet",
+                       "--log-level", "warning", "--log-format", "json"])
+        record = json.loads(result.stderr.splitlines()[0])
+        assert record["message"].startswith("[seen] GET /v1/account was not found (404)")
+    finally:
+        logsetup._handler.removeFilter(mark)
