@@ -59,9 +59,9 @@ _LINES_MARKER_JSON = b'"__embedded_lines__"'
 
 # Query parameters each list accepts as an equality filter (Stripe's documented ones).
 FILTER_FIELDS = {
-    "customers": ("email",), "products": ("active",), "prices": ("product", "active", "currency", "type"),
+    "customers": ("email", "test_clock"), "products": ("active",), "prices": ("product", "active", "currency", "type"),
     "plans": ("product", "active"), "coupons": (), "promotion_codes": ("code", "coupon", "active"),
-    "subscriptions": ("customer", "status"), "invoices": ("customer", "status", "subscription"),
+    "subscriptions": ("customer", "status", "test_clock"), "invoices": ("customer", "status", "subscription"),
     "invoice_items": ("customer", "invoice"), "credit_notes": ("customer", "invoice"),
     "invoice_payments": ("invoice", "status"),
     "charges": ("customer", "payment_intent"), "refunds": ("charge", "payment_intent"), "events": ("type",),

@@ -5,6 +5,7 @@ Routes (``{id}`` any id; lists newest first, ``limit`` 1..100 default 10,
 ``starting_after``/``ending_before``, ``created`` filters, ``expand[]``):
 
     GET    /v1/account
+    GET    /v1/test_helpers/test_clocks[/{id}]        (the account's one clock)
     GET    /v1/{customers,products,prices,plans,coupons,promotion_codes,subscriptions,
                invoices,invoice_payments,invoiceitems,credit_notes,charges,refunds,events}[/{id}]
     GET    /v1/subscription_items?subscription=sub_x   (required; items in subscription order)
@@ -134,6 +135,8 @@ class DemoApi:
     def _route(self, method: str, path: str, params: dict, key: str) -> tuple[int, bytes]:
         if path.rstrip("/") == "/v1/account" and method == "GET":
             return 200, dumps(self._account_object())
+        if path.startswith("/v1/test_helpers/test_clocks") and method == "GET":
+            return 200, self._test_clocks(path, params)
         match = _ROUTE.match(path)
         stream = PATH_STREAMS.get(match["collection"]) if match else None
         if stream is None:
@@ -153,6 +156,20 @@ class DemoApi:
                 return 200, self._detail(stream, object_id, params)
             return 200, self._list(stream, params, path)
         return 200, dumps(self._mutate(method, stream, object_id, params))
+
+    def _test_clocks(self, path: str, params: dict) -> bytes:
+        """The account's one test clock: its list and its detail."""
+        clock = self.account.catalog.test_clock
+        clock_id = path.rstrip("/")[len("/v1/test_helpers/test_clocks/"):] if path.count("/") > 3 else None
+        if clock_id is not None:
+            if clock_id != clock["id"]:
+                raise missing("test_helpers.test_clock", clock_id)
+            return dumps(clock)
+        self._limit(params)
+        after, _ = self._cursors(params)
+        if after and after != clock["id"]:
+            raise DemoRequestError(400, f"No such object: '{after}'", code="resource_missing", param="starting_after")
+        return list_body([] if after else [dumps(clock)], False, "/v1/test_helpers/test_clocks")
 
     def _mutate(self, method: str, stream: str, object_id: str | None, params: dict) -> dict:
         account = self.account
@@ -232,6 +249,10 @@ class DemoApi:
         if stream == "events" and params.get("types"):
             wanted_types = set(params["types"])
             tests.append(lambda a: a[position["type"]] in wanted_types)
+        if "test_clock" in position and params.get("test_clock") is None and (
+                stream == "customers" or params.get("customer") is None):
+            # Stripe leaves a test clock's objects out unless the list names the clock (or the customer).
+            tests.append(lambda a, index=position["test_clock"]: a[index] is None)
         if stream == "subscriptions":
             status, index = params.get("status"), position["status"]
             if status is None:

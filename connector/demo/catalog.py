@@ -55,6 +55,7 @@ class Catalog:
     product_by_key: dict[str, dict] = field(default_factory=dict)
     price_by_id: dict[str, dict] = field(default_factory=dict)
     key_of_price: dict[str, str] = field(default_factory=dict)
+    test_clock: dict = field(default_factory=dict)
     deleted_coupon_ids: set = field(default_factory=set)
     coupon_deleted_at: dict[str, int] = field(default_factory=dict)
 
@@ -194,6 +195,12 @@ def build_catalog(seed: int, start: int, now: int) -> Catalog:
 
     catalog.tax_rates = {c: random_id("txr", rng, 24) for c in CURRENCIES}
     _add_coupons(catalog, rng, created, now)
+    # Drawn last so that every other id stays as it was before test clocks existed.
+    catalog.test_clock = {
+        "id": random_id("clock", rng, 24), "object": "test_helpers.test_clock", "created": created,
+        "deletes_after": now + 30 * DAY, "frozen_time": now, "livemode": False, "name": "Renewal rehearsal",
+        "status": "ready", "status_details": {},
+    }
     return catalog
 
 

@@ -80,7 +80,7 @@ class Invoicing:
             "starting_balance": 0, "status": "draft",
             "status_transitions": {"finalized_at": created, "marked_uncollectible_at": None,
                                    "paid_at": None, "voided_at": None},
-            "test_clock": None, "total_pretax_credit_amounts": [], "webhooks_delivered_at": created,
+            "test_clock": state.test_clock, "total_pretax_credit_amounts": [], "webhooks_delivered_at": created,
             **invoice_totals(lines),
         })
         invoice["amount_due"] = invoice["amount_remaining"] = max(invoice["total"], 0)
@@ -133,7 +133,7 @@ class Invoicing:
                         "type": "price_details", "unit_amount_decimal": price["unit_amount_decimal"]},
             "proration": bool(spec.get("proration")), "quantity": spec["quantity"],
             "quantity_decimal": str(spec["quantity"]), "tax_rates": [],
-            "test_clock": None,
+            "test_clock": state.test_clock,
         })
         self.records.invoice_items.append(item)
         self.record("invoiceitem.created", created, "object", item)

@@ -92,7 +92,8 @@ class CustomerSimulation(Invoicing):
                                  "rendering_options": None},
             "livemode": False, "metadata": {}, "name": f"{first} {last}", "next_invoice_sequence": 1,
             "phone": None, "preferred_locales": [], "shipping": None, "tax_exempt": "none",
-            "test_clock": None,
+            # one customer in 40 lives on the account's test clock: listed only with `test_clock=`
+            "test_clock": catalog.test_clock["id"] if index % 40 == 14 else None,
         })
         self.record("customer.created", created, "object", self.records.customer)
 
@@ -157,7 +158,7 @@ class CustomerSimulation(Invoicing):
         trial = trial and story not in ("past_due", "upgrade", "downgrade", "cancel_at_period_end")
         anchor = start + 14 * DAY if trial else start
         state = SubscriptionState(random_id("sub", rng), self.records.customer["id"], self.currency,
-                                  start, anchor, months)
+                                  start, anchor, months, test_clock=self.records.customer["test_clock"])
         self.records.subscriptions.append(state)
         items = {}
 

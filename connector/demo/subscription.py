@@ -29,6 +29,7 @@ class SubscriptionState:
     created: int
     anchor: int               # start of the first paid period (trial end, or creation)
     months: int               # period length in months
+    test_clock: str | None = None
     item_ids: list[str] = field(default_factory=list)
     item_created: dict[str, int] = field(default_factory=dict)
     phases: list[tuple[int, dict[str, tuple[str, int]]]] = field(default_factory=list)
@@ -91,7 +92,7 @@ def build_subscription(state: SubscriptionState, at: int, prices: dict, plans: d
         "next_pending_invoice_item_invoice": None, "on_behalf_of": None,
         "pause_collection": fields["pause_collection"], "payment_settings": None,
         "pending_invoice_item_interval": None, "pending_setup_intent": None, "pending_update": None,
-        "schedule": None, "start_date": state.created, "status": fields["status"], "test_clock": None,
+        "schedule": None, "start_date": state.created, "status": fields["status"], "test_clock": state.test_clock,
         "transfer_data": None, "trial_end": fields["trial_end"], "trial_settings": None,
         "trial_start": fields["trial_start"],
     })

@@ -34,6 +34,8 @@ class StreamDef:
     sliceable: bool = True             # supports created[gte]/created[lt]
     children: Mapping[str, str] = field(default_factory=dict)
     event_prefixes: tuple[str, ...] = ()  # event types that change this stream's objects
+    # Also listed once per test clock (test mode): the plain list leaves their objects out.
+    by_test_clock: bool = False
 
 
 @dataclass
@@ -59,9 +61,14 @@ class Provider(Protocol):
         """One cheap call: which account and mode the key belongs to."""
 
     def list_page(
-        self, stream: str, *, starting_after: str | None, created_gte: int | None, created_lt: int | None
+        self, stream: str, *, starting_after: str | None, created_gte: int | None, created_lt: int | None,
+        test_clock: str | None = None,
     ) -> Page:
-        """One page of a stream, newest first, embedded child lists completed."""
+        """One page of a stream, newest first, embedded child lists completed (one test clock's objects
+        when ``test_clock`` is given)."""
+
+    def test_clocks(self) -> list[str]:
+        """Ids of the account's test clocks (none in live mode)."""
 
     def fetch_object(self, stream: str, object_id: str) -> dict[str, Any] | None:
         """The current object from its detail endpoint; None if it is gone or deleted."""

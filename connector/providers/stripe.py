@@ -55,7 +55,8 @@ _CHILD_EXPAND = ("data.discounts", "data.discounts.source.coupon")
 STREAMS: dict[str, StreamDef] = {
     s.name: s
     for s in [
-        StreamDef("customers", "/v1/customers", event_prefixes=("customer.created", "customer.updated", "customer.deleted")),
+        StreamDef("customers", "/v1/customers", event_prefixes=("customer.created", "customer.updated", "customer.deleted"),
+                  by_test_clock=True),
         StreamDef("products", "/v1/products", event_prefixes=("product.",)),
         # `tiers` is only sent when expanded; tiered MRR needs it.
         StreamDef("prices", "/v1/prices", list_params=_expand("data.tiers"), event_prefixes=("price.",)),
@@ -68,6 +69,7 @@ STREAMS: dict[str, StreamDef] = {
             list_params={"status": "all", **_expand(*(f"data.{p}" for p in _SUBSCRIPTION_EXPAND))},
             children={"subscription_items": "items"},
             event_prefixes=_SUB_EVENTS,
+            by_test_clock=True,
         ),
         StreamDef(
             "invoices",
@@ -263,11 +265,21 @@ class StripeProvider:
         key = self._client._requestor.api_key or ""  # the SDK keeps the key; we never print it
         return "_live_" in key
 
+    def test_clocks(self) -> list[str]:
+        """Ids of the test clocks (test mode only: live mode has none, and no such endpoint)."""
+        if self._key_livemode():
+            return []
+        clocks, _ = self._read_all("/v1/test_helpers/test_clocks", {}, "test_clocks")
+        return [clock["id"] for clock in clocks]
+
     def list_page(
-        self, stream: str, *, starting_after: str | None, created_gte: int | None, created_lt: int | None
+        self, stream: str, *, starting_after: str | None, created_gte: int | None, created_lt: int | None,
+        test_clock: str | None = None,
     ) -> Page:
         spec = STREAMS[stream]
         params: dict[str, Any] = {"limit": PAGE_SIZE, **spec.list_params}
+        if test_clock:
+            params["test_clock"] = test_clock
         if starting_after:
             params["starting_after"] = starting_after
         if created_gte is not None:

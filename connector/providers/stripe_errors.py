@@ -29,6 +29,7 @@ PERMISSIONS = {
     "subscriptions": "Subscriptions: Read", "invoices": "Invoices: Read",
     "invoice_items": "Invoices: Read", "credit_notes": "Credit notes: Read",
     "charges": "Charges: Read", "refunds": "Refunds: Read", "events": "Events: Read",
+    "test_clocks": "Test clocks: Read",
 }
 
 

@@ -10,12 +10,14 @@ finer, and nearly every request returns a full page (waste: about one partial
 page per slice and one empty page per stream).
 
 Everything here is plain data so it can live in the sync-state JSON and be
-resumed after a crash: a slice is ``{"gte", "lt", "after", "after_created"}``.
+resumed after a crash: a slice is ``{"gte", "lt", "after", "after_created",
+"test_clock"}``. ``test_clock`` scopes a slice to the objects of one Stripe test
+clock, which the plain list leaves out; every slice split off it keeps it.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 PAGES_PER_SLICE = 8
@@ -27,13 +29,14 @@ class Slice:
     lt: int | None = None            # exclusive upper bound; None = open
     after: str | None = None         # starting_after cursor inside the slice
     after_created: int | None = None  # `created` of the cursor object (resume if it vanishes)
+    test_clock: str | None = None     # list only this test clock's objects (test mode)
 
     def to_state(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_state(cls, data: dict[str, Any]) -> Slice:
-        return cls(**{k: data.get(k) for k in ("gte", "lt", "after", "after_created")})
+        return cls(**{k: data.get(k) for k in ("gte", "lt", "after", "after_created", "test_clock")})
 
 
 def advance(
@@ -50,7 +53,7 @@ def advance(
     if not has_more:
         return None, None
     last = objects[-1]
-    nxt = Slice(current.gte, current.lt, last["id"], last.get("created"))
+    nxt = replace(current, after=last["id"], after_created=last.get("created"))
     if not splittable:
         return nxt, None
     first_created = objects[0].get("created")
@@ -63,12 +66,12 @@ def advance(
         if boundary >= last_created:
             return nxt, None
         nxt.gte = boundary
-        return nxt, Slice(None, boundary)
+        return nxt, Slice(None, boundary, test_clock=current.test_clock)
     remaining_pages = (last_created - nxt.gte) / span
     if remaining_pages > (2 if idle else 2 * PAGES_PER_SLICE):
         middle = nxt.gte + (last_created - nxt.gte) // 2
         if nxt.gte < middle < last_created:
-            lower = Slice(nxt.gte, middle)
+            lower = Slice(nxt.gte, middle, test_clock=current.test_clock)
             nxt.gte = middle
             return nxt, lower
     return nxt, None
@@ -98,8 +101,8 @@ def restart_without_cursor(current: Slice) -> Slice:
     second is harmless: upserts are idempotent.
     """
     if current.after_created is None:
-        return Slice(current.gte, current.lt)
+        return Slice(current.gte, current.lt, test_clock=current.test_clock)
     upper = current.after_created + 1
     if current.lt is not None:
         upper = min(upper, current.lt)
-    return Slice(current.gte, upper)
+    return Slice(current.gte, upper, test_clock=current.test_clock)

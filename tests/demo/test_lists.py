@@ -90,7 +90,7 @@ def test_created_filters(quiet_server, account):
 
 
 def test_subscriptions_hide_canceled_unless_status_all(quiet_server, account):
-    everything = account.objects("subscriptions")
+    everything = [s for s in account.objects("subscriptions") if s["test_clock"] is None]   # listed with test_clock=
 
     def walk(**params):
         seen, cursor = [], None

@@ -54,7 +54,10 @@ def test_sdk_pages_every_stream_exactly(small_server, small_account, stream):
     client = sdk_client(small_server.url)
     service = getattr(client.v1, SERVICES[stream])
     params = {"status": "all"} if stream == "subscriptions" else {}
-    assert page_through(service.list, params) == small_account.objects(stream)
+    # a test clock's customers and subscriptions are listed only with `test_clock=`
+    listed = [o for o in small_account.objects(stream)
+              if stream not in ("customers", "subscriptions") or not o["test_clock"]]
+    assert page_through(service.list, params) == listed
 
 
 def test_sdk_pages_nested_lists(small_server, small_account):

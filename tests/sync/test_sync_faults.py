@@ -78,7 +78,8 @@ def test_429_beyond_the_budget_is_rate_limited_and_keeps_the_cursor(rsps):
     store, report = synced_store(fake, rsps, streams=["customers"])
     error = report.failures["customers"]
     assert isinstance(error, UpstreamUnavailable) and str(error).startswith("rate limited on GET /v1/customers after 4 attempts")
-    assert store.get_state("customers")["slices"] == [{"gte": None, "lt": None, "after": None, "after_created": None}]
+    assert store.get_state("customers")["slices"] == [
+        {"gte": None, "lt": None, "after": None, "after_created": None, "test_clock": None}]
     assert live_ids(store, "customers") == []
 
 
