@@ -18,6 +18,7 @@ from .http import RateLimiter, RetryPolicy
 from .providers.stripe import StripeProvider
 from .store import Store, open_store
 from .sync import (
+    EVENTS_STREAM,
     SyncReport,
     default_in_flight,
     default_rate,
@@ -120,11 +121,16 @@ def sync(
 
 
 def auth(settings: Settings) -> dict[str, Any]:
-    """One cheap call for the account, then one tiny list per stream to learn the key's reach."""
+    """One cheap call for the account, then one tiny list per stream to learn the key's reach.
+
+    ``needed``: the streams a sync with these settings reads — the selected ones
+    and ``events``, which keeps them up to date (without it every sync re-reads them).
+    """
     conn = connect(settings)
+    needed = [*resolve_streams(conn.provider, settings.streams), EVENTS_STREAM]
     identity = conn.provider.identify()
     streams = []
-    for stream in [*conn.provider.streams, "events"]:
+    for stream in [*conn.provider.streams, EVENTS_STREAM]:
         reason = conn.provider.check_stream_access(stream)
         streams.append({"stream": stream, "readable": reason is None, "reason": reason})
     return {
@@ -133,6 +139,7 @@ def auth(settings: Settings) -> dict[str, Any]:
         "key": conn.key_description,
         "api_version": identity.api_version,
         "streams": streams,
+        "needed": needed,
     }
 
 

@@ -7,7 +7,10 @@ Per stream, ``_sync_state`` says where it stands:
 * ``phase = full``: a full read interrupted by a crash; its slices resume;
 * ``phase = incremental``: only the events pass — unless the cursor is older
   than the events Stripe still keeps (30 days): then the stream is re-read in
-  full with a warning, never silently skipped.
+  full with a warning, never silently skipped;
+* a key without Events read access (or an API without ``/v1/events``): the
+  streams the events pass would have brought up to date are re-read in full,
+  with one warning saying what that costs and how to avoid it.
 
 The whole run commits page by page; a failure in one stream (a 403, say) stops
 that stream only, and the run ends with the first failure's exit code after the
@@ -25,12 +28,13 @@ from dataclasses import dataclass, field
 
 from ..constants import (
     DEFAULT_CEILING_SHARE,
+    PAGE_SIZE,
     EVENTS_RETENTION_SECONDS,
     EVENTS_SAFETY_LAG_SECONDS,
     STRIPE_LIVE_REQUESTS_PER_SECOND,
     STRIPE_TEST_REQUESTS_PER_SECOND,
 )
-from ..errors import ConfigError, ConnectorError, StoreError
+from ..errors import ConfigError, ConnectorError, PermissionDenied, StoreError
 from ..providers.base import Provider
 from ..store import Store
 from .events import EventsPass
@@ -39,6 +43,8 @@ from .pipeline import Pipeline
 from .progress import Progress
 
 log = logging.getLogger("billing_connector.sync")
+
+EVENTS_STREAM = "events"
 
 # A cursor this close to the retention edge is treated as already too old:
 # the scan itself takes time, and events at the edge may expire meanwhile.
@@ -78,7 +84,11 @@ def default_in_flight(rate: float) -> int:
 
 
 def resolve_streams(provider: Provider, requested: Iterable[str] | None) -> list[str]:
-    """Validate stream names; child tables (subscription_items, ...) bring their parent."""
+    """Validate stream names; child tables (subscription_items, ...) bring their parent.
+
+    ``events`` is a stream name too (what `auth` and `doctor` check): the events
+    pass keeps every selected stream up to date, so naming it adds no table.
+    """
     from ..providers.stripe import CHILD_STREAMS
 
     names = list(provider.streams)
@@ -87,8 +97,10 @@ def resolve_streams(provider: Provider, requested: Iterable[str] | None) -> list
     chosen = []
     for name in requested:
         name = CHILD_STREAMS.get(name, name)
+        if name == EVENTS_STREAM:
+            continue
         if name not in provider.streams:
-            valid = ", ".join([*names, *CHILD_STREAMS])
+            valid = ", ".join([*names, *CHILD_STREAMS, EVENTS_STREAM])
             raise ConfigError(f"unknown stream {name!r}; valid streams: {valid}")
         if name not in chosen:
             chosen.append(name)
@@ -132,13 +144,7 @@ def run_sync(
                 fulls.append(FullRead(store, provider, stream, state, progress))
                 report.full_reads.append(stream)
 
-        if fulls:
-            pipeline = make_pipeline()
-            for full in fulls:
-                full.start(pipeline)
-            report.failures.update(pipeline.run(store.db.atomic))
-            for full in fulls:
-                report.rows_read[full.stream] = full.rows
+        _read_in_full(fulls, make_pipeline, store, report)
 
         states = {stream: store.get_state(stream) or {} for stream in streams if stream not in report.failures}
         cursors = {
@@ -147,7 +153,22 @@ def run_sync(
             if state.get("phase") == "incremental"
         }
         events = EventsPass(store, provider, cursors, now - EVENTS_SAFETY_LAG_SECONDS, progress)
-        failures = events.run(make_pipeline)
+        try:
+            failures = events.run(make_pipeline)
+        except PermissionDenied as exc:
+            failures = {EVENTS_STREAM: exc}
+        if isinstance(failures.get(EVENTS_STREAM), PermissionDenied):
+            stale = [stream for stream in cursors if stream not in report.full_reads]
+            _warn_events_refused(store, stale, failures[EVENTS_STREAM])
+            fulls = []
+            for stream in stale:
+                state = new_full_state(now - EVENTS_SAFETY_LAG_SECONDS, refresh=True)
+                with store.db.atomic():
+                    store.set_state(stream, state)
+                fulls.append(FullRead(store, provider, stream, state, progress))
+                report.full_reads.append(stream)
+            failures = {}
+            _read_in_full(fulls, make_pipeline, store, report)
         report.failures.update(failures)
         report.events_seen = events.events_seen
         report.objects_refetched = events.objects_refetched
@@ -162,6 +183,35 @@ def run_sync(
         progress.close()
     report.seconds = time.monotonic() - started
     return report
+
+
+def _read_in_full(fulls: list[FullRead], make_pipeline: Callable[[], Pipeline], store: Store, report: SyncReport) -> None:
+    if not fulls:
+        return
+    pipeline = make_pipeline()
+    for full in fulls:
+        full.start(pipeline)
+    report.failures.update(pipeline.run(store.db.atomic))
+    for full in fulls:
+        report.rows_read[full.stream] = full.rows
+
+
+def _warn_events_refused(store: Store, streams: list[str], refusal: PermissionDenied) -> None:
+    """One warning: what a sync without events costs, and how to get them."""
+    reason = ("this API serves no /v1/events" if "(404)" in str(refusal)
+              else "the API key may not read events (403)")
+    if not streams:
+        log.warning("%s: the next sync will re-read every stream in full; grant 'Events: Read' to the "
+                    "restricted key to sync only what changed", reason)
+        return
+    counts = store.table_counts()
+    rows = sum(counts.get(stream, 0) for stream in streams)
+    pages = sum(max(1, math.ceil(counts.get(stream, 0) / PAGE_SIZE)) for stream in streams)
+    log.warning(
+        "%s: re-reading %s in full instead of only what changed (about %s requests for %s rows, "
+        "on every sync); grant 'Events: Read' to the restricted key to make syncs incremental",
+        reason, ", ".join(streams), f"{pages:,}", f"{rows:,}",
+    )
 
 
 def _needs_full_read(state: dict | None, now: int, full_refresh: bool) -> str | None:
