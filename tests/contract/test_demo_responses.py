@@ -59,6 +59,11 @@ def crawl() -> Crawl:
         for invoice in crawl.bodies["/v1/invoices"]:
             if invoice["lines"]["has_more"] or invoice is crawl.bodies["/v1/invoices"][0]:
                 crawl.read_list(f"/v1/invoices/{invoice['id']}/lines", "line_item")
+        for clock in crawl.read_list("/v1/test_helpers/test_clocks", "test_helpers.test_clock"):
+            crawl.detail(f"/v1/test_helpers/test_clocks/{clock['id']}", "test_helpers.test_clock")
+            # a test clock's customers and subscriptions: listed only with test_clock=
+            crawl.bodies["clock customers"] = crawl.read_list("/v1/customers", "customer", test_clock=clock["id"])
+            crawl.read_list("/v1/subscriptions", "subscription", test_clock=clock["id"], status="all")
         for subscription in crawl.bodies["/v1/subscriptions"][:20]:
             items = crawl.read_list("/v1/subscription_items", "subscription_item", subscription=subscription["id"])
             crawl.detail(f"/v1/subscription_items/{items[0]['id']}", "subscription_item")
@@ -74,11 +79,12 @@ def test_the_crawl_covered_every_stream_and_nested_list(crawl):
     checker = crawl.checker
     assert all(crawl.bodies[path] for path in LIST_PATHS), {p: len(b) for p, b in crawl.bodies.items()}
     assert any(i["lines"]["has_more"] for i in crawl.bodies["/v1/invoices"])
+    assert crawl.bodies["clock customers"]
     # every object type the demo serves was checked, deleted ones included
     assert set(checker.object_types) == {
         "account", "customer", "product", "price", "plan", "coupon", "promotion_code", "subscription",
         "subscription_item", "invoice", "invoice_payment", "line_item", "invoiceitem", "credit_note",
-        "credit_note_line_item", "charge", "refund", "event",
+        "credit_note_line_item", "charge", "refund", "event", "test_helpers.test_clock",
         "deleted customer", "deleted coupon",
     }
     print(f"contract: {checker.responses} responses, {checker.objects} objects, {checker.fields} fields checked")
