@@ -7,6 +7,7 @@ in each minute window, as Chargebee counts them.
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -120,3 +121,17 @@ def test_budget_refuses_more_than_the_plan_allows():
     with pytest.raises(ConfigError) as err:
         budget_for("gold")
     assert str(err.value) == "unknown Chargebee plan 'gold': use one of " + ", ".join(PLAN_LIMITS)
+
+
+
+def test_the_fake_answers_429_over_its_concurrency_cap(site, serve):
+    import base64
+
+    server = serve(site, per_minute=1000, concurrency=1)
+    auth = "Basic " + base64.b64encode(b"test_fakekey_chargebee:").decode()
+    server.stats.in_flight = 1       # one request already being answered
+    status, headers, body = server.answer("/api/v2/customers", {}, auth)
+    assert (status, json.loads(body)["api_error_code"]) == (429, "api_request_limit_exceeded")
+    assert 1 <= int(headers["Retry-After"]) <= 60
+    server.stats.in_flight = 0
+    assert server.answer("/api/v2/customers", {}, auth)[0] == 200
