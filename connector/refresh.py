@@ -44,15 +44,20 @@ def refresh(store, policy, *, remap_all: bool = False, recompute_all: bool = Fal
     ``phase(name)`` is a context manager around the "mapping" and the "mrr" step (the progress
     display and the sync summary's timings)."""
     ensure_schema(store)
+    horizon = as_of or engine.today_utc()
     with store.db.atomic():
         with phase("mapping"):
             mapped = mapping.map_all(store) if remap_all else mapping.map_changes(store)
         with phase("mrr"):
-            changed = segment_builder.build_segments(store, None if remap_all else mapped)
+            # segments are built as known on the as-of day: a change whose event left Stripe's window
+            # since the last run is dated by the rule for undated changes from now on
+            redated = segment_builder.customers_dated_differently(store, engine.stored_policy(store).as_of, horizon)
+            changed = segment_builder.build_segments(store, None if remap_all else set(mapped) | redated,
+                                                     as_of=horizon)
             if recompute_all:
-                stats = engine.rebuild(store, policy, as_of=as_of)
+                stats = engine.rebuild(store, policy, as_of=horizon)
             else:
-                stats = engine.update(store, policy, set(changed) | set(also), as_of=as_of)
+                stats = engine.update(store, policy, set(changed) | set(also), as_of=horizon)
     return {
         "mapped_customers": len(mapped),
         "segment_customers": len(changed),

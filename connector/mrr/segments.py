@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timezone
 from fractions import Fraction
 from typing import Any
 
@@ -34,7 +35,7 @@ from .model import (
     SEGMENT_MIGRATIONS, SEGMENTS_TABLE, UNPLACED_KEY, UNPLACED_TABLE, segment_row, write_customer_segments,
 )
 from .segments_effective import effective_segments  # noqa: F401  (public API lives here)
-from .segments_live import ENDED_STATUSES, LiveSubscriptionPieces, day_of as _day
+from .segments_live import ENDED_STATUSES, LiveSubscriptionPieces, dated_changes_window, day_of as _day
 from .segments_pricing import gross_amount, inclusive_tax_share, split_line
 
 PROVIDER = "stripe"
@@ -75,17 +76,20 @@ def _all_customers(store: Store) -> set[str]:
     return customers
 
 
-def build_segments(store: Store, customer_ids: Iterable[str] | None = None) -> set[str]:
-    """(Re)write the stored segments of these customers (None = all); returns those that changed.
+def build_segments(store: Store, customer_ids: Iterable[str] | None = None, as_of: date | None = None) -> set[str]:
+    """(Re)write the stored segments of these customers (None = all) as known on ``as_of``
+    (default today, UTC: which recorded changes still date anything, see ``dated_changes_window``);
+    returns the customers whose segments changed.
 
     Reads the neutral tables, which the refresh chain (connector.refresh) has brought up to date.
     """
     store.migrate("mrr", SEGMENT_MIGRATIONS)
+    window = dated_changes_window(as_of or datetime.now(timezone.utc).date())
     changed = set()
     with store.db.atomic():
         wanted = _all_customers(store) if customer_ids is None else set(customer_ids)
         for customer_id in sorted(wanted):
-            builder = _CustomerSegments(store, customer_id)
+            builder = _CustomerSegments(store, customer_id, window)
             rows = builder.build()
             if write_customer_segments(store, PROVIDER, customer_id, rows):
                 changed.add(customer_id)
@@ -94,15 +98,32 @@ def build_segments(store: Store, customer_ids: Iterable[str] | None = None) -> s
     return changed
 
 
+def customers_dated_differently(store: Store, before: date | None, after: date) -> set[str]:
+    """Customers whose recorded changes date something on one of the two as-of days and not on the
+    other (an event leaving Stripe's window): their segments must be rebuilt when the day moves."""
+    if before is None or before == after or not store.db["billing_subscription_changes"].exists():
+        return set()
+    (a_from, a_until), (b_from, b_until) = dated_changes_window(before), dated_changes_window(after)
+    spans = [(min(a_from, b_from), max(a_from, b_from)), (min(a_until, b_until), max(a_until, b_until))]
+    found: set[str] = set()
+    for low, high in spans:
+        found |= {c for (c,) in store.db.execute(
+            "SELECT DISTINCT customer_id FROM billing_subscription_changes WHERE _deleted = 0 "
+            "AND changed_at >= ? AND changed_at < ?", [low, high]) if c}
+    return found
+
+
 class _CustomerSegments(LiveSubscriptionPieces):
-    def __init__(self, store: Store, customer_id: str):
+    def __init__(self, store: Store, customer_id: str, window: tuple[int, int] | None = None):
         self.cid = customer_id
         self.subscriptions = {s["id"]: s for s in _rows(store, "billing_subscriptions", customer_id)}
         self.items = _rows(store, "billing_subscription_items", customer_id)
         self.discounts = {d["id"]: d for d in _rows(store, "billing_discounts", customer_id)}
         self.invoices = {i["id"]: i for i in _rows(store, "billing_invoices", customer_id)}
         self.lines = sorted(_rows(store, "billing_invoice_lines", customer_id), key=lambda r: (r["invoice_id"], r["id"]))
-        self.changes = _rows(store, "billing_subscription_changes", customer_id)
+        changes = _rows(store, "billing_subscription_changes", customer_id)
+        # only what Stripe still keeps dates a change: the same for a store synced for years and a fresh one
+        self.changes = [c for c in changes if window is None or window[0] <= (c["changed_at"] or 0) < window[1]]
         self.plans = _plans(store, {i["plan_id"] for i in self.items} | {line["plan_id"] for line in self.lines})
         self.out: list[dict[str, Any]] = []
         self.unplaced: list[dict[str, Any]] = []

@@ -32,6 +32,18 @@ KNOWN_STATUSES = SUBSCRIPTION_STATUS_TAGS | {"active", "canceled"}
 ENDED_STATUSES = ("canceled", "incomplete_expired")
 
 
+# Stripe keeps events for 30 days. A change an event dates counts from that day only while the event
+# is among the last full 28 days before the as-of day: a fresh sync at any hour of that day still
+# reads it, so a fresh store and one synced nightly for years date the same changes the same way.
+EVENT_WINDOW_DAYS = 28
+
+
+def dated_changes_window(as_of: date) -> tuple[int, int]:
+    """[from, until) epoch seconds of the recorded changes that date anything as of ``as_of``."""
+    midnight = int(datetime(as_of.year, as_of.month, as_of.day, tzinfo=timezone.utc).timestamp())
+    return midnight - EVENT_WINDOW_DAYS * 86_400, midnight + 86_400
+
+
 def day_of(epoch: int | None) -> date | None:
     return datetime.fromtimestamp(int(epoch), tz=timezone.utc).date() if epoch is not None else None
 
@@ -96,7 +108,7 @@ class LiveSubscriptionPieces:
                 self.unplace("subscription_item", item["id"], f"subscription item: {problem}",
                              int(gross) if gross is not None else None, (sub or {}).get("currency"))
             return
-        start = self.changed_mid_period(item, period_start, period_end) or period_start
+        start = self.present_price_since(item, period_start, period_end)
         status = sub["status"]
         end = None
         if status in ENDED_STATUSES:
@@ -189,6 +201,29 @@ class LiveSubscriptionPieces:
         ends = [day_of(line["period_end_at"]) for line in self.lines if line["kind"] == "recurring"
                 and line["invoice_id"] in {i["id"] for i in failed} and line["period_end_at"]]
         return min(ends) if ends else None
+
+    def present_price_since(self, item: Mapping[str, Any], period_start: date, period_end: date | None) -> date:
+        """The day the item's present price and quantity hold from, never backdated to its period start:
+
+        1. the day a proration line or a kept event (Stripe's 30 days) shows the change;
+        2. the item's creation, when it was added within the period;
+        3. else, when the invoice that opened the period billed another price or quantity for
+           the item (a change with no proration and no kept event: Stripe keeps no date), the
+           period end: the first invoice to bill the present price;
+        4. else the period start.
+        """
+        changed = self.changed_mid_period(item, period_start, period_end)
+        if changed is not None:
+            return changed
+        created = day_of(item["created_at"])
+        if created is not None and period_start < created and (period_end is None or created < period_end):
+            return created
+        opening = [line for line in self.lines if line["kind"] == "recurring"
+                   and line["subscription_item_id"] == item["id"] and day_of(line["period_start_at"]) == period_start]
+        if period_end is not None and opening and all(
+                (line["plan_id"], line["quantity"]) != (item["plan_id"], item["quantity"]) for line in opening):
+            return period_end
+        return period_start
 
     def changed_mid_period(self, item: Mapping[str, Any], start: date, period_end: date | None) -> date | None:
         """The day within the current period the item took its present price or quantity, if a

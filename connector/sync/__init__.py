@@ -12,7 +12,9 @@ Per stream, ``_sync_state`` says where it stands:
   streams the events pass would have brought up to date are re-read in full,
   with one warning saying what that costs and how to avoid it.
 
-The whole run commits page by page; a failure in one stream (a 403, say) stops
+A full read of subscriptions is followed, once, by a read of the events Stripe
+still keeps (``EventsHistory``): the dates of changes a fresh store would
+otherwise never learn. The whole run commits page by page; a failure in one stream (a 403, say) stops
 that stream only, and the run ends with the first failure's exit code after the
 others finished.
 """
@@ -37,7 +39,7 @@ from ..constants import (
 from ..errors import ConfigError, ConnectorError, PermissionDenied, StoreError
 from ..providers.base import Provider
 from ..store import Store
-from .events import EventsPass
+from .events import EventsHistory, EventsPass
 from .full import FullRead, new_full_state
 from .pipeline import Pipeline
 from .progress import Progress
@@ -45,6 +47,10 @@ from .progress import Progress
 log = logging.getLogger("billing_connector.sync")
 
 EVENTS_STREAM = "events"
+
+# The stream whose full read also reads the events Stripe keeps (see EventsHistory).
+HISTORY_STREAM = "subscriptions"
+HISTORY_PENDING = "events_history_pending"
 
 # A cursor this close to the retention edge is treated as already too old:
 # the scan itself takes time, and events at the edge may expire meanwhile.
@@ -140,11 +146,24 @@ def run_sync(
                 state = new_full_state(now - EVENTS_SAFETY_LAG_SECONDS, refresh=state is not None)
                 with store.db.atomic():
                     store.set_state(stream, state)
+                    if stream == HISTORY_STREAM:
+                        store.set_meta(HISTORY_PENDING, "1")
             if state["phase"] == "full":
                 fulls.append(FullRead(store, provider, stream, state, progress))
                 report.full_reads.append(stream)
 
         _read_in_full(fulls, make_pipeline, store, report)
+        if store.meta(HISTORY_PENDING) == "1" and HISTORY_STREAM not in report.failures:
+            # What a full read cannot say: when each subscription changed. The events Stripe still
+            # keeps (30 days) up to where the full read's events cursor starts; pending until read.
+            history_state = store.get_state(HISTORY_STREAM) or {}
+            if history_state.get("phase") == "incremental":
+                read_until = int(history_state.get("events_cursor", now))
+                history = EventsHistory(store, provider, {}, read_until, progress)
+                report.events_seen += history.store_history(
+                    max(now - EVENTS_RETENTION_SECONDS + RETENTION_MARGIN_SECONDS, 0), read_until)
+                with store.db.atomic():
+                    store.set_meta(HISTORY_PENDING, "0")
 
         states = {stream: store.get_state(stream) or {} for stream in streams if stream not in report.failures}
         cursors = {

@@ -107,12 +107,13 @@ class EventsPass:
         probe = self.provider.events_page(types=[], created_gt=start, created_lte=self.until, starting_after=None)
         return bool(probe.events)
 
-    def _scan(self, start: int, end: int) -> list[dict[str, Any]]:
+    def _scan(self, start: int, end: int, types: list[str] | None = None) -> list[dict[str, Any]]:
         events: dict[str, dict[str, Any]] = {}
         after = None
         seen_cursors: set[str] = set()
         while True:
-            page = self.provider.events_page(types=[], created_gt=start, created_lte=end, starting_after=after)
+            page = self.provider.events_page(types=types or [], created_gt=start, created_lte=end,
+                                             starting_after=after)
             for event in page.events:
                 events.setdefault(event["id"], event)
             if not page.has_more:
@@ -186,3 +187,24 @@ class EventsPass:
             write_page(self.store, stream, page)
 
         return apply
+
+
+# Events the mapping reads for when things happened (it never needs the objects re-read).
+HISTORY_EVENT_TYPES = ["customer.subscription.updated"]
+
+
+class EventsHistory(EventsPass):
+    """The events Stripe still keeps from before a full read (30 days), stored without re-fetching.
+
+    A full read gives every object as it is now, but not when it changed: the
+    mapping dates a price, quantity or status change from its
+    ``customer.subscription.updated`` event. Reading them on the first sync too
+    gives a fresh store the same dates as a store synced nightly for a month.
+    """
+
+    def store_history(self, start: int, end: int) -> int:
+        events = self._scan(start, end, HISTORY_EVENT_TYPES) if start < end else []
+        with self.store.db.atomic():
+            if events:
+                self.store.upsert_objects("events", events)
+        return len(events)

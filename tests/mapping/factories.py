@@ -154,14 +154,17 @@ def load(store, **tables: list[dict[str, Any]]) -> None:
             store.upsert_objects(table, objects)
 
 
-def segments_for(store, policy: str = "default", overrides=None, customers="changed", incremental: bool = True):
+def segments_for(store, policy: str = "default", overrides=None, customers="changed", incremental: bool = True,
+                 as_of: str | None = None):
     """Map, build and apply a policy: what the engine does after each sync.
 
     ``customers``: whose segments to rebuild — "changed" (what the mapping
-    returned, as the engine does), None (all) or a list of ids.
+    returned, as the engine does), None (all) or a list of ids. ``as_of``: the
+    day the segments are built for (which kept events still date changes).
     """
     changed = map_changes(store) if incremental else map_all(store)
-    build_segments(store, changed if customers == "changed" else customers)
+    build_segments(store, changed if customers == "changed" else customers,
+                   as_of=date.fromisoformat(as_of) if as_of else None)
     return effective_segments(store, load_policy(policy, overrides or {}))
 
 

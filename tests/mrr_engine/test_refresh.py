@@ -19,7 +19,7 @@ def fake_pipeline(monkeypatch, store):
     monkeypatch.setattr(refresh.mapping, "map_changes", lambda s: calls.append(("map_changes",)) or {"c1"})
     monkeypatch.setattr(refresh.mapping, "map_all", lambda s: calls.append(("map_all",)) or {"c1", "c2"})
 
-    def build_segments(s, customer_ids):
+    def build_segments(s, customer_ids, as_of=None):
         calls.append(("build_segments", None if customer_ids is None else sorted(customer_ids)))
         write(s, "c1", [(0, None, 1000, "usd")])
         return {"c1"}

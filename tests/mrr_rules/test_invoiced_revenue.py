@@ -105,10 +105,15 @@ def test_a_change_without_proration_counts_from_the_day_its_event_records(store)
              "data": {"object": now, "previous_attributes": before}, "livemode": False}
     load(store, customers=[customer()], prices=[MONTHLY, BIGGER], invoices=[march], subscriptions=[now],
          events=[event])
-    segments = segments_for(store)
+    segments = segments_for(store, as_of="2025-03-25")
     assert [mrr_on(segments, d) for d in ("2025-03-19", "2025-03-20")] == [10000, 20000]
+    # once Stripe no longer keeps the event (a fresh sync could not read it), the rule for undated
+    # changes holds for every store: the new price from the first invoice that bills it, never backdated
+    later = segments_for(store, customers=None, as_of="2025-04-28")
+    assert [mrr_on(later, d) for d in ("2025-03-01", "2025-03-20", "2025-03-31", "2025-04-01")] == [
+        10000, 10000, 10000, 20000]
     assert table(store, "billing_subscription_changes") == [{
         "provider": "stripe", "id": "evt_1:si_1", "customer_id": "cus_1", "event_id": "evt_1",
         "subscription_id": "sub_1", "subscription_item_id": "si_1", "changed_at": ts("2025-03-20"),
         "plan_id": "price_big", "quantity": 1, "previous_plan_id": "price_m", "previous_quantity": 1,
-            "status": None, "previous_status": None, "_deleted": 0}]
+        "status": None, "previous_status": None, "_deleted": 0}]
