@@ -107,13 +107,12 @@ class EventsPass:
         probe = self.provider.events_page(types=[], created_gt=start, created_lte=self.until, starting_after=None)
         return bool(probe.events)
 
-    def _scan(self, start: int, end: int, types: list[str] | None = None) -> list[dict[str, Any]]:
+    def _scan(self, start: int, end: int) -> list[dict[str, Any]]:
         events: dict[str, dict[str, Any]] = {}
         after = None
         seen_cursors: set[str] = set()
         while True:
-            page = self.provider.events_page(types=types or [], created_gt=start, created_lte=end,
-                                             starting_after=after)
+            page = self.provider.events_page(types=[], created_gt=start, created_lte=end, starting_after=after)
             for event in page.events:
                 events.setdefault(event["id"], event)
             if not page.has_more:
@@ -203,7 +202,9 @@ class EventsHistory(EventsPass):
     """
 
     def store_history(self, start: int, end: int) -> int:
-        events = self._scan(start, end, HISTORY_EVENT_TYPES) if start < end else []
+        # no types[] filter, as in the events pass: not every Stripe-like server accepts one
+        scanned = self._scan(start, end) if start < end else []
+        events = [e for e in scanned if e.get("type") in HISTORY_EVENT_TYPES]
         with self.store.db.atomic():
             if events:
                 self.store.upsert_objects("events", events)
