@@ -160,10 +160,18 @@ def run_sync(
             if history_state.get("phase") == "incremental":
                 read_until = int(history_state.get("events_cursor", now))
                 history = EventsHistory(store, provider, {}, read_until, progress)
-                report.events_seen += history.store_history(
-                    max(now - EVENTS_RETENTION_SECONDS + RETENTION_MARGIN_SECONDS, 0), read_until)
-                with store.db.atomic():
-                    store.set_meta(HISTORY_PENDING, "0")
+                failures = history.store_history(
+                    make_pipeline, max(now - EVENTS_RETENTION_SECONDS + RETENTION_MARGIN_SECONDS, 0), read_until)
+                report.events_seen += history.events_seen
+                unreadable = {k: v for k, v in failures.items() if isinstance(v, PermissionDenied)}
+                report.failures.update({k: v for k, v in failures.items() if k not in unreadable})
+                if unreadable:
+                    # a server without events: MRR dates changes by the rule for undated ones; say so
+                    log.warning("events: %s; changes made before this sync are dated by the rule for "
+                                "undated changes (docs/mrr-rules.md)", next(iter(unreadable.values())))
+                elif not failures:
+                    with store.db.atomic():
+                        store.set_meta(HISTORY_PENDING, "0")
 
         states = {stream: store.get_state(stream) or {} for stream in streams if stream not in report.failures}
         cursors = {

@@ -201,11 +201,21 @@ class EventsHistory(EventsPass):
     gives a fresh store the same dates as a store synced nightly for a month.
     """
 
-    def store_history(self, start: int, end: int) -> int:
-        # no types[] filter, as in the events pass: not every Stripe-like server accepts one
-        scanned = self._scan(start, end) if start < end else []
-        events = [e for e in scanned if e.get("type") in HISTORY_EVENT_TYPES]
-        with self.store.db.atomic():
+    def store_history(self, make_pipeline, start: int, end: int) -> dict[str, Any]:
+        """Read and store them; returns the failures (by stream), as the other passes do."""
+        if start >= end:
+            return {}
+        found: list[dict[str, Any]] = []
+
+        def scan() -> list[dict[str, Any]]:
+            # no types[] filter, as in the events pass: not every Stripe-like server accepts one
+            return [e for e in self._scan(start, end) if e.get("type") in HISTORY_EVENT_TYPES]
+
+        def keep(events: list[dict[str, Any]]) -> None:
+            found.extend(events)
             if events:
                 self.store.upsert_objects("events", events)
-        return len(events)
+
+        pipeline: Pipeline = make_pipeline()
+        pipeline.submit(Job("events", scan, keep))
+        return pipeline.run(self.store.db.atomic)
