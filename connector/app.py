@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Settings, describe_key
+from .config import Settings, describe_key, require_safe_endpoint
 from .http import RateLimiter, RetryPolicy
 from .providers.stripe import StripeProvider
 from .store import Store, open_store
@@ -39,7 +39,11 @@ class Connection:
 
 
 def connect(settings: Settings, environ: dict[str, str] | None = None) -> Connection:
-    """A provider for the configured key, rate-limited for the key's mode."""
+    """A provider for the configured key, rate-limited for the key's mode.
+
+    Refuses (ConfigError, before any request) a base URL the key must not travel to.
+    """
+    require_safe_endpoint(settings.api_base, environ)
     key = settings.api_key(environ)
     livemode = "_live_" in key
     rate = settings.max_requests_per_second or default_rate(livemode)

@@ -9,9 +9,12 @@ from the environment only (``STRIPE_API_KEY``, or the variable the TOML names in
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import tomllib
+import urllib.request
+from urllib.parse import urlsplit
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +22,21 @@ from typing import Any
 
 from .constants import DEFAULT_API_KEY_ENV, DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH
 from .errors import AuthError, ConfigError
+from .redact import register_secret
+
+# Hosts the key may reach over plain http: this machine, named exactly (the demo,
+# tests). Another 127.x alias or a name resolving to one is refused: it is an
+# attacker's favourite way around a "loopback" check (a DNS name, a proxy rule).
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+DEFAULT_API_BASE = "https://api.stripe.com"
 
 
 def _positive_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
     number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number (not nan or infinity)")
     if number <= 0:
         raise ValueError("must be greater than 0")
     return number
@@ -147,6 +161,7 @@ class Settings:
                 f"no API key: set {self.api_key_env} in the environment "
                 "(a restricted read-only key is enough; see README)"
             )
+        register_secret(key)  # from here on no message, log line or stored text can carry it
         if not key.startswith(("sk_", "rk_")) or key.count("_") < 2:
             raise AuthError(
                 f"{self.api_key_env} does not look like a Stripe secret or restricted key "
@@ -167,13 +182,20 @@ def key_livemode(key: str) -> bool:
     return "_live_" in key
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path) -> tuple[dict[str, Any], os.stat_result]:
+    """The parsed file and the status of the very file read (one descriptor: no swap between check and read)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                raise ConfigError(f"config file {path} is not a regular file; pass a TOML file to --config")
+            text = handle.read(1024 * 1024).decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; a config file is TOML") from None
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text), status
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message already ends with "(at line L, column C)"
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
@@ -232,7 +254,7 @@ def load_settings(
 
     data: dict[str, Any] = {}
     if path is not None:
-        data = _read_toml(path)
+        data, file_status = _read_toml(path)
         _check_unknown_keys(path, data)
         settings.config_path = str(path)
         for setting in SETTINGS:
@@ -244,7 +266,7 @@ def load_settings(
         if not isinstance(mrr, Mapping):
             raise ConfigError(f"{path}: [mrr] must be a table")
         settings.mrr_rules = {k: v for k, v in mrr.items() if k not in ("policy", "reporting_currency")}
-        _check_permissions(path, data)
+        _check_permissions(path, data, file_status)
 
     for setting in SETTINGS:
         if setting.env and environ.get(setting.env, "") != "":
@@ -271,19 +293,83 @@ def _parse(setting: Setting, raw: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {raw!r} {exc}") from None
 
 
-def _check_permissions(path: Path, data: Mapping[str, Any]) -> None:
-    """Refuse a config readable by others when it names where a secret lives.
+def _check_permissions(path: Path, data: Mapping[str, Any], status: os.stat_result) -> None:
+    """Refuse a config file others could have written when it steers the key.
 
-    The file never holds the key itself, but a world-readable file that points
-    at the secret's variable invites someone to put the key in it next; 0600 is
-    what `billing-connector` itself writes.
+    ``api_base`` decides where the key is sent and ``api_key_env`` which secret
+    is read: a file setting either must be the user's own and writable by no
+    one else, or whoever can write the cron job's directory receives the key.
+    One naming the key variable must also be unreadable by others: it invites
+    someone to put the key itself in it next. 0600 is what the tool writes.
     """
-    found, _ = _lookup(data, "stripe.api_key_env")
-    if not found:
+    steering = [key for key in ("stripe.api_base", "stripe.api_key_env") if _lookup(data, key)[0]]
+    if not steering:
         return
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    mode = stat.S_IMODE(status.st_mode)
+    what = " and ".join(steering)
+    if status.st_uid != os.geteuid():
+        raise ConfigError(
+            f"{path} sets {what} but is owned by another user (uid {status.st_uid}); "
+            f"refusing it: use a config file you own, mode 600"
+        )
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ConfigError(f"{path} sets {what} but others may write it (mode {mode:o}); run `chmod 600 {path}`")
+    if "stripe.api_key_env" in steering and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
             f"{path} names the API key variable but is readable by others "
-            f"(mode {stat.S_IMODE(mode):o}); run `chmod 600 {path}`"
+            f"(mode {mode:o}); run `chmod 600 {path}`"
         )
+
+
+def endpoint_problem(api_base: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """Why the API key must not be sent to ``api_base``, or None when it may.
+
+    https to any host; plain http only to localhost, 127.0.0.1 or ::1 named
+    exactly, and only when no proxy variable would carry the cleartext request
+    (and its key) to a proxy. A URL with user info or odd characters in its host
+    part is refused: parsers disagree about where such a host ends.
+    """
+    environ = os.environ if environ is None else environ
+    url = api_base or DEFAULT_API_BASE
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port
+    except ValueError:
+        return f"api_base {url!r} is not a valid URL; use https://host"
+    if parts.scheme not in ("http", "https") or not host:
+        return f"api_base {url!r} is not an http(s) URL; use https://host"
+    if "@" in parts.netloc or "\\" in url or any(c.isspace() or ord(c) < 32 for c in url):
+        return f"api_base {url!r} has user info or control characters in it; use https://host"
+    if parts.scheme == "https":
+        return None  # a proxy only tunnels TLS (CONNECT): the key stays encrypted end to end
+    if host not in LOOPBACK_HOSTS:
+        return (
+            f"api_base {url} is plain http to {host}: the API key would travel unencrypted; "
+            "use https:// (plain http is allowed only to localhost, 127.0.0.1 or ::1)"
+        )
+    proxy_variable = _proxy_variable("http", host, environ)
+    if proxy_variable:
+        return (
+            f"api_base {url} is plain http and {proxy_variable} would send it, with the API key, "
+            f"through a proxy; unset {proxy_variable} or add {host} to NO_PROXY"
+        )
+    return None
+
+
+def _proxy_variable(scheme: str, host: str, environ: Mapping[str, str]) -> str | None:
+    """The environment variable that would route a request to ``host`` through a proxy, if any."""
+    no_proxy = environ.get("no_proxy") or environ.get("NO_PROXY") or ""
+    for wanted in (f"{scheme}_proxy", "all_proxy"):
+        for name in (wanted, wanted.upper()):
+            if environ.get(name, "").strip():
+                if no_proxy and urllib.request.proxy_bypass_environment(host, {"no": no_proxy}):
+                    return None
+                return name
+    return None
+
+
+def require_safe_endpoint(api_base: str | None, environ: Mapping[str, str] | None = None) -> None:
+    """ConfigError (before any request) when the key must not go to ``api_base``."""
+    problem = endpoint_problem(api_base, environ)
+    if problem:
+        raise ConfigError(problem)

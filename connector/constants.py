@@ -23,3 +23,7 @@ EVENTS_RETENTION_SECONDS = 30 * 24 * 3600
 DEFAULT_DB_PATH = "billing.db"
 DEFAULT_CONFIG_PATH = "config.toml"
 DEFAULT_API_KEY_ENV = "STRIPE_API_KEY"
+
+# The largest response body read, decompressed. A Stripe page of 100 objects with
+# expansions is a few MB; anything near this is a broken or hostile server.
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .config import Settings, describe_key, load_settings
+from .config import SETTINGS, Settings, describe_key, endpoint_problem, load_settings
 from .errors import ConnectorError
 
 OK, WARNING, ERROR = "ok", "warning", "error"
@@ -139,6 +139,10 @@ def check_dependencies(metadata=importlib.metadata) -> list[Check]:
 
 
 def check_config(settings: Settings) -> list[Check]:
+    return _config_file_check(settings) + [_sources_check(settings)]
+
+
+def _config_file_check(settings: Settings) -> list[Check]:
     if not settings.config_path:
         return [Check("config file", OK, "none found: defaults and environment variables apply")]
     path = Path(settings.config_path)
@@ -147,6 +151,26 @@ def check_config(settings: Settings) -> list[Check]:
         return [Check("config file", WARNING, f"{path} (mode {mode:o}) is readable by others",
                       f"run `chmod 600 {path}`")]
     return [Check("config file", OK, f"{path} (mode {mode:o})")]
+
+
+def _sources_check(settings: Settings) -> Check:
+    """Where each setting came from: file, env, flag or default (the file wins over defaults only)."""
+    parts = []
+    for setting in SETTINGS:
+        source = settings.sources.get(setting.name, "default")
+        label = {"file": f"file {settings.config_path}", "env": f"env {setting.env}"}.get(source, source)
+        parts.append(f"{setting.name}: {label}")
+    return Check("settings", OK, "; ".join(parts))
+
+
+def check_endpoint(settings: Settings, environ: Mapping[str, str]) -> tuple[list[Check], bool]:
+    """Whether the key may be sent to the configured API base; (checks, usable)."""
+    problem = endpoint_problem(settings.api_base, environ)
+    base = settings.api_base or "https://api.stripe.com"
+    source = settings.sources.get("api_base", "default")
+    if problem:
+        return [Check("API endpoint", ERROR, problem, "use an https:// api_base (or unset it for Stripe)")], False
+    return [Check("API endpoint", OK, f"{base} ({source})")], True
 
 
 def check_key(settings: Settings, environ: Mapping[str, str]) -> tuple[list[Check], bool]:
@@ -378,12 +402,16 @@ def run_doctor(
     except ConnectorError as exc:
         checks.append(Check("config file", ERROR, str(exc), "fix the file (see config.example.toml) or pass --config"))
         settings, config_loaded = _settings_without_file(db, environ), False
+    endpoint_checks, endpoint_usable = check_endpoint(settings, environ)
     key_checks, key_usable = check_key(settings, environ)
-    checks += key_checks
+    checks += endpoint_checks + key_checks
     account: Account = None
     if not config_loaded:
         # the API base and the streams may be in the file: checking without them would mislead
         checks.append(Check("API", WARNING, "not checked: the config file did not load", "fix it, then rerun doctor"))
+    elif not endpoint_usable:
+        checks.append(Check("API", ERROR, "not checked: the key may not be sent to the configured API base",
+                            "fix stripe.api_base / STRIPE_API_BASE, then rerun doctor"))
     elif key_usable:
         api_checks, account = check_api(settings)
         checks += api_checks

@@ -2,8 +2,12 @@
 
 The CLI turns any ``ConnectorError`` into one line on stderr and its exit code;
 anything else is a bug and keeps its traceback. Messages never contain a secret:
-an API key is only ever shown through ``config.describe_key``.
+an API key is only ever shown through ``config.describe_key``, and every
+message passes through ``redact.redact`` when the error is made, so server text
+quoted in it (a 400 repeating the Authorization header) cannot carry a secret.
 """
+
+from .redact import redact
 
 EXIT_OK = 0
 EXIT_FAILED = 1           # a run failed for a reason not listed below
@@ -34,6 +38,9 @@ class ConnectorError(Exception):
     """An expected failure with a message written for the person running the tool."""
 
     exit_code = EXIT_FAILED
+
+    def __init__(self, message: object = "", *args: object):
+        super().__init__(redact(str(message)), *args)
 
 
 class ConfigError(ConnectorError):

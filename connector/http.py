@@ -134,7 +134,7 @@ def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, Retryable) and exc.retry_after is not None:
             # The server said when; a little jitter keeps parallel callers apart.
-            return min(policy.max_wait, exc.retry_after) + jitter(state) * 0.1
+            return max(0.0, min(policy.max_wait, exc.retry_after)) + jitter(state) * 0.1
         return jitter(state)
 
     return wait

@@ -4,8 +4,8 @@ Levels: warnings by default, ``-v`` info, ``-vv`` debug, ``--quiet`` errors
 only, ``--log-level NAME`` exactly that. ``--log-format json`` writes one JSON
 object per line — ``timestamp`` (ISO-8601 UTC, milliseconds), ``level``,
 ``logger``, ``message`` — for Loki, Fluent Bit, CloudWatch and the like. The
-API key is never a log argument; records pass the same redaction as every
-other message where the redaction filter is installed.
+API key is never a log argument; every record passes ``redact.RedactingFilter``
+(the one redaction step every message takes) on the handler installed here.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import json
 import logging
 import sys
 import time
+
+from .redact import RedactingFilter
 
 LEVELS = ("debug", "info", "warning", "error")
 FORMATS = ("text", "json")
@@ -30,6 +32,8 @@ class JsonLineFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # already rendered (and redacted) by RedactingFilter
+            entry["exception"] = record.exc_text
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -43,6 +47,8 @@ class TextFormatter(logging.Formatter):
         text = f"{prefix}: {record.getMessage()}"
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
+        elif record.exc_text:  # already rendered (and redacted) by RedactingFilter
+            text += "\n" + record.exc_text
         return text
 
 
@@ -69,6 +75,7 @@ class _StderrHandler(logging.StreamHandler):
 # One handler for the whole process: later calls change its format and the level, so filters
 # put on it once (the redaction of secrets) stay on whatever the options say afterwards.
 _handler = _StderrHandler()
+_handler.addFilter(RedactingFilter())  # records may quote server text: the one redaction step
 
 
 def configure(verbose: int = 0, log_level: str | None = None, log_format: str = "text", quiet: bool = False) -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 
 import click
 
-from ..errors import EXIT_USAGE, ConnectorError
+from ..errors import EXIT_FAILED, EXIT_USAGE, ConnectorError
 from .. import logsetup
+from ..redact import install_log_redaction, redact
 from .options import global_options
 
 # Each module defines `register(main)`; the order is the order of `--help`.
@@ -33,6 +35,7 @@ class _Main(click.Group):
     def invoke(self, ctx: click.Context):
         # warnings on stderr unless a logging option before the command said otherwise
         logsetup.configure(**ctx.meta.get("logging", {}))
+        install_log_redaction()  # every handler a record can reach, the last resort included
         try:
             return super().invoke(ctx)
         except ConnectorError as exc:
@@ -41,6 +44,14 @@ class _Main(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted: nothing after the last committed page was written", err=True)
             sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception:
+            # A bug: its traceback is what a report needs, but it may quote server
+            # text (a request, a header): it goes through the same redaction.
+            click.echo(redact(traceback.format_exc()).rstrip(), err=True)
+            click.echo("error: an unexpected failure (a bug); please report the traceback above", err=True)
+            sys.exit(EXIT_FAILED)
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})

@@ -12,11 +12,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..errors import PaginationError
 from ..store import AccountIdentity
 
 
 class CursorGone(Exception):
     """The object a `starting_after` cursor names no longer exists (deleted while paging)."""
+
+
+class FilterIgnored(PaginationError):
+    """A list answered with objects outside the `created` range asked for: the server ignores the filter.
+
+    The full read then re-reads the stream by cursor only, once (no range
+    filters sent, so this cannot recur); anywhere else it is a final error.
+    """
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,7 @@ class Page:
 class EventPage:
     events: list[dict[str, Any]]
     has_more: bool
+    next_cursor: str | None = None  # where the next page starts (None: the last event's id)
 
 
 class Provider(Protocol):

@@ -19,12 +19,14 @@ from typing import Any
 
 import stripe
 
-from ..constants import PAGE_SIZE, STRIPE_API_VERSION
-from ..errors import PaginationError, PermissionDenied
+from ..constants import MAX_RESPONSE_BYTES, PAGE_SIZE, STRIPE_API_VERSION
+from ..errors import PermissionDenied
 from ..http import RateLimiter, Retryable, RetryPolicy, call_with_retries
 from ..store import AccountIdentity
-from .base import EventPage, Page, StreamDef
+from .base import CursorGone, EventPage, Page, StreamDef
+from .paging import CursorLedger, check_page
 from .stripe_errors import PERMISSIONS, ExpansionRefused, classify, endpoint_of
+from .stripe_transport import BoundedHTTPClient, ResponseRefused
 
 __all__ = ["CHILD_STREAMS", "PERMISSIONS", "STREAMS", "StripeProvider", "classify", "endpoint_of"]
 
@@ -144,6 +146,7 @@ class StripeProvider:
         timeout: float = 30.0,
         limiter: RateLimiter | None = None,
         retry_policy: RetryPolicy | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ):
         base = {"api": api_base.rstrip("/")} if api_base else None
         self._client = stripe.StripeClient(
@@ -151,7 +154,7 @@ class StripeProvider:
             stripe_version=STRIPE_API_VERSION,
             max_network_retries=0,  # retries are ours: http.call_with_retries
             base_addresses=base,
-            http_client=stripe.RequestsClient(timeout=timeout),
+            http_client=BoundedHTTPClient(timeout=timeout, max_bytes=max_response_bytes),
         )
         self.limiter = limiter
         self.retry_policy = retry_policy or RetryPolicy()
@@ -162,6 +165,8 @@ class StripeProvider:
         self.nested_workers = 32
         self._nested: ThreadPoolExecutor | None = None
         self._unexpandable: set[str] = set()  # streams whose server refused our expansions
+        self._cursors = CursorLedger()  # the loop guard's memory, per listing
+        self._warned_events_filter = False
 
     # ---- one request --------------------------------------------------------
     def _get(
@@ -211,6 +216,8 @@ class StripeProvider:
                 data = json.loads(body)
             except ValueError:
                 raise Retryable("transport", "response body was not valid JSON") from None
+            except RecursionError:
+                raise ResponseRefused(f"{what}: the response is JSON nested too deep to read; refusing it") from None
             if not isinstance(data, dict):
                 raise Retryable("transport", "response body was not a JSON object")
             return data
@@ -218,6 +225,8 @@ class StripeProvider:
             requestor._interpret_response(body, status, headers, "V1")
         except stripe.StripeError as exc:
             raise classify(exc, what, stream) from None
+        except RecursionError:
+            raise ResponseRefused(f"{what}: HTTP {status} with an error body nested too deep to read") from None
         raise Retryable("unavailable", f"HTTP {status} without an error body")
 
     def _get_expanded(
@@ -286,11 +295,18 @@ class StripeProvider:
             params["created[gte]"] = created_gte
         if created_lt is not None:
             params["created[lt]"] = created_lt
-        body = self._get_expanded(spec.path, params, stream=stream, is_list=True)
-        objects = _list_data(body, spec.path)
-        page = Page(objects=objects, has_more=bool(body.get("has_more")))
-        if page.has_more and not objects:
-            raise PaginationError(f"{spec.path} said has_more with an empty page; refusing to loop")
+        # One listing per created range: a slice keeps its range while it pages, and a
+        # re-read after a fall-back (no range) cannot meet cursors of requests still in flight.
+        listing = (stream, created_gte, created_lt)
+        try:
+            objects, has_more = self._list(
+                spec.path, params, stream=stream, ledger=self._cursors, listing=listing,
+                created_gte=created_gte, created_lt=created_lt,
+            )
+        except CursorGone:
+            self._cursors.forget(listing)  # the range is re-read from its start: its cursors recur
+            raise
+        page = Page(objects=objects, has_more=has_more)
         for child_table, field_name in spec.children.items():
             # Truncated child lists are read in parallel: one invoice page can hold
             # a dozen invoices with more than 10 lines, and reading them one after
@@ -339,27 +355,41 @@ class StripeProvider:
         return children
 
     def _read_all(self, path: str, extra: Mapping[str, Any], stream: str) -> tuple[list[dict[str, Any]], int]:
-        """Every page of a nested list, with the loop guard."""
+        """Every page of a nested list, through the paging chokepoint."""
         items: list[dict[str, Any]] = []
-        seen_cursors: set[str] = set()
+        ledger = CursorLedger()
         after: str | None = None
         requests = 0
         while True:
             params: dict[str, Any] = {"limit": PAGE_SIZE, **extra}
             if after:
                 params["starting_after"] = after
-            body = self._get_expanded(path, params, stream=stream, is_list=True)
+            data, has_more = self._list(path, params, stream=stream, ledger=ledger, listing=path)
             requests += 1
-            data = _list_data(body, path)
             items.extend(data)
-            if not body.get("has_more"):
+            if not has_more:
                 return items, requests
-            if not data:
-                raise PaginationError(f"{path} said has_more with an empty page; refusing to loop")
             after = data[-1]["id"]
-            if after in seen_cursors:
-                raise PaginationError(f"{path} returned cursor {after} twice; refusing to loop")
-            seen_cursors.add(after)
+
+    # ---- the paging chokepoint ------------------------------------------------
+    def _list(
+        self, path: str, params: Mapping[str, Any], *, stream: str, ledger: CursorLedger, listing: Any,
+        created_gte: int | None = None, created_lt: int | None = None,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of any list: (objects, has_more). Every list request of this provider passes here.
+
+        The page is checked by ``paging.check_page`` (empty page with has_more,
+        the cursor object handed back, objects outside the created range) and
+        the cursor that follows it is recorded in ``ledger`` under ``listing``:
+        a cursor followed twice is a loop. Raises PaginationError / FilterIgnored.
+        """
+        body = self._get_expanded(path, params, stream=stream, is_list=True)
+        objects, has_more = body["data"], bool(body.get("has_more"))
+        after = params.get("starting_after")
+        next_cursor = check_page(path, objects, has_more, after=after, created_gte=created_gte, created_lt=created_lt)
+        if next_cursor is not None and after is not None:
+            ledger.follow(listing, path, next_cursor)
+        return objects, has_more
 
     def fetch_object(self, stream: str, object_id: str) -> dict[str, Any] | None:
         spec = STREAMS[stream]
@@ -391,11 +421,16 @@ class StripeProvider:
             params[f"types[{i}]"] = event_type
         if starting_after:
             params["starting_after"] = starting_after
-        body = self._get("/v1/events", params, stream="events", is_list=True)
-        data = _list_data(body, "/v1/events")
-        if body.get("has_more") and not data:
-            raise PaginationError("/v1/events said has_more with an empty page; refusing to loop")
-        return EventPage(events=data, has_more=bool(body.get("has_more")))
+        events, has_more = self._list(
+            "/v1/events", params, stream="events", ledger=self._cursors, listing=("events", created_gt, created_lte)
+        )
+        in_window = [e for e in events if not isinstance(e.get("created"), int) or created_gt < e["created"] <= created_lte]
+        if len(in_window) < len(events) and not self._warned_events_filter:
+            # Sound to drop: events before the window were applied, those after it belong to a later one.
+            self._warned_events_filter = True
+            log.warning("/v1/events ignores its created filter; events outside each window are skipped")
+        # the next page follows the last event listed, kept or not
+        return EventPage(events=in_window, has_more=has_more, next_cursor=events[-1]["id"] if has_more else None)
 
     def check_stream_access(self, stream: str) -> str | None:
         path = STREAMS[stream].path if stream in STREAMS else "/v1/events"
@@ -405,7 +440,3 @@ class StripeProvider:
             return str(exc)
         return None
 
-
-def _list_data(body: Mapping[str, Any], path: str) -> list[dict[str, Any]]:
-    """The objects of a list body (already checked to be a list by `_get`)."""
-    return body["data"]

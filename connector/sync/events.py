@@ -18,7 +18,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import PaginationError
 from ..providers.base import Provider
 from ..store import Store
 from ..providers.base import Page
@@ -110,17 +109,14 @@ class EventsPass:
     def _scan(self, start: int, end: int) -> list[dict[str, Any]]:
         events: dict[str, dict[str, Any]] = {}
         after = None
-        seen_cursors: set[str] = set()
         while True:
+            # the provider's paging chokepoint refuses a repeated cursor or page
             page = self.provider.events_page(types=[], created_gt=start, created_lte=end, starting_after=after)
             for event in page.events:
                 events.setdefault(event["id"], event)
             if not page.has_more:
                 break
-            after = page.events[-1]["id"]
-            if after in seen_cursors:
-                raise PaginationError(f"/v1/events returned cursor {after} twice; refusing to loop")
-            seen_cursors.add(after)
+            after = page.next_cursor or page.events[-1]["id"]
         self.events_seen += len(events)
         return sorted(events.values(), key=lambda e: (e.get("created", 0), e["id"]))
 

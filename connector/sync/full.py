@@ -19,7 +19,7 @@ import logging
 from typing import Any
 
 from ..errors import PermissionDenied
-from ..providers.base import CursorGone, Provider
+from ..providers.base import CursorGone, FilterIgnored, Provider
 from ..store import Store
 from .pages import CHILDREN, ENUMS, PreparedPage, prepare_page, replace_children, soft_delete_unseen, write_page, write_prepared
 from .pipeline import Job, Pipeline
@@ -42,7 +42,8 @@ class FullRead:
         self._ids = itertools.count()
         self.slices: dict[int, Slice] = {next(self._ids): Slice.from_state(s) for s in state["slices"]}
         self.rows = int(state.get("rows", 0))
-        self.splittable = self.provider.streams[stream].sliceable
+        # A server seen ignoring `created` filters is read by cursor only, this run and after a resume.
+        self.splittable = self.provider.streams[stream].sliceable and not state.get("unsliceable")
         self.by_test_clock = self.provider.streams[stream].by_test_clock
 
     def start(self, pipeline: Pipeline) -> None:
@@ -71,7 +72,9 @@ class FullRead:
     def _submit(self, pipeline: Pipeline, slice_id: int) -> None:
         current = self.slices[slice_id]
 
-        def fetch() -> tuple[Slice, PreparedPage | None]:
+        def fetch() -> tuple[Slice, PreparedPage | FilterIgnored | None]:
+            if slice_id not in self.slices:
+                return current, None  # dropped by a fall-back while queued: no request for it
             try:
                 page = self.provider.list_page(
                     self.stream, starting_after=current.after, created_gte=current.gte, created_lt=current.lt,
@@ -79,9 +82,16 @@ class FullRead:
                 )
             except CursorGone:
                 return current, None
+            except FilterIgnored as exc:
+                return current, exc
             return current, prepare_page(self.stream, page)
 
-        def apply(result: tuple[Slice, PreparedPage | None]) -> None:
+        def apply(result: tuple[Slice, PreparedPage | FilterIgnored | None]) -> None:
+            if slice_id not in self.slices:
+                return  # a slice dropped by the fall-back to a cursor-only read: its page is read again there
+            if isinstance(result[1], FilterIgnored):
+                self._read_by_cursor_only(pipeline, result[1])
+                return
             self._apply(pipeline, slice_id, *result)
 
         pipeline.submit(Job(self.stream, fetch, apply))
@@ -117,6 +127,24 @@ class FullRead:
             self._submit(pipeline, slice_id)
         if new_id is not None:
             self._submit(pipeline, new_id)
+
+    def _read_by_cursor_only(self, pipeline: Pipeline, reason: FilterIgnored) -> None:
+        """Drop every slice and re-read the stream from its start, following the cursor alone.
+
+        Sound because no filter is sent any more (so the server cannot ignore
+        one) and rows already written are upserted again unchanged. Happens at
+        most once per stream: the state remembers it across resumes.
+        """
+        log.warning("%s: %s; re-reading it by cursor only", self.stream, reason)
+        self.splittable = False
+        self.state["unsliceable"] = True
+        # the default listing and each test clock's listing still in flight, each from its start
+        clocks = {None} | {s.test_clock for s in self.slices.values()}
+        self.slices = {next(self._ids): Slice(test_clock=clock) for clock in clocks}
+        self.rows = 0
+        self._save()
+        for slice_id in list(self.slices):
+            self._submit(pipeline, slice_id)
 
     def _save(self) -> None:
         self.state["slices"] = [s.to_state() for s in self.slices.values()]

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlparse
 
 import responses
 
-BASE = "http://fake-stripe.test"
+BASE = "https://fake-stripe.test"
 
 PATHS = {
     "customers": "/v1/customers", "products": "/v1/products", "prices": "/v1/prices", "plans": "/v1/plans",

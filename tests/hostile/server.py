@@ -1,0 +1,112 @@
+"""Hostile servers for the tests: small loopback HTTP servers that misbehave on purpose.
+
+A :class:`HostileServer` listens on 127.0.0.1 (port 0), records every request
+and answers each with what its ``answer`` function returns: a :class:`Reply`
+(status, body, headers), or a callable that writes the raw response itself
+(to trickle bytes, for instance). It serves ``/v1/account`` by itself, as every
+sync starts there. Use it as a context manager: the test that starts it stops it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+ACCOUNT = {"id": "acct_hostile", "object": "account"}
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes | dict[str, Any] | list[Any] = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def payload(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        return json.dumps(self.body).encode()
+
+
+def stripe_list(url: str, objects: list[dict[str, Any]], has_more: bool) -> Reply:
+    return Reply(200, {"object": "list", "url": url, "data": objects, "has_more": has_more})
+
+
+def stripe_error(status: int, message: str, **fields: Any) -> Reply:
+    return Reply(status, {"error": {"type": "invalid_request_error", "message": message, **fields}})
+
+
+Answer = Callable[[Request], "Reply | Callable[[BaseHTTPRequestHandler], None]"]
+
+
+class HostileServer:
+    def __init__(self, answer: Answer):
+        self.answer = answer
+        self.requests: list[Request] = []
+        self.stopping = threading.Event()  # trickling writers stop when it is set
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep the test output clean
+                return
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                parts = urlsplit(self.path)
+                request = Request("GET", parts.path, dict(parse_qsl(parts.query)), dict(self.headers.items()))
+                server.requests.append(request)
+                if parts.path == "/v1/account":
+                    reply: Any = Reply(200, ACCOUNT)
+                else:
+                    reply = server.answer(request)
+                if callable(reply):
+                    reply(self)
+                    return
+                payload = reply.payload()
+                self.send_response(reply.status)
+                headers = {"Content-Type": "application/json", "Content-Length": str(len(payload)), **reply.headers}
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                try:
+                    self.wfile.write(payload)
+                except OSError:
+                    pass  # the client gave up (a deadline, a size cap): what the test is about
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    def paths(self) -> list[str]:
+        return [r.path for r in self.requests]
+
+    def __enter__(self) -> HostileServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
