@@ -23,7 +23,7 @@ from ..providers.base import CursorGone, FilterIgnored, Provider
 from ..store import Store
 from .pages import CHILDREN, ENUMS, PreparedPage, prepare_page, replace_children, soft_delete_unseen, write_page, write_prepared
 from .pipeline import Job, Pipeline
-from .slices import Slice, advance, outside_range, restart_without_cursor
+from .slices import Slice, advance, restart_without_cursor
 
 log = logging.getLogger("billing_connector.sync")
 
@@ -106,10 +106,6 @@ class FullRead:
         write_prepared(self.store, self.stream, page, track_seen=self.state.get("refresh", False))
         self.rows += page.count
         self.progress.advance(self.stream, page.count)
-        if self.splittable and outside_range(current, page.ends):
-            # Each slice in flight still ends (it follows its cursor); no new ones are cut.
-            log.warning("%s: the server ignores `created` filters; reading the stream without slices", self.stream)
-            self.splittable = False
         nxt, split = advance(current, page.ends, page.has_more, self.splittable, pipeline.has_idle_capacity())
         if nxt is None:
             del self.slices[slice_id]
@@ -135,7 +131,8 @@ class FullRead:
         one) and rows already written are upserted again unchanged. Happens at
         most once per stream: the state remembers it across resumes.
         """
-        log.warning("%s: %s; re-reading it by cursor only", self.stream, reason)
+        log.debug("%s", reason)
+        log.warning("%s: the server ignores `created` filters; re-reading the stream by cursor only", self.stream)
         self.splittable = False
         self.state["unsliceable"] = True
         # the default listing and each test clock's listing still in flight, each from its start

@@ -77,22 +77,6 @@ def advance(
     return nxt, None
 
 
-def outside_range(current: Slice, objects: list[dict[str, Any]]) -> bool:
-    """Whether a page of a bounded slice holds objects outside its ``created`` range.
-
-    Stripe never does that; a server that ignores ``created`` filters does (the npm
-    ``stripe-stateful-mock``). Splitting there would only re-read the same list once
-    per slice, without end, so the caller stops slicing the stream.
-    """
-    for obj in objects:
-        created = obj.get("created")
-        if not isinstance(created, int):
-            continue
-        if (current.gte is not None and created < current.gte) or (current.lt is not None and created >= current.lt):
-            return True
-    return False
-
-
 def restart_without_cursor(current: Slice) -> Slice:
     """The same slice re-read from just above its cursor's time.
 

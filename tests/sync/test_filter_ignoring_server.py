@@ -2,9 +2,10 @@
 
 Without the check, each slice cut from a stream re-read the whole list and cut
 more slices: a sync that never finished. With it, the first page that holds an
-object outside its slice's range turns slicing off for the stream; the slices
-already in flight follow their cursors to the end, so the stream is read a
-bounded number of times and the store holds exactly the server's objects.
+object outside its slice's range (the provider's paging chokepoint checks every
+page against the range it asked for) drops the stream's slices and re-reads it
+once by cursor only, so the stream is read a bounded number of times and the
+store holds exactly the server's objects.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from connector.http import RateLimiter, RetryPolicy
 from connector.providers.stripe import StripeProvider
 from connector.store import open_store
 from connector.sync import run_sync
-from connector.sync.slices import Slice, outside_range
+from connector.providers.base import FilterIgnored
+from connector.providers.paging import check_page
 from tests.conftest import CANARY_KEY
 
 from .fakestripe import BASE, FakeStripe, customer
@@ -58,11 +60,12 @@ def test_the_sync_ends_with_every_object_and_a_bounded_number_of_requests(rsps, 
         report, ids, calls = sync_customers(fake, rsps)
     assert report.failures == {}
     assert ids == sorted(f"cus_{i:05d}" for i in range(CUSTOMERS))
-    # the frontier split once before the first bounded page showed the filter ignored:
-    # two slices, each following its cursor through the ten pages
-    assert len(calls) == 20
+    # the first page, the two slices cut from it (their pages hold objects outside their
+    # ranges: the slices are dropped), then the ten pages again by cursor only
+    assert len(calls) == 1 + 2 + 10
+    assert not any(k.startswith("created") for params in calls[3:] for k in params)
     assert [r.getMessage() for r in caplog.records] == [
-        "customers: the server ignores `created` filters; reading the stream without slices"]
+        "customers: the server ignores `created` filters; re-reading the stream by cursor only"]
 
 
 def test_an_honest_server_is_still_sliced(rsps, caplog):
@@ -77,7 +80,11 @@ def test_an_honest_server_is_still_sliced(rsps, caplog):
 @pytest.mark.parametrize(("created", "outside"), [
     ([150, 120], False), ([200, 120], True), ([150, 99], True), ([None, 150], False),
 ])
-def test_outside_range_compares_a_page_with_its_slice(created, outside):
+def test_a_page_is_checked_against_the_range_it_was_asked_for(created, outside):
     page = [{"id": f"cus_{i}", "created": c} for i, c in enumerate(created)]
-    assert outside_range(Slice(gte=100, lt=200), page) is outside
-    assert outside_range(Slice(), page) is False
+    if outside:
+        with pytest.raises(FilterIgnored, match="^/v1/customers returned objects created outside the range asked for"):
+            check_page("/v1/customers", page, False, after=None, created_gte=100, created_lt=200)
+    else:
+        assert check_page("/v1/customers", page, False, after=None, created_gte=100, created_lt=200) is None
+    assert check_page("/v1/customers", page, False, after=None) is None
