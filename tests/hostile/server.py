@@ -3,8 +3,8 @@
 A :class:`HostileServer` listens on 127.0.0.1 (port 0), records every request
 and answers each with what its ``answer`` function returns: a :class:`Reply`
 (status, body, headers), or a callable that writes the raw response itself
-(to trickle bytes, for instance). It serves ``/v1/account`` by itself, as every
-sync starts there. Use it as a context manager: the test that starts it stops it.
+(to trickle bytes, for instance). It serves ``/v1/account`` (every sync starts
+there) and an empty ``/v1/test_helpers/test_clocks`` by itself. Use it as a context manager: the test that starts it stops it.
 """
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ class HostileServer:
                 server.requests.append(request)
                 if parts.path == "/v1/account":
                     reply: Any = Reply(200, ACCOUNT)
+                elif parts.path == "/v1/test_helpers/test_clocks":  # a test-mode read lists them first: none here
+                    reply = stripe_list(parts.path, [], False)
                 else:
                     reply = server.answer(request)
                 if callable(reply):

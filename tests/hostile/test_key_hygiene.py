@@ -77,7 +77,7 @@ def test_loopback_named_exactly_is_allowed_and_no_proxy_exempts_it(tmp_path):
             api.base, HTTP_PROXY=proxy.base, NO_PROXY="127.0.0.1",
         )
         assert proxy.requests == []
-        assert api.paths()[:2] == ["/v1/account", "/v1/customers"]
+        assert "/v1/customers" in api.paths()
     assert result.exit_code == 0, result.stderr
 
 
