@@ -8,6 +8,7 @@ created) and bound — a wrong key or the other mode's store leaves no file behi
 from __future__ import annotations
 
 import logging
+import sqlite3
 import os
 import time
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from .config import Settings, describe_key, require_safe_endpoint
 from .http import RateLimiter, RetryPolicy
 from .providers.stripe import StripeProvider
 from .store import Store, open_store
+from .store_errors import store_failure
 from .sync import (
     EVENTS_STREAM,
     SyncReport,
@@ -117,6 +119,10 @@ def sync(
             store.set_meta(sync_health.META_FINISHED, str(int(time.time())))
             store.set_meta(sync_health.META_OK, "0" if report.failures else "1")
         return report, store
+    except sqlite3.Error as exc:
+        # a full disk, a read-only file or a busy store, said as such for this store (by its code)
+        store.close()
+        raise store_failure(exc, store.path) or exc from None
     except BaseException:
         store.close()
         raise

@@ -64,6 +64,7 @@ class Store:
     """A billing-connector SQLite file. Open with :func:`open_store`."""
 
     read_only = False  # set by open_store(read_only=True): migrations are refused, not applied
+    lock: str | None = None  # the writer lock a writable open holds (storelock), released by close()
     # A dict to tally rows created / updated / deleted per table (the sync summary), or None.
     changes: dict[str, dict[str, int]] | None = None
 
@@ -382,6 +383,11 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+        if self.lock is not None:
+            from . import storelock  # the writer lock a writable open took
+
+            storelock.release(self.lock)
+            self.lock = None
 
 
 # Opening, validating and migrating a store file lives in its own module.

@@ -11,16 +11,40 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
 
+from . import storelock
 from .errors import StoreError
 from .store import Migration, Store, quote
+from .store_errors import store_failure
 from .streams import RAW_TABLES, RawTable
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+
+# The store's layout version, recorded in _meta. Bump it with a change an older
+# version could not write correctly; an older version then refuses to write.
+STORE_SCHEMA_VERSION = 1
+
+_FILE_KINDS = {stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFIFO: "a named pipe", stat.S_IFSOCK: "a socket"}
+
+
+def _refuse_non_regular(path: Path) -> None:
+    """Refuse a device, pipe or socket as a store before opening it (a pipe would block the open forever)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot read store {path}: {exc.strerror}; check the path and its permissions") from None
+    if stat.S_ISDIR(mode):
+        raise StoreError(f"{path} is a directory; pass a file path with --db")
+    if not stat.S_ISREG(mode):
+        kind = _FILE_KINDS.get(stat.S_IFMT(mode), "not a regular file")
+        raise StoreError(f"{path} is {kind}, not a store file; pass a regular file path with --db")
 
 
 def _create_file_private(path: Path) -> None:
@@ -59,8 +83,7 @@ def _no_store(path: Path) -> StoreError:
 
 def _open_read_only(path: Path) -> Store:
     """Open an existing store for reading: SQLite ``mode=ro``, no migration, no WAL switch."""
-    if path.is_dir():
-        raise StoreError(f"{path} is a directory; pass a file path with --db")
+    _refuse_non_regular(path)
     if not path.exists():
         raise _no_store(path)
     _check_is_sqlite(path)
@@ -113,8 +136,28 @@ def open_store(
         store = Store(db, None)
     else:
         path = Path(path)
-        if path.is_dir():
-            raise StoreError(f"{path} is a directory; pass a file path with --db")
+        _refuse_non_regular(path)
+        # One writer per store: a second sync stops here (exit 9) instead of fighting for SQLite's lock.
+        lock = storelock.acquire(path)
+        try:
+            store = _open_writable(path, create)
+        except BaseException:
+            storelock.release(lock)
+            raise
+        store.lock = lock
+    try:
+        _bootstrap(store)
+    except sqlite3.Error as exc:
+        store.close()
+        raise store_failure(exc, store.path) or exc from None
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _open_writable(path: Path, create: bool) -> Store:
+    if True:
         if path.exists():
             _check_is_sqlite(path)
         elif create:
@@ -140,14 +183,13 @@ def open_store(
             db.execute("PRAGMA busy_timeout = 10000")
             result = db.execute("PRAGMA quick_check").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise StoreError(
+            # read-only, full disk, busy: said as such; only a real corruption says "restore"
+            raise store_failure(exc, str(path)) or StoreError(
                 f"{path} is corrupted or not a store ({exc}); restore it from a backup or pass another --db"
             ) from None
         if result != "ok":
             raise StoreError(f"{path} failed its integrity check ({result}); restore it from a backup")
-        store = Store(db, str(path))
-    _bootstrap(store)
-    return store
+        return Store(db, str(path))
 
 
 def _bootstrap(store: Store) -> None:
@@ -159,7 +201,24 @@ def _bootstrap(store: Store) -> None:
             "namespace TEXT NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL, "
             "PRIMARY KEY (namespace, name))"
         )
+    _refuse_newer_schema(store)
     store.migrate("raw", RAW_MIGRATIONS)
+    recorded = store.meta("schema_version")
+    if recorded != str(STORE_SCHEMA_VERSION):
+        with db.atomic():
+            store.set_meta("schema_version", str(STORE_SCHEMA_VERSION))
+
+
+def _refuse_newer_schema(store: Store) -> None:
+    """Refuse to write a store a newer billing-connector laid out (it may hold what we would break)."""
+    recorded = store.meta("schema_version")
+    if recorded is None:
+        return
+    if not recorded.isdigit() or int(recorded) > STORE_SCHEMA_VERSION:
+        raise StoreError(
+            f"{store.path} was written by a newer billing-connector (store schema {recorded}, this version "
+            f"writes {STORE_SCHEMA_VERSION}): upgrade billing-connector; nothing was written"
+        )
 
 
 def _create_sync_state(db: sqlite_utils.Database) -> None:

@@ -8,6 +8,7 @@ call and print: no SQL and no HTTP here. Every expected failure is a
 from __future__ import annotations
 
 import importlib
+import sqlite3
 import sys
 import traceback
 
@@ -16,6 +17,7 @@ import click
 from ..errors import EXIT_FAILED, EXIT_USAGE, ConnectorError
 from .. import logsetup
 from ..redact import install_log_redaction, redact
+from ..store_errors import os_failure, store_failure
 from .options import global_options
 
 # Each module defines `register(main)`; the order is the order of `--help`.
@@ -46,7 +48,13 @@ class _Main(click.Group):
             sys.exit(130)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
-        except Exception:
+        except Exception as exc:
+            # A full or read-only disk met outside a path-aware handler: said as such, by its code.
+            failure = store_failure(exc, None) if isinstance(exc, sqlite3.Error) else (
+                os_failure(exc) if isinstance(exc, OSError) else None)
+            if failure is not None:
+                click.echo(f"error: {failure}", err=True)
+                sys.exit(failure.exit_code)
             # A bug: its traceback is what a report needs, but it may quote server
             # text (a request, a header): it goes through the same redaction.
             click.echo(redact(traceback.format_exc()).rstrip(), err=True)

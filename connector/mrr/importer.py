@@ -87,6 +87,9 @@ def _parse_row(row: dict[str, str], line: int, currency: str, exponent: int) -> 
             problems.append(
                 f"line {line}: monthly_amount {amount_text} has more than {exponent} decimals for {currency.upper()}"
             )
+        elif abs(scaled) >= 2**63:
+            # SQLite integers are 64-bit; no subscription's MRR comes near it
+            problems.append(f"line {line}: monthly_amount {amount_text} is out of range")
         else:
             amount_minor = int(scaled)
     if problems:

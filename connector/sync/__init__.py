@@ -199,13 +199,11 @@ def run_sync(
         report.failures.update(failures)
         report.events_seen = events.events_seen
         report.objects_refetched = events.objects_refetched
-    except sqlite3.OperationalError as exc:
-        if "full" in str(exc).lower():
-            raise StoreError(
-                "the disk is full: the last page was rolled back and nothing after the last committed "
-                "page was written; free space and run sync again to resume"
-            ) from None
-        raise StoreError(f"the store failed ({exc}); nothing after the last committed page was written") from None
+    except sqlite3.Error as exc:
+        # by SQLite's result code: a full disk, a read-only file, a busy store each say so
+        raise store_failure(exc, store.path) or StoreError(
+            f"the store failed ({exc}); nothing after the last committed page was written"
+        ) from None
     finally:
         progress.close()
     report.seconds = time.monotonic() - started

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,9 +79,24 @@ def _row_7(fake, synced, tmp_path):
     return _run(["export", "--to", f"csv:{not_a_folder}", "--db", str(synced)]), "csv:"
 
 
-ROWS = {0: _row_0, 1: _row_1, 2: _row_2, 3: _row_3, 4: _row_4, 5: _row_5, 6: _row_6, 7: _row_7}
-# 8 (records quarantined) and 9 (the store lock) arrive with the work that produces them.
-PENDING = {8: "quarantine of rejected records", 9: "the store lock"}
+def _row_9(fake, synced, tmp_path):
+    # another process holds the store's writer lock (as a running sync does) while `sync` starts
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from pathlib import Path; from connector.storelock import acquire; "
+         "acquire(Path(sys.argv[1])); print('held', flush=True); sys.stdin.read()", str(synced)],
+        cwd=Path(__file__).resolve().parents[2], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        result = _run(["sync", "--db", str(synced), "--quiet", "--streams", "customers"])
+    finally:
+        holder.communicate("", timeout=30)
+    return result, f"another process (pid {holder.pid}) holds {synced}"
+
+
+ROWS = {0: _row_0, 1: _row_1, 2: _row_2, 3: _row_3, 4: _row_4, 5: _row_5, 6: _row_6, 7: _row_7, 9: _row_9}
+# 8 (records quarantined) arrives with the work that produces it.
+PENDING = {8: "quarantine of rejected records"}
 
 
 @pytest.mark.parametrize("code", sorted(EXIT_CODES))
