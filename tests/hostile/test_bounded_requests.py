@@ -213,3 +213,12 @@ def test_retry_after_values():
     assert retry_after_seconds("Thu, 01 Jan 1970 00:00:00 GMT", now) == 0.0
     assert retry_after_seconds("tomorrow", now) is None
     assert retry_after_seconds(None, now) is None
+
+
+def test_a_redirect_is_never_followed(tmp_path):
+    redirect = Reply(302, b"", {"Location": "http://billing-mirror.example/v1/customers"})
+    with HostileServer(lambda request: redirect) as server:
+        result = sync_customers(server, tmp_path)
+    assert result.exit_code == 1
+    assert last_line(result.stderr).startswith("error: customers: Stripe refused GET /v1/customers (HTTP 302)")
+    assert customer_requests(server) == 1
