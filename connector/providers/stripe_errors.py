@@ -22,6 +22,18 @@ class ExpansionRefused(ConnectorError):
     """HTTP 400 refusing an `expand` we sent: the server's objects lack that field."""
 
 
+class NotFound(PermissionDenied):
+    """HTTP 404 without Stripe's proof that an object is gone: no such endpoint, or not Stripe's answer.
+
+    Never a reason to delete anything: an HTML page from a proxy, or a JSON
+    error without ``code: resource_missing``, says nothing about the object.
+    """
+
+
+class ResourceMissing(NotFound):
+    """Stripe's own JSON ``resource_missing`` error: the object does not exist (the only proof of a delete)."""
+
+
 # What a restricted key needs for each stream (shown when Stripe answers 403).
 PERMISSIONS = {
     "customers": "Customers: Read", "products": "Products: Read", "prices": "Prices: Read",
@@ -93,7 +105,9 @@ def classify(exc: stripe.StripeError, what: str, stream: str | None) -> Exceptio
             f"or leave the stream out with --streams"
         )
     if status == 404:
-        return PermissionDenied(
+        if getattr(exc, "code", None) == "resource_missing":
+            return ResourceMissing(f"{what}: Stripe says no such object (404 resource_missing)")
+        return NotFound(
             f"{what} was not found (404): this account or API version has no such endpoint; "
             "leave the stream out with --streams or point STRIPE_API_BASE at a full Stripe API"
         )
