@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from . import quarantine
 from .errors import StoreError
 from .store import Migration, Store, quote
 from .streams import RAW_TABLES, RawTable
@@ -192,4 +193,5 @@ RAW_MIGRATIONS: list[Migration] = [
     *[(f"0002_table_{name}", _create_raw_table(spec)) for name, spec in RAW_TABLES.items()
       if name not in _ADDED_LATER],
     ("0003_table_invoice_payments", _create_raw_table(RAW_TABLES["invoice_payments"])),
+    ("0004_quarantine", quarantine.create_table),
 ]

@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .. import quarantine
 from ..errors import ConfigError, ExportError
+from ..quarantine import Rejected
 from ..store import Store
 from .base import Target
 from .duckdb_target import DuckDBTarget
@@ -38,6 +40,7 @@ class TableExport:
     seq_from: int              # rows with seq_from < _seq <= seq_to were sent
     seq_to: int
     files: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (row key, why) of rows left out
 
 
 @dataclass
@@ -49,6 +52,11 @@ class ExportResult:
     @property
     def rows(self) -> dict[str, int]:
         return {name: table.rows_sent for name, table in self.tables.items()}
+
+    @property
+    def skipped(self) -> int:
+        """Rows left out because a value does not fit its column (quarantined, exit 8)."""
+        return sum(len(table.skipped) for table in self.tables.values())
 
     @property
     def files(self) -> list[str]:
@@ -104,10 +112,15 @@ def _export_table(store: Store, destination: Target, name: str, upto: int, full:
     start = watermark if complete and not full else 0
     if complete and start >= upto:
         return TableExport(rows_sent=0, rows_changed=0, seq_from=start, seq_to=start)
-    rows = changed_rows(store, schema, start, upto, account_id)
+    skipped: list[tuple[str, str]] = []
+    rows = changed_rows(store, schema, start, upto, account_id, skipped=skipped)
     load = destination.load(schema, rows, start, upto, full=start == 0)
-    set_watermark(store, destination.identity, name, upto, load.rows_sent)
-    return TableExport(load.rows_sent, load.rows_changed, start, upto, load.files)
+    with store.db.atomic():
+        set_watermark(store, destination.identity, name, upto, load.rows_sent)
+        # One odd value must not hold back every other row, now or on every later run.
+        quarantine.record(store, [Rejected(name, str(key), f"not exported: {why}", str(key).encode())
+                                  for key, why in skipped])
+    return TableExport(load.rows_sent, load.rows_changed, start, upto, load.files, skipped)
 
 
 __all__ = [

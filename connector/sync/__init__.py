@@ -72,6 +72,7 @@ class SyncReport:
     changes: dict[str, dict[str, int]] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    rejected: int = 0        # records quarantined this run (sync and MRR refresh): exit 8
 
 
 def default_rate(livemode: bool) -> float:
@@ -208,6 +209,7 @@ def run_sync(
         raise StoreError(f"the store failed ({exc}); nothing after the last committed page was written") from None
     finally:
         progress.close()
+    report.rejected = store.rejected_this_run
     report.seconds = time.monotonic() - started
     return report
 
