@@ -118,7 +118,7 @@ def exported_tables(db: Path) -> int:
     try:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
         try:
-            return conn.execute("SELECT count(*) FROM _export_watermarks").fetchone()[0]
+            return conn.execute("SELECT count(*) FROM _export_watermarks WHERE seq >= 0").fetchone()[0]
         finally:
             conn.close()
     except sqlite3.Error:  # not created yet, or the writer holds it for a moment

@@ -170,7 +170,7 @@ def test_killed_after_manifest_before_watermark_sends_nothing_twice(built_store,
     out = tmp_path / "out"
     original = export_module.set_watermark
 
-    def dies_before_recording(store, target, table, seq, rows_sent):
+    def dies_before_recording(store, target, table, seq, rows_sent, timeline=""):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(export_module, "set_watermark", dies_before_recording)
