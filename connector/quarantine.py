@@ -81,7 +81,10 @@ def release(store, stream: str, object_ids: Iterable[str]) -> None:
 
 
 def counts(store) -> dict[str, int]:
-    """Quarantined records per stream (everything still held, from any run)."""
+    """Quarantined records per stream (everything still held, from any run); {} for a store
+    not yet migrated (opened read-only, it is not)."""
+    if not store.db[TABLE].exists():
+        return {}
     return dict(store.db.execute(f"SELECT stream, count(*) FROM {TABLE} GROUP BY stream ORDER BY stream").fetchall())
 
 
