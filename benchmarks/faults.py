@@ -201,7 +201,7 @@ def _fill_disk_after_sync(store, db: Path, kind: str, fill_disk, logs: list[str]
     connection saw before the step must be what it sees after (nothing half-written)."""
     from connector.errors import ConnectorError
     from connector.export import export
-    from connector.mrr.engine import refresh_after_sync
+    from connector.refresh import refresh_after_sync
     from connector.mrr.policy import load_policy
 
     if kind == "disk_full_export":

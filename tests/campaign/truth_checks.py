@@ -20,19 +20,34 @@ from urllib.parse import quote, quote_plus
 # Streams whose objects the account holds in full; `events` is a log the store keeps in part.
 ACCOUNT_STREAMS = ("customers", "products", "prices", "plans", "coupons", "promotion_codes", "subscriptions",
                    "invoices", "invoice_items", "credit_notes", "charges", "refunds", "subscription_items",
-                   "invoice_line_items")
+                   "invoice_line_items", "invoice_payments")
+
+
+# Fields the sync asks Stripe to add (`expand[]`) that the account holds apart or not at all.
+_EXPANDED_ONLY = ("tiers", "payments")
+
+
+def _unexpanded(value, top: bool = False):
+    if isinstance(value, dict):
+        return {k: (_ids(v) if k == "discounts" else _unexpanded(v)) for k, v in value.items()
+                if not (top and k in _EXPANDED_ONLY)}
+    if isinstance(value, list):
+        return [_unexpanded(v) for v in value]
+    return value
+
+
+def _ids(value):
+    return [d.get("id") if isinstance(d, dict) else d for d in value] if isinstance(value, list) else value
 
 
 def comparable(obj: dict) -> str:
     """An object's text with only what a request's expansions change taken out.
 
-    A stored subscription or invoice has its ``discounts`` expanded and a price its
-    ``tiers``; the account holds them unexpanded. Everything else must be equal.
+    A stored subscription, its items or an invoice has its ``discounts`` expanded, an
+    invoice its ``payments`` and a price its ``tiers``; the account holds them
+    unexpanded. Everything else must be equal, field for field.
     """
-    out = {k: v for k, v in obj.items() if k != "tiers"}
-    if isinstance(out.get("discounts"), list):
-        out["discounts"] = [d.get("id") if isinstance(d, dict) else d for d in out["discounts"]]
-    return json.dumps(out, sort_keys=True)
+    return json.dumps(_unexpanded(obj, top=True), sort_keys=True)
 
 
 def account_reference(account) -> dict[str, dict[str, str]]:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from connector.cli import main
 from connector.errors import EXIT_REJECTED
 from connector.http import RateLimiter
-from connector.mrr.engine import backfill, refresh_after_sync
+from connector.refresh import backfill, refresh_after_sync
 from connector.mrr.policy import load_policy
 from connector.providers.stripe import StripeProvider
 from connector.store import open_store
