@@ -311,7 +311,7 @@ def execute_run(plan: dict) -> dict:
             result["problems"].append(f"the export exited {code}: {output[-1][-400:].decode(errors='replace')}")
         _check_store(result, db, work, clean, watcher)
         result["leaks"], where = leaks(CANARY_KEY, output + [text.encode() for text in logs], work)
-        result["problems"] += [f"the key (or its base64/URL form) is in {place}" for place in where[:3]]
+        result["problems"] += [f"the key (or its base64/URL form) is in {place}" for place in where[:12]]
     except Exception as exc:  # noqa: BLE001 - any surprise is a failed run, reported, never hidden
         result["problems"].append(f"{type(exc).__name__}: {exc}")
         result.setdefault("faults", 0)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ExportError
+from ..private_files import mode_like
 from . import file_formats
 from .base import TableLoad, Target
 from .file_formats import FORMATS
@@ -70,6 +71,9 @@ class FileTarget(Target):
         self.manifest: dict[str, Any] = {}
         self._store_path = store_path
         self._account_id = account_id
+        # the files hold the store's data: they get the store's mode (private_files.py)
+        self.mode = mode_like(store_path)
+        self._writer.mode = self.mode
         # which store and which of its timelines the files come from (set by export())
         self.store_id = ""
         self.timeline = ""
@@ -214,7 +218,7 @@ class FileTarget(Target):
         manifest["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         temporary = self.directory / (MANIFEST + ".tmp")
         try:
-            with file_formats.open_output(temporary) as handle:
+            with file_formats.open_output(temporary, self.mode) as handle:
                 handle.write(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())

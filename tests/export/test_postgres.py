@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from urllib.parse import urlencode
 
 import pytest
 from psycopg import sql
@@ -146,6 +147,29 @@ def test_unreachable_server_is_one_line_and_changes_nothing(built_store, pg_sche
     assert "\n" not in message and SECRET not in message
     assert caught.value.exit_code == 7
     assert built_store.db.execute("SELECT count(*) FROM _export_watermarks WHERE seq >= 0").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("password", ["se@cret-part", "two@at@signs-here"])
+def test_an_unencoded_at_sign_in_the_password_shows_no_part_of_it(built_store, pg_schema, password):
+    port = _free_port()
+    with pytest.raises(ExportError) as caught:
+        export(built_store, f"postgresql://postgres:{password}@127.0.0.1:{port}/test?schema={pg_schema}")
+    message = str(caught.value)
+    pieces = [p for p in password.split("@") if len(p) > 2]
+    assert not [p for p in pieces if p in message], message
+    assert "\n" not in message and caught.value.exit_code in (2, 7)
+
+
+def test_sslmode_reaches_the_connection_and_the_identity(built_store, pg_schema, tmp_path):
+    # the default is libpq's (`prefer`, or PGSSLMODE); verify-full with a missing root certificate
+    # fails whether or not the server speaks TLS: the setting reached libpq
+    dsn = f"postgresql://postgres@127.0.0.1:5432/test?sslmode=verify-full&sslrootcert={tmp_path}/none.crt"
+    with pytest.raises(ExportError) as caught:
+        export(built_store, dsn, schema=pg_schema)
+    message = str(caught.value)
+    query = urlencode([("sslmode", "verify-full"), ("sslrootcert", f"{tmp_path}/none.crt"), ("schema", pg_schema)])
+    assert message.startswith(f"cannot connect to postgresql://postgres@127.0.0.1:5432/test?{query}: ")
+    assert "ssl" in message.lower() and "\n" not in message
 
 
 def test_unknown_role_with_password_is_refused_without_showing_it(built_store, pg_schema):
