@@ -225,7 +225,10 @@ def _fill_disk_after_sync(store, db: Path, kind: str, fill_disk, logs: list[str]
     except (sqlite3.OperationalError, ConnectorError) as exc:
         full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc)
         logs.append(f"{type(exc).__name__}: {exc}")
-        if kind == "disk_full_mrr" and snapshot(db) != before:
+        after = snapshot(db)
+        # the neutral schema's tables are created (empty) by their own migration before the
+        # refresh's transaction: a table new and empty is no part of the refresh committed
+        if kind == "disk_full_mrr" and any(before.get(t, []) != after.get(t, []) for t in set(before) | set(after)):
             raise AssertionError("a full disk inside the MRR refresh left part of it committed") from None
         return full
     finally:
