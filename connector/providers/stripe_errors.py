@@ -13,25 +13,13 @@ from collections.abc import Mapping
 
 import stripe
 
-from ..errors import AuthError, ConnectorError, PermissionDenied
+from ..errors import AuthError, ConnectorError, NotFound, PermissionDenied, ResourceMissing
 from ..http import Retryable
 from .base import CursorGone
 
 
 class ExpansionRefused(ConnectorError):
     """HTTP 400 refusing an `expand` we sent: the server's objects lack that field."""
-
-
-class NotFound(PermissionDenied):
-    """HTTP 404 without Stripe's proof that an object is gone: no such endpoint, or not Stripe's answer.
-
-    Never a reason to delete anything: an HTML page from a proxy, or a JSON
-    error without ``code: resource_missing``, says nothing about the object.
-    """
-
-
-class ResourceMissing(NotFound):
-    """Stripe's own JSON ``resource_missing`` error: the object does not exist (the only proof of a delete)."""
 
 
 # What a restricted key needs for each stream (shown when Stripe answers 403).

@@ -36,7 +36,7 @@ from ..constants import (
     STRIPE_LIVE_REQUESTS_PER_SECOND,
     STRIPE_TEST_REQUESTS_PER_SECOND,
 )
-from ..errors import ConfigError, ConnectorError, PermissionDenied, StoreError
+from ..errors import ConfigError, ConnectorError, NotFound, PermissionDenied, StoreError
 from ..providers.base import Provider
 from ..store import Store
 from .events import EventsHistory, EventsPass
@@ -227,7 +227,7 @@ def _read_in_full(fulls: list[FullRead], make_pipeline: Callable[[], Pipeline], 
 
 def _warn_events_refused(store: Store, streams: list[str], refusal: PermissionDenied) -> None:
     """One warning: what a sync without events costs, and how to get them."""
-    reason = ("this API serves no /v1/events" if "(404)" in str(refusal)
+    reason = ("this API serves no /v1/events" if isinstance(refusal, NotFound)
               else "the API key may not read events (403)")
     if not streams:
         log.warning("%s: the next sync will re-read every stream in full; grant 'Events: Read' to the "
