@@ -35,6 +35,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -47,35 +48,52 @@ sys.path.insert(0, str(ROOT))
 
 from tests.campaign.store_checks import (  # noqa: E402
     Watcher, compare, duplicate_keys, integrity, mrr_recompute_delta, mrr_tables, snapshot)
+from tests.campaign.truth_checks import account_delta, account_reference, export_delta, leaks  # noqa: E402
 from tests.conftest import CANARY_KEY  # noqa: E402
 
 NETWORK_FAULTS = ("500", "502", "503", "reset", "malformed", "truncated", "slow")
-TIMEOUT_SECONDS = 0.4   # the client's; a "slow" answer takes SLOW_SECONDS, past it
+TIMEOUT_SECONDS = 0.4   # the client's while faults are on; a "slow" answer takes SLOW_SECONDS, past it
+# Once the faults stop, the client's default: on a loaded machine a fault-free answer can take
+# longer than 0.4 s, and a timeout then says nothing about the connector.
+FAULT_FREE_TIMEOUT_SECONDS = 30.0
 SLOW_SECONDS = 0.6
 
 
-# ---- syncs ----------------------------------------------------------------------------------
-def sync_command(url: str, db: Path) -> tuple[list[str], dict]:
-    env = {**os.environ, "STRIPE_API_KEY": CANARY_KEY, "STRIPE_API_BASE": url, "PYTHONPATH": str(ROOT),
-           "BILLING_CONNECTOR_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS), "BILLING_CONNECTOR_MAX_RETRIES": "8",
+# ---- syncs and exports ----------------------------------------------------------------------
+# A directory put first on the CLI's PYTHONPATH (its sitecustomize.py plants a bug): the
+# negative controls of tests/campaign/test_negative_controls.py. None in a real campaign.
+PLANT: str | None = None
+
+
+def cli_command(url: str, db: Path, *args: str, timeout: float = TIMEOUT_SECONDS) -> tuple[list[str], dict]:
+    """The real CLI, its working directory and temp dir inside the run's folder (searched for leaks)."""
+    path = os.pathsep.join(p for p in (PLANT, str(ROOT)) if p)
+    env = {**os.environ, "STRIPE_API_KEY": CANARY_KEY, "STRIPE_API_BASE": url, "PYTHONPATH": path,
+           "TMPDIR": str(db.parent / "tmp"),
+           "BILLING_CONNECTOR_TIMEOUT_SECONDS": str(timeout), "BILLING_CONNECTOR_MAX_RETRIES": "8",
            "BILLING_CONNECTOR_MAX_RETRY_SECONDS": "60"}
-    return [sys.executable, "-m", "connector.cli", "sync", "--quiet", "--max-requests-per-second", "1000",
-            "--db", str(db)], env
+    return [sys.executable, "-m", "connector.cli", *args, "--db", str(db)], env
 
 
-def run_cli_sync(url: str, db: Path, output: list[bytes], kill_at_seq: int | None = None,
-                 watcher: Watcher | None = None, kill_at_request=None) -> tuple[int, bool]:
-    """(exit code, killed?) of one `billing-connector sync`, SIGKILLed once the store commits
-    kill_at_seq, or once ``kill_at_request()`` says the server has answered enough requests."""
-    command, env = sync_command(url, db)
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def sync_args() -> tuple[str, ...]:
+    return ("sync", "--quiet", "--max-requests-per-second", "1000")
+
+
+def export_args(db: Path) -> tuple[str, ...]:
+    return ("export", "--to", f"jsonl:{db.parent / 'export'}")
+
+
+def run_cli(url: str, db: Path, output: list[bytes], args: tuple[str, ...] | None = None,
+            kill_when=None, timeout: float = TIMEOUT_SECONDS) -> tuple[int, bool]:
+    """(exit code, killed?) of one CLI command (a sync by default), SIGKILLed once ``kill_when()``."""
+    command, env = cli_command(url, db, *(args or sync_args()), timeout=timeout)
+    (db.parent / "tmp").mkdir(exist_ok=True)
+    proc = subprocess.Popen(command, cwd=db.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     killed = False
-    if kill_at_seq is not None or kill_at_request is not None:
+    if kill_when is not None:
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
-            seen = watcher.observe() if watcher else None
-            if (kill_at_request is not None and kill_at_request()) or (
-                    kill_at_seq is not None and seen and seen["seq"] >= kill_at_seq):
+            if kill_when():
                 proc.send_signal(signal.SIGKILL)
                 killed = True
                 break
@@ -85,12 +103,41 @@ def run_cli_sync(url: str, db: Path, output: list[bytes], kill_at_seq: int | Non
     return proc.returncode, killed and proc.returncode == -signal.SIGKILL
 
 
+def run_cli_sync(url: str, db: Path, output: list[bytes], kill_at_seq: int | None = None,
+                 watcher: Watcher | None = None, kill_at_request=None,
+                 timeout: float = TIMEOUT_SECONDS) -> tuple[int, bool]:
+    """A sync, SIGKILLed once the store commits kill_at_seq (a raw page or the MRR refresh), or
+    once ``kill_at_request()`` says the server has answered enough requests."""
+    def kill_when() -> bool:
+        seen = watcher.observe() if watcher else None
+        return (kill_at_request is not None and kill_at_request()) or (
+            kill_at_seq is not None and bool(seen) and seen["seq"] >= kill_at_seq)
+
+    armed = kill_at_seq is not None or kill_at_request is not None
+    return run_cli(url, db, output, kill_when=kill_when if armed else None, timeout=timeout)
+
+
+def exported_tables(db: Path) -> int:
+    """Tables whose export watermark the store has committed (each one a table fully exported)."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            return conn.execute("SELECT count(*) FROM _export_watermarks WHERE seq >= 0").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:  # not created yet, or the writer holds it for a moment
+        return 0
+
+
 def crash_in_process(url: str, db: Path, rng: random.Random, kind: str, logs: list[str]) -> bool:
     """Sync in this process until an injected crash; True if the crash happened.
 
     ``exception``: Store.set_state raises once, between a page's rows and its cursor;
     the reader must then see exactly what it saw before that transaction began.
     ``disk_full``: PRAGMA max_page_count a few pages above the current size.
+    ``disk_full_mrr`` / ``disk_full_export``: the raw sync completes, then the disk fills
+    a few pages into the MRR refresh, or into the export that follows it; the store must
+    then hold what it held before that step (one transaction, rolled back).
     """
     import logging
 
@@ -122,15 +169,20 @@ def crash_in_process(url: str, db: Path, rng: random.Random, kind: str, logs: li
             raise RuntimeError("injected crash between a page write and its cursor write")
         return original(self, stream, state)
 
+    def fill_disk(margin: int | None = None) -> None:
+        pages = store.db.execute("pragma page_count").fetchone()[0]
+        store.db.execute(f"pragma max_page_count = {pages + (rng.randint(2, 80) if margin is None else margin)}")
+
     try:
         try:
             store.bind_account(provider.identify())
             if kind == "disk_full":
-                pages = store.db.execute("pragma page_count").fetchone()[0]
-                store.db.execute(f"pragma max_page_count = {pages + rng.randint(2, 80)}")
-            else:
+                fill_disk()
+            elif kind == "exception":
                 Store.set_state = failing_set_state
-            run_sync(store, provider, streams=list(provider.streams), workers=8)
+            report = run_sync(store, provider, streams=list(provider.streams), workers=8)
+            if kind in ("disk_full_mrr", "disk_full_export") and not report.failures:
+                return _fill_disk_after_sync(store, db, kind, fill_disk, logs)
         except StoreError as exc:
             logs.append(str(exc))
             return kind == "disk_full"
@@ -148,13 +200,40 @@ def crash_in_process(url: str, db: Path, rng: random.Random, kind: str, logs: li
         store.close()
 
 
-def leaks_in(work: Path, texts: list[bytes]) -> int:
-    secret = CANARY_KEY.encode()
-    found = sum(1 for text in texts if secret in text)
-    for path in work.rglob("*"):
-        if path.is_file() and secret in path.read_bytes():
-            found += 1
-    return found
+def _fill_disk_after_sync(store, db: Path, kind: str, fill_disk, logs: list[str]) -> bool:
+    """The disk fills inside the MRR refresh or the export; True if it did. What a second
+    connection saw before the step must be what it sees after (nothing half-written)."""
+    from connector.errors import ConnectorError
+    from connector.export import export
+    from connector.refresh import refresh_after_sync
+    from connector.mrr.policy import load_policy
+
+    if kind == "disk_full_export":
+        from connector.export.watermarks import ensure_watermarks
+
+        refresh_after_sync(store, load_policy("default"))
+        ensure_watermarks(store)
+        fill_disk(margin=0)  # the watermarks of ~30 tables need a page or two more than there is
+    else:
+        fill_disk()
+    before = snapshot(db)
+    try:
+        if kind == "disk_full_mrr":
+            refresh_after_sync(store, load_policy("default"))
+        else:
+            export(store, f"jsonl:{db.parent / 'export'}")
+    except (sqlite3.OperationalError, ConnectorError) as exc:
+        full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc)
+        logs.append(f"{type(exc).__name__}: {exc}")
+        after = snapshot(db)
+        # the neutral schema's tables are created (empty) by their own migration before the
+        # refresh's transaction: a table new and empty is no part of the refresh committed
+        if kind == "disk_full_mrr" and any(before.get(t, []) != after.get(t, []) for t in set(before) | set(after)):
+            raise AssertionError("a full disk inside the MRR refresh left part of it committed") from None
+        return full
+    finally:
+        store.db.execute("pragma max_page_count = 4294967294")
+    return False
 
 
 # ---- one run --------------------------------------------------------------------------------
@@ -167,24 +246,45 @@ def plan_run(seed: int, number: int, kills: int, kill_during: str = "any") -> di
     rules = []
     if rng.random() < 0.8:  # a 429 storm: every request for a while
         rules.append({"path": "/v1/*", "fault": "429", "from_nth": rng.randint(1, 40), "times": rng.randint(40, 120)})
-    crash = rng.choice([None, None, "exception", "disk_full"])
+    crash = rng.choice([None, None, None, "exception", "disk_full", "disk_full_mrr", "disk_full_export"])
     return {"number": number, "faults": faults, "rules": rules, "fault_seed": rng.randrange(1 << 30),
             "kills": kills, "kill_during": kill_during, "crash": crash, "rng_seed": rng.randrange(1 << 30)}
 
 
 _SERVER = None
 _CLEAN: dict | None = None
+_ACCOUNT: dict | None = None  # what the worker's demo account holds, per stream (truth_checks)
 
 
-def _start_worker(customers: int, account_seed: int, clean: dict) -> None:
-    global _SERVER, _CLEAN
+def _start_worker(customers: int, account_seed: int, clean: dict, plant: str | None = None) -> None:
+    global _SERVER, _CLEAN, _ACCOUNT, PLANT
     from connector.demo.server import DemoServer
 
+    PLANT = plant
     _SERVER = DemoServer(seed=account_seed, customers=customers, slow_seconds=SLOW_SECONDS).start()
+    _ACCOUNT = account_reference(_SERVER.account)
     # a client that gave up (timeout, kill) makes the handler's write fail; the
     # stdlib server prints a traceback per such request, which is noise here
     _SERVER._httpd.handle_error = lambda request, client_address: None
     _CLEAN = clean
+
+
+def _kill_once(plan: dict, rng: random.Random, server, clean: dict, db: Path, output: list[bytes],
+               watcher: Watcher) -> bool:
+    """One kill point; True if the SIGKILL landed (a command that finished first is not counted)."""
+    if plan["kill_during"] == "raw":
+        # at a random request, fewer than a clean sync makes: always while pages are
+        # still being fetched, never in the MRR refresh that follows them
+        served = server.stats()["total"] + rng.randint(1, max(1, clean["requests"] - 5))
+        return run_cli_sync(server.url, db, output, watcher=watcher,
+                            kill_at_request=lambda: server.stats()["total"] >= served)[1]
+    if rng.random() < 0.25:  # inside the export: after its k-th table committed
+        run_cli_sync(server.url, db, output)
+        target = exported_tables(db) + rng.randint(1, 20)
+        return run_cli(server.url, db, output, export_args(db), kill_when=lambda: exported_tables(db) >= target)[1]
+    # at a random committed change: a raw page or the MRR refresh
+    target = (watcher.previous or {"seq": 0})["seq"] + rng.randint(1, max(2, clean["seq"] // 2))
+    return run_cli_sync(server.url, db, output, kill_at_seq=target, watcher=watcher)[1]
 
 
 def execute_run(plan: dict) -> dict:
@@ -204,38 +304,21 @@ def execute_run(plan: dict) -> dict:
             result["crashes"] += crash_in_process(server.url, db, rng, plan["crash"], logs)
             watcher.observe()
         for _ in range(plan["kills"]):
-            if plan["kill_during"] == "raw":
-                # at a random request, fewer than a clean sync makes: always while pages are
-                # still being fetched, never in the MRR refresh that follows them
-                served = server.stats()["total"] + rng.randint(1, max(1, clean["requests"] - 5))
-                _, killed = run_cli_sync(server.url, db, output, watcher=watcher,
-                                         kill_at_request=lambda: server.stats()["total"] >= served)
-            else:  # at a random committed change, MRR refresh included
-                target = (watcher.previous or {"seq": 0})["seq"] + rng.randint(1, max(2, clean["seq"] // 2))
-                _, killed = run_cli_sync(server.url, db, output, kill_at_seq=target, watcher=watcher)
-            result["kills"] += killed
+            result["kills"] += _kill_once(plan, rng, server, clean, db, output, watcher)
         with watcher:  # (after a kill: the resume) under the same faults, to its end or a spent retry budget
             run_cli_sync(server.url, db, output)
         result["faults"] = sum(server.stats()["faults"].values()) - faults_before
         server.configure(faults={}, rules=[])
         with watcher:
-            code, _ = run_cli_sync(server.url, db, output)
+            code, _ = run_cli_sync(server.url, db, output, timeout=FAULT_FREE_TIMEOUT_SECONDS)
         if code != 0:
             result["problems"].append(f"the fault-free rerun exited {code}: {output[-1][-400:].decode(errors='replace')}")
-        repaired = snapshot(db)
-        result["lost"], extra = compare(clean["tables"], repaired)
-        if result["lost"] or extra:
-            differing = sorted(t for t in set(clean["tables"]) | set(repaired)
-                               if clean["tables"].get(t) != repaired.get(t))
-            result["problems"].append(f"tables differing from the clean run: {', '.join(differing)}")
-        result["duplicates"] = duplicate_keys(db) + extra
-        result["regressions"] = len(watcher.regressions)
-        result["torn_pages"] = len(watcher.torn)
-        result["problems"] += watcher.regressions[:3] + watcher.torn[:3]
-        clean_lost, clean_extra = compare(mrr_tables(clean["tables"]), mrr_tables(repaired))
-        result["mrr_delta"] = clean_lost + clean_extra + mrr_recompute_delta(db, work)
-        result["integrity"] = integrity(db)
-        result["leaks"] = leaks_in(work, output + [text.encode() for text in logs])
+        code, _ = run_cli(server.url, db, output, export_args(db), timeout=FAULT_FREE_TIMEOUT_SECONDS)
+        if code != 0:
+            result["problems"].append(f"the export exited {code}: {output[-1][-400:].decode(errors='replace')}")
+        _check_store(result, db, work, clean, watcher)
+        result["leaks"], where = leaks(CANARY_KEY, output + [text.encode() for text in logs], work)
+        result["problems"] += [f"the key (or its base64/URL form) is in {place}" for place in where[:12]]
     except Exception as exc:  # noqa: BLE001 - any surprise is a failed run, reported, never hidden
         result["problems"].append(f"{type(exc).__name__}: {exc}")
         result.setdefault("faults", 0)
@@ -245,6 +328,31 @@ def execute_run(plan: dict) -> dict:
     return result
 
 
+def _check_store(result: dict, db: Path, work: Path, clean: dict, watcher: Watcher) -> None:
+    """Raw tables against the account the server holds; derived tables (neutral, MRR) against a
+    clean run and a full recompute; the export folder against the store."""
+    from connector.streams import RAW_TABLES
+
+    repaired = snapshot(db)
+    raw_lost, phantoms, examples = account_delta(_ACCOUNT, db)
+    derived = {t: rows for t, rows in clean["tables"].items() if t not in RAW_TABLES}
+    derived_lost, derived_extra = compare(derived, {t: r for t, r in repaired.items() if t not in RAW_TABLES})
+    export_lost, export_examples = export_delta(db, work / "export")
+    result["lost"] = raw_lost + derived_lost + export_lost
+    result["problems"] += examples + export_examples
+    if derived_lost or derived_extra:
+        differing = sorted(t for t in set(derived) | set(repaired)
+                           if t not in RAW_TABLES and clean["tables"].get(t) != repaired.get(t))
+        result["problems"].append(f"derived tables differing from the clean run: {', '.join(differing)}")
+    result["duplicates"] = duplicate_keys(db) + phantoms + derived_extra
+    result["regressions"] = len(watcher.regressions)
+    result["torn_pages"] = len(watcher.torn)
+    result["problems"] += watcher.regressions[:3] + watcher.torn[:3]
+    clean_lost, clean_extra = compare(mrr_tables(clean["tables"]), mrr_tables(repaired))
+    result["mrr_delta"] = clean_lost + clean_extra + mrr_recompute_delta(db, work)
+    result["integrity"] = integrity(db)
+
+
 def clean_reference(customers: int, account_seed: int) -> dict:
     from connector.demo.server import DemoServer
 
@@ -252,7 +360,7 @@ def clean_reference(customers: int, account_seed: int) -> dict:
     try:
         with DemoServer(seed=account_seed, customers=customers) as server:
             output: list[bytes] = []
-            code, _ = run_cli_sync(server.url, work / "clean.db", output)
+            code, _ = run_cli_sync(server.url, work / "clean.db", output, timeout=FAULT_FREE_TIMEOUT_SECONDS)
             requests = server.stats()["total"]
             if code != 0:
                 raise SystemExit(f"the clean sync failed with exit {code}: {output[-1][-400:].decode(errors='replace')}")
@@ -263,8 +371,10 @@ def clean_reference(customers: int, account_seed: int) -> dict:
 
 
 def campaign(runs: int, seed: int, customers: int = 60, kill_points: int = 0, workers: int = 8,
-             details=None, kill_during: str = "any") -> dict:
-    """Run the campaign; the totals plus the headline line."""
+             details=None, kill_during: str = "any", plant: str | None = None) -> dict:
+    """Run the campaign; the totals plus the headline line. ``plant``: a negative control's folder."""
+    global PLANT
+    PLANT = plant
     clean = clean_reference(customers, account_seed=seed)
     numbers = list(range(runs))
     kills = Counter()
@@ -275,7 +385,7 @@ def campaign(runs: int, seed: int, customers: int = 60, kill_points: int = 0, wo
     problems: list[str] = []
     integrity_ok = True
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_start_worker, initargs=(customers, seed, clean)) as pool:
+    with context.Pool(workers, initializer=_start_worker, initargs=(customers, seed, clean, plant)) as pool:
         for result in pool.imap_unordered(execute_run, plans):
             for name in ("faults", "kills", "crashes", "lost", "duplicates", "regressions", "torn_pages",
                          "mrr_delta", "leaks"):
@@ -305,9 +415,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="any: at a random committed change, MRR refresh included; raw: at a random request")
     parser.add_argument("--workers", type=int, default=8, help="runs in parallel, each with its own demo server (runs mostly wait on retries)")
     parser.add_argument("--details", action="store_true", help="one JSON line per run on stderr")
+    parser.add_argument("--plant", default=None, metavar="DIR",
+                        help="negative control: a folder put first on the CLI's PYTHONPATH (its sitecustomize.py plants a bug)")
     args = parser.parse_args(argv)
     outcome = campaign(args.runs, args.seed, args.customers, args.kill_points, args.workers,
-                       details=sys.stderr if args.details else None, kill_during=args.kill_during)
+                       details=sys.stderr if args.details else None, kill_during=args.kill_during, plant=args.plant)
     for problem in outcome["problems"][:20]:
         print(problem, file=sys.stderr)
     print(outcome["line"], flush=True)

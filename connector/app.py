@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from . import quarantine
 from .config import Settings, describe_key, require_safe_endpoint
 from .http import RateLimiter, RetryPolicy
 from .providers.stripe import StripeProvider
@@ -104,6 +105,7 @@ def sync(
 
                 report.mrr = refresh_after_sync(store, policy, phase=progress.phase)
                 report.phase_seconds.update(progress.seconds)
+            report.rejected = store.rejected_this_run  # the sync's and the MRR refresh's quarantines
         finally:
             store.changes = None
             progress.stop()
@@ -167,6 +169,7 @@ def status(settings: Settings) -> dict[str, Any]:
         last = sync_health.last_sync(store)
         unclassified = unclassified_summary(store) if store.db["billing_unclassified"].exists() else []
         unplaced = unplaced_summary(store)
+        quarantined = quarantine.counts(store)
     finally:
         store.close()
     streams = []
@@ -193,6 +196,8 @@ def status(settings: Settings) -> dict[str, Any]:
         "unclassified": _with_money(unclassified),
         # subscriptions and invoice lines the MRR rules could not place (amount and reason)
         "mrr_unplaced": _with_money(unplaced),
+        # records that could not be stored, mapped or exported, per stream (exit 8 on the run that met them)
+        "quarantined": quarantined,
     }
 
 

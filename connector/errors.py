@@ -55,6 +55,18 @@ class PermissionDenied(ConnectorError):
     exit_code = EXIT_PERMISSION
 
 
+class NotFound(PermissionDenied):
+    """HTTP 404 without the provider's proof that an object is gone: no such endpoint, or not its answer.
+
+    Never a reason to delete anything: an HTML page from a proxy, or a JSON
+    error without Stripe's ``code: resource_missing``, says nothing about the object.
+    """
+
+
+class ResourceMissing(NotFound):
+    """The provider's own word that the object does not exist (Stripe: JSON ``resource_missing``)."""
+
+
 class StoreError(ConnectorError):
     exit_code = EXIT_STORE
 

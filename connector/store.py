@@ -20,6 +20,7 @@ Conventions every layer relies on (see docs/store.md):
 from __future__ import annotations
 
 import json
+import os
 import time
 from operator import itemgetter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -71,6 +72,9 @@ class Store:
     def __init__(self, db: sqlite_utils.Database, path: str | None):
         self.db = db
         self.path = path
+        # Who quarantines a record this run (connector/quarantine.py), and how many so far.
+        self.run_id = f"run-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}"
+        self.rejected_this_run = 0
 
     # ---- meta -------------------------------------------------------------
     def meta(self, key: str, default: str | None = None) -> str | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import storelock
+from . import quarantine, storelock
 from .errors import StoreError
 from .store import Migration, Store, quote
 from .store_errors import store_failure
@@ -251,4 +251,5 @@ RAW_MIGRATIONS: list[Migration] = [
     *[(f"0002_table_{name}", _create_raw_table(spec)) for name, spec in RAW_TABLES.items()
       if name not in _ADDED_LATER],
     ("0003_table_invoice_payments", _create_raw_table(RAW_TABLES["invoice_payments"])),
+    ("0004_quarantine", quarantine.create_table),
 ]

@@ -46,6 +46,7 @@ def sync_summary(db: str, report, counts: dict[str, int], exit_code: int) -> dic
         "events_applied": report.events_seen,
         "objects_refetched": report.objects_refetched,
         "mrr_customers": report.mrr["customers"] if report.mrr is not None else None,
+        "rejected": report.rejected,  # quarantined this run: exit 8
         "streams": streams,
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..errors import EXIT_REJECTED
 from ..export import TARGET_EXAMPLES, ExportResult, export
 from ..store import open_store
 from ..sync.progress import one_phase
@@ -44,6 +45,11 @@ def export_command(target, tables, full, schema, output_format, config_path, db)
     finally:
         store.close()
     _print_result(result, last, output_format)
+    if result.skipped:
+        for table in result.tables.values():
+            for _key, why in table.skipped:
+                warn(f"{why}: left out of the export and quarantined")
+        raise SystemExit(EXIT_REJECTED)
 
 
 def _print_result(result: ExportResult, last: dict, output_format: str) -> None:

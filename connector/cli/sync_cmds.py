@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import app
-from ..errors import EXIT_OK, EXIT_PERMISSION
+from ..errors import EXIT_OK, EXIT_PERMISSION, EXIT_REJECTED
 from ..sync_summary import summary_lines, sync_summary
 from .options import common_options, quiet_logging, settings_from
 from .output import output_options, print_csv, print_json, print_table, warn
@@ -45,7 +45,9 @@ def sync(config_path, db, output_format, full_refresh, streams, max_requests_per
         counts = store.table_counts()
     finally:
         store.close()
-    code = next(iter(report.failures.values())).exit_code if report.failures else EXIT_OK
+    # 8 when the run completed but records were quarantined (connector/quarantine.py)
+    code = next(iter(report.failures.values())).exit_code if report.failures else (
+        EXIT_REJECTED if report.rejected else EXIT_OK)
     summary = sync_summary(settings.db, report, counts, code)
     if output_format == "json":
         print_json(summary)
@@ -56,6 +58,10 @@ def sync(config_path, db, output_format, full_refresh, streams, max_requests_per
             click.echo(line, err=True)
     for stream, error in report.failures.items():
         click.echo(f"error: {stream}: {error}", err=True)
+    if code == EXIT_REJECTED:
+        click.echo(
+            f"warning: {report.rejected:,} records could not be stored or mapped and were quarantined; "
+            "everything else is up to date (see `billing-connector status`)", err=True)
     raise SystemExit(code)
 
 
@@ -96,6 +102,10 @@ def status(config_path, db, output_format):
             for item in info[key]:
                 amount = f"{item['amount']['amount']} {item['amount']['currency']}" if item.get("amount") else ""
                 click.echo(f"  {item['object_type']:<17} {item['count']:>6,}  {item['reason']}  {amount}".rstrip())
+    if info["quarantined"]:
+        click.echo("quarantined (could not be stored or mapped; the rest carried on; see docs/store.md):")
+        for stream, count in info["quarantined"].items():
+            click.echo(f"  {stream:<20} {count:>9,}")
 
 
 @click.command()

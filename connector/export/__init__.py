@@ -12,17 +12,24 @@ and ends where a clean run would.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .. import quarantine
 from ..errors import ConfigError, ExportError
+from ..quarantine import Rejected
 from ..store import Store
 from .base import Target
 from .duckdb_target import DuckDBTarget
 from .files import FileTarget
 from .postgres import PostgresTarget
 from .schema import changed_rows, select_tables, table_schema
-from .watermarks import all_watermarks, ensure_watermarks, get_watermark, set_watermark
+from .watermarks import (
+    all_watermarks, ensure_watermarks, get_watermark, high_water, new_timeline, set_pending, set_watermark,
+    store_identity)
+
+log = logging.getLogger("billing_connector.export")
 
 # Every target, by the scheme of its --to value.
 TARGETS: dict[str, type[Target]] = {
@@ -38,6 +45,7 @@ class TableExport:
     seq_from: int              # rows with seq_from < _seq <= seq_to were sent
     seq_to: int
     files: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (row key, why) of rows left out
 
 
 @dataclass
@@ -49,6 +57,11 @@ class ExportResult:
     @property
     def rows(self) -> dict[str, int]:
         return {name: table.rows_sent for name, table in self.tables.items()}
+
+    @property
+    def skipped(self) -> int:
+        """Rows left out because a value does not fit its column (quarantined, exit 8)."""
+        return sum(len(table.skipped) for table in self.tables.values())
 
     @property
     def files(self) -> list[str]:
@@ -83,31 +96,72 @@ def export(
     names = select_tables(store, tables)
     destination = make_target(target, store, schema)
     ensure_watermarks(store)
+    destination.store_id, destination.timeline = store_identity(store)
     upto = store.current_seq()
     result = ExportResult(target=destination.identity, seq=upto)
     with destination:
+        _check_timeline(store, destination, names, account.account_id)
         for name in names:
             result.tables[name] = _export_table(store, destination, name, upto, full, account.account_id)
     return result
 
 
+def _check_timeline(store: Store, destination: Target, names: Sequence[str], account_id: str) -> None:
+    """Start a new timeline if the target holds more of this store than the store ever sent there.
+
+    The target's own record of this store (files keep one) is checked against
+    what the store ever started sending there: more than that means the target
+    holds changes of a history the store no longer has — it was restored from a
+    backup, and its sequence numbers are being reused. Checked for every table
+    before any is sent, so every table of every target is then re-sent in full.
+    """
+    for name in names:
+        last = destination.last_export(table_schema(store, name), account_id, destination.store_id)
+        if last is None or last[1] != destination.timeline:
+            continue
+        if last[0] > high_water(store, destination.identity, name):
+            destination.timeline = new_timeline(store)
+            log.warning("%s: %s holds changes up to seq %d this store never had (restored from a backup?); "
+                        "a new timeline starts and every table is sent in full", destination.identity, name, last[0])
+            return
+
+
+def _resume_point(store: Store, destination: Target, schema, account_id: str, upto: int) -> int:
+    """The seq this table's export continues from; 0 = send it in full (another timeline's watermark)."""
+    name, target = schema.name, destination.identity
+    watermark = get_watermark(store, target, name, destination.timeline)
+    last = destination.last_export(schema, account_id, destination.store_id)
+    if last is None:
+        return watermark
+    seq_to, timeline = last
+    if timeline not in ("", destination.timeline) or seq_to > high_water(store, target, name):
+        return 0
+    if watermark < seq_to <= upto:
+        # killed after the target committed, before the store recorded it
+        set_watermark(store, target, name, seq_to, 0, destination.timeline)
+        return seq_to
+    return watermark
+
+
 def _export_table(store: Store, destination: Target, name: str, upto: int, full: bool, account_id: str) -> TableExport:
     schema = table_schema(store, name)
-    watermark = get_watermark(store, destination.identity, name)
-    committed = destination.committed_seq(schema, account_id, watermark)
-    if committed is not None and watermark < committed <= upto:
-        set_watermark(store, destination.identity, name, committed, 0)
-        watermark = committed
+    watermark = _resume_point(store, destination, schema, account_id, upto)
     existing = destination.existing_columns(schema)
     complete = existing is not None and set(schema.column_names) <= existing
     # A new table, or one that gained a column upstream, is sent whole so every row has every column.
     start = watermark if complete and not full else 0
     if complete and start >= upto:
         return TableExport(rows_sent=0, rows_changed=0, seq_from=start, seq_to=start)
-    rows = changed_rows(store, schema, start, upto, account_id)
+    skipped: list[tuple[str, str]] = []
+    set_pending(store, destination.identity, name, upto, destination.timeline)
+    rows = changed_rows(store, schema, start, upto, account_id, skipped=skipped)
     load = destination.load(schema, rows, start, upto, full=start == 0)
-    set_watermark(store, destination.identity, name, upto, load.rows_sent)
-    return TableExport(load.rows_sent, load.rows_changed, start, upto, load.files)
+    with store.db.atomic():
+        set_watermark(store, destination.identity, name, upto, load.rows_sent, destination.timeline)
+        # One odd value must not hold back every other row, now or on every later run.
+        quarantine.record(store, [Rejected(name, str(key), f"not exported: {why}", str(key).encode())
+                                  for key, why in skipped])
+    return TableExport(load.rows_sent, load.rows_changed, start, upto, load.files, skipped)
 
 
 __all__ = [

@@ -44,6 +44,9 @@ class Target:
 
     schemes: ClassVar[tuple[str, ...]] = ()
     identity: str
+    # the store being exported and its timeline (export() sets them; watermarks.py says why)
+    store_id: str = ""
+    timeline: str = ""
 
     @classmethod
     def from_spec(cls, spec: str, schema: str | None, store: Any) -> "Target":
@@ -75,8 +78,8 @@ class Target:
         """
         raise NotImplementedError
 
-    def committed_seq(self, schema: TableSchema, account_id: str, watermark: int) -> int | None:
-        """A seq beyond ``watermark`` the target itself records as committed, when it keeps one.
+    def last_export(self, schema: TableSchema, account_id: str, store_id: str) -> tuple[int, str] | None:
+        """(seq to, timeline) of the last load of this store that the target itself records, if it keeps any.
 
         Databases do not need one (a re-sent batch merges to the same rows).
         """

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ExportError
+from ..private_files import mode_like
 from . import file_formats
 from .base import TableLoad, Target
 from .file_formats import FORMATS
@@ -70,6 +71,12 @@ class FileTarget(Target):
         self.manifest: dict[str, Any] = {}
         self._store_path = store_path
         self._account_id = account_id
+        # the files hold the store's data: they get the store's mode (private_files.py)
+        self.mode = mode_like(store_path)
+        self._writer.mode = self.mode
+        # which store and which of its timelines the files come from (set by export())
+        self.store_id = ""
+        self.timeline = ""
         self._lock: Any = None
 
     @classmethod
@@ -140,17 +147,22 @@ class FileTarget(Target):
             return None
         return {column["name"] for column in table["schema"]["columns"]}
 
-    def committed_seq(self, schema: TableSchema, account_id: str, watermark: int) -> int | None:
-        """The seq to of this store's last file when it continues from ``watermark``: the
-        run that wrote it was killed after the manifest, before the store's watermark."""
+    def last_export(self, schema: TableSchema, account_id: str, store_id: str) -> tuple[int, str] | None:
+        """(seq to, timeline) of this store's last file of the table, as the manifest records it.
+
+        Files written before stores had an id are matched by the store's path and
+        carry no timeline ('').
+        """
         table = self.manifest["tables"].get(schema.name)
         ours = [
             entry for entry in (table or {}).get("files", [])
-            if entry.get("account_id") == account_id and entry.get("store") == self._store_path
+            if entry.get("account_id") == account_id and (
+                entry.get("store_id") == store_id
+                or ("store_id" not in entry and entry.get("store") == self._store_path))
         ]
-        if ours and ours[-1]["seq_from"] == watermark:
-            return ours[-1]["seq_to"]
-        return None
+        if not ours:
+            return None
+        return ours[-1]["seq_to"], ours[-1].get("timeline", "")
 
     # ---- load -----------------------------------------------------------------
     def load(
@@ -178,6 +190,8 @@ class FileTarget(Target):
                     "full": full,
                     "account_id": self._account_id,
                     "store": self._store_path,
+                    "store_id": self.store_id,
+                    "timeline": self.timeline,
                     "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 })
             else:
@@ -204,7 +218,7 @@ class FileTarget(Target):
         manifest["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         temporary = self.directory / (MANIFEST + ".tmp")
         try:
-            with file_formats.open_output(temporary) as handle:
+            with file_formats.open_output(temporary, self.mode) as handle:
                 handle.write(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -50,12 +50,22 @@ class PostgresTarget(Target):
             raise ExportError("the PostgreSQL URL has an invalid port; expected postgresql://user@host:5432/database") from None
         query = parse_qsl(parts.query, keep_blank_values=True)
         self.schema = schema or dict(query).get("schema") or DEFAULT_SCHEMA
-        self._secrets = [parts.password, unquote(parts.password)] if parts.password else []
+        password = unquote(parts.password) if parts.password else None
+        self._secrets = [parts.password, password] if password else []
         self._secrets += [value for key, value in query if key in SECRET_QUERY_KEYS and value]
-        # libpq does not know `schema`: it is ours, so it leaves the conninfo.
+        # libpq does not know `schema`: it is ours, so it leaves the connection parameters.
         connect_query = [(k, v) for k, v in query if k != "schema"]
-        self._conninfo = urlunsplit(parts._replace(query=urlencode(connect_query)))
         self.user = unquote(parts.username) if parts.username else None
+        # Connection parameters as keywords, never a URI for libpq to parse again: a password
+        # holding an unencoded `@` (Python splits at the last one, libpq at the first) would
+        # otherwise make libpq read part of it as the host name and print it in its error.
+        self._connect_kwargs: dict[str, Any] = {
+            key: value for key, value in (
+                ("host", parts.hostname), ("port", port), ("dbname", unquote(parts.path.lstrip("/")) or None),
+                ("user", self.user), ("password", password),
+            ) if value is not None
+        }
+        self._connect_kwargs.update(connect_query)
         host = parts.hostname or "localhost"
         host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
         netloc = (url_quote(self.user, safe="") + "@" if self.user else "") + host
@@ -72,7 +82,7 @@ class PostgresTarget(Target):
         _check_identifier(self.schema, "schema")
         try:
             self._conn = self._psycopg.connect(
-                self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
+                autocommit=True, **{"connect_timeout": CONNECT_TIMEOUT_SECONDS, **self._connect_kwargs}
             )
         except self._psycopg.Error as exc:
             raise ExportError(

@@ -30,6 +30,7 @@ from typing import Any
 
 from ..errors import ConfigError, ExportError
 from ..store import Store, quote
+from ..values import epoch_to_datetime
 
 ACCOUNT_COLUMN = "_account_id"
 
@@ -157,13 +158,16 @@ def table_schema(store: Store, table: str) -> TableSchema:
 
 
 def changed_rows(
-    store: Store, schema: TableSchema, after_seq: int, upto_seq: int, account_id: str, batch_size: int = 5000
+    store: Store, schema: TableSchema, after_seq: int, upto_seq: int, account_id: str, batch_size: int = 5000,
+    skipped: list[tuple[Any, str]] | None = None,
 ) -> Iterator[tuple[Any, ...]]:
     """Rows with ``after_seq < _seq <= upto_seq``, in primary-key order, as typed Python values.
 
     Values: int, float, str, bool, ``datetime`` (UTC), ``date``, bytes, or None;
-    JSON columns stay their JSON text. Raises ExportError for a value that does
-    not fit its column's type, naming the table, column and row.
+    JSON columns stay their JSON text. A row holding a value that does not fit
+    its column's type (a date past year 9999, say) is left out and appended to
+    ``skipped`` as (its primary key joined by '/', the reason naming table, column and
+    value); without ``skipped`` it raises that reason as an ExportError.
     """
     store_columns = [c for c in schema.columns if c.name != ACCOUNT_COLUMN]
     order = ", ".join(quote(c) for c in schema.primary_key if c != ACCOUNT_COLUMN)
@@ -173,6 +177,8 @@ def changed_rows(
         [after_seq, upto_seq],
     )
     converters = [_CONVERTERS[c.type] for c in store_columns]
+    names = [c.name for c in store_columns]
+    key_at = [names.index(c) for c in schema.primary_key if c != ACCOUNT_COLUMN]
     while True:
         batch = cursor.fetchmany(batch_size)
         if not batch:
@@ -181,7 +187,11 @@ def changed_rows(
             try:
                 values = [None if value is None else convert(value) for convert, value in zip(converters, raw)]
             except (TypeError, ValueError, OverflowError):
-                raise _misfit(schema.name, store_columns, raw) from None
+                misfit = _misfit(schema.name, store_columns, raw)
+                if skipped is None:
+                    raise misfit from None
+                skipped.append(("/".join(str(raw[i]) for i in key_at), str(misfit)))
+                continue
             values.append(account_id)
             yield tuple(values)
 
@@ -194,8 +204,7 @@ def _misfit(table: str, columns: Sequence[Column], row: Sequence[Any]) -> Export
                 _CONVERTERS[column.type](value)
         except (TypeError, ValueError, OverflowError) as exc:
             return ExportError(
-                f"{table}.{column.name} holds {value!r}, not a {column.type} ({exc}); "
-                f"row starting {row[0]!r}: fix the row or the column's declared type"
+                f"{table}.{column.name} holds {value!r}, not a {column.type} ({exc}); row starting {row[0]!r}"
             )
     return ExportError(f"{table}: a row starting {row[0]!r} could not be read; check its values")
 
@@ -213,7 +222,7 @@ def _to_timestamp(value: Any) -> datetime:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
     if isinstance(value, float) or isinstance(value, bool):
         raise ValueError("expected whole epoch seconds")
-    return datetime.fromtimestamp(int(value), tz=timezone.utc)
+    return epoch_to_datetime(int(value))
 
 
 def _to_json_text(value: Any) -> str:

@@ -21,7 +21,10 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from .. import quarantine
+from ..quarantine import Rejected
 from ..store import Store, quote
+from ..values import MAX_ABS_NUMBER, OutOfRange, object_problem
 from .schema import TABLES, ensure_schema
 from .stripe_plans import PROVIDER, plan_row
 from .stripe_rows import CustomerRaw, map_customer
@@ -48,6 +51,13 @@ def map_all(store: Store) -> set[str]:
     ensure_schema(store)
     with store.db.atomic():
         return _Mapping(store, None).run()
+
+
+def checked_row(row: Mapping[str, Any]) -> None:
+    """Raise OutOfRange for a neutral row holding a number that sums or SQLite cannot carry."""
+    for column, value in row.items():
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_ABS_NUMBER:
+            raise OutOfRange(f"{column} out of range: {value}")
 
 
 def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
@@ -84,18 +94,34 @@ class _Mapping:
     def _column_values(self, table: str, column: str) -> set[Any]:
         return {v for (v,) in self.store.db.execute(f"SELECT DISTINCT {quote(column)} FROM {quote(table)}") if v}
 
+    def _object(self, table: str, data: str) -> dict[str, Any] | None:
+        """A stored object, or None (quarantined) when it holds a value no neutral row can.
+
+        Stores written before objects were checked on the way in can hold one;
+        skipping it keeps every other customer's mapping and MRR going.
+        """
+        obj = json.loads(data)
+        problem = object_problem(obj, data)
+        if problem is None:
+            return obj
+        quarantine.record(self.store, [Rejected.of(table, obj, f"cannot be mapped: {problem}")])
+        return None
+
     def coupon(self, coupon_id: str) -> Mapping[str, Any] | None:
         """A coupon's terms, deleted upstream or not: a coupon's terms never change, and the
         discounts that carry a deleted coupon keep it."""
         if coupon_id not in self._coupons:
             rows = self._rows("coupons", "id", [coupon_id], live_only=False)
-            self._coupons[coupon_id] = json.loads(rows[0][2]) if rows else None
+            self._coupons[coupon_id] = self._object("coupons", rows[0][2]) if rows else None
         return self._coupons[coupon_id]
 
     def price(self, price_id: str) -> Mapping[str, Any] | None:
         if price_id not in self._prices:
-            rows = self._rows("prices", "id", [price_id]) or self._rows("plans", "id", [price_id])
-            self._prices[price_id] = json.loads(rows[0][2]) if rows else None
+            table = "prices"
+            rows = self._rows("prices", "id", [price_id])
+            if not rows:
+                table, rows = "plans", self._rows("plans", "id", [price_id])
+            self._prices[price_id] = self._object(table, rows[0][2]) if rows else None
         return self._prices[price_id]
 
     def product_name(self, product: Any) -> str | None:
@@ -168,7 +194,9 @@ class _Mapping:
 
         def objects(table: str, column: str, values: Iterable[Any]) -> Iterator[tuple[Any, dict]]:
             for _id, key, data, _deleted in self._rows(table, column, values):
-                yield key, json.loads(data)
+                obj = self._object(table, data)
+                if obj is not None:
+                    yield key, obj
 
         for cid, obj in objects("customers", "id", customer_ids):
             bundles[cid].customer = obj
@@ -244,7 +272,14 @@ class _Mapping:
             source = self.price(plan_id) or embedded.get(plan_id)
             if source is None:
                 continue
-            rows[plan_id], problems = plan_row(source, self.product_name(source.get("product")))
+            try:
+                row, problems = plan_row(source, self.product_name(source.get("product")))
+                checked_row(row)
+            except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+                reason = f"cannot be mapped: {type(exc).__name__}: {exc}"
+                quarantine.record(self.store, [Rejected.of("prices", source, reason)])
+                continue
+            rows[plan_id] = row
             flags += problems
         table = TABLES["billing_plans"]
         before = self._plan_snapshot(plan_ids | set(embedded))
@@ -280,13 +315,34 @@ class _Mapping:
                 snapshot[row[0]] = row[1:]
         return snapshot
 
+    def _map_one(self, raw):
+        """A customer's rows, or None (quarantined, its earlier rows kept) when a value cannot be mapped.
+
+        The objects were checked on the way in; this catches a shape the mapping
+        has never met (a string where a number belongs, say) for one customer only.
+        """
+        try:
+            rows = map_customer(raw, self.coupon, self.price)
+            for table_rows in [*rows.tables.values(), rows.unclassified]:
+                for row in table_rows:
+                    checked_row(row)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            reason = f"cannot be mapped: {type(exc).__name__}: {exc}"
+            quarantine.record(self.store, [Rejected.of("customers", raw.customer or {"id": raw.customer_id}, reason)])
+            return None
+        return rows
+
     def run(self) -> set[str]:
         plan_ids = self.affected_plan_ids()
         customers = self.affected_customers()
         changed: set[str] = set()
         embedded: dict[str, Mapping[str, Any]] = {}
         for chunk in _chunks(customers):
-            mapped = {cid: map_customer(raw, self.coupon, self.price) for cid, raw in self.load(chunk).items()}
+            mapped = {}
+            for cid, raw in self.load(chunk).items():
+                rows = self._map_one(raw)
+                if rows is not None:
+                    mapped[cid] = rows
             for rows in mapped.values():
                 for price_id, price in rows.embedded_prices.items():
                     if self.price(price_id) is None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from ..store import canonical_json
+from ..values import epoch_to_date
 from .stripe_plans import PROVIDER, unclassified
 from .stripe_shapes import (
     credit_note_refunds, decimal_text, dig, discount_coupon, discounts_on, invoice_payment_refs, invoice_subscription,
@@ -28,9 +28,10 @@ KNOWN_INVOICE_STATUSES = frozenset({"draft", "open", "paid", "uncollectible", "v
 
 
 def day_text(epoch: int | None) -> str | None:
+    """The UTC day of an epoch; OutOfRange (a ValueError) past year 9999."""
     if epoch is None:
         return None
-    return datetime.fromtimestamp(int(epoch), tz=timezone.utc).date().isoformat()
+    return epoch_to_date(epoch).isoformat()
 
 
 def _amount_off(terms: Mapping[str, Any], currency: str | None) -> dict[str, Any]:

@@ -31,6 +31,9 @@ from fractions import Fraction
 from typing import Any
 
 from ..store import Store
+from .. import quarantine
+from ..quarantine import Rejected
+from ..values import MAX_ABS_NUMBER, OutOfRange
 from .model import (
     SEGMENT_MIGRATIONS, SEGMENTS_TABLE, UNPLACED_KEY, UNPLACED_TABLE, segment_row, write_customer_segments,
 )
@@ -89,8 +92,10 @@ def build_segments(store: Store, customer_ids: Iterable[str] | None = None, as_o
     with store.db.atomic():
         wanted = _all_customers(store) if customer_ids is None else set(customer_ids)
         for customer_id in sorted(wanted):
-            builder = _CustomerSegments(store, customer_id, window)
-            rows = builder.build()
+            built = _built_or_quarantined(store, customer_id, window)
+            if built is None:
+                continue
+            builder, rows = built
             if write_customer_segments(store, PROVIDER, customer_id, rows):
                 changed.add(customer_id)
             store.replace_scope(UNPLACED_TABLE, UNPLACED_KEY, {"provider": PROVIDER, "customer_id": customer_id},
@@ -111,6 +116,23 @@ def customers_dated_differently(store: Store, before: date | None, after: date) 
             "SELECT DISTINCT customer_id FROM billing_subscription_changes WHERE _deleted = 0 "
             "AND changed_at >= ? AND changed_at < ?", [low, high]) if c}
     return found
+
+
+def _built_or_quarantined(store: Store, customer_id: str, window) -> tuple["_CustomerSegments", list[dict[str, Any]]] | None:
+    """(the builder, a customer's segments), or None when a value cannot be computed with (the
+    customer is quarantined under ``mrr_segments`` and keeps its earlier segments; the others go on)."""
+    try:
+        builder = _CustomerSegments(store, customer_id, window)
+        rows = builder.build()
+        for row in rows:
+            for column, value in row.items():
+                if column.endswith("_minor") and isinstance(value, int) and abs(value) > MAX_ABS_NUMBER:
+                    raise OutOfRange(f"{column} out of range: {value}")
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        reason = f"MRR segments not computed: {type(exc).__name__}: {exc}"
+        quarantine.record(store, [Rejected.of("mrr_segments", {"id": customer_id}, reason)])
+        return None
+    return builder, rows
 
 
 class _CustomerSegments(LiveSubscriptionPieces):

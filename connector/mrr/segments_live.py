@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
+from ..values import epoch_to_date
 from .segments_pricing import discount_amounts, gross_amount
 
 SUBSCRIPTION_STATUS_TAGS = {"trialing", "past_due", "unpaid", "incomplete", "incomplete_expired", "paused"}
@@ -45,7 +46,8 @@ def dated_changes_window(as_of: date) -> tuple[int, int]:
 
 
 def day_of(epoch: int | None) -> date | None:
-    return datetime.fromtimestamp(int(epoch), tz=timezone.utc).date() if epoch is not None else None
+    """The UTC day of an epoch; OutOfRange (a ValueError) past year 9999."""
+    return epoch_to_date(epoch) if epoch is not None else None
 
 
 def add_interval(day: date, interval: str, count: int) -> date:

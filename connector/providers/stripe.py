@@ -25,7 +25,7 @@ from ..http import RateLimiter, Retryable, RetryPolicy, call_with_retries
 from ..store import AccountIdentity
 from .base import CursorGone, EventPage, Page, StreamDef
 from .paging import CursorLedger, check_page
-from .stripe_errors import PERMISSIONS, ExpansionRefused, classify, endpoint_of
+from .stripe_errors import PERMISSIONS, ExpansionRefused, NotFound, ResourceMissing, classify, endpoint_of
 from .stripe_transport import BoundedHTTPClient, ResponseRefused
 
 __all__ = ["CHILD_STREAMS", "PERMISSIONS", "STREAMS", "StripeProvider", "classify", "endpoint_of"]
@@ -256,9 +256,7 @@ class StripeProvider:
         livemode = self._key_livemode()
         try:
             account_id = self._get("/v1/account", {}, stream=None)["id"]
-        except PermissionDenied as exc:
-            if "(404)" not in str(exc):
-                raise
+        except NotFound:
             # Stripe itself always serves /v1/account; a Stripe-compatible server
             # (a fake, a recording proxy) may not. The key's mode is all we can
             # know then, so the store is bound to an id naming only that mode: it
@@ -394,13 +392,19 @@ class StripeProvider:
     def fetch_object(self, stream: str, object_id: str) -> dict[str, Any] | None:
         spec = STREAMS[stream]
         params = _expand(*_DETAIL_EXPAND.get(stream, ()))
+        path = f"{spec.path}/{object_id}"
         try:
-            obj = self._get_expanded(f"{spec.path}/{object_id}", params, stream=stream)
-        except PermissionDenied as exc:
-            if "(404)" in str(exc):
-                return None  # gone: the caller soft-deletes it
-            raise
-        if obj.get("deleted"):
+            obj = self._get_expanded(path, params, stream=stream)
+        except ResourceMissing:
+            return None  # Stripe's own word that it is gone: the caller soft-deletes it
+        except NotFound:
+            # A 404 that is not Stripe's resource_missing (a proxy's page, a JSON error
+            # without the code) proves nothing: fail the stream, delete nothing.
+            raise NotFound(
+                f"GET {path} answered 404 without Stripe's resource_missing error (a proxy, or "
+                "STRIPE_API_BASE not pointing at Stripe?); nothing was marked deleted: run sync again"
+            ) from None
+        if obj.get("deleted") is True:
             return None
         return obj
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import stripe
 
-from ..errors import AuthError, ConnectorError, PermissionDenied
+from ..errors import AuthError, ConnectorError, NotFound, PermissionDenied, ResourceMissing
 from ..http import Retryable
 from .base import CursorGone
 
@@ -117,7 +117,9 @@ def classify(exc: stripe.StripeError, what: str, stream: str | None) -> Exceptio
             f"or leave the stream out with --streams"
         )
     if status == 404:
-        return PermissionDenied(
+        if getattr(exc, "code", None) == "resource_missing":
+            return ResourceMissing(f"{what}: Stripe says no such object (404 resource_missing)")
+        return NotFound(
             f"{what} was not found (404): this account or API version has no such endpoint; "
             "leave the stream out with --streams or point STRIPE_API_BASE at a full Stripe API"
         )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..private_files import mode_like, write_text_atomically
 from ..store import Store
 from . import svg
 from .data import CurrencySection, ReportData, load_report_data
@@ -223,7 +224,7 @@ def write_report(store: Store, path: str | os.PathLike[str], policy=None, *, as_
     """Write the HTML report for ``policy`` (None: the stored figures) to ``path``; returns the path.
 
     The file is written next to its final name and renamed into place, so an
-    interrupted run never leaves half a report. Raises ConfigError when the
+    interrupted run never leaves half a report; it gets the store's mode (0600). Raises ConfigError when the
     folder does not exist or cannot be written, NoMrrData when there is nothing
     to report.
     """
@@ -231,10 +232,9 @@ def write_report(store: Store, path: str | os.PathLike[str], policy=None, *, as_
     if not target.parent.is_dir():
         raise ConfigError(f"folder {target.parent} does not exist: create it or pass another --html path")
     document = render_report(load_report_data(store, policy, as_of=as_of))
-    partial = target.with_name(target.name + ".partial")
     try:
-        partial.write_text(document, encoding="utf-8")
-        os.replace(partial, target)
+        # the store's mode, a fresh private name (never a planted `<report>.partial`), then a rename
+        write_text_atomically(target, document, mode_like(store.path))
     except OSError as exc:
         raise ConfigError(f"cannot write {target}: {exc.strerror}; check the path and its permissions") from None
     return target

@@ -36,7 +36,7 @@ from ..constants import (
     STRIPE_LIVE_REQUESTS_PER_SECOND,
     STRIPE_TEST_REQUESTS_PER_SECOND,
 )
-from ..errors import ConfigError, ConnectorError, PermissionDenied, StoreError
+from ..errors import ConfigError, ConnectorError, NotFound, PermissionDenied, StoreError
 from ..providers.base import Provider
 from ..store import Store
 from .events import EventsHistory, EventsPass
@@ -72,6 +72,7 @@ class SyncReport:
     changes: dict[str, dict[str, int]] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    rejected: int = 0        # records quarantined this run (sync and MRR refresh): exit 8
 
 
 def default_rate(livemode: bool) -> float:
@@ -206,6 +207,7 @@ def run_sync(
         ) from None
     finally:
         progress.close()
+    report.rejected = store.rejected_this_run
     report.seconds = time.monotonic() - started
     return report
 
@@ -223,7 +225,7 @@ def _read_in_full(fulls: list[FullRead], make_pipeline: Callable[[], Pipeline], 
 
 def _warn_events_refused(store: Store, streams: list[str], refusal: PermissionDenied) -> None:
     """One warning: what a sync without events costs, and how to get them."""
-    reason = ("this API serves no /v1/events" if "(404)" in str(refusal)
+    reason = ("this API serves no /v1/events" if isinstance(refusal, NotFound)
               else "the API key may not read events (403)")
     if not streams:
         log.warning("%s: the next sync will re-read every stream in full; grant 'Events: Read' to the "

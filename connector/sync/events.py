@@ -18,9 +18,13 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from ..providers.base import Provider
+from .. import quarantine
+from ..errors import PaginationError
+from ..providers.base import Page, Provider
+from ..quarantine import Rejected
 from ..store import Store
-from ..providers.base import Page
+from ..streams import RAW_TABLES
+from ..values import object_problem
 from .pages import CHILDREN, replace_children, write_page
 from .pipeline import Job, Pipeline
 
@@ -46,31 +50,46 @@ OBJECT_STREAMS = {
 
 
 def changed_objects(event: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(stream, id) pairs an event says changed."""
-    obj = (event.get("data") or {}).get("object") or {}
+    """(stream, id) pairs an event says changed (none for a payload of another shape)."""
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, Mapping) else None
+    if not isinstance(obj, Mapping):
+        return []
     kind, object_id = obj.get("object"), obj.get("id")
+    if not isinstance(object_id, str):
+        object_id = None
     if kind == "discount":
         # A discount lives on a subscription or a customer: re-read its owner.
         owners = []
         for field, stream in (("subscription", "subscriptions"), ("customer", "customers")):
-            owner = obj.get(field)
-            owner = owner.get("id") if isinstance(owner, Mapping) else owner
+            owner = _ref(obj.get(field))
             if owner:
                 owners.append((stream, owner))
         return owners
     if kind == "invoice_payment":
         # Kept with its invoice (a child table): re-read the invoice and all its payments.
-        invoice = obj.get("invoice")
-        invoice = invoice.get("id") if isinstance(invoice, Mapping) else invoice
+        invoice = _ref(obj.get("invoice"))
         return [("invoices", invoice)] if invoice else []
-    stream = OBJECT_STREAMS.get(kind or "")
+    stream = OBJECT_STREAMS.get(kind) if isinstance(kind, str) else None
     if stream is None or not object_id:
         return []
     pairs = [(stream, object_id)]
-    if kind == "refund" and obj.get("charge"):
-        charge = obj["charge"]
-        pairs.append(("charges", charge.get("id") if isinstance(charge, Mapping) else charge))
+    charge = _ref(obj.get("charge")) if kind == "refund" else None
+    if charge:
+        pairs.append(("charges", charge))
     return pairs
+
+
+def _ref(value: Any) -> str | None:
+    """An id, whether the field came expanded or plain; None for anything else."""
+    value = value.get("id") if isinstance(value, Mapping) else value
+    return value if isinstance(value, str) and value else None
+
+
+def _created(event: Mapping[str, Any]) -> int:
+    """An event's time; one without a usable time sorts first and moves no cursor."""
+    created = event.get("created")
+    return created if isinstance(created, int) and not isinstance(created, bool) else 0
 
 
 class EventsPass:
@@ -84,6 +103,7 @@ class EventsPass:
         self.progress = progress
         self.events_seen = 0
         self.objects_refetched = 0
+        self.rejected: list[Rejected] = []  # events that cannot be stored, written with their chunk
 
     def run(self, make_pipeline) -> dict[str, Any]:
         if not self.cursors:
@@ -112,13 +132,20 @@ class EventsPass:
         while True:
             # the provider's paging chokepoint refuses a repeated cursor or page
             page = self.provider.events_page(types=[], created_gt=start, created_lte=end, starting_after=after)
+            with_ids = []
             for event in page.events:
+                if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
+                    self.rejected.append(Rejected.of("events", event, object_problem(event) or "no id"))
+                    continue
+                with_ids.append(event)
                 events.setdefault(event["id"], event)
             if not page.has_more:
                 break
-            after = page.next_cursor or page.events[-1]["id"]
+            after = page.next_cursor or (with_ids[-1]["id"] if with_ids else None)
+            if after is None:
+                raise PaginationError("/v1/events returned a page without one event id to page on; refusing to loop")
         self.events_seen += len(events)
-        return sorted(events.values(), key=lambda e: (e.get("created", 0), e["id"]))
+        return sorted(events.values(), key=lambda e: (_created(e), e["id"]))
 
     def _chunk(self, make_pipeline, start: int, end: int) -> dict[str, Any]:
         pipeline: Pipeline = make_pipeline()
@@ -139,8 +166,8 @@ class EventsPass:
         relevant = []
         for event in events:
             for stream, object_id in changed_objects(event):
-                if stream in self.cursors and self.cursors[stream] < event.get("created", 0):
-                    todo[(stream, object_id)] = event.get("created", 0)
+                if stream in self.cursors and self.cursors[stream] < _created(event):
+                    todo[(stream, object_id)] = _created(event)
                     relevant.append(event)
         pipeline = make_pipeline()
         for (stream, object_id) in todo:
@@ -149,9 +176,9 @@ class EventsPass:
         if failures:
             return failures
         with self.store.db.atomic():
-            unique = {e["id"]: e for e in relevant}
-            if unique:
-                self.store.upsert_objects("events", list(unique.values()))
+            quarantine.record(self.store, self.rejected)
+            self.rejected = []
+            self._store_events({e["id"]: e for e in relevant})
             for stream in self.cursors:
                 if self.cursors[stream] < end:
                     self.cursors[stream] = end
@@ -159,6 +186,19 @@ class EventsPass:
                     state.update({"phase": "incremental", "events_cursor": end})
                     self.store.set_state(stream, state)
         return {}
+
+    def _store_events(self, unique: dict[str, dict[str, Any]]) -> None:
+        """The events that moved a cursor, as received; one that cannot be stored is quarantined."""
+        spec, rows, rejected = RAW_TABLES["events"], [], []
+        for event in unique.values():
+            row = spec.to_row(event)
+            problem = object_problem(event, row["data"])
+            if problem is None:
+                rows.append(row)
+            else:
+                rejected.append(Rejected.of("events", event, problem))
+        quarantine.record(self.store, rejected)
+        self.store.upsert_rows("events", spec.primary_key, rows)
 
     def _refetcher(self, stream: str, object_id: str):
         def fetch():

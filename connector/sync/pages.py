@@ -11,9 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import quarantine
+from ..errors import PaginationError
 from ..providers.base import Page
+from ..quarantine import Rejected
 from ..store import Store
-from ..streams import RAW_TABLES
+from ..streams import RAW_TABLES, RawTable
+from ..values import object_problem
 from .enums import EnumWatch
 
 SEEN_TABLE = "_full_refresh_seen"
@@ -34,36 +38,72 @@ class PreparedPage:
     ends: list[dict[str, Any]]
     # child table -> {parent id: child rows}
     children: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    # objects that cannot be stored: quarantined by the writer, the rest of the page goes on
+    rejected: list[Rejected] = field(default_factory=list)
 
     @property
     def count(self) -> int:
         return len(self.rows)
 
 
+def _rows(spec: RawTable, stream: str, objects: list[Any], rejected: list[Rejected]) -> tuple[list[dict], list]:
+    """(store rows, the objects they came from); what cannot be stored goes to ``rejected``."""
+    rows, kept = [], []
+    for obj in objects:
+        problem = object_problem(obj)
+        if problem is None:
+            row = spec.to_row(obj)
+            problem = object_problem(obj, row["data"])
+        if problem is not None:
+            rejected.append(Rejected.of(stream, obj, problem))
+            continue
+        rows.append(row)
+        kept.append(obj)
+    return rows, kept
+
+
 def prepare_page(stream: str, page: Page) -> PreparedPage:
     """Rows for a page and its children; runs in the fetching thread."""
-    ENUMS.check(stream, page.objects)
-    spec = RAW_TABLES[stream]
-    ends = [{"id": o["id"], "created": o.get("created")} for o in (page.objects[:1] + page.objects[-1:])]
-    prepared = PreparedPage([spec.to_row(obj) for obj in page.objects], page.has_more, ends)
+    rejected: list[Rejected] = []
+    rows, kept = _rows(RAW_TABLES[stream], stream, page.objects, rejected)
+    if page.has_more and not kept:
+        raise PaginationError(
+            f"{stream}: a page of {len(page.objects)} objects with more to come, none of them storable "
+            "(no id to page on); nothing after it can be read"
+        )
+    ENUMS.check(stream, kept)
+    # The slice logic pages on these: a rejected object (no id) cannot be a cursor.
+    ends = [{"id": o["id"], "created": o.get("created")} for o in (kept[:1] + kept[-1:])]
+    prepared = PreparedPage(rows, page.has_more, ends, rejected=rejected)
     parent_columns = dict(CHILDREN.get(stream, ()))
+    kept_ids = {o["id"] for o in kept}
     for child_table, parents in page.children.items():
         child_spec = RAW_TABLES[child_table]
         column = parent_columns[child_table]
-        prepared.children[child_table] = {
-            parent_id: [child_spec.to_row({**child, column: child.get(column) or parent_id}) for child in children]
-            for parent_id, children in parents
-        }
+        by_parent = prepared.children.setdefault(child_table, {})
+        for parent_id, children in parents:
+            if parent_id not in kept_ids:
+                continue
+            named = [{**c, column: c.get(column) or parent_id} if isinstance(c, dict) else c for c in children]
+            before = len(rejected)
+            child_rows, _ = _rows(child_spec, child_table, named, rejected)
+            if len(rejected) == before:
+                by_parent[parent_id] = child_rows
+            # else: a child could not be stored; the parent's stored children are left as
+            # they were rather than replaced by an incomplete list (which would delete one)
     return prepared
 
 
 def write_prepared(store: Store, stream: str, page: PreparedPage, *, track_seen: bool = False) -> int:
     """Upsert a page's rows and replace each parent's children (inside the caller's transaction)."""
+    quarantine.record(store, page.rejected)
     changed = store.upsert_rows(stream, RAW_TABLES[stream].primary_key, page.rows)
+    quarantine.release(store, stream, [row["id"] for row in page.rows])
     parent_columns = dict(CHILDREN.get(stream, ()))
     for child_table, by_parent in page.children.items():
         spec = RAW_TABLES[child_table]
         changed += store.replace_children(child_table, spec.primary_key, parent_columns[child_table], by_parent)
+        quarantine.release(store, child_table, [row["id"] for rows in by_parent.values() for row in rows])
     if track_seen and page.rows:
         ensure_seen_table(store)
         store.db.conn.executemany(

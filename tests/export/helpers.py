@@ -217,14 +217,16 @@ def _file_source(path: Path, fmt: str, columns: list[tuple[str, str]]) -> str:
 
 
 def files_snapshot(directory: Path, fmt: str, table: str) -> dict[str, Any]:
-    """All of a table's files listed in the manifest, merged as a loader would: per primary
-    key the row with the highest _seq, the later file winning a tie (a full re-send)."""
+    """A table's files listed in the manifest, merged as a loader would (docs/export.md): from
+    the last full file on, per primary key the row with the highest _seq, the later file winning a tie."""
     manifest = json.loads((directory / "manifest.json").read_text())
     entry = manifest["tables"][table]
     columns = [(c["name"], c["type"]) for c in entry["schema"]["columns"]]
-    if not entry["files"]:
+    fulls = [i for i, f in enumerate(entry["files"]) if f["full"]]
+    files = entry["files"][fulls[-1]:] if fulls else entry["files"]  # a full file replaces those before it
+    if not files:
         return snapshot([], [t for _, t in columns])
-    union = " UNION ALL ".join(_file_source(directory / f["path"], fmt, columns) for f in entry["files"])
+    union = " UNION ALL ".join(_file_source(directory / f["path"], fmt, columns) for f in files)
     key = ", ".join(quote(k) for k in entry["schema"]["primary_key"])
     rows = _FILE_READER.execute(
         f"SELECT {_duckdb_select(columns)} FROM ({union}) "

@@ -121,7 +121,7 @@ def test_full_disk_leaves_folder_manifest_and_watermark_as_before(built_store, t
     watermarks = all_watermarks(built_store, f"{fmt}:{out}")
 
     real_open = file_formats.open_output
-    monkeypatch.setattr(file_formats, "open_output", lambda path: _FullDisk(real_open(path)))
+    monkeypatch.setattr(file_formats, "open_output", lambda path, mode=0o600: _FullDisk(real_open(path, mode)))
     with pytest.raises(ExportError) as caught:
         export(built_store, f"{fmt}:{out}", tables=["customers", DERIVED_TABLE])
     assert str(caught.value) == (
@@ -170,7 +170,7 @@ def test_killed_after_manifest_before_watermark_sends_nothing_twice(built_store,
     out = tmp_path / "out"
     original = export_module.set_watermark
 
-    def dies_before_recording(store, target, table, seq, rows_sent):
+    def dies_before_recording(store, target, table, seq, rows_sent, timeline=""):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(export_module, "set_watermark", dies_before_recording)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from urllib.parse import urlencode
 
 import pytest
 from psycopg import sql
@@ -145,7 +146,30 @@ def test_unreachable_server_is_one_line_and_changes_nothing(built_store, pg_sche
     assert message.startswith(f"cannot connect to postgresql://postgres@127.0.0.1:{port}/test?schema={pg_schema}: ")
     assert "\n" not in message and SECRET not in message
     assert caught.value.exit_code == 7
-    assert built_store.db.execute("SELECT count(*) FROM _export_watermarks").fetchone() == (0,)
+    assert built_store.db.execute("SELECT count(*) FROM _export_watermarks WHERE seq >= 0").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("password", ["se@cret-part", "two@at@signs-here"])
+def test_an_unencoded_at_sign_in_the_password_shows_no_part_of_it(built_store, pg_schema, password):
+    port = _free_port()
+    with pytest.raises(ExportError) as caught:
+        export(built_store, f"postgresql://postgres:{password}@127.0.0.1:{port}/test?schema={pg_schema}")
+    message = str(caught.value)
+    pieces = [p for p in password.split("@") if len(p) > 2]
+    assert not [p for p in pieces if p in message], message
+    assert "\n" not in message and caught.value.exit_code in (2, 7)
+
+
+def test_sslmode_reaches_the_connection_and_the_identity(built_store, pg_schema, tmp_path):
+    # the default is libpq's (`prefer`, or PGSSLMODE); verify-full with a missing root certificate
+    # fails whether or not the server speaks TLS: the setting reached libpq
+    dsn = f"postgresql://postgres@127.0.0.1:5432/test?sslmode=verify-full&sslrootcert={tmp_path}/none.crt"
+    with pytest.raises(ExportError) as caught:
+        export(built_store, dsn, schema=pg_schema)
+    message = str(caught.value)
+    query = urlencode([("sslmode", "verify-full"), ("sslrootcert", f"{tmp_path}/none.crt"), ("schema", pg_schema)])
+    assert message.startswith(f"cannot connect to postgresql://postgres@127.0.0.1:5432/test?{query}: ")
+    assert "ssl" in message.lower() and "\n" not in message
 
 
 def test_unknown_role_with_password_is_refused_without_showing_it(built_store, pg_schema):
@@ -154,7 +178,7 @@ def test_unknown_role_with_password_is_refused_without_showing_it(built_store, p
     message = str(caught.value)
     assert 'role "no_such_role_bc" does not exist' in message
     assert SECRET not in message and "\n" not in message
-    assert built_store.db.execute("SELECT count(*) FROM _export_watermarks").fetchone() == (0,)
+    assert built_store.db.execute("SELECT count(*) FROM _export_watermarks WHERE seq >= 0").fetchone() == (0,)
 
 
 def test_permission_denied_schema_leaves_target_and_watermark_unchanged(built_store, pg, pg_schema):
@@ -169,7 +193,7 @@ def test_permission_denied_schema_leaves_target_and_watermark_unchanged(built_st
         assert "permission denied" in message and f"GRANT USAGE, CREATE ON SCHEMA {pg_schema} TO {role}" in message
         assert SECRET not in message and "\n" not in message
         assert _tables_in(pg, pg_schema) == []
-        assert built_store.db.execute("SELECT count(*) FROM _export_watermarks").fetchone() == (0,)
+        assert built_store.db.execute("SELECT count(*) FROM _export_watermarks WHERE seq >= 0").fetchone() == (0,)
     finally:
         pg.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(pg_schema)))
         pg.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
@@ -212,15 +236,20 @@ def test_a_role_that_may_only_write_rows_keeps_exporting(built_store, pg, pg_sch
         pg.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
-def test_a_bad_value_rolls_its_table_back_and_keeps_the_others(built_store, pg, pg_schema):
+def test_a_bad_value_is_left_out_and_quarantined_and_everything_else_exported(built_store, pg, pg_schema):
     built_store.db.execute(f"UPDATE {DERIVED_TABLE} SET mrr_minor = 'lots' WHERE customer_id = 'cus_2'")
-    with pytest.raises(ExportError) as caught:
-        export(built_store, _dsn(pg_schema))
-    assert str(caught.value).startswith(f"{DERIVED_TABLE}.mrr_minor holds 'lots', not a bigint (")
+    bad = built_store.db.execute(f"SELECT count(*) FROM {DERIVED_TABLE} WHERE customer_id = 'cus_2'").fetchone()[0]
+    result = export(built_store, _dsn(pg_schema))
+    assert result.skipped == bad >= 1
+    assert [why for _key, why in result.tables[DERIVED_TABLE].skipped][0].startswith(
+        f"{DERIVED_TABLE}.mrr_minor holds 'lots', not a bigint (")
     identity = f"postgresql://postgres@127.0.0.1:5432/test?schema={pg_schema}"
-    done = sorted(all_watermarks(built_store, identity))
-    assert DERIVED_TABLE not in done and done == [t for t in data_tables(built_store) if t < DERIVED_TABLE]
-    assert _tables_in(pg, pg_schema) == done
+    assert sorted(all_watermarks(built_store, identity)) == sorted(data_tables(built_store))
+    assert _tables_in(pg, pg_schema) == sorted(data_tables(built_store))
+    assert pg.execute(sql.SQL("SELECT count(*) FROM {}.{} WHERE customer_id = 'cus_2'").format(
+        sql.Identifier(pg_schema), sql.Identifier(DERIVED_TABLE))).fetchone()[0] == 0
+    assert built_store.db.execute(
+        "SELECT stream, count(*) FROM _quarantine GROUP BY stream").fetchall() == [(DERIVED_TABLE, bad)]
 
 
 def test_a_url_with_a_bad_port_is_refused_without_echoing_it(built_store):

@@ -28,7 +28,23 @@ from aiohttp import web
 from localstripe import resources
 from localstripe.server import app
 
+from localstripe import errors
+
 resources.Store.dump_to_disk = lambda self: None  # see the module docstring: no shared /tmp file
+
+# localstripe answers a missing object with a bare 404 'Not Found'; Stripe adds
+# `code: resource_missing`, the only 404 the connector takes as proof of a delete.
+_user_error_init = errors.UserError.__init__
+
+
+def _stripe_404(self, code, message=None, contents=None):
+    if code == 404 and message == "Not Found" and contents is None:
+        contents = {"code": "resource_missing", "param": "id"}
+        message = "No such object"
+    _user_error_init(self, code, message, contents)
+
+
+errors.UserError.__init__ = _stripe_404
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
 

@@ -106,3 +106,22 @@ def test_stored_policy_is_the_engines_public_record(mrr_store):
     )
     assert stored.matches(load_policy("default")) and not stored.matches(load_policy("stripe"))
     assert engine.stored_policy(open_store(None)) == engine.StoredPolicy("", "", None)
+
+
+def test_the_report_gets_the_store_mode_and_ignores_a_planted_partial(mrr_store, tmp_path):
+    import os
+    import stat
+
+    target = tmp_path / "r.html"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    target.with_name("r.html.partial").symlink_to(victim)
+    old = os.umask(0o022)
+    try:
+        write_report(mrr_store, target, as_of=AS_OF)
+    finally:
+        os.umask(old)
+    assert victim.read_text() == "keep me\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600  # the store's mode (created 0600)
+    assert target.read_text().startswith("<!DOCTYPE html>")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".r.html.")] == []  # no temporary left

@@ -62,7 +62,7 @@ class FakeStripe:
         if url.path == "/v1/account":
             return self._json({"id": self.account_id, "object": "account"})
         if url.path == "/v1/events":
-            return self._list(sorted(self.events, key=lambda e: (e["created"], e["id"]), reverse=True), params, "/v1/events")
+            return self._list(sorted(self.events, key=lambda e: (e["created"], e.get("id", "")), reverse=True), params, "/v1/events")
         if url.path == "/v1/subscription_items":
             sub = self.objects["subscriptions"][params["subscription"]]
             return self._list(sub["_all_items"], params, url.path)
@@ -91,7 +91,7 @@ class FakeStripe:
             if key in params:
                 items = [o for o in items if fn(o["created"], int(params[key]))] if items and "created" in items[0] else items
         if "starting_after" in params:
-            ids = [o["id"] for o in items]
+            ids = [o.get("id") for o in items]
             if params["starting_after"] not in ids:
                 return self._error(400, "resource_missing", "No such object", param="starting_after")
             items = items[ids.index(params["starting_after"]) + 1:]

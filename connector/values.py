@@ -1,0 +1,103 @@
+"""Values from upstream checked before anything stores, dates or adds them.
+
+Stripe never sends an amount above 12 digits or a date past year 9999, but a
+proxy, a fake or a future API version might; one such value must not crash the
+mapping, the MRR refresh or an export for every customer. So an object is
+checked once where it enters the store (:func:`object_problem`) and every epoch
+becomes a date through :func:`epoch_to_date`, which raises :class:`OutOfRange`
+(a ``ValueError``) instead of whatever ``datetime`` happens to raise.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, timezone
+from typing import Any
+
+# Far above any amount or quantity Stripe accepts (12 digits), far below what
+# SQLite's int64 holds, so sums and products of a customer's amounts still fit.
+MAX_ABS_NUMBER = 10**15
+# 0001-01-01 .. 9999-12-31T23:59:59Z: what a Python date (and every warehouse) can hold.
+MIN_EPOCH = -62_135_596_800
+MAX_EPOCH = 253_402_300_799
+
+# Keys whose integer value is a Unix time in Stripe's objects.
+_TIME_KEYS = frozenset({"created", "start", "end", "date"})
+_TIME_SUFFIXES = ("_at", "_start", "_end", "_date", "_anchor")
+
+# A JSON text without a run of 12 digits or an exponent holds no number near
+# either bound: most objects are cleared by one regex instead of a walk.
+_SUSPECT = re.compile(r"\d{12}|\d[eE]|NaN|Infinity")
+
+
+class OutOfRange(ValueError):
+    """A number or date outside what the store, the MRR engine or a date can hold."""
+
+
+def epoch_to_datetime(epoch: Any) -> datetime:
+    """A Unix time as an aware UTC datetime; OutOfRange outside years 1..9999 or for a non-number."""
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, float)) or not math.isfinite(epoch):
+        raise OutOfRange(f"not a Unix time: {epoch!r}")
+    if not MIN_EPOCH <= epoch <= MAX_EPOCH:
+        raise OutOfRange(f"date out of range: {epoch!r} is not in years 1..9999")
+    return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+
+
+def epoch_to_date(epoch: Any) -> date:
+    """The UTC day of a Unix time; OutOfRange outside years 1..9999 or for a non-number."""
+    return epoch_to_datetime(epoch).date()
+
+
+def checked_minor(value: Any) -> int:
+    """An amount in minor units that sums and products can carry; OutOfRange otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise OutOfRange(f"not an integer amount: {value!r}")
+    if abs(value) > MAX_ABS_NUMBER:
+        raise OutOfRange(f"amount out of range: {value} (more than 10^15 minor units)")
+    return value
+
+
+def _is_time_key(key: str) -> bool:
+    return key in _TIME_KEYS or key.endswith(_TIME_SUFFIXES)
+
+
+def _walk(value: Any, path: str) -> str | None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(item, (int, float)) and not isinstance(item, bool):
+                if isinstance(item, float) and not math.isfinite(item):
+                    return f"number out of range at {where}: {item!r}"
+                if _is_time_key(str(key)) and not MIN_EPOCH <= item <= MAX_EPOCH:
+                    return f"date out of range at {where}: {item!r} is not in years 1..9999"
+                if abs(item) > MAX_ABS_NUMBER:
+                    return f"number out of range at {where}: {item!r}"
+            elif isinstance(item, (Mapping, list)):
+                problem = _walk(item, where)
+                if problem:
+                    return problem
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            where = f"{path}[{index}]"
+            if isinstance(item, (int, float)) and not isinstance(item, bool):
+                if (isinstance(item, float) and not math.isfinite(item)) or abs(item) > MAX_ABS_NUMBER:
+                    return f"number out of range at {where}: {item!r}"
+            elif isinstance(item, (Mapping, list)):
+                problem = _walk(item, where)
+                if problem:
+                    return problem
+    return None
+
+
+def object_problem(obj: Any, text: str | None = None) -> str | None:
+    """Why ``obj`` cannot be stored or mapped, or None. ``text``: its JSON, when already made."""
+    if not isinstance(obj, Mapping):
+        return f"not an object: a JSON {type(obj).__name__}"
+    object_id = obj.get("id")
+    if not isinstance(object_id, str) or not object_id:
+        return "no id" if object_id in (None, "") else f"id is not a string: {object_id!r}"
+    if text is not None and not _SUSPECT.search(text):
+        return None
+    return _walk(obj, "")

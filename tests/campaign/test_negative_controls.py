@@ -1,0 +1,79 @@
+"""Negative controls: bugs planted in the CLI the campaign drives must make it fail.
+
+Each control is a ``sitecustomize.py`` put first on the CLI's PYTHONPATH
+(``faults.campaign(plant=...)``): every sync and export the campaign runs,
+the clean reference included, carries the bug. A campaign that compared a run
+with another run of the same code, or searched only its raw output for the key,
+reported these as "0 lost" and "0 leaks".
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+import pytest
+
+from tests.campaign.faults_module import faults
+
+PLANTS = {
+    # one customer in three never stored, in every run (the clean one too)
+    "dropped_customer": """
+        import hashlib
+        import connector.sync.full as full
+        import connector.sync.pages as pages
+
+        original = pages.prepare_page
+
+        def prepare_page(stream, page):
+            if stream == "customers":
+                page.objects = [o for o in page.objects
+                                if int(hashlib.sha256(o["id"].encode()).hexdigest(), 16) % 3]
+            return original(stream, page)
+
+        pages.prepare_page = full.prepare_page = prepare_page
+    """,
+    # the key written to a log file in the working directory
+    "key_in_log_file": """
+        import os
+        with open("billing-connector.log", "a") as log:
+            log.write("starting with key " + os.environ.get("STRIPE_API_KEY", "") + "\\n")
+    """,
+    # the key base64-encoded on stderr, inside a longer text
+    "key_base64_on_stderr": """
+        import base64, os, sys
+        sys.stderr.write("debug: " + base64.b64encode(b"Bearer " + os.environ.get("STRIPE_API_KEY", "").encode()).decode() + "\\n")
+    """,
+    # the key URL-encoded in a file left in the temp dir
+    "key_urlencoded_in_temp_dir": """
+        import os, tempfile, urllib.parse
+        handle, path = tempfile.mkstemp(suffix=".req")
+        os.write(handle, ("GET /v1/customers?key=" + urllib.parse.quote(os.environ.get("STRIPE_API_KEY", "") + "/")).encode())
+        os.close(handle)
+    """,
+}
+
+
+
+def run_with(plants: list[str], tmp_path):
+    (tmp_path / "sitecustomize.py").write_text("\n".join(textwrap.dedent(PLANTS[name]) for name in plants))
+    # seed 14: run 0 draws network faults but no in-process crash, so every sync is the CLI's
+    return faults.campaign(runs=1, seed=14, customers=12, kill_points=0, workers=1, plant=str(tmp_path))
+
+
+def test_a_customer_dropped_by_every_run_is_lost(tmp_path):
+    outcome = run_with(["dropped_customer"], tmp_path)
+    assert outcome["ok"] is False and outcome["totals"]["leaks"] == 0
+    assert outcome["totals"]["lost"] > 0, outcome["line"]
+    assert any(p.startswith("run 0: customers cus_") and p.endswith(" missing") for p in outcome["problems"])
+
+
+def test_the_key_is_found_in_a_log_file_on_stderr_in_base64_and_url_encoded_in_the_temp_dir(tmp_path):
+    # the three leaks in one run (each campaign costs a clean sync and a run): each is named
+    outcome = run_with(["key_in_log_file", "key_base64_on_stderr", "key_urlencoded_in_temp_dir"], tmp_path)
+    assert outcome["ok"] is False and outcome["totals"]["lost"] == 0
+    problems = "\n".join(outcome["problems"])
+    assert "is in billing-connector.log" in problems            # the log file in the working directory
+    assert "is in output #" in problems                          # stderr, base64
+    assert re.search(r"is in tmp/tmp\w+\.req", problems)         # the temp dir, URL-encoded
+    assert outcome["totals"]["leaks"] >= 3, outcome["line"]
