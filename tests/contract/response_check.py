@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from stripe._error_object import ErrorObject
 from stripe._object_classes import OBJECT_CLASSES
 
 from .stripe_schema import (
@@ -80,6 +81,14 @@ class ResponseChecker(ProblemLog):
             events = body.get("data") if is_list else [body]
             for index, event in enumerate(events if isinstance(events, list) else []):
                 self.check_event_data(event, f"$.data[{index}]" if is_list else "$")
+
+    def check_error(self, body: Any) -> None:
+        """An error answer: exactly ``{"error": {...}}``, the inner object Stripe's ``ErrorObject``."""
+        self.responses += 1
+        if not isinstance(body, dict) or set(body) != {"error"}:
+            self.fail("$", f"an error answer is exactly {{'error': {{...}}}}, got keys {sorted(body or {})}")
+            return
+        self.check_object(body["error"], (ErrorObject,), frozenset(), "$.error")
 
     def check_event_data(self, event: dict, where: str) -> None:
         """The SDK types ``data.object`` loosely; Stripe sends the full object of its own type,

@@ -1,8 +1,8 @@
 """Every request the connector sends, and every answer it gets, held to Stripe's definitions.
 
 A full sync of every stream, then changes upstream (an update, a deletion, a
-cancellation, a refund, a deleted coupon) and an incremental sync, all against a
-demo server that records each exchange. Each request: its path is an endpoint the
+cancellation, a refund, a deleted coupon), an incremental sync and the access
+probes of ``auth``/``doctor``, all against a demo server that records each exchange. Each request: its path is an endpoint the
 SDK's services know, each query parameter is declared by that endpoint's params
 (``created[...]`` keys included, values of the declared type or ``Literal``),
 each ``expand[]`` target resolves to an expandable field within four levels, and
@@ -59,6 +59,9 @@ def recorded(tmp_path_factory):
             server.delete_coupon(coupon)
             # the sync stays 60 s behind now: step its clock past that instead of waiting
             incremental = run_sync(store, provider, streams=streams, workers=4, clock=lambda: time.time() + 120)
+            # what `auth` and `doctor` send: one probe per stream, events included
+            refused = {stream: provider.check_stream_access(stream) for stream in [*streams, "events"]}
+            assert refused == {stream: None for stream in refused}
         finally:
             store.close()
             provider.close()
@@ -94,6 +97,7 @@ def test_every_answer_the_connector_got_is_one_stripe_would_send(recorded):
     checker = ResponseChecker()
     for exchange in exchanges:
         if exchange.status != 200:
+            checker.check_error(json.loads(exchange.body))
             continue
         endpoint = find_endpoint(exchange.method, exchange.path)
         cls, is_list = answer_class(endpoint)

@@ -14,8 +14,10 @@ import pytest
 
 from connector.demo import DemoServer
 
-from .demo_client import LIST_PATHS, NOW, DemoClient
+from .demo_client import KEY, LIST_PATHS, NOW, DemoClient
+from .request_check import answer_class, find_endpoint
 from .response_check import ResponseChecker
+from .stripe_schema import resource_class
 
 DETAILS_PER_LIST = 5
 
@@ -88,6 +90,40 @@ def test_the_crawl_covered_every_stream_and_nested_list(crawl):
         "deleted customer", "deleted coupon",
     }
     print(f"contract: {checker.responses} responses, {checker.objects} objects, {checker.fields} fields checked")
+
+
+def test_every_route_the_demo_serves_is_a_stripe_endpoint_answering_its_type():
+    assert {"/v1/promotion_codes", "/v1/invoiceitems", "/v1/invoice_payments"} <= set(LIST_PATHS)
+    for path, object_name in LIST_PATHS.items():
+        for concrete, is_list in ((path, True), (f"{path}/x_1", False)):
+            endpoint = find_endpoint("GET", concrete)
+            assert endpoint is not None, concrete
+            assert answer_class(endpoint) == (resource_class(object_name), is_list), concrete
+    for nested in ("/v1/invoices/in_1/lines", "/v1/subscription_items", "/v1/subscription_items/si_1"):
+        assert find_endpoint("GET", nested) is not None
+
+
+def test_error_answers_are_stripes_error_object():
+    """The errors the demo gives (404, 400s, 401, 403, 429) carry only what Stripe's error object declares."""
+    with DemoServer(customers=5, seed=3, now=NOW) as server:
+        client, checker = DemoClient(server), ResponseChecker()
+        answers = [client.call("/v1/customers/cus_missing"), client.call("/v1/customers", limit=500),
+                   client.call("/v1/subscriptions", **{"expand[]": "data.mrr"}),
+                   client.call("/v1/invoices", **{"expand[]": "data.lines.data.discounts.customer"}),
+                   client.call("/v1/subscription_items"), client.call("/v1/nothing")]
+        client.session.headers["Authorization"] = "Bearer not_a_key"
+        answers.append(client.call("/v1/customers"))
+        client.session.headers["Authorization"] = f"Bearer {KEY}"
+        server.configure(forbidden_streams=["charges"], faults={"500": 1.0})
+        answers.append(client.call("/v1/customers"))
+        server.configure(faults={})
+        answers.append(client.call("/v1/charges"))
+        server.configure(rate_limit=0.01)
+        answers.append([client.call("/v1/customers") for _ in range(2)][-1])
+    assert [status for status, _ in answers] == [404, 400, 400, 400, 400, 404, 401, 500, 403, 429]
+    for _, body in answers:
+        checker.check_error(body)
+    assert checker.summary() == []
 
 
 def test_events_carry_whole_objects_of_their_own_type(crawl):

@@ -113,6 +113,19 @@ def test_a_broken_event_snapshot_fails(server):
         f"$.data[0].data.object.colour: field not declared by the SDK's {snapshot_class} (invented)"]
 
 
+def test_an_error_answer_with_an_invented_field_fails(server):
+    status, error = server.call("/v1/customers/cus_missing")
+    checker = ResponseChecker()
+    checker.check_error(error)
+    assert (status, checker.problems) == (404, [])
+    error["error"]["hint"] = "try another id"
+    checker.check_error(error)
+    checker.check_error({"message": "no such customer"})
+    assert [str(p) for p in checker.problems] == [
+        "$.error.hint: field not declared by the SDK's ErrorObject (invented)",
+        "$: an error answer is exactly {'error': {...}}, got keys ['message']"]
+
+
 def test_a_demo_server_that_invents_a_field_fails_end_to_end(monkeypatch):
     """Break the demo server itself: every subscription it builds carries an invented field."""
     monkeypatch.setitem(unmodelled.UNMODELLED, "subscription",
