@@ -39,6 +39,7 @@ from ..constants import (
 from ..errors import ConfigError, ConnectorError, NotFound, PermissionDenied, StoreError
 from ..providers.base import Provider
 from ..store import Store
+from ..store_errors import store_failure
 from .events import EventsHistory, EventsPass
 from .full import FullRead, new_full_state
 from .pipeline import Pipeline
