@@ -137,11 +137,17 @@ def open_store(
     else:
         path = Path(path)
         _refuse_non_regular(path)
+        if not create and not path.exists():
+            raise _no_store(path)  # before the lock: a command that fails creates nothing
         # One writer per store: a second sync stops here (exit 9) instead of fighting for SQLite's lock.
+        lock_path = path.with_name(path.name + ".lock")
+        lock_existed = lock_path.exists()
         lock = storelock.acquire(path)
         try:
             store = _open_writable(path, create)
         except BaseException:
+            if not lock_existed:
+                lock_path.unlink(missing_ok=True)  # still ours: nothing is left behind by a refused open
             storelock.release(lock)
             raise
         store.lock = lock
