@@ -163,39 +163,38 @@ def open_store(
 
 
 def _open_writable(path: Path, create: bool) -> Store:
-    if True:
-        if path.exists():
-            _check_is_sqlite(path)
-        elif create:
-            try:
-                _create_file_private(path)
-            except OSError as exc:
-                raise StoreError(f"cannot create store {path}: {exc.strerror}") from None
-        else:
-            raise _no_store(path)
+    if path.exists():
+        _check_is_sqlite(path)
+    elif create:
         try:
-            conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            try:
-                _refuse_foreign(path, conn)
-            except StoreError:
-                conn.close()
-                raise
-            db = sqlite_utils.Database(conn)
-            db.execute("PRAGMA journal_mode = WAL")
-            # NORMAL in WAL mode survives any process crash (kill -9) with every
-            # committed transaction intact; only power loss can drop the last ones,
-            # and cursors roll back together with their pages.
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("PRAGMA busy_timeout = 10000")
-            result = db.execute("PRAGMA quick_check").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            # read-only, full disk, busy: said as such; only a real corruption says "restore"
-            raise store_failure(exc, str(path)) or StoreError(
-                f"{path} is corrupted or not a store ({exc}); restore it from a backup or pass another --db"
-            ) from None
-        if result != "ok":
-            raise StoreError(f"{path} failed its integrity check ({result}); restore it from a backup")
-        return Store(db, str(path))
+            _create_file_private(path)
+        except OSError as exc:
+            raise StoreError(f"cannot create store {path}: {exc.strerror}") from None
+    else:
+        raise _no_store(path)
+    try:
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        try:
+            _refuse_foreign(path, conn)
+        except StoreError:
+            conn.close()
+            raise
+        db = sqlite_utils.Database(conn)
+        db.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode survives any process crash (kill -9) with every
+        # committed transaction intact; only power loss can drop the last ones,
+        # and cursors roll back together with their pages.
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA busy_timeout = 10000")
+        result = db.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        # read-only, full disk, busy: said as such; only a real corruption says "restore"
+        raise store_failure(exc, str(path)) or StoreError(
+            f"{path} is corrupted or not a store ({exc}); restore it from a backup or pass another --db"
+        ) from None
+    if result != "ok":
+        raise StoreError(f"{path} failed its integrity check ({result}); restore it from a backup")
+    return Store(db, str(path))
 
 
 def _bootstrap(store: Store) -> None:
