@@ -13,7 +13,7 @@ from connector.export import export
 from connector.export.schema import data_tables
 from connector.store import open_store
 
-from .helpers import change_store, columns_of, customer, duckdb_snapshot, files_snapshot, store_snapshot
+from tests.support.export_store import change_store, columns_of, customer, duckdb_snapshot, files_snapshot, store_snapshot
 
 
 def restore_after_a_lost_history(store, tmp_path, spec):
