@@ -18,8 +18,8 @@ import pytest
 
 from connector.errors import StoreError, StoreLocked
 from connector.store import open_store
-from tests.hostile.cli import run_cli
-from tests.hostile.server import HostileServer, stripe_list
+from tests.support.cli import run_cli
+from tests.support.loopback import LoopbackServer, stripe_list
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -115,8 +115,8 @@ def test_the_second_of_two_first_syncs_stops_at_the_lock_and_creates_nothing(tmp
     )
     try:
         assert holder.stdout.readline() == "held\n"
-        with HostileServer(lambda request: stripe_list(request.path, [], False)) as server:
-            second = run_cli(["sync", "--db", str(db), "--streams", "customers", "--skip-mrr"], server.base)
+        with LoopbackServer(lambda request: stripe_list(request.path, [], False)) as server:
+            second = run_cli(["sync", "--db", str(db), "--streams", "customers", "--skip-mrr"], base=server.base, fast=True)
     finally:
         holder.communicate("", timeout=30)
     assert second.exit_code == 9

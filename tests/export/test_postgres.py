@@ -17,7 +17,7 @@ from connector.export.postgres import PostgresTarget
 from connector.export.schema import data_tables
 from connector.export.watermarks import all_watermarks
 
-from .helpers import DERIVED_TABLE, EVIL_COLUMN, change_store, columns_of, postgres_snapshot, store_snapshot
+from tests.support.export_store import DERIVED_TABLE, EVIL_COLUMN, change_store, columns_of, postgres_snapshot, store_snapshot
 
 SECRET = "Pa55w0rd-never-shown"
 

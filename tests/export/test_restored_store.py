@@ -14,9 +14,9 @@ from connector.export import export
 from connector.export.schema import data_tables
 from connector.store import open_store
 
-from .conftest import POSTGRES_DSN
-from .helpers import (
+from tests.support.export_store import (
     change_store, columns_of, customer, duckdb_snapshot, files_snapshot, postgres_snapshot, store_snapshot)
+from tests.support.postgres import POSTGRES_DSN
 
 
 def restore_after_a_lost_history(store, tmp_path, spec):
