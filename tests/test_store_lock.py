@@ -116,7 +116,7 @@ def test_the_second_of_two_first_syncs_stops_at_the_lock_and_creates_nothing(tmp
     try:
         assert holder.stdout.readline() == "held\n"
         with LoopbackServer(lambda request: stripe_list(request.path, [], False)) as server:
-            second = run_cli(["sync", "--db", str(db), "--streams", "customers", "--skip-mrr"], base=server.base, fast=True)
+            second = run_cli(["sync", "--db", str(db), "--streams", "customers", "--skip-mrr"], base=server.url, fast=True)
     finally:
         holder.communicate("", timeout=30)
     assert second.exit_code == 9

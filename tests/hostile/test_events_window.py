@@ -73,7 +73,7 @@ def test_an_events_list_ignoring_its_window_applies_exactly_the_changes_inside_i
     account = Account(newest_first)
     db = str(tmp_path / "b.db")
     with LoopbackServer(account.answer) as server:
-        first = run_cli([*SYNC, "--db", db], base=server.base, fast=True)
+        first = run_cli([*SYNC, "--db", db], base=server.url, fast=True)
         assert first.exit_code == 0, first.stderr
         # The CLI runs on the real clock: move the cursor back three days, so the window spans four chunks.
         with sqlite3.connect(db) as conn:
@@ -101,7 +101,7 @@ def test_an_events_list_ignoring_its_window_applies_exactly_the_changes_inside_i
             account.add_event("customer.updated", account.customers["cus_4"], now - 5)
         server.requests.clear()
 
-        second = run_cli([*SYNC, "--db", db], base=server.base, fast=True, env={"BILLING_CONNECTOR_MAX_IN_FLIGHT": "1"})
+        second = run_cli([*SYNC, "--db", db], base=server.url, fast=True, env={"BILLING_CONNECTOR_MAX_IN_FLIGHT": "1"})
 
     assert second.exit_code == 0, second.stderr
     assert WARNING in second.stderr.splitlines()
