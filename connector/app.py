@@ -18,13 +18,13 @@ from . import quarantine
 from .config import Settings, describe_key, require_safe_endpoint
 from .http import RateLimiter, RetryPolicy
 from .providers.stripe import StripeProvider
+from .providers.stripe_catalog import default_rate
 from .store import Store, open_store
 from .store_errors import store_failure
 from .sync import (
     EVENTS_STREAM,
     SyncReport,
     default_in_flight,
-    default_rate,
     resolve_streams,
     run_sync,
 )
