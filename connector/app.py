@@ -11,54 +11,21 @@ import logging
 import sqlite3
 import os
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from . import quarantine
-from .config import Settings, describe_key, require_safe_endpoint
-from .http import RateLimiter, RetryPolicy
-from .providers.stripe import StripeProvider
-from .providers.stripe_catalog import default_rate
+from .config import Settings
+from .connections import Connection, connect
 from .store import Store, open_store
 from .store_errors import store_failure
-from .sync import (
-    EVENTS_STREAM,
-    SyncReport,
-    default_in_flight,
-    resolve_streams,
-    run_sync,
-)
+from .sync import EVENTS_STREAM, SyncReport, resolve_streams, run_sync
 from . import sync_health
 from .sync.progress import Progress
 
 log = logging.getLogger("billing_connector")
 
 
-@dataclass
-class Connection:
-    provider: StripeProvider
-    key_description: str
-    livemode: bool
-
-
-def connect(settings: Settings, environ: dict[str, str] | None = None) -> Connection:
-    """A provider for the configured key, rate-limited for the key's mode.
-
-    Refuses (ConfigError, before any request) a base URL the key must not travel to.
-    """
-    require_safe_endpoint(settings.api_base, environ)
-    key = settings.api_key(environ)
-    livemode = "_live_" in key
-    rate = settings.max_requests_per_second or default_rate(livemode)
-    limiter = RateLimiter(rate, per_endpoint=min(rate, settings.max_requests_per_second_per_endpoint))
-    provider = StripeProvider(
-        key,
-        api_base=settings.api_base,
-        timeout=settings.timeout_seconds,
-        limiter=limiter,
-        retry_policy=RetryPolicy(max_attempts=settings.max_retries, max_seconds=settings.max_retry_seconds),
-    )
-    return Connection(provider, describe_key(key), livemode)
+__all__ = ["Connection", "auth", "connect", "demo", "status", "sync"]
 
 
 def load_mrr_policy(settings: Settings):
@@ -76,16 +43,15 @@ def sync(
     conn = connect(settings)
     streams = resolve_streams(conn.provider, settings.streams)
     identity = conn.provider.identify()
-    store = open_store(settings.db)
+    # a store of another provider's account is refused here, before anything is written to it
+    store = open_store(settings.db, provider=identity.provider)
     try:
         store.bind_account(identity)
-        rate = conn.provider.limiter.ceiling if conn.provider.limiter else 25
-        workers = settings.max_in_flight or default_in_flight(rate)
-        # max_in_flight bounds nested-list follow-ups too: with 1, one request at a time
-        conn.provider.nested_workers = workers
+        workers = conn.workers
         log.info(
-            "syncing %d streams of %s (%s mode) into %s: at most %.0f requests/s, %d in flight",
-            len(streams), identity.account_id, "live" if identity.livemode else "test", settings.db, rate, workers,
+            "syncing %d streams of %s (%s mode) into %s: at most %s, %d in flight",
+            len(streams), identity.account_id, "live" if identity.livemode else "test", settings.db, conn.pace,
+            workers,
         )
         with store.db.atomic():
             store.set_meta(sync_health.META_STARTED, str(int(time.time())))

@@ -17,7 +17,7 @@ from ..errors import PaginationError
 from ..providers.base import Page, StreamSpec
 from ..quarantine import Rejected
 from ..store import Store
-from ..streams import RawTable
+from ..raw_table import RawTable
 from ..values import object_problem
 from .enums import EnumWatch
 
@@ -84,13 +84,14 @@ def prepare_page(stream: str, page: Page, spec: StreamSpec, tables: Mapping[str,
     ends = [{"id": o["id"], "created": o.get(created) if created else None} for o in (kept[:1] + kept[-1:])]
     prepared = PreparedPage(rows, page.has_more, ends, rejected=rejected, max_updated=_max_updated(spec, kept),
                             next_token=page.next_token)
-    parent_columns = {child.table: child.parent_column for child in spec.child_lists}
     kept_ids = {o["id"] for o in kept}
-    for child_table, parents in page.children.items():
-        child_spec = tables[child_table]
-        column = parent_columns[child_table]
+    # Only the children the catalog keeps in tables of their own; other embedded lists stay in the parent.
+    for child in spec.child_lists:
+        if child.table not in page.children:
+            continue
+        child_table, column, child_spec = child.table, child.parent_column, tables[child.table]
         by_parent = prepared.children.setdefault(child_table, {})
-        for parent_id, children in parents:
+        for parent_id, children in page.children[child_table]:
             if parent_id not in kept_ids:
                 continue
             named = [{**c, column: c.get(column) or parent_id} if isinstance(c, dict) else c for c in children]
