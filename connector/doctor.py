@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from . import doctor_chargebee
 from .config import SETTINGS, Settings, describe_key, endpoint_problem, load_settings
 from .errors import ConnectorError
 
@@ -388,6 +389,8 @@ def run_doctor(
     *,
     db: str | None = None,
     now: float | None = None,
+    provider: str | None = None,
+    site: str | None = None,
 ) -> list[Check]:
     """Every check in order. Never raises for an expected problem: it becomes an error line.
 
@@ -397,13 +400,18 @@ def run_doctor(
     checks = check_python() + check_dependencies()
     config_loaded = True
     try:
-        settings = load_settings(config_path, flags={"db": db}, environ=environ)
+        settings = load_settings(config_path, flags={"db": db, "provider": provider, "chargebee_site": site},
+                                 environ=environ)
         checks += check_config(settings)
     except ConnectorError as exc:
         checks.append(Check("config file", ERROR, str(exc), "fix the file (see config.example.toml) or pass --config"))
         settings, config_loaded = _settings_without_file(db, environ), False
-    endpoint_checks, endpoint_usable = check_endpoint(settings, environ)
-    key_checks, key_usable = check_key(settings, environ)
+    if settings.provider == "chargebee":
+        endpoint_checks, endpoint_usable = doctor_chargebee.check_endpoint(settings, environ, Check)
+        key_checks, key_usable = doctor_chargebee.check_key(settings, environ, Check)
+    else:
+        endpoint_checks, endpoint_usable = check_endpoint(settings, environ)
+        key_checks, key_usable = check_key(settings, environ)
     checks += endpoint_checks + key_checks
     account: Account = None
     if not config_loaded:

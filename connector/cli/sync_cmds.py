@@ -89,11 +89,15 @@ def status(config_path, db, output_format):
         return
     warn(info["last_sync"]["warning"])
     columns = ["stream", "rows", "phase", "events_cursor", "updated_at", "next_run"]
+    if info["provider"] not in (None, "stripe"):   # listed by update time: that cursor, not an events one
+        columns[3] = "updated_cursor"
     if output_format == "csv":
         print_csv(info["streams"], columns)
         return
     last = info["last_sync"]
-    click.echo(f"store {info['db']}: account {info['account_id'] or '-'} ({info['mode'] or 'no'} mode), API {info['api_version'] or '-'}")
+    provider = f"{info['provider']} " if info["provider"] else ""
+    click.echo(f"store {info['db']}: {provider}account {info['account_id'] or '-'} ({info['mode'] or 'no'} mode), "
+               f"API {info['api_version'] or '-'}")
     if last["finished_at"] or last["started_at"]:
         state = "interrupted" if last["interrupted"] else "ok" if last["ok"] else "failed for some streams"
         click.echo(f"last sync: started {last['started_at'] or '-'}, finished {last['finished_at'] or '-'} ({state})")

@@ -50,7 +50,8 @@ class Fault:
     503 internal_temporary_error, 429, ...); ``repeat_offset``: answer the list
     but hand back the offset the request sent (a list that would loop);
     ``bad_json``: a 200 whose body is not JSON. ``times`` is how many requests
-    it hits (then it is spent).
+    it hits (then it is spent); ``follow_ups_only`` spares a list's first page
+    (a list that stops midway).
     """
 
     path: str
@@ -59,6 +60,7 @@ class Fault:
     bad_json: bool = False
     times: int = 1
     retry_after: int | None = None
+    follow_ups_only: bool = False
 
 
 @dataclass
@@ -174,8 +176,8 @@ class FakeChargebee:
     def _fault(self, path: str, params: dict[str, str]) -> Fault | None:
         with self._lock:
             for fault in self.faults:
-                if fault.repeat_offset and "offset" not in params:
-                    continue   # only a follow-up page can hand its offset back
+                if (fault.repeat_offset or fault.follow_ups_only) and "offset" not in params:
+                    continue   # only a follow-up page can hand its offset back (or stop the list midway)
                 if fault.times > 0 and path.startswith("/api/v2" + fault.path):
                     fault.times -= 1
                     return fault

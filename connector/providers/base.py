@@ -155,6 +155,9 @@ class Provider(Protocol):
     def check_stream_access(self, stream: str) -> str | None:
         """None if the key may read the stream, else a one-line reason."""
 
+    def close(self) -> None:
+        """Release what the provider holds (threads, connections) at the end of a run."""
+
 
 def child_streams(streams: Mapping[str, StreamSpec]) -> dict[str, str]:
     """Child table -> the stream that carries it."""

@@ -332,6 +332,9 @@ class ChargebeeProvider:
     def partitions(self, stream: str) -> list[str]:
         return []
 
+    def close(self) -> None:
+        """Nothing held between requests beyond per-thread sessions, which close with their threads."""
+
     def fetch_children(self, stream: str, parent: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         """None kept apart: embedded lists stay in the parent, completed by ``fetch_object``."""
         return {}

@@ -180,7 +180,7 @@ class FullRead:
             cursor = max(self.state.get("max_updated") or 0, self.state.get("updated_cursor") or 0)
             took = int(self.clock()) - int(self.state.get("started_at") or self.clock())
             self.state = {"phase": "incremental", "updated_cursor": cursor or None, "rows": self.rows,
-                          "overlap": max(UPDATED_OVERLAP_SECONDS, took + 60)}
+                          "overlap": max(UPDATED_OVERLAP_SECONDS, took + 60), "incremental": self.spec.incremental}
         self.store.set_state(self.stream, self.state)
 
 
