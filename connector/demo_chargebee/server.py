@@ -90,6 +90,8 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         params = dict(parse_qsl(url.query, keep_blank_values=True))
         status, headers, body = fake.answer(url.path, params, self.headers.get("Authorization", ""))
+        if fake.latency:
+            time.sleep(fake.latency)
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -115,6 +117,7 @@ class FakeChargebee:
         now: Callable[[], float] = time.monotonic,
         denied: dict[str, set[str]] | None = None,
         line_items_embedded: int | None = None,
+        latency: float = 0.0,
     ):
         self.site = site if site is not None else build_site()
         self.api = SiteApi(self.site) if line_items_embedded is None else SiteApi(self.site, line_items_embedded)
@@ -123,6 +126,7 @@ class FakeChargebee:
         self.concurrency = concurrency
         self.now = now
         self.denied = denied or {}
+        self.latency = latency   # seconds before each answer (a kill -9 test needs time to land mid-sync)
         self.faults: list[Fault] = []
         self.stats = Stats()
         self._lock = threading.Lock()         # stats and faults
