@@ -20,6 +20,7 @@ from typing import Any
 from . import quarantine
 from .config import Settings
 from .connections import Connection, connect
+from .providers.base import INCREMENTAL_BY_EVENTS
 from .store import Store, open_store
 from .store_errors import store_failure
 from .sync import EVENTS_STREAM, SyncReport, resolve_streams, run_sync
@@ -106,10 +107,13 @@ def auth(settings: Settings) -> dict[str, Any]:
     """One cheap call for the account, then one tiny list per stream to learn the key's reach.
 
     ``needed``: the streams a sync with these settings reads — the selected ones
-    and ``events``, which keeps them up to date (without it every sync re-reads them).
+    and, where the catalog keeps streams up to date by events (Stripe), ``events``
+    (without it every sync re-reads them).
     """
     conn = connect(settings)
-    needed = [*resolve_streams(conn.provider, settings.streams), EVENTS_STREAM]
+    selected = resolve_streams(conn.provider, settings.streams)
+    by_events = any(conn.provider.streams[s].incremental == INCREMENTAL_BY_EVENTS for s in selected)
+    needed = [*selected, EVENTS_STREAM] if by_events else selected
     identity = conn.provider.identify()
     streams = []
     for stream in [*conn.provider.streams, EVENTS_STREAM]:

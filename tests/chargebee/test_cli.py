@@ -122,3 +122,24 @@ def test_doctor_checks_a_chargebee_site(served, tmp_path):
     assert checks["API key"]["detail"].startswith("CHARGEBEE_API_KEY: Chargebee API key, test site")
     assert DEFAULT_KEY not in result.output
     assert NOW  # the fake site's day anchors the MRR above
+
+
+def test_a_key_without_events_access_is_enough_for_a_chargebee_sync(served):
+    # Chargebee's streams are listed by update time: the events list is not needed (Stripe's are)
+    server_key = "test_no_events_key_0001"
+    served.denied[server_key] = {"events"}
+    result = run(["auth", "--provider", "chargebee", "--site", "acme-test", "--format", "json"], served,
+                 {"CHARGEBEE_API_KEY": server_key})
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert [row["stream"] for row in info["streams"] if not row["readable"]] == ["events"]
+    assert "events" not in info["needed"]
+
+
+def test_doctor_warns_but_does_not_fail_when_a_chargebee_key_may_not_read_events(served, tmp_path):
+    served.denied["test_no_events_key_0002"] = {"events"}
+    result = run(["doctor", "--provider", "chargebee", "--site", "acme-test", "--db", str(tmp_path / "none.db"),
+                  "--format", "json"], served, {"CHARGEBEE_API_KEY": "test_no_events_key_0002"})
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["read events"]["status"] == "warning"
+    assert all(c["status"] != "error" for c in checks.values()) and result.exit_code == 0
