@@ -84,7 +84,7 @@ def test_kill_9_at_a_random_page_then_rerun_equals_a_clean_run(provider, tmp_pat
         out, err = _sync(env, args, clean).communicate(timeout=180)
         total_seq = _committed_seq(clean)
         assert total_seq > 5, err.decode()
-        for attempt in range(2):
+        for attempt in range(3):
             killed = tmp_path / f"killed{attempt}.db"
             kill_at = rng.randint(1, total_seq - 1)
             proc = _sync(env, args, killed)
