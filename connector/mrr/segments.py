@@ -144,8 +144,11 @@ class _CustomerSegments(LiveSubscriptionPieces):
         self.invoices = {i["id"]: i for i in _rows(store, "billing_invoices", customer_id)}
         self.lines = sorted(_rows(store, "billing_invoice_lines", customer_id), key=lambda r: (r["invoice_id"], r["id"]))
         changes = _rows(store, "billing_subscription_changes", customer_id)
-        # only what Stripe still keeps dates a change: the same for a store synced for years and a fresh one
-        self.changes = [c for c in changes if window is None or window[0] <= (c["changed_at"] or 0) < window[1]]
+        # only what Stripe still keeps dates a change: the same for a store synced for years and a fresh one.
+        # Events go after 30 days; a schedule phase (no event id) is kept with its schedule. Nothing after
+        # the as-of day dates anything.
+        self.changes = [c for c in changes if window is None or (
+            (c["event_id"] is None or window[0] <= (c["changed_at"] or 0)) and (c["changed_at"] or 0) < window[1])]
         self.plans = _plans(store, {i["plan_id"] for i in self.items} | {line["plan_id"] for line in self.lines})
         self.out: list[dict[str, Any]] = []
         self.unplaced: list[dict[str, Any]] = []

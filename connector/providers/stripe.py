@@ -48,9 +48,10 @@ def _expand(*paths: str) -> dict[str, str]:
 # deleted upstream is no longer listed, but its discounts still lower MRR), and
 # `data.items.data.discounts` / `data.lines.data.discounts` are as deep as item- and
 # line-level discounts go (their coupons come as ids; see `_complete_children`).
+# `schedule` brings a subscription's schedule phases: their start dates date price changes.
 # `payments` is included only when asked: since 2025-03-31.basil it is the only
 # link from an invoice to the charge (and so the refunds) that paid it.
-_SUBSCRIPTION_EXPAND = ("discounts", "discounts.source.coupon", "items.data.discounts")
+_SUBSCRIPTION_EXPAND = ("discounts", "discounts.source.coupon", "items.data.discounts", "schedule")
 _INVOICE_EXPAND = ("discounts", "discounts.source.coupon", "payments", "lines.data.discounts")
 _CHILD_EXPAND = ("data.discounts", "data.discounts.source.coupon")
 
