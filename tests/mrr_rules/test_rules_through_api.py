@@ -194,6 +194,23 @@ def test_a_change_without_proration_is_dated_by_its_event_then_by_the_renewal_ne
                                      (api.day(renewal_day), kind, amount, cause)]
 
 
+def test_an_event_dates_a_change_only_within_the_current_period(api):
+    """An event older than the current period (though still kept) re-dates nothing: history is what the
+    invoices billed, for a store that saw the event while its period was current as for a fresh one."""
+    subscription = api.subscribe(api.price(10000))
+    api.advance_to(25)
+    api.change_item(subscription, quantity=2, proration_behavior="none")
+    api.advance_to(27)
+    nightly = api.sync()
+    assert movements(nightly)[-1] == (api.day(25), "expansion", 10000, "quantity")
+    api.advance_to(35)   # a new period began on day 30; the event (day 25) is still among the kept ones
+    api.sync(nightly)
+    fresh = api.sync()
+    expected = [(api.day(0), "new", 10000, "new_subscription"), (api.day(30), "expansion", 10000, "quantity")]
+    assert movements(nightly) == movements(fresh) == expected
+    assert mrr_tables(nightly) == mrr_tables(fresh)
+
+
 def test_a_change_with_prorations_is_dated_by_the_proration_line_for_good(api):
     subscription = api.subscribe(api.price(10000))
     api.advance_to(10)
