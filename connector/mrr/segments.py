@@ -233,6 +233,12 @@ class _CustomerSegments(LiveSubscriptionPieces):
         series = "usage" if line["kind"] == "usage" else "mrr"
         discounts = json.loads(line["discount_amounts"] or "[]")
         list_excl, discount_excl = split_line(line["amount_minor"], line["discount_minor"], line["net_minor"])
+        if "trialing" in tags and not line["amount_minor"] and gross_amount(plan, line["quantity"]):
+            # a trial bills $0 for its price: the trialing span is the price's (counted only with trials_count),
+            # as the live subscription's trial piece is
+            share = self.net_share(plan, None, line)
+            full = gross_amount(plan, line["quantity"])
+            list_excl = int(round(full * share)) if share else int(round(full))
         self.piece(segment_id=segment_id, source_type="invoice_line", source_id=line["id"], amount_minor=list_excl,
                    series=series, tags=tags, detail=detail, **common)
         remaining = discount_excl
