@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.mapping.factories import customer, invoice, item, line, load, mrr_on, price, segments_for, subscription
+from tests.support.stripe_objects import customer, invoice, item, line, load, mrr_on, price, segments_for, subscription
 
 MONTHLY = price("price_m", 10000)
 
