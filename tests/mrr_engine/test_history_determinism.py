@@ -14,7 +14,6 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
 import stripe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,13 +26,12 @@ from connector.providers.stripe import StripeProvider
 from connector.store import open_store
 from connector.sync import run_sync
 from connector.demo import server as demo_server
-from tests.support.api_account import ApiAccount
+from tests.support.api_account import ApiAccount, mrr_tables
 from tests.support.keys import CANARY_KEY
 
 
 ACCOUNT_NOW = 1_793_491_200   # 2026-11-01 00:00 UTC
 DAY = 86_400
-MRR_TABLES = ("mrr_segments", "mrr_customer_runs", "mrr_movements", "mrr_customer_months", "mrr_monthly_metrics")
 POLICY = load_policy("default")
 
 step = st.tuples(
@@ -67,14 +65,6 @@ def change(server, action: str, index: int, quantity: int) -> None:
             server.cancel_subscription(subscription)
     except DemoRequestError:
         pass   # e.g. a metered item has no quantity: Stripe refuses, nothing changed
-
-
-def mrr_tables(store) -> dict[str, list[tuple]]:
-    tables = {}
-    for name in MRR_TABLES:
-        columns = [row[1] for row in store.db.execute(f"PRAGMA table_info({name})") if row[1] not in ("_seq", "_synced_at")]
-        tables[name] = sorted(store.db.execute(f"SELECT {', '.join(columns)} FROM {name} WHERE _deleted = 0"))
-    return tables
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -115,7 +105,7 @@ api_step = st.tuples(
 
 
 def api_change(api, action: str, index: int, prices: list[str]) -> None:
-    """One change of an API-made account (tests/support/api_account.py), as a user would make it."""
+    """One change of an API-made account (tests/mrr_rules/api_account.py), as a user would make it."""
     live = [s.id for s in api.sdk.v1.subscriptions.list(params={"limit": 100}).data]
     if action in ("subscribe", "trial") or not live:
         trial = {"trial_end": api.clock + 7 * DAY} if action == "trial" else {}

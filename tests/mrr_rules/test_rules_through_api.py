@@ -12,9 +12,9 @@ import pytest
 
 from connector.demo import DemoServer
 from connector.demo.live import FAILING_PAYMENT_METHOD as FAILING
+from tests.support.api_account import DAY, START, ApiAccount, movements, mrr_on, mrr_tables
 from tests.support.contract.demo_client import DemoClient
 from tests.support.contract.response_check import ResponseChecker
-from tests.support.api_account import DAY, START, ApiAccount, movements, mrr_on
 
 
 @pytest.fixture
@@ -316,69 +316,3 @@ def test_syncing_along_the_way_gives_the_tables_of_one_fresh_sync(api):
     api.sync(nightly)
     assert mrr_tables(nightly) == mrr_tables(api.sync())
 
-
-def mrr_tables(store) -> dict[str, list[tuple]]:
-    tables = {}
-    for name in ("mrr_segments", "mrr_customer_runs", "mrr_movements", "mrr_customer_months", "mrr_monthly_metrics"):
-        columns = [r[1] for r in store.db.execute(f"PRAGMA table_info({name})") if r[1] not in ("_seq", "_synced_at")]
-        tables[name] = sorted(store.db.execute(f"SELECT {', '.join(columns)} FROM {name} WHERE _deleted = 0"))
-    return tables
-
-
-def trial(api):
-    api.subscribe(api.price(10000), trial_end=START + 14 * DAY)
-    api.advance_to(40)
-
-
-def failing_renewal(api):
-    subscription = api.subscribe(api.price(10000))
-    api.advance_to(5)
-    api.update(subscription, default_payment_method=FAILING)
-    api.advance_to(50)   # the day-30 renewal fails: past_due from day 30, unpaid from day 44
-
-
-def prorated_upgrade(api):
-    subscription = api.subscribe(api.price(10000))
-    api.advance_to(10)
-    api.change_item(subscription, quantity=2)
-    api.advance_to(75)
-
-
-def refunded(amount_share):
-    def build(api):
-        subscription = api.subscribe(api.price(10000))
-        api.advance_to(35)
-        invoice = api.sdk.v1.subscriptions.retrieve(subscription).latest_invoice
-        payment = api.sdk.v1.invoice_payments.list(params={"invoice": invoice}).data[0]
-        charge = api.sdk.v1.charges.list(params={"payment_intent": payment.payment.payment_intent}).data[0]
-        api.sdk.v1.refunds.create(params={"charge": charge.id, "amount": charge.amount * amount_share // 100})
-        api.advance_to(70)
-    return build
-
-
-def back_after_40_days(api):
-    churned_and_back(api, 10, 50)
-
-
-@pytest.mark.parametrize("build, overrides, expected", [
-    (trial, {}, [(14, "new", 10000)]),
-    (trial, {"trials_count": True}, [(0, "new", 10000)]),
-    (failing_renewal, {}, [(0, "new", 10000), (44, "churn", -10000)]),
-    (failing_renewal, {"past_due_counts": False}, [(0, "new", 10000), (30, "churn", -10000)]),
-    (failing_renewal, {"past_due_auto_churn_days": 7}, [(0, "new", 10000), (37, "churn", -10000)]),
-    (failing_renewal, {"unpaid_counts": True}, [(0, "new", 10000)]),
-    (prorated_upgrade, {}, [(0, "new", 10000), (10, "expansion", 10000)]),
-    (prorated_upgrade, {"prorations_mark_price_changes": False}, [(0, "new", 10000), (30, "expansion", 10000)]),
-    (refunded(100), {}, [(0, "new", 10000), (30, "churn", -10000), (61, "reactivation", 10000)]),
-    (refunded(100), {"full_refund_is_unpaid": False}, [(0, "new", 10000)]),
-    (refunded(50), {}, [(0, "new", 10000)]),
-    (refunded(50), {"partial_refund_reduces_mrr": True},
-     [(0, "new", 10000), (30, "contraction", -5000), (61, "expansion", 5000)]),
-    (back_after_40_days, {}, [(0, "new", 10000), (10, "churn", -10000), (50, "reactivation", 10000)]),
-    (back_after_40_days, {"reactivation_min_gap_days": 60},
-     [(0, "new", 10000), (10, "contraction", -10000), (50, "expansion", 10000)]),
-], ids=lambda value: getattr(value, "__name__", None) or (",".join(value) if isinstance(value, dict) else None))
-def test_each_rule_value_on_an_account_built_through_the_api(api, build, overrides, expected):
-    build(api)
-    got = [(day, kind, amount) for day, kind, amount, _cause in movements(api.sync(), "default", **overrides)]
-    assert got == [(api.day(day), kind, amount) for day, kind, amount in expected]

@@ -144,3 +144,16 @@ def mrr_on(store, day: str, policy: str = "default", **overrides) -> dict[str, i
 
     with facts(store, policy, **overrides) as shown:
         return {r["currency"]: r["mrr_minor"] for r in queries.current_mrr(shown, date.fromisoformat(day))}
+
+
+MRR_TABLES = ("mrr_segments", "mrr_customer_runs", "mrr_movements", "mrr_customer_months", "mrr_monthly_metrics")
+
+
+def mrr_tables(store) -> dict[str, list[tuple]]:
+    """Every live row of the MRR tables (bookkeeping columns left out), sorted: two stores that hold
+    the same facts compare equal."""
+    tables = {}
+    for name in MRR_TABLES:
+        columns = [r[1] for r in store.db.execute(f"PRAGMA table_info({name})") if r[1] not in ("_seq", "_synced_at")]
+        tables[name] = sorted(store.db.execute(f"SELECT {', '.join(columns)} FROM {name} WHERE _deleted = 0"))
+    return tables
