@@ -143,3 +143,19 @@ def test_doctor_warns_but_does_not_fail_when_a_chargebee_key_may_not_read_events
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["read events"]["status"] == "warning"
     assert all(c["status"] != "error" for c in checks.values()) and result.exit_code == 0
+
+
+def test_a_product_catalog_1_site_syncs_through_the_cli(tmp_path):
+    site = build_site(seed=2, customers=8, catalog="v1")
+    with FakeChargebee(site) as server:
+        db = tmp_path / "pc1.db"
+        result = run(["sync", "--provider", "chargebee", "--site", "acme-test", "--db", str(db), "--format", "json"],
+                     server)
+        assert result.exit_code == 0, result.output
+        status = json.loads(run(["status", "--db", str(db), "--format", "json"], server).stdout)
+        rows = {s["stream"]: s["rows"] for s in status["streams"]}
+        assert status["api_version"] == "v2/pc1"
+        assert (rows["plans"], rows["addons"], rows["item_prices"]) == (site.count("plans"), site.count("addons"), 0)
+        refused = run(["sync", "--provider", "chargebee", "--site", "acme-test", "--streams", "item_prices",
+                       "--db", str(db)], server)
+        assert refused.exit_code == 2 and "unknown stream 'item_prices'" in refused.stderr
