@@ -104,6 +104,9 @@ class Page:
 class EventPage:
     events: list[dict[str, Any]]
     next_token: str | None                  # None: the window is read
+    # events the server listed outside the window asked for, left out of ``events``:
+    # more than 0 means it ignores the window (the events pass then reads it once, whole)
+    outside_window: int = 0
 
     @property
     def has_more(self) -> bool:

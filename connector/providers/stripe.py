@@ -377,7 +377,7 @@ class StripeProvider:
             self._warned_events_filter = True
             log.warning("/v1/events ignores its created filter; events outside each window are skipped")
         # the next page follows the last event listed, kept or not
-        return EventPage(events=in_window, next_token=next_token)
+        return EventPage(events=in_window, next_token=next_token, outside_window=len(events) - len(in_window))
 
     # Routing events to streams is catalog data.
     changed_objects = staticmethod(stripe_catalog.changed_objects)

@@ -5,7 +5,11 @@ day, oldest chunk first. For each chunk it collects the objects that changed
 (deduplicated by event id, then by object), re-fetches each once from its
 detail endpoint — event payloads may be frozen at an older shape — and commits
 the objects together with every stream's cursor moved to the chunk's end. A
-crash replays at most one chunk, harmlessly.
+crash replays at most one chunk, harmlessly. A server that ignores the window
+(it lists events outside it) gets the rest of the window read once as one
+chunk, its outside events left out: reading the whole list for every day of
+the window would multiply the requests, and its first page alone cannot say
+that the window is empty.
 
 Which objects an event touches is the provider's catalog data
 (``provider.changed_objects``), never decided here.
@@ -43,6 +47,7 @@ class EventsPass:
         self.events_seen = 0
         self.objects_refetched = 0
         self.rejected: list[Rejected] = []  # events that cannot be stored, written with their chunk
+        self.window_ignored = False  # the server listed events outside the created window asked for
 
     def run(self, make_pipeline) -> dict[str, Any]:
         if not self.cursors:
@@ -54,7 +59,9 @@ class EventsPass:
             # upstream change writes nothing at all.
             return failures
         while start < self.until:
-            end = min(start + CHUNK_SECONDS, self.until)
+            # A server that ignores the window lists every event for every chunk: the rest
+            # of the window is then read once, as one chunk (bounded: one pass over its list).
+            end = self.until if self.window_ignored else min(start + CHUNK_SECONDS, self.until)
             failures = self._chunk(make_pipeline, start, end)
             if failures:
                 return failures
@@ -62,8 +69,11 @@ class EventsPass:
         return failures
 
     def _any_events(self, start: int) -> bool:
+        """Whether the window may hold an event: its first page has one, or the server ignores the
+        window (its first page then says nothing about the events further down the list)."""
         probe = self.provider.events_page(types=[], occurred_after=start, occurred_until=self.until, page_token=None)
-        return bool(probe.events)
+        self.window_ignored = self.window_ignored or probe.outside_window > 0
+        return bool(probe.events) or self.window_ignored
 
     def _scan(self, start: int, end: int) -> list[dict[str, Any]]:
         events: dict[str, dict[str, Any]] = {}
@@ -71,6 +81,7 @@ class EventsPass:
         while True:
             # the provider's paging chokepoint refuses a repeated token or page
             page = self.provider.events_page(types=[], occurred_after=start, occurred_until=end, page_token=token)
+            self.window_ignored = self.window_ignored or page.outside_window > 0
             for event in page.events:
                 if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
                     self.rejected.append(Rejected.of(EVENTS_TABLE, event, object_problem(event) or "no id"))

@@ -23,7 +23,7 @@ from connector.demo.server import DemoServer
 from connector.demo_chargebee import DEFAULT_KEY, FakeChargebee, build_site
 from connector.providers.chargebee_tables import RAW_TABLES as CHARGEBEE_TABLES
 from connector.streams import RAW_TABLES as STRIPE_TABLES
-from tests.conftest import CANARY_KEY
+from tests.support.keys import CANARY_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "connector.cli", "sync", "--quiet", "--skip-mrr"]

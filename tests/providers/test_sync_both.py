@@ -16,7 +16,7 @@ import pytest
 from connector.demo_chargebee import Fault as ChargebeeFault
 from connector.errors import UpstreamUnavailable
 from connector.sync import resolve_streams, run_sync
-from tests.providers.harness import ACCOUNTS
+from tests.support.providers import ACCOUNTS
 
 
 @pytest.fixture(params=sorted(ACCOUNTS))

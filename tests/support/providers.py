@@ -24,7 +24,7 @@ from connector.providers.chargebee_budget import MinuteBudget
 from connector.providers.stripe import StripeProvider
 from connector.store import Store, open_store
 from connector.sync import resolve_streams, run_sync
-from tests.conftest import CANARY_KEY
+from tests.support.keys import CANARY_KEY
 
 FAST_RETRIES = RetryPolicy(max_attempts=4, max_seconds=30, initial_wait=0.01, max_wait=0.05)
 
