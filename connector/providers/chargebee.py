@@ -125,7 +125,9 @@ class ChargebeeProvider:
 
     @property
     def streams(self) -> dict[str, CbStream]:
-        return streams_for(self.catalog_version or PC2)
+        """The site's streams once its catalog version is known (``identify``); before, every stream
+        of either version (so a stream name can be checked before any request)."""
+        return streams_for(self.catalog_version) if self.catalog_version else dict(STREAMS)
 
     # ---- one request ------------------------------------------------------
     def _session(self) -> requests.Session:
