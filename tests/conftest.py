@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import responses
 
 from connector.store import open_store
+from tests.support.cli import run_cli
+from tests.support.demo import DEMO_CUSTOMERS
 from tests.support.keys import CANARY_KEY
 
 
@@ -21,6 +25,17 @@ def rsps():
     """`responses` intercepting every request of the test (install a FakeStripe on it)."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory) -> Path:
+    """The store `billing-connector demo` writes (DEMO_CUSTOMERS customers, MRR computed), built
+    once per test process. Read it in place; copy it (tests.support.demo.copy_store) to change it."""
+    folder = tmp_path_factory.mktemp("demo")
+    db = folder / "demo.db"
+    result = run_cli(["demo", "--customers", str(DEMO_CUSTOMERS), "--db", str(db), "--report", str(folder / "r.html")])
+    assert result.exit_code == 0, result.stderr
+    return db
 
 
 @pytest.fixture

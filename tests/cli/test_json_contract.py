@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 from tests.support.cli import run_cli
+from tests.support.demo import copy_store
 
 SCHEMA = json.loads(resources.files("connector").joinpath("schemas/output.json").read_text())
 MONEY = jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/money"})
@@ -48,10 +49,9 @@ def _json(args, *, expect=0, env=None):
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(demo_store, tmp_path_factory):
     folder = tmp_path_factory.mktemp("contract")
-    db = folder / "demo.db"
-    assert run_cli(["demo", "--customers", "20", "--db", str(db), "--report", str(folder / "r.html")]).exit_code == 0
+    copy_store(demo_store, folder)
     (folder / "rates.csv").write_text("currency,rate\nUSD,0.9\nEUR,1\nJPY,0.006\n")
     return folder
 
