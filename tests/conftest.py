@@ -29,12 +29,15 @@ def rsps():
 
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory) -> Path:
-    """The store `billing-connector demo` writes (DEMO_CUSTOMERS customers, MRR computed), built
-    once per test process. Read it in place; copy it (tests.support.demo.copy_store) to change it."""
+    """The store `billing-connector demo --format json` writes (DEMO_CUSTOMERS customers, MRR
+    computed), built once per test process, with its report (r.html) and its JSON (demo.json)
+    beside it. Read them in place; copy the store (tests.support.demo.copy_store) to change it."""
     folder = tmp_path_factory.mktemp("demo")
     db = folder / "demo.db"
-    result = run_cli(["demo", "--customers", str(DEMO_CUSTOMERS), "--db", str(db), "--report", str(folder / "r.html")])
+    result = run_cli(["demo", "--customers", str(DEMO_CUSTOMERS), "--db", str(db), "--report", str(folder / "r.html"),
+                      "--format", "json"])
     assert result.exit_code == 0, result.stderr
+    (folder / "demo.json").write_text(result.stdout)
     return db
 
 

@@ -82,6 +82,25 @@ def test_every_read_validates_against_the_schema(demo, monkeypatch, name, args):
     assert document["partial"] is False and document["warning"] is None
 
 
+def test_demo_json_validates_and_agrees_with_the_store(demo_store, monkeypatch):
+    built = demo_store.parent   # where the demo command wrote its store, report and JSON (tests/conftest.py)
+    document = json.loads((built / "demo.json").read_text())
+    validate("demo", document)
+    assert document["sync"]["ok"] is True and document["sync"]["exit_code"] == 0
+    assert document["html_report"] == str(built / "r.html") and (built / "r.html").is_file()
+    monkeypatch.chdir(built)
+    assert document["mrr"]["currencies"] == _json(["report", "--db", "demo.db"])["currencies"]
+
+
+def test_demo_csv_is_the_report_table(tmp_path):
+    result = run_cli(["demo", "--customers", "5", "--db", str(tmp_path / "d.db"), "--report", str(tmp_path / "r.html"),
+                   "--format", "csv"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("currency,month,")
+    assert sum(line.startswith("currency,") for line in lines) == 1 and len(lines) > 12
+
+
 def test_sync_auth_and_doctor_validate(fake, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     validate("sync", _json(["sync", "--db", "b.db", "--streams", "customers,subscriptions,invoices"]))
@@ -104,7 +123,7 @@ def test_the_money_shape(demo, monkeypatch):
 
 @pytest.mark.parametrize("args", [
     ["status"], ["auth"], ["doctor"], ["sync"], ["mrr", "current"], ["mrr", "history"], ["mrr", "customers"],
-    ["mrr", "metrics"], ["explain", "cus_x"], ["report"], ["export", "--to", "csv:out"],
+    ["mrr", "metrics"], ["explain", "cus_x"], ["report"], ["export", "--to", "csv:out"], ["demo"],
 ])
 def test_json_with_another_format_is_a_usage_error(args, tmp_path):
     result = run_cli([*args, "--json", "--format", "csv", "--db", str(tmp_path / "none.db")])
