@@ -169,7 +169,7 @@ class ChargebeeProvider:
 
         try:
             return call_with_retries(attempt, self.retry_policy, what=what, sleep=self.budget.clock.sleep)
-        except UpstreamUnavailable as exc:
+        except UpstreamUnavailable:
             if last_failure != ["rate_limited"]:
                 raise
             # The shared message names Stripe's knob; Chargebee's is the per-minute budget.
