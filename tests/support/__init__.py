@@ -11,7 +11,9 @@ conftest; tests/test_layout.py keeps it so. One module per concept:
 - ``syncing``: a StripeProvider on the fake and a synced in-memory store.
 - ``stripe_objects``: Stripe objects in the pinned API's shapes, loaded into a store, mapped.
 - ``segments``: MRR segments built by hand and read back.
+- ``providers``: one fake account per provider behind one interface (Stripe and Chargebee).
 - ``mrr_store`` / ``export_store``: the built stores the report and export tests read.
-- ``postgres``, ``demo``, ``faults``, ``store_checks``, ``truth_checks``, ``chromium``,
-  ``png``, and the ``contract``, ``integration`` and ``chargebee`` packages.
+- ``demo``: the demo's clock, key and SDK client, and ``copy_store`` for the session's demo store.
+- ``postgres``, ``faults``, ``store_checks``, ``truth_checks``, ``chromium``, ``png``, and the
+  ``contract``, ``integration`` and ``chargebee`` packages.
 """
