@@ -124,7 +124,7 @@ class _Mapping:
                 tables = {**rows.tables, "billing_unclassified": rows.unclassified}
                 if not all(_fits(row) for table_rows in tables.values() for row in table_rows):
                     raise ValueError("a number out of range")
-            except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
                 reason = f"cannot be mapped: {type(exc).__name__}: {exc}"
                 quarantine.record(self.store, [Rejected.of("customers", raw.customer or {"id": cid}, reason)])
                 continue
@@ -134,7 +134,21 @@ class _Mapping:
 
     def write_plans(self) -> None:
         objects = {t: list(self._objects(t)) for t in ("item_prices", "items", "plans", "addons")}
-        rows, flagged = plan_rows(objects)
+        rows, flagged = [], []
+        for stream in ("item_prices", "plans", "addons"):
+            for price in objects[stream]:
+                # one price at a time: a shape the mapping has never met quarantines that price only
+                one = {**objects, "item_prices": [], "plans": [], "addons": [], stream: [price]}
+                try:
+                    price_rows, price_flags = plan_rows(one)
+                    if not all(_fits(row) for row in price_rows):
+                        raise ValueError("a number out of range")
+                except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
+                    reason = f"cannot be mapped: {type(exc).__name__}: {exc}"
+                    quarantine.record(self.store, [Rejected.of(stream, price, reason)])
+                    continue
+                rows += price_rows
+                flagged += price_flags
         table = TABLES["billing_plans"]
         self.store.replace_scope(table.name, table.primary_key, {"provider": PROVIDER}, rows)
         for row in flagged:

@@ -140,3 +140,20 @@ def test_a_product_catalog_1_site_goes_through_the_same_chain(tmp_path):
         by_status.setdefault(sub["status"], set()).add(_ours(store, sub) > 0)
     assert by_status == {"active": {True}, "non_renewing": {True}, "cancelled": {False}, "in_trial": {False}}
     store.close()
+
+
+def test_a_price_of_an_unknown_shape_is_quarantined_and_the_rest_is_mapped(tmp_path):
+    site = build_site(seed=1, customers=16)
+    site.objects["item_prices"][0]["tiers"] = [{"starting_unit": 1, "price": "not a number"}]
+    broken = site.objects["item_prices"][0]["id"]
+    with FakeChargebee(site, per_minute=100_000) as server:
+        provider = ChargebeeProvider(site.name, DEFAULT_KEY, budget=MinuteBudget(100_000, 4), api_base=server.url)
+        store = open_store(tmp_path / "odd.db", provider="chargebee")
+        store.bind_account(provider.identify())
+        assert run_sync(store, provider, streams=resolve_streams(provider, None), workers=4).failures == {}
+    refresh(store, load_policy("chargebee", {}))
+    quarantined = store.db.execute("SELECT stream, object_id FROM _quarantine").fetchall()
+    assert quarantined == [("item_prices", broken)]          # that price only: its customers are mapped
+    plans = {row[0] for row in store.db.execute("SELECT id FROM billing_plans WHERE _deleted = 0")}
+    assert broken not in plans and len(plans) == site.count("item_prices") - 1
+    store.close()
