@@ -19,6 +19,7 @@ from ..errors import ConfigError
 from .. import refresh
 from ..mrr import engine, queries, views
 from ..mrr.model import SEGMENTS_TABLE
+from ..mrr.policy import load_policy
 from ..output_values import money
 from ..store import open_store
 from ..sync.progress import one_phase
@@ -54,10 +55,6 @@ def _parse_month(text: str | None, flag: str) -> str | None:
 
 
 def _load_policy(settings, name: str | None):
-    try:
-        from ..mrr.policy import load_policy
-    except ImportError as exc:
-        raise ConfigError(f"the MRR policy module is not available ({exc})") from None
     return load_policy(name or settings.policy, settings.mrr_rules)
 
 
@@ -108,7 +105,8 @@ def mrr() -> None:
 @policy_option
 @click.option("--date", "on_date", default=None, help="Day to report (YYYY-MM-DD; default today, UTC).")
 @click.option("--rates", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="CSV of exchange rates (currency,rate[,month]) to add a reporting-currency total.")
+              help="CSV of exchange rates (currency,rate[,month][,date]) to add a reporting-currency total at the "
+              "day's rate.")
 @click.option("--reporting-currency", default=None,
               help="Currency the --rates convert into (default: setting mrr.reporting_currency). Example: EUR")
 def current(config_path, db, output_format, policy_name, on_date, rates, reporting_currency):
@@ -149,10 +147,10 @@ def _converted_current(by_customer, table, day: date):
     """Each currency's and the total MRR of ``day`` in the reporting currency, at the day's rate."""
     from ..mrr.fx import convert_day
 
-    month = day.isoformat()[:7]
-    per_currency = {currency: convert_day([r for r in by_customer if r["currency"] == currency], table, month)["mrr_minor"]
+    iso = day.isoformat()
+    per_currency = {currency: convert_day([r for r in by_customer if r["currency"] == currency], table, iso)["mrr_minor"]
                     for currency in {r["currency"] for r in by_customer}}
-    return per_currency, convert_day(by_customer, table, month)
+    return per_currency, convert_day(by_customer, table, iso)
 
 
 def _rates_table(settings, path):
@@ -172,33 +170,51 @@ def _rates_table(settings, path):
 @since_option
 @until_option
 @click.option("--rates", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="CSV of exchange rates (currency,rate[,month]): monthly history in the reporting currency, with fx.")
+              help="CSV of exchange rates (currency,rate[,month][,date]): history in the reporting currency at each "
+              "period's rate (a month's last day), with fx.")
 @click.option("--reporting-currency", default=None, help="Currency the --rates convert into. Example: USD")
 def history(config_path, db, output_format, policy_name, grain, since, until, rates, reporting_currency):
     """One row per period: MRR, customers, each movement, net new MRR.
+
+    Nothing after the stored as-of day, unless --until asks for later: then the
+    rows after it are a projection (if nothing changes), labelled as `mrr current
+    --date` labels one. With --rates each period converts at its day's rate.
 
     \b
     Example:
       billing-connector mrr history --grain day --since 2024-06-01 --until 2024-06-30 --format csv
     """
+    from ..mrr.fx import convert_customer_months, month_end
+
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     if grain == "day":
-        if rates:
-            raise ConfigError("--rates works with --grain month")
-        first, last = _parse_day(since, "--since"), _parse_day(until, "--until") or engine.today_utc()
+        first, last = _parse_day(since, "--since"), _parse_day(until, "--until")
+        project_to = last
     else:
         first, last = _parse_month(since, "--since"), _parse_month(until, "--until")
+        project_to = date.fromisoformat(month_end(last)) if last else None
     table = _rates_table(settings, rates) if rates else None
-    with _reading(settings, policy_name, output_format) as (facts, _info, envelope):
+    with _reading(settings, policy_name, output_format, project_to=project_to) as (facts, info, envelope):
+        as_of = engine.stored_policy(facts).as_of or engine.today_utc()   # the projection's end when projecting
         if grain == "day":
-            rows = queries.history_by_day(facts, first, last)
+            end = min(last or as_of, as_of)
+            if table is not None:
+                start = first or queries.first_mrr_day(facts) or end
+                rows = convert_customer_months(queries.customer_days(facts, start, end), table, grain="day")
+                rows = [r for r in rows if start.isoformat() <= r["period"]]
+            else:
+                rows = queries.history_by_day(facts, first, end)
         elif table is not None:
-            from ..mrr.fx import convert_customer_months
-
-            rows = [r for r in convert_customer_months(queries.customer_months(facts), table)
+            rows = [r for r in convert_customer_months(queries.customer_months(facts), table, as_of)
                     if (first or "") <= r["period"] <= (last or "9999-99")]
         else:
             rows = queries.history_by_month(facts, first, last)
+    if info.projection:
+        if output_format == "table":
+            click.echo(f"projection: MRR history through {project_to.isoformat()} if nothing changes after the "
+                       f"stored as-of day (policy {info.name!r})")
+        elif output_format == "csv":   # no heading in CSV: every row carries the label
+            rows = [{**row, "policy": info.name, "projection": True} for row in rows]
     print_rows(rows, output_format, envelope={**envelope, "grain": grain})
 
 

@@ -1,12 +1,14 @@
 """Conversion to a reporting currency, only with rates the user gives.
 
 Rates file (CSV): ``currency,rate`` and optionally ``month`` (YYYY-MM, the rate
-holds from that month until the next row for the currency). ``rate`` is how
-many major units of the reporting currency one major unit of ``currency`` is
-worth, as an exact decimal. Each customer-currency amount is converted and
-rounded once, half to even, to the reporting currency's minor unit; a day uses
-the rate of its month, so ``mrr current --date D`` and the month of D in
-``mrr history`` agree to the minor unit.
+holds from that month's first day) and/or ``date`` (YYYY-MM-DD, from that day),
+until the next row for the currency. ``rate`` is how many major units of the
+reporting currency one major unit of ``currency`` is worth, as an exact decimal.
+Each customer-currency amount is converted and rounded once, half to even, to
+the reporting currency's minor unit, at the rate of the day the amount is the
+MRR of: ``mrr current --date D``, the day D of ``mrr history --grain day`` and,
+when D ends a month (or is the as-of day), that month of ``mrr history`` agree
+to the minor unit.
 
 In the reporting currency a customer is one customer, whatever currencies they
 pay in: counted once, and classified on their converted total, so a switch from
@@ -27,6 +29,7 @@ import csv
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
@@ -49,7 +52,8 @@ class Rates:
         self.path = str(path)
         self._table = {c.lower(): sorted(v) for c, v in table.items()}
 
-    def rate(self, currency: str, month: str = "9999-12") -> Fraction:
+    def rate(self, currency: str, month: str = "9999-12-31") -> Fraction:
+        """The rate holding on a day (YYYY-MM-DD): the last row from that day or before."""
         currency = currency.lower()
         if currency == self.reporting_currency:
             return Fraction(1)
@@ -64,7 +68,7 @@ class Rates:
                               f"{first_month}, MRR in {currency.upper()} needs one for {month}; add a line for it")
         return entries[index - 1][1]
 
-    def convert(self, amount_minor: int, currency: str, month: str = "9999-12") -> int:
+    def convert(self, amount_minor: int, currency: str, month: str = "9999-12-31") -> int:
         shift = currency_exponent(self.reporting_currency) - currency_exponent(currency)
         return round_half_even(Fraction(amount_minor) * self.rate(currency, month) * Fraction(10) ** shift)
 
@@ -79,11 +83,14 @@ def load_rates(path: str | Path, reporting_currency: str) -> Rates:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             if not {"currency", "rate"} <= set(reader.fieldnames or []):
-                raise ConfigError(f"{path}: expected columns currency,rate[,month]")
+                raise ConfigError(f"{path}: expected columns currency,rate[,month][,date]")
             for row in reader:
                 line = reader.line_num
                 currency = (row.get("currency") or "").strip()
-                month = (row.get("month") or "").strip() or _ALWAYS
+                day = (row.get("date") or "").strip()
+                if day and not _is_day(day):
+                    raise ConfigError(f"{path} line {line}: date {day!r} for {currency.upper()} is not YYYY-MM-DD")
+                month = day or (row.get("month") or "").strip() or _ALWAYS
                 if not is_iso_currency(currency):
                     raise ConfigError(f"{path} line {line}: unknown currency {currency!r}; use an ISO 4217 code")
                 try:
@@ -93,7 +100,7 @@ def load_rates(path: str | Path, reporting_currency: str) -> Rates:
                 except InvalidOperation:
                     raise ConfigError(f"{path} line {line}: rate {row.get('rate')!r} for {currency.upper()} "
                                       "is not a positive number") from None
-                if month != _ALWAYS and not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()
+                if month not in (_ALWAYS, day) and not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()
                                              and 1 <= int(month[5:]) <= 12):
                     raise ConfigError(f"{path} line {line}: month {month!r} for {currency.upper()} is not YYYY-MM")
                 if currency.lower() == reporting and rate != 1:
@@ -106,9 +113,27 @@ def load_rates(path: str | Path, reporting_currency: str) -> Rates:
     return Rates(reporting_currency, table, path)
 
 
+def _is_day(text: str) -> bool:
+    try:
+        return len(text) == 10 and date.fromisoformat(text).isoformat() == text
+    except ValueError:
+        return False
+
+
 def _month_before(month: str) -> str:
     year, mon = int(month[:4]), int(month[5:7])
     return f"{year - 1:04d}-12" if mon == 1 else f"{year:04d}-{mon - 1:02d}"
+
+
+def _day_before(day: str) -> str:
+    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+
+
+def month_end(month: str, as_of: date | None = None) -> str:
+    """The day a month's figure is the MRR of: its last day, or the as-of day within it."""
+    year, mon = int(month[:4]), int(month[5:7])
+    last = date(year + mon // 12, mon % 12 + 1, 1) - timedelta(days=1)
+    return min(last, as_of).isoformat() if as_of is not None and as_of >= date(year, mon, 1) else last.isoformat()
 
 
 def converted_total(amounts: Mapping[str, int], rates: Rates, month: str) -> int:
@@ -116,17 +141,22 @@ def converted_total(amounts: Mapping[str, int], rates: Rates, month: str) -> int
     return sum(rates.convert(amount, currency, month) for currency, amount in sorted(amounts.items()) if amount)
 
 
-def convert_customer_months(rows: Iterable[Mapping[str, Any]], rates: Rates) -> list[dict[str, Any]]:
-    """Monthly history in the reporting currency with an ``fx`` movement.
+def convert_customer_months(rows: Iterable[Mapping[str, Any]], rates: Rates, as_of: date | None = None,
+                            *, grain: str = "month") -> list[dict[str, Any]]:
+    """History in the reporting currency with an ``fx`` movement, per month (or per day).
 
-    ``rows`` are customer-months (customer_id, currency, month, mrr_minor). Each
-    customer is classified on their converted total over all their currencies.
-    Returns one row per month with MRR, customers, each movement and fx, all in
-    the reporting currency's minor units.
+    ``rows`` are customer-months (customer_id, currency, month, mrr_minor), or with
+    ``grain="day"`` customer-days (… ``day`` …; a customer's first day without MRR
+    carries 0). Each customer is classified on their converted total over all their
+    currencies, each period at the rate of its day (a month: its last day, or
+    ``as_of`` within it). Returns one row per period with MRR, customers, each
+    movement and fx, all in the reporting currency's minor units.
     """
+    before_of = _day_before if grain == "day" else _month_before
+    rate_day = (lambda day: day) if grain == "day" else (lambda month: month_end(month, as_of))
     months_of: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     for row in rows:
-        months_of[row["customer_id"]][row["month"]][row["currency"]] = row["mrr_minor"]
+        months_of[row["customer_id"]][row[grain]][row["currency"]] = row["mrr_minor"]
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for customer_id in sorted(months_of):
         by_month = months_of[customer_id]
@@ -134,11 +164,11 @@ def convert_customer_months(rows: Iterable[Mapping[str, Any]], rates: Rates) -> 
         previous_month, previous = None, {}
         for month in sorted(by_month):
             amounts = by_month[month]
-            prior_month = _month_before(month)
+            prior_month = before_of(month)
             prior = previous if previous_month == prior_month else {}
-            before = converted_total(prior, rates, prior_month)
-            at_old_rate = converted_total(amounts, rates, prior_month)
-            now = converted_total(amounts, rates, month)
+            before = converted_total(prior, rates, rate_day(prior_month))
+            at_old_rate = converted_total(amounts, rates, rate_day(prior_month))
+            now = converted_total(amounts, rates, rate_day(month))
             bucket = totals[month]
             bucket["mrr_minor"] += now
             bucket["customers"] += 1 if any(a > 0 for a in amounts.values()) else 0
@@ -168,8 +198,9 @@ def convert_customer_months(rows: Iterable[Mapping[str, Any]], rates: Rates) -> 
 
 
 def convert_day(rows: Iterable[Mapping[str, Any]], rates: Rates, day_month: str) -> dict[str, Any]:
-    """One day's MRR in the reporting currency from each customer's MRR per currency on that day:
-    the same per-customer conversion as ``convert_customer_months``, at the rate of the day's month."""
+    """One day's MRR in the reporting currency from each customer's MRR per currency on that day
+    (``day_month``: YYYY-MM-DD): the same per-customer conversion as ``convert_customer_months``,
+    at the rate of the day."""
     by_customer: dict[str, dict[str, int]] = defaultdict(dict)
     for row in rows:
         if row["mrr_minor"] > 0:
