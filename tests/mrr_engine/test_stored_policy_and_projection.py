@@ -4,6 +4,7 @@ projections labelled; a reporting currency that agrees between `current` and `hi
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from datetime import date
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def test_current_in_a_reporting_currency_equals_history_to_the_minor_unit_and_us
     for month_end, month in (("2019-01-31", "2019-01"), ("2019-04-30", "2019-04"), ("2019-06-15", "2019-06")):
         current = json.loads(run("mrr", "current", "--date", month_end, "--rates", str(rates),
                                  "--reporting-currency", "EUR", "--format", "json", "--db", db).stdout)
-        [row] = [r for r in history["rows"] if r["period"] == month]
+        [row] = [r for r in history["rows"] if r["period"] == month and r["view"] == "reporting"]
         assert (current["reporting_total"], current["reporting_customers"]) == (row["mrr"], row["customers"]), month
     january = json.loads(run("mrr", "current", "--date", "2019-01-31", "--rates", str(rates),
                              "--reporting-currency", "EUR", "--format", "json", "--db", db).stdout)
@@ -91,9 +92,17 @@ def test_current_in_a_reporting_currency_equals_history_to_the_minor_unit_and_us
     assert january["rows"][0]["reporting_mrr"] == {"amount": "566.05", "amount_minor": 56605, "currency": "EUR"}
 
 
-def test_a_rates_file_without_the_stores_currency_is_a_one_line_error(db, tmp_path):
+def test_a_rates_file_without_the_stores_currency_leaves_it_to_the_ecb_and_says_so(db, tmp_path):
     rates = tmp_path / "rates.csv"
     rates.write_text("currency,rate\nGBP,1.17\n")
-    result = run("mrr", "current", "--rates", str(rates), "--reporting-currency", "EUR", "--db", db)
-    assert (result.exit_code, result.stderr) == (
-        2, f"error: {rates}: no line for USD (MRR in USD from 2019-06); add a line `USD,<rate>`\n")
+    result = run("mrr", "current", "--date", "2019-06-15", "--rates", str(rates), "--reporting-currency", "EUR",
+                 "--format", "json", "--db", db)
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)["rows"]
+    # 15 June 2019 is a Saturday: the last fixing before it, Friday's (EUR/USD 1.1265), converts it; each of
+    # the 22 customers is rounded once, so the total is 1007.60, not $1,135.00 / 1.1265 = €1,007.55 rounded once
+    customers = json.loads(run("mrr", "customers", "--since", "2019-06", "--until", "2019-06", "--format", "json",
+                               "--db", db).stdout)["rows"]
+    june = [round(Fraction(r["mrr"]["amount_minor"]) / Fraction("1.1265")) for r in customers if r["mrr"]["amount_minor"] > 0]
+    assert (len(june), sum(june)) == (22, 100760)
+    assert (row["rate_source"], row["reporting_mrr"]["amount"]) == ("USD: ECB 2019-06-14", "1007.60")
