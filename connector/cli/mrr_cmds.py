@@ -24,6 +24,7 @@ from ..output_values import money
 from ..store import open_store
 from ..sync.progress import one_phase
 from ..sync_health import last_sync
+from . import mrr_cohort_cmds
 from .conversion import conversion_options, reporting_rates
 from .options import common_options, settings_from
 from .output import output_options, print_rows, warn
@@ -153,8 +154,10 @@ def current(config_path, db, output_format, policy_name, on_date, rates, reporti
               help="One row per day or per month (month = MRR on the month's last day).")
 @since_option
 @until_option
+@click.option("--by", "by", default=None,
+              help="MRR, customers and movements per segment: plan, product, interval, currency or country.")
 @conversion_options
-def history(config_path, db, output_format, policy_name, grain, since, until, rates, reporting_currency,
+def history(config_path, db, output_format, policy_name, grain, since, until, by, rates, reporting_currency,
             refresh_rates):
     """One row per period: MRR, customers, each movement, net new MRR.
 
@@ -171,6 +174,13 @@ def history(config_path, db, output_format, policy_name, grain, since, until, ra
     if grain == "day" and table is not None and (rates or reporting_currency):
         raise ConfigError("--reporting-currency and --rates work with --grain month (a day's converted figure: "
                           "mrr current --date YYYY-MM-DD)")
+    if by is not None:
+        if grain == "day":
+            raise ConfigError("--by works with --grain month")
+        policy = _load_policy(settings, policy_name) if policy_name is not None else None
+        rows = mrr_cohort_cmds.segment_rows(settings, policy, by, first, last, table)
+        print_rows(rows, output_format, envelope={"grain": grain, "by": by, **_reporting_envelope(table)})
+        return
     with _reading(settings, policy_name, output_format) as (facts, _info, envelope):
         if grain == "day":
             rows, table = queries.history_by_day(facts, first, last), None
@@ -313,6 +323,9 @@ def backfill(config_path, db, policy_name, allow_partial):
         f"{result['rows_written']} rows written",
         err=True,
     )
+
+
+mrr_cohort_cmds.register(mrr, common_options, policy_option, since_option, until_option, _reading, _parse_month)
 
 
 def register(main: click.Group) -> None:
