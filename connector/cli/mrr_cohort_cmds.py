@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..mrr import cohorts as cohort_rules
-from ..mrr import converted, engine, queries
+from ..mrr import converted, engine, queries, reporting_view
 from ..mrr.breakdown import check_dimension, segment_view
 from ..mrr.reporting_view import CURRENCY_VIEW, REPORTING_VIEW
 from ..store import open_store
@@ -20,6 +20,7 @@ def cohort_rows(facts, table, first: str | None, last: str | None) -> list[dict]
     rows = [r for r in cohort_rules.cohort_table(cohort_rules.per_currency_series(months)) if within(r)]
     if table is None:
         return rows
+    table = reporting_view.rates_for(facts, table)
     series = cohort_rules.converted_series(converted.customer_months(months, table), table.reporting_currency)
     return ([{**r, "view": CURRENCY_VIEW} for r in rows]
             + [{**r, "view": REPORTING_VIEW} for r in cohort_rules.cohort_table(series) if within(r)])
@@ -30,6 +31,7 @@ def segment_rows(settings, policy, dimension: str, first, last, table) -> list[d
     check_dimension(dimension)
     store = open_store(settings.db, read_only=True)
     try:
+        table = reporting_view.rates_for(store, table) if table is not None else None
         return segment_view(store, policy or engine.policy_of_store(store), dimension, first, last, table)
     finally:
         store.close()

@@ -9,6 +9,7 @@ from ..report.html import write_report
 from ..report.summary import format_summary, summary_rows
 from ..store import open_store
 from ..sync_health import last_sync
+from .conversion import conversion_options, reporting_rates
 from .options import common_options, settings_from
 from .output import json_row, major_row, output_options, print_csv, print_json, warn
 
@@ -50,25 +51,27 @@ def _report_csv_rows(summary: dict) -> list[dict]:
 @click.option("--policy", default=None,
               help="MRR policy preset (default, stripe, chartmogul, profitwell, chargebee), computed on the fly; "
               "default: the store's policy.")
-def report(config_path, db, output_format, html_path, policy):
+@conversion_options
+def report(config_path, db, output_format, html_path, policy, rates, reporting_currency, refresh_rates):
     """MRR per currency: the last 12 months in the terminal, or the full HTML report.
 
     \b
     Examples:
-      billing-connector report --html mrr.html
+      billing-connector report --html mrr.html --reporting-currency USD
       billing-connector report --html mrr-chartmogul.html --policy chartmogul
       billing-connector report            # last 12 months in the terminal
       billing-connector report --format csv > last-12-months.csv
     """
-    settings = settings_from(config_path, db=db)
-    rules = load_policy(policy, settings.mrr_rules) if policy else None   # None: the store's own policy
+    settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
+    rules = load_policy(policy, settings.mrr_rules) if policy else None
+    table = reporting_rates(settings, rates, refresh_rates)   # None: the store's own policy
     store = open_store(settings.db, read_only=True)
     try:
         last = last_sync(store)
         if output_format != "json":
             warn(last["warning"])
         if html_path:
-            path = write_report(store, html_path, rules)
+            path = write_report(store, html_path, rules, rates=table)
             click.echo(f"wrote {path}", err=True)
             return
         summary = summary_rows(store, rules)

@@ -24,10 +24,25 @@ from .fx import Rates, convert_minor, load_rates, rate_day
 class ReportingRates:
     """Rates into one reporting currency from a rates file (precedence) and the ECB."""
 
-    def __init__(self, reporting_currency: str, file_rates: Rates | None = None, ecb: EcbRates | None = None):
+    def __init__(self, reporting_currency: str, file_rates: Rates | None = None, ecb: EcbRates | None = None,
+                 through: date | None = None):
         self.reporting_currency = reporting_currency.lower()
         self.file_rates = file_rates
         self._ecb = ecb
+        self.through = through
+
+    def figures_through(self, day: date | None) -> "ReportingRates":
+        """The same rates for facts computed as of ``day``: the figure of that day's month is the MRR on
+        ``day``, so its rate is the rate of ``day`` (not of the month's last day)."""
+        if day is None:
+            return self
+        return ReportingRates(self.reporting_currency, self.file_rates, self.ecb, through=day)
+
+    def _day(self, when: str | date) -> date:
+        day = rate_day(when)
+        if self.through is not None and not isinstance(when, date) and day > self.through:
+            return self.through
+        return day
 
     @property
     def ecb(self) -> EcbRates:
@@ -44,11 +59,11 @@ class ReportingRates:
 
     def convert(self, amount_minor: int, currency: str, when: str | date) -> int:
         """``amount_minor`` of ``currency`` at the rate of ``when`` (a day, or a month's last day)."""
-        return convert_minor(amount_minor, currency, self.reporting_currency, self.quote(currency, rate_day(when)))
+        return convert_minor(amount_minor, currency, self.reporting_currency, self.quote(currency, self._day(when)))
 
     def sources(self, currencies: Iterable[str], when: str | date) -> str:
         """Where each currency's rate for ``when`` comes from: ``"EUR: ECB 2024-01-31; GBP: rates.csv line 3"``."""
-        day = rate_day(when)
+        day = self._day(when)
         return "; ".join(f"{c.upper()}: {self.quote(c, day).source}"
                          for c in sorted({c.lower() for c in currencies}) if c.lower() != self.reporting_currency)
 

@@ -12,7 +12,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from . import converted, queries
+from . import converted, engine, queries
 from .converted import converted_total
 
 CURRENCY_VIEW, REPORTING_VIEW = "currency", "reporting"
@@ -30,8 +30,14 @@ def _in_window(month: str, first: str | None, last: str | None) -> bool:
     return (first or "0000-00") <= month <= (last or "9999-99")
 
 
+def rates_for(facts, rates):
+    """``rates`` with the facts' as-of day: the unfinished month's figure is converted at that day's rate."""
+    return rates.figures_through(engine.stored_policy(facts).as_of)
+
+
 def history(facts, rates, first: str | None = None, last: str | None = None) -> list[dict[str, Any]]:
     """Monthly MRR, movements, ``fx`` and net new MRR in the reporting currency, with each month's rate sources."""
+    rates = rates_for(facts, rates)
     rows = queries.customer_months(facts)
     currencies = _currencies_by_month(rows)
     return [{**row, "view": REPORTING_VIEW, "rate_source": rates.sources(currencies.get(row["period"], ()), row["period"])}
@@ -40,6 +46,7 @@ def history(facts, rates, first: str | None = None, last: str | None = None) -> 
 
 def metrics(facts, rates, first: str | None = None, last: str | None = None) -> list[dict[str, Any]]:
     """The monthly metrics in the reporting currency (churn and retention rates leave ``fx`` out)."""
+    rates = rates_for(facts, rates)
     rows = queries.customer_months(facts)
     currencies = _currencies_by_month(rows)
     return [{**row, "view": REPORTING_VIEW, "rate_source": rates.sources(currencies.get(row["month"], ()), row["month"])}
@@ -49,6 +56,7 @@ def metrics(facts, rates, first: str | None = None, last: str | None = None) -> 
 def customer_months(facts, rates, first: str | None = None, last: str | None = None,
                     customer_id: str | None = None) -> list[dict[str, Any]]:
     """Each customer's months in the reporting currency: one row per customer and month, whatever they pay in."""
+    rates = rates_for(facts, rates)
     rows = queries.customer_months(facts, customer_id=customer_id)
     return [
         {"customer_id": m.customer_id, "month": m.month, "currency": rates.reporting_currency,

@@ -39,6 +39,28 @@ def test_html_report_is_written(db, tmp_path):
     assert html.count('<section class="currency"') == 3 and '<span class="policy-name">default</span>' in html
 
 
+def test_reporting_currency_from_flag_env_and_config_adds_the_converted_view(db, tmp_path):
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,rate\nKWD,3.25\n")
+    target = tmp_path / "mrr.html"
+    result = run(["--html", str(target), "--db", db, "--reporting-currency", "USD", "--rates", str(rates)])
+    assert result.exit_code == 0, result.stderr
+    html = target.read_text()
+    assert html.count('<section class="reporting"') == 1 and "All currencies in USD" in html
+    assert "KWD: rates.csv line 2; JPY" not in html and "JPY: ECB " in html and "KWD: rates.csv line 2" in html
+    (tmp_path / "config.toml").write_text(f'[mrr]\nreporting_currency = "EUR"\nrates_file = "{rates}"\n')
+    rates.write_text("currency,rate\nKWD,2.95\nUSD,0.9\n")
+    assert run(["--html", str(target), "--db", db]).exit_code == 0
+    assert "All currencies in EUR" in target.read_text() and "USD: rates.csv line 3" in target.read_text()
+    # no rate for KWD anywhere: one line naming it, no report written
+    rates.write_text("currency,rate\nUSD,0.9\n")
+    target.unlink()
+    failed = run(["--html", str(target), "--db", db])
+    assert (failed.exit_code, failed.stderr) == (EXIT_USAGE, "error: no ECB reference rate for KWD: the ECB does not "
+                                                 "publish it; give its rates in a rates file (--rates, [mrr] rates_file)\n")
+    assert not target.exists()
+
+
 def test_other_policy_flag_reaches_the_report(db, tmp_path):
     target = tmp_path / "mrr.html"
     assert run(["--html", str(target), "--db", db, "--policy", "stripe"]).exit_code == 0
