@@ -151,3 +151,37 @@ def test_a_by_value_not_offered_lists_the_valid_ones(db):
     result = run("mrr", "history", "--by", "region", "--db", db)
     assert (result.exit_code, result.stderr) == (
         2, "error: --by 'region' is not offered; choose one of plan, product, interval, currency, country\n")
+
+
+def test_explain_shows_the_day_and_the_months_in_the_reporting_currency(db, tmp_path):
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,rate\nEUR,1.10\n")
+    result = run("explain", "c", "--date", "2024-03-15", "--reporting-currency", "USD", "--rates", str(rates),
+                 "--format", "json", "--db", db)
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    [mrr] = document["mrr"]
+    assert (mrr["mrr"]["amount"], mrr["reporting_mrr"], mrr["rate_source"]) == (
+        "200.00", {"amount": "220.00", "amount_minor": 22000, "currency": "USD"}, "EUR: rates.csv line 2")
+    assert [(m["month"], m["mrr"]["amount"], m["movement"]) for m in document["reporting_months"]] == [
+        ("2024-02", "220.00", "new"), ("2024-03", "220.00", ""), ("2024-04", "0.00", "churn")]
+
+
+def test_refresh_rates_fetches_the_newest_ecb_file_first(db, tmp_path, monkeypatch):
+    import responses
+    from currency_converter import CURRENCY_FILE, ECB_URL
+
+    cache = tmp_path / "ecb.zip"
+    monkeypatch.setenv("BILLING_CONNECTOR_RATES_CACHE", str(cache))
+    with responses.RequestsMock() as mocked:
+        mocked.add(responses.GET, ECB_URL, body=Path(CURRENCY_FILE).read_bytes())
+        result = run("mrr", "current", "--date", "2024-03-15", "--reporting-currency", "EUR", "--refresh-rates",
+                     "--format", "csv", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert f"refreshed the ECB reference rates into {cache}\n" in result.stderr
+    # $80 (b) at the ECB's 15 March 2024 fixing, 1.0892: 80 / 1.0892 = €73.448… → €73.45; c's €200 stays €200
+    assert result.stdout.splitlines()[1:] == [
+        "2024-03-15,eur,200.00,1,default,false,eur,200.00,same currency",
+        "2024-03-15,usd,80.00,1,default,false,eur,73.45,USD: ECB 2024-03-15",
+        "2024-03-15,total,,2,default,false,eur,273.45,",
+    ]
