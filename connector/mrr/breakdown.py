@@ -99,10 +99,16 @@ def _lookup(store, table: str, key: str, columns: Iterable[str]) -> dict[str, di
     return {row[0]: {**dict.fromkeys(columns), **dict(zip(wanted, row[1:]))} for row in cursor.fetchall()}
 
 
-def segment_customer_months(store, policy, dimension: str, as_of: date | None) -> dict[tuple[str, str, str], dict[str, int]]:
+def policy_pieces(store, policy) -> list[Segment]:
+    """The pieces that make up MRR under ``policy`` (usage only where the policy adds it)."""
+    return mrr_segments(effective_segments(store, policy), policy.include_usage_in_mrr)
+
+
+def segment_customer_months(store, policy, dimension: str, as_of: date | None,
+                            pieces: list[Segment] | None = None) -> dict[tuple[str, str, str], dict[str, int]]:
     """{(segment value, currency, customer): {month: MRR on the month's figure day}} for every month with pieces."""
     check_dimension(dimension)
-    pieces = mrr_segments(effective_segments(store, policy), policy.include_usage_in_mrr)
+    pieces = policy_pieces(store, policy) if pieces is None else pieces
     if not pieces:
         return {}
     labels = _Labels(store, pieces)

@@ -22,7 +22,7 @@ from connector.mrr import engine
 from connector.mrr.cohorts import cohort_table
 from connector.mrr.model import segment_row, write_customer_segments
 from connector.mrr.policy import load_policy
-from connector.store import open_store
+from connector.store import AccountIdentity, open_store
 
 AS_OF = date(2024, 4, 30)
 PLANS = {"price_basic": ("Basic", "usd", 10000), "price_pro": ("Pro", "usd", 15000),
@@ -42,6 +42,7 @@ def db(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)   # no stray ./config.toml
     path = tmp_path / "billing.db"
     store = open_store(path)
+    store.bind_account(AccountIdentity("stripe", "acct_handworked", False, "2026-10-28.endive"))
     ensure_schema(store)
     store.upsert_rows("billing_plans", ("provider", "id"), [
         {"provider": "stripe", "id": price, "product_id": f"prod_{name.lower()}", "product_name": name,
@@ -185,3 +186,34 @@ def test_refresh_rates_fetches_the_newest_ecb_file_first(db, tmp_path, monkeypat
         "2024-03-15,usd,80.00,1,default,false,eur,73.45,USD: ECB 2024-03-15",
         "2024-03-15,total,,2,default,false,eur,273.45,",
     ]
+
+
+def _exported(folder: Path, table: str) -> list[dict]:
+    return [json.loads(line) for path in sorted((folder / table).glob("*.jsonl")) for line in path.read_text().splitlines()]
+
+
+def test_export_sends_segments_cohorts_and_the_converted_view_and_then_only_what_changed(db, tmp_path):
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,rate\nEUR,1.10\n")
+    folder = tmp_path / "out"
+    first = run("export", "--to", f"jsonl:{folder}", "--reporting-currency", "USD", "--rates", str(rates),
+                "--format", "json", "--db", db)
+    assert first.exit_code == 0, first.output
+    segments = _exported(folder, "mrr_segment_months")
+    pro_april = [r for r in segments if (r["view"], r["dimension"], r["segment"], r["month"])
+                 == ("currency", "plan", "Pro (price_pro)", "2024-04")]
+    assert [(r["mrr_minor"], r["customers"], r["new_minor"], r["policy"]) for r in pro_april] == [(23000, 2, 15000, "default")]
+    assert {r["dimension"] for r in segments} == {"plan", "product", "interval", "currency", "country"}
+    cohorts = _exported(folder, "mrr_cohorts")
+    assert [(r["cohort"], r["month"], r["cohort_mrr_minor"], r["mrr_minor"], r["revenue_retention"])
+            for r in cohorts if r["view"] == "reporting" and r["cohort"] == "2024-02"] == [
+        ("2024-02", "2024-02", 22000, 22000, "1.000000"), ("2024-02", "2024-03", 22000, 22000, "1.000000"),
+        ("2024-02", "2024-04", 22000, 0, "0.000000")]
+    reporting = {r["month"]: r for r in _exported(folder, "mrr_reporting_months")}
+    assert [(m, reporting[m]["mrr_minor"], reporting[m]["rate_source"]) for m in sorted(reporting)] == [
+        ("2024-01", 15000, ""), ("2024-02", 40000, "EUR: rates.csv line 2"),
+        ("2024-03", 30000, "EUR: rates.csv line 2"), ("2024-04", 23000, "")]
+    again = run("export", "--to", f"jsonl:{folder}", "--reporting-currency", "USD", "--rates", str(rates),
+                "--format", "json", "--db", db)
+    sent = {t["table"]: t["rows_sent"] for t in json.loads(again.stdout)["tables"]}
+    assert (sent["mrr_segment_months"], sent["mrr_cohorts"], sent["mrr_reporting_months"]) == (0, 0, 0)
