@@ -28,6 +28,8 @@ COHORTS_TABLE = "mrr_cohorts"
 REPORTING_MONTHS_TABLE = "mrr_reporting_months"
 _META = '"_synced_at" TEXT NOT NULL, "_deleted" INTEGER NOT NULL DEFAULT 0, "_seq" INTEGER NOT NULL'
 _MOVEMENT_COLUMNS = ("new_minor", "expansion_minor", "contraction_minor", "churn_minor", "reactivation_minor")
+# Written by export, not by sync: a store compared with another one compares the facts they derive from.
+ANALYSIS_TABLES = (SEGMENT_MONTHS_TABLE, COHORTS_TABLE, REPORTING_MONTHS_TABLE)
 _KEYS = {
     SEGMENT_MONTHS_TABLE: ("view", "dimension", "segment", "currency", "month"),
     COHORTS_TABLE: ("view", "currency", "cohort", "month"),
