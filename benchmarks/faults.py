@@ -46,10 +46,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.campaign.store_checks import (  # noqa: E402
+from tests.support.store_checks import (  # noqa: E402
     Watcher, compare, duplicate_keys, integrity, mrr_recompute_delta, mrr_tables, snapshot)
-from tests.campaign.truth_checks import account_delta, account_reference, export_delta, leaks  # noqa: E402
-from tests.conftest import CANARY_KEY  # noqa: E402
+from tests.support.truth_checks import account_delta, account_reference, export_delta, leaks  # noqa: E402
+from tests.support.keys import CANARY_KEY  # noqa: E402
 
 NETWORK_FAULTS = ("500", "502", "503", "reset", "malformed", "truncated", "slow")
 TIMEOUT_SECONDS = 0.4   # the client's while faults are on; a "slow" answer takes SLOW_SECONDS, past it

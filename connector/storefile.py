@@ -81,6 +81,27 @@ def _no_store(path: Path) -> StoreError:
     return StoreError(f"no store at {path}: run `billing-connector sync` first or pass --db")
 
 
+def _corrupted(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    # read-only, full disk, busy: said as such; only a real corruption says "restore"
+    return store_failure(exc, str(path)) or StoreError(
+        f"{path} is corrupted or not a store ({exc}); restore it from a backup or pass another --db"
+    )
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A ``mode=ro`` connection to an SQLite file, refused if another application made it."""
+    conn = sqlite3.connect(
+        f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+    )
+    try:
+        conn.execute("PRAGMA busy_timeout = 10000")
+        _refuse_foreign(path, conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def _open_read_only(path: Path) -> Store:
     """Open an existing store for reading: SQLite ``mode=ro``, no migration, no WAL switch."""
     _refuse_non_regular(path)
@@ -93,19 +114,10 @@ def _open_read_only(path: Path) -> Store:
             "pass the store's path with --db"
         )
     try:
-        conn = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
-        )
-        conn.execute("PRAGMA busy_timeout = 10000")
-        _refuse_foreign(path, conn)
+        conn = _connect_read_only(path)
         result = conn.execute("PRAGMA quick_check").fetchone()[0]
-    except StoreError:
-        conn.close()
-        raise
     except sqlite3.DatabaseError as exc:
-        raise StoreError(
-            f"{path} is corrupted or not a store ({exc}); restore it from a backup or pass another --db"
-        ) from None
+        raise _corrupted(path, exc) from None
     if result != "ok":
         raise StoreError(f"{path} failed its integrity check ({result}); restore it from a backup")
     store = Store(sqlite_utils.Database(conn), str(path))
@@ -117,6 +129,34 @@ def _open_read_only(path: Path) -> Store:
         )
     store.migrate("raw", RAW_MIGRATIONS)  # read-only: refuses (does not apply) a pending step
     return store
+
+
+def _check_before_lock(path: Path, create: bool) -> None:
+    """Refuse, writing nothing (not even the lock file), a path that is not a store and is not to become one.
+
+    A missing file is to become one (``create``): it is created under the lock, so
+    of two first syncs racing for it the second stops at the lock (exit 9). An
+    existing file is looked at through a read-only connection: not SQLite, another
+    application's, corrupted or laid out by a newer version, it is refused here.
+    """
+    _refuse_non_regular(path)
+    if not path.exists():
+        if not create:
+            raise _no_store(path)
+        return
+    _check_is_sqlite(path)
+    if path.stat().st_size == 0:
+        return  # an empty file becomes a store as a missing one does
+    try:
+        conn = _connect_read_only(path)
+        try:
+            tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            row = conn.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone() if "_meta" in tables else None
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise _corrupted(path, exc) from None
+    _refuse_newer_version(path, row[0] if row else None)
 
 
 def open_store(
@@ -136,18 +176,12 @@ def open_store(
         store = Store(db, None)
     else:
         path = Path(path)
-        _refuse_non_regular(path)
-        if not create and not path.exists():
-            raise _no_store(path)  # before the lock: a command that fails creates nothing
+        _check_before_lock(path, create)
         # One writer per store: a second sync stops here (exit 9) instead of fighting for SQLite's lock.
-        lock_path = path.with_name(path.name + ".lock")
-        lock_existed = lock_path.exists()
         lock = storelock.acquire(path)
         try:
             store = _open_writable(path, create)
         except BaseException:
-            if not lock_existed:
-                lock_path.unlink(missing_ok=True)  # still ours: nothing is left behind by a refused open
             storelock.release(lock)
             raise
         store.lock = lock
@@ -188,10 +222,7 @@ def _open_writable(path: Path, create: bool) -> Store:
         db.execute("PRAGMA busy_timeout = 10000")
         result = db.execute("PRAGMA quick_check").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        # read-only, full disk, busy: said as such; only a real corruption says "restore"
-        raise store_failure(exc, str(path)) or StoreError(
-            f"{path} is corrupted or not a store ({exc}); restore it from a backup or pass another --db"
-        ) from None
+        raise _corrupted(path, exc) from None
     if result != "ok":
         raise StoreError(f"{path} failed its integrity check ({result}); restore it from a backup")
     return Store(db, str(path))
@@ -206,7 +237,8 @@ def _bootstrap(store: Store) -> None:
             "namespace TEXT NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL, "
             "PRIMARY KEY (namespace, name))"
         )
-    _refuse_newer_schema(store)
+    # checked again under the lock: another version may have written it since the first look
+    _refuse_newer_version(store.path, store.meta("schema_version"))
     store.migrate("raw", RAW_MIGRATIONS)
     recorded = store.meta("schema_version")
     if recorded != str(STORE_SCHEMA_VERSION):
@@ -214,14 +246,13 @@ def _bootstrap(store: Store) -> None:
             store.set_meta("schema_version", str(STORE_SCHEMA_VERSION))
 
 
-def _refuse_newer_schema(store: Store) -> None:
+def _refuse_newer_version(path: str | Path | None, recorded: str | None) -> None:
     """Refuse to write a store a newer billing-connector laid out (it may hold what we would break)."""
-    recorded = store.meta("schema_version")
     if recorded is None:
         return
     if not recorded.isdigit() or int(recorded) > STORE_SCHEMA_VERSION:
         raise StoreError(
-            f"{store.path} was written by a newer billing-connector (store schema {recorded}, this version "
+            f"{path} was written by a newer billing-connector (store schema {recorded}, this version "
             f"writes {STORE_SCHEMA_VERSION}): upgrade billing-connector; nothing was written"
         )
 

@@ -9,6 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import EXIT_OK, EXIT_REJECTED
+
+
+def exit_code_of(report) -> int:
+    """The run's exit code: a failed stream's own code, else 8 when records were quarantined
+    (connector/quarantine.py), else 0."""
+    if report.failures:
+        return next(iter(report.failures.values())).exit_code
+    return EXIT_REJECTED if report.rejected else EXIT_OK
+
 
 def _seconds(value: float | None) -> float | None:
     return None if value is None else round(value, 3)

@@ -1,16 +1,12 @@
-"""Shared test fixtures.
-
-CANARY_KEY is the API key every test that needs one uses; tests assert it never
-appears in output, logs, exceptions, the store or exports.
-"""
+"""Fixtures every test directory can use (helpers live in tests/support)."""
 
 from __future__ import annotations
 
 import pytest
+import responses
 
 from connector.store import open_store
-
-CANARY_KEY = "sk_test_CANARY0secret0never0printed0x9Zq"
+from tests.support.keys import CANARY_KEY
 
 
 @pytest.fixture
@@ -18,6 +14,13 @@ def store():
     s = open_store(None)
     yield s
     s.close()
+
+
+@pytest.fixture
+def rsps():
+    """`responses` intercepting every request of the test (install a FakeStripe on it)."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
 
 
 @pytest.fixture
@@ -35,7 +38,7 @@ def pytest_sessionfinish(session, exitstatus):
     import gc
     import sys
 
-    helpers = sys.modules.get("tests.export.helpers")
+    helpers = sys.modules.get("tests.support.export_store")
     if helpers is not None and helpers._FILE_READER is not None:
         helpers._FILE_READER.close()
         helpers._FILE_READER = None  # closing is not enough: the object itself must go

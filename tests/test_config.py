@@ -6,7 +6,7 @@ import pytest
 
 from connector.config import SETTINGS, describe_key, load_settings
 from connector.errors import AuthError, ConfigError
-from tests.conftest import CANARY_KEY
+from tests.support.keys import CANARY_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 

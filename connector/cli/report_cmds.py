@@ -16,7 +16,8 @@ from .output import json_row, major_row, output_options, print_csv, print_json, 
 _DISPLAY_ONLY = ("mrr",)   # summary_rows' preformatted text; the output layer formats money itself
 
 
-def _report_json(summary: dict, last: dict) -> dict:
+def report_json(summary: dict, last: dict) -> dict:
+    """The `report --format json` document (schema ``#/$defs/report``); `demo --format json` embeds it."""
     return {
         **{k: summary[k] for k in ("as_of", "policy", "policy_fingerprint", "computed_through", "computed_as_of")},
         "partial": last["partial"],
@@ -34,8 +35,8 @@ def _report_json(summary: dict, last: dict) -> dict:
     }
 
 
-def _report_csv_rows(summary: dict) -> list[dict]:
-
+def report_csv_rows(summary: dict) -> list[dict]:
+    """One row per currency and month: the CSV table of `report` and `demo`."""
     return [
         major_row({"currency": block["currency"], **{k: v for k, v in row.items() if k not in _DISPLAY_ONLY}})
         for block in summary["currencies"]
@@ -78,9 +79,9 @@ def report(config_path, db, output_format, html_path, policy, rates, reporting_c
     finally:
         store.close()
     if output_format == "json":
-        print_json(_report_json(summary, last))
+        print_json(report_json(summary, last))
     elif output_format == "csv":
-        print_csv(_report_csv_rows(summary))
+        print_csv(report_csv_rows(summary))
     else:
         click.echo("\n".join(format_summary(summary)))
 

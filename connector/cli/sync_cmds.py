@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from .. import app
-from ..errors import EXIT_OK, EXIT_PERMISSION, EXIT_REJECTED
-from ..sync_summary import summary_lines, sync_summary
+from ..errors import EXIT_PERMISSION, EXIT_REJECTED
+from ..sync_summary import exit_code_of, summary_lines, sync_summary
 from .options import common_options, quiet_logging, settings_from
 from .output import output_options, print_csv, print_json, print_table, warn
 
@@ -45,9 +45,7 @@ def sync(config_path, db, output_format, full_refresh, streams, max_requests_per
         counts = store.table_counts()
     finally:
         store.close()
-    # 8 when the run completed but records were quarantined (connector/quarantine.py)
-    code = next(iter(report.failures.values())).exit_code if report.failures else (
-        EXIT_REJECTED if report.rejected else EXIT_OK)
+    code = exit_code_of(report)
     summary = sync_summary(settings.db, report, counts, code)
     if output_format == "json":
         print_json(summary)

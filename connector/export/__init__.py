@@ -97,6 +97,7 @@ def export(
     destination = make_target(target, store, schema)
     ensure_watermarks(store)
     destination.store_id, destination.timeline = store_identity(store)
+    destination.account_id = account.account_id
     upto = store.current_seq()
     result = ExportResult(target=destination.identity, seq=upto)
     with destination:

@@ -11,6 +11,12 @@ from typing import Any, ClassVar
 from ..errors import ExportError
 from .schema import TableSchema
 
+# A database target's own record of which store history it holds: per (store id,
+# account, table), the seq and timeline of the last committed load, written in the
+# same transaction as the load. A store restored from a backup is caught by it
+# (watermarks.py): the target holds more of the store than the store ever sent.
+LOADS_TABLE = "_billing_connector_loads"
+
 
 def require_extra(module: str, extra: str) -> ModuleType:
     """Import an optional dependency, or ExportError naming the install command."""
@@ -44,9 +50,10 @@ class Target:
 
     schemes: ClassVar[tuple[str, ...]] = ()
     identity: str
-    # the store being exported and its timeline (export() sets them; watermarks.py says why)
+    # the store being exported, its timeline and account (export() sets them; watermarks.py says why)
     store_id: str = ""
     timeline: str = ""
+    account_id: str = ""
 
     @classmethod
     def from_spec(cls, spec: str, schema: str | None, store: Any) -> "Target":
@@ -81,7 +88,7 @@ class Target:
     def last_export(self, schema: TableSchema, account_id: str, store_id: str) -> tuple[int, str] | None:
         """(seq to, timeline) of the last load of this store that the target itself records, if it keeps any.
 
-        Databases do not need one (a re-sent batch merges to the same rows).
+        Files keep it in their manifest, databases in :data:`LOADS_TABLE`. Read-only.
         """
         return None
 
@@ -90,6 +97,9 @@ class Target:
     ) -> TableLoad:
         """Create or widen the table, write the rows of ``(seq_from, seq_to]`` and commit, all at once.
 
-        ExportError on failure, with nothing of this table committed.
+        With ``full`` the rows are every row of the store, and the table ends holding
+        exactly them for this account: rows of it the store does not have (a lost
+        history's, after a restore) are removed, as a full file replaces the files
+        before it. ExportError on failure, with nothing of this table committed.
         """
         raise NotImplementedError

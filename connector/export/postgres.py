@@ -4,7 +4,9 @@ Each table is loaded in one transaction: create the schema and table if
 missing, add new upstream columns (never drop or recreate), COPY the changed
 rows into a temporary staging table, then merge them with
 ``INSERT ... ON CONFLICT (primary key) DO UPDATE``, skipping rows already equal,
-so a re-sent batch changes nothing. A failure rolls the whole table back.
+so a re-sent batch changes nothing, and record the load in
+``_billing_connector_loads`` (base.LOADS_TABLE). A full load also removes this
+account's rows the store does not have. A failure rolls the whole table back.
 
 Every identifier is quoted by psycopg's ``sql.Identifier``; upstream column
 names (metadata keys) never reach SQL as text. The password is used to connect
@@ -14,13 +16,16 @@ server message is scrubbed of it before it is shown.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, quote as url_quote, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import ExportError
-from .base import TableLoad, Target, require_extra
-from .schema import TableSchema
+from .base import LOADS_TABLE, TableLoad, Target, require_extra
+from .schema import ACCOUNT_COLUMN, TableSchema
+
+log = logging.getLogger("billing_connector.export")
 
 DEFAULT_SCHEMA = "billing"
 POSTGRES_TYPES = {
@@ -75,6 +80,7 @@ class PostgresTarget(Target):
         self.identity = urlunsplit(("postgresql", netloc, parts.path or "/", urlencode(public_query), ""))
         self._conn: Any = None
         self._psycopg: Any = None
+        self._warned_no_loads_table = False
 
     # ---- connection ---------------------------------------------------------
     def open(self) -> None:
@@ -103,6 +109,18 @@ class PostgresTarget(Target):
             f"read the columns of {self.schema}.{schema.name}",
         )
         return {name for (name,) in rows} or None
+
+    def last_export(self, schema: TableSchema, account_id: str, store_id: str) -> tuple[int, str] | None:
+        sql = self._psycopg.sql
+        if not self._query(_TABLE_EXISTS, [self.schema, LOADS_TABLE], f"look for {self.schema}.{LOADS_TABLE}"):
+            return None
+        rows = self._query(
+            sql.SQL("SELECT seq_to, timeline FROM {} WHERE store_id = %s AND account_id = %s AND table_name = %s")
+            .format(sql.Identifier(self.schema, LOADS_TABLE)),
+            [store_id, account_id, schema.name],
+            f"read {self.schema}.{LOADS_TABLE}",
+        )
+        return (int(rows[0][0]), str(rows[0][1])) if rows else None
 
     def _ddl(self, cur: Any, schema: TableSchema) -> None:
         """Create the schema and table if missing, add missing columns; nothing when all is there.
@@ -161,13 +179,62 @@ class PostgresTarget(Target):
                     for row in rows:
                         copy.write_row(row)
                         sent += 1
+                removed = self._remove_absent(cur, schema, table, stage) if full else 0
                 cur.execute(self._merge_sql(schema, table, stage))
-                changed = cur.rowcount
+                changed = cur.rowcount + removed
+                self._record_load(cur, schema, seq_to)
         except ExportError:
             raise
         except self._psycopg.Error as exc:
             raise self._error(exc, f"load {schema.name}") from None
         return TableLoad(rows_sent=sent, rows_changed=changed)
+
+    def _remove_absent(self, cur: Any, schema: TableSchema, table: Any, stage: Any) -> int:
+        """Delete this account's rows that a full load does not hold: the store has no such row.
+
+        Counted first, so the DELETE (and its privilege) is needed only when such rows exist.
+        """
+        sql = self._psycopg.sql
+        same_key = sql.SQL(" AND ").join(
+            sql.SQL("s.{k} = t.{k}").format(k=sql.Identifier(k)) for k in schema.primary_key)
+        absent = sql.SQL("t.{} = %s AND NOT EXISTS (SELECT 1 FROM {} s WHERE {})").format(
+            sql.Identifier(ACCOUNT_COLUMN), stage, same_key)
+        cur.execute(sql.SQL("SELECT count(*) FROM {} t WHERE {}").format(table, absent), [self.account_id])
+        count = cur.fetchone()[0]
+        if count:
+            cur.execute(sql.SQL("DELETE FROM {} t WHERE {}").format(table, absent), [self.account_id])
+        return int(count)
+
+    def _record_load(self, cur: Any, schema: TableSchema, seq_to: int) -> None:
+        """Which store history the table now holds, committed with the load (base.LOADS_TABLE).
+
+        A role that may only write rows cannot create the record table: the load
+        goes on without it, and a warning says what a restored store would miss.
+        """
+        if not self.store_id:
+            return
+        sql = self._psycopg.sql
+        loads = sql.Identifier(self.schema, LOADS_TABLE)
+        cur.execute(_TABLE_EXISTS, [self.schema, LOADS_TABLE])
+        if cur.fetchone() is None:
+            cur.execute("SELECT has_schema_privilege(%s, 'CREATE')", [self.schema])
+            if not cur.fetchone()[0]:
+                if not self._warned_no_loads_table:
+                    self._warned_no_loads_table = True
+                    log.warning("%s: cannot create %s.%s (no CREATE on the schema): a store restored from a "
+                                "backup will not be detected here; let the schema's owner export once",
+                                self.identity, self.schema, LOADS_TABLE)
+                return
+            cur.execute(sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (store_id text NOT NULL, account_id text NOT NULL, "
+                "table_name text NOT NULL, seq_to bigint NOT NULL, timeline text NOT NULL, "
+                "loaded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (store_id, account_id, table_name))"
+            ).format(loads))
+        cur.execute(sql.SQL(
+            "INSERT INTO {} (store_id, account_id, table_name, seq_to, timeline) VALUES (%s, %s, %s, %s, %s) "
+            "ON CONFLICT (store_id, account_id, table_name) DO UPDATE SET seq_to = EXCLUDED.seq_to, "
+            "timeline = EXCLUDED.timeline, loaded_at = now()"
+        ).format(loads), [self.store_id, self.account_id, schema.name, seq_to, self.timeline])
 
     def _merge_sql(self, schema: TableSchema, table: Any, stage: Any) -> Any:
         sql = self._psycopg.sql
@@ -220,6 +287,9 @@ class PostgresTarget(Target):
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+_TABLE_EXISTS = "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s"
 
 
 def _idents(sql: Any, names: Iterable[str]) -> Any:

@@ -61,6 +61,9 @@ class EventPage:
     events: list[dict[str, Any]]
     has_more: bool
     next_cursor: str | None = None  # where the next page starts (None: the last event's id)
+    # events the server listed outside the created window asked for, left out of ``events``:
+    # more than 0 means it ignores the window (the events pass then reads it once, whole)
+    outside_window: int = 0
 
 
 class Provider(Protocol):

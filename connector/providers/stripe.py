@@ -434,7 +434,8 @@ class StripeProvider:
             self._warned_events_filter = True
             log.warning("/v1/events ignores its created filter; events outside each window are skipped")
         # the next page follows the last event listed, kept or not
-        return EventPage(events=in_window, has_more=has_more, next_cursor=events[-1]["id"] if has_more else None)
+        return EventPage(events=in_window, has_more=has_more, next_cursor=events[-1]["id"] if has_more else None,
+                         outside_window=len(events) - len(in_window))
 
     def check_stream_access(self, stream: str) -> str | None:
         path = STREAMS[stream].path if stream in STREAMS else "/v1/events"

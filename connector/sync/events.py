@@ -6,6 +6,10 @@ day, oldest chunk first. For each chunk it collects the objects that changed
 detail endpoint — event payloads are frozen at their creation's API version and
 lack expansions — and commits the objects together with every stream's cursor
 moved to the chunk's end. A crash replays at most one chunk, harmlessly.
+A server that ignores the ``created`` window (it lists events outside it) gets
+the rest of the window read once as one chunk, its outside events left out:
+reading the whole list for every day of the window would multiply the requests,
+and its first page alone cannot say that the window is empty.
 
 No ``types[]`` filter is sent: Stripe caps it at 20 exact names (no wildcards)
 and a fixed list would miss the next new event type for an object we keep.
@@ -104,6 +108,7 @@ class EventsPass:
         self.events_seen = 0
         self.objects_refetched = 0
         self.rejected: list[Rejected] = []  # events that cannot be stored, written with their chunk
+        self.window_ignored = False  # the server listed events outside the created window asked for
 
     def run(self, make_pipeline) -> dict[str, Any]:
         if not self.cursors:
@@ -115,7 +120,9 @@ class EventsPass:
             # upstream change writes nothing at all.
             return failures
         while start < self.until:
-            end = min(start + CHUNK_SECONDS, self.until)
+            # A server that ignores the window lists every event for every chunk: the rest
+            # of the window is then read once, as one chunk (bounded: one pass over its list).
+            end = self.until if self.window_ignored else min(start + CHUNK_SECONDS, self.until)
             failures = self._chunk(make_pipeline, start, end)
             if failures:
                 return failures
@@ -123,8 +130,11 @@ class EventsPass:
         return failures
 
     def _any_events(self, start: int) -> bool:
+        """Whether the window may hold an event: its first page has one, or the server ignores the
+        window (its first page then says nothing about the events further down the list)."""
         probe = self.provider.events_page(types=[], created_gt=start, created_lte=self.until, starting_after=None)
-        return bool(probe.events)
+        self.window_ignored = self.window_ignored or probe.outside_window > 0
+        return bool(probe.events) or self.window_ignored
 
     def _scan(self, start: int, end: int) -> list[dict[str, Any]]:
         events: dict[str, dict[str, Any]] = {}
@@ -132,6 +142,7 @@ class EventsPass:
         while True:
             # the provider's paging chokepoint refuses a repeated cursor or page
             page = self.provider.events_page(types=[], created_gt=start, created_lte=end, starting_after=after)
+            self.window_ignored = self.window_ignored or page.outside_window > 0
             with_ids = []
             for event in page.events:
                 if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:

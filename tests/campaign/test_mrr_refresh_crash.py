@@ -14,15 +14,14 @@ import pytest
 import connector.mrr.engine as engine
 import connector.refresh as refresh
 import connector.mrr.segments as segments
-from tests.campaign import store_checks
+from tests.support import store_checks
 from connector.http import RateLimiter
 from connector.mrr.policy import load_policy
 from connector.providers.stripe import StripeProvider
 from connector.store import open_store
 from connector.sync import run_sync
-from tests.conftest import CANARY_KEY
-
-demo_server = pytest.importorskip("connector.demo.server")
+from connector.demo import server as demo_server
+from tests.support.keys import CANARY_KEY
 
 
 class InjectedCrash(Exception):

@@ -12,9 +12,8 @@ from __future__ import annotations
 import re
 import textwrap
 
-import pytest
 
-from tests.campaign.faults_module import faults
+from tests.support.faults import faults
 
 PLANTS = {
     # one customer in three never stored, in every run (the clean one too)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from tests.campaign.faults_module import faults
+from tests.support.faults import faults
 
 HEADLINE = re.compile(
     r"^(\d+) faults over 3 runs \((\d+) kill points\): 0 records lost, 0 duplicates, "

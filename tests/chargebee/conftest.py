@@ -7,42 +7,12 @@ budget or a Retry-After only advances the clock.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from connector.demo_chargebee import DEFAULT_KEY, FakeChargebee, build_site
-from connector.http import RetryPolicy
 from connector.providers.chargebee import ChargebeeProvider
-from connector.providers.chargebee_budget import Clock, MinuteBudget
-
-
-class FakeClock:
-    """Monotonic seconds that move only when someone sleeps (or ``advance`` is called)."""
-
-    def __init__(self, start: float = 6_000.0):
-        self._now = start
-        self._lock = threading.Lock()
-        self.slept: list[float] = []
-
-    def now(self) -> float:
-        with self._lock:
-            return self._now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.slept.append(seconds)
-            self._now += max(0.0, seconds)
-
-    def advance(self, seconds: float) -> None:
-        self.sleep(seconds)
-
-    def as_clock(self) -> Clock:
-        return Clock(now=self.now, sleep=self.sleep)
-
-
-# Retries without real waiting: every wait goes through the fake clock.
-FAST_RETRIES = RetryPolicy(max_attempts=4, max_seconds=60, initial_wait=0.01, max_wait=120)
+from connector.providers.chargebee_budget import MinuteBudget
+from tests.support.chargebee.clock import FAST_RETRIES, FakeClock
 
 
 @pytest.fixture(scope="session")

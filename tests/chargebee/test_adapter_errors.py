@@ -17,7 +17,7 @@ from connector.errors import (
 from connector.providers.chargebee import ChargebeeProvider, api_key_from_env, site_base_url
 from connector.providers.chargebee_budget import MinuteBudget
 from connector.providers.chargebee_errors import CatalogIncompatible, classify
-from tests.chargebee.conftest import FAST_RETRIES as FAST
+from tests.support.chargebee.clock import FAST_RETRIES as FAST
 
 
 def test_a_key_of_another_site_is_rejected_in_one_line(site, serve, connect):

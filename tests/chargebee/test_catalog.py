@@ -9,7 +9,7 @@ import pytest
 from chargebee.models.enums import EventType
 
 from connector.providers.chargebee_catalog import EVENTS, PC1, PC2, STREAMS, stream_of_event, streams_for
-from tests.chargebee.sdk_models import _camel, response_model
+from tests.support.chargebee.sdk_models import _camel, response_model
 
 ALL = [*STREAMS.values(), EVENTS]
 

@@ -16,7 +16,7 @@ import requests
 
 from connector.demo_chargebee import DEFAULT_KEY
 from connector.providers.chargebee_catalog import EVENTS, STREAMS
-from tests.chargebee.sdk_models import entry_problems, problems
+from tests.support.chargebee.sdk_models import entry_problems, problems
 
 # Chargebee's published example responses (MIT, from Airbyte's source-chargebee; see its README).
 REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "chargebee_reference"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from connector.demo_chargebee import build_site
 from connector.demo_chargebee.api import SiteApi
 from connector.providers.chargebee_budget import MinuteBudget
-from tests.chargebee.conftest import FakeClock
+from tests.support.chargebee.clock import FakeClock
 
 SITE = build_site(seed=7, customers=20)
 API = SiteApi(SITE, line_items_embedded=3)

@@ -14,7 +14,7 @@ import pytest
 
 from connector.errors import ConfigError, UpstreamUnavailable
 from connector.providers.chargebee_budget import PLAN_LIMITS, MinuteBudget, budget_for
-from tests.chargebee.conftest import FakeClock
+from tests.support.chargebee.clock import FakeClock
 
 
 def _read(provider, stream):

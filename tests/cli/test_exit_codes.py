@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from connector.errors import EXIT_CODES
-from tests.cli.conftest import invoke
-from tests.conftest import CANARY_KEY
+from tests.support.cli import run_cli
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+TWO_RETRIES = {"BILLING_CONNECTOR_MAX_RETRIES": "2"}  # a retried failure gives up quickly
 
 
 def readme_exit_codes() -> dict[int, str]:
@@ -27,57 +27,52 @@ def test_the_readme_table_lists_exactly_the_codes_in_code():
     assert sorted(readme_exit_codes()) == sorted(EXIT_CODES) == list(range(10))
 
 
-def _run(args, key=CANARY_KEY):
-    # no key: the variable set empty, which the tool reads as missing
-    return invoke(args, env={"BILLING_CONNECTOR_MAX_RETRIES": "2", **({} if key else {"STRIPE_API_KEY": ""})})
-
-
 @pytest.fixture
 def synced(fake, tmp_path):
     db = tmp_path / "billing.db"
-    assert _run(["sync", "--db", str(db), "--quiet", "--streams", "customers"]).exit_code == 0
+    assert run_cli(["sync", "--db", str(db), "--quiet", "--streams", "customers"], env=TWO_RETRIES).exit_code == 0
     return db
 
 
 def _row_0(fake, synced, tmp_path):
-    return _run(["status", "--db", str(synced)]), ""
+    return run_cli(["status", "--db", str(synced)], env=TWO_RETRIES), ""
 
 
 def _row_1(fake, synced, tmp_path):
     # doctor found an error: no key in the environment (its checklist goes to stdout)
-    result = _run(["doctor", "--db", str(synced)], key=None)
+    result = run_cli(["doctor", "--db", str(synced)], key=None, env=TWO_RETRIES)
     assert re.search(r"^ERROR +API key +", result.stdout, re.MULTILINE), result.stdout
     return result, ""
 
 
 def _row_2(fake, synced, tmp_path):
-    return _run(["mrr", "history", "--since", "2024-13", "--db", str(synced)]), "--since '2024-13' is not a month"
+    return run_cli(["mrr", "history", "--since", "2024-13", "--db", str(synced)], env=TWO_RETRIES), "--since '2024-13' is not a month"
 
 
 def _row_3(fake, synced, tmp_path):
-    return _run(["sync", "--db", str(synced)], key=None), "no API key"
+    return run_cli(["sync", "--db", str(synced)], key=None, env=TWO_RETRIES), "no API key"
 
 
 def _row_4(fake, synced, tmp_path):
-    fake.faults.append((r"/v1/invoices", lambda p: fake._error(403, "permission_denied", "rak_invoice_read")))
-    return _run(["sync", "--db", str(synced), "--streams", "customers,invoices"]), "invoices"
+    fake.faults.append((r"/v1/invoices", lambda p: fake.error(403, "permission_denied", "rak_invoice_read")))
+    return run_cli(["sync", "--db", str(synced), "--streams", "customers,invoices"], env=TWO_RETRIES), "invoices"
 
 
 def _row_5(fake, synced, tmp_path):
     foreign = tmp_path / "app.db"
     sqlite3.connect(foreign).execute("CREATE TABLE users (id INTEGER)").connection.close()
-    return _run(["status", "--db", str(foreign)]), "not a billing-connector store"
+    return run_cli(["status", "--db", str(foreign)], env=TWO_RETRIES), "not a billing-connector store"
 
 
 def _row_6(fake, synced, tmp_path):
-    fake.faults.append((r"/v1/customers", lambda p: fake._error(429, "rate_limit", "slow down", headers={"Retry-After": "0"})))
-    return _run(["sync", "--db", str(synced), "--streams", "customers", "--full-refresh"]), "rate limited on GET /v1/customers"
+    fake.faults.append((r"/v1/customers", lambda p: fake.error(429, "rate_limit", "slow down", headers={"Retry-After": "0"})))
+    return run_cli(["sync", "--db", str(synced), "--streams", "customers", "--full-refresh"], env=TWO_RETRIES), "rate limited on GET /v1/customers"
 
 
 def _row_7(fake, synced, tmp_path):
     not_a_folder = tmp_path / "file.txt"
     not_a_folder.write_text("x")
-    return _run(["export", "--to", f"csv:{not_a_folder}", "--db", str(synced)]), "csv:"
+    return run_cli(["export", "--to", f"csv:{not_a_folder}", "--db", str(synced)], env=TWO_RETRIES), "csv:"
 
 
 def _row_9(fake, synced, tmp_path):
@@ -89,7 +84,7 @@ def _row_9(fake, synced, tmp_path):
     )
     try:
         assert holder.stdout.readline() == "held\n"
-        result = _run(["sync", "--db", str(synced), "--quiet", "--streams", "customers"])
+        result = run_cli(["sync", "--db", str(synced), "--quiet", "--streams", "customers"], env=TWO_RETRIES)
     finally:
         holder.communicate("", timeout=30)
     return result, f"another process (pid {holder.pid}) holds {synced}"
@@ -97,14 +92,14 @@ def _row_9(fake, synced, tmp_path):
 
 def _row_8(fake, synced, tmp_path):
     def with_an_object_without_id(params):
-        status, headers, body = fake._list(sorted(fake.objects["customers"].values(), key=lambda o: o["created"],
+        status, headers, body = fake.page(sorted(fake.objects["customers"].values(), key=lambda o: o["created"],
                                                   reverse=True), params, "/v1/customers")
         page = json.loads(body)
         page["data"].append({"object": "customer", "created": 1})
         return status, headers, json.dumps(page)
 
     fake.faults.append((r"/v1/customers", with_an_object_without_id))
-    result = _run(["sync", "--db", str(synced), "--streams", "customers", "--full-refresh"])
+    result = run_cli(["sync", "--db", str(synced), "--streams", "customers", "--full-refresh"], env=TWO_RETRIES)
     return result, "1 records could not be stored or mapped and were quarantined"
 
 
@@ -126,6 +121,6 @@ def test_every_row_of_the_table_is_what_a_real_command_returns(code, fake, synce
 
 
 def test_a_bogus_export_target_is_a_usage_error_and_opens_nothing(synced):
-    result = _run(["export", "--to", "mysql://u@h/db", "--db", str(synced)])
+    result = run_cli(["export", "--to", "mysql://u@h/db", "--db", str(synced)], env=TWO_RETRIES)
     assert result.exit_code == 2
     assert result.stderr.startswith("error: unknown export target 'mysql': use postgres://")

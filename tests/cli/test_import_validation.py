@@ -4,15 +4,10 @@ periods, --dry-run, --currency required; a rejected file creates no store."""
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
-from connector.cli import main
+from tests.support.cli import run_cli
 
 HEADER = ["subscription_id", "customer_id", "start_date", "end_date", "monthly_amount"]
-
-
-def _run(*args):
-    return CliRunner().invoke(main, ["import", "subscription-periods", *args])
 
 
 @pytest.fixture(autouse=True)
@@ -30,13 +25,13 @@ def _write(tmp_path, text, name="periods.csv"):
 def test_the_delimiter_is_detected(tmp_path, sep):
     rows = [HEADER, ["s1", "c1", "2024-01-01", "", "10.50"], ["s2", "c2", "2024-02-01", "2024-05-01", "99"]]
     path = _write(tmp_path, "".join(sep.join(row) + "\n" for row in rows))
-    result = _run(path, "--currency", "EUR", "--db", "b.db")
+    result = run_cli(["import", "subscription-periods", path, "--currency", "EUR", "--db", "b.db"])
     assert (result.exit_code, result.stderr) == (0, "imported 2 segment rows; MRR updated for 2 customers\n")
 
 
 def test_missing_columns_show_the_header_read_and_create_no_store(tmp_path):
     path = _write(tmp_path, "subscription;customer;start;end;amount\ns1;c1;2024-01-01;;10\n")
-    result = _run(path, "--currency", "EUR", "--db", "b.db")
+    result = run_cli(["import", "subscription-periods", path, "--currency", "EUR", "--db", "b.db"])
     assert result.exit_code == 2
     assert result.stderr == (
         f"error: {path}: missing column(s) subscription_id, customer_id, start_date, end_date, monthly_amount; "
@@ -53,7 +48,7 @@ def test_dates_outside_1970_2100_and_empty_periods_are_refused_by_line(tmp_path)
                   "s3,c3,2024-03-01,2024-03-01,10\n"
                   "s4,c4,0202-01-01,,10\n"
                   "s5,c5,1970-01-01,2100-12-31,10\n")
-    result = _run(path, "--currency", "USD", "--db", "b.db")
+    result = run_cli(["import", "subscription-periods", path, "--currency", "USD", "--db", "b.db"])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         f"error: {path}: 4 bad row(s), nothing imported:",
@@ -67,7 +62,7 @@ def test_dates_outside_1970_2100_and_empty_periods_are_refused_by_line(tmp_path)
 
 def test_dry_run_validates_and_writes_nothing(tmp_path):
     path = _write(tmp_path, ",".join(HEADER) + "\ns1,c1,2024-01-01,,10\ns2,c1,2024-02-01,,5\n")
-    result = _run(path, "--currency", "USD", "--dry-run", "--db", "b.db")
+    result = run_cli(["import", "subscription-periods", path, "--currency", "USD", "--dry-run", "--db", "b.db"])
     assert result.exit_code == 0
     assert result.stderr == f"{path}: 2 periods for 1 customers are valid; nothing written (--dry-run)\n"
     assert not (tmp_path / "b.db").exists()
@@ -75,6 +70,6 @@ def test_dry_run_validates_and_writes_nothing(tmp_path):
 
 def test_currency_is_required(tmp_path):
     path = _write(tmp_path, ",".join(HEADER) + "\ns1,c1,2024-01-01,,10\n")
-    result = _run(path, "--db", "b.db")
+    result = run_cli(["import", "subscription-periods", path, "--db", "b.db"])
     assert result.exit_code == 2 and "Missing option '--currency'" in result.stderr
     assert not (tmp_path / "b.db").exists()

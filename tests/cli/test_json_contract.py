@@ -9,7 +9,7 @@ from importlib import resources
 import jsonschema
 import pytest
 
-from tests.cli.conftest import invoke
+from tests.support.cli import run_cli
 
 SCHEMA = json.loads(resources.files("connector").joinpath("schemas/output.json").read_text())
 MONEY = jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/money"})
@@ -39,11 +39,10 @@ def _money_has_one_shape(value, where: str) -> None:
             _money_has_one_shape(item, where)
 
 
-_run = invoke
 
 
 def _json(args, *, expect=0, env=None):
-    result = _run([*args, "--format", "json"], env)
+    result = run_cli([*args, "--format", "json"], env=env)
     assert result.exit_code == expect, result.stderr
     return json.loads(result.stdout)
 
@@ -52,7 +51,9 @@ def _json(args, *, expect=0, env=None):
 def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("contract")
     db = folder / "demo.db"
-    assert _run(["demo", "--customers", "20", "--db", str(db), "--report", str(folder / "r.html")]).exit_code == 0
+    result = run_cli(["demo", "--customers", "20", "--db", str(db), "--report", str(folder / "r.html"), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    (folder / "demo.json").write_text(result.stdout)
     (folder / "rates.csv").write_text("currency,rate\nUSD,0.9\nEUR,1\nJPY,0.006\n")
     return folder
 
@@ -83,11 +84,29 @@ def test_every_read_validates_against_the_schema(demo, monkeypatch, name, args):
     assert document["partial"] is False and document["warning"] is None
 
 
+def test_demo_json_validates_and_agrees_with_the_store(demo, monkeypatch):
+    document = json.loads((demo / "demo.json").read_text())
+    validate("demo", document)
+    assert document["sync"]["ok"] is True and document["sync"]["exit_code"] == 0
+    assert document["html_report"] == str(demo / "r.html") and (demo / "r.html").is_file()
+    monkeypatch.chdir(demo)
+    assert document["mrr"]["currencies"] == _json(["report", "--db", "demo.db"])["currencies"]
+
+
+def test_demo_csv_is_the_report_table(tmp_path):
+    result = run_cli(["demo", "--customers", "5", "--db", str(tmp_path / "d.db"), "--report", str(tmp_path / "r.html"),
+                   "--format", "csv"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("currency,month,")
+    assert sum(line.startswith("currency,") for line in lines) == 1 and len(lines) > 12
+
+
 def test_sync_auth_and_doctor_validate(fake, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     validate("sync", _json(["sync", "--db", "b.db", "--streams", "customers,subscriptions,invoices"]))
     validate("auth", _json(["auth"]))
-    doctor = _run(["doctor", "--db", "b.db", "--json"])   # exits 1 or 0 by its findings; JSON either way
+    doctor = run_cli(["doctor", "--db", "b.db", "--json"])   # exits 1 or 0 by its findings; JSON either way
     validate("doctor", json.loads(doctor.stdout))
 
 
@@ -105,10 +124,10 @@ def test_the_money_shape(demo, monkeypatch):
 
 @pytest.mark.parametrize("args", [
     ["status"], ["auth"], ["doctor"], ["sync"], ["mrr", "current"], ["mrr", "history"], ["mrr", "customers"],
-    ["mrr", "metrics"], ["explain", "cus_x"], ["report"], ["export", "--to", "csv:out"],
+    ["mrr", "metrics"], ["explain", "cus_x"], ["report"], ["export", "--to", "csv:out"], ["demo"],
 ])
 def test_json_with_another_format_is_a_usage_error(args, tmp_path):
-    result = _run([*args, "--json", "--format", "csv", "--db", str(tmp_path / "none.db")])
+    result = run_cli([*args, "--json", "--format", "csv", "--db", str(tmp_path / "none.db")])
     assert result.exit_code == 2
     assert "--json and --format csv contradict each other: pass one of them" in result.stderr
     assert not (tmp_path / "none.db").exists()
@@ -117,10 +136,10 @@ def test_json_with_another_format_is_a_usage_error(args, tmp_path):
 def test_explain_csv_is_one_table_and_section_picks_it(demo, monkeypatch):
     monkeypatch.chdir(demo)
     customer = _customer(demo)
-    segments = _run(["explain", customer, "--format", "csv", "--db", "demo.db"]).stdout.splitlines()
+    segments = run_cli(["explain", customer, "--format", "csv", "--db", "demo.db"]).stdout.splitlines()
     assert segments[0].startswith("source_type,source_id,subscription_id,currency,start_date,end_date,amount,")
     assert sum(line.startswith("source_type,") for line in segments) == 1 and "" not in segments
-    movements = _run(["explain", customer, "--format", "csv", "--section", "movements", "--db", "demo.db"])
+    movements = run_cli(["explain", customer, "--format", "csv", "--section", "movements", "--db", "demo.db"])
     assert movements.stdout.splitlines()[0] == "day,currency,movement,amount,mrr_after,cause,sources"
     only = _json(["explain", customer, "--section", "movements", "--db", "demo.db"])
     assert set(only) == {"customer_id", "date", "policy", "partial", "warning", "movements"}

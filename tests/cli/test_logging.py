@@ -7,19 +7,19 @@ import re
 
 import pytest
 
-from tests.cli.conftest import invoke as _run
-from tests.conftest import CANARY_KEY
+from tests.support.cli import run_cli
+from tests.support.keys import CANARY_KEY
 
 
 @pytest.fixture(autouse=True)
 def _no_account_endpoint(fake):
     """A Stripe-compatible server without /v1/account: the sync logs a warning and goes on."""
-    fake.faults.append((r"/v1/account", lambda p: fake._error(404, "resource_missing", "Unrecognized request URL")))
+    fake.faults.append((r"/v1/account", lambda p: fake.error(404, "resource_missing", "Unrecognized request URL")))
 
 
 
 def test_json_log_lines_carry_timestamp_level_logger_message(fake, tmp_path):
-    result = _run(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--log-format", "json"])
+    result = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--log-format", "json"])
     assert result.exit_code == 0, result.stderr
     records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert records, result.stderr
@@ -42,7 +42,7 @@ def test_verbosity_before_or_after_the_command(fake, tmp_path, flags, shown):
         db = str(tmp_path / f"{where}.db")
         args = ["sync", "--db", db, "--streams", "customers", "--format", "json"]
         args = [*flags, *args] if where == "before" else [*args, *flags]
-        result = _run(args)
+        result = run_cli(args)
         assert result.exit_code == 0, result.stderr
         levels = {line.split(":", 1)[0].split(" ", 1)[0] for line in result.stderr.splitlines() if line}
         assert levels == shown, (where, result.stderr)
@@ -52,9 +52,9 @@ def test_verbosity_before_or_after_the_command(fake, tmp_path, flags, shown):
 
 
 def test_quiet_keeps_errors_only_unless_a_level_is_named(fake, tmp_path):
-    quiet = _run(["sync", "--db", str(tmp_path / "q.db"), "--streams", "customers", "--quiet"])
+    quiet = run_cli(["sync", "--db", str(tmp_path / "q.db"), "--streams", "customers", "--quiet"])
     assert quiet.exit_code == 0 and quiet.stderr == ""
-    named = _run(["sync", "--db", str(tmp_path / "n.db"), "--streams", "customers", "--quiet", "--log-level", "warning"])
+    named = run_cli(["sync", "--db", str(tmp_path / "n.db"), "--streams", "customers", "--quiet", "--log-level", "warning"])
     assert named.stderr.startswith("warning: GET /v1/account was not found (404)")
 
 
@@ -75,7 +75,7 @@ def test_one_handler_keeps_its_filters_across_later_options(fake, tmp_path):
     mark = Mark()
     logsetup._handler.addFilter(mark)
     try:
-        result = _run(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--quiet",
+        result = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--quiet",
                        "--log-level", "warning", "--log-format", "json"])
         record = json.loads(result.stderr.splitlines()[0])
         assert record["message"].startswith("[seen] GET /v1/account was not found (404)")

@@ -9,11 +9,9 @@ import sqlite3
 
 import pytest
 import responses
-from click.testing import CliRunner
 
-from connector.cli import main
-from tests.conftest import CANARY_KEY
-from tests.sync.fakestripe import BASE, small_account
+from tests.support.fakestripe import small_account
+from tests.support.cli import run_cli
 
 FAILED = ("the last sync, finished 2026-03-01T02:15:09Z, failed for some streams: these figures come from "
           "partial data; run `billing-connector sync` and read its errors")
@@ -21,15 +19,11 @@ INTERRUPTED = ("the last sync, started 2026-03-02T02:15:00Z, was interrupted: th
                "fetching; the next `billing-connector sync` resumes from its last committed page")
 
 
-def _run(args):
-    return CliRunner().invoke(main, args, env={"STRIPE_API_BASE": BASE, "STRIPE_API_KEY": CANARY_KEY})
-
-
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory):
     folder = tmp_path_factory.mktemp("partial")
     db = folder / "demo.db"
-    assert _run(["demo", "--customers", "20", "--db", str(db), "--report", str(folder / "r.html")]).exit_code == 0
+    assert run_cli(["demo", "--customers", "20", "--db", str(db), "--report", str(folder / "r.html")]).exit_code == 0
     return db
 
 
@@ -55,19 +49,19 @@ def test_every_read_says_so_in_one_line_and_in_json(demo_db, tmp_path, case, arg
         db, warning = _with_last_sync(demo_db, tmp_path, "1772331300", "1772331309", "0"), FAILED
     else:
         db, warning = _with_last_sync(demo_db, tmp_path, "1772417700", "1772331309", "1"), INTERRUPTED
-    text = _run([*args, "--db", str(db)])
+    text = run_cli([*args, "--db", str(db)])
     assert text.exit_code == 0, text.stderr
     assert [line for line in text.stderr.splitlines() if line.startswith("warning:")] == [f"warning: {warning}"]
-    document = json.loads(_run([*args, "--db", str(db), "--json"]).stdout)
+    document = json.loads(run_cli([*args, "--db", str(db), "--json"]).stdout)
     assert (document["partial"], document["warning"]) == (True, warning)
 
 
 def test_backfill_refuses_partial_data_unless_allowed(demo_db, tmp_path):
     db = _with_last_sync(demo_db, tmp_path, "1772331300", "1772331309", "0")
-    refused = _run(["backfill", "--db", str(db)])
+    refused = run_cli(["backfill", "--db", str(db)])
     assert refused.exit_code == 2
     assert refused.stderr == f"error: not backfilling: {FAILED}; or pass --allow-partial\n"
-    allowed = _run(["backfill", "--db", str(db), "--allow-partial"])
+    allowed = run_cli(["backfill", "--db", str(db), "--allow-partial"])
     assert allowed.exit_code == 0, allowed.stderr
     assert allowed.stderr.startswith(f"warning: {FAILED}\nbackfilled: ")
 
@@ -77,7 +71,7 @@ def test_status_tells_an_interrupted_run_and_what_the_next_one_does(tmp_path):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake = small_account(customers=30)
         fake.install(rsps)
-        assert _run(["sync", "--db", str(db), "--streams", "customers", "--quiet"]).exit_code == 0
+        assert run_cli(["sync", "--db", str(db), "--streams", "customers", "--quiet"]).exit_code == 0
     conn = sqlite3.connect(db)
     # what a run killed part-way through a full re-read of customers leaves: a start after the last finish
     conn.execute("UPDATE _meta SET value = CAST(value AS INTEGER) + 60 WHERE key = 'last_sync_finished_at'")
@@ -87,11 +81,11 @@ def test_status_tells_an_interrupted_run_and_what_the_next_one_does(tmp_path):
     conn.execute("UPDATE _sync_state SET state = json_set(state, '$.phase', 'full') WHERE stream = 'customers'")
     conn.commit()
     conn.close()
-    result = _run(["status", "--db", str(db)])
+    result = run_cli(["status", "--db", str(db)])
     assert result.exit_code == 0
     assert "(interrupted)" in result.stdout.splitlines()[1]
     assert "resume its full read from the last committed page" in result.stdout
-    status = json.loads(_run(["status", "--db", str(db), "--json"]).stdout)
+    status = json.loads(run_cli(["status", "--db", str(db), "--json"]).stdout)
     assert status["last_sync"]["interrupted"] is True and status["partial"] is True
     customers = next(row for row in status["streams"] if row["stream"] == "customers")
     assert customers["next_run"] == "resume its full read from the last committed page"

@@ -7,9 +7,8 @@ import shlex
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from connector.cli import main
+from tests.support.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -34,7 +33,7 @@ def _makefile_lines() -> list[str]:
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("newcomer")
-    result = CliRunner().invoke(main, ["demo", "--db", str(folder / "demo.db"), "--report", str(folder / "r.html")])
+    result = run_cli(["demo", "--db", str(folder / "demo.db"), "--report", str(folder / "r.html")])
     assert result.exit_code == 0, result.output
     return folder
 
@@ -52,7 +51,7 @@ def _run_verbatim(lines, folder, monkeypatch):
             env[name] = value
             continue
         assert words[0] == "billing-connector", line
-        result = CliRunner().invoke(main, words[1:], env=env)
+        result = run_cli(words[1:], base=None, key=None, env=env)  # a newcomer has no key set
         assert result.exit_code == 0, f"{line}\n{result.output}"
         assert result.output.strip(), f"{line} printed nothing"
         ran += 1

@@ -6,12 +6,10 @@ import sqlite3
 
 import pytest
 import responses
-from click.testing import CliRunner
 
-from connector.cli import main
 from connector.errors import EXIT_OK, EXIT_STORE, EXIT_USAGE
-from tests.conftest import CANARY_KEY
-from tests.sync.fakestripe import BASE, small_account
+from tests.support.fakestripe import small_account
+from tests.support.cli import run_cli
 
 READS = [
     ["status"],
@@ -25,11 +23,6 @@ READS = [
     ["report"],
     ["report", "--json"],
 ]
-
-
-def _run(args):
-    env = {"STRIPE_API_BASE": BASE, "STRIPE_API_KEY": CANARY_KEY}
-    return CliRunner().invoke(main, args, env=env, catch_exceptions=False)
 
 
 def _files(directory):
@@ -50,7 +43,7 @@ def test_a_foreign_sqlite_file_is_refused_and_unchanged(tmp_path, monkeypatch, a
     db = tmp_path / "app.db"
     _foreign_db(db)
     before = db.read_bytes()
-    result = _run([*args, "--db", str(db)])
+    result = run_cli([*args, "--db", str(db)])
     assert result.exit_code == EXIT_STORE, result.output
     assert result.stderr.strip() == (
         f"error: {db} is an SQLite file but not a billing-connector store; it was left untouched: "
@@ -65,7 +58,7 @@ def test_a_zero_byte_file_is_refused_and_stays_empty(tmp_path, monkeypatch, args
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "empty.db"
     db.touch()
-    result = _run([*args, "--db", str(db)])
+    result = run_cli([*args, "--db", str(db)])
     assert result.exit_code == EXIT_STORE
     assert result.stderr.strip() == (
         f"error: {db} is an empty file, not a billing-connector store; it was left untouched: "
@@ -81,7 +74,7 @@ def test_a_zero_byte_file_is_refused_and_stays_empty(tmp_path, monkeypatch, args
 def test_a_missing_store_is_exit_5_from_every_command_and_creates_nothing(tmp_path, monkeypatch, args):
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "none.db"
-    result = _run([*args, "--db", str(db)])
+    result = run_cli([*args, "--db", str(db)])
     assert result.exit_code == EXIT_STORE
     assert result.stderr.strip() == f"error: no store at {db}: run `billing-connector sync` first or pass --db"
     assert _files(tmp_path) == []
@@ -92,7 +85,7 @@ def synced(tmp_path_factory):
     """A real store with MRR: the bundled demo account, synced through the CLI."""
     folder = tmp_path_factory.mktemp("synced")
     db = folder / "billing.db"
-    result = _run(["demo", "--customers", "20", "--db", str(db), "--report", str(folder / "demo.html")])
+    result = run_cli(["demo", "--customers", "20", "--db", str(db), "--report", str(folder / "demo.html")])
     assert result.exit_code == EXIT_OK, result.stderr
     return db
 
@@ -109,7 +102,7 @@ def test_reading_a_real_store_changes_no_byte(synced, args):
     if args[0] == "explain":
         args = ["explain", _a_paying_customer(synced), "--date", "2026-01-31"]
     before = synced.read_bytes()
-    result = _run([*args, "--db", str(synced)])
+    result = run_cli([*args, "--db", str(synced)])
     assert result.exit_code == EXIT_OK, result.stderr
     assert synced.read_bytes() == before
 
@@ -118,13 +111,13 @@ def test_a_store_without_mrr_tables_is_read_without_creating_them(tmp_path):
     db = tmp_path / "raw-only.db"
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         small_account(customers=3).install(rsps)
-        assert _run(["sync", "--db", str(db), "--quiet", "--skip-mrr", "--streams", "customers"]).exit_code == 0
+        assert run_cli(["sync", "--db", str(db), "--quiet", "--skip-mrr", "--streams", "customers"]).exit_code == 0
     before = db.read_bytes()
-    result = _run(["mrr", "current", "--db", str(db)])
+    result = run_cli(["mrr", "current", "--db", str(db)])
     assert result.exit_code == EXIT_USAGE
     assert result.stderr == "error: the store holds no revenue segments yet: run `billing-connector backfill` first\n"
     assert db.read_bytes() == before
-    status = _run(["status", "--db", str(db)])
+    status = run_cli(["status", "--db", str(db)])
     assert status.exit_code == EXIT_OK and db.read_bytes() == before
 
 
@@ -136,7 +129,7 @@ def test_a_store_of_an_older_version_is_refused_by_reads_not_migrated(synced, tm
     conn.commit()
     conn.close()
     before = old.read_bytes()
-    result = _run(["mrr", "history", "--db", str(old)])
+    result = run_cli(["mrr", "history", "--db", str(old)])
     assert result.exit_code == EXIT_STORE
     assert result.stderr == (
         f"error: {old} lacks this version's mrr tables (0001_mrr_segments): run `billing-connector sync` "
@@ -150,8 +143,8 @@ def test_doctor_names_a_file_that_is_not_a_store_and_leaves_it(tmp_path, kind):
     db = tmp_path / "x.db"
     _foreign_db(db) if kind == "foreign" else db.touch()
     before = db.read_bytes()
-    result = _run(["doctor", "--db", str(db)])
+    result = run_cli(["doctor", "--db", str(db)])
     assert result.exit_code == 1
     what = "an SQLite file but not a billing-connector store" if kind == "foreign" else "an empty file, not a billing-connector store"
-    assert f"ERROR    store" in result.stdout and f"{db} is {what}" in result.stdout
+    assert "ERROR    store" in result.stdout and f"{db} is {what}" in result.stdout
     assert db.read_bytes() == before

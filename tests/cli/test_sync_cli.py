@@ -6,23 +6,11 @@ import json
 import os
 
 import pytest
-from click.testing import CliRunner
 
-from connector.cli import main
 from connector.errors import EXIT_AUTH, EXIT_OK, EXIT_PERMISSION, EXIT_STORE, EXIT_USAGE
 from connector.store import AccountIdentity, open_store
-from tests.conftest import CANARY_KEY
-from tests.sync.fakestripe import BASE
-
-
-def run(args, env=None, key=CANARY_KEY):
-    environ = {"STRIPE_API_BASE": BASE, "STRIPE_API_KEY": key, **(env or {})}
-    if key is None:
-        environ.pop("STRIPE_API_KEY")
-    result = CliRunner().invoke(main, args, env=environ, catch_exceptions=False)
-    assert CANARY_KEY not in result.output
-    assert CANARY_KEY not in (result.stderr if result.stderr_bytes is not None else "")
-    return result
+from tests.support.keys import CANARY_KEY
+from tests.support.cli import run_cli
 
 
 def one_line_error(result):
@@ -34,9 +22,9 @@ def one_line_error(result):
 
 def test_sync_then_status(fake, tmp_path):
     db = str(tmp_path / "b.db")
-    result = run(["sync", "--db", db, "--streams", "customers,subscriptions,invoices"])
+    result = run_cli(["sync", "--db", db, "--streams", "customers,subscriptions,invoices"])
     assert result.exit_code == EXIT_OK, result.stderr
-    status = run(["status", "--db", db, "--json"])
+    status = run_cli(["status", "--db", db, "--json"])
     info = json.loads(status.stdout)
     assert info["account_id"] == "acct_fake" and info["mode"] == "test"
     customers = next(row for row in info["streams"] if row["stream"] == "customers")
@@ -48,23 +36,23 @@ def test_sync_then_status(fake, tmp_path):
 
 
 def test_quiet_sync_prints_nothing(fake, tmp_path):
-    result = run(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--quiet"])
+    result = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--quiet"])
     assert result.exit_code == 0 and result.output == ""
 
 
 @pytest.mark.parametrize("key, fragment", [(None, "no API key: set STRIPE_API_KEY"), ("hunter2", "does not look like")])
 def test_missing_or_malformed_key_exits_3_and_writes_nothing(fake, tmp_path, key, fragment):
     db = tmp_path / "b.db"
-    result = run(["sync", "--db", str(db)], key=key)
+    result = run_cli(["sync", "--db", str(db)], key=key)
     assert result.exit_code == EXIT_AUTH
     assert fragment in one_line_error(result)
     assert not db.exists()
 
 
 def test_rejected_key_exits_3_and_creates_no_store(fake, tmp_path):
-    fake.faults.append((r"/v1/account", lambda p: fake._error(401, None, "Invalid API Key provided: sk_test_****9Zq")))
+    fake.faults.append((r"/v1/account", lambda p: fake.error(401, None, "Invalid API Key provided: sk_test_****9Zq")))
     db = tmp_path / "b.db"
-    result = run(["sync", "--db", str(db)])
+    result = run_cli(["sync", "--db", str(db)])
     assert result.exit_code == EXIT_AUTH and "rejected the API key" in one_line_error(result)
     assert not db.exists()
 
@@ -75,8 +63,9 @@ def test_store_of_the_other_mode_is_refused_untouched(fake, tmp_path):
     store.bind_account(AccountIdentity("stripe", "acct_fake", True, "2026-10-28.endive"))
     store.close()
     before = db.read_bytes()
-    result = run(["sync", "--db", str(db)])
+    result = run_cli(["sync", "--db", str(db)])
     assert result.exit_code == EXIT_STORE
+    assert db.read_bytes() == before
     assert "live-mode data but the key is test-mode" in one_line_error(result)
     store = open_store(db)
     assert store.table_counts()["customers"] == 0 and store.all_states() == {}
@@ -85,33 +74,33 @@ def test_store_of_the_other_mode_is_refused_untouched(fake, tmp_path):
 def test_non_sqlite_db_is_refused_and_left_alone(fake, tmp_path):
     db = tmp_path / "notes.txt"
     db.write_text("not a database")
-    result = run(["sync", "--db", str(db)])
+    result = run_cli(["sync", "--db", str(db)])
     assert result.exit_code == EXIT_STORE and "restore it" in one_line_error(result)
     assert db.read_text() == "not a database"
 
 
 def test_forbidden_stream_exits_4_naming_it_and_keeps_the_rest(fake, tmp_path):
-    fake.faults.append((r"/v1/invoices", lambda p: fake._error(403, "permission_denied", "rak_invoice_read")))
+    fake.faults.append((r"/v1/invoices", lambda p: fake.error(403, "permission_denied", "rak_invoice_read")))
     db = str(tmp_path / "b.db")
-    result = run(["sync", "--db", db, "--streams", "customers,invoices"])
+    result = run_cli(["sync", "--db", db, "--streams", "customers,invoices"])
     assert result.exit_code == EXIT_PERMISSION
     assert "invoices" in result.stderr and "Invoices: Read" in result.stderr
     assert open_store(db).table_counts()["customers"] == 6
 
 
 def test_unknown_stream_and_bad_toml_are_usage_errors(fake, tmp_path):
-    result = run(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customerz"])
+    result = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customerz"])
     assert result.exit_code == EXIT_USAGE and "unknown stream 'customerz'" in one_line_error(result)
     cfg = tmp_path / "config.toml"
     cfg.write_text("db = \n")
     os.chmod(cfg, 0o600)
-    result = run(["sync", "--config", str(cfg)])
+    result = run_cli(["sync", "--config", str(cfg)])
     assert result.exit_code == EXIT_USAGE and "invalid TOML" in one_line_error(result)
 
 
 def test_auth_reports_account_mode_key_and_stream_access(fake):
-    fake.faults.append((r"/v1/credit_notes", lambda p: fake._error(403, "permission_denied", "rak_credit_note_read")))
-    result = run(["auth", "--json"])
+    fake.faults.append((r"/v1/credit_notes", lambda p: fake.error(403, "permission_denied", "rak_credit_note_read")))
+    result = run_cli(["auth", "--json"])
     assert result.exit_code == EXIT_PERMISSION
     assert result.stderr == "error: the key may not read credit_notes: grant Read on them to the restricted key\n"
     info = json.loads(result.stdout)
@@ -123,5 +112,5 @@ def test_auth_reports_account_mode_key_and_stream_access(fake):
 
 
 def test_status_without_store_is_a_clear_error(tmp_path):
-    result = run(["status", "--db", str(tmp_path / "none.db")])
+    result = run_cli(["status", "--db", str(tmp_path / "none.db")])
     assert result.exit_code == EXIT_STORE and "run `billing-connector sync` first" in one_line_error(result)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-from tests.cli.conftest import invoke as _run
-from tests.sync.fakestripe import customer
+from tests.support.cli import run_cli
+from tests.support.fakestripe import customer
 
 
 def _streams(summary):
@@ -15,7 +15,7 @@ def _streams(summary):
 
 def test_first_sync_creates_then_a_refresh_counts_updates_and_deletes(fake, tmp_path):
     db = str(tmp_path / "b.db")
-    first = _run(["sync", "--db", db, "--streams", "customers", "--format", "json"])
+    first = run_cli(["sync", "--db", db, "--streams", "customers", "--format", "json"])
     assert first.exit_code == 0, first.stderr
     summary = json.loads(first.stdout)
     assert _streams(summary)["customers"] == {
@@ -30,7 +30,7 @@ def test_first_sync_creates_then_a_refresh_counts_updates_and_deletes(fake, tmp_
     fake.objects["customers"][ids[0]]["email"] = "changed@example.com"
     del fake.objects["customers"][ids[1]]
     fake.objects["customers"]["cus_new"] = customer(99, 1_600_100_000) | {"id": "cus_new"}
-    again = _run(["sync", "--db", db, "--streams", "customers", "--full-refresh", "--format", "json"])
+    again = run_cli(["sync", "--db", db, "--streams", "customers", "--full-refresh", "--format", "json"])
     assert again.exit_code == 0, again.stderr
     assert _streams(json.loads(again.stdout))["customers"] == {
         "stream": "customers", "rows": 6, "created": 1, "updated": 1, "deleted": 1, "error": None,
@@ -43,11 +43,11 @@ def test_retries_and_429s_are_counted_and_shown(fake, tmp_path):
     def twice_rate_limited(params):
         answered["n"] += 1
         if answered["n"] <= 2:
-            return fake._error(429, "rate_limit", "Too many requests", headers={"Retry-After": "0"})
+            return fake.error(429, "rate_limit", "Too many requests", headers={"Retry-After": "0"})
         return None
 
     fake.faults.append((r"/v1/customers", twice_rate_limited))
-    result = _run(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers"])
+    result = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers"])
     assert result.exit_code == 0, result.stderr
     header = result.stderr.splitlines()[0]
     assert re.fullmatch(
@@ -60,13 +60,13 @@ def test_retries_and_429s_are_counted_and_shown(fake, tmp_path):
 
 
 def test_csv_is_one_table_of_streams(fake, tmp_path):
-    result = _run(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--format", "csv"])
+    result = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--format", "csv"])
     lines = result.stdout.splitlines()
     assert lines[0] == "stream,rows,created,updated,deleted,error"
     assert "customers,6,6,0,0," in lines
 
 
 def test_quiet_with_json_prints_only_the_summary(fake, tmp_path):
-    result = _run(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--quiet", "--json"])
+    result = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--quiet", "--json"])
     assert result.exit_code == 0 and result.stderr == ""
     assert json.loads(result.stdout)["ok"] is True

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import time
-from urllib.parse import parse_qsl
 
 import pytest
 
@@ -24,11 +23,11 @@ from connector.http import RateLimiter
 from connector.providers.stripe import StripeProvider
 from connector.store import open_store
 from connector.sync import run_sync
-from tests.conftest import CANARY_KEY
+from tests.support.keys import CANARY_KEY
 
-from .request_check import RequestChecker, answer_class, find_endpoint
-from .response_check import ResponseChecker
-from .stripe_schema import object_name_of
+from tests.support.contract.request_check import RequestChecker, answer_class, find_endpoint
+from tests.support.contract.response_check import ResponseChecker
+from tests.support.contract.stripe_schema import object_name_of
 
 NOW = None  # the wall clock: the incremental pass must see the mutations' events
 

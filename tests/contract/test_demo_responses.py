@@ -14,10 +14,11 @@ import pytest
 
 from connector.demo import DemoServer
 
-from .demo_client import KEY, LIST_PATHS, NOW, DemoClient
-from .request_check import answer_class, find_endpoint
-from .response_check import ResponseChecker
-from .stripe_schema import resource_class
+from tests.support.contract.demo_client import KEY, LIST_PATHS, DemoClient
+from tests.support.demo import NOW
+from tests.support.contract.request_check import answer_class, find_endpoint
+from tests.support.contract.response_check import ResponseChecker
+from tests.support.contract.stripe_schema import resource_class
 
 DETAILS_PER_LIST = 5
 

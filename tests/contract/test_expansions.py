@@ -12,9 +12,10 @@ import pytest
 
 from connector.demo import DemoServer
 
-from .demo_client import LIST_PATHS, NOW, DemoClient
-from .response_check import ResponseChecker
-from .stripe_schema import declared_fields, field_type, object_name_of, resource_class
+from tests.support.contract.demo_client import LIST_PATHS, DemoClient
+from tests.support.demo import NOW
+from tests.support.contract.response_check import ResponseChecker
+from tests.support.contract.stripe_schema import declared_fields, field_type, object_name_of, resource_class
 
 # object type -> its list path (events are never expanded: their snapshots are whole)
 DETAILS = {name: path for path, name in LIST_PATHS.items() if name != "event"}

@@ -14,9 +14,10 @@ import pytest
 from connector.demo import DemoServer
 from connector.demo import unmodelled
 
-from .demo_client import NOW, DemoClient
-from .request_check import RequestChecker
-from .response_check import ResponseChecker
+from tests.support.contract.demo_client import DemoClient
+from tests.support.demo import NOW
+from tests.support.contract.request_check import RequestChecker
+from tests.support.contract.response_check import ResponseChecker
 
 VERSION = "2026-10-28.endive"
 

@@ -6,12 +6,9 @@ Tests that change the account (mutations, clock) build their own small server.
 from __future__ import annotations
 
 import pytest
-import stripe
 
 from connector.demo import DemoAccount, DemoServer
-
-NOW = 1_793_491_200  # 2026-11-01 00:00 UTC: a fixed anchor so every figure is reproducible
-TEST_KEY = "sk_test_demo0key0for0tests0only0abcd"
+from tests.support.demo import NOW
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +31,3 @@ def quiet_server(server):
     yield server
     server.configure(latency_ms=0, latency_jitter_ms=0, rate_limit=None, per_endpoint_rate_limit=None,
                      retry_after=None, faults={}, rules=[], forbidden_streams=[])
-
-
-def sdk_client(url: str, key: str = TEST_KEY) -> stripe.StripeClient:
-    return stripe.StripeClient(api_key=key, base_addresses={"api": url}, max_network_retries=0)

@@ -7,7 +7,7 @@ from collections import Counter
 from connector.demo import STREAMS, DemoAccount
 from connector.demo.catalog import amount_for_quantity
 
-from .conftest import NOW
+from tests.support.demo import NOW
 
 
 def test_same_seed_same_objects_and_other_seed_differs():

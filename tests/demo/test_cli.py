@@ -9,7 +9,7 @@ import sys
 
 import requests
 
-from .conftest import NOW, TEST_KEY
+from tests.support.demo import NOW, TEST_KEY
 
 
 def test_cli_prints_one_line_serves_and_stops_on_sigterm():

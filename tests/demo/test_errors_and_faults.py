@@ -8,7 +8,7 @@ import pytest
 import requests
 import stripe
 
-from .conftest import TEST_KEY, sdk_client
+from tests.support.demo import TEST_KEY, sdk_client
 
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
 

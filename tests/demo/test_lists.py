@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from .conftest import TEST_KEY
+from tests.support.demo import TEST_KEY
 
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
 

@@ -7,7 +7,7 @@ import requests
 
 from connector.demo import DemoAccount, DemoServer
 
-from .conftest import NOW, TEST_KEY, sdk_client
+from tests.support.demo import NOW, TEST_KEY, sdk_client
 
 DAY = 86_400
 

@@ -8,7 +8,7 @@ import pytest
 
 from connector.demo import DemoAccount, DemoServer
 
-from .conftest import NOW, sdk_client
+from tests.support.demo import NOW, sdk_client
 
 # built at runtime so no live-key pattern is committed
 LIVE_KEY = "rk_" + "live_demo0restricted0key0wxyz"

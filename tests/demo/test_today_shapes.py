@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import NOW, TEST_KEY
+from tests.support.demo import NOW, TEST_KEY
 from connector.demo import DemoAccount, DemoServer
 
 import pytest

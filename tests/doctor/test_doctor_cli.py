@@ -8,13 +8,11 @@ import time
 
 import pytest
 import responses
-from click.testing import CliRunner
 
-from connector.cli import main
 from connector.store import AccountIdentity, open_store
-from tests.conftest import CANARY_KEY
-from tests.export.conftest import POSTGRES_DSN
-from tests.sync.fakestripe import BASE, small_account
+from tests.support.postgres import POSTGRES_DSN
+from tests.support.fakestripe import small_account
+from tests.support.cli import run_cli
 
 STREAMS = (
     "customers", "products", "prices", "plans", "coupons", "promotion_codes", "subscriptions",
@@ -51,16 +49,6 @@ def synced_store(tmp_path):
     return path
 
 
-def run(args, key=CANARY_KEY, cwd=None):
-    environ = {"STRIPE_API_BASE": BASE, "STRIPE_API_KEY": key}
-    if key is None:
-        environ["STRIPE_API_KEY"] = ""
-    result = CliRunner().invoke(main, ["doctor", *args], env=environ, catch_exceptions=False)
-    assert CANARY_KEY not in result.output
-    assert CANARY_KEY not in result.stderr
-    return result
-
-
 def checks_of(result) -> dict[str, tuple[str, str, str]]:
     payload = json.loads(result.output)
     return {c["name"]: (c["status"], c["detail"], c["action"]) for c in payload["checks"]}
@@ -76,7 +64,7 @@ def write_config(tmp_path, text: str, mode: int = 0o600):
 def test_healthy_setup_exits_0_with_every_check(fake, synced_store, tmp_path):
     duck = tmp_path / "warehouse.duckdb"
     config = write_config(tmp_path, f'export.targets = ["csv:{tmp_path}/out", "duckdb:{duck}", "{POSTGRES_DSN}"]\n')
-    result = run(["--json", "--db", str(synced_store), "--config", config])
+    result = run_cli(["doctor", "--json", "--db", str(synced_store), "--config", config])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert (payload["ok"], payload["errors"], payload["warnings"]) == (True, 0, 1)
@@ -104,7 +92,7 @@ def test_healthy_setup_exits_0_with_every_check(fake, synced_store, tmp_path):
 
 
 def test_no_key_is_an_error_and_the_api_is_not_called(fake, synced_store):
-    result = run(["--db", str(synced_store)], key=None)
+    result = run_cli(["doctor", "--db", str(synced_store)], key=None)
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert (
@@ -116,16 +104,16 @@ def test_no_key_is_an_error_and_the_api_is_not_called(fake, synced_store):
 
 
 def test_rejected_key_and_forbidden_stream_are_error_lines(fake, synced_store):
-    fake.faults.append((r"/v1/credit_notes", lambda p: fake._error(403, "permission_denied", "rak_credit_note_read")))
-    result = run(["--json", "--db", str(synced_store)])
+    fake.faults.append((r"/v1/credit_notes", lambda p: fake.error(403, "permission_denied", "rak_credit_note_read")))
+    result = run_cli(["doctor", "--json", "--db", str(synced_store)])
     assert result.exit_code == 1
     status, detail, action = checks_of(result)["read credit_notes"]
     assert (status, action) == ("error", "give the key read access to credit_notes")
     assert "Credit notes: Read" in detail
     assert checks_of(result)["read customers"] == ("ok", "allowed", "")
 
-    fake.faults.insert(0, (r"/v1/account", lambda p: fake._error(401, None, "Invalid API Key provided: sk_test_****9Zq")))
-    result = run(["--json", "--db", str(synced_store)])
+    fake.faults.insert(0, (r"/v1/account", lambda p: fake.error(401, None, "Invalid API Key provided: sk_test_****9Zq")))
+    result = run_cli(["doctor", "--json", "--db", str(synced_store)])
     assert result.exit_code == 1
     status, detail, _ = checks_of(result)["API"]
     assert status == "error" and "rejected the API key" in detail
@@ -133,7 +121,7 @@ def test_rejected_key_and_forbidden_stream_are_error_lines(fake, synced_store):
 
 
 def test_missing_store_warns_and_a_non_sqlite_store_is_an_error(fake, tmp_path):
-    result = run(["--json", "--db", str(tmp_path / "none.db")])
+    result = run_cli(["doctor", "--json", "--db", str(tmp_path / "none.db")])
     assert checks_of(result)["store"] == (
         "warning", f"no store at {tmp_path / 'none.db'} yet", "run `billing-connector sync --db ...` to create it",
     )
@@ -142,7 +130,7 @@ def test_missing_store_warns_and_a_non_sqlite_store_is_an_error(fake, tmp_path):
 
     notes = tmp_path / "notes.txt"
     notes.write_text("not a database")
-    result = run(["--json", "--db", str(notes)])
+    result = run_cli(["doctor", "--json", "--db", str(notes)])
     assert result.exit_code == 1
     assert checks_of(result)["store"] == (
         "error", f"{notes} is not an SQLite file", "restore it from a backup or pass another --db",
@@ -152,7 +140,7 @@ def test_missing_store_warns_and_a_non_sqlite_store_is_an_error(fake, tmp_path):
 
 def test_bad_config_is_an_error_line_and_the_rest_still_runs(fake, synced_store, tmp_path):
     config = write_config(tmp_path, 'stripe.api_key_env = "STRIPE_API_KEY"\n', mode=0o644)
-    result = run(["--json", "--db", str(synced_store), "--config", config])
+    result = run_cli(["doctor", "--json", "--db", str(synced_store), "--config", config])
     assert result.exit_code == 1
     status, detail, _ = checks_of(result)["config file"]
     assert status == "error" and detail.endswith(f"(mode 644); run `chmod 600 {config}`")
@@ -164,7 +152,7 @@ def test_bad_config_is_an_error_line_and_the_rest_still_runs(fake, synced_store,
 
 def test_world_readable_config_without_a_key_reference_is_a_warning(fake, synced_store, tmp_path):
     config = write_config(tmp_path, "db = \"billing.db\"\n", mode=0o644)
-    result = run(["--json", "--db", str(synced_store), "--config", config])
+    result = run_cli(["doctor", "--json", "--db", str(synced_store), "--config", config])
     assert checks_of(result)["config file"] == (
         "warning", f"{config} (mode 644) is readable by others", f"run `chmod 600 {config}`",
     )
@@ -176,7 +164,7 @@ def test_unreachable_and_unknown_export_targets_never_show_a_password(fake, sync
         '"ftp://alice:s3cretpw@example.com/x", '
         f'"duckdb:{tmp_path}/missing-folder/w.duckdb"]\n'
     ))
-    result = run(["--json", "--db", str(synced_store), "--config", config])
+    result = run_cli(["doctor", "--json", "--db", str(synced_store), "--config", config])
     assert result.exit_code == 1
     assert "hunter2secret" not in result.output and "s3cretpw" not in result.output
     checks = checks_of(result)
@@ -192,7 +180,7 @@ def test_unreachable_and_unknown_export_targets_never_show_a_password(fake, sync
 
 
 def test_text_output_puts_the_action_under_its_line(fake, tmp_path):
-    result = run(["--db", str(tmp_path / "none.db")])
+    result = run_cli(["doctor", "--db", str(tmp_path / "none.db")])
     lines = result.output.splitlines()
     index = next(i for i, line in enumerate(lines) if line.startswith("warning  store "))
     assert lines[index + 1].strip() == "→ run `billing-connector sync --db ...` to create it"
@@ -200,8 +188,8 @@ def test_text_output_puts_the_action_under_its_line(fake, tmp_path):
 
 
 def test_unavailable_api_is_an_error_after_a_short_retry_budget(fake, synced_store):
-    fake.faults.append((r"/v1/account", lambda p: fake._error(503, None, "down")))
-    result = run(["--json", "--db", str(synced_store)])
+    fake.faults.append((r"/v1/account", lambda p: fake.error(503, None, "down")))
+    result = run_cli(["doctor", "--json", "--db", str(synced_store)])
     assert result.exit_code == 1
     assert checks_of(result)["API"] == (
         "error",
@@ -217,7 +205,7 @@ def test_a_store_of_another_account_or_mode_is_an_error(fake, tmp_path):
     store = open_store(path)
     store.bind_account(AccountIdentity("stripe", "acct_fake", True, "2026-10-28.endive"))
     store.close()
-    result = run(["--json", "--db", str(path)])
+    result = run_cli(["doctor", "--json", "--db", str(path)])
     assert result.exit_code == 1
     assert checks_of(result)["store account"] == (
         "error", "the key reaches acct_fake (test), the store holds acct_fake (live)",

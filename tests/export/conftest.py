@@ -1,22 +1,19 @@
 """Fixtures for the export tests: a built store, and a real PostgreSQL schema per test.
 
-PostgreSQL is the server the CI machine runs on 127.0.0.1:5432 (trust auth,
-database `test`); BILLING_CONNECTOR_TEST_POSTGRES overrides the DSN. Each test
-gets its own uniquely named schema and drops it at the end.
+PostgreSQL is the server tests/support/postgres.py names. Each test gets its own
+uniquely named schema and drops it at the end.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from .helpers import build_store
-
-POSTGRES_DSN = os.environ.get("BILLING_CONNECTOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.support.export_store import build_store
+from tests.support.postgres import POSTGRES_DSN
 
 
 @pytest.fixture

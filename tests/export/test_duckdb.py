@@ -11,7 +11,7 @@ from connector.export.duckdb_target import DuckDBTarget
 from connector.export.schema import data_tables
 from connector.export.watermarks import all_watermarks
 
-from .helpers import DERIVED_TABLE, EVIL_COLUMN, change_store, columns_of, duckdb_snapshot, store_snapshot
+from tests.support.export_store import DERIVED_TABLE, EVIL_COLUMN, change_store, columns_of, duckdb_snapshot, store_snapshot
 
 
 def _assert_target_equals_store(store, path, schema="main"):

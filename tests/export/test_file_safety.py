@@ -11,7 +11,7 @@ import pytest
 from connector.export import export
 from connector.export.file_formats import _csv_field, neutralised
 
-from .helpers import customer, files_snapshot, store_snapshot, columns_of
+from tests.support.export_store import customer, files_snapshot, store_snapshot, columns_of
 
 
 @pytest.mark.parametrize(("text", "cell"), [

@@ -16,7 +16,7 @@ from connector.export.files import LOCK_FILE, FileTarget
 from connector.export.schema import data_tables
 from connector.export.watermarks import all_watermarks
 
-from .helpers import DERIVED_TABLE, change_store, columns_of, files_snapshot, store_snapshot
+from tests.support.export_store import DERIVED_TABLE, change_store, columns_of, files_snapshot, store_snapshot
 
 FORMATS = ["parquet", "csv", "jsonl"]
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from connector.export import export
 
-from .helpers import DERIVED_TABLE, build_store, columns_of, customer, duckdb_snapshot, fact, files_snapshot, store_snapshot
+from tests.support.export_store import DERIVED_TABLE, build_store, columns_of, customer, duckdb_snapshot, fact, files_snapshot, store_snapshot
 
 TABLES = ["customers", DERIVED_TABLE]
 CUSTOMERS = [f"cus_{i}" for i in range(1, 8)]

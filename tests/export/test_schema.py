@@ -15,7 +15,7 @@ from connector.export.schema import changed_rows, data_tables, logical_type, sel
 from connector.store import open_store
 from connector.streams import RAW_TABLES
 
-from .helpers import ACCOUNT, DERIVED_TABLE, EXPECTED_TABLE_TYPES
+from tests.support.export_store import ACCOUNT, DERIVED_TABLE, EXPECTED_TABLE_TYPES
 
 
 def test_every_data_table_is_discovered_and_nothing_else(built_store):

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from connector.providers.stripe_errors import retry_after_seconds
-from tests.hostile.cli import last_line, run_cli
-from tests.hostile.server import HostileServer, Reply, stripe_list
+from tests.support.cli import last_line, run_cli
+from tests.support.loopback import LoopbackServer, Reply, stripe_list
 
 
 def customer(n: int, created: int) -> dict:
@@ -22,7 +22,10 @@ SYNC_CUSTOMERS = ["sync", "--streams", "customers", "--skip-mrr", "--quiet"]
 
 def sync_customers(server, tmp_path, **env):
     # one request at a time, so the requests a misbehaving list costs are an exact number
-    return run_cli([*SYNC_CUSTOMERS, "--db", str(tmp_path / "b.db")], server.base, BILLING_CONNECTOR_MAX_IN_FLIGHT="1", **env)
+    return run_cli(
+        [*SYNC_CUSTOMERS, "--db", str(tmp_path / "b.db")],
+        base=server.url, fast=True, env={"BILLING_CONNECTOR_MAX_IN_FLIGHT": "1", **env},
+    )
 
 
 def customer_requests(server) -> int:
@@ -32,7 +35,7 @@ def customer_requests(server) -> int:
 def test_a_server_repeating_its_page_stops_within_a_few_requests(tmp_path):
     page = [customer(n, 1_700_000_000 - n) for n in range(3)]
 
-    with HostileServer(lambda request: stripe_list("/v1/customers", page, True)) as server:
+    with LoopbackServer(lambda request: stripe_list("/v1/customers", page, True)) as server:
         result = sync_customers(server, tmp_path)
     assert result.exit_code == 1
     assert last_line(result.stderr) == (
@@ -48,7 +51,7 @@ def test_a_server_cycling_two_pages_stops_at_the_first_repeated_cursor(tmp_path)
     def answer(request):
         return stripe_list("/v1/customers", pages[request.query.get("starting_after")], True)
 
-    with HostileServer(answer) as server:
+    with LoopbackServer(answer) as server:
         result = sync_customers(server, tmp_path)
     assert result.exit_code == 1
     assert last_line(result.stderr) == "error: customers: /v1/customers returned cursor cus_0003 twice; refusing to loop"
@@ -64,7 +67,7 @@ def test_a_server_cycling_two_pages_stops_at_the_first_repeated_cursor(tmp_path)
 
 
 def test_has_more_with_an_empty_page_is_refused(tmp_path):
-    with HostileServer(lambda request: stripe_list("/v1/customers", [], True)) as server:
+    with LoopbackServer(lambda request: stripe_list("/v1/customers", [], True)) as server:
         result = sync_customers(server, tmp_path)
     assert result.exit_code == 1
     assert last_line(result.stderr) == "error: customers: /v1/customers said has_more with an empty page; refusing to loop"
@@ -82,7 +85,7 @@ def test_a_server_ignoring_created_filters_is_reread_by_cursor_and_ends_with_eve
         chunk = everyone[start:start + limit]
         return stripe_list("/v1/customers", chunk, start + limit < len(everyone))
 
-    with HostileServer(answer) as server:
+    with LoopbackServer(answer) as server:
         result = sync_customers(server, tmp_path)
     assert result.exit_code == 0, result.stderr
     with sqlite3.connect(tmp_path / "b.db") as db:
@@ -104,8 +107,11 @@ def test_a_nested_list_repeating_its_page_names_its_endpoint(tmp_path):
             return stripe_list("/v1/invoices", [invoice], False)
         return stripe_list(request.path, [line], True)
 
-    with HostileServer(answer) as server:
-        result = run_cli(["sync", "--streams", "invoices", "--skip-mrr", "--quiet", "--db", str(tmp_path / "b.db")], server.base)
+    with LoopbackServer(answer) as server:
+        result = run_cli(
+            ["sync", "--streams", "invoices", "--skip-mrr", "--quiet", "--db", str(tmp_path / "b.db")],
+            base=server.url, fast=True,
+        )
     assert result.exit_code == 1
     assert last_line(result.stderr) == (
         "error: invoices: /v1/invoices/in_1/lines returned the object il_1 it was asked to list after: "
@@ -130,7 +136,7 @@ def test_a_trickling_response_is_cut_at_the_deadline(tmp_path):
                 time.sleep(0.2)
         return write
 
-    with HostileServer(trickle) as server:
+    with LoopbackServer(trickle) as server:
         result = sync_customers(server, tmp_path)
     assert result.exit_code == 6
     assert last_line(result.stderr) == (
@@ -151,7 +157,7 @@ def test_trickled_headers_are_cut_at_the_deadline_too(tmp_path):
                 time.sleep(0.1)
         return write
 
-    with HostileServer(trickle) as server:
+    with LoopbackServer(trickle) as server:
         result = sync_customers(server, tmp_path)
     assert result.exit_code == 6
     assert "(no complete response within 1s)" in last_line(result.stderr)
@@ -162,7 +168,7 @@ def test_a_gzip_bomb_stops_at_the_size_cap(tmp_path):
     bomb = gzip.compress(b'{"object": "list", "data": [' + b" " * (40 * 1024 * 1024) + b"]}", compresslevel=9)
     assert len(bomb) < 100 * 1024
 
-    with HostileServer(lambda request: Reply(200, bomb, {"Content-Encoding": "gzip"})) as server:
+    with LoopbackServer(lambda request: Reply(200, bomb, {"Content-Encoding": "gzip"})) as server:
         result = sync_customers(server, tmp_path)
     assert result.exit_code == 1
     assert last_line(result.stderr) == (
@@ -173,7 +179,7 @@ def test_a_gzip_bomb_stops_at_the_size_cap(tmp_path):
 
 
 def test_an_encoding_we_did_not_ask_for_is_refused(tmp_path):
-    with HostileServer(lambda request: Reply(200, b"xx", {"Content-Encoding": "br"})) as server:
+    with LoopbackServer(lambda request: Reply(200, b"xx", {"Content-Encoding": "br"})) as server:
         result = sync_customers(server, tmp_path)
     assert result.exit_code == 1
     assert last_line(result.stderr) == "error: customers: GET /v1/customers: the response is in an encoding we did not ask for (br)"
@@ -181,7 +187,7 @@ def test_an_encoding_we_did_not_ask_for_is_refused(tmp_path):
 
 def test_deeply_nested_json_is_a_one_line_error(tmp_path):
     deep = b'{"object": "list", "has_more": false, "data": [' + b"[" * 200_000 + b"]" * 200_000 + b"]}"
-    with HostileServer(lambda request: Reply(200, deep)) as server:
+    with LoopbackServer(lambda request: Reply(200, deep)) as server:
         result = sync_customers(server, tmp_path)
     assert result.exit_code == 1
     assert last_line(result.stderr) == "error: customers: GET /v1/customers: the response is JSON nested too deep to read; refusing it"
@@ -196,7 +202,7 @@ def test_a_retry_after_we_cannot_use_falls_back_to_our_own_backoff(tmp_path, val
         reply = next(answers, None)
         return reply or stripe_list("/v1/customers", [customer(1, 5)], False)
 
-    with HostileServer(answer) as server:
+    with LoopbackServer(answer) as server:
         result = sync_customers(server, tmp_path)
     assert result.exit_code == 0, result.stderr
     assert customer_requests(server) == 2
@@ -217,7 +223,7 @@ def test_retry_after_values():
 
 def test_a_redirect_is_never_followed(tmp_path):
     redirect = Reply(302, b"", {"Location": "http://billing-mirror.example/v1/customers"})
-    with HostileServer(lambda request: redirect) as server:
+    with LoopbackServer(lambda request: redirect) as server:
         result = sync_customers(server, tmp_path)
     assert result.exit_code == 1
     assert last_line(result.stderr).startswith("error: customers: Stripe refused GET /v1/customers (HTTP 302)")

@@ -13,9 +13,9 @@ import pytest
 
 import connector.refresh as engine
 from connector.store import open_store
-from tests.conftest import CANARY_KEY
-from tests.hostile.cli import FAST, last_line, run_cli
-from tests.hostile.server import HostileServer, stripe_list
+from tests.support.keys import CANARY_KEY
+from tests.support.cli import FAST, run_cli
+from tests.support.loopback import LoopbackServer, stripe_list
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,16 +35,19 @@ def test_a_second_sync_stops_with_exit_9_naming_the_holder(tmp_path):
             release.wait(60)
         return stripe_list(request.path, [], False)
 
-    with HostileServer(answer) as server:
+    with LoopbackServer(answer) as server:
         env = {**os.environ, **FAST, "BILLING_CONNECTOR_TIMEOUT_SECONDS": "90",
-               "STRIPE_API_KEY": CANARY_KEY, "STRIPE_API_BASE": server.base}
+               "STRIPE_API_KEY": CANARY_KEY, "STRIPE_API_BASE": server.url}
         first = subprocess.Popen(
             [sys.executable, "-m", "connector", "sync", "--db", str(db), "--streams", "customers", "--skip-mrr", "--quiet"],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         try:
             assert first_list_asked.wait(60), first.stderr.read() if first.poll() is not None else "no request"
-            second = run_cli(["sync", "--db", str(db), "--streams", "customers", "--skip-mrr"], server.base)
+            second = run_cli(
+                ["sync", "--db", str(db), "--streams", "customers", "--skip-mrr"],
+                base=server.url, fast=True,
+            )
         finally:
             release.set()
             out, err = first.communicate(timeout=60)
@@ -58,11 +61,14 @@ def test_a_second_sync_stops_with_exit_9_naming_the_holder(tmp_path):
 
 def test_a_status_during_a_sync_still_reads(tmp_path):
     db = tmp_path / "b.db"
-    with HostileServer(empty_lists) as server:
-        assert run_cli(["sync", "--db", str(db), "--streams", "customers", "--skip-mrr", "--quiet"], server.base).exit_code == 0
+    with LoopbackServer(empty_lists) as server:
+        assert run_cli(
+            ["sync", "--db", str(db), "--streams", "customers", "--skip-mrr", "--quiet"],
+            base=server.url, fast=True,
+        ).exit_code == 0
     holder = open_store(db)  # a writer holds the lock in this process ...
     try:
-        result = run_cli(["status", "--db", str(db)], None)  # ... a read never takes it
+        result = run_cli(["status", "--db", str(db)], base=None, fast=True)  # ... a read never takes it
     finally:
         holder.close()
     assert result.exit_code == 0, result.stderr
@@ -70,8 +76,8 @@ def test_a_status_during_a_sync_still_reads(tmp_path):
 
 @pytest.mark.parametrize("command", [["status"], ["sync", "--streams", "customers"]])
 def test_dev_null_is_refused_as_a_store(command):
-    with HostileServer(empty_lists) as server:
-        result = run_cli([*command, "--db", "/dev/null"], server.base)
+    with LoopbackServer(empty_lists) as server:
+        result = run_cli([*command, "--db", "/dev/null"], base=server.url, fast=True)
     assert result.exit_code == 5
     assert result.stderr == "error: /dev/null is a device, not a store file; pass a regular file path with --db\n"
 
@@ -80,8 +86,8 @@ def test_dev_null_is_refused_as_a_store(command):
 def test_a_named_pipe_is_refused_without_hanging(tmp_path, command):
     pipe = tmp_path / "pipe.db"
     os.mkfifo(pipe)
-    with HostileServer(empty_lists) as server:
-        result = run_cli([*command, "--db", str(pipe)], server.base)
+    with LoopbackServer(empty_lists) as server:
+        result = run_cli([*command, "--db", str(pipe)], base=server.url, fast=True)
     assert result.exit_code == 5
     assert result.stderr == f"error: {pipe} is a named pipe, not a store file; pass a regular file path with --db\n"
 
@@ -96,7 +102,7 @@ def test_a_named_pipe_is_refused_without_hanging(tmp_path, command):
     ],
 )
 def test_a_request_rate_that_is_not_a_positive_number_is_a_usage_error(tmp_path, value, message):
-    result = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--max-requests-per-second", value], None)
+    result = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--max-requests-per-second", value], base=None, fast=True)
     assert result.exit_code == 2
     assert result.stderr == f"error: --max-requests-per-second: {message}\n"
     assert not (tmp_path / "b.db").exists()
@@ -105,7 +111,10 @@ def test_a_request_rate_that_is_not_a_positive_number_is_a_usage_error(tmp_path,
 def test_an_import_amount_too_large_to_store_is_a_usage_error(tmp_path):
     csv = tmp_path / "periods.csv"
     csv.write_text("subscription_id,customer_id,start_date,end_date,monthly_amount\nsub_1,cus_1,2024-01-01,,1e30\n")
-    result = run_cli(["import", "subscription-periods", str(csv), "--currency", "EUR", "--db", str(tmp_path / "b.db")], None)
+    result = run_cli(
+        ["import", "subscription-periods", str(csv), "--currency", "EUR", "--db", str(tmp_path / "b.db")],
+        base=None, fast=True,
+    )
     assert result.exit_code == 2
     assert "line 2: monthly_amount 1e30 is out of range" in result.stderr
     assert "Traceback" not in result.stderr
@@ -126,8 +135,8 @@ def test_disk_full_during_the_mrr_refresh_is_said_as_such(tmp_path, monkeypatch)
     def answer(request):
         return stripe_list(request.path, customers if request.path == "/v1/customers" else [], False)
 
-    with HostileServer(answer) as server:
-        result = run_cli(["sync", "--db", str(db), "--quiet"], server.base)
+    with LoopbackServer(answer) as server:
+        result = run_cli(["sync", "--db", str(db), "--quiet"], base=server.url, fast=True)
     assert result.exit_code == 5
     assert result.stderr == (
         f"error: the disk is full: {db} could not be written (nothing after its last committed change was "
@@ -144,8 +153,8 @@ def test_a_store_written_by_a_newer_version_is_not_written(tmp_path):
         store.set_meta("schema_version", "999")
     store.close()
     before = db.read_bytes()
-    with HostileServer(empty_lists) as server:
-        result = run_cli(["sync", "--db", str(db), "--quiet"], server.base)
+    with LoopbackServer(empty_lists) as server:
+        result = run_cli(["sync", "--db", str(db), "--quiet"], base=server.url, fast=True)
         assert server.paths() == ["/v1/account"]
     assert result.exit_code == 5
     assert result.stderr == (
@@ -157,8 +166,11 @@ def test_a_store_written_by_a_newer_version_is_not_written(tmp_path):
 
 def test_a_read_only_store_is_reported_as_read_only_not_corrupted(tmp_path):
     db = tmp_path / "b.db"
-    with HostileServer(empty_lists) as server:
-        assert run_cli(["sync", "--db", str(db), "--streams", "customers", "--skip-mrr", "--quiet"], server.base).exit_code == 0
+    with LoopbackServer(empty_lists) as server:
+        assert run_cli(
+            ["sync", "--db", str(db), "--streams", "customers", "--skip-mrr", "--quiet"],
+            base=server.url, fast=True,
+        ).exit_code == 0
         # root writes any file whatever its mode: the immutable flag stops root too
         protect = ["chattr", "+i", str(db)] if os.geteuid() == 0 else None
         if protect:
@@ -166,7 +178,10 @@ def test_a_read_only_store_is_reported_as_read_only_not_corrupted(tmp_path):
         else:
             os.chmod(db, 0o444)
         try:
-            result = run_cli(["sync", "--db", str(db), "--streams", "customers", "--skip-mrr", "--quiet"], server.base)
+            result = run_cli(
+                ["sync", "--db", str(db), "--streams", "customers", "--skip-mrr", "--quiet"],
+                base=server.url, fast=True,
+            )
         finally:
             if protect:
                 subprocess.run(["chattr", "-i", str(db)], check=True)

@@ -11,9 +11,9 @@ import pytest
 
 from connector.config import endpoint_problem
 from connector.redact import REDACTED, redact, register_secret
-from tests.conftest import CANARY_KEY
-from tests.hostile.cli import last_line, run_cli
-from tests.hostile.server import HostileServer, stripe_error, stripe_list
+from tests.support.keys import CANARY_KEY
+from tests.support.cli import last_line, run_cli
+from tests.support.loopback import LoopbackServer, stripe_error, stripe_list
 
 PLAIN_HTTP = (
     "plain http to {host}: the API key would travel unencrypted; "
@@ -37,9 +37,9 @@ def never_called(request):
     ],
 )
 def test_plain_http_to_any_other_host_is_refused_before_any_request(tmp_path, base, host):
-    with HostileServer(never_called) as server:
+    with LoopbackServer(never_called) as server:
         url = base.format(port=server.port)
-        result = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--quiet"], url)
+        result = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--quiet"], base=url, fast=True)
         assert server.requests == []
     assert result.exit_code == 2
     assert result.stderr == f"error: api_base {url} is {PLAIN_HTTP.format(host=host)}\n"
@@ -47,9 +47,9 @@ def test_plain_http_to_any_other_host_is_refused_before_any_request(tmp_path, ba
 
 
 def test_user_info_in_the_base_url_is_refused(tmp_path):
-    with HostileServer(never_called) as server:
+    with LoopbackServer(never_called) as server:
         url = f"http://127.0.0.1@127.0.0.1:{server.port}"
-        result = run_cli(["sync", "--db", str(tmp_path / "b.db")], url)
+        result = run_cli(["sync", "--db", str(tmp_path / "b.db")], base=url, fast=True)
         assert server.requests == []
     assert result.exit_code == 2
     assert result.stderr == f"error: api_base '{url}' has user info or control characters in it; use https://host\n"
@@ -57,12 +57,15 @@ def test_user_info_in_the_base_url_is_refused(tmp_path):
 
 @pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
 def test_plain_http_through_a_proxy_variable_is_refused(tmp_path, variable):
-    with HostileServer(never_called) as api, HostileServer(never_called) as proxy:
-        result = run_cli(["sync", "--db", str(tmp_path / "b.db")], api.base, **{variable: proxy.base})
+    with LoopbackServer(never_called) as api, LoopbackServer(never_called) as proxy:
+        result = run_cli(
+            ["sync", "--db", str(tmp_path / "b.db")],
+            base=api.url, fast=True, env={variable: proxy.url},
+        )
         assert api.requests == [] and proxy.requests == []
     assert result.exit_code == 2
     assert result.stderr == (
-        f"error: api_base {api.base} is plain http and {variable} would send it, with the API key, "
+        f"error: api_base {api.url} is plain http and {variable} would send it, with the API key, "
         f"through a proxy; unset {variable} or add 127.0.0.1 to NO_PROXY\n"
     )
 
@@ -71,10 +74,10 @@ def test_loopback_named_exactly_is_allowed_and_no_proxy_exempts_it(tmp_path):
     def answer(request):
         return stripe_list("/v1/customers", [{"id": "cus_1", "object": "customer", "created": 1}], False)
 
-    with HostileServer(answer) as api, HostileServer(never_called) as proxy:
+    with LoopbackServer(answer) as api, LoopbackServer(never_called) as proxy:
         result = run_cli(
             ["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--skip-mrr", "--quiet"],
-            api.base, HTTP_PROXY=proxy.base, NO_PROXY="127.0.0.1",
+            base=api.url, fast=True, env={"HTTP_PROXY": proxy.url, "NO_PROXY": "127.0.0.1"},
         )
         assert proxy.requests == []
         assert "/v1/customers" in api.paths()
@@ -90,7 +93,10 @@ def test_endpoint_rules():
 
 
 def test_doctor_reports_an_unsafe_endpoint_as_an_error(tmp_path):
-    result = run_cli(["doctor", "--json", "--db", str(tmp_path / "b.db")], "http://billing-mirror.example")
+    result = run_cli(
+        ["doctor", "--json", "--db", str(tmp_path / "b.db")],
+        base="http://billing-mirror.example", fast=True,
+    )
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert result.exit_code == 1
     assert checks["API endpoint"]["status"] == "error"
@@ -104,7 +110,8 @@ def test_doctor_shows_where_each_setting_came_from(tmp_path):
     config.write_text('[stripe]\nmax_in_flight = 4\n')
     os.chmod(config, 0o600)
     result = run_cli(
-        ["doctor", "--json", "--config", str(config), "--db", str(tmp_path / "b.db")], "http://billing-mirror.example"
+        ["doctor", "--json", "--config", str(config), "--db", str(tmp_path / "b.db")],
+        base="http://billing-mirror.example", fast=True,
     )
     detail = {c["name"]: c for c in json.loads(result.stdout)["checks"]}["settings"]["detail"]
     assert "db: flag" in detail.split("; ")
@@ -116,10 +123,10 @@ def test_doctor_shows_where_each_setting_came_from(tmp_path):
 @pytest.mark.parametrize("mode", [0o666, 0o620, 0o602])
 def test_a_config_file_others_may_write_may_not_steer_the_key(tmp_path, monkeypatch, mode):
     monkeypatch.chdir(tmp_path)  # the ./config.toml read without --config
-    with HostileServer(never_called) as server:
-        (tmp_path / "config.toml").write_text(f'[stripe]\napi_base = "{server.base}"\n')
+    with LoopbackServer(never_called) as server:
+        (tmp_path / "config.toml").write_text(f'[stripe]\napi_base = "{server.url}"\n')
         os.chmod(tmp_path / "config.toml", mode)
-        result = run_cli(["sync", "--db", str(tmp_path / "b.db")], None)
+        result = run_cli(["sync", "--db", str(tmp_path / "b.db")], base=None, fast=True)
         assert server.requests == []
     assert result.exit_code == 2
     assert result.stderr == (
@@ -133,7 +140,7 @@ def test_a_config_file_owned_by_another_user_may_not_steer_the_key(tmp_path):
     config.write_text('[stripe]\napi_key_env = "OTHER_KEY"\n')
     os.chmod(config, 0o600)
     os.chown(config, 65534, 65534)
-    result = run_cli(["sync", "--config", str(config), "--db", str(tmp_path / "b.db")], None)
+    result = run_cli(["sync", "--config", str(config), "--db", str(tmp_path / "b.db")], base=None, fast=True)
     assert result.exit_code == 2
     assert result.stderr == (
         f"error: {config} sets stripe.api_key_env but is owned by another user (uid 65534); "
@@ -158,9 +165,12 @@ def test_a_server_error_repeating_the_key_is_redacted_everywhere(tmp_path, statu
     def answer(request):
         return stripe_error(status, _leaky_message())
 
-    with HostileServer(answer) as server:
-        sync = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--quiet"], server.base)
-        doctor = run_cli(["doctor", "--json", "--db", str(tmp_path / "b.db")], server.base)
+    with LoopbackServer(answer) as server:
+        sync = run_cli(
+            ["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--quiet"],
+            base=server.url, fast=True,
+        )
+        doctor = run_cli(["doctor", "--json", "--db", str(tmp_path / "b.db")], base=server.url, fast=True)
     assert sync.exit_code == 1
     assert last_line(sync.stderr) == (
         f"error: customers: Stripe refused GET /v1/customers (HTTP {status}): Invalid request. "
@@ -179,8 +189,11 @@ def test_a_warning_quoting_the_server_is_redacted(tmp_path):
             return stripe_error(400, f"This property cannot be expanded (data.tiers). Bearer {CANARY_KEY}")
         return stripe_list("/v1/prices", [], False)
 
-    with HostileServer(answer) as server:
-        result = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--streams", "prices", "--skip-mrr"], server.base)
+    with LoopbackServer(answer) as server:
+        result = run_cli(
+            ["sync", "--db", str(tmp_path / "b.db"), "--streams", "prices", "--skip-mrr"],
+            base=server.url, fast=True,
+        )
     assert result.exit_code == 0, result.stderr
     assert f"Bearer {REDACTED}" in result.stderr
 

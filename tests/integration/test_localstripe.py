@@ -27,11 +27,11 @@ import pytest
 from connector.constants import STRIPE_API_VERSION
 from connector.errors import EXIT_PERMISSION
 from connector.store import AccountIdentity, open_store
-from tests.conftest import CANARY_KEY
+from tests.support.keys import CANARY_KEY
 
-from .localstripe_account import NESTED_TABLES, STREAMS, LocalstripeClient, build_account, inventory
-from .localstripe_server import running_localstripe
-from .store_view import as_stored, live_objects
+from tests.support.integration.localstripe_account import NESTED_TABLES, STREAMS, LocalstripeClient, build_account, inventory
+from tests.support.integration.localstripe_server import running_localstripe
+from tests.support.integration.store_view import as_stored, live_objects
 
 CLI = Path(sys.executable).with_name("billing-connector")
 TABLES = [*STREAMS, *NESTED_TABLES]

@@ -26,11 +26,11 @@ from connector.http import RateLimiter
 from connector.providers.stripe import StripeProvider
 from connector.store import Store, open_store
 from connector.sync import SyncReport, run_sync
-from tests.conftest import CANARY_KEY
+from tests.support.keys import CANARY_KEY
 
-from .localstripe_account import NESTED_TABLES, STREAMS, LocalstripeClient, build_account, inventory
-from .localstripe_server import running_localstripe
-from .store_view import as_stored, deleted_ids, live_objects
+from tests.support.integration.localstripe_account import NESTED_TABLES, STREAMS, LocalstripeClient, build_account, inventory
+from tests.support.integration.localstripe_server import running_localstripe
+from tests.support.integration.store_view import as_stored, deleted_ids, live_objects
 
 TABLES = [*STREAMS, *NESTED_TABLES]
 

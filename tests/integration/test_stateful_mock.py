@@ -24,10 +24,10 @@ from connector.http import RateLimiter
 from connector.providers.stripe import StripeProvider
 from connector.store import open_store
 from connector.sync import run_sync
-from tests.conftest import CANARY_KEY
+from tests.support.keys import CANARY_KEY
 
-from .stateful_mock_server import ensure_installed, running_stateful_mock
-from .store_view import live_objects
+from tests.support.integration.stateful_mock_server import ensure_installed, running_stateful_mock
+from tests.support.integration.store_view import live_objects
 
 STREAMS = ["customers", "products", "prices", "plans", "subscriptions", "charges", "refunds"]
 PATHS = {"customers": "/v1/customers", "products": "/v1/products", "prices": "/v1/prices", "plans": "/v1/plans",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-import responses
 
 from connector.constants import STRIPE_API_VERSION
 from connector.errors import AuthError, ConnectorError, PermissionDenied
@@ -20,17 +19,11 @@ from connector.http import RateLimiter, RetryPolicy
 from connector.providers.stripe import StripeProvider
 from connector.store import AccountIdentity, open_store
 from connector.sync import run_sync
-from tests.conftest import CANARY_KEY
-from tests.sync.fakestripe import BASE, FakeStripe, small_account
+from tests.support.keys import CANARY_KEY
+from tests.support.fakestripe import BASE, FakeStripe, small_account
 
 FAST_RETRIES = RetryPolicy(max_attempts=3, max_seconds=5, initial_wait=0.001, max_wait=0.01)
 LIVE_KEY = "sk_" + "live_CANARY0secret0never0printed0x9Zq"  # split: no live-key pattern committed
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def provider(key: str = CANARY_KEY) -> StripeProvider:
@@ -42,7 +35,7 @@ def refuse_expand(fake: FakeStripe, path: str, message: str, param: str | None =
 
     def fault(params):
         if any(key.startswith("expand") for key in params):
-            return fake._error(400, None, message, param=param)
+            return fake.error(400, None, message, param=param)
         return None
 
     fake.faults.append((path, fault))
@@ -54,7 +47,7 @@ def refuse_expand(fake: FakeStripe, path: str, message: str, param: str | None =
 ])
 def test_account_endpoint_404_binds_an_id_naming_only_the_mode(rsps, caplog, key, account_id, livemode):
     fake = FakeStripe()
-    fake.faults.append((r"/v1/account", lambda p: fake._error(404, None, "Unrecognized request URL (GET: /v1/account)")))
+    fake.faults.append((r"/v1/account", lambda p: fake.error(404, None, "Unrecognized request URL (GET: /v1/account)")))
     fake.install(rsps)
     with caplog.at_level(logging.WARNING):
         identity = provider(key).identify()
@@ -67,7 +60,7 @@ def test_account_endpoint_404_binds_an_id_naming_only_the_mode(rsps, caplog, key
 
 def test_unknown_account_store_still_refuses_the_other_mode(rsps, tmp_path):
     fake = FakeStripe()
-    fake.faults.append((r"/v1/account", lambda p: fake._error(404, None, "Unrecognized request URL")))
+    fake.faults.append((r"/v1/account", lambda p: fake.error(404, None, "Unrecognized request URL")))
     fake.install(rsps)
     store = open_store(tmp_path / "billing.db")
     try:
@@ -82,7 +75,7 @@ def test_unknown_account_store_still_refuses_the_other_mode(rsps, tmp_path):
 @pytest.mark.parametrize(("status", "error"), [(401, AuthError), (403, PermissionDenied)])
 def test_account_endpoint_other_refusals_still_fail(rsps, status, error):
     fake = FakeStripe()
-    fake.faults.append((r"/v1/account", lambda p: fake._error(status, None, "no")))
+    fake.faults.append((r"/v1/account", lambda p: fake.error(status, None, "no")))
     fake.install(rsps)
     with pytest.raises(error) as failed:
         provider().identify()
@@ -139,7 +132,7 @@ def test_refused_expansion_on_a_detail_read_is_remembered_for_the_next_ones(rsps
 
 def test_other_400s_still_fail_the_stream(rsps):
     fake = small_account(customers=2)
-    fake.faults.append((r"/v1/subscriptions", lambda p: fake._error(400, "parameter_unknown", "Received unknown parameter: status", param="status")))
+    fake.faults.append((r"/v1/subscriptions", lambda p: fake.error(400, "parameter_unknown", "Received unknown parameter: status", param="status")))
     fake.install(rsps)
     p = provider()
     store = open_store(None)

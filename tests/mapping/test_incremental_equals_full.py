@@ -18,7 +18,7 @@ from connector.mrr.model import SEGMENTS_TABLE
 from connector.mrr.policy import PRESETS
 from connector.mrr.segments import build_segments, effective_segments
 from connector.store import open_store
-from tests.mapping.factories import (
+from tests.support.stripe_objects import (
     IDENTITY, charge, coupon, credit_note, customer, discount, invoice, item, line, price, refund, subscription, ts,
 )
 

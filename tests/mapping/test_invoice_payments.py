@@ -7,7 +7,7 @@ is an ``invoice_payment`` naming the charge's payment intent. The older shapes
 
 from __future__ import annotations
 
-from tests.mapping.factories import (
+from tests.support.stripe_objects import (
     charge, credit_note, customer, invoice, invoice_payment, line, load, mrr_on, price, refund, segments_for, table,
 )
 

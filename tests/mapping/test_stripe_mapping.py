@@ -6,7 +6,7 @@ import pytest
 
 from connector.mapping.schema import unclassified_summary
 from connector.mapping.stripe import map_all, map_changes
-from tests.mapping.factories import customer, fixture, load, mrr_on, price, segments_for, table
+from tests.support.stripe_objects import customer, fixture, load, mrr_on, price, segments_for, table
 
 
 @pytest.fixture

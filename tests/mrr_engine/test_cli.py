@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
 import connector.cli.mrr_cmds as mrr_cmds
 from connector import refresh
@@ -15,7 +14,8 @@ from connector.cli import main
 from connector.mrr import engine
 from connector.store import open_store
 
-from .helpers import FakePolicy, stored_segments
+from tests.support.segments import FakePolicy, stored_segments
+from tests.support.cli import run_cli
 
 SAMPLE = str(Path(__file__).resolve().parents[2] / "fixtures" / "mrr_playbook_subscription_periods.csv")
 
@@ -31,14 +31,10 @@ def fake_policy_and_segments(monkeypatch):
 @pytest.fixture
 def db(tmp_path):
     path = str(tmp_path / "billing.db")
-    result = CliRunner().invoke(main, ["import", "subscription-periods", SAMPLE, "--currency", "USD", "--db", path])
+    result = run_cli(["import", "subscription-periods", SAMPLE, "--currency", "USD", "--db", path])
     assert (result.exit_code, result.stderr) == (0, "imported 121 segment rows; MRR updated for 55 customers\n")
     assert result.stdout == ""
     return path
-
-
-def run(*args):
-    return CliRunner().invoke(main, list(args))
 
 
 def usd(amount: str) -> dict:
@@ -51,7 +47,7 @@ def eur(amount: str) -> dict:
 
 
 def test_history_by_month_table(db):
-    result = run("mrr", "history", "--grain", "month", "--since", "2019-01", "--until", "2019-04", "--db", db)
+    result = run_cli(["mrr", "history", "--grain", "month", "--since", "2019-01", "--until", "2019-04", "--db", db])
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
         "period   currency     mrr  customers     new  expansion  contraction   churn  reactivation  net_new_mrr",
@@ -63,8 +59,7 @@ def test_history_by_month_table(db):
 
 
 def test_history_by_day_csv(db):
-    result = run("mrr", "history", "--grain", "day", "--since", "2019-05-31", "--until", "2019-06-01",
-                 "--format", "csv", "--db", db)
+    result = run_cli(["mrr", "history", "--grain", "day", "--since", "2019-05-31", "--until", "2019-06-01", "--format", "csv", "--db", db])
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
         "period,currency,mrr,customers,new,expansion,contraction,churn,reactivation,net_new_mrr",
@@ -76,8 +71,7 @@ def test_history_by_day_csv(db):
 def test_history_in_a_reporting_currency_books_rate_changes_as_fx(db, tmp_path):
     rates = tmp_path / "rates.csv"
     rates.write_text("currency,rate,month\nUSD,0.5,\nUSD,0.6,2019-02\n")
-    result = run("mrr", "history", "--since", "2019-01", "--until", "2019-02", "--rates", str(rates),
-                 "--reporting-currency", "EUR", "--format", "json", "--db", db)
+    result = run_cli(["mrr", "history", "--since", "2019-01", "--until", "2019-02", "--rates", str(rates), "--reporting-currency", "EUR", "--format", "json", "--db", db])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert (document["grain"], document["partial"], document["warning"]) == ("month", False, None)
@@ -97,8 +91,7 @@ def test_history_in_a_reporting_currency_books_rate_changes_as_fx(db, tmp_path):
 
 
 def test_customers_for_one_customer(db):
-    result = run("mrr", "customers", "--grain", "month", "--customer", "1", "--since", "2019-01",
-                 "--until", "2019-06", "--format", "csv", "--db", db)
+    result = run_cli(["mrr", "customers", "--grain", "month", "--customer", "1", "--since", "2019-01", "--until", "2019-06", "--format", "csv", "--db", db])
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
         "customer_id,month,currency,mrr,movement,movement_amount,cause",
@@ -111,8 +104,7 @@ def test_customers_for_one_customer(db):
 
 
 def test_metrics_json(db):
-    result = run("mrr", "metrics", "--grain", "month", "--since", "2019-02", "--until", "2019-02",
-                 "--format", "json", "--db", db)
+    result = run_cli(["mrr", "metrics", "--grain", "month", "--since", "2019-02", "--until", "2019-02", "--format", "json", "--db", db])
     assert result.exit_code == 0
     [row] = json.loads(result.stdout)["rows"]
     assert row == {
@@ -130,26 +122,25 @@ def test_metrics_json(db):
 def test_current_with_rates(db, tmp_path):
     rates = tmp_path / "rates.csv"
     rates.write_text("currency,rate\nUSD,0.9\n")
-    result = run("mrr", "current", "--date", "2019-06-15", "--rates", str(rates), "--reporting-currency", "EUR",
-                 "--format", "csv", "--db", db)
+    result = run_cli(["mrr", "current", "--date", "2019-06-15", "--rates", str(rates), "--reporting-currency", "EUR", "--format", "csv", "--db", db])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         "date,currency,mrr,customers,policy,projection,reporting_currency,reporting_mrr,rate_source",
         "2019-06-15,usd,1135.00,22,default,false,eur,1021.50,USD: rates.csv line 2",
         "2019-06-15,total,,22,default,false,eur,1021.50,",
     ]
-    missing = run("mrr", "current", "--rates", str(rates), "--db", db)
+    missing = run_cli(["mrr", "current", "--rates", str(rates), "--db", db])
     assert (missing.exit_code, missing.stderr) == (
         2, "error: --rates needs a reporting currency: pass --reporting-currency or set mrr.reporting_currency\n"
     )
 
 
 def test_current_table_and_bad_date(db):
-    result = run("mrr", "current", "--date", "2019-06-15", "--db", db)
+    result = run_cli(["mrr", "current", "--date", "2019-06-15", "--db", db])
     assert result.stdout.splitlines() == ["date        currency      mrr  customers", "2019-06-15  usd       1135.00         22"]
-    bad = run("mrr", "current", "--date", "15/06/2019", "--db", db)
+    bad = run_cli(["mrr", "current", "--date", "15/06/2019", "--db", db])
     assert (bad.exit_code, bad.stderr) == (2, "error: --date '15/06/2019' is not a date: use YYYY-MM-DD\n")
-    bad_month = run("mrr", "history", "--since", "2019-13", "--db", db)
+    bad_month = run_cli(["mrr", "history", "--since", "2019-13", "--db", db])
     assert (bad_month.exit_code, bad_month.stderr) == (2, "error: --since '2019-13' is not a month: use YYYY-MM\n")
 
 
@@ -157,7 +148,7 @@ def test_another_policy_is_computed_on_the_fly_without_writing(db):
     store = open_store(db)
     seq = store.current_seq()
     store.close()
-    result = run("mrr", "history", "--since", "2019-01", "--until", "2019-01", "--policy", "stripe", "--format", "csv", "--db", db)
+    result = run_cli(["mrr", "history", "--since", "2019-01", "--until", "2019-01", "--policy", "stripe", "--format", "csv", "--db", db])
     assert result.exit_code == 0
     assert result.stderr == "computed under policy 'stripe' from the stored segments (nothing written)\n"
     assert result.stdout.splitlines()[1] == "2019-01,usd,620.00,13,25.00,10.00,0.00,0.00,0.00,35.00"
@@ -167,7 +158,7 @@ def test_another_policy_is_computed_on_the_fly_without_writing(db):
 
 
 def test_rebuild_under_another_policy_stores_it(db):
-    result = run("mrr", "rebuild", "--policy", "chartmogul", "--db", db)
+    result = run_cli(["mrr", "rebuild", "--policy", "chartmogul", "--db", db])
     assert result.exit_code == 0
     # every row names its policy, so all change: 115 runs + 173 day movements + 410 customer-months; 29 months
     assert result.stderr == (
@@ -180,7 +171,7 @@ def test_rebuild_under_another_policy_stores_it(db):
 
 
 def test_explain_json_and_unknown_customer(db):
-    result = run("explain", "1", "--date", "2019-06-15", "--format", "json", "--db", db)
+    result = run_cli(["explain", "1", "--date", "2019-06-15", "--format", "json", "--db", db])
     assert result.exit_code == 0
     report = json.loads(result.stdout)
     assert report["mrr"] == [{"currency": "USD", "mrr": usd("75.00")}]
@@ -192,9 +183,9 @@ def test_explain_json_and_unknown_customer(db):
         ("2019-06-01", "expansion", "plan_change", ["import:2:2019-04-01", "import:3:2019-06-01"]),
         ("2019-08-01", "churn", "cancellation", ["import:3:2019-06-01"]),
     ]
-    table = run("explain", "1", "--date", "2019-06-15", "--db", db)
+    table = run_cli(["explain", "1", "--date", "2019-06-15", "--db", db])
     assert table.exit_code == 0 and "3@2019-06-01" in table.stdout
-    unknown = run("explain", "nobody", "--db", db)
+    unknown = run_cli(["explain", "nobody", "--db", db])
     assert unknown.exit_code == 2
     assert unknown.stderr.startswith("error: no revenue segments or MRR facts for customer 'nobody'")
 
@@ -203,11 +194,11 @@ def test_import_refuses_a_bad_file_and_an_unknown_currency(tmp_path):
     path = str(tmp_path / "b.db")
     bad = tmp_path / "bad.csv"
     bad.write_text("subscription_id,customer_id,start_date,end_date,monthly_amount\n1,c,2020-01-01,2019-01-01,5\n")
-    result = run("import", "subscription-periods", str(bad), "--currency", "USD", "--db", path)
+    result = run_cli(["import", "subscription-periods", str(bad), "--currency", "USD", "--db", path])
     assert result.exit_code == 2
     assert result.stderr.splitlines()[1:] == ["line 2: end_date 2019-01-01 is before start_date 2020-01-01"]
     assert not Path(path).exists()   # a rejected import creates no store
-    currency = run("import", "subscription-periods", SAMPLE, "--currency", "XYZ", "--db", path)
+    currency = run_cli(["import", "subscription-periods", SAMPLE, "--currency", "XYZ", "--db", path])
     assert (currency.exit_code, currency.stderr) == (
         2, "error: unknown currency 'XYZ': pass an ISO 4217 code such as USD with --currency\n"
     )
@@ -217,14 +208,14 @@ def test_import_in_another_currency_with_policy_and_config(tmp_path):
     path = tmp_path / "c.db"
     config = tmp_path / "config.toml"
     config.write_text(f'db = "{path}"\n[mrr]\npolicy = "profitwell"\n')
-    result = run("import", "subscription-periods", SAMPLE, "--currency", "JPY", "--config", str(config))
+    result = run_cli(["import", "subscription-periods", SAMPLE, "--currency", "JPY", "--config", str(config)])
     assert result.exit_code == 0, result.output
-    history = run("mrr", "history", "--since", "2019-01", "--until", "2019-01", "--format", "csv", "--config", str(config))
+    history = run_cli(["mrr", "history", "--since", "2019-01", "--until", "2019-01", "--format", "csv", "--config", str(config)])
     assert history.stdout.splitlines()[1] == "2019-01,jpy,620,13,25,10,0,0,0,35"
     store = open_store(str(path))
     assert store.meta("mrr_policy") == "profitwell"
     store.close()
-    explicit = run("import", "subscription-periods", SAMPLE, "--currency", "JPY", "--policy", "stripe", "--db", str(path))
+    explicit = run_cli(["import", "subscription-periods", SAMPLE, "--currency", "JPY", "--policy", "stripe", "--db", str(path)])
     assert explicit.stderr == "imported 0 segment rows; MRR updated for 55 customers\n"
 
 
@@ -236,14 +227,14 @@ def test_backfill_calls_the_engine(db, monkeypatch):
         return {"mapped_customers": 3, "customers": 55, "rows_written": 0}
 
     monkeypatch.setattr(refresh, "backfill", fake_backfill)
-    result = run("backfill", "--policy", "stripe", "--db", db)
+    result = run_cli(["backfill", "--policy", "stripe", "--db", db])
     assert (result.exit_code, result.stderr, calls) == (
         0, "backfilled: 3 customers mapped, 55 recomputed, 0 rows written\n", ["stripe"]
     )
 
 
 def test_a_missing_store_is_a_store_error(tmp_path):
-    result = run("mrr", "metrics", "--db", str(tmp_path / "none.db"))
+    result = run_cli(["mrr", "metrics", "--db", str(tmp_path / "none.db")])
     assert result.exit_code == 5
     assert "no store at" in result.stderr
 
@@ -260,7 +251,7 @@ def _commands(group: click.Group, prefix=()):
                                   ("import", "subscription-periods"), ("backfill",)])
 def test_every_command_has_help_with_an_example_and_every_option_has_help(path):
     command = dict(_commands(main))[path]
-    result = run(*path, "--help")
+    result = run_cli([*path, "--help"])
     assert result.exit_code == 0
     assert "Example" in result.stdout
     assert all(param.help for param in command.params if isinstance(param, click.Option))

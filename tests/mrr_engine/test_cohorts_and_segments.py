@@ -14,15 +14,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from connector.cli import main
 from connector.mapping.schema import ensure_schema
 from connector.mrr import engine
 from connector.mrr.cohorts import cohort_table
 from connector.mrr.model import segment_row, write_customer_segments
 from connector.mrr.policy import load_policy
 from connector.store import AccountIdentity, open_store
+from tests.support.cli import run_cli
 
 AS_OF = date(2024, 4, 30)
 PLANS = {"price_basic": ("Basic", "usd", 10000), "price_pro": ("Pro", "usd", 15000),
@@ -64,7 +63,7 @@ def db(tmp_path, monkeypatch):
 
 
 def run(*args):
-    return CliRunner().invoke(main, list(args))
+    return run_cli(list(args), env={"BILLING_CONNECTOR_POLICY": ""})
 
 
 def test_cohort_table_of_the_hand_worked_account():

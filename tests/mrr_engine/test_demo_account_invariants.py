@@ -20,9 +20,9 @@ from connector.mrr.segments import effective_segments
 from connector.providers.stripe import StripeProvider
 from connector.store import open_store
 from connector.sync import run_sync
-from tests.conftest import CANARY_KEY
+from connector.demo import server as demo_server
+from tests.support.keys import CANARY_KEY
 
-demo_server = pytest.importorskip("connector.demo.server")
 
 AS_OF = date(2026, 11, 23)
 NOW = int(datetime(2026, 11, 23, tzinfo=timezone.utc).timestamp())

@@ -14,7 +14,6 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,9 +24,9 @@ from connector.mrr.policy import load_policy
 from connector.providers.stripe import StripeProvider
 from connector.store import open_store
 from connector.sync import run_sync
-from tests.conftest import CANARY_KEY
+from connector.demo import server as demo_server
+from tests.support.keys import CANARY_KEY
 
-demo_server = pytest.importorskip("connector.demo.server")
 
 ACCOUNT_NOW = 1_793_491_200   # 2026-11-01 00:00 UTC
 DAY = 86_400

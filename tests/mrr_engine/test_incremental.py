@@ -9,13 +9,12 @@ from hypothesis import strategies as st
 
 from connector.mrr import engine
 from connector.mrr.facts import CUSTOMER_TABLES, METRICS_TABLE
-from connector.mrr.model import segment_row, write_customer_segments
+from connector.mrr.model import write_customer_segments
 from connector.store import open_store
 
-from .helpers import FakePolicy, stored_segments
+from tests.support.segments import FakePolicy, stored_segments, write
 
 CUSTOMERS = ["c1", "c2", "c3", "c4"]
-BASE = date(2023, 1, 1)
 TABLES = (*CUSTOMER_TABLES, METRICS_TABLE)
 
 period = st.tuples(
@@ -26,25 +25,6 @@ period = st.tuples(
 )
 customer_periods = st.lists(period, max_size=4)
 change = st.tuples(st.sampled_from(CUSTOMERS), customer_periods)
-
-
-def write(store, customer_id, periods):
-    rows = [
-        segment_row(
-            segment_id=f"{customer_id}:{index}",
-            provider="import",
-            customer_id=customer_id,
-            source_type="import",
-            source_id=f"{customer_id}:{index}",
-            subscription_id=f"sub_{customer_id}_{index % 2}",
-            currency=currency,
-            start=BASE + timedelta(days=offset),
-            end=None if length is None else BASE + timedelta(days=offset + length),
-            amount_minor=amount,
-        )
-        for index, (offset, length, amount, currency) in enumerate(periods)
-    ]
-    write_customer_segments(store, "import", customer_id, rows)
 
 
 def live_rows(store):

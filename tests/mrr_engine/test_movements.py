@@ -7,7 +7,7 @@ from datetime import date
 from connector.mrr.engine import Rules, compute_ledgers
 from connector.mrr.ledger import Run
 
-from .helpers import seg
+from tests.support.segments import seg
 
 HORIZON = date(2024, 12, 31)
 

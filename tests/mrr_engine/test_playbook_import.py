@@ -10,7 +10,8 @@ import pytest
 from connector.mrr import engine
 from connector.mrr.importer import ImportFileError, import_subscription_periods
 
-from .helpers import FakePolicy, stored_segments
+from tests.support.segments import FakePolicy, stored_segments
+from tests.support.cli import run_cli
 
 SAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "mrr_playbook_subscription_periods.csv"
 
@@ -182,17 +183,13 @@ def test_with_the_real_policy_and_segment_builder_the_rows_are_the_same(playbook
 
 
 def test_the_cli_end_to_end_with_the_real_modules(tmp_path, monkeypatch):
-    from click.testing import CliRunner
-
-    from connector.cli import main
-
     monkeypatch.chdir(tmp_path)  # no ./config.toml
     monkeypatch.delenv("BILLING_CONNECTOR_POLICY", raising=False)
 
     db = str(tmp_path / "real.db")
-    imported = CliRunner().invoke(main, ["import", "subscription-periods", str(SAMPLE), "--currency", "USD", "--db", db])
+    imported = run_cli(["import", "subscription-periods", str(SAMPLE), "--currency", "USD", "--db", db])
     assert imported.exit_code == 0, imported.output
-    result = CliRunner().invoke(main, ["mrr", "customers", "--customer", "5", "--since", "2019-07",
+    result = run_cli(["mrr", "customers", "--customer", "5", "--since", "2019-07",
                                        "--until", "2019-09", "--format", "csv", "--db", db])
     assert result.stdout.splitlines() == [
         "customer_id,month,currency,mrr,movement,movement_amount,cause",

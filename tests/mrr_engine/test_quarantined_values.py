@@ -7,9 +7,7 @@ import json
 import shutil
 
 import pytest
-from click.testing import CliRunner
 
-from connector.cli import main
 from connector.errors import EXIT_REJECTED
 from connector.http import RateLimiter
 from connector.refresh import backfill, refresh_after_sync
@@ -17,9 +15,10 @@ from connector.mrr.policy import load_policy
 from connector.providers.stripe import StripeProvider
 from connector.store import open_store
 from connector.sync import run_sync
-from tests.conftest import CANARY_KEY
+from connector.demo import server as demo_server
+from tests.support.keys import CANARY_KEY
+from tests.support.cli import run_cli
 
-demo_server = pytest.importorskip("connector.demo.server")
 YEAR_10001 = 253_402_300_800 + 400 * 86_400
 
 
@@ -84,8 +83,8 @@ def test_an_export_skips_an_unfit_row_quarantines_it_and_exits_8(synced, tmp_pat
     total = store.db.execute("SELECT count(*) FROM customers").fetchone()[0]
     store.close()
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["export", "--db", str(tmp_path / "b.db"), "--to", f"jsonl:{out}",
-                                       "--tables", "customers,invoices"], catch_exceptions=False)
+    result = run_cli(["export", "--db", str(tmp_path / "b.db"), "--to", f"jsonl:{out}",
+                                       "--tables", "customers,invoices"])
     assert result.exit_code == EXIT_REJECTED
     assert result.stderr.splitlines()[-1] == (
         f"warning: customers.created holds {YEAR_10001}, not a timestamp (date out of range: {YEAR_10001} "

@@ -9,8 +9,8 @@ import pytest
 from connector import refresh
 from connector.mrr import engine
 
-from .helpers import FakePolicy, stored_segments
-from .test_incremental import write
+from tests.support.segments import FakePolicy, stored_segments
+from tests.support.segments import write
 
 
 @pytest.fixture

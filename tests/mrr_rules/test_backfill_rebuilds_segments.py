@@ -12,7 +12,7 @@ from connector import refresh
 from connector.mrr import engine
 from connector.mrr.policy import load_policy
 
-from tests.mapping.factories import customer, invoice, item, line, load, price, segments_for, subscription, table
+from tests.support.stripe_objects import customer, invoice, item, line, load, price, segments_for, subscription, table
 
 
 def test_backfill_rebuilds_segments_written_by_an_older_builder(store, monkeypatch):

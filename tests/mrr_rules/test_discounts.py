@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.mapping.factories import (
+from tests.support.stripe_objects import (
     coupon, customer, discount, invoice, item, line, load, mrr_on, price, segments_for, subscription,
 )
 

@@ -14,7 +14,7 @@ from connector.mrr.explain import explain
 from connector.mrr.model import unplaced_summary
 from connector.mrr.policy import load_policy
 from connector.store import open_store
-from tests.mapping.factories import (
+from tests.support.stripe_objects import (
     coupon, customer, discount, invoice, item, line, load, price, segments_for, subscription,
 )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connector.mrr.ledger import mrr_segments
-from tests.mapping.factories import (
+from tests.support.stripe_objects import (
     charge, credit_note, customer, invoice, item, line, load, mrr_on, price, refund, segments_for, subscription, table, ts,
 )
 

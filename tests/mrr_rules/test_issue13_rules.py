@@ -7,7 +7,7 @@ from datetime import date
 
 from connector.mrr.engine import Rules, compute_ledgers
 from connector.mrr.policy import load_policy
-from tests.mapping.factories import (
+from tests.support.stripe_objects import (
     customer, invoice, item, line, load, mrr_on, price, segments_for, subscription, ts,
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.mapping.factories import (
+from tests.support.stripe_objects import (
     customer, invoice, item, line, load, mrr_on, price, segments_for, subscription, ts,
 )
 

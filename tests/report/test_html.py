@@ -14,7 +14,7 @@ from connector.report.data import NoMrrData, load_report_data
 from connector.report.html import render_report, write_report
 from connector.store import open_store
 
-from .conftest import AS_OF
+from tests.support.mrr_store import AS_OF
 
 GENERATED = datetime(2019, 12, 15, 9, 30, tzinfo=timezone.utc)
 

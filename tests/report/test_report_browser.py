@@ -12,9 +12,9 @@ from connector.mrr.policy import load_policy
 from connector.mrr.reporting_rates import open_rates
 from connector.report.html import write_report
 
-from .chromium import CHROMIUM, dump_dom, page_console_errors, screenshot
-from .conftest import AS_OF, HOSTILE_ID
-from .png import count_colour, non_white_fraction, read_png
+from tests.support.chromium import CHROMIUM, dump_dom, page_console_errors, screenshot
+from tests.support.mrr_store import AS_OF, HOSTILE_ID
+from tests.support.png import count_colour, non_white_fraction, read_png
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium at /usr/bin/chromium (`make test` installs it)")
 

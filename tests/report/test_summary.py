@@ -9,7 +9,7 @@ from connector.report.data import NoMrrData
 from connector.report.summary import format_summary, summary_rows
 from connector.store import open_store
 
-from .conftest import AS_OF
+from tests.support.mrr_store import AS_OF
 
 ZERO_MOVES = {"new_minor": 0, "expansion_minor": 0, "contraction_minor": 0, "churn_minor": 0,
               "reactivation_minor": 0, "net_new_mrr_minor": 0}

@@ -25,7 +25,6 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -38,10 +37,10 @@ from connector.providers.stripe import StripeProvider
 from connector.store import Store, open_store
 from connector.streams import RAW_TABLES
 from connector.sync import run_sync
-from tests.campaign import store_checks
-from tests.conftest import CANARY_KEY
+from connector.demo import server as demo_server
+from tests.support import store_checks
+from tests.support.keys import CANARY_KEY
 
-demo_server = pytest.importorskip("connector.demo.server")
 
 ACCOUNT_NOW = 1_790_000_000
 COMPARED_STREAMS = [name for name in RAW_TABLES if name != "events"]  # events are read, never stored whole

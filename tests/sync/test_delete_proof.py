@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import pytest
-import responses
 
 from connector.providers.stripe_errors import NotFound
 from connector.sync import run_sync
 
-from .fakestripe import small_account
-from .test_sync_requests import STREAMS, provider, synced_store
+from tests.support.fakestripe import small_account
+from tests.support.syncing import STREAMS, provider, synced_store
 
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 HTML_404 = (404, {"Content-Type": "text/html"}, "<html><body><h1>404 Not Found</h1>nginx</body></html>")
@@ -38,7 +31,7 @@ def live(store, sql):
 
 @pytest.mark.parametrize("answer", [
     lambda fake: HTML_404,  # a proxy's page
-    lambda fake: fake._json({"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}}, 404),
+    lambda fake: fake.reply({"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}}, 404),
 ], ids=["html-404", "json-404-without-code"])
 def test_a_404_without_resource_missing_deletes_nothing_and_fails_the_stream(rsps, answer):
     store, report = change_then_resync(small_account(customers=3), rsps, answer)
@@ -55,8 +48,8 @@ def test_a_404_without_resource_missing_deletes_nothing_and_fails_the_stream(rsp
 
 
 @pytest.mark.parametrize("answer", [
-    lambda fake: fake._error(404, "resource_missing", "No such subscription: 'sub_00001'", param="id"),
-    lambda fake: fake._json({"id": "sub_00001", "object": "subscription", "deleted": True}),
+    lambda fake: fake.error(404, "resource_missing", "No such subscription: 'sub_00001'", param="id"),
+    lambda fake: fake.reply({"id": "sub_00001", "object": "subscription", "deleted": True}),
 ], ids=["resource-missing", "deleted-true"])
 def test_stripes_own_proof_soft_deletes_the_object_and_its_items(rsps, answer):
     store, report = change_then_resync(small_account(customers=3), rsps, answer)
@@ -67,7 +60,7 @@ def test_stripes_own_proof_soft_deletes_the_object_and_its_items(rsps, answer):
 
 def test_deleted_false_or_a_string_is_not_a_delete(rsps):
     def answer(fake):
-        return fake._json({**fake._public(fake.objects["subscriptions"]["sub_00001"]), "deleted": "no"})
+        return fake.reply({**fake.public(fake.objects["subscriptions"]["sub_00001"]), "deleted": "no"})
 
     store, report = change_then_resync(small_account(customers=3), rsps, answer)
     assert report.failures == {}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 
 from connector.http import RateLimiter
 from connector.refresh import refresh_after_sync
@@ -12,9 +11,8 @@ from connector.mrr.policy import load_policy
 from connector.providers.stripe import StripeProvider
 from connector.store import open_store
 from connector.sync import run_sync
-from tests.conftest import CANARY_KEY
-
-demo_server = pytest.importorskip("connector.demo.server")
+from connector.demo import server as demo_server
+from tests.support.keys import CANARY_KEY
 
 
 def mrr_by_customer(store):

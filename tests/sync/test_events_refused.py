@@ -10,17 +10,16 @@ import logging
 
 import pytest
 import responses
-from click.testing import CliRunner
 
-from connector.cli import main
 from connector.errors import EXIT_OK, EXIT_PERMISSION
 from connector.http import RateLimiter, RetryPolicy
 from connector.providers.stripe import StripeProvider
 from connector.store import open_store
 from connector.sync import resolve_streams, run_sync
-from tests.conftest import CANARY_KEY
+from tests.support.keys import CANARY_KEY
 
-from .fakestripe import BASE, small_account
+from tests.support.fakestripe import BASE, small_account
+from tests.support.cli import run_cli
 
 START = 1_700_000_000
 FAST_RETRIES = RetryPolicy(max_attempts=2, max_seconds=5, initial_wait=0.001, max_wait=0.01)
@@ -29,7 +28,7 @@ FAST_RETRIES = RetryPolicy(max_attempts=2, max_seconds=5, initial_wait=0.001, ma
 @pytest.fixture
 def fake():
     account = small_account(customers=6)
-    account.faults.append((r"/v1/events", lambda p: account._error(403, "permission_denied", "rak_event_read")))
+    account.faults.append((r"/v1/events", lambda p: account.error(403, "permission_denied", "rak_event_read")))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         account.install(rsps)
         yield account
@@ -69,13 +68,8 @@ def test_events_is_a_stream_name():
     assert resolve_streams(p, ["customers", "events", "invoice_payments"]) == ["customers", "invoices"]
 
 
-def run(args, env=None):
-    environ = {"STRIPE_API_BASE": BASE, "STRIPE_API_KEY": CANARY_KEY, **(env or {})}
-    return CliRunner().invoke(main, args, env=environ, catch_exceptions=False)
-
-
 def test_auth_fails_when_events_are_refused_and_says_what_it_costs(fake):
-    result = run(["auth", "--json"])
+    result = run_cli(["auth", "--json"])
     assert result.exit_code == EXIT_PERMISSION
     assert result.stderr == ("error: the key may not read events: grant Read on them to the restricted key "
                              "(without events, every sync re-reads each stream in full)\n")
@@ -85,13 +79,13 @@ def test_auth_fails_when_events_are_refused_and_says_what_it_costs(fake):
 
 def test_auth_passes_when_only_a_stream_left_out_of_the_sync_is_refused(tmp_path):
     account = small_account(customers=2)
-    account.faults.append((r"/v1/credit_notes", lambda p: account._error(403, "permission_denied", "rak_cn_read")))
+    account.faults.append((r"/v1/credit_notes", lambda p: account.error(403, "permission_denied", "rak_cn_read")))
     config = tmp_path / "config.toml"
     config.write_text('[stripe]\nstreams = ["customers", "events"]\n')
     config.chmod(0o600)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         account.install(rsps)
-        result = run(["auth", "--config", str(config), "--json"])
+        result = run_cli(["auth", "--config", str(config), "--json"])
     assert result.exit_code == EXIT_OK, result.stderr
     info = json.loads(result.stdout)
     rows = {row["stream"]: row for row in info["streams"]}

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-import responses
 
 from connector.http import RateLimiter, RetryPolicy
 from connector.providers.stripe import StripeProvider
@@ -21,23 +20,17 @@ from connector.store import open_store
 from connector.sync import run_sync
 from connector.providers.base import FilterIgnored
 from connector.providers.paging import check_page
-from tests.conftest import CANARY_KEY
+from tests.support.keys import CANARY_KEY
 
-from .fakestripe import BASE, FakeStripe, customer
+from tests.support.fakestripe import BASE, FakeStripe, customer
 
 CUSTOMERS = 1_000  # ten pages
 WORKERS = 1  # one page at a time: the order of pages, and so the requests counted, is fixed
 
 
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
 def ignoring_created_filters(fake: FakeStripe) -> FakeStripe:
-    honest_list = fake._list
-    fake._list = lambda items, params, path: honest_list(
+    honest_list = fake.page
+    fake.page = lambda items, params, path: honest_list(
         items, {k: v for k, v in params.items() if not k.startswith("created")}, path)
     return fake
 

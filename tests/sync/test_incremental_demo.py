@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 
 from connector.http import RateLimiter
 from connector.providers.stripe import StripeProvider
 from connector.store import open_store
 from connector.sync import run_sync
-from tests.conftest import CANARY_KEY
-
-demo_server = pytest.importorskip("connector.demo.server")
+from connector.demo import server as demo_server
+from tests.support.keys import CANARY_KEY
 
 
 def test_changes_after_a_full_sync_arrive_through_events(tmp_path):

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from connector.streams import RAW_TABLES
-from tests.conftest import CANARY_KEY
+from connector.demo import server as demo_server
+from tests.support.keys import CANARY_KEY
 
-demo_server = pytest.importorskip("connector.demo.server")
 
 ROOT = Path(__file__).resolve().parents[2]
 SYNC = [sys.executable, "-m", "connector.cli", "sync", "--quiet", "--max-requests-per-second", "400"]

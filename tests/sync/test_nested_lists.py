@@ -11,26 +11,18 @@ from __future__ import annotations
 
 import json
 
-import pytest
-import responses
 
 from connector.http import RateLimiter, RetryPolicy
 from connector.providers.stripe import StripeProvider
 from connector.store import open_store
 from connector.sync import run_sync
-from tests.conftest import CANARY_KEY
+from tests.support.keys import CANARY_KEY
 
-from .fakestripe import BASE, small_account
+from tests.support.fakestripe import BASE, small_account
 
 FAST_RETRIES = RetryPolicy(max_attempts=4, max_seconds=5, initial_wait=0.001, max_wait=0.01)
 CHILD_EXPAND = {"expand[0]": "data.discounts", "expand[1]": "data.discounts.source.coupon"}
 COUPON = {"id": "C50", "object": "coupon", "duration": "forever", "percent_off": 50.0}
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def provider():

@@ -6,14 +6,12 @@ import json
 import sqlite3
 
 import pytest
-from click.testing import CliRunner
 
-from connector.cli import main
 from connector.errors import EXIT_OK, EXIT_REJECTED
-from tests.conftest import CANARY_KEY
 
-from .fakestripe import customer, small_account
-from .loopback import LoopbackStripe
+from tests.support.fakestripe import customer, small_account
+from tests.support.loopback import LoopbackStripe
+from tests.support.cli import run_cli
 
 YEAR_10001 = 253_402_300_800 + 400 * 86_400
 STREAMS = "customers,subscriptions,invoices"
@@ -34,7 +32,7 @@ def hostile_account():
 
     def with_shapeless_objects(params):
         # an object without an id and a bare string, in the middle of the first page
-        status, headers, body = fake._list(
+        status, headers, body = fake.page(
             sorted(fake.objects["customers"].values(), key=lambda o: (o["created"], o["id"]), reverse=True),
             params, "/v1/customers")
         page = json.loads(body)
@@ -54,13 +52,6 @@ def served():
         yield fake, server
 
 
-def cli(args, url):
-    result = CliRunner().invoke(main, args, env={"STRIPE_API_BASE": url, "STRIPE_API_KEY": CANARY_KEY},
-                                catch_exceptions=False)
-    assert "Traceback" not in result.output and CANARY_KEY not in result.output
-    return result
-
-
 def quarantined(db):
     with sqlite3.connect(db) as conn:
         return sorted(conn.execute("SELECT stream, object_id, reason, run FROM _quarantine").fetchall(),
@@ -73,7 +64,7 @@ GOOD_CUSTOMERS = [f"cus_{n:05d}" for n in range(6)]
 def test_bad_objects_are_quarantined_and_the_rest_of_the_run_carries_on(served, tmp_path):
     fake, server = served
     db = str(tmp_path / "billing.db")
-    result = cli(["sync", "--db", db, "--streams", STREAMS], server.url)
+    result = run_cli(["sync", "--db", db, "--streams", STREAMS], base=server.url)
     assert result.exit_code == EXIT_REJECTED, result.stderr
     assert result.stderr.splitlines()[-1] == (
         "warning: 6 records could not be stored or mapped and were quarantined; "
@@ -100,20 +91,20 @@ def test_bad_objects_are_quarantined_and_the_rest_of_the_run_carries_on(served, 
         raw = conn.execute("SELECT raw FROM _quarantine WHERE object_id = 'cus_huge'").fetchone()[0]
     assert json.loads(raw)["balance"] == 10**20
 
-    status = json.loads(cli(["status", "--db", db, "--json"], server.url).output)
+    status = json.loads(run_cli(["status", "--db", db, "--json"], base=server.url).output)
     assert status["quarantined"] == {"customers": 4, "invoice_line_items": 1, "invoices": 1}
-    text = cli(["status", "--db", db], server.url).output
+    text = run_cli(["status", "--db", db], base=server.url).output
     assert "quarantined (could not be stored or mapped; the rest carried on; see docs/store.md):" in text
     assert "  customers                    4" in text
 
-    exported = cli(["export", "--db", db, "--to", f"csv:{tmp_path / 'out'}"], server.url)
+    exported = run_cli(["export", "--db", db, "--to", f"csv:{tmp_path / 'out'}"], base=server.url)
     assert exported.exit_code == EXIT_OK, exported.stderr
 
 
 def test_a_fixed_object_leaves_the_quarantine(served, tmp_path):
     fake, server = served
     db = str(tmp_path / "billing.db")
-    assert cli(["sync", "--db", db, "--streams", STREAMS], server.url).exit_code == EXIT_REJECTED
+    assert run_cli(["sync", "--db", db, "--streams", STREAMS], base=server.url).exit_code == EXIT_REJECTED
     fake.objects["customers"]["cus_huge"]["balance"] = 0
     fake.objects["customers"]["cus_huge"]["created"] = 1_600_000_800  # not needed, but an update moves it
     # the CLI runs on the real clock: move the cursors back an hour, so the new events fall in its window
@@ -124,7 +115,7 @@ def test_a_fixed_object_leaves_the_quarantine(served, tmp_path):
     fake.add_event("customer.updated", {"id": "cus_huge", "object": "customer"}, cursor + 10)
     fake.events.append({"object": "event", "type": "customer.updated", "created": cursor + 11,
                         "data": {"object": {"object": "customer"}}})  # an event without an id
-    result = cli(["sync", "--db", db, "--streams", STREAMS], server.url)
+    result = run_cli(["sync", "--db", db, "--streams", STREAMS], base=server.url)
     assert result.exit_code == EXIT_REJECTED, result.stderr
     streams = [(stream, object_id) for stream, object_id, *_ in quarantined(db)]
     assert ("customers", "cus_huge") not in streams

@@ -12,7 +12,6 @@ import json
 import time
 from datetime import datetime, timezone
 
-import pytest
 import requests
 
 from connector.http import RateLimiter
@@ -21,10 +20,10 @@ from connector.mrr.policy import load_policy
 from connector.providers.stripe import StripeProvider
 from connector.store import open_store
 from connector.sync import run_sync
-from tests.campaign.store_checks import snapshot
-from tests.conftest import CANARY_KEY
+from connector.demo import server as demo_server
+from tests.support.store_checks import snapshot
+from tests.support.keys import CANARY_KEY
 
-demo_server = pytest.importorskip("connector.demo.server")
 POLICY = load_policy("default")
 
 

@@ -5,20 +5,13 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-import responses
 
 from connector.errors import StoreError
 from connector.store import open_store
 from connector.sync import run_sync
 
-from .fakestripe import FakeStripe, customer
-from .test_sync_requests import provider
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
+from tests.support.fakestripe import FakeStripe, customer
+from tests.support.syncing import provider
 
 
 def test_disk_full_rolls_back_the_page_and_the_next_run_completes(rsps, tmp_path):

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
 import requests
-import responses
 
 from connector.errors import ConnectorError, UpstreamUnavailable
-from connector.store import open_store
-from connector.sync import run_sync
 from connector.sync.full import ENUMS
 
-from .fakestripe import FakeStripe, customer, small_account
-from .test_sync_requests import live_ids, provider, synced_store
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
+from tests.support.fakestripe import FakeStripe, customer, small_account
+from tests.support.syncing import live_ids, synced_store
 
 
 def counting(fake, path, answer, times=None):
@@ -74,7 +64,7 @@ def test_connection_reset_mid_page_is_retried(rsps):
 
 def test_429_beyond_the_budget_is_rate_limited_and_keeps_the_cursor(rsps):
     fake = small_account(customers=5)
-    counting(fake, r"/v1/customers", lambda p: fake._error(429, "rate_limit", "Too many requests"))
+    counting(fake, r"/v1/customers", lambda p: fake.error(429, "rate_limit", "Too many requests"))
     store, report = synced_store(fake, rsps, streams=["customers"])
     error = report.failures["customers"]
     assert isinstance(error, UpstreamUnavailable) and str(error).startswith("rate limited on GET /v1/customers after 4 attempts")
@@ -89,7 +79,7 @@ def test_429_beyond_the_budget_is_rate_limited_and_keeps_the_cursor(rsps):
 )
 def test_never_retried(rsps, status, headers):
     fake = small_account(customers=5)
-    calls = counting(fake, r"/v1/customers", lambda p: fake._error(status, "x", "no", headers=headers))
+    calls = counting(fake, r"/v1/customers", lambda p: fake.error(status, "x", "no", headers=headers))
     store, report = synced_store(fake, rsps, streams=["customers"])
     assert isinstance(report.failures["customers"], ConnectorError)
     assert calls["n"] == 1
@@ -97,7 +87,7 @@ def test_never_retried(rsps, status, headers):
 
 def test_should_retry_true_is_retried_even_on_a_4xx(rsps):
     fake = small_account(customers=5)
-    counting(fake, r"/v1/customers", lambda p: fake._error(409, "lock_timeout", "busy", headers={"Stripe-Should-Retry": "true"}), times=2)
+    counting(fake, r"/v1/customers", lambda p: fake.error(409, "lock_timeout", "busy", headers={"Stripe-Should-Retry": "true"}), times=2)
     store, report = synced_store(fake, rsps, streams=["customers"])
     assert report.failures == {}
     assert live_ids(store, "customers") == sorted(fake.objects["customers"])

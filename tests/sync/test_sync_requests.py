@@ -5,43 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-import responses
 
 from connector.errors import AuthError, PaginationError, PermissionDenied, UpstreamUnavailable
-from connector.http import RateLimiter, RetryPolicy
-from connector.providers.stripe import StripeProvider
-from connector.store import open_store
 from connector.sync import run_sync
 from connector.sync.slices import Slice, advance
-from tests.conftest import CANARY_KEY
-
-from .fakestripe import BASE, FakeStripe, customer, small_account
-
-FAST_RETRIES = RetryPolicy(max_attempts=4, max_seconds=5, initial_wait=0.001, max_wait=0.01)
-STREAMS = ["customers", "subscriptions", "invoices"]
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-def provider(retry=FAST_RETRIES):
-    return StripeProvider(CANARY_KEY, api_base=BASE, limiter=RateLimiter(1000), retry_policy=retry)
-
-
-def synced_store(fake, rsps, streams=STREAMS, **kwargs):
-    fake.install(rsps)
-    p = provider()
-    store = open_store(None)
-    store.bind_account(p.identify())
-    report = run_sync(store, p, streams=streams, workers=4, clock=lambda: 1_700_000_000, **kwargs)
-    return store, report
-
-
-def live_ids(store, table):
-    return sorted(r[0] for r in store.db.execute(f"select id from {table} where _deleted = 0").fetchall())
+from tests.support.fakestripe import FakeStripe, customer, small_account
+from tests.support.keys import CANARY_KEY
+from tests.support.syncing import STREAMS, live_ids, provider, synced_store
 
 
 def test_full_sync_reads_every_object_and_complete_nested_lists(rsps):
@@ -147,7 +117,7 @@ def test_malformed_or_truncated_200_is_a_transport_failure_not_an_empty_page(rsp
 
 def test_forbidden_stream_fails_alone_and_names_the_permission(rsps):
     fake = small_account(customers=5)
-    fake.faults.append((r"/v1/invoices", lambda p: fake._error(403, "permission_denied", "rak_invoice_read")))
+    fake.faults.append((r"/v1/invoices", lambda p: fake.error(403, "permission_denied", "rak_invoice_read")))
     store, report = synced_store(fake, rsps)
     assert set(report.failures) == {"invoices"}
     error = report.failures["invoices"]
@@ -157,14 +127,14 @@ def test_forbidden_stream_fails_alone_and_names_the_permission(rsps):
 
 def test_has_more_with_empty_page_fails_loudly(rsps):
     fake = small_account(customers=5)
-    fake.faults.append((r"/v1/customers", lambda p: fake._json({"object": "list", "data": [], "has_more": True})))
+    fake.faults.append((r"/v1/customers", lambda p: fake.reply({"object": "list", "data": [], "has_more": True})))
     store, report = synced_store(fake, rsps, streams=["customers"])
     assert isinstance(report.failures["customers"], PaginationError)
 
 
 def test_wrong_key_is_an_auth_error_without_the_key(rsps):
     fake = small_account(customers=1)
-    fake.faults.append((r"/v1/account", lambda p: fake._error(401, None, "Invalid API Key provided: sk_test_****9Zq")))
+    fake.faults.append((r"/v1/account", lambda p: fake.error(401, None, "Invalid API Key provided: sk_test_****9Zq")))
     fake.install(rsps)
     with pytest.raises(AuthError) as info:
         provider().identify()

@@ -6,7 +6,6 @@ adds one slice per clock, which splits and resumes like any other slice.
 
 from __future__ import annotations
 
-import pytest
 import responses
 
 from connector.http import RateLimiter
@@ -14,11 +13,10 @@ from connector.providers.stripe import StripeProvider
 from connector.store import open_store
 from connector.sync import run_sync
 from connector.sync.slices import Slice, advance, restart_without_cursor
-from tests.conftest import CANARY_KEY
+from connector.demo import server as demo_server
+from tests.support.keys import CANARY_KEY
 
-from .fakestripe import BASE, small_account
-
-demo_server = pytest.importorskip("connector.demo.server")
+from tests.support.fakestripe import BASE, small_account
 
 
 def test_a_full_sync_reads_the_customers_and_subscriptions_of_every_test_clock(tmp_path):

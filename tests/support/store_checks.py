@@ -117,7 +117,6 @@ class Watcher:
         self.previous: dict | None = None
         self.regressions: list[str] = []
         self.torn: list[str] = []
-        self.observations = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -148,7 +147,6 @@ class Watcher:
         finally:
             conn.close()
         self._check(observation)
-        self.observations += 1
         return observation
 
     def _check(self, now: dict) -> None:

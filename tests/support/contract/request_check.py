@@ -29,8 +29,8 @@ import stripe
 from stripe._request_options import RequestOptions
 from typing_extensions import is_typeddict
 
-from .response_check import ProblemLog
-from .stripe_schema import _namespace, declared_fields, field_type, required_fields, stripe_api_version
+from tests.support.contract.response_check import ProblemLog
+from tests.support.contract.stripe_schema import _namespace, declared_fields, field_type, required_fields, stripe_api_version
 
 MAX_EXPAND_DEPTH = 4  # Stripe refuses an expansion more than four properties deep
 _SDK_ROOT = Path(stripe.__file__).parent

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import requests
 
-from .child_process import stop_child
+from tests.support.integration.child_process import stop_child
 
 PACKAGE = "stripe-stateful-mock"
 VERSION = "0.0.16"
-CACHE = Path(__file__).resolve().parents[2] / ".cache" / "npm"
+CACHE = Path(__file__).resolve().parents[3] / ".cache" / "npm"
 INSTALL_SECONDS = 300
 STARTUP_SECONDS = 20.0
 

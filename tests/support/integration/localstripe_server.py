@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 import requests
 
-from .child_process import stop_child
+from tests.support.integration.child_process import stop_child
 
 _CHILD = """
 import sys

@@ -7,7 +7,6 @@ import requests
 from connector.demo.api import OBJECT_NAMES, PATH_STREAMS
 
 KEY = "sk_test_contract0tests0only0abcdefgh"
-NOW = 1_793_491_200  # 2026-11-01 00:00 UTC: a fixed anchor, so every account is the same each run
 # every top-level list the demo serves -> the `object` of its entries (nested lists are read per parent)
 LIST_PATHS = {f"/v1/{collection}": OBJECT_NAMES[stream]
               for collection, stream in PATH_STREAMS.items() if stream != "subscription_items"}

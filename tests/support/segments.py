@@ -1,14 +1,19 @@
-"""Stand-ins for the policy module while it is built separately: a duck-typed
-policy and a segment source that applies no rule but the interval normalisation
-(enough for imported periods and hand-built segments)."""
+"""MRR segments for the engine tests, without the mapping or the rules.
+
+A duck-typed policy, a segment source that applies no rule but the interval
+normalisation (enough for imported periods and hand-built segments), segments
+built by hand (``seg``) and imported periods written to a store (``write``).
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from connector.mrr.model import Segment, monthly_minor, read_segment_rows
+from connector.mrr.model import Segment, monthly_minor, read_segment_rows, segment_row, write_customer_segments
+
+PERIODS_START = date(2023, 1, 1)  # day 0 of the periods ``write`` takes
 
 
 @dataclass(frozen=True)
@@ -57,3 +62,23 @@ def seg(customer, start, end, mrr, *, currency="usd", sub="sub_1", source=None, 
         subscription_id=sub,
         cause=cause,
     )
+
+
+def write(store, customer_id, periods):
+    """Store a customer's imported segments from (start offset in days, length or None, monthly minor, currency)."""
+    rows = [
+        segment_row(
+            segment_id=f"{customer_id}:{index}",
+            provider="import",
+            customer_id=customer_id,
+            source_type="import",
+            source_id=f"{customer_id}:{index}",
+            subscription_id=f"sub_{customer_id}_{index % 2}",
+            currency=currency,
+            start=PERIODS_START + timedelta(days=offset),
+            end=None if length is None else PERIODS_START + timedelta(days=offset + length),
+            amount_minor=amount,
+        )
+        for index, (offset, length, amount, currency) in enumerate(periods)
+    ]
+    write_customer_segments(store, "import", customer_id, rows)

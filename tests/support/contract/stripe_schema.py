@@ -35,7 +35,7 @@ from stripe._list_object import ListObject
 from stripe._object_classes import OBJECT_CLASSES
 from stripe._stripe_object import StripeObject, UntypedStripeObject
 
-FIXTURES_PATH = Path(__file__).resolve().parents[2] / "fixtures" / "stripe" / "openapi" / "fixtures3.json"
+FIXTURES_PATH = Path(__file__).resolve().parents[3] / "fixtures" / "stripe" / "openapi" / "fixtures3.json"
 NONE_TYPE = type(None)
 
 

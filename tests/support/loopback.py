@@ -1,10 +1,15 @@
-"""Hostile servers for the tests: small loopback HTTP servers that misbehave on purpose.
+"""The one loopback HTTP server of the tests, for answers written in Python.
 
-A :class:`HostileServer` listens on 127.0.0.1 (port 0), records every request
+A :class:`LoopbackServer` listens on 127.0.0.1 (port 0), records every request
 and answers each with what its ``answer`` function returns: a :class:`Reply`
 (status, body, headers), or a callable that writes the raw response itself
-(to trickle bytes, for instance). It serves ``/v1/account`` (every sync starts
-there) and an empty ``/v1/test_helpers/test_clocks`` by itself. Use it as a context manager: the test that starts it stops it.
+(to trickle bytes, for instance). Unless told ``account=None`` it serves
+``/v1/account`` (every sync starts there) and an empty
+``/v1/test_helpers/test_clocks`` by itself, so a hostile answer only handles
+what it is about. :class:`LoopbackStripe` is the same server answering with a
+FakeStripe: the request handler `responses` drives, over real HTTP, for tests
+that run the CLI end to end. Use either as a context manager: the test that
+starts it stops it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.support.fakestripe import FakeStripe
+
 ACCOUNT = {"id": "acct_hostile", "object": "account"}
 
 
@@ -26,6 +33,7 @@ class Request:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    target: str  # the request line's path and query, as sent
 
 
 @dataclass
@@ -51,8 +59,8 @@ def stripe_error(status: int, message: str, **fields: Any) -> Reply:
 Answer = Callable[[Request], "Reply | Callable[[BaseHTTPRequestHandler], None]"]
 
 
-class HostileServer:
-    def __init__(self, answer: Answer):
+class LoopbackServer:
+    def __init__(self, answer: Answer, *, account: dict[str, Any] | None = ACCOUNT):
         self.answer = answer
         self.requests: list[Request] = []
         self.stopping = threading.Event()  # trickling writers stop when it is set
@@ -66,16 +74,19 @@ class HostileServer:
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 parts = urlsplit(self.path)
-                request = Request("GET", parts.path, dict(parse_qsl(parts.query)), dict(self.headers.items()))
+                request = Request("GET", parts.path, dict(parse_qsl(parts.query)), dict(self.headers.items()), self.path)
                 server.requests.append(request)
-                if parts.path == "/v1/account":
-                    reply: Any = Reply(200, ACCOUNT)
-                elif parts.path == "/v1/test_helpers/test_clocks":  # a test-mode read lists them first: none here
+                if account is not None and parts.path == "/v1/account":
+                    reply: Any = Reply(200, account)
+                elif account is not None and parts.path == "/v1/test_helpers/test_clocks":  # a test-mode read lists them first: none here
                     reply = stripe_list(parts.path, [], False)
                 else:
                     reply = server.answer(request)
                 if callable(reply):
-                    reply(self)
+                    try:
+                        reply(self)
+                    except OSError:
+                        pass  # the client gave up mid-answer (a deadline): what the test is about
                     return
                 payload = reply.payload()
                 self.send_response(reply.status)
@@ -93,7 +104,7 @@ class HostileServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
-    def base(self) -> str:
+    def url(self) -> str:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     @property
@@ -103,7 +114,7 @@ class HostileServer:
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]
 
-    def __enter__(self) -> HostileServer:
+    def __enter__(self) -> LoopbackServer:
         self._thread.start()
         return self
 
@@ -112,3 +123,15 @@ class HostileServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
+
+
+class LoopbackStripe(LoopbackServer):
+    """A FakeStripe served over HTTP: its answers, account and faults included, come from the fake."""
+
+    def __init__(self, fake: FakeStripe):
+        self.fake = fake
+        super().__init__(self._answer_from_fake, account=None)
+
+    def _answer_from_fake(self, request: Request) -> Reply:
+        status, headers, body = self.fake.handle("http://127.0.0.1" + request.target)
+        return Reply(status, body.encode(), headers)

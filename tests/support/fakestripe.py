@@ -48,10 +48,11 @@ class FakeStripe:
 
     # ---- routing -----------------------------------------------------------
     def install(self, rsps: responses.RequestsMock) -> None:
-        rsps.add_callback(responses.GET, re.compile(re.escape(BASE) + r"/v1/.*"), callback=self._handle)
+        rsps.add_callback(responses.GET, re.compile(re.escape(BASE) + r"/v1/.*"), callback=lambda r: self.handle(r.url))
 
-    def _handle(self, request):
-        url = urlparse(request.url)
+    def handle(self, address: str) -> tuple[int, dict[str, str], str]:
+        """The answer to a GET of ``address``: (status, headers, body), whatever the transport."""
+        url = urlparse(address)
         params = {k: v[-1] for k, v in parse_qs(url.query).items()}
         self.calls.append((url.path, params))
         for pattern, fault in self.faults:
@@ -60,32 +61,34 @@ class FakeStripe:
                 if result is not None:
                     return result
         if url.path == "/v1/account":
-            return self._json({"id": self.account_id, "object": "account"})
+            return self.reply({"id": self.account_id, "object": "account"})
         if url.path == "/v1/events":
-            return self._list(sorted(self.events, key=lambda e: (e["created"], e.get("id", "")), reverse=True), params, "/v1/events")
+            return self.page(sorted(self.events, key=lambda e: (e["created"], e.get("id", "")), reverse=True), params, "/v1/events")
         if url.path == "/v1/subscription_items":
             sub = self.objects["subscriptions"][params["subscription"]]
-            return self._list(sub["_all_items"], params, url.path)
+            return self.page(sub["_all_items"], params, url.path)
         if url.path == "/v1/invoice_payments":
-            return self._list(self.objects["invoices"][params["invoice"]].get("_all_payments", []), params, url.path)
+            return self.page(self.objects["invoices"][params["invoice"]].get("_all_payments", []), params, url.path)
         match = re.fullmatch(r"/v1/invoices/([^/]+)/lines", url.path)
         if match:
-            return self._list(self.objects["invoices"][match.group(1)]["_all_lines"], params, url.path)
+            return self.page(self.objects["invoices"][match.group(1)]["_all_lines"], params, url.path)
         for stream, path in PATHS.items():
             if url.path == path:
                 items = sorted(self.objects[stream].values(), key=lambda o: (o["created"], o["id"]), reverse=True)
-                return self._list([self._public(o) for o in items], params, path)
+                return self.page([self.public(o) for o in items], params, path)
             if url.path.startswith(path + "/"):
                 obj = self.objects[stream].get(url.path[len(path) + 1:])
                 if obj is None:
-                    return self._error(404, "resource_missing", "No such object")
-                return self._json(self._public(obj))
-        return self._error(404, "resource_missing", "Unrecognized request URL")
+                    return self.error(404, "resource_missing", "No such object")
+                return self.reply(self.public(obj))
+        return self.error(404, "resource_missing", "Unrecognized request URL")
 
-    def _public(self, obj: dict) -> dict:
+    def public(self, obj: dict) -> dict:
+        """The object as Stripe shows it: without the fake's own ``_`` fields."""
         return {k: v for k, v in obj.items() if not k.startswith("_")}
 
-    def _list(self, items: list[dict], params: dict, path: str):
+    def page(self, items: list[dict], params: dict, path: str):
+        """One list page of ``items`` (newest first) as Stripe pages them for these ``params``."""
         for op, fn in (("gte", lambda c, v: c >= v), ("gt", lambda c, v: c > v), ("lt", lambda c, v: c < v), ("lte", lambda c, v: c <= v)):
             key = f"created[{op}]"
             if key in params:
@@ -93,21 +96,21 @@ class FakeStripe:
         if "starting_after" in params:
             ids = [o.get("id") for o in items]
             if params["starting_after"] not in ids:
-                return self._error(400, "resource_missing", "No such object", param="starting_after")
+                return self.error(400, "resource_missing", "No such object", param="starting_after")
             items = items[ids.index(params["starting_after"]) + 1:]
         limit = int(params.get("limit", 10))
         page = items[:limit]
-        return self._json({"object": "list", "data": page, "has_more": len(items) > limit, "url": path})
+        return self.reply({"object": "list", "data": page, "has_more": len(items) > limit, "url": path})
 
     @staticmethod
-    def _json(body, status=200, headers=None):
+    def reply(body, status=200, headers=None):
         return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body)
 
-    def _error(self, status, code, message, param=None, headers=None):
+    def error(self, status, code, message, param=None, headers=None):
         error = {"type": "invalid_request_error", "code": code, "message": message}
         if param:
             error["param"] = param
-        return self._json({"error": error}, status, headers)
+        return self.reply({"error": error}, status, headers)
 
 
 def customer(n: int, created: int) -> dict:

@@ -22,10 +22,6 @@ class Image:
     channels: int
     rows: list[bytes]          # unfiltered scanlines, ``width * channels`` bytes each
 
-    def pixel(self, x: int, y: int) -> tuple[int, ...]:
-        start = x * self.channels
-        return tuple(self.rows[y][start:start + self.channels])
-
 
 def _paeth(left: int, up: int, up_left: int) -> int:
     estimate = left + up - up_left

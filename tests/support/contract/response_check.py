@@ -25,7 +25,7 @@ from typing import Any
 from stripe._error_object import ErrorObject
 from stripe._object_classes import OBJECT_CLASSES
 
-from .stripe_schema import (
+from tests.support.contract.stripe_schema import (
     declared_fields, deleted_fields, field_type, object_name_of, required_fields, resource_class,
 )
 
