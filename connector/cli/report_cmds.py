@@ -16,30 +16,37 @@ from .output import json_row, major_row, output_options, print_csv, print_json, 
 _DISPLAY_ONLY = ("mrr",)   # summary_rows' preformatted text; the output layer formats money itself
 
 
-def report_json(summary: dict, last: dict) -> dict:
-    """The `report --format json` document (schema ``#/$defs/report``); `demo --format json` embeds it."""
+def _json_block(block: dict) -> dict:
     return {
-        **{k: summary[k] for k in ("as_of", "policy", "policy_fingerprint", "computed_through", "computed_as_of")},
-        "partial": last["partial"],
-        "warning": last["warning"],
-        "currencies": [
-            {
-                **json_row({k: v for k, v in block.items() if k not in ("months", *_DISPLAY_ONLY)}),
-                "months": [
-                    json_row({"currency": block["currency"], **{k: v for k, v in row.items() if k not in _DISPLAY_ONLY}})
-                    for row in block["months"]
-                ],
-            }
-            for block in summary["currencies"]
-        ],
+        **json_row({k: v for k, v in block.items() if k not in ("months", *_DISPLAY_ONLY)}),
+        "months": [json_row({"currency": block["currency"], **{k: v for k, v in row.items() if k not in _DISPLAY_ONLY}})
+                   for row in block["months"]],
     }
 
 
+def report_json(summary: dict, last: dict) -> dict:
+    """The `report --format json` document (schema ``#/$defs/report``); `demo --format json` embeds it.
+    With a reporting currency, ``reporting`` holds the converted block (its months with ``fx``)."""
+    document = {
+        **{k: summary[k] for k in ("as_of", "policy", "policy_fingerprint", "computed_through", "computed_as_of")},
+        "partial": last["partial"],
+        "warning": last["warning"],
+        "currencies": [_json_block(block) for block in summary["currencies"]],
+    }
+    if summary.get("reporting"):
+        document["reporting"] = _json_block(summary["reporting"])
+    return document
+
+
 def report_csv_rows(summary: dict) -> list[dict]:
-    """One row per currency and month: the CSV table of `report` and `demo`."""
+    """One row per currency and month: the CSV table of `report` and `demo`; with a reporting currency, its
+    rows first (``view`` = reporting, with ``fx``), then the currencies' (``view`` = currency)."""
+    converted = [(summary["reporting"], "reporting")] if summary.get("reporting") else []
+    blocks = converted + [(block, "currency") for block in summary["currencies"]]
     return [
-        major_row({"currency": block["currency"], **{k: v for k, v in row.items() if k not in _DISPLAY_ONLY}})
-        for block in summary["currencies"]
+        major_row({"currency": block["currency"], **{k: v for k, v in row.items() if k not in _DISPLAY_ONLY},
+                   **({"fx_minor": row.get("fx_minor"), "view": view} if converted else {})})
+        for block, view in blocks
         for row in block["months"]
     ]
 
@@ -75,7 +82,7 @@ def report(config_path, db, output_format, html_path, policy, rates, reporting_c
             path = write_report(store, html_path, rules, rates=table)
             click.echo(f"wrote {path}", err=True)
             return
-        summary = summary_rows(store, rules)
+        summary = summary_rows(store, rules, rates=table)
     finally:
         store.close()
     if output_format == "json":

@@ -82,6 +82,7 @@ def reporting_section(facts, rates, as_of: date, plan_pieces, sections: list[Cur
         cohorts=cohort_table(converted_series(figures, to), last),
         lines=lines,
         rate_sources=rates.sources([s.currency for s in sections], as_of),
+        currency_mrr=now["per_currency"],
     )
     return section, _stale(rates, [s.currency for s in sections], as_of)
 

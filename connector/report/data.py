@@ -37,6 +37,7 @@ class CurrencySection:
     cohorts: list[dict[str, Any]] = field(default_factory=list)         # connector.mrr.cohorts rows
     lines: dict[str, list[int]] = field(default_factory=dict)           # converted view: MRR per currency
     rate_sources: str = ""                                              # converted view: the as-of rates
+    currency_mrr: dict[str, int] = field(default_factory=dict)          # converted view: each currency on the as-of day
     share: Fraction | None = None                                       # of the converted MRR on the as-of day
 
 
@@ -160,8 +161,8 @@ def load_report_data(store: Store, policy=None, *, as_of: date | None = None, ra
             data.reporting, data.stale_rates = reporting_section(facts, rates, as_of, plan_pieces, data.sections)
             total = data.reporting.current_mrr_minor
             for section in data.sections:
-                converted = data.reporting.lines.get(section.currency, [0])
-                section.share = Fraction(converted[-1], total) if total and converted else None
+                converted = data.reporting.currency_mrr.get(section.currency, 0)
+                section.share = Fraction(converted, total) if total else None
             data.sections.sort(key=lambda s: (-(s.share or 0), s.currency))
             data.reporting.lines = {s.currency: data.reporting.lines[s.currency] for s in data.sections}
         return data

@@ -102,3 +102,21 @@ def test_unknown_policy_and_missing_store_are_one_line_errors(db, tmp_path):
 def test_help_shows_an_example():
     result = run_cli(["report", "--help"])
     assert "billing-connector report --html mrr.html" in result.output
+
+
+def test_the_terminal_summary_and_its_json_and_csv_carry_the_converted_view(db, tmp_path):
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,rate\nKWD,3.25\n")
+    args = ["report", "--db", db, "--reporting-currency", "USD", "--rates", str(rates)]
+    document = json.loads(run_cli([*args, "--format", "json"], env=NO_POLICY).stdout)
+    reporting = document["reporting"]
+    # the report's as-of day is today: the facts end on 2019-12-15, so December 2019 is the last month shown
+    assert reporting["currency"] == "USD" and [c["currency"] for c in document["currencies"]] == ["USD", "KWD", "JPY"]
+    for before, after in zip(reporting["months"], reporting["months"][1:]):
+        moves = sum(after[k]["amount_minor"] for k in ("new", "expansion", "contraction", "churn", "reactivation", "fx"))
+        assert after["mrr"]["amount_minor"] - before["mrr"]["amount_minor"] == moves == after["net_new_mrr"]["amount_minor"]
+    text = run_cli(args, env=NO_POLICY).stdout
+    assert "all currencies in USD: " in text and text.index("all currencies in USD") < text.index("\nUSD: ")
+    csv_lines = run_cli([*args, "--format", "csv"], env=NO_POLICY).stdout.splitlines()
+    assert csv_lines[0] == "currency,month,mrr,customers,new,expansion,contraction,churn,reactivation,fx,net_new_mrr,view"
+    assert csv_lines[1].endswith(",reporting") and csv_lines[-1].endswith(",currency")
