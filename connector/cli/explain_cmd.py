@@ -13,10 +13,12 @@ from .conversion import conversion_options, reporting_rates
 from .options import common_options, settings_from
 from .output import json_row, output_options, print_json, print_rows, warn
 
-EXPLAIN_SECTIONS = ("mrr", "segments", "movements", "unplaced", "events")
+EXPLAIN_SECTIONS = ("mrr", "segments", "movements", "unplaced", "events", "provider_mrr")
 # Headings of the table output ("counted": what the policy counts on the day).
 _TITLES = {"segments": "segments (counted: what the policy counts on the day; items and invoice lines never both)",
-           "unplaced": "not placed by the rules"}
+           "unplaced": "not placed by the rules",
+           "provider_mrr": "the provider's own MRR per subscription, as last synced, beside ours (a reconciliation "
+                           "aid, never an input)"}
 
 
 def _explain_sections(report) -> dict[str, list[dict]]:
@@ -34,6 +36,7 @@ def _explain_sections(report) -> dict[str, list[dict]]:
         ],
         "unplaced": report["unplaced"],
         "events": [{**event, "created": iso_utc(event["created"])} for event in report["events"]],
+        "provider_mrr": report["provider_mrr"],
     }
 
 
@@ -76,6 +79,8 @@ def explain(config_path, db, output_format, customer_id, on_date, section, rates
         return
     click.echo(f"customer {customer_id} on {report['date']} (policy {report['policy']})")
     for name in [section] if section else EXPLAIN_SECTIONS:
+        if name == "provider_mrr" and not sections[name] and not section:
+            continue   # a provider without its own MRR figure (Stripe)
         click.echo(f"\n{_TITLES.get(name, name)}:")
         print_rows(sections[name], "table")
     if table is not None and not section:
@@ -96,6 +101,7 @@ def _explain_json(report, last, section: str | None) -> dict:
         "months": [json_row(month) for month in report["months"]],
         "unplaced": [json_row(item) for item in report["unplaced"]],
         "events": _explain_sections(report)["events"],
+        "provider_mrr": [json_row(row) for row in report["provider_mrr"]],
     }
     if "reporting_months" in report:
         document["reporting_months"] = [json_row(row) for row in report["reporting_months"]]
