@@ -250,7 +250,7 @@ NEUTRAL_MIGRATIONS: list[Migration] = [
     ("0002_dependency_indexes", _index_dependents),
     *[(f"0003_{name}", _create(TABLES[name])) for name in _LATER],
     ("0004_subscription_change_status", _subscription_change_status),
-    ("0005_customer_country", _customer_country),
+    ("0006_customer_country", _customer_country),
 ]
 
 
