@@ -18,7 +18,7 @@ import click
 from ..errors import ConfigError
 from .. import refresh
 from ..mrr import engine, queries, reporting_view, views
-from ..mrr.reporting_view import CURRENCY_VIEW
+from ..mrr.reporting_view import CURRENCY_VIEW, REPORTING_VIEW
 from ..mrr.model import SEGMENTS_TABLE
 from ..output_values import money
 from ..store import open_store
@@ -161,19 +161,24 @@ def history(config_path, db, output_format, policy_name, grain, since, until, by
             refresh_rates):
     """One row per period: MRR, customers, each movement, net new MRR.
 
+    Nothing after the stored as-of day, unless --until asks for later: then the
+    rows after it are a projection (if nothing changes), labelled as `mrr current
+    --date` labels one. With --rates each period converts at its day's rate.
+
     \b
     Example:
       billing-connector mrr history --grain day --since 2024-06-01 --until 2024-06-30 --format csv
     """
+    from ..mrr.fx import convert_customer_months, month_end
+
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     if grain == "day":
-        first, last = _parse_day(since, "--since"), _parse_day(until, "--until") or engine.today_utc()
+        first, last = _parse_day(since, "--since"), _parse_day(until, "--until")
+        project_to = last
     else:
         first, last = _parse_month(since, "--since"), _parse_month(until, "--until")
+        project_to = date.fromisoformat(month_end(last)) if last else None
     table = reporting_rates(settings, rates, refresh_rates)
-    if grain == "day" and table is not None and (rates or reporting_currency):
-        raise ConfigError("--reporting-currency and --rates work with --grain month (a day's converted figure: "
-                          "mrr current --date YYYY-MM-DD)")
     if by is not None:
         if grain == "day":
             raise ConfigError("--by works with --grain month")
@@ -181,14 +186,29 @@ def history(config_path, db, output_format, policy_name, grain, since, until, by
         rows = mrr_cohort_cmds.segment_rows(settings, policy, by, first, last, table)
         print_rows(rows, output_format, envelope={"grain": grain, "by": by, **_reporting_envelope(table)})
         return
-    with _reading(settings, policy_name, output_format) as (facts, _info, envelope):
+    with _reading(settings, policy_name, output_format, project_to=project_to) as (facts, info, envelope):
+        as_of = engine.stored_policy(facts).as_of or engine.today_utc()   # the projection's end when projecting
         if grain == "day":
-            rows, table = queries.history_by_day(facts, first, last), None
+            end = min(last or as_of, as_of)
+            rows = queries.history_by_day(facts, first, end)
+            if table is not None:
+                start = first or queries.first_mrr_day(facts) or end
+                currencies = {r["currency"] for r in rows}
+                converted = [{**r, "view": REPORTING_VIEW, "rate_source": table.sources(currencies, r["period"])}
+                             for r in convert_customer_months(queries.customer_days(facts, start, end), table, grain="day")
+                             if start.isoformat() <= r["period"]]
+                rows = [{**r, "fx_minor": None, "view": CURRENCY_VIEW, "rate_source": None} for r in rows] + converted
         else:
             rows = queries.history_by_month(facts, first, last)
             if table is not None:
                 rows = [{**r, "fx_minor": None, "view": CURRENCY_VIEW, "rate_source": None} for r in rows]
                 rows += reporting_view.history(facts, table, first, last)
+    if info.projection:
+        if output_format == "table":
+            click.echo(f"projection: MRR history through {project_to.isoformat()} if nothing changes after the "
+                       f"stored as-of day (policy {info.name!r})")
+        elif output_format == "csv":   # no heading in CSV: every row carries the label
+            rows = [{**row, "policy": info.name, "projection": True} for row in rows]
     print_rows(rows, output_format, envelope={**envelope, "grain": grain, **_reporting_envelope(table)})
 
 

@@ -40,6 +40,7 @@ from .catalog import build_catalog, plan_from_price
 from .events import build_events, event_object
 from .ids import DAY, ordered_id, today_midnight_utc
 from .listing import PositionalList, StreamIndex, dumps, list_body, payload_id
+from .live import LiveBilling
 from .mutations import AccountMutations
 from .simulation import CustomerSimulation
 from .subscription import build_items, build_subscription
@@ -171,7 +172,7 @@ def _simulate_range(arguments: tuple) -> SimulatedChunk:
     return simulate_customers(*arguments)
 
 
-class DemoAccount(AccountMutations):
+class DemoAccount(AccountMutations, LiveBilling):
     def __init__(self, seed: int = 1, customers: int = 300, now: int | None = None, workers: int | None = None):
         self.seed, self.customer_count, self.workers = seed, customers, workers
         self.now = int(now) if now is not None else today_midnight_utc()
@@ -192,6 +193,7 @@ class DemoAccount(AccountMutations):
         self.subscription_states = {}
         self.discounts: dict[str, dict] = {}
         self._mutation_rng = random.Random(f"mutations/{seed}")
+        self.init_live_billing()
         # The build allocates millions of long-lived objects: cyclic GC passes over them
         # cost ~15 % of the build and later pause the server, so they are frozen once built.
         gc.disable()
@@ -340,14 +342,18 @@ class DemoAccount(AccountMutations):
         return base + self._clock_offset
 
     def advance_clock(self, seconds: int) -> int:
+        """Move the clock; what the API's subscriptions bill meanwhile happens at its moment (live.py)."""
         with self.lock:
             self._clock_offset += int(seconds)
+            self.run_billing(self.clock)
             return self.clock
 
-    def _emit(self, event_type: str, snapshot: dict, previous: dict | None = None) -> dict:
-        """A live event at the account clock, visible in /v1/events at once."""
+    def _emit(self, event_type: str, snapshot: dict, previous: dict | None = None, at: int | None = None) -> dict:
+        """A live event at the account clock (or at ``at``, a moment the clock just passed), visible in
+        /v1/events at once."""
+        when = self.clock if at is None else at
         event_id = ordered_id("evt", self._event_sequence, self._event_rng)
         self._event_sequence += 1
-        event = event_object(event_id, event_type, self.clock, snapshot, previous)
-        self.indexes["events"].put(self.clock, event_id, dumps(event), attributes_of("events", event))
+        event = event_object(event_id, event_type, when, snapshot, previous)
+        self.indexes["events"].put(when, event_id, dumps(event), attributes_of("events", event))
         return event

@@ -12,6 +12,8 @@ Routes (``{id}`` any id; lists newest first, ``limit`` 1..100 default 10,
     GET    /v1/subscription_items/{id}
     GET    /v1/invoices/{id}/lines                     (lines in invoice order)
     POST   /v1/customers, /v1/customers/{id}, /v1/subscriptions/{id}, /v1/refunds
+    POST   /v1/prices, /v1/coupons, /v1/tax_rates, /v1/subscriptions, /v1/subscription_schedules[/{id}]
+    GET    /v1/tax_rates/{id}, /v1/subscription_schedules/{id}   (live.py: billing as the clock moves)
     DELETE /v1/customers/{id}, /v1/subscriptions/{id}, /v1/coupons/{id}
 
 ``/v1/subscriptions`` lists every status but ``canceled`` and ``incomplete_expired``
@@ -65,6 +67,7 @@ PERMISSIONS = {
 KEY_PREFIXES = ("sk_test_", "rk_test_", "sk_live_", "rk_live_")
 _ROUTE = re.compile(r"^/v1/(?P<collection>[a-z_]+)(?:/(?P<id>[^/]+))?(?P<lines>/lines)?/?$")
 _HIDDEN_STATUSES = {"canceled", "incomplete_expired"}
+_LIVE_COLLECTIONS = ("tax_rates", "subscription_schedules")
 
 
 def mask_key(key: str) -> str:
@@ -138,6 +141,8 @@ class DemoApi:
         if path.startswith("/v1/test_helpers/test_clocks") and method == "GET":
             return 200, self._test_clocks(path, params)
         match = _ROUTE.match(path)
+        if match and match["collection"] in _LIVE_COLLECTIONS and not match["lines"]:
+            return 200, dumps(self._mutate(method, match["collection"], match["id"], params))
         stream = PATH_STREAMS.get(match["collection"]) if match else None
         if stream is None:
             raise DemoRequestError(404, f"Unrecognized request URL ({method}: {path}). Please see "
@@ -175,18 +180,28 @@ class DemoApi:
         account = self.account
         table = {
             ("POST", "customers", False): lambda: account.create_customer(params),
+            ("POST", "prices", False): lambda: account.create_price(params),
+            ("POST", "coupons", False): lambda: account.create_coupon(params),
+            ("POST", "subscriptions", False): lambda: account.create_subscription(params),
             ("POST", "customers", True): lambda: account.update_customer(object_id, params),
             ("DELETE", "customers", True): lambda: account.delete_customer(object_id),
             ("POST", "subscriptions", True): lambda: account.update_subscription(object_id, params),
             ("DELETE", "subscriptions", True): lambda: account.cancel_subscription(object_id),
             ("POST", "refunds", False): lambda: account.create_refund(params),
             ("DELETE", "coupons", True): lambda: account.delete_coupon(object_id),
+            # made through the API and read by id only (live.py)
+            ("GET", "tax_rates", True): lambda: account.tax_rate(object_id),
+            ("POST", "tax_rates", False): lambda: account.create_tax_rate(params),
+            ("GET", "subscription_schedules", True): lambda: account.schedule_object(object_id),
+            ("POST", "subscription_schedules", False): lambda: account.create_subscription_schedule(params),
+            ("POST", "subscription_schedules", True): lambda: account.update_subscription_schedule(object_id, params),
         }
         action = table.get((method, stream, bool(object_id)))
         if action is None:
             raise DemoRequestError(404, f"Unrecognized request URL ({method}: /v1/{stream}). The demo server "
                                         "supports GET on every stream and a few mutations (see its docs).")
-        return self._expand([action()], params.get("expand") or [])[0]
+        with account.lock:
+            return self._expand([action()], params.get("expand") or [])[0]
 
     def _account_object(self) -> dict:
         return stripe_object("account", {
@@ -335,6 +350,8 @@ class DemoApi:
     def _object(self, collection: str, object_id: str) -> dict | None:
         """The object an id names, as its detail read serves it; a deleted one's stub."""
         account = self.account
+        if collection == "subscription_schedules":
+            return account.schedule_object(object_id) if object_id in account.schedules else None
         if collection == "discounts":
             discount = account.discounts.get(object_id)
             return collapse_references(discount) if discount is not None else None

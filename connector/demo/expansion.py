@@ -52,6 +52,7 @@ EXPANDABLE: dict[tuple[str, str], str] = {
     ("subscription", "customer"): "customers",
     ("subscription", "discounts"): "discounts",
     ("subscription", "latest_invoice"): "invoices",
+    ("subscription", "schedule"): "subscription_schedules",
     ("subscription_item", "discounts"): "discounts",
 }
 # (holder, field) -> the includable field's value for the holder (absent unless expanded)

@@ -128,6 +128,8 @@ class AccountMutations:
             if before["status"] in ("canceled", "incomplete_expired"):
                 raise DemoRequestError(400, "A canceled subscription can only update its cancellation_details "
                                             "and metadata.")
+            if subscription_id in self.live_terms:   # made through the API: Stripe's billing (live.py)
+                return self.update_live_subscription(state, params)
             quantity = params.get("quantity")
             items_param = params.get("items")
             if quantity is None and isinstance(items_param, list) and items_param:

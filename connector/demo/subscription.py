@@ -17,7 +17,7 @@ from .unmodelled import stripe_object
 
 STATUS_FIELDS = (
     "status", "cancel_at", "cancel_at_period_end", "canceled_at", "ended_at", "discounts",
-    "latest_invoice", "pause_collection", "trial_start", "trial_end",
+    "latest_invoice", "pause_collection", "trial_start", "trial_end", "schedule",
 )
 
 
@@ -36,6 +36,10 @@ class SubscriptionState:
     changes: list[tuple[int, dict]] = field(default_factory=list)
     metadata: dict = field(default_factory=dict)
     item_discounts: dict[str, list[str]] = field(default_factory=dict)   # item id -> discount ids (forever)
+    # billing cycle resets (``billing_cycle_anchor=now``, a change of interval): (from, new anchor, months)
+    anchors: list[tuple[int, int, int]] = field(default_factory=list)
+    item_tax_rates: dict[str, list[dict]] = field(default_factory=dict)   # item id -> tax rate objects
+    default_tax_rates: list[dict] = field(default_factory=list)
 
     def set_items(self, at: int, items: dict[str, tuple[str, int]]) -> None:
         self.phases.append((at, dict(items)))
@@ -57,14 +61,23 @@ class SubscriptionState:
             fields.update(changed)
         return fields
 
+    def anchor_at(self, at: int) -> tuple[int, int, int]:
+        """(since, billing cycle anchor, months) in force at ``at``: the first, or the last reset before it."""
+        since, anchor, months = self.created, self.anchor, self.months
+        for when, new_anchor, new_months in self.anchors:
+            if when <= at:
+                since, anchor, months = when, new_anchor, new_months
+        return since, anchor, months
+
     def period_at(self, at: int) -> tuple[int, int]:
-        """The billing period containing ``at`` (the trial before the anchor)."""
-        if at < self.anchor:
-            return self.created, self.anchor
-        k = max(0, (at - self.anchor) // (self.months * 31 * 86_400))
-        while add_months(self.anchor, (k + 1) * self.months) <= at:
+        """The billing period containing ``at`` (the trial, or a free span, before the anchor)."""
+        since, anchor, months = self.anchor_at(at)
+        if at < anchor:
+            return since, anchor
+        k = max(0, (at - anchor) // (months * 31 * 86_400))
+        while add_months(anchor, (k + 1) * months) <= at:
             k += 1
-        return add_months(self.anchor, k * self.months), add_months(self.anchor, (k + 1) * self.months)
+        return add_months(anchor, k * months), add_months(anchor, (k + 1) * months)
 
 
 def build_subscription(state: SubscriptionState, at: int, prices: dict, plans: dict) -> dict:
@@ -75,7 +88,7 @@ def build_subscription(state: SubscriptionState, at: int, prices: dict, plans: d
         "id": state.id, "object": "subscription", "application": None,
         "application_fee_percent": None,
         "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
-        "billing_cycle_anchor": state.anchor,
+        "billing_cycle_anchor": state.anchor_at(at)[1],
         "billing_cycle_anchor_config": None, "billing_mode": {"flexible": None, "type": "classic"},
         "cancel_at": fields["cancel_at"], "cancel_at_period_end": fields["cancel_at_period_end"],
         "canceled_at": fields["canceled_at"],
@@ -83,7 +96,7 @@ def build_subscription(state: SubscriptionState, at: int, prices: dict, plans: d
                                  "reason": "cancellation_requested" if fields["canceled_at"] else None},
         "collection_method": "charge_automatically", "created": state.created,
         "currency": state.currency, "customer": state.customer, "days_until_due": None,
-        "default_payment_method": None, "default_source": None, "default_tax_rates": [],
+        "default_payment_method": None, "default_source": None, "default_tax_rates": list(state.default_tax_rates),
         "description": None, "discounts": list(fields["discounts"]), "ended_at": fields["ended_at"],
         "invoice_settings": stripe_object("subscription.invoice_settings",
                                           {"account_tax_ids": None, "issuer": {"type": "self"}}),
@@ -92,7 +105,7 @@ def build_subscription(state: SubscriptionState, at: int, prices: dict, plans: d
         "next_pending_invoice_item_invoice": None, "on_behalf_of": None,
         "pause_collection": fields["pause_collection"], "payment_settings": None,
         "pending_invoice_item_interval": None, "pending_setup_intent": None, "pending_update": None,
-        "schedule": None, "start_date": state.created, "status": fields["status"], "test_clock": state.test_clock,
+        "schedule": fields["schedule"], "start_date": state.created, "status": fields["status"], "test_clock": state.test_clock,
         "transfer_data": None, "trial_end": fields["trial_end"], "trial_settings": None,
         "trial_start": fields["trial_start"],
     })
@@ -110,6 +123,6 @@ def build_items(state: SubscriptionState, at: int, prices: dict, plans: dict, fi
             "current_period_end": period_end, "current_period_start": period_start,
             "discounts": list(state.item_discounts.get(item_id, [])), "metadata": {}, "plan": plans[price_id], "price": prices[price_id],
             "quantity": None if prices[price_id]["recurring"]["usage_type"] == "metered" else quantity,
-            "subscription": state.id, "tax_rates": [],
+            "subscription": state.id, "tax_rates": list(state.item_tax_rates.get(item_id, [])),
         }))
     return items

@@ -180,6 +180,7 @@ class _Mapper:
             "pause_behavior": None, "pause_resumes_at": sub.get("resume_date") if status == "paused" else None,
             "collection_method": "send_invoice" if sub.get("auto_collection") == "off" else "charge_automatically",
             "discount_ids": json.dumps(on_sub), "tax_rates": json.dumps(rates),
+            "billing_cycle_anchor_at": None,   # Chargebee bills from the term start; no separate anchor
         })
         for price_id, quantity, raw in items:
             price = self.price_lookup(price_id)

@@ -103,6 +103,7 @@ TABLES: dict[str, NeutralTable] = {
             ("collection_method", "TEXT", "charge_automatically or send_invoice"),
             ("discount_ids", "TEXT", "JSON list of the discounts applied, in the provider's order"),
             ("tax_rates", "TEXT", "JSON list of default tax rates {percentage, inclusive}"),
+            ("billing_cycle_anchor_at", "INTEGER", "the instant future billing periods are aligned to"),
         )),
         NeutralTable("billing_subscription_items", (
             _PROVIDER, ("id", "TEXT NOT NULL", "subscription item id"), _CUSTOMER,
@@ -182,10 +183,10 @@ TABLES: dict[str, NeutralTable] = {
         )),
         NeutralTable("billing_subscription_changes", (
             _PROVIDER, ("id", "TEXT NOT NULL", "event id : subscription item id"), _CUSTOMER,
-            ("event_id", "TEXT", "the provider event that recorded the change"),
+            ("event_id", "TEXT", "the provider event that recorded the change (null: a schedule phase)"),
             ("subscription_id", "TEXT", "subscription changed"),
             ("subscription_item_id", "TEXT", "item that took a new price or quantity"),
-            ("changed_at", "INTEGER", "when the change happened (the event's creation)"),
+            ("changed_at", "INTEGER", "when the change happened (the event's creation, or the phase's start)"),
             ("plan_id", "TEXT", "price after the change"), ("quantity", "INTEGER", "quantity after the change"),
             ("previous_plan_id", "TEXT", "price before (null: the item is new)"),
             ("previous_quantity", "INTEGER", "quantity before"),
@@ -238,6 +239,13 @@ def _subscription_change_status(db: sqlite_utils.Database) -> None:
             db.execute(f"ALTER TABLE billing_subscription_changes ADD COLUMN {quote(column)} TEXT")
 
 
+def _subscription_billing_cycle_anchor(db: sqlite_utils.Database) -> None:
+    """billing_subscriptions.billing_cycle_anchor_at for a store made before it."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(billing_subscriptions)").fetchall()}
+    if "billing_cycle_anchor_at" not in present:
+        db.execute("ALTER TABLE billing_subscriptions ADD COLUMN billing_cycle_anchor_at INTEGER")
+
+
 def _customer_country(db: sqlite_utils.Database) -> None:
     """billing_customers.country: a store made before it gains the column (filled by the next mapping)."""
     present = {row[1] for row in db.execute("PRAGMA table_info(billing_customers)").fetchall()}
@@ -250,6 +258,7 @@ NEUTRAL_MIGRATIONS: list[Migration] = [
     ("0002_dependency_indexes", _index_dependents),
     *[(f"0003_{name}", _create(TABLES[name])) for name in _LATER],
     ("0004_subscription_change_status", _subscription_change_status),
+    ("0005_subscription_billing_cycle_anchor", _subscription_billing_cycle_anchor),
     ("0006_customer_country", _customer_country),
 ]
 

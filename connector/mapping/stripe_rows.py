@@ -192,7 +192,9 @@ class _CustomerMapper:
             "collection_method": sub.get("collection_method"),
             "discount_ids": json.dumps(self.discount_ids(sub)),
             "tax_rates": canonical_json(tax_rates(sub, "default_tax_rates")),
+            "billing_cycle_anchor_at": sub.get("billing_cycle_anchor"),
         })
+        self.schedule_phases(sub, items)
         for item in items:
             price_id = self.note_price(item.get("price") or item.get("plan"))
             if self.price_of(price_id) is None:
@@ -206,6 +208,28 @@ class _CustomerMapper:
                 "discount_ids": json.dumps(self.discount_ids(item)),
                 "tax_rates": canonical_json(tax_rates(item, "tax_rates")),
             })
+
+    def schedule_phases(self, sub: Mapping[str, Any], items: list[Mapping[str, Any]]) -> None:
+        """The phases of the subscription's schedule (when ``schedule`` came expanded) as dated changes:
+        a phase takes its items' prices and quantities at its ``start_date``, a date Stripe keeps for as
+        long as the schedule is attached (events are gone after 30 days). A phase's item is matched to
+        the live item of its price; a phase whose prices no live item has dates nothing."""
+        schedule = sub.get("schedule")
+        if not isinstance(schedule, Mapping):
+            return
+        by_price = {ref(i.get("price") or i.get("plan")): i for i in items}
+        for number, phase in enumerate(list_data(schedule.get("phases"))):
+            for entry in list_data(phase.get("items")):
+                live = by_price.get(ref(entry.get("price") or entry.get("plan")))
+                if live is None or phase.get("start_date") is None:
+                    continue
+                self.tables["billing_subscription_changes"].append({
+                    "provider": PROVIDER, "id": f"{schedule.get('id')}:phase{number}:{live['id']}",
+                    "customer_id": self.cid, "event_id": None, "subscription_id": sub["id"],
+                    "subscription_item_id": live["id"], "changed_at": phase["start_date"],
+                    "plan_id": ref(entry.get("price") or entry.get("plan")), "quantity": entry.get("quantity"),
+                    "previous_plan_id": None, "previous_quantity": None, "status": None, "previous_status": None,
+                })
 
     def _items(self, sub: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         embedded = sub.get("items")

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from .metrics import COUNTERS, derive
@@ -39,7 +40,7 @@ from .movements import CHURN, CONTRACTION, EXPANSION, FX, MOVEMENT_KINDS, NEW, R
 _CUSTOMER_COUNTER = {NEW: "new_customers", CHURN: "churned_customers", REACTIVATION: "reactivated_customers"}
 
 
-def month_before(month: str) -> str:
+def _month_before(month: str) -> str:
     year, mon = int(month[:4]), int(month[5:7])
     return f"{year - 1:04d}-12" if mon == 1 else f"{year:04d}-{mon - 1:02d}"
 
@@ -63,11 +64,17 @@ class ConvertedMonth:
     currencies: tuple[str, ...]
 
 
-def customer_months(rows: Iterable[Mapping[str, Any]], rates) -> list[ConvertedMonth]:
-    """Each customer-month (rows: customer_id, currency, month, mrr_minor) in the reporting currency."""
+def day_before(day: str) -> str:
+    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+
+
+def customer_months(rows: Iterable[Mapping[str, Any]], rates, *, grain: str = "month") -> list[ConvertedMonth]:
+    """Each customer-month (rows: customer_id, currency, month, mrr_minor) in the reporting currency; with
+    ``grain="day"`` each customer-day (rows keyed by ``day``, a period being a ``YYYY-MM-DD`` string)."""
+    month_before = day_before if grain == "day" else _month_before
     months_of: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     for row in rows:
-        months_of[row["customer_id"]][row["month"]][row["currency"]] = row["mrr_minor"]
+        months_of[row["customer_id"]][row[grain]][row["currency"]] = row["mrr_minor"]
     out = []
     for customer_id in sorted(months_of):
         by_month = months_of[customer_id]
@@ -117,10 +124,10 @@ def monthly_counters(months: Iterable[ConvertedMonth]) -> dict[str, dict[str, in
     return dict(totals)
 
 
-def history(rows: Iterable[Mapping[str, Any]], rates) -> list[dict[str, Any]]:
-    """One row per month: converted MRR, customers, each movement, ``fx``, net new MRR (the change)."""
+def history(rows: Iterable[Mapping[str, Any]], rates, *, grain: str = "month") -> list[dict[str, Any]]:
+    """One row per month (or day): converted MRR, customers, each movement, ``fx``, net new MRR (the change)."""
     out = []
-    for month, counters in sorted(monthly_counters(customer_months(rows, rates)).items()):
+    for month, counters in sorted(monthly_counters(customer_months(rows, rates, grain=grain)).items()):
         movements = {f"{k}_minor": counters[f"{k}_minor"] for k in (*MOVEMENT_KINDS, FX)}
         out.append({
             "period": month, "currency": rates.reporting_currency, "mrr_minor": counters["mrr_minor"],

@@ -1,12 +1,14 @@
 """Conversion to a reporting currency, only with rates the user gives.
 
 Rates file (CSV): ``currency,rate`` and optionally ``month`` (YYYY-MM, the rate
-holds from that month until the next row for the currency). ``rate`` is how
-many major units of the reporting currency one major unit of ``currency`` is
-worth, as an exact decimal. Each customer-currency amount is converted and
-rounded once, half to even, to the reporting currency's minor unit; a day uses
-the rate of its month, so ``mrr current --date D`` and the month of D in
-``mrr history`` agree to the minor unit.
+holds from that month's first day) and/or ``date`` (YYYY-MM-DD, from that day),
+until the next row for the currency. ``rate`` is how many major units of the
+reporting currency one major unit of ``currency`` is worth, as an exact decimal.
+Each customer-currency amount is converted and rounded once, half to even, to
+the reporting currency's minor unit, at the rate of the day the amount is the
+MRR of: ``mrr current --date D``, the day D of ``mrr history --grain day`` and,
+when D ends a month (or is the as-of day), that month of ``mrr history`` agree
+to the minor unit.
 
 In the reporting currency a customer is one customer, whatever currencies they
 pay in: counted once, and classified on their converted total, so a switch from
@@ -28,7 +30,7 @@ import csv
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
@@ -51,7 +53,8 @@ class Rates:
         self.path = str(path)
         self._table = {c.lower(): sorted(v) for c, v in table.items()}
 
-    def rate(self, currency: str, month: str = "9999-12") -> Fraction:
+    def rate(self, currency: str, month: str = "9999-12-31") -> Fraction:
+        """The rate holding on a day (YYYY-MM-DD): the last row from that day or before."""
         currency = currency.lower()
         if currency == self.reporting_currency:
             return Fraction(1)
@@ -71,24 +74,27 @@ class Rates:
         return currency.lower() in self._table or currency.lower() == self.reporting_currency
 
     def quote(self, currency: str, day: date) -> Quote:
-        """The rate of ``day`` (the file's row for its month) and the line it came from."""
+        """The rate of ``day`` (the file's last row from that day or before) and the line it came from."""
         currency = currency.lower()
         if currency == self.reporting_currency:
             return Quote(Fraction(1), "same currency")
-        month = day.isoformat()[:7]
-        rate = self.rate(currency, month)
+        key = day.isoformat()     # a row holds from its date, or from its month's first day
+        rate = self.rate(currency, key)
         entries = self._table[currency]
-        line = entries[bisect_right([m for m, _, _ in entries], month) - 1][2]
+        line = entries[bisect_right([m for m, _, _ in entries], key) - 1][2]
         return Quote(rate, f"{Path(self.path).name} line {line}")
 
-    def convert(self, amount_minor: int, currency: str, when: str | date = "9999-12") -> int:
+    def convert(self, amount_minor: int, currency: str, when: str | date = "9999-12-31") -> int:
         return convert_minor(amount_minor, currency, self.reporting_currency, self.quote(currency, rate_day(when)))
 
 
 def rate_day(when: str | date) -> date:
-    """The day whose rate converts a figure: a day itself, or a month's (``YYYY-MM``) last day."""
+    """The day whose rate converts a figure: a day itself (a date or ``YYYY-MM-DD``), or a month's
+    (``YYYY-MM``) last day."""
     if isinstance(when, date):
         return when
+    if len(when) == 10:
+        return date.fromisoformat(when)
     year, month = int(when[:4]), int(when[5:7])
     return date(year, month, calendar.monthrange(year, month)[1])
 
@@ -109,11 +115,14 @@ def load_rates(path: str | Path, reporting_currency: str) -> Rates:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             if not {"currency", "rate"} <= set(reader.fieldnames or []):
-                raise ConfigError(f"{path}: expected columns currency,rate[,month]")
+                raise ConfigError(f"{path}: expected columns currency,rate[,month][,date]")
             for row in reader:
                 line = reader.line_num
                 currency = (row.get("currency") or "").strip()
-                month = (row.get("month") or "").strip() or _ALWAYS
+                day = (row.get("date") or "").strip()
+                if day and not _is_day(day):
+                    raise ConfigError(f"{path} line {line}: date {day!r} for {currency.upper()} is not YYYY-MM-DD")
+                month = day or (row.get("month") or "").strip() or _ALWAYS
                 if not is_iso_currency(currency):
                     raise ConfigError(f"{path} line {line}: unknown currency {currency!r}; use an ISO 4217 code "
                                       "such as EUR")
@@ -124,7 +133,7 @@ def load_rates(path: str | Path, reporting_currency: str) -> Rates:
                 except InvalidOperation:
                     raise ConfigError(f"{path} line {line}: rate {row.get('rate')!r} for {currency.upper()} "
                                       "is not a positive number; write it as a decimal such as 1.0845") from None
-                if month != _ALWAYS and not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()
+                if month not in (_ALWAYS, day) and not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()
                                              and 1 <= int(month[5:]) <= 12):
                     raise ConfigError(f"{path} line {line}: month {month!r} for {currency.upper()} is not a month; "
                                       "write it as YYYY-MM")
@@ -141,3 +150,25 @@ def load_rates(path: str | Path, reporting_currency: str) -> Rates:
     except OSError as exc:
         raise ConfigError(f"cannot read rates file {path}: {exc.strerror}") from None
     return Rates(reporting_currency, table, path)
+
+
+def _is_day(text: str) -> bool:
+    try:
+        return len(text) == 10 and date.fromisoformat(text).isoformat() == text
+    except ValueError:
+        return False
+
+
+def month_end(month: str, as_of: date | None = None) -> str:
+    """The day a month's figure is the MRR of: its last day, or the as-of day within it."""
+    year, mon = int(month[:4]), int(month[5:7])
+    last = date(year + mon // 12, mon % 12 + 1, 1) - timedelta(days=1)
+    return min(last, as_of).isoformat() if as_of is not None and as_of >= date(year, mon, 1) else last.isoformat()
+
+
+def convert_customer_months(rows: Iterable[Mapping[str, Any]], rates, *, grain: str = "month") -> list[dict[str, Any]]:
+    """History in the reporting currency with an ``fx`` movement, per month or (``grain="day"``) per day:
+    connector.mrr.converted.history (each period at the rate of its day)."""
+    from .converted import history
+
+    return history(rows, rates, grain=grain)

@@ -192,7 +192,10 @@ def cause_of(point: ChangePoint, kind: str) -> str:
         old, new = before.get(slot, []), after.get(slot, [])
         if old and new:
             same_price = {_price(s) for s in old} == {_price(s) for s in new}
-            causes.add("quantity" if same_price else "plan_change")
+            same_quantity = {s.detail.get("quantity") for s in old} == {s.detail.get("quantity") for s in new}
+            same_amount = sum(s.mrr_minor for s in old) == sum(s.mrr_minor for s in new)
+            if not (same_price and same_quantity and same_amount):   # else a renewal of the same thing
+                causes.add("quantity" if same_price else "plan_change")
         elif new:
             if new[0].subscription_id is not None and new[0].subscription_id in subscriptions_before:
                 causes.add("plan_change")    # an item replaced by another in the same subscription

@@ -146,8 +146,11 @@ class _CustomerSegments(LiveSubscriptionPieces):
         self.invoices = {i["id"]: i for i in _rows(store, "billing_invoices", customer_id)}
         self.lines = sorted(_rows(store, "billing_invoice_lines", customer_id), key=lambda r: (r["invoice_id"], r["id"]))
         changes = _rows(store, "billing_subscription_changes", customer_id)
-        # only what Stripe still keeps dates a change: the same for a store synced for years and a fresh one
-        self.changes = [c for c in changes if window is None or window[0] <= (c["changed_at"] or 0) < window[1]]
+        # only what Stripe still keeps dates a change: the same for a store synced for years and a fresh one.
+        # Events go after 30 days; a schedule phase (no event id) is kept with its schedule. Nothing after
+        # the as-of day dates anything.
+        self.changes = [c for c in changes if window is None or (
+            (c["event_id"] is None or window[0] <= (c["changed_at"] or 0)) and (c["changed_at"] or 0) < window[1])]
         self.plans = _plans(store, {i["plan_id"] for i in self.items} | {line["plan_id"] for line in self.lines})
         self.out: list[dict[str, Any]] = []
         self.unplaced: list[dict[str, Any]] = []
@@ -232,6 +235,12 @@ class _CustomerSegments(LiveSubscriptionPieces):
         series = "usage" if line["kind"] == "usage" else "mrr"
         discounts = json.loads(line["discount_amounts"] or "[]")
         list_excl, discount_excl = split_line(line["amount_minor"], line["discount_minor"], line["net_minor"])
+        if "trialing" in tags and not line["amount_minor"] and gross_amount(plan, line["quantity"]):
+            # a trial bills $0 for its price: the trialing span is the price's (counted only with trials_count),
+            # as the live subscription's trial piece is
+            share = self.net_share(plan, None, line)
+            full = gross_amount(plan, line["quantity"])
+            list_excl = int(round(full * share)) if share else int(round(full))
         self.piece(segment_id=segment_id, source_type="invoice_line", source_id=line["id"], amount_minor=list_excl,
                    series=series, tags=tags, detail=detail, **common)
         remaining = discount_excl

@@ -81,10 +81,28 @@ def _policy_end(piece: Mapping[str, Any], policy: Policy) -> date | None:
     return end
 
 
+def _superseded_lines(invoiced: list[dict[str, Any]]) -> None:
+    """A billed period cut short by a later one of the same item (the billing cycle restarted at a change,
+    ``billing_cycle_anchor=now`` or a new interval): the old line ends where the new one starts, unless a
+    proration credit of the old price starts there too (then the credit already takes it back)."""
+    by_slot: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for piece in invoiced:
+        by_slot[piece["detail"].get("slot")].append(piece)
+    for pieces in by_slot.values():
+        billed = [p for p in pieces if "proration" not in p["tags"]]
+        credits = {p["start"] for p in pieces if "proration" in p["tags"] and p["amount_minor"] < 0}
+        for piece in billed:
+            later = [p["start"] for p in billed if piece["start"] < p["start"] and (piece["end"] is None
+                                                                                   or p["start"] < piece["end"])]
+            if later and min(later) not in credits:
+                piece["end"] = min(later)
+
+
 def _resolve_bases(bases: list[dict[str, Any]], policy: Policy) -> None:
     """Cut invoice and subscription pieces so that one basis holds per subscription and day."""
     live = [p for p in bases if p["source_type"] == "subscription_item"]
     invoiced = [p for p in bases if p["source_type"] == "invoice_line" and p["series"] == "mrr"]
+    _superseded_lines(invoiced)
     if policy.revenue_basis == "subscription":
         by_slot: dict[str, date] = {}
         for piece in live:

@@ -111,6 +111,8 @@ class LiveSubscriptionPieces:
                              int(gross) if gross is not None else None, (sub or {}).get("currency"))
             return
         start = self.present_price_since(item, period_start, period_end)
+        if self.free_until_anchor(sub, item):
+            start = max(start, period_end)
         status = sub["status"]
         end = None
         if status in ENDED_STATUSES:
@@ -147,6 +149,7 @@ class LiveSubscriptionPieces:
         parts: list[tuple[str, date, date | None, tuple[str, ...]]] = [("current", start, current_end, ())]
         if period_end is not None and (end is None or end > period_end):
             parts.append(("renewal", period_end, end, ()))
+        parts = [p for p in parts if p[2] is None or p[2] > p[1]]
         parts = self.trial_parts(sub, parts)
         if status == "unpaid":
             parts = _split(parts, self.unpaid_since(sub), "past_due", "unpaid")
@@ -204,6 +207,20 @@ class LiveSubscriptionPieces:
                 and line["invoice_id"] in {i["id"] for i in failed} and line["period_end_at"]]
         return min(ends) if ends else None
 
+    def free_until_anchor(self, sub: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
+        """Whether the item's current period is the free span before a future ``billing_cycle_anchor``:
+        a subscription created with ``proration_behavior=none`` is billed nothing until its anchor
+        ("the initial period up to the first full invoice date for free"), so it has MRR from the
+        anchor on. The span is the current period when it ends at the anchor (no trial) and no invoice
+        line billed it; a prorated first invoice (the default) bills it, and it counts."""
+        anchor, period_end = sub.get("billing_cycle_anchor_at"), item["current_period_end_at"]
+        if anchor is None or anchor != period_end or sub["trial_end_at"] is not None:
+            return False
+        start = item["current_period_start_at"]
+        return not any(line["subscription_id"] == sub["id"] and line["kind"] in ("recurring", "proration")
+                       and line["amount_minor"] and (line["period_start_at"] or 0) < period_end
+                       and (line["period_end_at"] or 0) > start for line in self.lines)
+
     def present_price_since(self, item: Mapping[str, Any], period_start: date, period_end: date | None) -> date:
         """The day the item's present price and quantity hold from, never backdated to its period start:
 
@@ -241,6 +258,16 @@ class LiveSubscriptionPieces:
         days = [d for d in candidates if d is not None and start < d and (period_end is None or d < period_end)]
         return max(days) if days else None
 
+    def opening_line_discounts(self, item: Mapping[str, Any], period_start: date) -> list[str]:
+        """Ids of the discounts on the recurring invoice line that billed the item's current period."""
+        ids: list[str] = []
+        for line in self.lines:
+            if (line["kind"] == "recurring" and line["subscription_item_id"] == item["id"]
+                    and day_of(line["period_start_at"]) == period_start):
+                ids += [entry["discount"] for entry in json.loads(line["discount_amounts"] or "[]")
+                        if entry.get("discount") and entry["discount"] not in ids]
+        return ids
+
     def past_due_since(self, subscription_id: str) -> str | None:
         open_days = [day_of(i["created_at"]) for i in self.invoices.values()
                      if i["subscription_id"] == subscription_id and i["status"] == "open" and i["created_at"]]
@@ -259,6 +286,10 @@ class LiveSubscriptionPieces:
     def subscription_discounts(self, sub, item, list_amount, parent_id, part, start, end, tags, period_start,
                                common) -> None:
         ids = json.loads(item["discount_ids"] or "[]") + json.loads(sub["discount_ids"] or "[]")
+        if part.startswith("current"):
+            # the invoice that opened the period was discounted by it: the whole period is, even once
+            # Stripe has taken an ended repeating discount off the subscription
+            ids += [i for i in self.opening_line_discounts(item, period_start) if i not in ids]
         discounts = [self.discounts[i] for i in ids if i in self.discounts]
         if not ids:   # a customer-level discount applies to subscriptions without their own
             discounts = [d for d in self.discounts.values()

@@ -71,7 +71,8 @@ def facts_for(store: Store, policy=None, *, as_of: date | None = None,
                         f"{name!r}: run `billing-connector sync` (or `backfill`) first")
     scratch = open_store(None)
     try:
-        engine.rebuild(store, wanted, as_of=project_to if projecting else as_of, target=scratch)
+        # another policy's facts end where the stored ones do (nothing after the as-of day unless projecting)
+        engine.rebuild(store, wanted, as_of=project_to if projecting else (as_of or stored.as_of), target=scratch)
         rules = wanted.settings() if hasattr(wanted, "settings") else {}
         yield scratch, PolicyInfo(wanted.name, wanted.fingerprint(), rules, computed_on_the_fly=True,
                                   projection=projecting)

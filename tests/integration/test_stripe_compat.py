@@ -101,7 +101,7 @@ def test_refused_expansion_rereads_the_stream_without_it_once_per_run(rsps, capl
     sub_calls = [params for path, params in fake.calls if path == "/v1/subscriptions"]
     assert sub_calls == [
         {"limit": "100", "status": "all", "expand[0]": "data.discounts", "expand[1]": "data.discounts.source.coupon",
-         "expand[2]": "data.items.data.discounts"},
+         "expand[2]": "data.items.data.discounts", "expand[3]": "data.schedule"},
         {"limit": "100", "status": "all"},
     ]
     # Invoices accept the expansion: untouched.
@@ -124,7 +124,7 @@ def test_refused_expansion_on_a_detail_read_is_remembered_for_the_next_ones(rsps
     assert (first["id"], second["id"]) == ("sub_00000", "sub_00001")
     assert [(path, params) for path, params in fake.calls] == [
         ("/v1/subscriptions/sub_00000", {"expand[0]": "discounts", "expand[1]": "discounts.source.coupon",
-                                         "expand[2]": "items.data.discounts"}),
+                                         "expand[2]": "items.data.discounts", "expand[3]": "schedule"}),
         ("/v1/subscriptions/sub_00000", {}),
         ("/v1/subscriptions/sub_00001", {}),
     ]

@@ -32,7 +32,8 @@ def test_pinned_version_subscription_item_and_discount(mapped):
         "created_at": 1735689600, "start_at": 1735689600, "trial_start_at": None, "trial_end_at": None,
         "current_period_start_at": 1735689600, "current_period_end_at": 1767225600, "cancel_at_period_end": 0,
         "cancel_at": None, "canceled_at": None, "ended_at": None, "pause_behavior": None, "pause_resumes_at": None,
-        "collection_method": "charge_automatically", "discount_ids": '["di_modern"]', "tax_rates": "[]", "_deleted": 0}]
+        "collection_method": "charge_automatically", "discount_ids": '["di_modern"]', "tax_rates": "[]",
+        "billing_cycle_anchor_at": 1234567890, "_deleted": 0}]
     assert rows(mapped, "billing_subscription_items", id="si_modern") == [{
         "provider": "stripe", "id": "si_modern", "customer_id": "cus_modern", "subscription_id": "sub_modern",
         "plan_id": "price_pro_annual", "quantity": 2, "current_period_start_at": 1735689600,

@@ -19,7 +19,7 @@ def test_conversion_uses_both_exponents_and_month_rates(tmp_path):
     assert rates.convert(999, "usd") == 999
     with pytest.raises(ConfigError) as missing:
         rates.convert(1, "eur", "2024-05")
-    assert str(missing.value) == f"{path}: no line for EUR (MRR in EUR from 2024-05); add a line `EUR,<rate>`"
+    assert str(missing.value) == f"{path}: no line for EUR (MRR in EUR from 2024-05-31); add a line `EUR,<rate>`"
 
 
 def test_fx_is_its_own_movement_and_everything_adds_up(tmp_path):
@@ -61,7 +61,7 @@ def test_a_rate_that_starts_too_late_names_its_line(tmp_path):
     with pytest.raises(ConfigError) as error:
         load_rates(path, "USD").convert(100, "eur", "2024-01")
     assert str(error.value) == (f"{path} line 2: the first rate for EUR holds from 2024-03, MRR in EUR needs one "
-                                "for 2024-01; add a line for it")
+                                "for 2024-01-31; add a line for it")
 
 
 def test_a_customer_paying_in_two_currencies_is_one_customer_and_a_switch_is_not_churn(tmp_path):

@@ -21,6 +21,10 @@ AS_OF = date(2019, 6, 15)
 NO_POLICY = {"BILLING_CONNECTOR_POLICY": ""}  # the default policy, whatever the environment says
 
 
+def cli(*args):
+    return run_cli(list(args), env=NO_POLICY)
+
+
 @pytest.fixture(autouse=True)
 def away_from_config(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
@@ -99,3 +103,44 @@ def test_a_rates_file_without_the_stores_currency_leaves_it_to_the_ecb_and_says_
     june = [round(Fraction(r["mrr"]["amount_minor"]) / Fraction("1.1265")) for r in customers if r["mrr"]["amount_minor"] > 0]
     assert (len(june), sum(june)) == (22, 100760)
     assert (row["rate_source"], row["reporting_mrr"]["amount"]) == ("USD: ECB 2019-06-14", "1007.60")
+
+
+def test_history_after_the_as_of_day_is_only_a_projection_asked_for_and_labelled(db, monkeypatch):
+    monkeypatch.setattr(engine, "today_utc", lambda: date(2019, 8, 20))   # the store was last synced in June
+    plain = json.loads(cli("mrr", "history", "--format", "json", "--db", db).stdout)
+    days = json.loads(cli("mrr", "history", "--grain", "day", "--since", "2019-06-01", "--format", "json",
+                          "--db", db).stdout)
+    assert (plain["projection"], plain["rows"][-1]["period"]) == (False, "2019-06")
+    assert (days["projection"], days["rows"][-1]["period"]) == (False, "2019-06-15")
+    asked = json.loads(cli("mrr", "history", "--until", "2019-09", "--format", "json", "--db", db).stdout)
+    assert (asked["projection"], asked["rows"][-1]["period"]) == (True, "2019-09")
+    assert [r for r in asked["rows"] if r["period"] <= "2019-05"] == [r for r in plain["rows"] if r["period"] <= "2019-05"]
+    table = cli("mrr", "history", "--until", "2019-09", "--db", db)
+    assert table.stdout.splitlines()[0] == ("projection: MRR history through 2019-09-30 if nothing changes after "
+                                            "the stored as-of day (policy 'default')")
+    csv_rows = cli("mrr", "history", "--grain", "day", "--since", "2019-06-14", "--until", "2019-06-17",
+                   "--format", "csv", "--db", db).stdout.splitlines()
+    assert csv_rows[0].endswith(",policy,projection") and len(csv_rows) == 5
+    store = open_store(db)
+    assert store.meta("mrr_as_of") == "2019-06-15"    # a projection writes nothing
+    store.close()
+
+
+def test_reporting_currency_at_every_grain_uses_the_rate_of_the_day(db, tmp_path):
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,rate,month,date\nUSD,0.913,,\nUSD,0.877,,2019-03-20\n")
+    common = ("--rates", str(rates), "--reporting-currency", "EUR", "--format", "json", "--db", db)
+    days = [r for r in json.loads(cli("mrr", "history", "--grain", "day", "--since", "2019-03-18", "--until",
+                                      "2019-03-31", *common).stdout)["rows"] if r["view"] == "reporting"]
+    assert [r["period"] for r in days] == [f"2019-03-{d}" for d in range(18, 32)]
+    for row in days:
+        current = json.loads(cli("mrr", "current", "--date", row["period"], *common).stdout)
+        assert (current["reporting_total"], current["reporting_customers"]) == (row["mrr"], row["customers"])
+    # the rate changes on the 20th: an fx movement that day, none on the days around it
+    assert [r["period"] for r in days if r["fx"]["amount_minor"]] == ["2019-03-20"]
+    [fx_day] = [r for r in days if r["period"] == "2019-03-20"]
+    assert fx_day["mrr"]["amount_minor"] - days[1]["mrr"]["amount_minor"] == (
+        fx_day["net_new_mrr"]["amount_minor"])
+    months = [r for r in json.loads(cli("mrr", "history", "--since", "2019-03", "--until", "2019-03",
+                                        *common).stdout)["rows"] if r["view"] == "reporting"]
+    assert months[0]["mrr"] == days[-1]["mrr"]    # March's figure: its last day, at that day's rate
