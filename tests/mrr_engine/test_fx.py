@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from connector.errors import ConfigError
-from connector.mrr.fx import convert_customer_months, load_rates
+from connector.mrr.converted import history as convert_customer_months
+from connector.mrr.fx import load_rates
 
 
 def test_conversion_uses_both_exponents_and_month_rates(tmp_path):
@@ -18,7 +19,7 @@ def test_conversion_uses_both_exponents_and_month_rates(tmp_path):
     assert rates.convert(999, "usd") == 999
     with pytest.raises(ConfigError) as missing:
         rates.convert(1, "eur", "2024-05")
-    assert str(missing.value) == f"{path}: no line for EUR (MRR in EUR from 2024-05); add a line `EUR,<rate>`"
+    assert str(missing.value) == f"{path}: no line for EUR (MRR in EUR from 2024-05-31); add a line `EUR,<rate>`"
 
 
 def test_fx_is_its_own_movement_and_everything_adds_up(tmp_path):
@@ -40,9 +41,9 @@ def test_fx_is_its_own_movement_and_everything_adds_up(tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [
-    ("currency,rate,month\nEUR,-1,\n", "line 2: rate '-1' for EUR is not a positive number"),
-    ("currency,rate,month\nEUR,1,\nXXX,1,\n", "line 3: unknown currency 'XXX'; use an ISO 4217 code"),
-    ("currency,rate,month\nGBP,1.2,March\n", "line 2: month 'March' for GBP is not YYYY-MM"),
+    ("currency,rate,month\nEUR,-1,\n", "line 2: rate '-1' for EUR is not a positive number; write it as a decimal such as 1.0845"),
+    ("currency,rate,month\nEUR,1,\nXXX,1,\n", "line 3: unknown currency 'XXX'; use an ISO 4217 code such as EUR"),
+    ("currency,rate,month\nGBP,1.2,March\n", "line 2: month 'March' for GBP is not a month; write it as YYYY-MM"),
     ("currency,rate\nEUR,1.08\nUSD,0.92\n", "line 3: USD is the reporting currency but its rate is 0.92: the file "
                                             "converts into another currency; pass that one as --reporting-currency"),
 ])
@@ -60,7 +61,7 @@ def test_a_rate_that_starts_too_late_names_its_line(tmp_path):
     with pytest.raises(ConfigError) as error:
         load_rates(path, "USD").convert(100, "eur", "2024-01")
     assert str(error.value) == (f"{path} line 2: the first rate for EUR holds from 2024-03, MRR in EUR needs one "
-                                "for 2024-01; add a line for it")
+                                "for 2024-01-31; add a line for it")
 
 
 def test_a_customer_paying_in_two_currencies_is_one_customer_and_a_switch_is_not_churn(tmp_path):
