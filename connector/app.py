@@ -7,58 +7,30 @@ created) and bound — a wrong key or the other mode's store leaves no file behi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
 from typing import Any
 
 from . import quarantine
-from .config import Settings, describe_key, require_safe_endpoint
-from .http import RateLimiter, RetryPolicy
-from .providers.stripe import StripeProvider
+from .config import Settings
+from .connections import Connection, connect
+from .providers.base import INCREMENTAL_BY_EVENTS
 from .store import Store, open_store
 from .store_errors import store_failure
-from .sync import (
-    EVENTS_STREAM,
-    SyncReport,
-    default_in_flight,
-    default_rate,
-    resolve_streams,
-    run_sync,
-)
+from .sync import EVENTS_STREAM, SyncReport, resolve_streams, run_sync
 from . import sync_health
 from .sync.progress import Progress
 
 log = logging.getLogger("billing_connector")
 
 
-@dataclass
-class Connection:
-    provider: StripeProvider
-    key_description: str
-    livemode: bool
-
-
-def connect(settings: Settings, environ: dict[str, str] | None = None) -> Connection:
-    """A provider for the configured key, rate-limited for the key's mode.
-
-    Refuses (ConfigError, before any request) a base URL the key must not travel to.
-    """
-    require_safe_endpoint(settings.api_base, environ)
-    key = settings.api_key(environ)
-    livemode = "_live_" in key
-    rate = settings.max_requests_per_second or default_rate(livemode)
-    limiter = RateLimiter(rate, per_endpoint=min(rate, settings.max_requests_per_second_per_endpoint))
-    provider = StripeProvider(
-        key,
-        api_base=settings.api_base,
-        timeout=settings.timeout_seconds,
-        limiter=limiter,
-        retry_policy=RetryPolicy(max_attempts=settings.max_retries, max_seconds=settings.max_retry_seconds),
-    )
-    return Connection(provider, describe_key(key), livemode)
+__all__ = ["ChargebeeDemo", "Connection", "auth", "connect", "demo", "demo_chargebee", "status", "sync"]
 
 
 def load_mrr_policy(settings: Settings):
@@ -76,16 +48,15 @@ def sync(
     conn = connect(settings)
     streams = resolve_streams(conn.provider, settings.streams)
     identity = conn.provider.identify()
-    store = open_store(settings.db)
+    # a store of another provider's account is refused here, before anything is written to it
+    store = open_store(settings.db, provider=identity.provider)
     try:
         store.bind_account(identity)
-        rate = conn.provider.limiter.ceiling if conn.provider.limiter else 25
-        workers = settings.max_in_flight or default_in_flight(rate)
-        # max_in_flight bounds nested-list follow-ups too: with 1, one request at a time
-        conn.provider.nested_workers = workers
+        workers = conn.workers
         log.info(
-            "syncing %d streams of %s (%s mode) into %s: at most %.0f requests/s, %d in flight",
-            len(streams), identity.account_id, "live" if identity.livemode else "test", settings.db, rate, workers,
+            "syncing %d streams of %s (%s mode) into %s: at most %s, %d in flight",
+            len(streams), identity.account_id, "live" if identity.livemode else "test", settings.db, conn.pace,
+            workers,
         )
         with store.db.atomic():
             store.set_meta(sync_health.META_STARTED, str(int(time.time())))
@@ -136,10 +107,13 @@ def auth(settings: Settings) -> dict[str, Any]:
     """One cheap call for the account, then one tiny list per stream to learn the key's reach.
 
     ``needed``: the streams a sync with these settings reads — the selected ones
-    and ``events``, which keeps them up to date (without it every sync re-reads them).
+    and, where the catalog keeps streams up to date by events (Stripe), ``events``
+    (without it every sync re-reads them).
     """
     conn = connect(settings)
-    needed = [*resolve_streams(conn.provider, settings.streams), EVENTS_STREAM]
+    selected = resolve_streams(conn.provider, settings.streams)
+    by_events = any(conn.provider.streams[s].incremental == INCREMENTAL_BY_EVENTS for s in selected)
+    needed = [*selected, EVENTS_STREAM] if by_events else selected
     identity = conn.provider.identify()
     streams = []
     for stream in [*conn.provider.streams, EVENTS_STREAM]:
@@ -180,11 +154,14 @@ def status(settings: Settings) -> dict[str, Any]:
             "rows": rows,
             "phase": (state or {}).get("phase"),
             "events_cursor": iso_utc((state or {}).get("events_cursor")),
+            # streams listed by update time (Chargebee): the latest update the last read saw
+            "updated_cursor": iso_utc((state or {}).get("updated_cursor")),
             "updated_at": states.get(table, {}).get("updated_at"),
             "next_run": sync_health.next_run(state),
         })
     return {
         "db": settings.db,
+        "provider": account.provider if account else None,
         "account_id": account.account_id if account else None,
         "mode": ("live" if account.livemode else "test") if account else None,
         "api_version": account.api_version if account else None,
@@ -216,26 +193,67 @@ def _with_money(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 DEMO_API_KEY = "sk_test_demo_billing_connector_0000"
 
 
+@contextlib.contextmanager
+def _demo_key(variable: str, key: str) -> Iterator[None]:
+    """The demo server's fake key in ``variable`` while the demo runs; the previous value restored."""
+    previous = os.environ.get(variable)
+    os.environ[variable] = key
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = previous
+
+
 def demo(settings: Settings, *, customers: int, seed: int, quiet: bool = True) -> tuple[SyncReport, Store]:
     """Start the bundled demo account on 127.0.0.1, sync it into ``settings.db``, stop it."""
-    from dataclasses import replace
-
     from .demo.server import DemoServer
 
     with DemoServer(seed=seed, customers=customers) as server:
-        demo_settings = replace(settings, api_base=server.url, api_key_env="BILLING_CONNECTOR_DEMO_KEY")
-        previous = os.environ.get("BILLING_CONNECTOR_DEMO_KEY")
-        os.environ["BILLING_CONNECTOR_DEMO_KEY"] = DEMO_API_KEY
-        try:
-            # The demo server has no rate limit; Stripe's 25/s (per account or per
-            # endpoint) would only make the demo slow.
-            if demo_settings.max_requests_per_second is None:
-                demo_settings = replace(
-                    demo_settings, max_requests_per_second=500.0, max_requests_per_second_per_endpoint=500.0
-                )
+        demo_settings = replace(settings, provider="stripe", api_base=server.url,
+                                api_key_env="BILLING_CONNECTOR_DEMO_KEY")
+        # The demo server has no rate limit; Stripe's 25/s (per account or per
+        # endpoint) would only make the demo slow.
+        if demo_settings.max_requests_per_second is None:
+            demo_settings = replace(
+                demo_settings, max_requests_per_second=500.0, max_requests_per_second_per_endpoint=500.0
+            )
+        with _demo_key("BILLING_CONNECTOR_DEMO_KEY", DEMO_API_KEY):
             return sync(demo_settings, quiet=quiet)
-        finally:
-            if previous is None:
-                os.environ.pop("BILLING_CONNECTOR_DEMO_KEY", None)
-            else:
-                os.environ["BILLING_CONNECTOR_DEMO_KEY"] = previous
+
+
+@dataclass
+class ChargebeeDemo:
+    report: SyncReport
+    store: Store
+    site: str
+    site_day: date                 # the fake site's "now": MRR is shown on that day
+    budget_per_minute: int
+    busiest_minute: int            # the most requests the server saw in one minute
+    server_429s: int
+
+
+def demo_chargebee(settings: Settings, *, customers: int, seed: int, quiet: bool = True) -> ChargebeeDemo:
+    """Serve the fake Chargebee site on 127.0.0.1, sync it into ``settings.db`` under a test site's
+    budget (the Starter limit, 150/minute, of which the configured share), stop it.
+
+    Computed under the ``chargebee`` MRR preset unless a policy was configured.
+    """
+    from .connections import chargebee_budget
+    from .demo_chargebee import DEFAULT_KEY, NOW, FakeChargebee, build_site
+    from .providers.chargebee import API_KEY_ENV
+
+    site = build_site(seed=seed, customers=customers)
+    with FakeChargebee(site) as server:
+        demo_settings = replace(settings, provider="chargebee", chargebee_site=site.name,
+                                chargebee_api_base=server.url)
+        if settings.sources.get("policy", "default") == "default":
+            demo_settings = replace(demo_settings, policy="chargebee")
+        with _demo_key(API_KEY_ENV, DEFAULT_KEY):
+            report, store = sync(demo_settings, quiet=quiet)
+        busiest = max(server.stats.windows.values(), default=0)
+        rejected = server.stats.rate_limited
+    return ChargebeeDemo(report, store, site.name, datetime.fromtimestamp(NOW, tz=timezone.utc).date(),
+                         chargebee_budget(demo_settings, site.name), busiest, rejected)

@@ -75,8 +75,49 @@ class Setting:
     help: str
 
 
+PROVIDERS = ("stripe", "chargebee")
+
+
+def _provider(value: Any) -> str:
+    if value not in PROVIDERS:
+        raise ValueError(f"is not a provider: use {' or '.join(PROVIDERS)}")
+    return value
+
+
+def _share(value: Any) -> float:
+    share = _positive_float(value)
+    if share > 1:
+        raise ValueError("must be a share between 0 and 1 (e.g. 0.5 for half the plan's limit)")
+    return share
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", "db", "BILLING_CONNECTOR_DB", _string, DEFAULT_DB_PATH, "Path of the SQLite store."),
+    Setting(
+        "provider", "provider", "BILLING_CONNECTOR_PROVIDER", _provider, "stripe",
+        "Billing provider to sync: stripe or chargebee (one provider account per store).",
+    ),
+    Setting(
+        "chargebee_site", "chargebee.site", "CHARGEBEE_SITE", _string, None,
+        "Chargebee site name (acme, or acme-test for a test site); the key is CHARGEBEE_API_KEY.",
+    ),
+    Setting(
+        "chargebee_plan", "chargebee.plan", "CHARGEBEE_PLAN", _string, "starter",
+        "Chargebee plan, which sets the site's request limit: starter (150/min, every test site), "
+        "performance (1,000/min) or enterprise (3,500/min).",
+    ),
+    Setting(
+        "chargebee_budget_share", "chargebee.budget_share", "CHARGEBEE_BUDGET_SHARE", _share, 0.5,
+        "Share of the plan's per-minute limit the sync may use; the rest stays with the site's other integrations.",
+    ),
+    Setting(
+        "chargebee_requests_per_minute", "chargebee.requests_per_minute", "CHARGEBEE_REQUESTS_PER_MINUTE",
+        _positive_int, None, "Requests per minute instead of the share (never above the plan's limit).",
+    ),
+    Setting(
+        "chargebee_api_base", "chargebee.api_base", "CHARGEBEE_API_BASE", _string, None,
+        "A loopback server speaking Chargebee's API (the demo, tests); the key never goes elsewhere.",
+    ),
     Setting(
         "api_key_env", "stripe.api_key_env", None, _string, DEFAULT_API_KEY_ENV,
         "Name of the environment variable that holds the API key (the key itself is never in the file).",
@@ -134,6 +175,12 @@ SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 @dataclass
 class Settings:
     db: str = DEFAULT_DB_PATH
+    provider: str = "stripe"
+    chargebee_site: str | None = None
+    chargebee_plan: str = "starter"
+    chargebee_budget_share: float = 0.5
+    chargebee_requests_per_minute: int | None = None
+    chargebee_api_base: str | None = None
     api_key_env: str = DEFAULT_API_KEY_ENV
     api_base: str | None = None
     max_requests_per_second: float | None = None
@@ -302,7 +349,7 @@ def _check_permissions(path: Path, data: Mapping[str, Any], status: os.stat_resu
     One naming the key variable must also be unreadable by others: it invites
     someone to put the key itself in it next. 0600 is what the tool writes.
     """
-    steering = [key for key in ("stripe.api_base", "stripe.api_key_env") if _lookup(data, key)[0]]
+    steering = [key for key in ("stripe.api_base", "stripe.api_key_env", "chargebee.api_base") if _lookup(data, key)[0]]
     if not steering:
         return
     mode = stat.S_IMODE(status.st_mode)

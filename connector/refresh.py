@@ -20,10 +20,15 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from .mapping import stripe as mapping
+from .mapping import chargebee_store
+from .mapping import stripe as stripe_mapping
 from .mapping.schema import ensure_schema
 from .mrr import engine
 from .mrr import segments as segment_builder
+
+
+# The mapping of each provider's raw tables into the neutral ones (a store holds one provider).
+MAPPINGS = {"stripe": stripe_mapping, "chargebee": chargebee_store}
 
 
 def policy_for(store, configured, switch_to=None):
@@ -45,6 +50,7 @@ def refresh(store, policy, *, remap_all: bool = False, recompute_all: bool = Fal
     display and the sync summary's timings)."""
     ensure_schema(store)
     horizon = as_of or engine.today_utc()
+    mapping = MAPPINGS[store.provider]
     with store.db.atomic():
         with phase("mapping"):
             mapped = mapping.map_all(store) if remap_all else mapping.map_changes(store)

@@ -30,7 +30,7 @@ from typing import Any
 import sqlite_utils
 
 from .errors import StoreError
-from .streams import RAW_TABLES
+from .streams import RAW_TABLES, RawTable
 
 META_COLUMNS = ("_synced_at", "_deleted", "_seq")
 
@@ -72,6 +72,10 @@ class Store:
     def __init__(self, db: sqlite_utils.Database, path: str | None):
         self.db = db
         self.path = path
+        # The raw tables of the provider this store holds (one provider account per file);
+        # open_store sets them from the store's meta, or the provider a new store is for.
+        self.provider = "stripe"
+        self.raw_tables: Mapping[str, RawTable] = RAW_TABLES
         # Who quarantines a record this run (connector/quarantine.py), and how many so far.
         self.run_id = f"run-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}"
         self.rejected_this_run = 0
@@ -147,13 +151,13 @@ class Store:
         Must run inside a transaction (``with store.db.atomic():``) together with
         the cursor write that follows the page.
         """
-        spec = RAW_TABLES[table]
+        spec = self.raw_tables[table]
         rows = [spec.to_row(obj) for obj in objects]
         return self.upsert_rows(table, spec.primary_key, rows)
 
     def mark_deleted(self, table: str, keys: Iterable[Mapping[str, Any]]) -> int:
         """Soft-delete rows by primary key (the row and its JSON stay)."""
-        spec = RAW_TABLES.get(table)
+        spec = self.raw_tables.get(table)
         pk = spec.primary_key if spec else ("id",)
         seq = self._claim_seq()
         where = " AND ".join(f"{quote(c)} = ?" for c in pk)
@@ -382,7 +386,7 @@ class Store:
         """Live (not soft-deleted) rows per raw table."""
         return {
             name: self.db.execute(f"SELECT count(*) FROM {quote(name)} WHERE _deleted = 0").fetchone()[0]
-            for name in RAW_TABLES
+            for name in self.raw_tables
         }
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ from . import quarantine, storelock
 from .errors import StoreError
 from .store import Migration, Store, quote
 from .store_errors import store_failure
+from .providers import chargebee_tables
 from .streams import RAW_TABLES, RawTable
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -122,12 +123,13 @@ def _open_read_only(path: Path) -> Store:
         raise StoreError(f"{path} failed its integrity check ({result}); restore it from a backup")
     store = Store(sqlite_utils.Database(conn), str(path))
     store.read_only = True
-    if not conn.execute("SELECT 1 FROM _migrations WHERE namespace = 'raw'").fetchone():
+    provider = _recorded_provider(store)
+    if provider is None:
         raise StoreError(
             f"{path} is an SQLite file but not a billing-connector store; it was left untouched: "
             "pass the store's path with --db"
         )
-    store.migrate("raw", RAW_MIGRATIONS)  # read-only: refuses (does not apply) a pending step
+    _use_provider(store, provider)  # read-only: refuses (does not apply) a pending step
     return store
 
 
@@ -160,14 +162,17 @@ def _check_before_lock(path: Path, create: bool) -> None:
 
 
 def open_store(
-    path: str | os.PathLike[str] | None, *, create: bool = True, read_only: bool = False
+    path: str | os.PathLike[str] | None, *, create: bool = True, read_only: bool = False,
+    provider: str | None = None,
 ) -> Store:
     """Open (or create) a store; in-memory when ``path`` is None.
 
     ``read_only`` opens an existing store without writing a byte (reads never
-    write). Raises StoreError for a missing store (when not creating), a file
-    that is not SQLite, is corrupted, belongs to another application or cannot
-    be opened; such a file is never modified.
+    write). ``provider`` names the provider a sync is about to write (a new
+    store gets its raw tables; default Stripe's). Raises StoreError for a
+    missing store (when not creating), a file that is not SQLite, is
+    corrupted, belongs to another application or holds another provider's
+    account, or cannot be opened; such a file is never modified.
     """
     if read_only:
         return _open_read_only(Path(path))
@@ -186,7 +191,7 @@ def open_store(
             raise
         store.lock = lock
     try:
-        _bootstrap(store)
+        _bootstrap(store, provider)
     except sqlite3.Error as exc:
         store.close()
         raise store_failure(exc, store.path) or exc from None
@@ -228,7 +233,7 @@ def _open_writable(path: Path, create: bool) -> Store:
     return Store(db, str(path))
 
 
-def _bootstrap(store: Store) -> None:
+def _bootstrap(store: Store, provider: str | None) -> None:
     db = store.db
     with db.atomic():
         db.execute("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT)")
@@ -239,7 +244,14 @@ def _bootstrap(store: Store) -> None:
         )
     # checked again under the lock: another version may have written it since the first look
     _refuse_newer_version(store.path, store.meta("schema_version"))
-    store.migrate("raw", RAW_MIGRATIONS)
+    recorded = _recorded_provider(store)
+    if provider is not None and recorded is not None and provider != recorded:
+        account = store.meta("account_id") or "no account yet"
+        raise StoreError(
+            f"{store.path} holds a {_LABELS.get(recorded, recorded)} account ({account}), not a "
+            f"{_LABELS.get(provider, provider)} one: one provider account per store; pass another --db"
+        )
+    _use_provider(store, recorded or provider or "stripe")
     recorded = store.meta("schema_version")
     if recorded != str(STORE_SCHEMA_VERSION):
         with db.atomic():
@@ -265,11 +277,13 @@ def _create_sync_state(db: sqlite_utils.Database) -> None:
     )
 
 
-def _create_raw_table(spec: RawTable) -> Callable[[sqlite_utils.Database], None]:
+def _create_raw_table(
+    spec: RawTable, indexed: tuple[str, ...] = ("customer", "subscription", "invoice", "created"),
+) -> Callable[[sqlite_utils.Database], None]:
     def step(db: sqlite_utils.Database) -> None:
         db.execute(spec.create_sql())
         for column, *_ in spec.columns:
-            if column in ("customer", "subscription", "invoice", "created"):
+            if column in indexed:
                 db.execute(
                     f"CREATE INDEX {quote('idx_' + spec.name + '_' + column)} "
                     f"ON {quote(spec.name)} ({quote(column)})"
@@ -289,3 +303,37 @@ RAW_MIGRATIONS: list[Migration] = [
     ("0003_table_invoice_payments", _create_raw_table(RAW_TABLES["invoice_payments"])),
     ("0004_quarantine", quarantine.create_table),
 ]
+
+CHARGEBEE_MIGRATIONS: list[Migration] = [
+    ("0001_sync_state", _create_sync_state),
+    *[(f"0002_table_{name}", _create_raw_table(spec, ("customer_id", "subscription_id", "created_at", "date")))
+      for name, spec in chargebee_tables.RAW_TABLES.items()],
+    ("0003_quarantine", quarantine.create_table),
+]
+
+# A store's raw tables by provider: (migration namespace, tables, migrations).
+PROVIDER_TABLES = {
+    "stripe": ("raw", RAW_TABLES, RAW_MIGRATIONS),
+    "chargebee": ("raw_chargebee", chargebee_tables.RAW_TABLES, CHARGEBEE_MIGRATIONS),
+}
+_LABELS = {"stripe": "Stripe", "chargebee": "Chargebee"}
+
+
+def _recorded_provider(store: Store) -> str | None:
+    """The provider whose raw tables the store holds (its bound account's, else its migrations'); None if new."""
+    recorded = store.meta("provider")
+    if recorded:
+        return recorded
+    for provider, (namespace, _tables, _steps) in PROVIDER_TABLES.items():
+        if store.db.execute("SELECT 1 FROM _migrations WHERE namespace = ?", [namespace]).fetchone():
+            return provider
+    return None
+
+
+def _use_provider(store: Store, provider: str) -> None:
+    """Bring the provider's raw tables up to date (a read-only store refuses a pending step) and use them."""
+    if provider not in PROVIDER_TABLES:
+        raise StoreError(f"{store.path} holds data of provider {provider!r}, which this version does not read")
+    namespace, tables, steps = PROVIDER_TABLES[provider]
+    store.migrate(namespace, steps)
+    store.provider, store.raw_tables = provider, tables

@@ -54,5 +54,11 @@ def next_run(state: dict[str, Any] | None) -> str:
     if not state:
         return "read in full"
     if state.get("phase") == "full":
+        if state.get("updated_since") is not None:
+            return "resume its read of what changed from the last committed page"
         return "resume its full read from the last committed page"
+    if state.get("incremental") == "full_read":
+        return "read it in full again (its list has no updated-since filter)"
+    if state.get("incremental") == "updated_since":
+        return f"list what was updated since {_iso(state.get('updated_cursor'))}"
     return "apply the changes since its events cursor"

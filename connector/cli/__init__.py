@@ -66,13 +66,14 @@ class _Main(click.Group):
 @click.version_option(package_name="billing-connector")
 @global_options
 def main(config_path, db) -> None:
-    """Sync a Stripe account into SQLite, compute exact MRR, export it to a warehouse.
+    """Sync a Stripe account (or a Chargebee site) into SQLite, compute exact MRR, export it to a warehouse.
 
     \b
     Example:
       export STRIPE_API_KEY=rk_live_...   # a read-only restricted key
       billing-connector sync --db billing.db
       billing-connector mrr history --grain month
+      CHARGEBEE_API_KEY=... billing-connector sync --provider chargebee --site acme --db acme.db
 
     --db and --config may come before or after the command; BILLING_CONNECTOR_DB
     sets the store for every command.

@@ -1,11 +1,15 @@
-"""`demo`: the bundled demo account, synced end to end on this machine."""
+"""`demo`: the bundled demo account (Stripe) or fake site (Chargebee), synced end to end on this machine."""
 
 from __future__ import annotations
 
 import click
 
 from .. import app
+from ..config import PROVIDERS
+from ..mrr.provider_mrr import provider_mrr_totals
+from ..mrr.queries import current_mrr
 from ..report.html import write_report
+from ..report.money import format_minor
 from ..report.summary import format_summary, summary_rows
 from ..sync_health import last_sync
 from ..sync_summary import exit_code_of, sync_summary
@@ -13,33 +17,49 @@ from .options import common_options, global_db, settings_from
 from .output import output_options, print_csv, print_json
 from .report_cmds import report_csv_rows, report_json
 
+# Customers of each demo by default: the Chargebee site is read under a test site's
+# per-minute budget, so its default stays within one minute of requests.
+DEFAULT_CUSTOMERS = {"stripe": 300, "chargebee": 48}
+
 
 @click.command()
 @common_options
 @output_options
-@click.option("--customers", default=300, show_default=True, help="Size of the synthetic account.")
+@click.option("--provider", type=click.Choice(PROVIDERS), default="stripe", show_default=True,
+              help="Which demo: the Stripe account, or the fake Chargebee site (read under its per-minute budget).")
+@click.option("--customers", default=None, type=int,
+              help="Size of the synthetic account (default 300 for Stripe, 48 for Chargebee).")
 @click.option("--seed", default=1, show_default=True, help="Seed of the synthetic account (same seed, same account).")
 @click.option(
     "--report", "report_path", default="demo-report.html", show_default=True, type=click.Path(dir_okay=False),
     help="Where to write the HTML report of the demo account's MRR.",
 )
-def demo(config_path, db, output_format, customers, seed, report_path):
-    """Start the bundled demo Stripe account on 127.0.0.1, sync it, show its MRR.
+def demo(config_path, db, output_format, provider, customers, seed, report_path):
+    """Start the bundled demo Stripe account (or Chargebee site) on 127.0.0.1, sync it, show its MRR.
 
-    No key or network needed: the demo server speaks the Stripe API for a
-    deterministic synthetic SaaS account and stops when the command ends. The
-    sync computes MRR as every nightly sync does; the command prints what
-    arrived, current MRR per currency and the last 12 months with movements,
-    and writes an HTML report.
+    No key or network needed: the demo server speaks the Stripe API (or
+    Chargebee's, with `--provider chargebee`) for a deterministic synthetic SaaS
+    account and stops when the command ends. The sync computes MRR as every
+    nightly sync does; the command prints what arrived, current MRR per
+    currency and the last 12 months with movements, and writes an HTML report.
+    The Chargebee demo shows MRR on the fake site's day, beside Chargebee's own
+    `mrr` figures.
 
     \b
     Examples:
       billing-connector demo --db demo.db --report demo-report.html
+      billing-connector demo --provider chargebee --db demo-chargebee.db
       billing-connector demo --db demo.db --format json > demo.json
     """
-    settings = settings_from(config_path, db=global_db(db) or "demo.db")
-    # progress on a terminal for people; machine formats keep stderr quiet
-    report, store = app.demo(settings, customers=customers, seed=seed, quiet=output_format != "table")
+    customers = customers if customers is not None else DEFAULT_CUSTOMERS[provider]
+    settings = settings_from(config_path, db=global_db(db) or f"demo{'' if provider == 'stripe' else '-' + provider}.db")
+    quiet = output_format != "table"   # progress on a terminal for people; machine formats keep stderr quiet
+    if provider == "chargebee":
+        run = app.demo_chargebee(settings, customers=customers, seed=seed, quiet=quiet)
+        report, store, as_of = run.report, run.store, run.site_day
+    else:
+        report, store = app.demo(settings, customers=customers, seed=seed, quiet=quiet)
+        as_of = None
     try:
         code = exit_code_of(report)
         counts = store.table_counts()
@@ -47,7 +67,7 @@ def demo(config_path, db, output_format, customers, seed, report_path):
             stream, error = next(iter(report.failures.items()))
             click.echo(f"error: {stream}: {error}", err=True)
             raise SystemExit(code)
-        summary = summary_rows(store) if not report.failures else None
+        summary = summary_rows(store, as_of=as_of) if not report.failures else None
         path = write_report(store, report_path) if summary is not None else None
         if output_format == "json":
             print_json({
@@ -59,15 +79,33 @@ def demo(config_path, db, output_format, customers, seed, report_path):
             print_csv(report_csv_rows(summary) if summary is not None else [])
         else:
             click.echo(f"Synced the demo account into {settings.db} in {report.seconds:.1f}s:")
+            if provider == "chargebee":
+                click.echo(f"  site {run.site}: budget {run.budget_per_minute} requests/minute, "
+                           f"{report.requests.get('requests', 0)} requests, busiest minute {run.busiest_minute}, "
+                           f"429s {run.server_429s}")
             for table, rows in counts.items():
                 click.echo(f"  {table:<20} {rows:>8,}")
             click.echo("")
+            if as_of is not None:
+                click.echo(f"MRR on the site's day, {as_of.isoformat()}:")
+                _reconcile(store, as_of)
             for line in format_summary(summary):
                 click.echo(line)
             click.echo(f"\nHTML report: {path}")
     finally:
         store.close()
     raise SystemExit(code)
+
+
+def _reconcile(store, day) -> None:
+    """Ours beside the provider's own total (a reconciliation aid: explain CUSTOMER shows it per subscription)."""
+    theirs = provider_mrr_totals(store)
+    for row in current_mrr(store, day):
+        currency = row["currency"]
+        click.echo(f"  {currency.upper()}: ours {format_minor(row['mrr_minor'], currency)}, "
+                   f"Chargebee's own mrr {format_minor(theirs.get(currency, 0), currency)}")
+    click.echo("")
+
 
 def register(main: click.Group) -> None:
     main.add_command(demo)

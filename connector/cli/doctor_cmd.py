@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..doctor import ERROR, exit_code, run_doctor
-from .options import common_options, global_config, global_db
+from .options import common_options, global_config, global_db, provider_options
 from .output import output_options, print_csv, print_json
 
 _MARK = {"ok": "ok", "warning": "warning", "error": "ERROR"}
@@ -16,7 +16,8 @@ _MARK = {"ok": "ok", "warning": "warning", "error": "ERROR"}
 @click.command()
 @common_options
 @output_options
-def doctor(config_path, db, output_format):
+@provider_options
+def doctor(config_path, db, output_format, provider, site):
     """Check Python, packages, config, API key, API access per stream, store, last sync and export targets.
 
     Each line is ok, warning or ERROR, with what to do. Exits 1 when any line is
@@ -26,8 +27,9 @@ def doctor(config_path, db, output_format):
     \b
     Example:
       billing-connector doctor --db /data/billing.db
+      billing-connector doctor --provider chargebee --site acme-test --db acme.db
     """
-    checks = run_doctor(global_config(config_path), db=global_db(db))
+    checks = run_doctor(global_config(config_path), db=global_db(db), provider=provider, site=site)
     code = exit_code(checks)
     if output_format == "json":
         print_json({

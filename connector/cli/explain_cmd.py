@@ -12,10 +12,12 @@ from .mrr_cmds import _parse_day
 from .options import common_options, settings_from
 from .output import json_row, output_options, print_json, print_rows, warn
 
-EXPLAIN_SECTIONS = ("mrr", "segments", "movements", "unplaced", "events")
+EXPLAIN_SECTIONS = ("mrr", "segments", "movements", "unplaced", "events", "provider_mrr")
 # Headings of the table output ("counted": what the policy counts on the day).
 _TITLES = {"segments": "segments (counted: what the policy counts on the day; items and invoice lines never both)",
-           "unplaced": "not placed by the rules"}
+           "unplaced": "not placed by the rules",
+           "provider_mrr": "the provider's own MRR per subscription, as last synced, beside ours (a reconciliation "
+                           "aid, never an input)"}
 
 
 def _explain_sections(report) -> dict[str, list[dict]]:
@@ -33,6 +35,7 @@ def _explain_sections(report) -> dict[str, list[dict]]:
         ],
         "unplaced": report["unplaced"],
         "events": [{**event, "created": iso_utc(event["created"])} for event in report["events"]],
+        "provider_mrr": report["provider_mrr"],
     }
 
 
@@ -71,6 +74,8 @@ def explain(config_path, db, output_format, customer_id, on_date, section):
         return
     click.echo(f"customer {customer_id} on {report['date']} (policy {report['policy']})")
     for name in [section] if section else EXPLAIN_SECTIONS:
+        if name == "provider_mrr" and not sections[name] and not section:
+            continue   # a provider without its own MRR figure (Stripe)
         click.echo(f"\n{_TITLES.get(name, name)}:")
         print_rows(sections[name], "table")
 
@@ -88,6 +93,7 @@ def _explain_json(report, last, section: str | None) -> dict:
         "months": [json_row(month) for month in report["months"]],
         "unplaced": [json_row(item) for item in report["unplaced"]],
         "events": _explain_sections(report)["events"],
+        "provider_mrr": [json_row(row) for row in report["provider_mrr"]],
     }
     if section:   # the chosen part only, next to what identifies it
         keep = ("customer_id", "date", "policy", "partial", "warning", section)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import logsetup
-from ..config import Settings, load_settings
+from ..config import PROVIDERS, Settings, load_settings
 
 db_option = click.option(
     "--db", "db", type=click.Path(dir_okay=False), default=None,
@@ -15,6 +15,18 @@ config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), default=None,
     help="TOML config file (default: ./config.toml if present).",
 )
+
+
+def provider_options(func):
+    """--provider and --site: which billing provider account a command talks to."""
+    func = click.option(
+        "--site", "site", default=None,
+        help="Chargebee site: acme, or acme-test for a test site (setting chargebee.site, env CHARGEBEE_SITE).",
+    )(func)
+    return click.option(
+        "--provider", type=click.Choice(PROVIDERS), default=None,
+        help="Billing provider: stripe (default) or chargebee (setting `provider`, env BILLING_CONNECTOR_PROVIDER).",
+    )(func)
 
 
 def _logging_choice(ctx: click.Context, param: click.Parameter, value):
@@ -74,7 +86,10 @@ def global_config(config_path: str | None) -> str | None:
     return config_path if config_path is not None else _global("config_path")
 
 
-def settings_from(config_path: str | None, **flags) -> Settings:
+def settings_from(config_path: str | None, *, site: str | None = None, **flags) -> Settings:
+    """Settings from the file, the environment and these flags (``site`` is --site's Chargebee site)."""
     if "db" in flags:
         flags["db"] = global_db(flags["db"])
+    if site is not None:
+        flags["chargebee_site"] = site
     return load_settings(global_config(config_path), flags=flags)

@@ -7,13 +7,14 @@ import click
 from .. import app
 from ..errors import EXIT_PERMISSION, EXIT_REJECTED
 from ..sync_summary import exit_code_of, summary_lines, sync_summary
-from .options import common_options, quiet_logging, settings_from
+from .options import common_options, provider_options, quiet_logging, settings_from
 from .output import output_options, print_csv, print_json, print_table, warn
 
 
 @click.command()
 @common_options
 @output_options
+@provider_options
 @click.option("--full-refresh", is_flag=True, help="Re-read every stream in full (rows gone upstream are marked _deleted).")
 @click.option("--streams", default=None, help="Comma-separated streams to sync (default: all), e.g. customers,subscriptions.")
 @click.option(
@@ -25,8 +26,9 @@ from .output import output_options, print_csv, print_json, print_table, warn
     "--skip-mrr", is_flag=True,
     help="Only copy the raw data; the neutral tables and MRR are brought up to date by the next sync or `backfill`.",
 )
-def sync(config_path, db, output_format, full_refresh, streams, max_requests_per_second, quiet, skip_mrr):
-    """Copy the Stripe account into the store: in full the first time, then only what changed.
+def sync(config_path, db, output_format, provider, site, full_refresh, streams, max_requests_per_second, quiet,
+         skip_mrr):
+    """Copy the Stripe account (or Chargebee site) into the store: in full the first time, then only what changed.
 
     Ends with a summary: per stream the rows created, updated and deleted, the
     requests, retries and 429s, and the seconds spent fetching, mapping and on
@@ -36,10 +38,15 @@ def sync(config_path, db, output_format, full_refresh, streams, max_requests_per
     Example (nightly, from cron; the key comes from a 0600 env file):
       set -a; . ./billing.env; set +a
       billing-connector sync --db /data/billing.db --quiet --log-format json >> sync.log 2>&1
+
+    
+    Example (a Chargebee site; the key comes from CHARGEBEE_API_KEY):
+      billing-connector sync --provider chargebee --site acme-test --db acme.db
     """
     if quiet:
         quiet_logging()
-    settings = settings_from(config_path, db=db, streams=streams, max_requests_per_second=max_requests_per_second)
+    settings = settings_from(config_path, db=db, streams=streams, max_requests_per_second=max_requests_per_second,
+                             provider=provider, site=site)
     report, store = app.sync(settings, full_refresh=full_refresh, quiet=quiet, skip_mrr=skip_mrr)
     try:
         counts = store.table_counts()
@@ -80,11 +87,15 @@ def status(config_path, db, output_format):
         return
     warn(info["last_sync"]["warning"])
     columns = ["stream", "rows", "phase", "events_cursor", "updated_at", "next_run"]
+    if info["provider"] not in (None, "stripe"):   # listed by update time: that cursor, not an events one
+        columns[3] = "updated_cursor"
     if output_format == "csv":
         print_csv(info["streams"], columns)
         return
     last = info["last_sync"]
-    click.echo(f"store {info['db']}: account {info['account_id'] or '-'} ({info['mode'] or 'no'} mode), API {info['api_version'] or '-'}")
+    provider = f"{info['provider']} " if info["provider"] else ""
+    click.echo(f"store {info['db']}: {provider}account {info['account_id'] or '-'} ({info['mode'] or 'no'} mode), "
+               f"API {info['api_version'] or '-'}")
     if last["finished_at"] or last["started_at"]:
         state = "interrupted" if last["interrupted"] else "ok" if last["ok"] else "failed for some streams"
         click.echo(f"last sync: started {last['started_at'] or '-'}, finished {last['finished_at'] or '-'} ({state})")
@@ -109,7 +120,8 @@ def status(config_path, db, output_format):
 @click.command()
 @common_options
 @output_options
-def auth(config_path, db, output_format):
+@provider_options
+def auth(config_path, db, output_format, provider, site):
     """Check the API key: account, mode, key type and which streams it may read.
 
     Exits 4 when the key may not read a stream (each refused stream is named).
@@ -117,8 +129,9 @@ def auth(config_path, db, output_format):
     \b
     Example:
       STRIPE_API_KEY=rk_live_... billing-connector auth
+      CHARGEBEE_API_KEY=test_... billing-connector auth --provider chargebee --site acme-test
     """
-    settings = settings_from(config_path, db=db)
+    settings = settings_from(config_path, db=db, provider=provider, site=site)
     info = app.auth(settings)
     if output_format == "json":
         print_json(info)

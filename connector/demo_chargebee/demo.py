@@ -1,8 +1,8 @@
 """End to end on the fake site: serve it, read every stream with the adapter under the budget, map it.
 
-``python -m connector.demo_chargebee`` prints what was read and mapped. It is
-the groundwork of ``billing-connector demo --provider chargebee``, which needs
-the provider-neutral sync to store what is read.
+``python -m connector.demo_chargebee`` prints what was read and mapped, straight
+from the adapter to the pure mapping (no store). ``billing-connector demo
+--provider chargebee`` is the whole chain: sync into a store, map, MRR.
 """
 
 from __future__ import annotations

@@ -50,7 +50,8 @@ class Fault:
     503 internal_temporary_error, 429, ...); ``repeat_offset``: answer the list
     but hand back the offset the request sent (a list that would loop);
     ``bad_json``: a 200 whose body is not JSON. ``times`` is how many requests
-    it hits (then it is spent).
+    it hits (then it is spent); ``follow_ups_only`` spares a list's first page
+    (a list that stops midway).
     """
 
     path: str
@@ -59,6 +60,7 @@ class Fault:
     bad_json: bool = False
     times: int = 1
     retry_after: int | None = None
+    follow_ups_only: bool = False
 
 
 @dataclass
@@ -88,6 +90,8 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         params = dict(parse_qsl(url.query, keep_blank_values=True))
         status, headers, body = fake.answer(url.path, params, self.headers.get("Authorization", ""))
+        if fake.latency:
+            time.sleep(fake.latency)
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -113,6 +117,7 @@ class FakeChargebee:
         now: Callable[[], float] = time.monotonic,
         denied: dict[str, set[str]] | None = None,
         line_items_embedded: int | None = None,
+        latency: float = 0.0,
     ):
         self.site = site if site is not None else build_site()
         self.api = SiteApi(self.site) if line_items_embedded is None else SiteApi(self.site, line_items_embedded)
@@ -121,6 +126,7 @@ class FakeChargebee:
         self.concurrency = concurrency
         self.now = now
         self.denied = denied or {}
+        self.latency = latency   # seconds before each answer (a kill -9 test needs time to land mid-sync)
         self.faults: list[Fault] = []
         self.stats = Stats()
         self._lock = threading.Lock()         # stats and faults
@@ -174,8 +180,8 @@ class FakeChargebee:
     def _fault(self, path: str, params: dict[str, str]) -> Fault | None:
         with self._lock:
             for fault in self.faults:
-                if fault.repeat_offset and "offset" not in params:
-                    continue   # only a follow-up page can hand its offset back
+                if (fault.repeat_offset or fault.follow_ups_only) and "offset" not in params:
+                    continue   # only a follow-up page can hand its offset back (or stop the list midway)
                 if fault.times > 0 and path.startswith("/api/v2" + fault.path):
                     fault.times -= 1
                     return fault

@@ -4,7 +4,7 @@ Each check returns :class:`Check` lines and never raises for an expected
 failure: a ConnectorError becomes an error line carrying its own message (which
 already says what to do). One module per thing checked: ``environment``
 (Python, packages), ``settings`` (config file, where each setting came from),
-``api`` (endpoint, key, access), ``store``, ``targets``; this one runs them in order.
+``api`` (endpoint, key, access; ``chargebee`` for a Chargebee site), ``store``, ``targets``; this one runs them in order.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from ..config import Settings, load_settings
 from ..errors import ConnectorError
+from . import chargebee
 from .api import check_api, check_endpoint, check_key
 from .check import ERROR, OK, WARNING, Account, Check
 from .environment import check_dependencies, check_python, version_satisfies
@@ -27,6 +28,8 @@ def run_doctor(
     *,
     db: str | None = None,
     now: float | None = None,
+    provider: str | None = None,
+    site: str | None = None,
 ) -> list[Check]:
     """Every check in order. Never raises for an expected problem: it becomes an error line.
 
@@ -36,13 +39,18 @@ def run_doctor(
     checks = check_python() + check_dependencies()
     config_loaded = True
     try:
-        settings = load_settings(config_path, flags={"db": db}, environ=environ)
+        settings = load_settings(config_path, flags={"db": db, "provider": provider, "chargebee_site": site},
+                                 environ=environ)
         checks += check_config(settings)
     except ConnectorError as exc:
         checks.append(Check("config file", ERROR, str(exc), "fix the file (see config.example.toml) or pass --config"))
         settings, config_loaded = _settings_without_file(db, environ), False
-    endpoint_checks, endpoint_usable = check_endpoint(settings, environ)
-    key_checks, key_usable = check_key(settings, environ)
+    if settings.provider == "chargebee":
+        endpoint_checks, endpoint_usable = chargebee.check_endpoint(settings, environ, Check)
+        key_checks, key_usable = chargebee.check_key(settings, environ, Check)
+    else:
+        endpoint_checks, endpoint_usable = check_endpoint(settings, environ)
+        key_checks, key_usable = check_key(settings, environ)
     checks += endpoint_checks + key_checks
     account: Account = None
     if not config_loaded:

@@ -58,10 +58,14 @@ def check_api(settings: Settings, auth: Callable[[Settings], dict[str, Any]] | N
         return [Check("API", ERROR, str(exc), "check the key, the network and stripe.api_base")], None
     checks = [Check("API", OK, f"account {info['account_id']} ({info['mode']} mode), API version {info['api_version']}")]
     wanted = set(settings.streams) if settings.streams else None
+    needed = info.get("needed")   # what a sync with these settings reads (auth says)
     for row in info["streams"]:
         stream, access = row["stream"], row["reason"]
         if row["readable"]:
             checks.append(Check(f"read {stream}", OK, "allowed"))
+        elif needed is not None and stream == "events" and stream not in needed:
+            checks.append(Check(f"read {stream}", WARNING, access,
+                                "not needed: this provider's streams are kept up to date by update time"))
         elif wanted is not None and stream not in wanted and stream != "events":
             checks.append(Check(f"read {stream}", WARNING, access, "not synced (stripe.streams), so not needed yet"))
         else:

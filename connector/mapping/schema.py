@@ -221,8 +221,10 @@ def _index_dependents(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_billing_subscription_items_plan ON billing_subscription_items (plan_id)")
     db.execute("CREATE INDEX idx_billing_invoice_lines_plan ON billing_invoice_lines (plan_id)")
     db.execute("CREATE INDEX idx_billing_discounts_coupon ON billing_discounts (coupon_id)")
-    # Refunds are found from their charge; the raw table indexes only customer/invoice.
-    db.execute("CREATE INDEX IF NOT EXISTS idx_refunds_charge_neutral ON refunds (charge)")
+    # Stripe's refunds are found from their charge; its raw table indexes only customer/invoice.
+    # (A Chargebee store has no such raw table: its refunds are transactions.)
+    if db["refunds"].exists():
+        db.execute("CREATE INDEX IF NOT EXISTS idx_refunds_charge_neutral ON refunds (charge)")
 
 
 _LATER = ("billing_subscription_changes",)   # added after 0001; a new table gets its own step

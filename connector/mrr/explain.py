@@ -21,6 +21,7 @@ from . import engine
 from .facts import MONTHS_TABLE, MOVEMENTS_TABLE, RUNS_TABLE
 from .model import SEGMENTS_TABLE, UNPLACED_TABLE
 from .policy import Policy
+from .provider_mrr import provider_mrr
 from .queries import fetch_rows
 from .segments_effective import apply_policy
 
@@ -58,7 +59,7 @@ def _source_object(store, source_type: str, source_id: str) -> dict[str, Any] | 
 
 def _events(store, object_ids: set[str]) -> list[dict[str, Any]]:
     ids = sorted(i for i in object_ids if i)
-    if not ids:
+    if not ids or store.provider != "stripe":   # only Stripe's events are stored (Chargebee's are a hint)
         return []
     return _rows(store, "events", f"SELECT id, type, created, object_id FROM events WHERE _deleted = 0 "
                  f"AND object_id IN ({', '.join('?' for _ in ids)}) ORDER BY created, id", ids)
@@ -151,4 +152,15 @@ def explain(store, customer_id: str, day: date) -> dict[str, Any]:
         "months": months,
         "unplaced": unplaced,
         "events": _events(store, object_ids),
+        # the provider's own per-subscription MRR beside ours (Chargebee's `mrr`), never an input
+        "provider_mrr": provider_mrr(store, customer_id, _ours_by_subscription(active)),
     }
+
+
+def _ours_by_subscription(active: list[dict[str, Any]]) -> dict[str, int]:
+    """The MRR our policy counts per subscription on the day (the usage series is not MRR)."""
+    ours: dict[str, int] = {}
+    for segment in active:
+        if segment["counted"] and segment["subscription_id"] and segment["series"] == "mrr":
+            ours[segment["subscription_id"]] = ours.get(segment["subscription_id"], 0) + segment["counted_mrr_minor"]
+    return ours

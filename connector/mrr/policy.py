@@ -103,8 +103,10 @@ PRESETS: dict[str, Policy] = {
     # Chargebee (RevenueStory): active and non-renewing subscriptions count (a
     # scheduled cancellation keeps MRR to the term's end), trials do not;
     # reactivations are reported under expansion and churn under contraction.
+    # A subscription in dunning stays `active` in Chargebee and keeps its MRR even
+    # once an invoice is not_paid (our `unpaid`), until dunning cancels it.
     "chargebee": Policy(
-        name="chargebee", cancel_at_period_end_churn="period_end",
+        name="chargebee", cancel_at_period_end_churn="period_end", unpaid_counts=True,
         reactivation_as_expansion=True, churn_as_contraction=True,
     ),
 }

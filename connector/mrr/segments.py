@@ -1,5 +1,8 @@
 """Revenue segments: neutral tables → stored, policy-neutral pieces (``mrr_segments``).
 
+Provider-neutral: it reads the neutral rows of the store's provider
+(``store.provider``; a store holds one provider account).
+
 Per customer, three kinds of pieces, each pointing at what it came from:
 
 * ``invoice_line`` — history: a recurring (or usage, or proration) invoice line
@@ -41,14 +44,12 @@ from .segments_effective import effective_segments  # noqa: F401  (public API li
 from .segments_live import ENDED_STATUSES, LiveSubscriptionPieces, dated_changes_window, day_of as _day
 from .segments_pricing import gross_amount, inclusive_tax_share, split_line
 
-PROVIDER = "stripe"
-
-
 def _rows(store: Store, table: str, customer_id: str) -> list[dict[str, Any]]:
     # Sorted here, not by ORDER BY id: that would make SQLite walk the primary key
     # index of the whole table instead of the customer index.
     cursor = store.db.execute(
-        f"SELECT * FROM {table} WHERE provider = ? AND customer_id = ? AND _deleted = 0", [PROVIDER, customer_id])
+        f"SELECT * FROM {table} WHERE provider = ? AND customer_id = ? AND _deleted = 0",
+        [store.provider, customer_id])
     names = [d[0] for d in cursor.description]
     return sorted((dict(zip(names, row)) for row in cursor.fetchall()), key=lambda r: r["id"])
 
@@ -59,7 +60,7 @@ def _plans(store: Store, plan_ids: set[str]) -> dict[str, dict[str, Any]]:
         return {}
     cursor = store.db.execute(
         f"SELECT * FROM billing_plans WHERE provider = ? AND _deleted = 0 AND id IN ({', '.join('?' for _ in ids)})",
-        [PROVIDER, *ids])
+        [store.provider, *ids])
     names = [d[0] for d in cursor.description]
     return {row[names.index("id")]: dict(zip(names, row)) for row in cursor.fetchall()}
 
@@ -96,9 +97,9 @@ def build_segments(store: Store, customer_ids: Iterable[str] | None = None, as_o
             if built is None:
                 continue
             builder, rows = built
-            if write_customer_segments(store, PROVIDER, customer_id, rows):
+            if write_customer_segments(store, store.provider, customer_id, rows):
                 changed.add(customer_id)
-            store.replace_scope(UNPLACED_TABLE, UNPLACED_KEY, {"provider": PROVIDER, "customer_id": customer_id},
+            store.replace_scope(UNPLACED_TABLE, UNPLACED_KEY, {"provider": store.provider, "customer_id": customer_id},
                                 builder.unplaced)
     return changed
 
@@ -137,6 +138,7 @@ def _built_or_quarantined(store: Store, customer_id: str, window) -> tuple["_Cus
 
 class _CustomerSegments(LiveSubscriptionPieces):
     def __init__(self, store: Store, customer_id: str, window: tuple[int, int] | None = None):
+        self.store = store
         self.cid = customer_id
         self.subscriptions = {s["id"]: s for s in _rows(store, "billing_subscriptions", customer_id)}
         self.items = _rows(store, "billing_subscription_items", customer_id)
@@ -155,7 +157,7 @@ class _CustomerSegments(LiveSubscriptionPieces):
 
     def unplace(self, object_type: str, object_id: str, reason: str, amount: int | None, currency: str | None) -> None:
         """Something with a recurring price the rules cannot place: counted with its amount, never dropped."""
-        self.unplaced.append({"provider": PROVIDER, "customer_id": self.cid, "object_type": object_type,
+        self.unplaced.append({"provider": self.store.provider, "customer_id": self.cid, "object_type": object_type,
                               "object_id": object_id, "reason": reason, "amount_minor": amount,
                               "currency": (currency or "").lower() or None})
 
@@ -167,7 +169,7 @@ class _CustomerSegments(LiveSubscriptionPieces):
         return self.out
 
     def piece(self, **kwargs: Any) -> dict[str, Any]:
-        row = segment_row(provider=PROVIDER, customer_id=self.cid, **kwargs)
+        row = segment_row(provider=self.store.provider, customer_id=self.cid, **kwargs)
         self.out.append(row)
         return row
 

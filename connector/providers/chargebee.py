@@ -10,26 +10,10 @@ only on incremental reads. An invoice or credit note whose line items were
 truncated (``line_items_next_offset``) is completed from its detail endpoint
 before the page is handed over, its embedded lists merged in full.
 
-The interface proposed for ``providers/base.py`` (what a provider-neutral
-sync would drive; Stripe fits it by encoding ``starting_after`` and its
-``created`` slice in the token)::
-
-    class Provider(Protocol):
-        name: str
-        streams: Mapping[str, StreamSpec]   # pure data from the provider's catalog
-                                            # module: path, sort key, children,
-                                            # events, permission
-        budget: MinuteBudget | RateLimiter  # the sync sizes its threads on it
-        def identify(self) -> AccountIdentity
-        def list_page(self, stream: str, *, page_token: str | None,
-                      updated_since: int | None) -> TokenPage
-            # page_token None starts a read; TokenPage.next_token None ends it.
-            # updated_since None = full read; a token is only valid with the
-            # updated_since it was issued under, so the sync checkpoints the pair.
-        def fetch_object(self, stream: str, object_id: str) -> dict | None
-        def events_page(self, *, types: list[str], occurred_after: int,
-                        occurred_before: int, page_token: str | None) -> TokenEventPage
-        def check_stream_access(self, stream: str) -> str | None
+It implements ``providers.base.Provider``: pages addressed by the opaque
+``next_offset``, every stream kept up to date by ``updated_at[after]`` (or re-read
+whole where the list has no such filter), the catalog (``chargebee_catalog``)
+saying which.
 """
 
 from __future__ import annotations
@@ -50,9 +34,11 @@ from ..errors import AuthError, ConfigError, ConnectorError, PaginationError, Up
 from ..http import Retryable, RetryPolicy, call_with_retries
 from ..store import AccountIdentity
 from .chargebee_budget import MinuteBudget
+from . import chargebee_catalog
+from .base import EventPage, Page
 from .chargebee_catalog import EVENTS, LINE_ITEMS_PAGE_SIZE, PC1, PC2, STREAMS, CbStream, streams_for
 from .chargebee_errors import CatalogIncompatible, NotFound, classify
-from .neutral import TokenEventPage, TokenPage
+from .paging import CursorLedger
 
 API_KEY_ENV = "CHARGEBEE_API_KEY"
 API_VERSION = "v2"
@@ -104,6 +90,13 @@ class ChargebeeProvider:
     """One Chargebee site, read with one API key under one :class:`MinuteBudget`."""
 
     name = "chargebee"
+    label = "Chargebee"
+    # Every stream is kept up to date by `updated_at[after]` (events are a hint, not history):
+    # nothing is read from the events list by the sync, so none of its settings apply.
+    events_retention_seconds = 0
+    events_permission = EVENTS.permission
+    history_stream = None
+    history_event_types: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -127,6 +120,8 @@ class ChargebeeProvider:
         self._lock = threading.Lock()
         self.requests_made = 0
         self.rate_limited = 0
+        self.retries = 0
+        self._offsets = CursorLedger()  # the loop guard's memory: offsets followed, per read
 
     @property
     def streams(self) -> dict[str, CbStream]:
@@ -166,6 +161,8 @@ class ChargebeeProvider:
                 return self._answer(self._send(path, params), what, permission)
             except Retryable as exc:
                 last_failure[:] = [exc.kind]
+                with self._lock:
+                    self.retries += 1
                 raise
 
         try:
@@ -241,12 +238,19 @@ class ChargebeeProvider:
             raise ConfigError(f"unknown Chargebee stream {stream!r} for this site: use one of {', '.join(self.streams)}")
         return spec
 
-    def list_page(self, stream: str, *, page_token: str | None, updated_since: int | None) -> TokenPage:
+    def list_page(
+        self, stream: str, *, page_token: str | None, updated_since: int | None = None,
+        created_gte: int | None = None, created_lt: int | None = None, partition: str | None = None,
+    ) -> Page:
         """One page, oldest first on the immutable sort key, embedded line lists completed.
 
         Raises PaginationError when the server hands back the offset it was
-        given, or another page after an empty list (either would loop forever).
+        given, an offset this read already followed, or another page after an
+        empty list (each would loop forever). The catalog declares no creation
+        slices or partitions for Chargebee, so none may be asked for.
         """
+        if created_gte is not None or created_lt is not None or partition is not None:
+            raise ValueError("Chargebee lists are read whole, by offset: no creation slices or partitions")
         spec = self._stream(stream)
         params = spec.full_params
         if updated_since is not None and spec.updated_filter:
@@ -263,6 +267,10 @@ class ChargebeeProvider:
                 f"Chargebee list {spec.path} would loop (offset {next_token!r} "
                 f"{'repeated' if entries else 'after an empty page'}): run again; if it persists, report it"
             )
+        if page_token is None:
+            self._offsets.forget((stream, updated_since))   # a read from its start: its offsets recur
+        elif next_token is not None:
+            self._offsets.follow((stream, updated_since), spec.path, next_token)
         objects = [entry[spec.resource] for entry in entries if isinstance(entry, dict) and spec.resource in entry]
         requests_made = 1
         if spec.completion:
@@ -272,7 +280,7 @@ class ChargebeeProvider:
             table: [(obj["id"], list(obj.get(field) or [])) for obj in objects]
             for table, field in spec.children.items()
         }
-        return TokenPage(objects, next_token, children, requests_made)
+        return Page(objects, next_token, children, requests_made)
 
     def _complete_lines(self, spec: CbStream, obj: dict[str, Any]) -> int:
         """Fetch the rest of a truncated line list into ``obj``; the number of requests made."""
@@ -293,7 +301,7 @@ class ChargebeeProvider:
             offset = detail.get(spec.completion)
         return made
 
-    def iter_pages(self, stream: str, *, updated_since: int | None = None) -> Iterator[TokenPage]:
+    def iter_pages(self, stream: str, *, updated_since: int | None = None) -> Iterator[Page]:
         """Every page of a read, with the loop guard across the whole read (an offset seen twice)."""
         token: str | None = None
         seen: set[str] = set()
@@ -321,13 +329,23 @@ class ChargebeeProvider:
             self._complete_lines(spec, obj)
         return obj
 
+    def partitions(self, stream: str) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        """Nothing held between requests beyond per-thread sessions, which close with their threads."""
+
+    def fetch_children(self, stream: str, parent: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        """None kept apart: embedded lists stay in the parent, completed by ``fetch_object``."""
+        return {}
+
     def events_page(
-        self, *, types: list[str], occurred_after: int, occurred_before: int, page_token: str | None
-    ) -> TokenEventPage:
-        """One page of events in (occurred_after, occurred_before), oldest first."""
+        self, *, types: list[str], occurred_after: int, occurred_until: int, page_token: str | None
+    ) -> EventPage:
+        """One page of events in (occurred_after, occurred_until], oldest first."""
         params = EVENTS.full_params
         params["occurred_at[after]"] = str(occurred_after)
-        params["occurred_at[before]"] = str(occurred_before)
+        params["occurred_at[before]"] = str(occurred_until + 1)   # Chargebee's bound is exclusive
         if types:
             params["event_type[in]"] = json.dumps(sorted(types), separators=(",", ":"))
         if page_token is not None:
@@ -337,7 +355,11 @@ class ChargebeeProvider:
         next_token = data.get("next_offset")
         if next_token is not None and (next_token == page_token or not events):
             raise PaginationError(f"Chargebee events list would loop at offset {next_token!r}: run again")
-        return TokenEventPage(events, next_token)
+        return EventPage(events, next_token)
+
+    # Routing events to streams is catalog data.
+    changed_objects = staticmethod(chargebee_catalog.changed_objects)
+    event_time = staticmethod(chargebee_catalog.event_time)
 
     def check_stream_access(self, stream: str) -> str | None:
         """None if the key may read the stream, else a one-line reason (one request)."""

@@ -31,6 +31,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+from .base import INCREMENTAL_BY_FULL_READ, INCREMENTAL_BY_UPDATED_SINCE, Child
 
 PAGE_SIZE = 100            # Chargebee's maximum `limit` for list endpoints
 LINE_ITEMS_PAGE_SIZE = 300  # maximum `line_items_limit` when completing an invoice's lines
@@ -54,6 +57,28 @@ class CbStream:
     permission: str = ""
     catalog: str | None = None     # PC1 or PC2 when the stream exists in one catalog only
     created_field: str | None = "created_at"  # the object's creation instant, if it has one
+    known_values: Mapping[str, frozenset[str]] = field(default_factory=dict)  # enums the MRR rules read
+
+    # What the sync reads (providers.base.StreamSpec). Lists are read oldest first on an
+    # immutable key, by `next_offset`: no creation slices, no partitions. Embedded lists
+    # stay inside the parent's stored object (the mapping reads them there).
+    sliceable = False
+    partitioned = False
+    update_field = "updated_at"
+    child_lists: tuple[Child, ...] = ()
+
+    @property
+    def incremental(self) -> str:
+        return INCREMENTAL_BY_UPDATED_SINCE if self.updated_filter else INCREMENTAL_BY_FULL_READ
+
+    @property
+    def creation_field(self) -> str | None:
+        return self.created_field
+
+    @property
+    def tombstone_field(self) -> str | None:
+        """Deleted records come back with ``deleted: true`` from lists read with include_deleted."""
+        return "deleted" if self.include_deleted else None
 
     @property
     def full_params(self) -> dict[str, str]:
@@ -113,6 +138,7 @@ STREAMS: dict[str, CbStream] = {
             "coupons", "coupon", "/coupons", "created_at",
             events=_events("coupon", "created", "updated", "deleted"),
             permission="Coupons: read",
+            known_values={"duration_type": frozenset({"one_time", "forever", "limited_period"})},
         ),
         CbStream(
             "subscriptions", "subscription", "/subscriptions", "created_at", include_deleted=True,
@@ -124,6 +150,8 @@ STREAMS: dict[str, CbStream] = {
                 "pause_scheduled", "resumed", "deleted", "changes_scheduled", "scheduled_changes_removed",
             ),
             permission="Subscriptions: read",
+            known_values={"status": frozenset({"future", "in_trial", "active", "non_renewing", "paused",
+                                               "cancelled", "transferred"})},
         ),
         CbStream(
             "invoices", "invoice", "/invoices", "date", include_deleted=True,
@@ -131,6 +159,7 @@ STREAMS: dict[str, CbStream] = {
             events=("invoice_generated", "invoice_updated", "invoice_deleted",
                     "pending_invoice_created", "pending_invoice_updated"),
             permission="Invoices: read", created_field="date",
+            known_values={"status": frozenset({"paid", "posted", "payment_due", "not_paid", "voided", "pending"})},
         ),
         CbStream(
             "credit_notes", "credit_note", "/credit_notes", "date", include_deleted=True,
@@ -172,3 +201,19 @@ def stream_of_event(event_type: str) -> str | None:
 
 
 _EVENT_STREAM = {t: s.name for s in STREAMS.values() for t in s.events}
+
+
+def changed_objects(event: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(stream, id) an event names: its type's stream, the object of that resource in ``content``."""
+    stream = stream_of_event(event.get("event_type") or "")
+    content = event.get("content")
+    if stream is None or not isinstance(content, Mapping):
+        return []
+    obj = content.get(STREAMS[stream].resource)
+    object_id = obj.get("id") if isinstance(obj, Mapping) else None
+    return [(stream, object_id)] if isinstance(object_id, str) and object_id else []
+
+
+def event_time(event: Mapping[str, Any]) -> int:
+    occurred = event.get("occurred_at")
+    return occurred if isinstance(occurred, int) and not isinstance(occurred, bool) else 0

@@ -11,7 +11,7 @@ account, so ``customers`` or ``invoices`` never mix Stripe's and Chargebee's.
 
 from __future__ import annotations
 
-from ..streams import RawTable
+from ..raw_table import RawTable
 
 _UPDATED = ("updated_at", "INTEGER", "updated_at")
 _DELETED = ("deleted", "INTEGER", "deleted")

@@ -23,89 +23,19 @@ from ..constants import MAX_RESPONSE_BYTES, PAGE_SIZE, STRIPE_API_VERSION
 from ..errors import PermissionDenied
 from ..http import RateLimiter, Retryable, RetryPolicy, call_with_retries
 from ..store import AccountIdentity
-from .base import CursorGone, EventPage, Page, StreamDef
+from . import stripe_catalog
+from .base import CursorGone, EventPage, Page
 from .paging import CursorLedger, check_page
-from .stripe_errors import PERMISSIONS, ExpansionRefused, NotFound, ResourceMissing, classify, endpoint_of
+from .stripe_catalog import EVENTS_PATH, PERMISSIONS, STREAMS, TEST_CLOCKS_PATH, StripeChild, expand
+from .stripe_errors import ExpansionRefused, NotFound, ResourceMissing, classify, endpoint_of
 from .stripe_transport import BoundedHTTPClient, ResponseRefused
 
-__all__ = ["CHILD_STREAMS", "PERMISSIONS", "STREAMS", "StripeProvider", "classify", "endpoint_of"]
-
-_SUB_EVENTS = ("customer.subscription.",)
+__all__ = ["PERMISSIONS", "STREAMS", "StripeProvider", "classify", "endpoint_of"]
 
 # The account id recorded when the API has no /v1/account (see `identify`), by livemode.
 UNKNOWN_ACCOUNT_ID = {False: "acct_unknown_test", True: "acct_unknown_live"}
 
 log = logging.getLogger("billing_connector.stripe")
-
-
-def _expand(*paths: str) -> dict[str, str]:
-    """``expand[i]`` parameters, as the SDK encodes a list."""
-    return {f"expand[{i}]": path for i, path in enumerate(paths)}
-
-
-# Expansions stay within Stripe's limit of four levels, where a list's `data.` is one:
-# `data.discounts.source.coupon` keeps a coupon's terms on its discount (a coupon
-# deleted upstream is no longer listed, but its discounts still lower MRR), and
-# `data.items.data.discounts` / `data.lines.data.discounts` are as deep as item- and
-# line-level discounts go (their coupons come as ids; see `_complete_children`).
-# `schedule` brings a subscription's schedule phases: their start dates date price changes.
-# `payments` is included only when asked: since 2025-03-31.basil it is the only
-# link from an invoice to the charge (and so the refunds) that paid it.
-_SUBSCRIPTION_EXPAND = ("discounts", "discounts.source.coupon", "items.data.discounts", "schedule")
-_INVOICE_EXPAND = ("discounts", "discounts.source.coupon", "payments", "lines.data.discounts")
-_CHILD_EXPAND = ("data.discounts", "data.discounts.source.coupon")
-
-STREAMS: dict[str, StreamDef] = {
-    s.name: s
-    for s in [
-        StreamDef("customers", "/v1/customers", event_prefixes=("customer.created", "customer.updated", "customer.deleted"),
-                  by_test_clock=True),
-        StreamDef("products", "/v1/products", event_prefixes=("product.",)),
-        # `tiers` is only sent when expanded; tiered MRR needs it.
-        StreamDef("prices", "/v1/prices", list_params=_expand("data.tiers"), event_prefixes=("price.",)),
-        StreamDef("plans", "/v1/plans", list_params=_expand("data.tiers"), event_prefixes=("plan.",)),
-        StreamDef("coupons", "/v1/coupons", event_prefixes=("coupon.",)),
-        StreamDef("promotion_codes", "/v1/promotion_codes", event_prefixes=("promotion_code.",)),
-        StreamDef(
-            "subscriptions",
-            "/v1/subscriptions",
-            list_params={"status": "all", **_expand(*(f"data.{p}" for p in _SUBSCRIPTION_EXPAND))},
-            children={"subscription_items": "items"},
-            event_prefixes=_SUB_EVENTS,
-            by_test_clock=True,
-        ),
-        StreamDef(
-            "invoices",
-            "/v1/invoices",
-            list_params=_expand(*(f"data.{p}" for p in _INVOICE_EXPAND)),
-            children={"invoice_line_items": "lines", "invoice_payments": "payments"},
-            event_prefixes=("invoice.", "invoice_payment."),
-        ),
-        StreamDef("invoice_items", "/v1/invoiceitems", event_prefixes=("invoiceitem.",)),
-        StreamDef("credit_notes", "/v1/credit_notes", event_prefixes=("credit_note.",)),
-        StreamDef("charges", "/v1/charges", event_prefixes=("charge.",)),
-        StreamDef("refunds", "/v1/refunds", event_prefixes=("refund.", "charge.refund.")),
-    ]
-}
-
-# Child tables, with the parent stream that carries them and how to read them in full.
-CHILD_STREAMS = {
-    "subscription_items": "subscriptions", "invoice_line_items": "invoices", "invoice_payments": "invoices",
-}
-
-# Detail expansions, so a re-fetched object matches a listed one field for field.
-_DETAIL_EXPAND = {
-    "subscriptions": _SUBSCRIPTION_EXPAND, "invoices": _INVOICE_EXPAND, "prices": ("tiers",), "plans": ("tiers",),
-}
-
-
-def _child_list(child_table: str, parent_id: str) -> tuple[str, dict[str, Any]]:
-    """Where a child list is read in full: (path, params)."""
-    if child_table == "subscription_items":
-        return "/v1/subscription_items", {"subscription": parent_id, **_expand(*_CHILD_EXPAND)}
-    if child_table == "invoice_payments":
-        return "/v1/invoice_payments", {"invoice": parent_id}
-    return f"/v1/invoices/{parent_id}/lines", _expand(*_CHILD_EXPAND)
 
 
 def _unexpanded_discounts(parent: dict[str, Any], children: list[dict[str, Any]]) -> bool:
@@ -129,15 +59,22 @@ def _unexpanded_discounts(parent: dict[str, Any], children: list[dict[str, Any]]
 def _split_expansions(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(plain params, expand params) of a request."""
     plain = {k: v for k, v in params.items() if not k.startswith("expand")}
-    expand = {k: v for k, v in params.items() if k.startswith("expand")}
-    return plain, expand
+    expansions = {k: v for k, v in params.items() if k.startswith("expand")}
+    return plain, expansions
 
 
 class StripeProvider:
     """Stripe, through one ``StripeClient`` shared by all fetcher threads."""
 
     name = "stripe"
+    label = "Stripe"
     streams = STREAMS
+    # Events: how far back they reach, the permission they need, and the ones a first
+    # full read also stores (the mapping dates changes from them).
+    events_retention_seconds = stripe_catalog.EVENTS_RETENTION_SECONDS
+    events_permission = stripe_catalog.EVENTS_PERMISSION
+    history_stream = stripe_catalog.HISTORY_STREAM
+    history_event_types = stripe_catalog.HISTORY_EVENT_TYPES
 
     def __init__(
         self,
@@ -277,19 +214,30 @@ class StripeProvider:
         """Ids of the test clocks (test mode only: live mode has none, and no such endpoint)."""
         if self._key_livemode():
             return []
-        clocks, _ = self._read_all("/v1/test_helpers/test_clocks", {}, "test_clocks")
+        clocks, _ = self._read_all(TEST_CLOCKS_PATH, {}, "test_clocks")
         return [clock["id"] for clock in clocks]
 
+    def partitions(self, stream: str) -> list[str]:
+        """Test mode lists a test clock's objects only when asked for that clock."""
+        return self.test_clocks() if STREAMS[stream].by_test_clock else []
+
     def list_page(
-        self, stream: str, *, starting_after: str | None, created_gte: int | None, created_lt: int | None,
-        test_clock: str | None = None,
+        self, stream: str, *, page_token: str | None, updated_since: int | None = None,
+        created_gte: int | None = None, created_lt: int | None = None, partition: str | None = None,
     ) -> Page:
+        """One page, newest first; the token is the last object's id (``starting_after``).
+
+        Stripe lists have no updated-since filter: its streams are kept up to
+        date by events, so ``updated_since`` is refused rather than ignored.
+        """
+        if updated_since is not None:
+            raise ValueError("Stripe lists cannot filter by update time; its streams follow events")
         spec = STREAMS[stream]
         params: dict[str, Any] = {"limit": PAGE_SIZE, **spec.list_params}
-        if test_clock:
-            params["test_clock"] = test_clock
-        if starting_after:
-            params["starting_after"] = starting_after
+        if partition:
+            params["test_clock"] = partition
+        if page_token:
+            params["starting_after"] = page_token
         if created_gte is not None:
             params["created[gte]"] = created_gte
         if created_lt is not None:
@@ -298,27 +246,26 @@ class StripeProvider:
         # re-read after a fall-back (no range) cannot meet cursors of requests still in flight.
         listing = (stream, created_gte, created_lt)
         try:
-            objects, has_more = self._list(
+            objects, next_token = self._list(
                 spec.path, params, stream=stream, ledger=self._cursors, listing=listing,
                 created_gte=created_gte, created_lt=created_lt,
             )
         except CursorGone:
             self._cursors.forget(listing)  # the range is re-read from its start: its cursors recur
             raise
-        page = Page(objects=objects, has_more=has_more)
-        for child_table, field_name in spec.children.items():
+        page = Page(objects=objects, next_token=next_token)
+        for child in spec.children:
             # Truncated child lists are read in parallel: one invoice page can hold
             # a dozen invoices with more than 10 lines, and reading them one after
             # the other would keep the page (and its slice) waiting for seconds.
             pending = [
-                (obj["id"], self._nested_pool().submit(self._complete_children, stream, obj, child_table, field_name, page))
-                if (obj.get(field_name) or {}).get("has_more")
+                (obj["id"], self._nested_pool().submit(self._complete_children, stream, obj, child, page))
+                if (obj.get(child.field) or {}).get("has_more")
                 else (obj["id"], None)
                 for obj in objects
             ]
-            page.children[child_table] = [
-                (obj_id, future.result() if future is not None
-                 else self._complete_children(stream, obj, child_table, field_name, page))
+            page.children[child.table] = [
+                (obj_id, future.result() if future is not None else self._complete_children(stream, obj, child, page))
                 for (obj_id, future), obj in zip(pending, objects)
             ]
         return page
@@ -336,22 +283,20 @@ class StripeProvider:
             self._nested = None
 
     def _complete_children(
-        self, stream: str, parent: dict[str, Any], child_table: str, field_name: str, page: Page
+        self, stream: str, parent: dict[str, Any], child: StripeChild, page: Page
     ) -> list[dict[str, Any]]:
-        embedded = parent.get(field_name) or {}
+        embedded = parent.get(child.field) or {}
         children = list(embedded.get("data") or [])
         if embedded.get("has_more") or (
-            child_table != "invoice_payments" and stream not in self._unexpandable
+            child.discounts_need_coupons and stream not in self._unexpandable
             and _unexpanded_discounts(parent, children)
         ):
-            path, extra = _child_list(child_table, parent["id"])
+            path, extra = child.list_request(parent["id"])
             children, requests = self._read_all(path, extra, stream)
             with self._lock:
                 page.requests += requests
-        if child_table != "subscription_items":
-            # Older API versions omit `invoice` on lines; the key needs it.
-            children = [c if c.get("invoice") else {**c, "invoice": parent["id"]} for c in children]
-        return children
+        # Older API versions omit the parent on lines; the key needs it.
+        return [c if c.get(child.parent_column) else {**c, child.parent_column: parent["id"]} for c in children]
 
     def _read_all(self, path: str, extra: Mapping[str, Any], stream: str) -> tuple[list[dict[str, Any]], int]:
         """Every page of a nested list, through the paging chokepoint."""
@@ -363,19 +308,18 @@ class StripeProvider:
             params: dict[str, Any] = {"limit": PAGE_SIZE, **extra}
             if after:
                 params["starting_after"] = after
-            data, has_more = self._list(path, params, stream=stream, ledger=ledger, listing=path)
+            data, after = self._list(path, params, stream=stream, ledger=ledger, listing=path)
             requests += 1
             items.extend(data)
-            if not has_more:
+            if after is None:
                 return items, requests
-            after = data[-1]["id"]
 
     # ---- the paging chokepoint ------------------------------------------------
     def _list(
         self, path: str, params: Mapping[str, Any], *, stream: str, ledger: CursorLedger, listing: Any,
         created_gte: int | None = None, created_lt: int | None = None,
-    ) -> tuple[list[dict[str, Any]], bool]:
-        """One page of any list: (objects, has_more). Every list request of this provider passes here.
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of any list: (objects, the next page's cursor or None). Every list request passes here.
 
         The page is checked by ``paging.check_page`` (empty page with has_more,
         the cursor object handed back, objects outside the created range) and
@@ -388,11 +332,11 @@ class StripeProvider:
         next_cursor = check_page(path, objects, has_more, after=after, created_gte=created_gte, created_lt=created_lt)
         if next_cursor is not None and after is not None:
             ledger.follow(listing, path, next_cursor)
-        return objects, has_more
+        return objects, next_cursor
 
     def fetch_object(self, stream: str, object_id: str) -> dict[str, Any] | None:
         spec = STREAMS[stream]
-        params = _expand(*_DETAIL_EXPAND.get(stream, ()))
+        params = expand(*spec.detail_expand)
         path = f"{spec.path}/{object_id}"
         try:
             obj = self._get_expanded(path, params, stream=stream)
@@ -411,38 +355,38 @@ class StripeProvider:
 
     def fetch_children(self, stream: str, parent: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         """Complete child lists of a re-fetched parent (incremental sync)."""
-        spec = STREAMS[stream]
-        page = Page(objects=[parent], has_more=False)
-        return {
-            child_table: self._complete_children(stream, parent, child_table, field_name, page)
-            for child_table, field_name in spec.children.items()
-        }
+        page = Page(objects=[parent], next_token=None)
+        return {child.table: self._complete_children(stream, parent, child, page) for child in STREAMS[stream].children}
 
     def events_page(
-        self, *, types: list[str], created_gt: int, created_lte: int, starting_after: str | None
+        self, *, types: list[str], occurred_after: int, occurred_until: int, page_token: str | None
     ) -> EventPage:
-        params: dict[str, Any] = {"limit": PAGE_SIZE, "created[gt]": created_gt, "created[lte]": created_lte}
+        params: dict[str, Any] = {"limit": PAGE_SIZE, "created[gt]": occurred_after, "created[lte]": occurred_until}
         for i, event_type in enumerate(types):
             params[f"types[{i}]"] = event_type
-        if starting_after:
-            params["starting_after"] = starting_after
-        events, has_more = self._list(
-            "/v1/events", params, stream="events", ledger=self._cursors, listing=("events", created_gt, created_lte)
+        if page_token:
+            params["starting_after"] = page_token
+        events, next_token = self._list(
+            EVENTS_PATH, params, stream="events", ledger=self._cursors,
+            listing=("events", occurred_after, occurred_until),
         )
-        in_window = [e for e in events if not isinstance(e.get("created"), int) or created_gt < e["created"] <= created_lte]
+        in_window = [e for e in events if not isinstance(e.get("created"), int)
+                     or occurred_after < e["created"] <= occurred_until]
         if len(in_window) < len(events) and not self._warned_events_filter:
             # Sound to drop: events before the window were applied, those after it belong to a later one.
             self._warned_events_filter = True
             log.warning("/v1/events ignores its created filter; events outside each window are skipped")
         # the next page follows the last event listed, kept or not
-        return EventPage(events=in_window, has_more=has_more, next_cursor=events[-1]["id"] if has_more else None,
-                         outside_window=len(events) - len(in_window))
+        return EventPage(events=in_window, next_token=next_token, outside_window=len(events) - len(in_window))
+
+    # Routing events to streams is catalog data.
+    changed_objects = staticmethod(stripe_catalog.changed_objects)
+    event_time = staticmethod(stripe_catalog.event_time)
 
     def check_stream_access(self, stream: str) -> str | None:
-        path = STREAMS[stream].path if stream in STREAMS else "/v1/events"
+        path = STREAMS[stream].path if stream in STREAMS else EVENTS_PATH
         try:
             self._get(path, {"limit": 1}, stream=stream)
         except PermissionDenied as exc:
             return str(exc)
         return None
-

@@ -19,21 +19,11 @@ import stripe
 from ..errors import AuthError, ConnectorError, NotFound, PermissionDenied, ResourceMissing
 from ..http import Retryable
 from .base import CursorGone
+from .stripe_catalog import PERMISSIONS
 
 
 class ExpansionRefused(ConnectorError):
     """HTTP 400 refusing an `expand` we sent: the server's objects lack that field."""
-
-
-# What a restricted key needs for each stream (shown when Stripe answers 403).
-PERMISSIONS = {
-    "customers": "Customers: Read", "products": "Products: Read", "prices": "Prices: Read",
-    "plans": "Plans: Read", "coupons": "Coupons: Read", "promotion_codes": "Promotion codes: Read",
-    "subscriptions": "Subscriptions: Read", "invoices": "Invoices: Read",
-    "invoice_items": "Invoices: Read", "credit_notes": "Credit notes: Read",
-    "charges": "Charges: Read", "refunds": "Refunds: Read", "events": "Events: Read",
-    "test_clocks": "Test clocks: Read",
-}
 
 
 _OBJECT_ID = re.compile(r"/[a-z]+_[A-Za-z0-9]{8,}(?=/|$)")

@@ -1,22 +1,26 @@
-"""Sync orchestration: full reads where needed, then one events pass for all streams.
+"""Sync orchestration, driven by the provider's catalog: reads where needed, then one events pass.
 
-Per stream, ``_sync_state`` says where it stands:
+Each stream's catalog entry says how it stays up to date (``incremental``):
 
-* no state, or ``--full-refresh``: a full read, with the events cursor taken
-  *before* the first page so the events pass replays whatever changed during it;
-* ``phase = full``: a full read interrupted by a crash; its slices resume;
-* ``phase = incremental``: only the events pass — unless the cursor is older
-  than the events Stripe still keeps (30 days): then the stream is re-read in
-  full with a warning, never silently skipped;
-* a key without Events read access (or an API without ``/v1/events``): the
-  streams the events pass would have brought up to date are re-read in full,
-  with one warning saying what that costs and how to avoid it.
+* ``events``: after its first full read, only the events pass — the events
+  cursor is taken *before* the first page so the pass replays whatever changed
+  during the read; a cursor older than the events the provider keeps
+  (``provider.events_retention_seconds``) re-reads the stream in full with a
+  warning, never silently; a key without events access (or an API without
+  them) re-reads in full the streams the pass would have kept, with one
+  warning saying what that costs and how to avoid it;
+* ``updated_since``: every run lists what was updated since the latest update
+  time the previous read saw (with an overlap), tokens checkpointed per page;
+* ``full_read``: no such filter exists: the list is re-read whole each run,
+  and rows it no longer lists are marked deleted.
 
-A full read of subscriptions is followed, once, by a read of the events Stripe
-still keeps (``EventsHistory``): the dates of changes a fresh store would
-otherwise never learn. The whole run commits page by page; a failure in one stream (a 403, say) stops
-that stream only, and the run ends with the first failure's exit code after the
-others finished.
+``phase = full`` in ``_sync_state`` is a read interrupted by a crash: its
+slices resume. The provider's history stream (Stripe: subscriptions) has its
+first full read followed, once, by a read of the events the provider still
+keeps (``EventsHistory``): the dates of changes a fresh store would otherwise
+never learn. The whole run commits page by page; a failure in one stream (a 403, say)
+stops that stream only, and the run ends with the first failure's exit code
+after the others finished. This package imports no provider module.
 """
 
 from __future__ import annotations
@@ -28,20 +32,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ..constants import (
-    DEFAULT_CEILING_SHARE,
-    PAGE_SIZE,
-    EVENTS_RETENTION_SECONDS,
-    EVENTS_SAFETY_LAG_SECONDS,
-    STRIPE_LIVE_REQUESTS_PER_SECOND,
-    STRIPE_TEST_REQUESTS_PER_SECOND,
-)
+from ..constants import PAGE_SIZE, EVENTS_SAFETY_LAG_SECONDS
 from ..errors import ConfigError, ConnectorError, NotFound, PermissionDenied, StoreError
-from ..providers.base import Provider
+from ..providers.base import INCREMENTAL_BY_EVENTS, INCREMENTAL_BY_FULL_READ, Provider, child_streams
 from ..store import Store
 from ..store_errors import store_failure
 from .events import EventsHistory, EventsPass
-from .full import FullRead, new_full_state
+from .full import FullRead, new_full_state, new_updated_state
 from .pipeline import Pipeline
 from .progress import Progress
 
@@ -49,8 +46,7 @@ log = logging.getLogger("billing_connector.sync")
 
 EVENTS_STREAM = "events"
 
-# The stream whose full read also reads the events Stripe keeps (see EventsHistory).
-HISTORY_STREAM = "subscriptions"
+# Set when the history stream's full read starts; cleared once its events are stored (EventsHistory).
 HISTORY_PENDING = "events_history_pending"
 
 # A cursor this close to the retention edge is treated as already too old:
@@ -76,17 +72,12 @@ class SyncReport:
     rejected: int = 0        # records quarantined this run (sync and MRR refresh): exit 8
 
 
-def default_rate(livemode: bool) -> float:
-    ceiling = STRIPE_LIVE_REQUESTS_PER_SECOND if livemode else STRIPE_TEST_REQUESTS_PER_SECOND
-    return ceiling * DEFAULT_CEILING_SHARE
-
-
 def default_in_flight(rate: float) -> int:
     """Requests in flight: enough to keep `rate` going at up to ~0.5 s per request.
 
     Each request in flight holds one parsed page (a few MB for 100 invoices), so
     more than the rate needs costs memory and gains nothing: the limiter, not
-    the pool, sets the pace. Stripe answers list pages in ~0.2-0.5 s.
+    the pool, sets the pace. Providers answer list pages in ~0.2-0.5 s.
     """
     return max(8, min(64, math.ceil(rate * 0.5)))
 
@@ -97,18 +88,17 @@ def resolve_streams(provider: Provider, requested: Iterable[str] | None) -> list
     ``events`` is a stream name too (what `auth` and `doctor` check): the events
     pass keeps every selected stream up to date, so naming it adds no table.
     """
-    from ..providers.stripe import CHILD_STREAMS
-
+    children = child_streams(provider.streams)
     names = list(provider.streams)
     if not requested:
         return names
     chosen = []
     for name in requested:
-        name = CHILD_STREAMS.get(name, name)
+        name = children.get(name, name)
         if name == EVENTS_STREAM:
             continue
         if name not in provider.streams:
-            valid = ", ".join([*names, *CHILD_STREAMS, EVENTS_STREAM])
+            valid = ", ".join([*names, *children, EVENTS_STREAM])
             raise ConfigError(f"unknown stream {name!r}; valid streams: {valid}")
         if name not in chosen:
             chosen.append(name)
@@ -134,36 +124,36 @@ def run_sync(
     def make_pipeline() -> Pipeline:
         return Pipeline(workers)
 
+    history_stream = getattr(provider, "history_stream", None)
     try:
         fulls: list[FullRead] = []
         for stream in streams:
             state = store.get_state(stream)
-            reason = _needs_full_read(state, now, full_refresh)
-            if reason:
-                if reason == "stale":
-                    log.warning(
-                        "%s: the events cursor is older than the 30 days of events Stripe keeps; "
-                        "re-reading the stream in full", stream,
-                    )
-                state = new_full_state(now - EVENTS_SAFETY_LAG_SECONDS, refresh=state is not None)
+            if provider.streams[stream].incremental == INCREMENTAL_BY_EVENTS:
+                state = _start_events_stream(store, provider, stream, state, now, full_refresh, history_stream)
+            elif state is None or state.get("phase") != "full":
+                # a stream listed by update time: every run reads (what changed, or all of it)
+                refresh = state is not None and (
+                    full_refresh or provider.streams[stream].incremental == INCREMENTAL_BY_FULL_READ)
+                state = new_updated_state(state, refresh=refresh, now=now)
                 with store.db.atomic():
                     store.set_state(stream, state)
-                    if stream == HISTORY_STREAM:
-                        store.set_meta(HISTORY_PENDING, "1")
             if state["phase"] == "full":
-                fulls.append(FullRead(store, provider, stream, state, progress))
-                report.full_reads.append(stream)
+                fulls.append(FullRead(store, provider, stream, state, progress, clock=clock))
+                if "updated_since" not in state:
+                    report.full_reads.append(stream)
 
         _read_in_full(fulls, make_pipeline, store, report)
-        if store.meta(HISTORY_PENDING) == "1" and HISTORY_STREAM not in report.failures:
+        if history_stream and store.meta(HISTORY_PENDING) == "1" and history_stream not in report.failures:
             # What a full read cannot say: when each subscription changed. The events Stripe still
             # keeps (30 days) up to where the full read's events cursor starts; pending until read.
-            history_state = store.get_state(HISTORY_STREAM) or {}
+            history_state = store.get_state(history_stream) or {}
             if history_state.get("phase") == "incremental":
                 read_until = int(history_state.get("events_cursor", now))
                 history = EventsHistory(store, provider, {}, read_until, progress)
                 failures = history.store_history(
-                    make_pipeline, max(now - EVENTS_RETENTION_SECONDS + RETENTION_MARGIN_SECONDS, 0), read_until)
+                    make_pipeline, max(now - provider.events_retention_seconds + RETENTION_MARGIN_SECONDS, 0),
+                    read_until)
                 report.events_seen += history.events_seen
                 unreadable = {k: v for k, v in failures.items() if isinstance(v, PermissionDenied)}
                 report.failures.update({k: v for k, v in failures.items() if k not in unreadable})
@@ -175,7 +165,8 @@ def run_sync(
                     with store.db.atomic():
                         store.set_meta(HISTORY_PENDING, "0")
 
-        states = {stream: store.get_state(stream) or {} for stream in streams if stream not in report.failures}
+        states = {stream: store.get_state(stream) or {} for stream in streams if stream not in report.failures
+                  and provider.streams[stream].incremental == INCREMENTAL_BY_EVENTS}
         cursors = {
             stream: int(state.get("events_cursor", 0))
             for stream, state in states.items()
@@ -188,13 +179,13 @@ def run_sync(
             failures = {EVENTS_STREAM: exc}
         if isinstance(failures.get(EVENTS_STREAM), PermissionDenied):
             stale = [stream for stream in cursors if stream not in report.full_reads]
-            _warn_events_refused(store, stale, failures[EVENTS_STREAM])
+            _warn_events_refused(store, provider, stale, failures[EVENTS_STREAM])
             fulls = []
             for stream in stale:
                 state = new_full_state(now - EVENTS_SAFETY_LAG_SECONDS, refresh=True)
                 with store.db.atomic():
                     store.set_state(stream, state)
-                fulls.append(FullRead(store, provider, stream, state, progress))
+                fulls.append(FullRead(store, provider, stream, state, progress, clock=clock))
                 report.full_reads.append(stream)
             failures = {}
             _read_in_full(fulls, make_pipeline, store, report)
@@ -224,30 +215,50 @@ def _read_in_full(fulls: list[FullRead], make_pipeline: Callable[[], Pipeline], 
         report.rows_read[full.stream] = full.rows
 
 
-def _warn_events_refused(store: Store, streams: list[str], refusal: PermissionDenied) -> None:
+def _start_events_stream(store: Store, provider: Provider, stream: str, state: dict | None, now: int,
+                         full_refresh: bool, history_stream: str | None) -> dict:
+    """The state a stream kept by events starts this run in: a new full read where one is needed."""
+    reason = _needs_full_read(state, now, full_refresh, provider.events_retention_seconds)
+    if not reason:
+        return state
+    if reason == "stale":
+        log.warning(
+            "%s: the events cursor is older than the %d days of events %s keeps; re-reading the stream in full",
+            stream, provider.events_retention_seconds // 86400, provider.label,
+        )
+    state = new_full_state(now - EVENTS_SAFETY_LAG_SECONDS, refresh=state is not None)
+    with store.db.atomic():
+        store.set_state(stream, state)
+        if stream == history_stream:
+            store.set_meta(HISTORY_PENDING, "1")
+    return state
+
+
+def _warn_events_refused(store: Store, provider: Provider, streams: list[str], refusal: PermissionDenied) -> None:
     """One warning: what a sync without events costs, and how to get them."""
-    reason = ("this API serves no /v1/events" if isinstance(refusal, NotFound)
+    reason = ("this API serves no events list" if isinstance(refusal, NotFound)
               else "the API key may not read events (403)")
+    grant = f"grant '{provider.events_permission}' to the restricted key"
     if not streams:
-        log.warning("%s: the next sync will re-read every stream in full; grant 'Events: Read' to the "
-                    "restricted key to sync only what changed", reason)
+        log.warning("%s: the next sync will re-read every stream in full; %s to sync only what changed",
+                    reason, grant)
         return
     counts = store.table_counts()
     rows = sum(counts.get(stream, 0) for stream in streams)
     pages = sum(max(1, math.ceil(counts.get(stream, 0) / PAGE_SIZE)) for stream in streams)
     log.warning(
         "%s: re-reading %s in full instead of only what changed (about %s requests for %s rows, "
-        "on every sync); grant 'Events: Read' to the restricted key to make syncs incremental",
-        reason, ", ".join(streams), f"{pages:,}", f"{rows:,}",
+        "on every sync); %s to make syncs incremental",
+        reason, ", ".join(streams), f"{pages:,}", f"{rows:,}", grant,
     )
 
 
-def _needs_full_read(state: dict | None, now: int, full_refresh: bool) -> str | None:
+def _needs_full_read(state: dict | None, now: int, full_refresh: bool, retention_seconds: int) -> str | None:
     if state is None:
         return "first"
     if full_refresh:
         return "refresh"
     if state.get("phase") == "incremental":
-        if int(state.get("events_cursor", 0)) < now - EVENTS_RETENTION_SECONDS + RETENTION_MARGIN_SECONDS:
+        if int(state.get("events_cursor", 0)) < now - retention_seconds + RETENTION_MARGIN_SECONDS:
             return "stale"
     return None

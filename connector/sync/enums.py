@@ -1,8 +1,9 @@
 """Values we know for the enums the MRR rules read; a new one is kept and warned about once.
 
-Stripe adds enum values over time (a new subscription status, say). The sync
+Providers add enum values over time (a new subscription status, say). The sync
 stores the object exactly as sent — nothing is dropped — and says once per run
-which value it has not seen before, so the MRR rules can be checked for it.
+which value it has not seen before, so the MRR rules can be checked for it. The
+known values are catalog data (each stream's ``known_values``).
 """
 
 from __future__ import annotations
@@ -14,28 +15,16 @@ from typing import Any
 
 log = logging.getLogger("billing_connector.sync")
 
-KNOWN_VALUES: dict[tuple[str, str], frozenset[str]] = {
-    ("subscriptions", "status"): frozenset(
-        {"incomplete", "incomplete_expired", "trialing", "active", "past_due", "canceled", "unpaid", "paused"}
-    ),
-    ("invoices", "status"): frozenset({"draft", "open", "paid", "uncollectible", "void"}),
-    ("coupons", "duration"): frozenset({"forever", "once", "repeating"}),
-    ("charges", "status"): frozenset({"succeeded", "pending", "failed"}),
-    ("refunds", "status"): frozenset({"pending", "requires_action", "succeeded", "failed", "canceled"}),
-}
-
 
 class EnumWatch:
-    """Warns once per (stream, field, value) not in KNOWN_VALUES."""
+    """Warns once per (stream, field, value) not among the stream's known values."""
 
     def __init__(self) -> None:
         self.unknown: set[tuple[str, str, str]] = set()
         self._lock = threading.Lock()  # pages are checked in fetcher threads
 
-    def check(self, stream: str, objects: Iterable[Mapping[str, Any]]) -> None:
-        for (known_stream, field), values in KNOWN_VALUES.items():
-            if known_stream != stream:
-                continue
+    def check(self, stream: str, known: Mapping[str, frozenset[str]], objects: Iterable[Mapping[str, Any]]) -> None:
+        for field, values in known.items():
             for obj in objects:
                 value = obj.get(field)
                 if not isinstance(value, str) or value in values:

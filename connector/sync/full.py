@@ -1,72 +1,89 @@
-"""The full read of a stream: slices in flight, each page committed with its cursor.
+"""A read of a stream in pages: slices in flight, each page committed with its token.
 
-Stream state while a full read runs (JSON in ``_sync_state``)::
+Stream state while a read runs (JSON in ``_sync_state``)::
 
-    {"phase": "full", "events_cursor": T, "slices": [{gte, lt, after, after_created}, ...],
-     "refresh": bool, "rows": N}
+    {"phase": "full", "slices": [{gte, lt, after, after_created, partition}, ...],
+     "refresh": bool, "rows": N, ...what the stream's way of staying up to date needs}
 
-``events_cursor`` is taken before the first page, so the events replay after
-the full read covers every change made while it ran. A stream Stripe lists
-without the objects of test clocks (customers, subscriptions) first lists the
-test clocks and adds a slice per clock (``test_clocks_listed`` then records it). When the last slice
-finishes the stream turns ``{"phase": "incremental", "events_cursor": T, ...}``.
+A stream kept up to date by events records ``events_cursor``, taken before the
+first page, so the events replay after the read covers every change made while
+it ran. A stream kept up to date by ``updated_since`` records the latest update
+time its pages carried (``max_updated``) and, for a read of what changed,
+the ``updated_since`` its tokens were issued under (a token is only valid with
+its filters). A partitioned stream (Stripe lists test clocks' objects apart)
+first lists its partitions and adds a slice per partition
+(``partitions_listed`` then records it). When the last slice finishes the
+stream turns ``{"phase": "incremental", ...}``.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import NotFound, PermissionDenied
-from ..providers.base import CursorGone, FilterIgnored, Provider
+from ..providers.base import INCREMENTAL_BY_EVENTS, CursorGone, FilterIgnored, Provider
 from ..store import Store
-from .pages import CHILDREN, ENUMS, PreparedPage, prepare_page, replace_children, soft_delete_unseen, write_page, write_prepared
+from .pages import ENUMS, PreparedPage, prepare_page, replace_children, soft_delete_unseen, write_page, write_prepared
 from .pipeline import Job, Pipeline
 from .slices import Slice, advance, restart_without_cursor
 
 log = logging.getLogger("billing_connector.sync")
 
-__all__ = ["CHILDREN", "ENUMS", "FullRead", "new_full_state", "replace_children", "write_page"]
+__all__ = ["ENUMS", "FullRead", "new_full_state", "new_updated_state", "replace_children", "write_page"]
+
+# A read of what changed starts this far behind the latest update time the previous read saw,
+# at least, and further if that read took longer: a record updated while a read ran may carry
+# an earlier time than records read after it, and the next read must still include it.
+UPDATED_OVERLAP_SECONDS = 300
 
 
 class FullRead:
-    """One stream's full read, driven by the shared pipeline."""
+    """One stream's read, driven by the shared pipeline."""
 
-    def __init__(self, store: Store, provider: Provider, stream: str, state: dict[str, Any], progress):
+    def __init__(self, store: Store, provider: Provider, stream: str, state: dict[str, Any], progress,
+                 clock: Callable[[], float] = time.time):
+        self.clock = clock
         self.store = store
         self.provider = provider
         self.stream = stream
+        self.spec = provider.streams[stream]
         self.state = state
         self.progress = progress
         self._ids = itertools.count()
         self.slices: dict[int, Slice] = {next(self._ids): Slice.from_state(s) for s in state["slices"]}
         self.rows = int(state.get("rows", 0))
-        # A server seen ignoring `created` filters is read by cursor only, this run and after a resume.
-        self.splittable = self.provider.streams[stream].sliceable and not state.get("unsliceable")
-        self.by_test_clock = self.provider.streams[stream].by_test_clock
+        self.updated_since: int | None = state.get("updated_since")
+        # A server seen ignoring `created` filters is read by token only, this run and after a resume.
+        self.splittable = self.spec.sliceable and not state.get("unsliceable")
+        self.partitioned = self.spec.partitioned
 
     def start(self, pipeline: Pipeline) -> None:
-        if self.by_test_clock and not self.state.get("test_clocks_listed"):
-            # Before any slice runs: the read must not finish before the clocks' slices exist.
-            pipeline.submit(Job(self.stream, self._test_clocks, lambda clocks: self._add_clock_slices(pipeline, clocks)))
+        listed = self.state.get("partitions_listed") or self.state.get("test_clocks_listed")
+        if self.partitioned and not listed:
+            # Before any slice runs: the read must not finish before the partitions' slices exist.
+            pipeline.submit(Job(self.stream, self._partitions, lambda found: self._add_partition_slices(pipeline, found)))
             return
         for slice_id in list(self.slices):
             self._submit(pipeline, slice_id)
 
-    def _test_clocks(self) -> list[str]:
+    def _partitions(self) -> list[str]:
         try:
-            return self.provider.test_clocks()
-        except NotFound:  # a server without test clocks has nothing to add
+            return self.provider.partitions(self.stream)
+        except NotFound:  # a server without them has nothing to add
             return []
         except PermissionDenied as exc:
-            log.warning("%s: %s; objects attached to test clocks are left out", self.stream, exc)
+            log.warning("%s: %s; objects listed only per partition (test clocks) are left out", self.stream, exc)
             return []
 
-    def _add_clock_slices(self, pipeline: Pipeline, clocks: list[str]) -> None:
-        for clock in clocks:
-            self.slices[next(self._ids)] = Slice(test_clock=clock)
-        self.state["test_clocks_listed"] = True
+    def _add_partition_slices(self, pipeline: Pipeline, partitions: list[str]) -> None:
+        for partition in partitions:
+            self.slices[next(self._ids)] = Slice(partition=partition)
+        self.state.pop("test_clocks_listed", None)
+        self.state["partitions_listed"] = True
         self._save()
         self.start(pipeline)
 
@@ -78,18 +95,18 @@ class FullRead:
                 return current, None  # dropped by a fall-back while queued: no request for it
             try:
                 page = self.provider.list_page(
-                    self.stream, starting_after=current.after, created_gte=current.gte, created_lt=current.lt,
-                    test_clock=current.test_clock,
+                    self.stream, page_token=current.after, updated_since=self.updated_since,
+                    created_gte=current.gte, created_lt=current.lt, partition=current.partition,
                 )
             except CursorGone:
                 return current, None
             except FilterIgnored as exc:
                 return current, exc
-            return current, prepare_page(self.stream, page)
+            return current, prepare_page(self.stream, page, self.spec, self.store.raw_tables)
 
         def apply(result: tuple[Slice, PreparedPage | FilterIgnored | None]) -> None:
             if slice_id not in self.slices:
-                return  # a slice dropped by the fall-back to a cursor-only read: its page is read again there
+                return  # a slice dropped by the fall-back to a token-only read: its page is read again there
             if isinstance(result[1], FilterIgnored):
                 self._read_by_cursor_only(pipeline, result[1])
                 return
@@ -104,10 +121,13 @@ class FullRead:
             self._save()
             self._submit(pipeline, slice_id)
             return
-        write_prepared(self.store, self.stream, page, track_seen=self.state.get("refresh", False))
+        write_prepared(self.store, self.spec, page, track_seen=self.state.get("refresh", False))
         self.rows += page.count
+        if page.max_updated is not None:
+            self.state["max_updated"] = max(page.max_updated, self.state.get("max_updated") or 0)
         self.progress.advance(self.stream, page.count)
-        nxt, split = advance(current, page.ends, page.has_more, self.splittable, pipeline.has_idle_capacity())
+        nxt, split = advance(current, page.ends, page.has_more, self.splittable, pipeline.has_idle_capacity(),
+                             next_token=page.next_token)
         if nxt is None:
             del self.slices[slice_id]
         else:
@@ -126,7 +146,7 @@ class FullRead:
             self._submit(pipeline, new_id)
 
     def _read_by_cursor_only(self, pipeline: Pipeline, reason: FilterIgnored) -> None:
-        """Drop every slice and re-read the stream from its start, following the cursor alone.
+        """Drop every slice and re-read the stream from its start, following the token alone.
 
         Sound because no filter is sent any more (so the server cannot ignore
         one) and rows already written are upserted again unchanged. Happens at
@@ -136,9 +156,9 @@ class FullRead:
         log.warning("%s: the server ignores `created` filters; re-reading the stream by cursor only", self.stream)
         self.splittable = False
         self.state["unsliceable"] = True
-        # the default listing and each test clock's listing still in flight, each from its start
-        clocks = {None} | {s.test_clock for s in self.slices.values()}
-        self.slices = {next(self._ids): Slice(test_clock=clock) for clock in clocks}
+        # the default listing and each partition's listing still in flight, each from its start
+        partitions = {None} | {s.partition for s in self.slices.values()}
+        self.slices = {next(self._ids): Slice(partition=partition) for partition in partitions}
         self.rows = 0
         self._save()
         for slice_id in list(self.slices):
@@ -151,12 +171,31 @@ class FullRead:
 
     def _finish(self) -> None:
         if self.state.get("refresh"):
-            removed = soft_delete_unseen(self.store, self.stream)
+            removed = soft_delete_unseen(self.store, self.spec)
             if removed:
                 log.warning("%s: %d rows no longer listed upstream were marked _deleted", self.stream, removed)
-        self.state = {"phase": "incremental", "events_cursor": self.state["events_cursor"], "rows": self.rows}
+        if self.spec.incremental == INCREMENTAL_BY_EVENTS:
+            self.state = {"phase": "incremental", "events_cursor": self.state["events_cursor"], "rows": self.rows}
+        else:
+            cursor = max(self.state.get("max_updated") or 0, self.state.get("updated_cursor") or 0)
+            took = int(self.clock()) - int(self.state.get("started_at") or self.clock())
+            self.state = {"phase": "incremental", "updated_cursor": cursor or None, "rows": self.rows,
+                          "overlap": max(UPDATED_OVERLAP_SECONDS, took + 60), "incremental": self.spec.incremental}
         self.store.set_state(self.stream, self.state)
 
 
 def new_full_state(events_cursor: int, refresh: bool) -> dict[str, Any]:
     return {"phase": "full", "events_cursor": events_cursor, "slices": [Slice().to_state()], "refresh": refresh, "rows": 0}
+
+
+def new_updated_state(previous: dict[str, Any] | None, *, refresh: bool, now: int) -> dict[str, Any]:
+    """A read of a stream kept up to date by ``updated_since``: in full (first read, refresh, or a
+    stream without that filter), else of what changed since the previous read's latest update."""
+    previous = previous or {}
+    cursor = previous.get("updated_cursor")
+    state: dict[str, Any] = {"phase": "full", "slices": [Slice().to_state()], "refresh": refresh, "rows": 0,
+                             "updated_cursor": cursor, "started_at": now}
+    if not refresh and cursor:
+        overlap = int(previous.get("overlap") or UPDATED_OVERLAP_SECONDS)
+        state["updated_since"] = max(0, int(cursor) - overlap)
+    return state

@@ -8,24 +8,20 @@ concurrency, and the one writer thread only runs SQL.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import quarantine
 from ..errors import PaginationError
-from ..providers.base import Page
+from ..providers.base import Page, StreamSpec
 from ..quarantine import Rejected
 from ..store import Store
-from ..streams import RAW_TABLES, RawTable
+from ..raw_table import RawTable
 from ..values import object_problem
 from .enums import EnumWatch
 
 SEEN_TABLE = "_full_refresh_seen"
-# parent stream -> (child table, the child's column naming its parent)
-CHILDREN = {
-    "subscriptions": (("subscription_items", "subscription"),),
-    "invoices": (("invoice_line_items", "invoice"), ("invoice_payments", "invoice")),
-}
 
 ENUMS = EnumWatch()
 
@@ -40,6 +36,9 @@ class PreparedPage:
     children: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     # objects that cannot be stored: quarantined by the writer, the rest of the page goes on
     rejected: list[Rejected] = field(default_factory=list)
+    # the latest update time among the page's objects (streams read by updated_since), else None
+    max_updated: int | None = None
+    next_token: str | None = None   # the provider's token for the next page
 
     @property
     def count(self) -> int:
@@ -62,26 +61,37 @@ def _rows(spec: RawTable, stream: str, objects: list[Any], rejected: list[Reject
     return rows, kept
 
 
-def prepare_page(stream: str, page: Page) -> PreparedPage:
-    """Rows for a page and its children; runs in the fetching thread."""
+def prepare_page(stream: str, page: Page, spec: StreamSpec, tables: Mapping[str, RawTable]) -> PreparedPage:
+    """Rows for a page and its children; runs in the fetching thread.
+
+    An object the catalog marks as a tombstone (``spec.tombstone_field`` true:
+    a list read with deleted records included) is stored soft-deleted.
+    """
     rejected: list[Rejected] = []
-    rows, kept = _rows(RAW_TABLES[stream], stream, page.objects, rejected)
+    rows, kept = _rows(tables[stream], stream, page.objects, rejected)
     if page.has_more and not kept:
         raise PaginationError(
             f"{stream}: a page of {len(page.objects)} objects with more to come, none of them storable "
             "(no id to page on); nothing after it can be read"
         )
-    ENUMS.check(stream, kept)
+    if spec.tombstone_field:
+        for row, obj in zip(rows, kept):
+            if obj.get(spec.tombstone_field) is True:
+                row["_deleted"] = 1
+    ENUMS.check(stream, spec.known_values, kept)
     # The slice logic pages on these: a rejected object (no id) cannot be a cursor.
-    ends = [{"id": o["id"], "created": o.get("created")} for o in (kept[:1] + kept[-1:])]
-    prepared = PreparedPage(rows, page.has_more, ends, rejected=rejected)
-    parent_columns = dict(CHILDREN.get(stream, ()))
+    created = spec.creation_field
+    ends = [{"id": o["id"], "created": o.get(created) if created else None} for o in (kept[:1] + kept[-1:])]
+    prepared = PreparedPage(rows, page.has_more, ends, rejected=rejected, max_updated=_max_updated(spec, kept),
+                            next_token=page.next_token)
     kept_ids = {o["id"] for o in kept}
-    for child_table, parents in page.children.items():
-        child_spec = RAW_TABLES[child_table]
-        column = parent_columns[child_table]
+    # Only the children the catalog keeps in tables of their own; other embedded lists stay in the parent.
+    for child in spec.child_lists:
+        if child.table not in page.children:
+            continue
+        child_table, column, child_spec = child.table, child.parent_column, tables[child.table]
         by_parent = prepared.children.setdefault(child_table, {})
-        for parent_id, children in parents:
+        for parent_id, children in page.children[child_table]:
             if parent_id not in kept_ids:
                 continue
             named = [{**c, column: c.get(column) or parent_id} if isinstance(c, dict) else c for c in children]
@@ -94,15 +104,25 @@ def prepare_page(stream: str, page: Page) -> PreparedPage:
     return prepared
 
 
-def write_prepared(store: Store, stream: str, page: PreparedPage, *, track_seen: bool = False) -> int:
+def _max_updated(spec: StreamSpec, objects: list[dict[str, Any]]) -> int | None:
+    if not spec.update_field:
+        return None
+    times = [o.get(spec.update_field) for o in objects]
+    return max((t for t in times if isinstance(t, int) and not isinstance(t, bool)), default=None)
+
+
+def write_prepared(
+    store: Store, spec: StreamSpec, page: PreparedPage, *, track_seen: bool = False
+) -> int:
     """Upsert a page's rows and replace each parent's children (inside the caller's transaction)."""
+    stream = spec.name
     quarantine.record(store, page.rejected)
-    changed = store.upsert_rows(stream, RAW_TABLES[stream].primary_key, page.rows)
+    changed = store.upsert_rows(stream, store.raw_tables[stream].primary_key, page.rows)
     quarantine.release(store, stream, [row["id"] for row in page.rows])
-    parent_columns = dict(CHILDREN.get(stream, ()))
+    parent_columns = {child.table: child.parent_column for child in spec.child_lists}
     for child_table, by_parent in page.children.items():
-        spec = RAW_TABLES[child_table]
-        changed += store.replace_children(child_table, spec.primary_key, parent_columns[child_table], by_parent)
+        table = store.raw_tables[child_table]
+        changed += store.replace_children(child_table, table.primary_key, parent_columns[child_table], by_parent)
         quarantine.release(store, child_table, [row["id"] for rows in by_parent.values() for row in rows])
     if track_seen and page.rows:
         ensure_seen_table(store)
@@ -112,13 +132,14 @@ def write_prepared(store: Store, stream: str, page: PreparedPage, *, track_seen:
     return changed
 
 
-def write_page(store: Store, stream: str, page: Page, *, track_seen: bool = False) -> int:
+def write_page(store: Store, spec: StreamSpec, page: Page, *, track_seen: bool = False) -> int:
     """Prepare and write in one go (the events pass, which writes single objects)."""
-    return write_prepared(store, stream, prepare_page(stream, page), track_seen=track_seen)
+    prepared = prepare_page(spec.name, page, spec, store.raw_tables)
+    return write_prepared(store, spec, prepared, track_seen=track_seen)
 
 
 def replace_children(store: Store, table: str, parent_column: str, parent_id: str, children: list[dict[str, Any]]) -> int:
-    spec = RAW_TABLES[table]
+    spec = store.raw_tables[table]
     rows = [spec.to_row({**child, parent_column: child.get(parent_column) or parent_id}) for child in children]
     return store.replace_scope(table, spec.primary_key, {parent_column: parent_id}, rows)
 
@@ -127,8 +148,9 @@ def ensure_seen_table(store: Store) -> None:
     store.db.execute(f"CREATE TABLE IF NOT EXISTS {SEEN_TABLE} (stream TEXT, id TEXT, PRIMARY KEY (stream, id))")
 
 
-def soft_delete_unseen(store: Store, stream: str) -> int:
+def soft_delete_unseen(store: Store, spec: StreamSpec) -> int:
     """After a full re-read: rows the provider no longer lists are gone upstream."""
+    stream = spec.name
     ensure_seen_table(store)
     ids = [
         row[0]
@@ -139,8 +161,8 @@ def soft_delete_unseen(store: Store, stream: str) -> int:
         ).fetchall()
     ]
     removed = store.mark_deleted(stream, [{"id": i} for i in ids])
-    for child_table, parent_column in CHILDREN.get(stream, ()):
+    for child in spec.child_lists:
         for parent_id in ids:
-            replace_children(store, child_table, parent_column, parent_id, [])
+            replace_children(store, child.table, child.parent_column, parent_id, [])
     store.db.execute(f"DELETE FROM {SEEN_TABLE} WHERE stream = ?", [stream])
     return removed

@@ -11,8 +11,9 @@ page per slice and one empty page per stream).
 
 Everything here is plain data so it can live in the sync-state JSON and be
 resumed after a crash: a slice is ``{"gte", "lt", "after", "after_created",
-"test_clock"}``. ``test_clock`` scopes a slice to the objects of one Stripe test
-clock, which the plain list leaves out; every slice split off it keeps it.
+"partition"}``. ``after`` is the provider's opaque page token; ``partition``
+scopes a slice to one of the listings a partitioned stream needs besides the
+plain one (Stripe's test clocks); every slice split off it keeps it.
 """
 
 from __future__ import annotations
@@ -27,20 +28,24 @@ PAGES_PER_SLICE = 8
 class Slice:
     gte: int | None = None           # inclusive lower bound of `created`; None = open
     lt: int | None = None            # exclusive upper bound; None = open
-    after: str | None = None         # starting_after cursor inside the slice
-    after_created: int | None = None  # `created` of the cursor object (resume if it vanishes)
-    test_clock: str | None = None     # list only this test clock's objects (test mode)
+    after: str | None = None         # the page token inside the slice
+    after_created: int | None = None  # creation time of the object the token follows (resume if it vanishes)
+    partition: str | None = None      # list only this partition's objects
 
     def to_state(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_state(cls, data: dict[str, Any]) -> Slice:
-        return cls(**{k: data.get(k) for k in ("gte", "lt", "after", "after_created", "test_clock")})
+        fields = {k: data.get(k) for k in ("gte", "lt", "after", "after_created", "partition")}
+        # states written before partitions had a name of their own called them test clocks
+        fields["partition"] = fields["partition"] or data.get("test_clock")
+        return cls(**fields)
 
 
 def advance(
-    current: Slice, objects: list[dict[str, Any]], has_more: bool, splittable: bool, idle: bool = False
+    current: Slice, objects: list[dict[str, Any]], has_more: bool, splittable: bool, idle: bool = False,
+    next_token: str | None = None,
 ) -> tuple[Slice | None, Slice | None]:
     """The slice's next state after a page, and a new slice split off it (if any).
 
@@ -48,12 +53,13 @@ def advance(
     when the server lists oldest first (localstripe) or the stream has no
     `created` filter; then the slice just follows its cursor. ``idle`` says the
     pipeline has unused workers: a bounded slice then splits as soon as its
-    remainder looks like more than two pages.
+    remainder looks like more than two pages. ``next_token`` is the provider's
+    token for the next page (default: the last object's id).
     """
     if not has_more:
         return None, None
     last = objects[-1]
-    nxt = replace(current, after=last["id"], after_created=last.get("created"))
+    nxt = replace(current, after=next_token or last["id"], after_created=last.get("created"))
     if not splittable:
         return nxt, None
     first_created = objects[0].get("created")
@@ -66,12 +72,12 @@ def advance(
         if boundary >= last_created:
             return nxt, None
         nxt.gte = boundary
-        return nxt, Slice(None, boundary, test_clock=current.test_clock)
+        return nxt, Slice(None, boundary, partition=current.partition)
     remaining_pages = (last_created - nxt.gte) / span
     if remaining_pages > (2 if idle else 2 * PAGES_PER_SLICE):
         middle = nxt.gte + (last_created - nxt.gte) // 2
         if nxt.gte < middle < last_created:
-            lower = Slice(nxt.gte, middle, test_clock=current.test_clock)
+            lower = Slice(nxt.gte, middle, partition=current.partition)
             nxt.gte = middle
             return nxt, lower
     return nxt, None
@@ -85,8 +91,8 @@ def restart_without_cursor(current: Slice) -> Slice:
     second is harmless: upserts are idempotent.
     """
     if current.after_created is None:
-        return Slice(current.gte, current.lt, test_clock=current.test_clock)
+        return Slice(current.gte, current.lt, partition=current.partition)
     upper = current.after_created + 1
     if current.lt is not None:
         upper = min(upper, current.lt)
-    return Slice(current.gte, upper, test_clock=current.test_clock)
+    return Slice(current.gte, upper, partition=current.partition)

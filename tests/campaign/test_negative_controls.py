@@ -24,11 +24,11 @@ PLANTS = {
 
         original = pages.prepare_page
 
-        def prepare_page(stream, page):
+        def prepare_page(stream, page, *where):
             if stream == "customers":
                 page.objects = [o for o in page.objects
                                 if int(hashlib.sha256(o["id"].encode()).hexdigest(), 16) % 3]
-            return original(stream, page)
+            return original(stream, page, *where)
 
         pages.prepare_page = full.prepare_page = prepare_page
     """,

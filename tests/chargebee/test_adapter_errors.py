@@ -90,9 +90,9 @@ def test_a_repeated_offset_stops_the_read(site, serve, connect):
 def test_an_offset_seen_twice_in_one_read_stops_it(monkeypatch, site, serve, connect):
     provider = connect(serve(site))
     pages = iter(["a", "b", "a"])
-    from connector.providers.neutral import TokenPage
+    from connector.providers.base import Page
 
-    monkeypatch.setattr(provider, "list_page", lambda *a, **k: TokenPage([{"id": "x"}], next(pages)))
+    monkeypatch.setattr(provider, "list_page", lambda *a, **k: Page([{"id": "x"}], next(pages)))
     with pytest.raises(PaginationError) as err:
         list(provider.iter_pages("customers"))
     assert str(err.value) == "Chargebee list customers returned offset 'a' twice: run again"

@@ -112,7 +112,7 @@ def test_events_page_by_occurrence_and_type(site, serve, connect):
     types = list(STREAMS["subscriptions"].events)
     got, token = [], None
     while True:
-        page = provider.events_page(types=types, occurred_after=after, occurred_before=before, page_token=token)
+        page = provider.events_page(types=types, occurred_after=after, occurred_until=before - 1, page_token=token)
         got += page.events
         token = page.next_token
         if token is None:

@@ -1,29 +1,29 @@
-"""What is left to wire `auth` and `doctor` for Chargebee is `app.connect`: given a ChargebeeProvider,
-the provider-generic `app.auth` and `doctor.check_api` already report the site, its catalog and the
-key's reach stream by stream."""
+"""`auth` and `doctor` for a Chargebee site: settings name the provider and the site, the key comes from
+CHARGEBEE_API_KEY, and the provider-generic `app.auth` and `doctor.check_api` report the site, its
+catalog and the key's reach stream by stream."""
 
 from __future__ import annotations
 
 from connector import app, doctor
 from connector.config import Settings
-from connector.providers.chargebee import describe_key
-from connector.providers.neutral import TokenProvider
+from connector.providers.base import Provider
 
 
-def _settings():
-    return Settings()   # the defaults: auth and check_api read nothing Stripe-specific from them
+def _settings(server=None):
+    if server is None:
+        return Settings()   # check_api reads nothing provider-specific from them
+    return Settings(provider="chargebee", chargebee_site=server.site.name, chargebee_api_base=server.url)
 
 
 def test_the_provider_satisfies_the_proposed_interface(site, serve, connect):
-    assert isinstance(connect(serve(site)), TokenProvider)
+    assert isinstance(connect(serve(site)), Provider)
 
 
 def test_auth_reports_the_site_and_every_streams_access(site, serve, connect, monkeypatch):
     server = serve(site, denied={"test_restricted_0000": {"transactions"}})
     provider = connect(server, key="test_restricted_0000")
-    monkeypatch.setattr(app, "connect", lambda settings, environ=None: app.Connection(
-        provider, describe_key("test_restricted_0000"), False))
-    info = app.auth(_settings())
+    monkeypatch.setenv("CHARGEBEE_API_KEY", "test_restricted_0000")
+    info = app.auth(_settings(server))
     assert {k: info[k] for k in ("account_id", "mode", "key", "api_version")} == {
         "account_id": "acme-test", "mode": "test", "key": "Chargebee API key, test site, ending …0000",
         "api_version": "v2/pc2"}

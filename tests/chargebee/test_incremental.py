@@ -46,7 +46,7 @@ def test_incremental_after_changes_equals_a_fresh_full_read(serve, connect):
     assert merged == _full(provider)
     assert merged["customers"][live["id"]]["deleted"] is True    # a tombstone, through include_deleted
 
-    page = provider.events_page(types=[], occurred_after=cursor, occurred_before=at + 60, page_token=None)
+    page = provider.events_page(types=[], occurred_after=cursor, occurred_until=at + 59, page_token=None)
     assert [(e["event_type"], e["occurred_at"]) for e in page.events] == [
         ("subscription_cancelled", at), ("subscription_changed", at + 1),
         ("customer_created", at + 2), ("customer_deleted", at + 3)]

@@ -16,8 +16,8 @@ from tests.support.segments import write
 @pytest.fixture
 def fake_pipeline(monkeypatch, store):
     calls = []
-    monkeypatch.setattr(refresh.mapping, "map_changes", lambda s: calls.append(("map_changes",)) or {"c1"})
-    monkeypatch.setattr(refresh.mapping, "map_all", lambda s: calls.append(("map_all",)) or {"c1", "c2"})
+    monkeypatch.setattr(refresh.MAPPINGS["stripe"], "map_changes", lambda s: calls.append(("map_changes",)) or {"c1"})
+    monkeypatch.setattr(refresh.MAPPINGS["stripe"], "map_all", lambda s: calls.append(("map_all",)) or {"c1", "c2"})
 
     def build_segments(s, customer_ids, as_of=None):
         calls.append(("build_segments", None if customer_ids is None else sorted(customer_ids)))

@@ -69,7 +69,7 @@ def test_429_beyond_the_budget_is_rate_limited_and_keeps_the_cursor(rsps):
     error = report.failures["customers"]
     assert isinstance(error, UpstreamUnavailable) and str(error).startswith("rate limited on GET /v1/customers after 4 attempts")
     assert store.get_state("customers")["slices"] == [
-        {"gte": None, "lt": None, "after": None, "after_created": None, "test_clock": None}]
+        {"gte": None, "lt": None, "after": None, "after_created": None, "partition": None}]
     assert live_ids(store, "customers") == []
 
 

@@ -63,8 +63,11 @@ def test_a_server_without_test_clocks_is_read_as_before():
 
 def test_a_clock_slice_keeps_its_clock_when_it_advances_splits_and_restarts():
     page = [{"id": f"o{i}", "created": 1000 - i} for i in range(100)]
-    nxt, split = advance(Slice(test_clock="clock_1"), page, has_more=True, splittable=True)
-    assert (nxt.test_clock, split.test_clock) == ("clock_1", "clock_1")
-    assert restart_without_cursor(nxt).test_clock == "clock_1"
+    nxt, split = advance(Slice(partition="clock_1"), page, has_more=True, splittable=True)
+    assert (nxt.partition, split.partition) == ("clock_1", "clock_1")
+    assert restart_without_cursor(nxt).partition == "clock_1"
     assert Slice.from_state(nxt.to_state()) == nxt
     assert Slice.from_state({"gte": None, "lt": None, "after": None, "after_created": None}) == Slice()
+    # a state written before slices named their partition: its test clock is read as the partition
+    legacy = {"gte": None, "lt": None, "after": "o9", "after_created": 991, "test_clock": "clock_1"}
+    assert Slice.from_state(legacy) == Slice(after="o9", after_created=991, partition="clock_1")
