@@ -162,7 +162,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "reporting_currency", "mrr.reporting_currency", "BILLING_CONNECTOR_REPORTING_CURRENCY", _string, None,
-        "Currency to convert MRR into when rates are given (--rates).",
+        "Currency every MRR read, explain, the report and the export also show converted into (ECB reference "
+        "rates, the rates file first).",
+    ),
+    Setting(
+        "rates_file", "mrr.rates_file", "BILLING_CONNECTOR_RATES_FILE", _string, None,
+        "CSV of exchange rates (currency,rate[,month]) that takes precedence over the ECB's for the currencies it lists.",
     ),
     Setting(
         "export_targets", "export.targets", None, _string_list, [],
@@ -192,6 +197,7 @@ class Settings:
     streams: list[str] | None = None
     policy: str = "default"
     reporting_currency: str | None = None
+    rates_file: str | None = None
     export_targets: list[str] = field(default_factory=list)
     # per-rule MRR overrides from the [mrr] table, validated by connector.mrr.policy
     mrr_rules: dict[str, Any] = field(default_factory=dict)
@@ -312,7 +318,7 @@ def load_settings(
         mrr = data.get("mrr", {})
         if not isinstance(mrr, Mapping):
             raise ConfigError(f"{path}: [mrr] must be a table")
-        settings.mrr_rules = {k: v for k, v in mrr.items() if k not in ("policy", "reporting_currency")}
+        settings.mrr_rules = {k: v for k, v in mrr.items() if k not in ("policy", "reporting_currency", "rates_file")}
         _check_permissions(path, data, file_status)
 
     for setting in SETTINGS:

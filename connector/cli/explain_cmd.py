@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from ..mrr import engine
+from ..mrr import engine, reporting_view
 from ..output_values import iso_utc
 from ..store import open_store
 from ..sync_health import last_sync
 from .mrr_cmds import _parse_day
+from .conversion import conversion_options, reporting_rates
 from .options import common_options, settings_from
 from .output import json_row, output_options, print_json, print_rows, warn
 
@@ -46,7 +47,8 @@ def _explain_sections(report) -> dict[str, list[dict]]:
 @click.option("--date", "on_date", default=None, help="Day whose MRR is explained (YYYY-MM-DD; default today, UTC).")
 @click.option("--section", type=click.Choice(EXPLAIN_SECTIONS), default=None,
               help="Only this part (CSV prints one table: default segments). Example: --section movements")
-def explain(config_path, db, output_format, customer_id, on_date, section):
+@conversion_options
+def explain(config_path, db, output_format, customer_id, on_date, section, rates, reporting_currency, refresh_rates):
     """The items, invoice lines, discounts and events behind a customer's MRR and movements.
 
     \b
@@ -56,12 +58,15 @@ def explain(config_path, db, output_format, customer_id, on_date, section):
     """
     from ..mrr.explain import explain as explain_customer
 
-    settings = settings_from(config_path, db=db)
+    settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     day = _parse_day(on_date, "--date") or engine.today_utc()
+    table = reporting_rates(settings, rates, refresh_rates)
     store = open_store(settings.db, read_only=True)
     try:
         last = last_sync(store)
         report = explain_customer(store, customer_id, day)
+        if table is not None:
+            _add_converted(report, store, table, customer_id, day)
     finally:
         store.close()
     if output_format == "json":
@@ -78,6 +83,9 @@ def explain(config_path, db, output_format, customer_id, on_date, section):
             continue   # a provider without its own MRR figure (Stripe)
         click.echo(f"\n{_TITLES.get(name, name)}:")
         print_rows(sections[name], "table")
+    if table is not None and not section:
+        click.echo(f"\nmonths in {table.reporting_currency.upper()} (one row per month, whatever the currency; fx apart):")
+        print_rows(report["reporting_months"], "table")
 
 
 def _explain_json(report, last, section: str | None) -> dict:
@@ -95,10 +103,22 @@ def _explain_json(report, last, section: str | None) -> dict:
         "events": _explain_sections(report)["events"],
         "provider_mrr": [json_row(row) for row in report["provider_mrr"]],
     }
+    if "reporting_months" in report:
+        document["reporting_months"] = [json_row(row) for row in report["reporting_months"]]
     if section:   # the chosen part only, next to what identifies it
         keep = ("customer_id", "date", "policy", "partial", "warning", section)
         document = {key: document[key] for key in keep}
     return document
+
+
+def _add_converted(report: dict, store, table, customer_id: str, day) -> None:
+    """The day's MRR rows with their value in the reporting currency and its rate, and the converted months."""
+    for row in report["mrr"]:
+        if row.get("mrr_minor") is not None and row.get("currency"):
+            row |= {"reporting_currency": table.reporting_currency,
+                    "reporting_mrr_minor": table.convert(row["mrr_minor"], row["currency"], day),
+                    "rate_source": table.sources([row["currency"]], day) or "same currency"}
+    report["reporting_months"] = reporting_view.customer_months(store, table, customer_id=customer_id)
 
 
 def register(main: click.Group) -> None:

@@ -9,6 +9,8 @@ from ..export import TARGET_EXAMPLES, ExportResult, export
 from ..store import open_store
 from ..sync.progress import one_phase
 from ..sync_health import last_sync
+from ..mrr.analysis_tables import write_analysis_tables
+from .conversion import conversion_options, reporting_rates
 from .options import common_options, settings_from
 from .output import output_options, print_csv, print_json, warn
 
@@ -20,7 +22,9 @@ from .output import output_options, print_csv, print_json, warn
 @click.option("--schema", default=None, help="Target schema (postgres default: billing; duckdb default: main).")
 @output_options
 @common_options
-def export_command(target, tables, full, schema, output_format, config_path, db):
+@conversion_options
+def export_command(target, tables, full, schema, output_format, config_path, db, rates, reporting_currency,
+                   refresh_rates):
     """Export the store's tables: only the rows changed since the last export to the same target.
 
     Prints the rows sent per table on stdout, a summary on stderr. A failure
@@ -33,7 +37,8 @@ def export_command(target, tables, full, schema, output_format, config_path, db)
       billing-connector export --to duckdb:billing.duckdb --tables customers,subscriptions
       billing-connector export --to parquet:exports/ --full
     """
-    settings = settings_from(config_path, db=db)
+    settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
+    rates_table = reporting_rates(settings, rates, refresh_rates)
     requested = [name.strip() for name in tables.split(",") if name.strip()] if tables else None
     store = open_store(settings.db, create=False)
     try:
@@ -41,6 +46,7 @@ def export_command(target, tables, full, schema, output_format, config_path, db)
         if output_format != "json":
             warn(last["warning"])
         with one_phase("export"):
+            write_analysis_tables(store, rates_table)   # segments, cohorts, converted view: from the facts
             result = export(store, target, tables=requested, full=full, schema=schema)
     finally:
         store.close()

@@ -11,18 +11,21 @@ are computed on the fly from the stored segments and nothing is written
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 
 import click
 
 from ..errors import ConfigError
 from .. import refresh
-from ..mrr import engine, queries, views
+from ..mrr import engine, queries, reporting_view, views
+from ..mrr.reporting_view import CURRENCY_VIEW
 from ..mrr.model import SEGMENTS_TABLE
 from ..output_values import money
 from ..store import open_store
 from ..sync.progress import one_phase
 from ..sync_health import last_sync
+from . import mrr_cohort_cmds
+from .conversion import conversion_options, reporting_rates
 from .options import common_options, settings_from
 from .output import output_options, print_rows, warn
 
@@ -107,24 +110,20 @@ def mrr() -> None:
 @output_options
 @policy_option
 @click.option("--date", "on_date", default=None, help="Day to report (YYYY-MM-DD; default today, UTC).")
-@click.option("--rates", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="CSV of exchange rates (currency,rate[,month][,date]) to add a reporting-currency total at the "
-              "day's rate.")
-@click.option("--reporting-currency", default=None,
-              help="Currency the --rates convert into (default: setting mrr.reporting_currency). Example: EUR")
-def current(config_path, db, output_format, policy_name, on_date, rates, reporting_currency):
-    """MRR and paying customers now, per currency (and converted with --rates).
+@conversion_options
+def current(config_path, db, output_format, policy_name, on_date, rates, reporting_currency, refresh_rates):
+    """MRR and paying customers now, per currency (and converted into a reporting currency).
 
     \b
     Example:
-      billing-connector mrr current --rates rates.csv --reporting-currency EUR
+      billing-connector mrr current --reporting-currency EUR
     """
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     day = _parse_day(on_date, "--date") or engine.today_utc()
-    table = _rates_table(settings, rates) if rates else None
+    table = reporting_rates(settings, rates, refresh_rates)
     with _reading(settings, policy_name, output_format, project_to=day) as (facts, info, envelope):
         rows = queries.current_mrr(facts, day)
-        converted = _converted_current(queries.current_mrr_by_customer(facts, day), table, day) if table else None
+        converted = reporting_view.current(facts, table, day) if table else None
     if info.projection and output_format == "table":
         click.echo(f"projection: MRR on {day.isoformat()} if nothing changes after the stored as-of day "
                    f"(policy {info.name!r})")
@@ -132,36 +131,19 @@ def current(config_path, db, output_format, policy_name, on_date, rates, reporti
     label = {"policy": info.name, "projection": info.projection} if output_format == "csv" else {}
     out = [{"date": day.isoformat(), **row, **label} for row in rows]
     envelope = {**envelope, "date": day.isoformat()}
-    if table is not None:
-        per_currency, total = converted
+    if converted is not None:
         to = table.reporting_currency
         for row in out:
-            row["reporting_currency"], row["reporting_mrr_minor"] = to, per_currency[row["currency"]]
+            row |= {"reporting_currency": to, "reporting_mrr_minor": converted["per_currency"][row["currency"]],
+                    "rate_source": converted["sources"][row["currency"]]}
         if output_format == "json":
-            envelope |= {"reporting_currency": to.upper(), "reporting_total": money(total["mrr_minor"], to),
-                         "reporting_customers": total["customers"]}
+            envelope |= {"reporting_currency": to.upper(), "reporting_total": money(converted["mrr_minor"], to),
+                         "reporting_customers": converted["customers"]}
         else:   # the total is the table's / CSV's last row
-            out.append({"date": day.isoformat(), "currency": "total", "mrr_minor": None, "customers": total["customers"],
-                        **label, "reporting_currency": to, "reporting_mrr_minor": total["mrr_minor"]})
+            out.append({"date": day.isoformat(), "currency": "total", "mrr_minor": None,
+                        "customers": converted["customers"], **label, "reporting_currency": to,
+                        "reporting_mrr_minor": converted["mrr_minor"], "rate_source": ""})
     print_rows(out, output_format, envelope=envelope)
-
-
-def _converted_current(by_customer, table, day: date):
-    """Each currency's and the total MRR of ``day`` in the reporting currency, at the day's rate."""
-    from ..mrr.fx import convert_day
-
-    iso = day.isoformat()
-    per_currency = {currency: convert_day([r for r in by_customer if r["currency"] == currency], table, iso)["mrr_minor"]
-                    for currency in {r["currency"] for r in by_customer}}
-    return per_currency, convert_day(by_customer, table, iso)
-
-
-def _rates_table(settings, path):
-    from ..mrr.fx import load_rates
-
-    if not settings.reporting_currency:
-        raise ConfigError("--rates needs a reporting currency: pass --reporting-currency or set mrr.reporting_currency")
-    return load_rates(path, settings.reporting_currency)
 
 
 @mrr.command()
@@ -172,53 +154,65 @@ def _rates_table(settings, path):
               help="One row per day or per month (month = MRR on the month's last day).")
 @since_option
 @until_option
-@click.option("--rates", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="CSV of exchange rates (currency,rate[,month][,date]): history in the reporting currency at each "
-              "period's rate (a month's last day), with fx.")
-@click.option("--reporting-currency", default=None, help="Currency the --rates convert into. Example: USD")
-def history(config_path, db, output_format, policy_name, grain, since, until, rates, reporting_currency):
+@click.option("--by", "by", default=None,
+              help="MRR, customers and movements per segment: plan, product, interval, currency or country.")
+@conversion_options
+def history(config_path, db, output_format, policy_name, grain, since, until, by, rates, reporting_currency,
+            refresh_rates):
     """One row per period: MRR, customers, each movement, net new MRR.
 
     Nothing after the stored as-of day, unless --until asks for later: then the
     rows after it are a projection (if nothing changes), labelled as `mrr current
-    --date` labels one. With --rates each period converts at its day's rate.
+    --date` labels one.
 
     \b
     Example:
       billing-connector mrr history --grain day --since 2024-06-01 --until 2024-06-30 --format csv
     """
-    from ..mrr.fx import convert_customer_months, month_end
-
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     if grain == "day":
         first, last = _parse_day(since, "--since"), _parse_day(until, "--until")
         project_to = last
     else:
         first, last = _parse_month(since, "--since"), _parse_month(until, "--until")
-        project_to = date.fromisoformat(month_end(last)) if last else None
-    table = _rates_table(settings, rates) if rates else None
-    with _reading(settings, policy_name, output_format, project_to=project_to) as (facts, info, envelope):
-        as_of = engine.stored_policy(facts).as_of or engine.today_utc()   # the projection's end when projecting
+        project_to = _month_end(last) if last else None
+    table = reporting_rates(settings, rates, refresh_rates)
+    if grain == "day" and table is not None and (rates or reporting_currency):
+        raise ConfigError("--reporting-currency and --rates work with --grain month (a day's converted figure: "
+                          "mrr current --date YYYY-MM-DD)")
+    if by is not None:
         if grain == "day":
-            end = min(last or as_of, as_of)
-            if table is not None:
-                start = first or queries.first_mrr_day(facts) or end
-                rows = convert_customer_months(queries.customer_days(facts, start, end), table, grain="day")
-                rows = [r for r in rows if start.isoformat() <= r["period"]]
-            else:
-                rows = queries.history_by_day(facts, first, end)
-        elif table is not None:
-            rows = [r for r in convert_customer_months(queries.customer_months(facts), table, as_of)
-                    if (first or "") <= r["period"] <= (last or "9999-99")]
+            raise ConfigError("--by works with --grain month")
+        policy = _load_policy(settings, policy_name) if policy_name is not None else None
+        rows = mrr_cohort_cmds.segment_rows(settings, policy, by, first, last, table)
+        print_rows(rows, output_format, envelope={"grain": grain, "by": by, **_reporting_envelope(table)})
+        return
+    with _reading(settings, policy_name, output_format, project_to=project_to) as (facts, info, envelope):
+        if grain == "day":
+            as_of = engine.stored_policy(facts).as_of or engine.today_utc()   # the projection's end if projecting
+            rows, table = queries.history_by_day(facts, first, min(last or as_of, as_of)), None
         else:
             rows = queries.history_by_month(facts, first, last)
+            if table is not None:
+                rows = [{**r, "fx_minor": None, "view": CURRENCY_VIEW, "rate_source": None} for r in rows]
+                rows += reporting_view.history(facts, table, first, last)
     if info.projection:
         if output_format == "table":
             click.echo(f"projection: MRR history through {project_to.isoformat()} if nothing changes after the "
                        f"stored as-of day (policy {info.name!r})")
         elif output_format == "csv":   # no heading in CSV: every row carries the label
             rows = [{**row, "policy": info.name, "projection": True} for row in rows]
-    print_rows(rows, output_format, envelope={**envelope, "grain": grain})
+    print_rows(rows, output_format, envelope={**envelope, "grain": grain, **_reporting_envelope(table)})
+
+
+def _month_end(month: str) -> date:
+    """The last day of a YYYY-MM month (where a history asked to run to that month ends)."""
+    year, number = int(month[:4]), int(month[5:7])
+    return date(year + number // 12, number % 12 + 1, 1) - timedelta(days=1)
+
+
+def _reporting_envelope(table) -> dict:
+    return {} if table is None else {"reporting_currency": table.reporting_currency.upper()}
 
 
 @mrr.command()
@@ -229,24 +223,30 @@ def history(config_path, db, output_format, policy_name, grain, since, until, ra
 @since_option
 @until_option
 @click.option("--customer", "customer_id", default=None, help="Only this customer (the provider's id), e.g. cus_123.")
-def customers(config_path, db, output_format, policy_name, grain, since, until, customer_id):
+@conversion_options
+def customers(config_path, db, output_format, policy_name, grain, since, until, customer_id, rates,
+              reporting_currency, refresh_rates):
     """One row per customer per month, from their first month with MRR to their churn month.
 
     \b
     Example:
       billing-connector mrr customers --grain month --customer cus_123 --format csv
     """
-    settings = settings_from(config_path, db=db)
+    settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     first, last = _parse_month(since, "--since"), _parse_month(until, "--until")
+    table = reporting_rates(settings, rates, refresh_rates)
     with _reading(settings, policy_name, output_format) as (facts, _info, envelope):
         rows = queries.customer_months(facts, first, last, customer_id)
+        converted = reporting_view.customer_months(facts, table, first, last, customer_id) if table else []
     out = [
         {"customer_id": r["customer_id"], "month": r["month"], "currency": r["currency"],
          "mrr_minor": r["mrr_minor"], "movement": r["movement"],
-         "movement_amount_minor": r["movement_minor"] if r["movement"] else None, "cause": r["cause"]}
+         "movement_amount_minor": r["movement_minor"] if r["movement"] else None, "cause": r["cause"],
+         **({"fx_minor": None, "view": CURRENCY_VIEW, "rate_source": None} if table else {})}
         for r in rows
     ]
-    print_rows(out, output_format, envelope=envelope)
+    converted = [{**row, "cause": None} for row in converted]
+    print_rows(out + converted, output_format, envelope={**envelope, **_reporting_envelope(table)})
 
 
 @mrr.command()
@@ -256,7 +256,9 @@ def customers(config_path, db, output_format, policy_name, grain, since, until, 
 @click.option("--grain", type=click.Choice(["month"]), default="month", show_default=True, help="Metrics per month and currency.")
 @since_option
 @until_option
-def metrics(config_path, db, output_format, policy_name, grain, since, until):
+@conversion_options
+def metrics(config_path, db, output_format, policy_name, grain, since, until, rates, reporting_currency,
+            refresh_rates):
     """MRR, ARR, customers, ARPU, movements, churn rates, retention, quick ratio per month.
 
     Rates are exact ratios with 6 decimals (0.200000 = 20 %); docs/metrics.md defines each.
@@ -265,11 +267,15 @@ def metrics(config_path, db, output_format, policy_name, grain, since, until):
     Example:
       billing-connector mrr metrics --grain month --since 2024-01 --format json
     """
-    settings = settings_from(config_path, db=db)
+    settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     first, last = _parse_month(since, "--since"), _parse_month(until, "--until")
+    table = reporting_rates(settings, rates, refresh_rates)
     with _reading(settings, policy_name, output_format) as (facts, _info, envelope):
         rows = queries.monthly_metrics(facts, first, last)
-    print_rows(rows, output_format, envelope=envelope)
+        if table is not None:
+            rows = [{**r, "fx_minor": None, "view": CURRENCY_VIEW, "rate_source": None} for r in rows]
+            rows += [{**r, "policy": envelope["policy"]} for r in reporting_view.metrics(facts, table, first, last)]
+    print_rows(rows, output_format, envelope={**envelope, **_reporting_envelope(table)})
 
 
 @mrr.command()
@@ -336,6 +342,9 @@ def backfill(config_path, db, policy_name, allow_partial):
         f"{result['rows_written']} rows written",
         err=True,
     )
+
+
+mrr_cohort_cmds.register(mrr, common_options, policy_option, since_option, until_option, _reading, _parse_month)
 
 
 def register(main: click.Group) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 
 from .chargebee_invoices import map_documents
 from .chargebee_plans import discount_terms
+from .schema import country_code
 from .chargebee_shapes import PROVIDER, currency_of, decimal_text, item_row_id, unclassified
 
 Lookup = Callable[[str], Mapping[str, Any] | None]
@@ -80,7 +81,7 @@ class _Mapper:
         self.tables["billing_customers"].append({
             "provider": PROVIDER, "id": c["id"], "customer_id": c["id"], "email": c.get("email"),
             "name": name or None, "currency": (c.get("preferred_currency_code") or "").lower() or None,
-            "created_at": c.get("created_at"),
+            "created_at": c.get("created_at"), "country": country_code(c.get("billing_address")),
         })
 
     # ---- subscriptions -----------------------------------------------------------

@@ -64,6 +64,7 @@ TABLES: dict[str, NeutralTable] = {
             ("email", "TEXT", "email"), ("name", "TEXT", "name"),
             ("currency", "TEXT", "default currency, if set"),
             ("created_at", "INTEGER", "creation instant"),
+            ("country", "TEXT", "ISO 3166-1 alpha-2 country of the customer's (billing) address, if given"),
         )),
         NeutralTable("billing_plans", (
             _PROVIDER, ("id", "TEXT NOT NULL", "price (or legacy plan) id"),
@@ -245,13 +246,27 @@ def _subscription_billing_cycle_anchor(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE billing_subscriptions ADD COLUMN billing_cycle_anchor_at INTEGER")
 
 
+def _customer_country(db: sqlite_utils.Database) -> None:
+    """billing_customers.country: a store made before it gains the column (filled by the next mapping)."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(billing_customers)").fetchall()}
+    if "country" not in present:
+        db.execute("ALTER TABLE billing_customers ADD COLUMN country TEXT")
+
+
 NEUTRAL_MIGRATIONS: list[Migration] = [
     *[(f"0001_{name}", _create(table)) for name, table in TABLES.items() if name not in _LATER],
     ("0002_dependency_indexes", _index_dependents),
     *[(f"0003_{name}", _create(TABLES[name])) for name in _LATER],
     ("0004_subscription_change_status", _subscription_change_status),
     ("0005_subscription_billing_cycle_anchor", _subscription_billing_cycle_anchor),
+    ("0006_customer_country", _customer_country),
 ]
+
+
+def country_code(address) -> str | None:
+    """An address's two-letter country (ISO 3166-1 alpha-2), upper-case; None when absent or not a code."""
+    country = (address or {}).get("country") if isinstance(address, dict) else None
+    return country.strip().upper() if isinstance(country, str) and len(country.strip()) == 2 else None
 
 
 def ensure_schema(store: Store) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..store import canonical_json
 from ..values import epoch_to_date
+from .schema import country_code
 from .stripe_plans import PROVIDER, unclassified
 from .stripe_shapes import (
     credit_note_refunds, decimal_text, dig, discount_coupon, discounts_on, invoice_payment_refs, invoice_subscription,
@@ -167,6 +168,7 @@ class _CustomerMapper:
         self.tables["billing_customers"].append({
             "provider": PROVIDER, "id": self.cid, "customer_id": self.cid, "email": obj.get("email"),
             "name": obj.get("name"), "currency": obj.get("currency"), "created_at": obj.get("created"),
+            "country": country_code(obj.get("address")),
         })
 
     def subscription(self, sub: Mapping[str, Any]) -> None:

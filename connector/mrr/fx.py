@@ -1,14 +1,12 @@
 """Conversion to a reporting currency, only with rates the user gives.
 
 Rates file (CSV): ``currency,rate`` and optionally ``month`` (YYYY-MM, the rate
-holds from that month's first day) and/or ``date`` (YYYY-MM-DD, from that day),
-until the next row for the currency. ``rate`` is how many major units of the
-reporting currency one major unit of ``currency`` is worth, as an exact decimal.
-Each customer-currency amount is converted and rounded once, half to even, to
-the reporting currency's minor unit, at the rate of the day the amount is the
-MRR of: ``mrr current --date D``, the day D of ``mrr history --grain day`` and,
-when D ends a month (or is the as-of day), that month of ``mrr history`` agree
-to the minor unit.
+holds from that month until the next row for the currency). ``rate`` is how
+many major units of the reporting currency one major unit of ``currency`` is
+worth, as an exact decimal. Each customer-currency amount is converted and
+rounded once, half to even, to the reporting currency's minor unit; a day uses
+the rate of its month, so ``mrr current --date D`` and the month of D in
+``mrr history`` agree to the minor unit.
 
 In the reporting currency a customer is one customer, whatever currencies they
 pay in: counted once, and classified on their converted total, so a switch from
@@ -25,11 +23,12 @@ the file, the line and the currency; nothing is ever converted at 1:1 by default
 
 from __future__ import annotations
 
+import calendar
 import csv
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
@@ -37,8 +36,8 @@ from typing import Any
 
 from ..errors import ConfigError
 from .currencies import is_iso_currency
+from .ecb import Quote
 from .model import currency_exponent, round_half_even
-from .movements import CHURN, CONTRACTION, EXPANSION, FX, MOVEMENT_KINDS, NEW, REACTIVATION
 
 _ALWAYS = "0000-00"   # a row without a month holds from the beginning
 
@@ -52,8 +51,7 @@ class Rates:
         self.path = str(path)
         self._table = {c.lower(): sorted(v) for c, v in table.items()}
 
-    def rate(self, currency: str, month: str = "9999-12-31") -> Fraction:
-        """The rate holding on a day (YYYY-MM-DD): the last row from that day or before."""
+    def rate(self, currency: str, month: str = "9999-12") -> Fraction:
         currency = currency.lower()
         if currency == self.reporting_currency:
             return Fraction(1)
@@ -68,9 +66,37 @@ class Rates:
                               f"{first_month}, MRR in {currency.upper()} needs one for {month}; add a line for it")
         return entries[index - 1][1]
 
-    def convert(self, amount_minor: int, currency: str, month: str = "9999-12-31") -> int:
-        shift = currency_exponent(self.reporting_currency) - currency_exponent(currency)
-        return round_half_even(Fraction(amount_minor) * self.rate(currency, month) * Fraction(10) ** shift)
+    def covers(self, currency: str) -> bool:
+        """True when the file has rows for ``currency`` (then it alone converts that currency)."""
+        return currency.lower() in self._table or currency.lower() == self.reporting_currency
+
+    def quote(self, currency: str, day: date) -> Quote:
+        """The rate of ``day`` (the file's row for its month) and the line it came from."""
+        currency = currency.lower()
+        if currency == self.reporting_currency:
+            return Quote(Fraction(1), "same currency")
+        month = day.isoformat()[:7]
+        rate = self.rate(currency, month)
+        entries = self._table[currency]
+        line = entries[bisect_right([m for m, _, _ in entries], month) - 1][2]
+        return Quote(rate, f"{Path(self.path).name} line {line}")
+
+    def convert(self, amount_minor: int, currency: str, when: str | date = "9999-12") -> int:
+        return convert_minor(amount_minor, currency, self.reporting_currency, self.quote(currency, rate_day(when)))
+
+
+def rate_day(when: str | date) -> date:
+    """The day whose rate converts a figure: a day itself, or a month's (``YYYY-MM``) last day."""
+    if isinstance(when, date):
+        return when
+    year, month = int(when[:4]), int(when[5:7])
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def convert_minor(amount_minor: int, currency: str, reporting_currency: str, quote: Quote) -> int:
+    """``amount_minor`` of ``currency`` in the reporting currency's minor units, rounded once, half to even."""
+    shift = currency_exponent(reporting_currency) - currency_exponent(currency)
+    return round_half_even(Fraction(amount_minor) * quote.rate * Fraction(10) ** shift)
 
 
 def load_rates(path: str | Path, reporting_currency: str) -> Rates:
@@ -83,130 +109,35 @@ def load_rates(path: str | Path, reporting_currency: str) -> Rates:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             if not {"currency", "rate"} <= set(reader.fieldnames or []):
-                raise ConfigError(f"{path}: expected columns currency,rate[,month][,date]")
+                raise ConfigError(f"{path}: expected columns currency,rate[,month]")
             for row in reader:
                 line = reader.line_num
                 currency = (row.get("currency") or "").strip()
-                day = (row.get("date") or "").strip()
-                if day and not _is_day(day):
-                    raise ConfigError(f"{path} line {line}: date {day!r} for {currency.upper()} is not YYYY-MM-DD")
-                month = day or (row.get("month") or "").strip() or _ALWAYS
+                month = (row.get("month") or "").strip() or _ALWAYS
                 if not is_iso_currency(currency):
-                    raise ConfigError(f"{path} line {line}: unknown currency {currency!r}; use an ISO 4217 code")
+                    raise ConfigError(f"{path} line {line}: unknown currency {currency!r}; use an ISO 4217 code "
+                                      "such as EUR")
                 try:
                     rate = Decimal((row.get("rate") or "").strip())
                     if not rate.is_finite() or rate <= 0:
                         raise InvalidOperation
                 except InvalidOperation:
                     raise ConfigError(f"{path} line {line}: rate {row.get('rate')!r} for {currency.upper()} "
-                                      "is not a positive number") from None
-                if month not in (_ALWAYS, day) and not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()
+                                      "is not a positive number; write it as a decimal such as 1.0845") from None
+                if month != _ALWAYS and not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()
                                              and 1 <= int(month[5:]) <= 12):
-                    raise ConfigError(f"{path} line {line}: month {month!r} for {currency.upper()} is not YYYY-MM")
+                    raise ConfigError(f"{path} line {line}: month {month!r} for {currency.upper()} is not a month; "
+                                      "write it as YYYY-MM")
                 if currency.lower() == reporting and rate != 1:
                     raise ConfigError(
                         f"{path} line {line}: {currency.upper()} is the reporting currency but its rate is {rate}: "
                         "the file converts into another currency; pass that one as --reporting-currency")
+                earlier = next((other for start, _, other in table[currency.lower()] if start == month), None)
+                if earlier is not None:
+                    holds = "from the beginning" if month == _ALWAYS else f"from {month}"
+                    raise ConfigError(f"{path} line {line}: a second rate for {currency.upper()} {holds} (line "
+                                      f"{earlier} has one); keep one row per currency and month")
                 table[currency.lower()].append((month, Fraction(rate), line))
     except OSError as exc:
         raise ConfigError(f"cannot read rates file {path}: {exc.strerror}") from None
     return Rates(reporting_currency, table, path)
-
-
-def _is_day(text: str) -> bool:
-    try:
-        return len(text) == 10 and date.fromisoformat(text).isoformat() == text
-    except ValueError:
-        return False
-
-
-def _month_before(month: str) -> str:
-    year, mon = int(month[:4]), int(month[5:7])
-    return f"{year - 1:04d}-12" if mon == 1 else f"{year:04d}-{mon - 1:02d}"
-
-
-def _day_before(day: str) -> str:
-    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
-
-
-def month_end(month: str, as_of: date | None = None) -> str:
-    """The day a month's figure is the MRR of: its last day, or the as-of day within it."""
-    year, mon = int(month[:4]), int(month[5:7])
-    last = date(year + mon // 12, mon % 12 + 1, 1) - timedelta(days=1)
-    return min(last, as_of).isoformat() if as_of is not None and as_of >= date(year, mon, 1) else last.isoformat()
-
-
-def converted_total(amounts: Mapping[str, int], rates: Rates, month: str) -> int:
-    """A customer's MRR over their currencies, each converted and rounded once, summed."""
-    return sum(rates.convert(amount, currency, month) for currency, amount in sorted(amounts.items()) if amount)
-
-
-def convert_customer_months(rows: Iterable[Mapping[str, Any]], rates: Rates, as_of: date | None = None,
-                            *, grain: str = "month") -> list[dict[str, Any]]:
-    """History in the reporting currency with an ``fx`` movement, per month (or per day).
-
-    ``rows`` are customer-months (customer_id, currency, month, mrr_minor), or with
-    ``grain="day"`` customer-days (… ``day`` …; a customer's first day without MRR
-    carries 0). Each customer is classified on their converted total over all their
-    currencies, each period at the rate of its day (a month: its last day, or
-    ``as_of`` within it). Returns one row per period with MRR, customers, each
-    movement and fx, all in the reporting currency's minor units.
-    """
-    before_of = _day_before if grain == "day" else _month_before
-    rate_day = (lambda day: day) if grain == "day" else (lambda month: month_end(month, as_of))
-    months_of: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    for row in rows:
-        months_of[row["customer_id"]][row[grain]][row["currency"]] = row["mrr_minor"]
-    totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for customer_id in sorted(months_of):
-        by_month = months_of[customer_id]
-        had_mrr = False
-        previous_month, previous = None, {}
-        for month in sorted(by_month):
-            amounts = by_month[month]
-            prior_month = before_of(month)
-            prior = previous if previous_month == prior_month else {}
-            before = converted_total(prior, rates, rate_day(prior_month))
-            at_old_rate = converted_total(amounts, rates, rate_day(prior_month))
-            now = converted_total(amounts, rates, rate_day(month))
-            bucket = totals[month]
-            bucket["mrr_minor"] += now
-            bucket["customers"] += 1 if any(a > 0 for a in amounts.values()) else 0
-            change = at_old_rate - before
-            if before <= 0 < at_old_rate:
-                kind = REACTIVATION if had_mrr else NEW
-            elif at_old_rate <= 0 < before:
-                kind = CHURN
-            elif change:
-                kind = EXPANSION if change > 0 else CONTRACTION
-            else:
-                kind = ""
-            if kind:
-                bucket[f"{kind}_minor"] += change
-            bucket[f"{FX}_minor"] += now - at_old_rate
-            had_mrr = had_mrr or any(a > 0 for a in amounts.values())
-            previous_month, previous = month, amounts
-    result = []
-    for month in sorted(totals):
-        bucket = totals[month]
-        movements = {f"{k}_minor": bucket.get(f"{k}_minor", 0) for k in (*MOVEMENT_KINDS, FX)}
-        result.append({
-            "period": month, "currency": rates.reporting_currency, "mrr_minor": bucket["mrr_minor"],
-            "customers": bucket["customers"], **movements, "net_new_mrr_minor": sum(movements.values()),
-        })
-    return result
-
-
-def convert_day(rows: Iterable[Mapping[str, Any]], rates: Rates, day_month: str) -> dict[str, Any]:
-    """One day's MRR in the reporting currency from each customer's MRR per currency on that day
-    (``day_month``: YYYY-MM-DD): the same per-customer conversion as ``convert_customer_months``,
-    at the rate of the day."""
-    by_customer: dict[str, dict[str, int]] = defaultdict(dict)
-    for row in rows:
-        if row["mrr_minor"] > 0:
-            by_customer[row["customer_id"]][row["currency"]] = row["mrr_minor"]
-    return {
-        "reporting_currency": rates.reporting_currency,
-        "mrr_minor": sum(converted_total(amounts, rates, day_month) for amounts in by_customer.values()),
-        "customers": len(by_customer),
-    }

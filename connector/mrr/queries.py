@@ -72,42 +72,6 @@ def customer_months(store, since: str | None = None, until: str | None = None, c
     return fetch_rows(store, sql + " ORDER BY customer_id, currency, month", params)
 
 
-def first_mrr_day(store) -> date | None:
-    """The first day anyone had MRR (None: nobody ever had)."""
-    ensure_tables(store)
-    (first,) = store.db.execute(f"SELECT MIN(start_date) FROM {RUNS_TABLE} WHERE _deleted = 0 AND mrr_minor > 0").fetchone()
-    return date.fromisoformat(first) if first else None
-
-
-def customer_days(store, since: date, until: date) -> list[dict[str, Any]]:
-    """Each customer's MRR per currency on every day of [since − 1 day, until] on which they had MRR,
-    and 0 on the first day without it (so a drop to nothing shows), for conversion day by day."""
-    ensure_tables(store)
-    first = since - timedelta(days=1)
-    runs = fetch_rows(
-        store,
-        f"SELECT customer_id, currency, start_date, end_date, mrr_minor FROM {RUNS_TABLE} WHERE _deleted = 0 "
-        "AND mrr_minor > 0 AND start_date <= ? AND (end_date IS NULL OR end_date > ?)",
-        [until.isoformat(), first.isoformat()],
-    )
-    amounts: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    for run in runs:
-        day = max(date.fromisoformat(run["start_date"]), first)
-        end = min(date.fromisoformat(run["end_date"]) if run["end_date"] else until + timedelta(days=1),
-                  until + timedelta(days=1))
-        while day < end:
-            amounts[(run["customer_id"], day.isoformat())][run["currency"]] = run["mrr_minor"]
-            day += timedelta(days=1)
-    rows = [{"customer_id": c, "day": d, "currency": cur, "mrr_minor": m}
-            for (c, d), by_currency in amounts.items() for cur, m in by_currency.items()]
-    for (customer_id, day), by_currency in list(amounts.items()):
-        following = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
-        if following <= until.isoformat() and (customer_id, following) not in amounts:
-            rows += [{"customer_id": customer_id, "day": following, "currency": cur, "mrr_minor": 0}
-                     for cur in by_currency]
-    return sorted(rows, key=lambda r: (r["customer_id"], r["day"], r["currency"]))
-
-
 def day_movements(store, customer_id: str | None = None) -> list[dict[str, Any]]:
     ensure_tables(store)
     sql = (

@@ -2,13 +2,13 @@
 
 A figure read from the store is an integer in the currency's minor unit
 (connector.mrr.model.currency_exponent says how many decimals); rates are the
-engine's fixed-places decimal strings. Both are shown without re-rounding, so
-a number in the report is the number in the store, digit for digit.
+engine's fixed-places decimal strings, shown as percentages with one decimal and
+ratios with two (rounded once, half to even). Money is shown to the minor unit, as stored.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from ..mrr.model import currency_exponent
 
@@ -39,18 +39,15 @@ def format_money(amount_minor: int | None, currency: str, *, signed: bool = Fals
 
 
 def format_percent(rate: str | None) -> str:
-    """An engine rate such as ``"0.125000"`` as ``"12.5000 %"``: the decimal point moved, nothing rounded.
-
-    Every digit the engine stored is kept, so a column of rates lines up and
-    reads the same as the exported figure.
-    """
+    """An engine rate such as ``"0.125000"`` as ``"12.5 %"``: one decimal, rounded half to even once from the
+    exact stored digits (the export and ``mrr metrics`` keep all six)."""
     if rate is None:
         return "–"
-    return f"{Decimal(rate).scaleb(2):f} %"
+    return f"{Decimal(rate).scaleb(2).quantize(Decimal('0.1'), rounding=ROUND_HALF_EVEN):f} %"
 
 
 def format_ratio(rate: str | None) -> str:
-    """A ratio such as the quick ratio, as the engine stored it (``"1.500000"``)."""
+    """A ratio such as the quick ratio with two decimals (``"1.500000"`` → ``"1.50"``), half to even."""
     if rate is None:
         return "–"
-    return f"{Decimal(rate):f}"
+    return f"{Decimal(rate).quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):f}"

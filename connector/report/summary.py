@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from ..store import Store
-from .data import collect, empty_month, facts_for, month_of, month_range, today_utc
+from .data import collect, empty_month, facts_for, load_report_data, month_of, month_range, today_utc
 from .money import format_minor
 
 SUMMARY_MONTHS = 12
@@ -25,7 +25,8 @@ def _months_back(last: str, count: int) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-def summary_rows(store: Store, policy=None, *, as_of: date | None = None, months: int = SUMMARY_MONTHS) -> dict[str, Any]:
+def summary_rows(store: Store, policy=None, *, as_of: date | None = None, months: int = SUMMARY_MONTHS,
+                 rates=None) -> dict[str, Any]:
     """MRR on ``as_of`` (default today, UTC) per currency and the last ``months`` months, oldest first.
 
     ``policy`` None reports the stored figures; a Policy computes them on the
@@ -38,42 +39,52 @@ def summary_rows(store: Store, policy=None, *, as_of: date | None = None, months
                          "months": [{"month": "2025-12", "mrr_minor": …, "mrr": "…",
                                      "customers": …, "new_minor": …, …, "net_new_mrr_minor": …}, …]}]}
 
-    Months without any customer are rows of zeros, so every currency has
-    exactly ``months`` rows. Raises NoMrrData when there is nothing to report.
+    With ``rates`` (a reporting currency) also ``"reporting"``: the same block in that currency, its
+    months with ``fx_minor`` (the converted view, connector.mrr.converted). Months without any customer
+    are rows of zeros, so every currency has exactly ``months`` rows. Raises NoMrrData when there is
+    nothing to report.
     """
     as_of = as_of or today_utc()
     last = month_of(as_of)
     window = month_range(_months_back(last, months), last)
-    with facts_for(store, policy, as_of=as_of) as (facts, info):
-        data = collect(facts, info, as_of)
-    currencies = []
-    for section in data.sections:
-        by_month = {row["month"]: row for row in section.months}
-        rows = []
-        for month in window:
-            row = by_month.get(month) or empty_month(month, section.currency)
-            rows.append({
-                "month": month,
-                "mrr_minor": row["mrr_minor"],
-                "mrr": format_minor(row["mrr_minor"], section.currency),
-                "customers": row["customers"],
-                **{f"{kind}_minor": row[f"{kind}_minor"] for kind in _MOVEMENTS},
-                "net_new_mrr_minor": row["net_new_mrr_minor"],
-            })
-        currencies.append({
-            "currency": section.currency,
-            "mrr_minor": section.current_mrr_minor,
-            "mrr": format_minor(section.current_mrr_minor, section.currency),
-            "customers": section.current_customers,
-            "months": rows,
-        })
-    return {
+    if rates is not None:
+        data = load_report_data(store, policy, as_of=as_of, rates=rates)
+        info = data.policy
+    else:
+        with facts_for(store, policy, as_of=as_of) as (facts, info):
+            data = collect(facts, info, as_of)
+    summary = {
         "as_of": as_of.isoformat(),
         "policy": info.name,
         "policy_fingerprint": info.fingerprint,
         "computed_through": data.computed_through,
         "computed_as_of": data.computed_as_of.isoformat() if data.computed_as_of else None,
-        "currencies": currencies,
+        "currencies": [_block(section, window, _MOVEMENTS) for section in data.sections],
+    }
+    if data.reporting is not None:
+        summary["reporting"] = _block(data.reporting, window, (*_MOVEMENTS, "fx"))
+    return summary
+
+
+def _block(section, window: list[str], kinds: tuple[str, ...]) -> dict[str, Any]:
+    by_month = {row["month"]: row for row in section.months}
+    rows = []
+    for month in window:
+        row = by_month.get(month) or empty_month(month, section.currency)
+        rows.append({
+            "month": month,
+            "mrr_minor": row["mrr_minor"],
+            "mrr": format_minor(row["mrr_minor"], section.currency),
+            "customers": row["customers"],
+            **{f"{kind}_minor": row.get(f"{kind}_minor") or 0 for kind in kinds},
+            "net_new_mrr_minor": row["net_new_mrr_minor"],
+        })
+    return {
+        "currency": section.currency,
+        "mrr_minor": section.current_mrr_minor,
+        "mrr": format_minor(section.current_mrr_minor, section.currency),
+        "customers": section.current_customers,
+        "months": rows,
     }
 
 
@@ -83,17 +94,20 @@ def format_summary(summary: dict[str, Any]) -> list[str]:
     computed_as_of = summary.get("computed_as_of")
     if computed_as_of and computed_as_of < summary["as_of"]:
         lines.append(f"note: figures computed as of {computed_as_of}; run `billing-connector sync` to update them")
-    headings = ("month", "MRR", "customers", *_MOVEMENTS, "net new")
-    for block in summary["currencies"]:
+    blocks = ([(summary["reporting"], "all currencies in ")] if summary.get("reporting") else [])
+    blocks += [(block, "") for block in summary["currencies"]]
+    for block, label in blocks:
         currency = block["currency"]
+        kinds = (*_MOVEMENTS, "fx") if label else _MOVEMENTS
+        headings = ("month", "MRR", "customers", *kinds, "net new")
         lines.append("")
         noun = "paying customer" if block["customers"] == 1 else "paying customers"
-        lines.append(f"{currency.upper()}: {block['mrr']} MRR, {block['customers']:,} {noun}")
+        lines.append(f"{label}{currency.upper()}: {block['mrr']} MRR, {block['customers']:,} {noun}")
         table = [headings]
         for row in block["months"]:
             table.append((
                 row["month"], row["mrr"], f"{row['customers']:,}",
-                *(format_minor(row[f"{kind}_minor"], currency, signed=True) for kind in _MOVEMENTS),
+                *(format_minor(row[f"{kind}_minor"], currency, signed=True) for kind in kinds),
                 format_minor(row["net_new_mrr_minor"], currency, signed=True),
             ))
         widths = [max(len(r[i]) for r in table) for i in range(len(headings))]

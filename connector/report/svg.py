@@ -24,9 +24,12 @@ MOVEMENT_COLOURS = {
     "reactivation": "#1e88e5",
     "contraction": "#fb8c00",
     "churn": "#e53935",
+    "fx": "#8e24aa",
 }
-ABOVE_ZERO = ("new", "expansion", "reactivation")
-BELOW_ZERO = ("contraction", "churn")
+# fx is drawn on whichever side its sign puts it: last above the gains, last below the losses
+ABOVE_ZERO = ("new", "expansion", "reactivation", "fx")
+BELOW_ZERO = ("contraction", "churn", "fx")
+SERIES_COLOURS = ("#00897b", "#f4511e", "#6d4c41", "#c0ca33", "#5e35b1", "#039be5", "#757575")
 LINE_COLOUR = "#3949ab"
 
 Formatter = Callable[[int], str]
@@ -165,14 +168,58 @@ def movements_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequ
                     f"{escape(fmt(amount))}</title></rect>"
                 )
                 level += amount
-    body.extend(_legend())
+    kinds = [k for k in dict.fromkeys((*ABOVE_ZERO, *BELOW_ZERO)) if k != "fx" or "fx" in series]
+    body.extend(_legend([(kind, MOVEMENT_COLOURS[kind]) for kind in kinds]))
     return _frame(title, "movements-chart", body)
 
 
-def _legend() -> list[str]:
+def _legend(entries: Sequence[tuple[str, str]]) -> list[str]:
     parts, x = [], MARGIN_LEFT
-    for kind in (*ABOVE_ZERO, *BELOW_ZERO):
-        parts.append(f'<rect class="legend-swatch" x="{x}" y="10" width="12" height="12" fill="{MOVEMENT_COLOURS[kind]}"/>')
-        parts.append(f'<text class="legend" x="{x + 17}" y="20">{kind}</text>')
-        x += 30 + 8 * len(kind)
+    for label, colour in entries:
+        parts.append(f'<rect class="legend-swatch" x="{x}" y="10" width="12" height="12" fill="{colour}"/>')
+        parts.append(f'<text class="legend" x="{x + 17}" y="20">{escape(label)}</text>')
+        x += 30 + 8 * len(label)
     return parts
+
+
+def multi_line_chart(title: str, labels: Sequence[str], total: tuple[str, Sequence[int]],
+                     parts: Mapping[str, Sequence[int]], fmt: Formatter) -> str:
+    """A bold total line and a thin line per part (the converted MRR and each currency's share of it)."""
+    if not labels:
+        return _frame(title, "multi-line-chart empty", ['<text x="50%" y="50%" text-anchor="middle">No data</text>'])
+    scale = Scale.covering([*total[1], *(v for values in parts.values() for v in values)])
+    body = _axes(scale, labels, fmt)
+    entries = [(total[0], LINE_COLOUR)]
+    for index, (name, values) in enumerate(parts.items()):
+        colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
+        entries.append((name, colour))
+        body.append(_polyline(scale, values, colour, 1.5, f"line part {name}"))
+    body.append(_polyline(scale, total[1], LINE_COLOUR, 3, "line total"))
+    body.extend(_legend(entries))
+    return _frame(title, "multi-line-chart", body)
+
+
+def _polyline(scale: Scale, values: Sequence[int], colour: str, width: float, css_class: str) -> str:
+    points = " L ".join(f"{_px(_x_center(i, len(values)))},{_px(scale.y(v))}" for i, v in enumerate(values))
+    return f'<path class="{escape(css_class)}" d="M {points}" fill="none" stroke="{colour}" stroke-width="{width}"/>'
+
+
+BAR_ROW = 26
+
+
+def bar_chart(title: str, items: Sequence[tuple[str, int]], fmt: Formatter) -> str:
+    """Horizontal bars, largest first (MRR by plan); each bar's label and amount written beside it."""
+    if not items:
+        return _frame(title, "bar-chart empty", ['<text x="50%" y="50%" text-anchor="middle">No data</text>'])
+    height, label_width = 20 + BAR_ROW * len(items), 360
+    largest_value = max(max(v for _, v in items), 1)
+    body = []
+    for index, (label, value) in enumerate(items):
+        y = 10 + index * BAR_ROW
+        width = (WIDTH - label_width - 140) * max(value, 0) / largest_value
+        body.append(f'<text x="{label_width - 8}" y="{y + 14}" text-anchor="end">{escape(label[:48])}</text>')
+        body.append(f'<rect class="bar bar-plan" x="{label_width}" y="{y}" width="{_px(max(width, 0.5))}" height="18" '
+                    f'fill="{LINE_COLOUR}"><title>{escape(label)}: {escape(fmt(value))}</title></rect>')
+        body.append(f'<text x="{_px(label_width + width + 6)}" y="{y + 14}">{escape(fmt(value))}</text>')
+    return (f'<svg class="chart bar-chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {height}" '
+            f'width="100%" preserveAspectRatio="xMidYMid meet"><title>{escape(title)}</title>{"".join(body)}</svg>')

@@ -75,13 +75,18 @@ def test_history_in_a_reporting_currency_books_rate_changes_as_fx(db, tmp_path):
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert (document["grain"], document["partial"], document["warning"]) == ("month", False, None)
-    assert document["rows"] == [
+    assert document["reporting_currency"] == "EUR"
+    # the per-currency view first, unchanged, then the converted one beside it
+    assert [(r["view"], r["period"], r["currency"], r["mrr"]["amount"]) for r in document["rows"]] == [
+        ("currency", "2019-01", "USD", "620.00"), ("currency", "2019-02", "USD", "625.00"),
+        ("reporting", "2019-01", "EUR", "310.00"), ("reporting", "2019-02", "EUR", "375.00")]
+    assert [r for r in document["rows"] if r["view"] == "reporting"] == [
         {"period": "2019-01", "currency": "EUR", "mrr": eur("310.00"), "customers": 13, "new": eur("12.50"),
          "expansion": eur("5.00"), "contraction": eur("0.00"), "churn": eur("0.00"), "reactivation": eur("0.00"),
-         "fx": eur("0.00"), "net_new_mrr": eur("17.50")},
-        {"period": "2019-02", "currency": "EUR", "mrr": eur("375.00"), "customers": 13, "new": eur("15.00"),
+         "fx": eur("0.00"), "net_new_mrr": eur("17.50"), "view": "reporting", "rate_source": "USD: rates.csv line 2"},
+        {"period": "2019-02", "currency": "EUR", "mrr": eur("375.00"), "customers": 13, "new": eur("18.00"),
          "expansion": eur("12.50"), "contraction": eur("0.00"), "churn": eur("-25.00"), "reactivation": eur("0.00"),
-         "fx": eur("62.50"), "net_new_mrr": eur("65.00")},
+         "fx": eur("59.50"), "net_new_mrr": eur("65.00"), "view": "reporting", "rate_source": "USD: rates.csv line 3"},
     ]
 
 
@@ -120,9 +125,9 @@ def test_current_with_rates(db, tmp_path):
     result = run_cli(["mrr", "current", "--date", "2019-06-15", "--rates", str(rates), "--reporting-currency", "EUR", "--format", "csv", "--db", db])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "date,currency,mrr,customers,policy,projection,reporting_currency,reporting_mrr",
-        "2019-06-15,usd,1135.00,22,default,false,eur,1021.50",
-        "2019-06-15,total,,22,default,false,eur,1021.50",
+        "date,currency,mrr,customers,policy,projection,reporting_currency,reporting_mrr,rate_source",
+        "2019-06-15,usd,1135.00,22,default,false,eur,1021.50,USD: rates.csv line 2",
+        "2019-06-15,total,,22,default,false,eur,1021.50,",
     ]
     missing = run_cli(["mrr", "current", "--rates", str(rates), "--db", db])
     assert (missing.exit_code, missing.stderr) == (

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from connector.errors import ConfigError
-from connector.mrr.fx import convert_customer_months, load_rates
+from connector.mrr.converted import history as convert_customer_months
+from connector.mrr.fx import load_rates
 
 
 def test_conversion_uses_both_exponents_and_month_rates(tmp_path):
@@ -40,9 +41,9 @@ def test_fx_is_its_own_movement_and_everything_adds_up(tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [
-    ("currency,rate,month\nEUR,-1,\n", "line 2: rate '-1' for EUR is not a positive number"),
-    ("currency,rate,month\nEUR,1,\nXXX,1,\n", "line 3: unknown currency 'XXX'; use an ISO 4217 code"),
-    ("currency,rate,month\nGBP,1.2,March\n", "line 2: month 'March' for GBP is not YYYY-MM"),
+    ("currency,rate,month\nEUR,-1,\n", "line 2: rate '-1' for EUR is not a positive number; write it as a decimal such as 1.0845"),
+    ("currency,rate,month\nEUR,1,\nXXX,1,\n", "line 3: unknown currency 'XXX'; use an ISO 4217 code such as EUR"),
+    ("currency,rate,month\nGBP,1.2,March\n", "line 2: month 'March' for GBP is not a month; write it as YYYY-MM"),
     ("currency,rate\nEUR,1.08\nUSD,0.92\n", "line 3: USD is the reporting currency but its rate is 0.92: the file "
                                             "converts into another currency; pass that one as --reporting-currency"),
 ])

@@ -4,6 +4,7 @@ projections labelled; a reporting currency that agrees between `current` and `hi
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from datetime import date
 from pathlib import Path
 
@@ -81,19 +82,27 @@ def test_current_in_a_reporting_currency_equals_history_to_the_minor_unit_and_us
     history = json.loads(run_cli(["mrr", "history", "--rates", str(rates), "--reporting-currency", "EUR", "--format", "json", "--db", db], env=NO_POLICY).stdout)
     for month_end, month in (("2019-01-31", "2019-01"), ("2019-04-30", "2019-04"), ("2019-06-15", "2019-06")):
         current = json.loads(run_cli(["mrr", "current", "--date", month_end, "--rates", str(rates), "--reporting-currency", "EUR", "--format", "json", "--db", db], env=NO_POLICY).stdout)
-        [row] = [r for r in history["rows"] if r["period"] == month]
+        [row] = [r for r in history["rows"] if r["period"] == month and r["view"] == "reporting"]
         assert (current["reporting_total"], current["reporting_customers"]) == (row["mrr"], row["customers"]), month
     january = json.loads(run_cli(["mrr", "current", "--date", "2019-01-31", "--rates", str(rates), "--reporting-currency", "EUR", "--format", "json", "--db", db], env=NO_POLICY).stdout)
     # $620.00 at January's 0.913 (not today's 0.877), each of the 13 customers converted and rounded once
     assert january["rows"][0]["reporting_mrr"] == {"amount": "566.05", "amount_minor": 56605, "currency": "EUR"}
 
 
-def test_a_rates_file_without_the_stores_currency_is_a_one_line_error(db, tmp_path):
+def test_a_rates_file_without_the_stores_currency_leaves_it_to_the_ecb_and_says_so(db, tmp_path):
     rates = tmp_path / "rates.csv"
     rates.write_text("currency,rate\nGBP,1.17\n")
-    result = run_cli(["mrr", "current", "--rates", str(rates), "--reporting-currency", "EUR", "--db", db], env=NO_POLICY)
-    assert (result.exit_code, result.stderr) == (
-        2, f"error: {rates}: no line for USD (MRR in USD from 2019-06-15); add a line `USD,<rate>`\n")
+    result = run_cli(["mrr", "current", "--date", "2019-06-15", "--rates", str(rates), "--reporting-currency", "EUR",
+                      "--format", "json", "--db", db], env=NO_POLICY)
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)["rows"]
+    # 15 June 2019 is a Saturday: the last fixing before it, Friday's (EUR/USD 1.1265), converts it; each of
+    # the 22 customers is rounded once, so the total is 1007.60, not $1,135.00 / 1.1265 = €1,007.55 rounded once
+    customers = json.loads(run_cli(["mrr", "customers", "--since", "2019-06", "--until", "2019-06", "--format", "json",
+                                    "--db", db], env=NO_POLICY).stdout)["rows"]
+    june = [round(Fraction(r["mrr"]["amount_minor"]) / Fraction("1.1265")) for r in customers if r["mrr"]["amount_minor"] > 0]
+    assert (len(june), sum(june)) == (22, 100760)
+    assert (row["rate_source"], row["reporting_mrr"]["amount"]) == ("USD: ECB 2019-06-14", "1007.60")
 
 
 def test_history_after_the_as_of_day_is_only_a_projection_asked_for_and_labelled(db, monkeypatch):
@@ -115,22 +124,3 @@ def test_history_after_the_as_of_day_is_only_a_projection_asked_for_and_labelled
     store = open_store(db)
     assert store.meta("mrr_as_of") == "2019-06-15"    # a projection writes nothing
     store.close()
-
-
-def test_reporting_currency_at_every_grain_uses_the_rate_of_the_day(db, tmp_path):
-    rates = tmp_path / "rates.csv"
-    rates.write_text("currency,rate,month,date\nUSD,0.913,,\nUSD,0.877,,2019-03-20\n")
-    common = ("--rates", str(rates), "--reporting-currency", "EUR", "--format", "json", "--db", db)
-    days = json.loads(cli("mrr", "history", "--grain", "day", "--since", "2019-03-18", "--until", "2019-03-31",
-                          *common).stdout)["rows"]
-    assert [r["period"] for r in days] == [f"2019-03-{d}" for d in range(18, 32)]
-    for row in days:
-        current = json.loads(cli("mrr", "current", "--date", row["period"], *common).stdout)
-        assert (current["reporting_total"], current["reporting_customers"]) == (row["mrr"], row["customers"])
-    # the rate changes on the 20th: an fx movement that day, none on the days around it
-    assert [r["period"] for r in days if r["fx"]["amount_minor"]] == ["2019-03-20"]
-    [fx_day] = [r for r in days if r["period"] == "2019-03-20"]
-    assert fx_day["mrr"]["amount_minor"] - days[1]["mrr"]["amount_minor"] == (
-        fx_day["net_new_mrr"]["amount_minor"])
-    months = json.loads(cli("mrr", "history", "--since", "2019-03", "--until", "2019-03", *common).stdout)["rows"]
-    assert months[0]["mrr"] == days[-1]["mrr"]    # March's figure: its last day, at that day's rate

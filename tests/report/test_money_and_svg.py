@@ -36,15 +36,16 @@ def test_money_is_never_a_float():
 
 
 @pytest.mark.parametrize("rate, text", [
-    ("0.125000", "12.5000 %"), ("1.000000", "100.0000 %"), ("0.000000", "0.0000 %"), ("-0.333333", "-33.3333 %"),
-    ("1.234567", "123.4567 %"), (None, "–"),
+    ("0.125000", "12.5 %"), ("1.000000", "100.0 %"), ("0.000000", "0.0 %"), ("-0.333333", "-33.3 %"),
+    ("1.234567", "123.5 %"), ("0.001250", "0.1 %"), ("0.000500", "0.0 %"), ("0.000501", "0.1 %"), (None, "–"),
 ])
-def test_format_percent_moves_the_point_and_rounds_nothing(rate, text):
+def test_format_percent_has_one_decimal_rounded_half_to_even(rate, text):
     assert format_percent(rate) == text
 
 
-def test_format_ratio():
-    assert [format_ratio(r) for r in ("1.500000", "0.000000", "12.000000", None)] == ["1.500000", "0.000000", "12.000000", "–"]
+def test_format_ratio_has_two_decimals():
+    assert [format_ratio(r) for r in ("1.500000", "0.000000", "12.000000", "1.005000", "1.015000", None)] == [
+        "1.50", "0.00", "12.00", "1.00", "1.02", "–"]
 
 
 def test_nice_steps_and_scale():

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 from connector.mrr.policy import load_policy
+from connector.mrr.reporting_rates import open_rates
 from connector.report.html import write_report
 
 from tests.support.chromium import CHROMIUM, dump_dom, page_console_errors, screenshot
@@ -37,6 +38,7 @@ class Outline(HTMLParser):
         self._cells: list[str] | None = None
         self._text = ""
         self.customer_cells: list[str] = []
+        self.heat_cells = 0
         self._in_customer_row = False
 
     def handle_starttag(self, tag, attrs):
@@ -46,8 +48,12 @@ class Outline(HTMLParser):
             self.root_attrs = attrs
         elif tag == "section" and "currency" in classes:
             self.sections.append(attrs["data-currency"])
+        elif tag == "section" and "reporting" in classes:
+            self.sections.append("reporting:" + attrs["data-currency"])
         elif tag == "svg" and "chart" in classes:
             self.svgs.append(" ".join(classes))
+        elif tag == "td" and "heat" in classes:
+            self.heat_cells += 1
         elif tag == "path":
             self.paths += 1
         elif tag == "rect":
@@ -55,7 +61,7 @@ class Outline(HTMLParser):
             if "data-kind" in attrs:
                 self.bars[attrs["data-kind"]] = self.bars.get(attrs["data-kind"], 0) + 1
         elif tag == "table" and "metrics" in classes:
-            self._table_currency = attrs["data-currency"]
+            self._table_currency = attrs["data-currency"] + ("" if attrs["data-view"] == "currency" else "-reporting")
             self.rows[self._table_currency] = []
         elif tag == "tr" and "metrics-row" in classes:
             self._cells = []
@@ -81,7 +87,10 @@ class Outline(HTMLParser):
 
 @pytest.fixture
 def report_page(mrr_store, tmp_path):
-    return write_report(mrr_store, tmp_path / "report.html", load_policy("default"), as_of=AS_OF)
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,rate\nKWD,3.25\n")     # the ECB publishes no KWD rate: the file gives it
+    return write_report(mrr_store, tmp_path / "report.html", load_policy("default"), as_of=AS_OF,
+                        rates=open_rates("usd", rates))
 
 
 def bars_expected(store) -> dict[str, int]:
@@ -93,40 +102,56 @@ def bars_expected(store) -> dict[str, int]:
     }
 
 
+def converted_bars_expected(store) -> dict[str, int]:
+    return {
+        kind: store.db.execute(
+            f"SELECT count(DISTINCT month) FROM mrr_monthly_metrics WHERE _deleted = 0 AND month <= '2019-12' "
+            f"AND {kind}_minor != 0").fetchone()[0]
+        for kind in ("new", "expansion", "contraction", "churn", "reactivation")
+    }
+
+
 def test_rendered_dom_holds_charts_tables_and_sections_without_page_errors(report_page, mrr_store, tmp_path):
     run = dump_dom(report_page, tmp_path / "profile-dom")
     outline = Outline()
     outline.feed(run.stdout)
 
     assert json.loads(outline.root_attrs["data-page-errors"]) == []
-    assert outline.root_attrs["data-rendered-svgs"] == "6"
     assert page_console_errors(run.stderr) == []
-    assert outline.sections == ["jpy", "kwd", "usd"]
-    assert outline.svgs == ["chart line-chart", "chart movements-chart"] * 3
-    # one line + one area per line chart
-    assert outline.paths == 6
-    # one bar per month and movement that moved MRR, counted here straight from the facts table
-    assert outline.bars == bars_expected(mrr_store)
-    assert outline.bars["churn"] >= 2 and outline.bars["reactivation"] >= 1
+    # the converted view first, then the currencies by their share of it (USD, then 12.345 KWD = $40.12,
+    # then ¥1,000 = $9.13), not alphabetically
+    assert outline.sections == ["reporting:usd", "usd", "kwd", "jpy"]
+    # every chart drawn: MRR line(s), movements, MRR by plan, in each of the four sections
+    assert outline.root_attrs["data-rendered-svgs"] == "12"
+    assert outline.svgs == (["chart multi-line-chart", "chart movements-chart", "chart bar-chart"]
+                            + ["chart line-chart", "chart movements-chart", "chart bar-chart"] * 3)
+    # total + one line per currency in the converted chart; one line + one area per currency chart
+    assert outline.paths == 4 + 2 * 3
+    # one bar per month and movement that moved MRR in each currency, plus one per month in the converted
+    # view (no customer pays in two currencies here), counted straight from the facts table
+    per_currency, converted_months = bars_expected(mrr_store), converted_bars_expected(mrr_store)
+    assert {k: v for k, v in outline.bars.items() if k != "fx"} == {
+        kind: per_currency[kind] + converted_months[kind] for kind in per_currency}
+    assert outline.bars["fx"] >= 1 and outline.bars["churn"] >= 2 and outline.bars["reactivation"] >= 1
+    assert outline.heat_cells > 0
     assert outline.rows["jpy"][:2] == [
-        "2019-12 | 1,000 | 12,000 | 1 | 1,000 | 0 | 0 | 0 | 0 | 0 | 0 | 0.0000 % | 0.0000 % | 100.0000 % | 100.0000 % "
-        "| 0.0000 % | –",
-        "2019-11 | 1,000 | 12,000 | 1 | 1,000 | 0 | 0 | 0 | 0 | 0 | 0 | 0.0000 % | 0.0000 % | 100.0000 % | 100.0000 % "
-        "| 0.0000 % | –",
+        "2019-12 | 1,000 | 12,000 | 1 | 1,000 | 0 | 0 | 0 | 0 | 0 | 0 | 0.0 % | 0.0 % | 100.0 % | 100.0 % "
+        "| 0.0 % | –",
+        "2019-11 | 1,000 | 12,000 | 1 | 1,000 | 0 | 0 | 0 | 0 | 0 | 0 | 0.0 % | 0.0 % | 100.0 % | 100.0 % "
+        "| 0.0 % | –",
     ]
     assert outline.rows["jpy"][3] == (
-        "2019-09 | 1,000 | 12,000 | 1 | 1,000 | 0 | 0 | 0 | -3,000 | 0 | -3,000 | 75.0000 % | 75.0000 % | 25.0000 % "
-        "| 25.0000 % | 50.0000 % | 0.000000"
+        "2019-09 | 1,000 | 12,000 | 1 | 1,000 | 0 | 0 | 0 | -3,000 | 0 | -3,000 | 75.0 % | 75.0 % | 25.0 % "
+        "| 25.0 % | 50.0 % | 0.00"
     )
-    assert outline.rows["kwd"] == [
-        "2019-12 | 12.345 | 148.140 | 1 | 12.345 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 "
-        "| 0.0000 % | 0.0000 % | 100.0000 % | 100.0000 % | 0.0000 % | –",
-        "2019-11 | 12.345 | 148.140 | 1 | 12.345 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 "
-        "| 0.0000 % | 0.0000 % | 100.0000 % | 100.0000 % | 0.0000 % | –",
+    assert outline.rows["kwd"][-1] == (
         "2019-10 | 12.345 | 148.140 | 1 | 12.345 | +12.345 | 0.000 | 0.000 | 0.000 | 0.000 | +12.345 "
-        "| – | – | – | – | – | –",
-    ]
+        "| – | – | – | – | – | –")
     assert len(outline.rows["usd"]) == 28    # 2017-09 .. 2019-12
+    # the converted December: $1,255.00 + 12.345 KWD × 3.25 = $40.12 + ¥1,000 at the ECB's 13 December
+    # 2019 fixing (the as-of day, 15 December, is a Sunday): 1000 / 122.43 × 1.1174 = $9.13 → $1,304.25
+    december = outline.rows["usd-reporting"][0].split(" | ")
+    assert december[:4] == ["2019-12", "1,304.25", "15,651.00", "30"]
     # the hostile customer id arrived as text, not as a script
     assert HOSTILE_ID in outline.customer_cells
     assert "<script>alert" not in run.stdout
