@@ -50,8 +50,10 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "warning: could not install chromium; the browser test will be skipped"; }
 
+# One worker per core (pytest-xdist); --dist loadscope keeps a module on one worker, so a
+# module-scoped fixture (a demo store, a localstripe server) is built once, not once per worker.
 test: $(TEST_STAMP) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadscope
 
 bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/sync_throughput.py

@@ -46,8 +46,10 @@ def sync(
     began = time.monotonic()
     policy = load_mrr_policy(settings)  # a bad policy is a config error before any request
     conn = connect(settings)
-    streams = resolve_streams(conn.provider, settings.streams)
+    resolve_streams(conn.provider, settings.streams)   # a bad stream name fails before any request
     identity = conn.provider.identify()
+    # the account's own streams (a Chargebee site's depend on its Product Catalog version)
+    streams = resolve_streams(conn.provider, settings.streams)
     # a store of another provider's account is refused here, before anything is written to it
     store = open_store(settings.db, provider=identity.provider)
     try:
@@ -111,10 +113,11 @@ def auth(settings: Settings) -> dict[str, Any]:
     (without it every sync re-reads them).
     """
     conn = connect(settings)
+    resolve_streams(conn.provider, settings.streams)   # a bad stream name fails before any request
+    identity = conn.provider.identify()
     selected = resolve_streams(conn.provider, settings.streams)
     by_events = any(conn.provider.streams[s].incremental == INCREMENTAL_BY_EVENTS for s in selected)
     needed = [*selected, EVENTS_STREAM] if by_events else selected
-    identity = conn.provider.identify()
     streams = []
     for stream in [*conn.provider.streams, EVENTS_STREAM]:
         reason = conn.provider.check_stream_access(stream)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .constants import DEFAULT_API_KEY_ENV, DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH
+from .constants import DEFAULT_API_KEY_ENV, DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, STRIPE_PER_ENDPOINT_REQUESTS_PER_SECOND
 from .errors import AuthError, ConfigError
 from .redact import register_secret
 
@@ -189,7 +189,7 @@ class Settings:
     api_key_env: str = DEFAULT_API_KEY_ENV
     api_base: str | None = None
     max_requests_per_second: float | None = None
-    max_requests_per_second_per_endpoint: float = 25.0
+    max_requests_per_second_per_endpoint: float = STRIPE_PER_ENDPOINT_REQUESTS_PER_SECOND
     max_in_flight: int | None = None
     timeout_seconds: float = 30.0
     max_retries: int = 8
@@ -229,10 +229,6 @@ def describe_key(key: str) -> str:
     mode = "live" if "_live_" in key else "test" if "_test_" in key else "unknown mode"
     tail = key[-4:] if len(key) >= 12 else "????"
     return f"{kind}, {mode} mode, ending …{tail}"
-
-
-def key_livemode(key: str) -> bool:
-    return "_live_" in key
 
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], os.stat_result]:

@@ -79,18 +79,6 @@ class ExportError(ConnectorError):
     exit_code = EXIT_EXPORT
 
 
-class TransportError(ConnectorError):
-    """A response that cannot be trusted (bad JSON, reset, timeout): always retryable."""
-
-    exit_code = EXIT_UNAVAILABLE
-
-
-class RecordsRejected(ConnectorError):
-    """The run completed, but records that could not be stored or mapped were quarantined."""
-
-    exit_code = EXIT_REJECTED
-
-
 class StoreLocked(ConnectorError):
     """Another process (a sync already running) holds the store."""
 

@@ -70,7 +70,6 @@ class RateLimiter:
         self._account = _Bucket(rate, self._burst)
         self._per_endpoint = per_endpoint
         self._endpoints: dict[str, _Bucket] = {}
-        self.throttled = 0  # 429s seen
         self._last_decrease = 0.0  # monotonic time of the last 429 cut
         self._last_recover: float | None = None
 
@@ -100,7 +99,6 @@ class RateLimiter:
     def on_rate_limited(self) -> None:
         """Multiplicative decrease: a 429 means the shared ceiling is lower than we thought."""
         with self._lock:
-            self.throttled += 1
             now = time.monotonic()
             self._account._refill(now)
             self._account.rate = max(1.0, self._account.rate * 0.7)

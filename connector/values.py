@@ -50,15 +50,6 @@ def epoch_to_date(epoch: Any) -> date:
     return epoch_to_datetime(epoch).date()
 
 
-def checked_minor(value: Any) -> int:
-    """An amount in minor units that sums and products can carry; OutOfRange otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise OutOfRange(f"not an integer amount: {value!r}")
-    if abs(value) > MAX_ABS_NUMBER:
-        raise OutOfRange(f"amount out of range: {value} (more than 10^15 minor units)")
-    return value
-
-
 def _is_time_key(key: str) -> bool:
     return key in _TIME_KEYS or key.endswith(_TIME_SUFFIXES)
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import responses
 
 from connector.store import open_store
+from tests.support.cli import run_cli
+from tests.support.demo import DEMO_CUSTOMERS
 from tests.support.keys import CANARY_KEY
 
 
@@ -21,6 +25,20 @@ def rsps():
     """`responses` intercepting every request of the test (install a FakeStripe on it)."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory) -> Path:
+    """The store `billing-connector demo --format json` writes (DEMO_CUSTOMERS customers, MRR
+    computed), built once per test process, with its report (r.html) and its JSON (demo.json)
+    beside it. Read them in place; copy the store (tests.support.demo.copy_store) to change it."""
+    folder = tmp_path_factory.mktemp("demo")
+    db = folder / "demo.db"
+    result = run_cli(["demo", "--customers", str(DEMO_CUSTOMERS), "--db", str(db), "--report", str(folder / "r.html"),
+                      "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    (folder / "demo.json").write_text(result.stdout)
+    return db
 
 
 @pytest.fixture

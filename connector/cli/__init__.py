@@ -14,7 +14,7 @@ import traceback
 
 import click
 
-from ..errors import EXIT_FAILED, EXIT_USAGE, ConnectorError
+from ..errors import EXIT_FAILED, ConnectorError
 from .. import logsetup
 from ..redact import install_log_redaction, redact
 from ..store_errors import os_failure, store_failure
@@ -82,8 +82,3 @@ def main(config_path, db) -> None:
 
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(main)
-
-
-def usage_exit(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_USAGE)

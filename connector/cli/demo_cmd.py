@@ -8,6 +8,7 @@ from .. import app
 from ..config import PROVIDERS
 from ..mrr.provider_mrr import provider_mrr_totals
 from ..mrr.queries import current_mrr
+from ..output_values import money
 from ..report.html import write_report
 from ..report.money import format_minor
 from ..report.summary import format_summary, summary_rows
@@ -48,15 +49,18 @@ def demo(config_path, db, output_format, provider, customers, seed, report_path)
     \b
     Examples:
       billing-connector demo --db demo.db --report demo-report.html
-      billing-connector demo --provider chargebee --db demo-chargebee.db
       billing-connector demo --db demo.db --format json > demo.json
+      billing-connector demo --provider chargebee --db demo-chargebee.db
     """
     customers = customers if customers is not None else DEFAULT_CUSTOMERS[provider]
-    settings = settings_from(config_path, db=global_db(db) or f"demo{'' if provider == 'stripe' else '-' + provider}.db")
-    quiet = output_format != "table"   # progress on a terminal for people; machine formats keep stderr quiet
+    default_db = "demo.db" if provider == "stripe" else f"demo-{provider}.db"
+    settings = settings_from(config_path, db=global_db(db) or default_db)
+    # progress on a terminal for people; machine formats keep stderr quiet
+    quiet = output_format != "table"
+    chargebee = None
     if provider == "chargebee":
-        run = app.demo_chargebee(settings, customers=customers, seed=seed, quiet=quiet)
-        report, store, as_of = run.report, run.store, run.site_day
+        chargebee = app.demo_chargebee(settings, customers=customers, seed=seed, quiet=quiet)
+        report, store, as_of = chargebee.report, chargebee.store, chargebee.site_day
     else:
         report, store = app.demo(settings, customers=customers, seed=seed, quiet=quiet)
         as_of = None
@@ -74,21 +78,26 @@ def demo(config_path, db, output_format, provider, customers, seed, report_path)
                 "sync": sync_summary(settings.db, report, counts, code),
                 "mrr": report_json(summary, last_sync(store)) if summary is not None else None,
                 "html_report": str(path) if path is not None else None,
+                **({"provider_mrr": _reconciliation(store, as_of)} if chargebee is not None else {}),
             })
         elif output_format == "csv":
             print_csv(report_csv_rows(summary) if summary is not None else [])
         else:
             click.echo(f"Synced the demo account into {settings.db} in {report.seconds:.1f}s:")
-            if provider == "chargebee":
-                click.echo(f"  site {run.site}: budget {run.budget_per_minute} requests/minute, "
-                           f"{report.requests.get('requests', 0)} requests, busiest minute {run.busiest_minute}, "
-                           f"429s {run.server_429s}")
+            if chargebee is not None:
+                click.echo(f"  site {chargebee.site}: budget {chargebee.budget_per_minute} requests/minute, "
+                           f"{report.requests.get('requests', 0)} requests, busiest minute "
+                           f"{chargebee.busiest_minute}, 429s {chargebee.server_429s}")
             for table, rows in counts.items():
                 click.echo(f"  {table:<20} {rows:>8,}")
             click.echo("")
-            if as_of is not None:
-                click.echo(f"MRR on the site's day, {as_of.isoformat()}:")
-                _reconcile(store, as_of)
+            if chargebee is not None:
+                click.echo(f"MRR on the site's day, {as_of.isoformat()}, beside Chargebee's own `mrr`:")
+                for row in _reconciliation(store, as_of):
+                    currency = row["currency"]
+                    click.echo(f"  {currency}: ours {format_minor(row['ours']['amount_minor'], currency)}, "
+                               f"Chargebee's {format_minor(row['chargebee']['amount_minor'], currency)}")
+                click.echo("")
             for line in format_summary(summary):
                 click.echo(line)
             click.echo(f"\nHTML report: {path}")
@@ -97,14 +106,13 @@ def demo(config_path, db, output_format, provider, customers, seed, report_path)
     raise SystemExit(code)
 
 
-def _reconcile(store, day) -> None:
-    """Ours beside the provider's own total (a reconciliation aid: explain CUSTOMER shows it per subscription)."""
+def _reconciliation(store, day) -> list[dict]:
+    """Ours beside the provider's own total per currency (explain CUSTOMER shows it per subscription)."""
     theirs = provider_mrr_totals(store)
-    for row in current_mrr(store, day):
-        currency = row["currency"]
-        click.echo(f"  {currency.upper()}: ours {format_minor(row['mrr_minor'], currency)}, "
-                   f"Chargebee's own mrr {format_minor(theirs.get(currency, 0), currency)}")
-    click.echo("")
+    ours = {row["currency"]: row["mrr_minor"] for row in current_mrr(store, day)}
+    return [{"currency": currency.upper(), "ours": money(ours.get(currency, 0), currency),
+             "chargebee": money(theirs.get(currency, 0), currency)}
+            for currency in sorted(ours.keys() | theirs.keys())]
 
 
 def register(main: click.Group) -> None:

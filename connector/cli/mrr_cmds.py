@@ -20,6 +20,7 @@ from .. import refresh
 from ..mrr import engine, queries, reporting_view, views
 from ..mrr.reporting_view import CURRENCY_VIEW
 from ..mrr.model import SEGMENTS_TABLE
+from ..mrr.policy import load_policy
 from ..output_values import money
 from ..store import open_store
 from ..sync.progress import one_phase
@@ -57,10 +58,6 @@ def _parse_month(text: str | None, flag: str) -> str | None:
 
 
 def _load_policy(settings, name: str | None):
-    try:
-        from ..mrr.policy import load_policy
-    except ImportError as exc:
-        raise ConfigError(f"the MRR policy module is not available ({exc})") from None
     return load_policy(name or settings.policy, settings.mrr_rules)
 
 

@@ -30,7 +30,6 @@ _PLAN_PRODUCTS = [
 ]
 ADDON_COUNT = 12  # more than 10, so one subscription can carry >10 items
 INTERVALS = {"month": ("month", 1, 1), "quarter": ("month", 3, 3), "year": ("year", 1, 10)}
-INTERVAL_MONTHS = {("month", 1): 1, ("month", 3): 3, ("year", 1): 12}
 
 VOLUME_TIERS = [(10, 1000, None), (50, 800, None), (None, 600, None)]
 GRADUATED_TIERS = [(5, 2000, 1000), (None, 1500, None)]

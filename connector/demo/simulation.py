@@ -244,7 +244,7 @@ class CustomerSimulation(Invoicing):
             if upgrade and key in _TIER_UP and interval != "quarter":
                 moment = period_start + int((period_end - period_start) * rng.uniform(0.2, 0.8))
                 if moment < now:
-                    pending = self.upgrade(state, moment, period_end, key, _TIER_UP[key], interval)
+                    pending = self.upgrade(state, moment, period_end, _TIER_UP[key], interval)
                     key = _TIER_UP[key]
             k += 1
 
@@ -308,7 +308,7 @@ class CustomerSimulation(Invoicing):
         state.set_items(at, items)
         self.record("customer.subscription.updated", at, "subscription", state)
 
-    def upgrade(self, state, moment, period_end, old_key, new_key, interval) -> list[dict]:
+    def upgrade(self, state, moment, period_end, new_key, interval) -> list[dict]:
         items = dict(state.items_at(moment))
         main_id = state.item_ids[0]
         old_price_id, quantity = items[main_id]

@@ -4,7 +4,7 @@ Each check returns :class:`Check` lines and never raises for an expected
 failure: a ConnectorError becomes an error line carrying its own message (which
 already says what to do). One module per thing checked: ``environment``
 (Python, packages), ``settings`` (config file, where each setting came from),
-``api`` (endpoint, key, access; ``chargebee`` for a Chargebee site), ``store``, ``targets``; this one runs them in order.
+``api`` (endpoint, key, access), ``store``, ``targets``; this one runs them in order.
 """
 
 from __future__ import annotations
@@ -14,13 +14,18 @@ from collections.abc import Mapping
 
 from ..config import Settings, load_settings
 from ..errors import ConnectorError
-from . import chargebee
+from . import api, chargebee
 from .api import check_api, check_endpoint, check_key
 from .check import ERROR, OK, WARNING, Account, Check
 from .environment import check_dependencies, check_python, version_satisfies
 from .settings import check_config
 from .store import STALE_SYNC_SECONDS, check_store
 from .targets import check_export_targets, probe_target
+
+
+# Where the key goes and the key itself, by provider: (endpoint check, key check).
+ACCESS_CHECKS = {"stripe": (api.check_endpoint, api.check_key),
+                 "chargebee": (chargebee.check_endpoint, chargebee.check_key)}
 
 
 def run_doctor(
@@ -45,12 +50,9 @@ def run_doctor(
     except ConnectorError as exc:
         checks.append(Check("config file", ERROR, str(exc), "fix the file (see config.example.toml) or pass --config"))
         settings, config_loaded = _settings_without_file(db, environ), False
-    if settings.provider == "chargebee":
-        endpoint_checks, endpoint_usable = chargebee.check_endpoint(settings, environ, Check)
-        key_checks, key_usable = chargebee.check_key(settings, environ, Check)
-    else:
-        endpoint_checks, endpoint_usable = check_endpoint(settings, environ)
-        key_checks, key_usable = check_key(settings, environ)
+    endpoint_check, key_check = ACCESS_CHECKS[settings.provider]
+    endpoint_checks, endpoint_usable = endpoint_check(settings, environ)
+    key_checks, key_usable = key_check(settings, environ)
     checks += endpoint_checks + key_checks
     account: Account = None
     if not config_loaded:

@@ -50,7 +50,6 @@ class LineOrigin:
     from_subscription: bool | None   # None: an origin this mapping does not know
     subscription_id: str | None
     subscription_item_id: str | None
-    invoice_item_id: str | None
     proration: bool
 
 
@@ -64,7 +63,6 @@ def line_origin(line: Mapping[str, Any]) -> LineOrigin:
             from_subscription=known.get(kind),
             subscription_id=ref(details.get("subscription")) or ref(dig(line, "subscription")),
             subscription_item_id=ref(details.get("subscription_item")),
-            invoice_item_id=ref(details.get("invoice_item")),
             proration=bool(details.get("proration")),
         )
     legacy_type = line.get("type")
@@ -73,7 +71,6 @@ def line_origin(line: Mapping[str, Any]) -> LineOrigin:
         from_subscription=known_legacy.get(legacy_type) if legacy_type else None,
         subscription_id=ref(line.get("subscription")),
         subscription_item_id=ref(line.get("subscription_item")),
-        invoice_item_id=ref(line.get("invoice_item")) if legacy_type == "invoiceitem" else None,
         proration=bool(line.get("proration")),
     )
 

@@ -24,13 +24,14 @@ from typing import Any
 from ..errors import ConfigError
 from .fact_writes import REBUILD_CACHE_KIB, chunks, indexes_built_after, page_cache, select_in, write_customers
 from .facts import (
-    CUSTOMER_TABLES, METRICS_TABLE, MONTHS_TABLE, PRIMARY_KEY, RUNS_TABLE, MOVEMENTS_TABLE, PolicyStamp,
+    CUSTOMER_TABLES, METRICS_TABLE, MONTHS_TABLE, PRIMARY_KEY, RUNS_TABLE, PolicyStamp,
     ensure_tables, metrics_row,
 )
 from .ledger import Run, change_points, group_by_customer_currency, last_day_of_month, mrr_segments, runs_from_points
 from .metrics import COUNTERS, add_counters, aggregate
 from .model import SEGMENTS_TABLE, Segment
 from .movements import CHURN, CONTRACTION, EXPANSION, REACTIVATION, DayMovement, MonthFigure, classify_days, classify_months
+from .segments_effective import effective_segments
 
 SegmentSource = Callable[[Any, Any, "set[str] | None"], Sequence[Segment]]
 
@@ -120,14 +121,7 @@ def compute_ledgers(segments: Iterable[Segment], rules: Rules, horizon: date) ->
 
 
 def default_segment_source(store, policy, customer_ids: set[str] | None) -> Sequence[Segment]:
-    """Effective segments from the policy module (imported lazily: it is built separately)."""
-    try:
-        from .segments import effective_segments
-    except ImportError as exc:
-        raise ConfigError(
-            f"the segment builder (connector.mrr.segments) is not available ({exc}); "
-            "update billing-connector or pass a segment source"
-        ) from None
+    """The stored segments with the policy's rules applied (connector.mrr.segments_effective)."""
     return effective_segments(store, policy, customer_ids=customer_ids)
 
 

@@ -100,54 +100,6 @@ def source_ids_json(source_ids) -> str:
     return json.dumps(list(source_ids))
 
 
-def run_row(customer_id: str, currency: str, run: Run, stamp: PolicyStamp) -> dict[str, Any]:
-    start = run.start.isoformat()
-    return {
-        "id": f"{customer_id}|{currency}|{start}",
-        "customer_id": customer_id,
-        "currency": currency,
-        "start_date": start,
-        "end_date": run.end.isoformat() if run.end else None,
-        "mrr_minor": run.mrr_minor,
-        "policy": stamp.name,
-        "policy_fingerprint": stamp.fingerprint,
-    }
-
-
-def movement_row(customer_id: str, currency: str, movement: DayMovement, stamp: PolicyStamp) -> dict[str, Any]:
-    day = movement.day.isoformat()
-    return {
-        "id": f"{customer_id}|{currency}|{day}",
-        "customer_id": customer_id,
-        "currency": currency,
-        "day": day,
-        "movement": movement.kind,
-        "amount_minor": movement.amount_minor,
-        "mrr_before_minor": movement.before_minor,
-        "mrr_after_minor": movement.after_minor,
-        "cause": movement.cause,
-        "source_ids": source_ids_json(movement.source_ids),
-        "policy": stamp.name,
-        "policy_fingerprint": stamp.fingerprint,
-    }
-
-
-def month_row(customer_id: str, currency: str, figure: MonthFigure, stamp: PolicyStamp) -> dict[str, Any]:
-    return {
-        "id": f"{customer_id}|{currency}|{figure.month}",
-        "customer_id": customer_id,
-        "currency": currency,
-        "month": figure.month,
-        "mrr_minor": figure.mrr_minor,
-        "start_mrr_minor": figure.start_mrr_minor,
-        "movement": figure.movement,
-        "movement_minor": figure.movement_minor,
-        "cause": figure.cause,
-        "policy": stamp.name,
-        "policy_fingerprint": stamp.fingerprint,
-    }
-
-
 class DayText(dict):
     """``date → 'YYYY-MM-DD'``, each day formatted once (a rebuild formats millions of the same few thousand)."""
 
@@ -159,8 +111,8 @@ class DayText(dict):
 def ledger_rows(customer_id: str, currency: str, runs: Iterable[Run], days: Iterable[DayMovement],
                 months: Iterable[MonthFigure], stamp: PolicyStamp, day_text: DayText,
                 out: Mapping[str, list[dict[str, Any]]]) -> None:
-    """The rows of :func:`run_row`, :func:`movement_row` and :func:`month_row` for one ledger,
-    appended to ``out[table]``: the same rows, built inline because a full rebuild makes millions."""
+    """The runs, movements and months rows of one ledger, appended to ``out[table]``: built
+    inline (no helper call per row) because a full rebuild makes millions."""
     prefix = f"{customer_id}|{currency}|"
     name, fingerprint = stamp.name, stamp.fingerprint
     out[RUNS_TABLE].extend({

@@ -107,10 +107,6 @@ def mrr_on(runs: Sequence[Run], day: date) -> int:
     return 0
 
 
-def month_key(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
 def next_month(year: int, month: int) -> tuple[int, int]:
     return (year + 1, 1) if month == 12 else (year, month + 1)
 

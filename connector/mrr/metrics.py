@@ -58,25 +58,6 @@ _MOVEMENT_COUNTER = {
 _CUSTOMER_COUNTER = {NEW: "new_customers", CHURN: "churned_customers", REACTIVATION: "reactivated_customers"}
 
 
-def contribution(figure: MonthFigure) -> dict[str, int]:
-    """What one customer-month adds to its month's counters.
-
-    Movement amounts are stored signed (contraction and churn are negative) so
-    the five movements of a month add up to the change in MRR.
-    """
-    counts = dict.fromkeys(COUNTERS, 0)
-    counts["customer_rows"] = 1
-    counts["mrr_minor"] = figure.mrr_minor
-    counts["start_mrr_minor"] = figure.start_mrr_minor
-    counts["customers"] = 1 if figure.mrr_minor > 0 else 0
-    counts["start_customers"] = 1 if figure.start_mrr_minor > 0 else 0
-    if figure.movement:
-        counts[_MOVEMENT_COUNTER[figure.movement]] = figure.movement_minor
-        if figure.movement in _CUSTOMER_COUNTER:
-            counts[_CUSTOMER_COUNTER[figure.movement]] = 1
-    return counts
-
-
 def add_counters(total: dict[str, int], part: Mapping[str, int], sign: int = 1) -> None:
     for name in COUNTERS:
         total[name] = total.get(name, 0) + sign * part.get(name, 0)
@@ -90,8 +71,11 @@ _CUSTOMER_INDEX = {kind: _INDEX[counter] for kind, counter in _CUSTOMER_COUNTER.
 def aggregate(figures: Iterable[tuple[str, MonthFigure]]) -> dict[tuple[str, str], dict[str, int]]:
     """Counters per (currency, month) from ``(currency, figure)`` pairs.
 
-    The same sums as adding up :func:`contribution`, on plain lists: this is
-    the hot loop of a full recompute (millions of customer-months).
+    Each customer-month adds one row, its MRR and start MRR, a customer when
+    its MRR is positive, and its movement to that movement's counter. Movement
+    amounts are stored signed (contraction and churn are negative) so the five
+    movements of a month add up to the change in MRR. Plain lists: this is the
+    hot loop of a full recompute (millions of customer-months).
     """
     totals: dict[tuple[str, str], list[int]] = {}
     width = len(COUNTERS)

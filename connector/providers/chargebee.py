@@ -125,7 +125,9 @@ class ChargebeeProvider:
 
     @property
     def streams(self) -> dict[str, CbStream]:
-        return streams_for(self.catalog_version or PC2)
+        """The site's streams once its catalog version is known (``identify``); before, every stream
+        of either version (so a stream name can be checked before any request)."""
+        return streams_for(self.catalog_version) if self.catalog_version else dict(STREAMS)
 
     # ---- one request ------------------------------------------------------
     def _session(self) -> requests.Session:
@@ -167,7 +169,7 @@ class ChargebeeProvider:
 
         try:
             return call_with_retries(attempt, self.retry_policy, what=what, sleep=self.budget.clock.sleep)
-        except UpstreamUnavailable as exc:
+        except UpstreamUnavailable:
             if last_failure != ["rate_limited"]:
                 raise
             # The shared message names Stripe's knob; Chargebee's is the per-minute budget.

@@ -115,8 +115,3 @@ class MinuteBudget:
         wait = WINDOW_SECONDS if retry_after is None else max(0.0, retry_after)
         with self._lock:
             self._blocked_until = max(self._blocked_until, self.clock.now() + wait)
-
-    def starts_in_window(self) -> int:
-        with self._lock:
-            self._delay(self.clock.now())
-            return len(self._starts)

@@ -5,11 +5,11 @@ day, oldest chunk first. For each chunk it collects the objects that changed
 (deduplicated by event id, then by object), re-fetches each once from its
 detail endpoint — event payloads may be frozen at an older shape — and commits
 the objects together with every stream's cursor moved to the chunk's end. A
-crash replays at most one chunk, harmlessly.
-A server that ignores the ``created`` window (it lists events outside it) gets
-the rest of the window read once as one chunk, its outside events left out:
-reading the whole list for every day of the window would multiply the requests,
-and its first page alone cannot say that the window is empty.
+crash replays at most one chunk, harmlessly. A server that ignores the window
+(it lists events outside it) gets the rest of the window read once as one
+chunk, its outside events left out: reading the whole list for every day of
+the window would multiply the requests, and its first page alone cannot say
+that the window is empty.
 
 Which objects an event touches is the provider's catalog data
 (``provider.changed_objects``), never decided here.

@@ -18,7 +18,9 @@ HEADLINE = re.compile(
 
 
 def test_a_short_campaign_loses_nothing():
-    outcome = faults.campaign(runs=3, seed=11, customers=30, kill_points=3, workers=3, kill_during="any")
+    # 20 customers: still pages in every stream to fault and kill between; what is checked (nothing
+    # lost, no duplicate, no regression, MRR = a full recompute, no leak) does not grow with the account
+    outcome = faults.campaign(runs=3, seed=11, customers=20, kill_points=3, workers=3, kill_during="any")
     assert outcome["problems"] == []
     match = HEADLINE.match(outcome["line"])
     assert match, outcome["line"]

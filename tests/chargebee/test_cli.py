@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from click.testing import CliRunner
+from importlib import resources
 
-from connector.cli import main
+import jsonschema
+import pytest
+
 from connector.demo_chargebee import DEFAULT_KEY, NOW, FakeChargebee, build_site
 from connector.store import AccountIdentity, open_store
+from tests.support.cli import run_cli
 
 SITE_DAY = "2025-01-01"   # the fake site's "now" (NOW)
 
@@ -23,8 +25,9 @@ def served():
 
 
 def run(args, server, env=None):
+    """The CLI with the fake site's address and key (and no Stripe settings at all)."""
     environ = {"CHARGEBEE_API_KEY": DEFAULT_KEY, "CHARGEBEE_API_BASE": server.url, **(env or {})}
-    return CliRunner().invoke(main, args, env=environ, catch_exceptions=False)
+    return run_cli(args, base=None, key=None, env=environ)
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +146,30 @@ def test_doctor_warns_but_does_not_fail_when_a_chargebee_key_may_not_read_events
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["read events"]["status"] == "warning"
     assert all(c["status"] != "error" for c in checks.values()) and result.exit_code == 0
+
+
+def test_a_product_catalog_1_site_syncs_through_the_cli(tmp_path):
+    site = build_site(seed=2, customers=8, catalog="v1")
+    with FakeChargebee(site) as server:
+        db = tmp_path / "pc1.db"
+        result = run(["sync", "--provider", "chargebee", "--site", "acme-test", "--db", str(db), "--format", "json"],
+                     server)
+        assert result.exit_code == 0, result.output
+        status = json.loads(run(["status", "--db", str(db), "--format", "json"], server).stdout)
+        rows = {s["stream"]: s["rows"] for s in status["streams"]}
+        assert status["api_version"] == "v2/pc1"
+        assert (rows["plans"], rows["addons"], rows["item_prices"]) == (site.count("plans"), site.count("addons"), 0)
+        refused = run(["sync", "--provider", "chargebee", "--site", "acme-test", "--streams", "item_prices",
+                       "--db", str(db)], server)
+        assert refused.exit_code == 2 and "unknown stream 'item_prices'" in refused.stderr
+
+
+def test_demo_provider_chargebee_json_validates_and_reconciles(tmp_path):
+    result = run_cli(["demo", "--provider", "chargebee", "--customers", "16", "--db", str(tmp_path / "d.db"),
+                      "--report", str(tmp_path / "r.html"), "--format", "json"], base=None, key=None)
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    schema = json.loads(resources.files("connector").joinpath("schemas/output.json").read_text())
+    jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/demo"}).validate(document)
+    assert document["mrr"]["as_of"] == SITE_DAY and document["mrr"]["policy"] == "chargebee"
+    assert document["provider_mrr"] and all(row["ours"] == row["chargebee"] for row in document["provider_mrr"])

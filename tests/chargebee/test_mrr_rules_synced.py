@@ -120,3 +120,23 @@ def test_stairstep_prices_the_whole_step_and_dunning_keeps_mrr_under_chargebees_
     assert "unpaid" in item["tags"] and item["counted"]      # the `chargebee` preset counts it, as Chargebee does
     row = next(r for r in report["provider_mrr"] if r["subscription_id"] == sub["id"])
     assert (row["provider_mrr_minor"], row["our_mrr_minor"]) == (sub["mrr"], sub["mrr"])
+
+
+def test_a_product_catalog_1_site_goes_through_the_same_chain(tmp_path):
+    site = build_site(seed=2, customers=8, catalog="v1")
+    with FakeChargebee(site, per_minute=100_000) as server:
+        provider = ChargebeeProvider(site.name, DEFAULT_KEY, budget=MinuteBudget(100_000, 4), api_base=server.url)
+        store = open_store(tmp_path / "pc1.db", provider="chargebee")
+        identity = provider.identify()
+        store.bind_account(identity)
+        assert run_sync(store, provider, streams=resolve_streams(provider, None), workers=4).failures == {}
+    assert identity.api_version == "v2/pc1"
+    counts = store.table_counts()
+    assert (counts["plans"], counts["addons"], counts["item_prices"]) == (
+        site.count("plans"), site.count("addons"), 0)
+    refresh(store, load_policy("chargebee", {}))
+    by_status = {}
+    for sub in site.objects["subscriptions"]:
+        by_status.setdefault(sub["status"], set()).add(_ours(store, sub) > 0)
+    assert by_status == {"active": {True}, "non_renewing": {True}, "cancelled": {False}, "in_trial": {False}}
+    store.close()

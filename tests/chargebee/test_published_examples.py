@@ -14,9 +14,13 @@ import pytest
 import responses
 
 from connector.mapping.chargebee import map_account
+from connector.mrr.policy import load_policy
 from connector.providers.chargebee import ChargebeeProvider
 from connector.providers.chargebee_budget import MinuteBudget
-from connector.providers.chargebee_catalog import STREAMS
+from connector.providers.chargebee_catalog import PC2, STREAMS, streams_for
+from connector.refresh import refresh
+from connector.store import open_store
+from connector.sync import resolve_streams, run_sync
 
 REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "chargebee_reference"
 BASE = "https://acme-test.chargebee.com/api/v2"
@@ -78,3 +82,25 @@ def test_every_published_example_maps_without_failing():
     plans = {r["id"]: r for r in tables["billing_plans"]}
     assert (plans["tiered_plan"]["tiers_mode"], plans["tiered_plan"]["interval"]) == ("graduated", "month")
     assert plans["addon_001"]["type"] == "one_time"      # no period: a one-time addon
+
+
+@responses.activate
+def test_the_published_examples_go_through_the_sync_and_the_mrr_chain():
+    # no configurations endpoint: the catalog version is told by the PC 2.0 list answering
+    responses.add(responses.GET, BASE + "/configurations", status=404, json=_load("error_not_found.json"))
+    for spec in streams_for(PC2).values():
+        responses.add(responses.GET, BASE + spec.path, json=_load(f"{spec.resource}.json"))
+    provider = ChargebeeProvider("acme-test", "test_key", budget=MinuteBudget(1000))
+    store = open_store(None, provider="chargebee")
+    store.bind_account(provider.identify())
+    report = run_sync(store, provider, streams=resolve_streams(provider, None), workers=2)
+    assert report.failures == {}
+    counts = store.table_counts()
+    assert {s: counts[s] for s in streams_for(PC2)} == {
+        s.name: len(_load(f"{s.resource}.json")["list"]) for s in streams_for(PC2).values()}
+    result = refresh(store, load_policy("chargebee", {}))
+    assert result["mapped_customers"] >= 1
+    assert store.db.execute("SELECT count(*) FROM _quarantine").fetchone() == (0,)
+    subscription = _load("subscription.json")["list"][0]["subscription"]
+    assert store.db.execute("SELECT customer_id FROM billing_subscriptions WHERE id = ?",
+                            [subscription["id"]]).fetchone() == (subscription["customer_id"],)

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 from tests.support.cli import run_cli
+from tests.support.demo import copy_store
 
 SCHEMA = json.loads(resources.files("connector").joinpath("schemas/output.json").read_text())
 MONEY = jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/money"})
@@ -48,12 +49,9 @@ def _json(args, *, expect=0, env=None):
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(demo_store, tmp_path_factory):
     folder = tmp_path_factory.mktemp("contract")
-    db = folder / "demo.db"
-    result = run_cli(["demo", "--customers", "20", "--db", str(db), "--report", str(folder / "r.html"), "--format", "json"])
-    assert result.exit_code == 0, result.stderr
-    (folder / "demo.json").write_text(result.stdout)
+    copy_store(demo_store, folder)
     (folder / "rates.csv").write_text("currency,rate\nUSD,0.9\nEUR,1\nJPY,0.006\n")
     return folder
 
@@ -84,12 +82,13 @@ def test_every_read_validates_against_the_schema(demo, monkeypatch, name, args):
     assert document["partial"] is False and document["warning"] is None
 
 
-def test_demo_json_validates_and_agrees_with_the_store(demo, monkeypatch):
-    document = json.loads((demo / "demo.json").read_text())
+def test_demo_json_validates_and_agrees_with_the_store(demo_store, monkeypatch):
+    built = demo_store.parent   # where the demo command wrote its store, report and JSON (tests/conftest.py)
+    document = json.loads((built / "demo.json").read_text())
     validate("demo", document)
     assert document["sync"]["ok"] is True and document["sync"]["exit_code"] == 0
-    assert document["html_report"] == str(demo / "r.html") and (demo / "r.html").is_file()
-    monkeypatch.chdir(demo)
+    assert document["html_report"] == str(built / "r.html") and (built / "r.html").is_file()
+    monkeypatch.chdir(built)
     assert document["mrr"]["currencies"] == _json(["report", "--db", "demo.db"])["currencies"]
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.support.cli import run_cli
+from tests.support.cli import root_logging_kept, run_cli
 from tests.support.keys import CANARY_KEY
 
 
@@ -71,13 +71,14 @@ def test_one_handler_keeps_its_filters_across_later_options(fake, tmp_path):
             record.args = None
             return True
 
-    logsetup.configure()
     mark = Mark()
-    logsetup._handler.addFilter(mark)
-    try:
-        result = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--quiet",
-                       "--log-level", "warning", "--log-format", "json"])
-        record = json.loads(result.stderr.splitlines()[0])
-        assert record["message"].startswith("[seen] GET /v1/account was not found (404)")
-    finally:
-        logsetup._handler.removeFilter(mark)
+    with root_logging_kept():
+        logsetup.configure()
+        logsetup._handler.addFilter(mark)
+        try:
+            result = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--quiet",
+                              "--log-level", "warning", "--log-format", "json"])
+            record = json.loads(result.stderr.splitlines()[0])
+            assert record["message"].startswith("[seen] GET /v1/account was not found (404)")
+        finally:
+            logsetup._handler.removeFilter(mark)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 
 import pytest
@@ -12,6 +11,7 @@ import responses
 
 from tests.support.fakestripe import small_account
 from tests.support.cli import run_cli
+from tests.support.demo import copy_store
 
 FAILED = ("the last sync, finished 2026-03-01T02:15:09Z, failed for some streams: these figures come from "
           "partial data; run `billing-connector sync` and read its errors")
@@ -19,17 +19,8 @@ INTERRUPTED = ("the last sync, started 2026-03-02T02:15:00Z, was interrupted: th
                "fetching; the next `billing-connector sync` resumes from its last committed page")
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("partial")
-    db = folder / "demo.db"
-    assert run_cli(["demo", "--customers", "20", "--db", str(db), "--report", str(folder / "r.html")]).exit_code == 0
-    return db
-
-
-def _with_last_sync(demo_db, tmp_path, started, finished, ok):
-    db = tmp_path / "copy.db"
-    shutil.copy(demo_db, db)
+def _with_last_sync(demo_store, tmp_path, started, finished, ok):
+    db = copy_store(demo_store, tmp_path, "copy.db")
     conn = sqlite3.connect(db)
     for key, value in (("last_sync_started_at", started), ("last_sync_finished_at", finished), ("last_sync_ok", ok)):
         conn.execute("INSERT INTO _meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -44,11 +35,11 @@ READS = [["status"], ["mrr", "current"], ["mrr", "history"], ["mrr", "customers"
 
 @pytest.mark.parametrize("case", ["failed", "interrupted"])
 @pytest.mark.parametrize("args", READS)
-def test_every_read_says_so_in_one_line_and_in_json(demo_db, tmp_path, case, args):
+def test_every_read_says_so_in_one_line_and_in_json(demo_store, tmp_path, case, args):
     if case == "failed":
-        db, warning = _with_last_sync(demo_db, tmp_path, "1772331300", "1772331309", "0"), FAILED
+        db, warning = _with_last_sync(demo_store, tmp_path, "1772331300", "1772331309", "0"), FAILED
     else:
-        db, warning = _with_last_sync(demo_db, tmp_path, "1772417700", "1772331309", "1"), INTERRUPTED
+        db, warning = _with_last_sync(demo_store, tmp_path, "1772417700", "1772331309", "1"), INTERRUPTED
     text = run_cli([*args, "--db", str(db)])
     assert text.exit_code == 0, text.stderr
     assert [line for line in text.stderr.splitlines() if line.startswith("warning:")] == [f"warning: {warning}"]
@@ -56,8 +47,8 @@ def test_every_read_says_so_in_one_line_and_in_json(demo_db, tmp_path, case, arg
     assert (document["partial"], document["warning"]) == (True, warning)
 
 
-def test_backfill_refuses_partial_data_unless_allowed(demo_db, tmp_path):
-    db = _with_last_sync(demo_db, tmp_path, "1772331300", "1772331309", "0")
+def test_backfill_refuses_partial_data_unless_allowed(demo_store, tmp_path):
+    db = _with_last_sync(demo_store, tmp_path, "1772331300", "1772331309", "0")
     refused = run_cli(["backfill", "--db", str(db)])
     assert refused.exit_code == 2
     assert refused.stderr == f"error: not backfilling: {FAILED}; or pass --allow-partial\n"

@@ -10,6 +10,7 @@ import responses
 from connector.errors import EXIT_OK, EXIT_STORE, EXIT_USAGE
 from tests.support.fakestripe import small_account
 from tests.support.cli import run_cli
+from tests.support.demo import copy_store
 
 READS = [
     ["status"],
@@ -81,13 +82,9 @@ def test_a_missing_store_is_exit_5_from_every_command_and_creates_nothing(tmp_pa
 
 
 @pytest.fixture(scope="module")
-def synced(tmp_path_factory):
-    """A real store with MRR: the bundled demo account, synced through the CLI."""
-    folder = tmp_path_factory.mktemp("synced")
-    db = folder / "billing.db"
-    result = run_cli(["demo", "--customers", "20", "--db", str(db), "--report", str(folder / "demo.html")])
-    assert result.exit_code == EXIT_OK, result.stderr
-    return db
+def synced(demo_store, tmp_path_factory):
+    """A real store with MRR: the bundled demo account, synced through the CLI (a copy of it)."""
+    return copy_store(demo_store, tmp_path_factory.mktemp("synced"), "billing.db")
 
 
 def _a_paying_customer(db) -> str:

@@ -1,14 +1,17 @@
 """The one way tests run a command: click's CliRunner with the canary key, checked never to leak.
 
 Every run asserts the canary key is absent from stdout and stderr and that no
-traceback was printed, whatever the command and however it ended.
+traceback was printed, whatever the command and however it ended. A command sets up
+the process's root logger (level, handler) as its options say; the runner puts it
+back afterwards, so a `--quiet` run cannot hide the log records a later test reads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from click.testing import CliRunner, Result
 
@@ -22,6 +25,18 @@ FAST = {
     "BILLING_CONNECTOR_MAX_RETRIES": "2",
     "BILLING_CONNECTOR_MAX_RETRY_SECONDS": "5",
 }
+
+
+@contextlib.contextmanager
+def root_logging_kept() -> Iterator[None]:
+    """The root logger's level and handlers as they were before the block, whatever it configured."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
 
 
 def run_cli(
@@ -47,7 +62,7 @@ def run_cli(
     if fast:
         environ.update(FAST)
     environ.update(env or {})
-    with contextlib.chdir(cwd) if cwd is not None else contextlib.nullcontext():
+    with contextlib.chdir(cwd) if cwd is not None else contextlib.nullcontext(), root_logging_kept():
         result = CliRunner().invoke(main, list(args), env=environ, prog_name=prog_name, catch_exceptions=False)
     for stream in (result.stdout, result.stderr):
         assert CANARY_KEY not in stream

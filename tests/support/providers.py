@@ -46,14 +46,16 @@ class FakeAccount:
         return time.time() + self.skew
 
     def provider(self):
+        """A connected adapter that has identified its account (as `sync` does before choosing streams)."""
         made = self.make_provider()
+        self.identity = made.identify()
         self.providers.append(made)
         return made
 
     def open_store(self, path=None) -> Store:
         provider = self.provider()
         store = open_store(path, provider=provider.name)
-        store.bind_account(provider.identify())
+        store.bind_account(self.identity)
         return store
 
     def sync(self, store: Store, **knobs):
