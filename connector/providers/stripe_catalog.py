@@ -64,7 +64,7 @@ def expand(*paths: str) -> dict[str, str]:
 # `lines.data.discounts` are as deep as item- and line-level discounts go (their coupons
 # come as ids; the adapter re-reads such a child list). `payments`: since
 # 2025-03-31.basil the only link from an invoice to the charge (and refunds) that paid it.
-# `schedule` brings a subscription's schedule phases: their start dates date price changes.
+# `schedule`: a subscription's schedule phases, whose start dates date price changes.
 SUBSCRIPTION_EXPAND = ("discounts", "discounts.source.coupon", "items.data.discounts", "schedule")
 INVOICE_EXPAND = ("discounts", "discounts.source.coupon", "payments", "lines.data.discounts")
 CHILD_EXPAND = ("data.discounts", "data.discounts.source.coupon")
