@@ -47,10 +47,12 @@ from fractions import Fraction
 
 from ..mrr.model import round_half_even
 from .billing import invoice_totals, line_taxes
-from .catalog import amount_for_quantity, plan_from_price
+from .catalog import amount_for_quantity
 from .events import changed_fields, snapshot_for
 from .ids import DAY, add_months, random_id
 from .invoicing import Invoicing
+from .live_catalog import LiveCatalog, as_bool
+from .live_schedules import LiveSchedules
 from .listing import PositionalList, dumps
 from .mutations import DemoRequestError, missing
 from .simulation import CustomerRecords
@@ -74,10 +76,6 @@ class LiveTerms:
     once_spent: bool = False
     failed_at: int | None = None                       # the oldest unpaid invoice's creation
     schedule_id: str | None = None
-
-
-def _as_bool(value) -> bool:
-    return str(value).lower() == "true"
 
 
 def _months_of(price: dict) -> int:
@@ -111,101 +109,15 @@ class _Biller(Invoicing):
         self.happened.append((at, event_type, kind, payload))
 
 
-class LiveBilling:
-    """Mixed into DemoAccount: the API's catalog and subscriptions, and their billing as time passes."""
+class LiveBilling(LiveCatalog, LiveSchedules):
+    """Mixed into DemoAccount: the API's catalog (live_catalog.py), subscriptions, schedules
+    (live_schedules.py) and their billing as time passes."""
 
     def init_live_billing(self) -> None:
         self.live_terms: dict[str, LiveTerms] = {}
         self.tax_rates: dict[str, dict] = {}
         self.schedules: dict[str, dict] = {}
         self.invoice_sequences: dict[str, int] = {}
-
-    # -- catalog ---------------------------------------------------------------------------
-    def create_price(self, params: dict) -> dict:
-        with self.lock:
-            product_id = params.get("product")
-            if not product_id:
-                name = (params.get("product_data") or {}).get("name") or "Product"
-                product = dict({
-                    "id": random_id("prod", self._mutation_rng), "object": "product", "active": True,
-                    "created": self.clock, "default_price": None, "description": None, "images": [],
-                    "livemode": False, "marketing_features": [], "metadata": {}, "name": name,
-                    "package_dimensions": None, "shippable": None, "statement_descriptor": None, "tax_code": None,
-                    "type": "service", "unit_label": None, "updated": self.clock, "url": None})
-                self._store("products", product)
-                self._emit("product.created", product)
-                product_id = product["id"]
-            elif self.indexes["products"].payload.get(product_id) is None:
-                raise missing("product", product_id, "product")
-            recurring = params.get("recurring")
-            amount = int(params.get("unit_amount", 0))
-            price = {
-                "id": random_id("price", self._mutation_rng, 24), "object": "price", "active": True,
-                "billing_scheme": "per_unit", "created": self.clock, "currency": params["currency"].lower(),
-                "custom_unit_amount": None, "livemode": False, "lookup_key": None, "metadata": {},
-                "nickname": params.get("nickname"), "product": product_id, "recurring": None,
-                "tax_behavior": params.get("tax_behavior", "unspecified"), "tiers_mode": None,
-                "transform_quantity": None, "type": "recurring" if recurring else "one_time",
-                "unit_amount": amount, "unit_amount_decimal": str(amount),
-            }
-            if recurring:
-                price["recurring"] = {"interval": recurring.get("interval", "month"),
-                                      "interval_count": int(recurring.get("interval_count", 1)), "meter": None,
-                                      "trial_period_days": None, "usage_type": "licensed"}
-            self.catalog.price_by_id[price["id"]] = price
-            self.catalog.key_of_price[price["id"]] = price["id"]
-            self.public_prices[price["id"]] = price
-            self._store("prices", price)
-            self._emit("price.created", price)
-            if recurring:
-                plan = plan_from_price(price)
-                self.public_plans[price["id"]] = plan
-                self._store("plans", plan)
-                self._emit("plan.created", plan)
-            return price
-
-    def create_coupon(self, params: dict) -> dict:
-        with self.lock:
-            duration = params.get("duration", "once")
-            coupon = {
-                "id": params.get("id") or random_id("", self._mutation_rng, 8)[1:], "object": "coupon",
-                "amount_off": int(params["amount_off"]) if params.get("amount_off") else None,
-                "created": self.clock, "currency": (params.get("currency") or "").lower() or None,
-                "duration": duration,
-                "duration_in_months": int(params["duration_in_months"]) if duration == "repeating" else None,
-                "livemode": False, "max_redemptions": None, "metadata": {}, "name": params.get("name"),
-                "percent_off": float(params["percent_off"]) if params.get("percent_off") else None,
-                "redeem_by": None, "times_redeemed": 0, "valid": True,
-            }
-            self.catalog.coupons.append(coupon)
-            self._store("coupons", coupon)
-            self._emit("coupon.created", coupon)
-            return coupon
-
-    def create_tax_rate(self, params: dict) -> dict:
-        with self.lock:
-            rate = dict({
-                "id": random_id("txr", self._mutation_rng, 24), "object": "tax_rate", "active": True,
-                "country": None, "created": self.clock, "description": None,
-                "display_name": params.get("display_name", "VAT"), "effective_percentage": None,
-                "flat_amount": None, "inclusive": _as_bool(params.get("inclusive", False)), "jurisdiction": None,
-                "jurisdiction_level": None, "livemode": False, "metadata": {},
-                "percentage": float(params["percentage"]), "rate_type": "percentage", "state": None,
-                "tax_type": "vat"})
-            self.tax_rates[rate["id"]] = rate
-            return rate
-
-    def tax_rate(self, rate_id: str) -> dict:
-        rate = self.tax_rates.get(rate_id)
-        if rate is None:
-            raise missing("tax_rate", rate_id)
-        return rate
-
-    def _price(self, price_id) -> dict:
-        price = self.catalog.price_by_id.get(price_id) if isinstance(price_id, str) else None
-        if price is None or price["type"] != "recurring":
-            raise missing("price", str(price_id), "items")
-        return price
 
     # -- subscriptions -----------------------------------------------------------------------
     def create_subscription(self, params: dict) -> dict:
@@ -246,7 +158,7 @@ class LiveBilling:
             coupon_id = ((params.get("discounts") or [{}])[0] or {}).get("coupon")
             if coupon_id:
                 terms.discount = self._discount(state, coupon_id, now)
-            if _as_bool(params.get("cancel_at_period_end", False)):
+            if as_bool(params.get("cancel_at_period_end", False)):
                 state.change(now, cancel_at_period_end=True, cancel_at=state.period_at(now)[1], canceled_at=now)
             self.subscription_states[state.id] = state
             self.live_terms[state.id] = terms
@@ -310,7 +222,7 @@ class LiveBilling:
         elif params.get("billing_cycle_anchor") == "now":
             self._reset_anchor(state, terms, now, state.months)
         if "cancel_at_period_end" in params:
-            flag = _as_bool(params["cancel_at_period_end"])
+            flag = as_bool(params["cancel_at_period_end"])
             state.change(now, cancel_at_period_end=flag, cancel_at=state.period_at(now)[1] if flag else None,
                          canceled_at=now if flag else None)
         if "metadata" in params:
@@ -354,92 +266,6 @@ class LiveBilling:
         biller = _Biller(self, state)
         self._bill(biller, state, terms, at, "subscription_update", state.period_at(at))
         self._flush(biller, state)
-
-    # -- schedules ---------------------------------------------------------------------------
-    def create_subscription_schedule(self, params: dict) -> dict:
-        with self.lock:
-            subscription_id = params.get("from_subscription")
-            state = self.subscription_states.get(subscription_id)
-            if state is None or subscription_id not in self.live_terms:
-                raise missing("subscription", str(subscription_id), "from_subscription")
-            now = self.clock
-            start, end = state.period_at(now)
-            phase = [{"items": [{"price": p, "quantity": q} for p, q in state.items_at(now).values()],
-                      "start_date": start, "end_date": end, "proration_behavior": "create_prorations"}]
-            schedule = {"id": random_id("sub_sched", self._mutation_rng, 24), "customer": state.customer,
-                        "subscription": state.id, "created": now, "phases": phase, "status": "active",
-                        "released_at": None, "currency": state.currency}
-            self.schedules[schedule["id"]] = schedule
-            self.live_terms[state.id].schedule_id = schedule["id"]
-            self._set_schedule(state, now, schedule["id"])
-            return self.schedule_object(schedule["id"])
-
-    def update_subscription_schedule(self, schedule_id: str, params: dict) -> dict:
-        with self.lock:
-            schedule = self.schedules.get(schedule_id)
-            if schedule is None:
-                raise missing("subscription_schedule", schedule_id)
-            phases = []
-            for index, phase in enumerate(params.get("phases") or []):
-                start = int(phase.get("start_date") or (phases[-1]["end_date"] if phases else schedule["phases"][0]["start_date"]))
-                if index == 0 and start != schedule["phases"][0]["start_date"]:
-                    raise DemoRequestError(400, "You can not modify the start date of the current phase.",
-                                           param="phases[0][start_date]")
-                items = [{"price": self._price(i.get("price"))["id"], "quantity": int(i.get("quantity", 1))}
-                         for i in phase.get("items") or []]
-                phases.append({"items": items, "start_date": start, "end_date": int(phase["end_date"]),
-                               "proration_behavior": phase.get("proration_behavior", "create_prorations")})
-            if not phases:
-                raise DemoRequestError(400, "Missing required param: phases.", param="phases")
-            schedule["phases"] = phases
-            return self.schedule_object(schedule_id)
-
-    def _set_schedule(self, state: SubscriptionState, at: int, schedule_id: str | None) -> None:
-        before = build_subscription(state, at - 1, self.public_prices, self.public_plans)
-        state.change(at, schedule=schedule_id)
-        after = build_subscription(state, at, self.public_prices, self.public_plans)
-        self._index_subscription(state)
-        self._emit("customer.subscription.updated", after, changed_fields(before, after), at=at)
-
-    def schedule_object(self, schedule_id: str) -> dict:
-        """The schedule as Stripe shows it (SubscriptionSchedule of the pinned version)."""
-        schedule = self.schedules.get(schedule_id)
-        if schedule is None:
-            raise missing("subscription_schedule", schedule_id)
-        clock = self.clock
-        current = next(({"start_date": p["start_date"], "end_date": p["end_date"]} for p in schedule["phases"]
-                        if p["start_date"] <= clock < p["end_date"]), None)
-        no_tax = {"disabled_reason": None, "enabled": False, "liability": None}
-        phases = [{
-            "add_invoice_items": [], "application_fee_percent": None, "automatic_tax": no_tax,
-            "billing_cycle_anchor": None, "billing_thresholds": None, "collection_method": None,
-            "currency": schedule["currency"], "default_payment_method": None, "default_tax_rates": [],
-            "description": None, "discounts": [], "end_date": p["end_date"], "invoice_settings": None,
-            "items": [{"billing_thresholds": None, "discounts": [], "metadata": {}, "plan": i["price"],
-                       "price": i["price"], "quantity": i["quantity"], "tax_rates": []} for i in p["items"]],
-            "metadata": {}, "on_behalf_of": None, "proration_behavior": p["proration_behavior"],
-            "start_date": p["start_date"], "transfer_data": None, "trial_end": None,
-        } for p in schedule["phases"]]
-        released = schedule["status"] == "released"
-        return {
-            "id": schedule_id, "object": "subscription_schedule", "application": None,
-            "billing_mode": {"flexible": None, "type": "classic"},
-            "canceled_at": None, "completed_at": None, "created": schedule["created"],
-            "current_phase": None if released else current, "customer": schedule["customer"],
-            "customer_account": None,
-            "default_settings": {
-                "application_fee_percent": None, "automatic_tax": no_tax, "billing_cycle_anchor": "automatic",
-                "billing_thresholds": None, "collection_method": "charge_automatically",
-                "default_payment_method": None, "description": None,
-                "invoice_settings": {"account_tax_ids": None, "custom_fields": None, "days_until_due": None,
-                                     "description": None, "footer": None, "issuer": {"type": "self"}},
-                "on_behalf_of": None, "transfer_data": None},
-            "end_behavior": "release", "livemode": False, "metadata": {}, "phases": phases,
-            "released_at": schedule["released_at"],
-            "released_subscription": schedule["subscription"] if released else None,
-            "status": schedule["status"], "subscription": None if released else schedule["subscription"],
-            "test_clock": None,
-        }
 
     # -- time passing -----------------------------------------------------------------------
     def run_billing(self, until: int) -> None:
