@@ -332,7 +332,7 @@ def _check_store(result: dict, db: Path, work: Path, clean: dict, watcher: Watch
     """Raw tables against the account the server holds; derived tables (neutral, MRR) against a
     clean run and a full recompute; the export folder against the store."""
     from connector.mrr.analysis_tables import ANALYSIS_TABLES
-    from connector.streams import RAW_TABLES
+    from connector.store.raw_stripe import RAW_TABLES
 
     # the export's analysis tables are rewritten from the facts at each export (the clean run never
     # exports): the facts they are computed from are compared instead
