@@ -361,7 +361,7 @@ def kill_site(db: Path) -> str:
     unfinished), ``mrr`` (every read complete, the mapping and MRR refresh of the last raw
     changes not committed) or ``after`` (nothing uncommitted: an incremental run that had found
     nothing new yet, or a process ending)."""
-    from connector.streams import RAW_TABLES
+    from connector.store.raw_stripe import RAW_TABLES
 
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
     try:
