@@ -189,7 +189,8 @@ def history(config_path, db, output_format, policy_name, grain, since, until, by
                 start = first or queries.first_mrr_day(facts) or end
                 currencies = {r["currency"] for r in rows}
                 converted = [{**r, "view": REPORTING_VIEW, "rate_source": table.sources(currencies, r["period"])}
-                             for r in convert_customer_months(queries.customer_days(facts, start, end), table, grain="day")
+                             for r in convert_customer_months(queries.customer_days(facts, start, end), table, grain="day",
+                                                                       rules=reporting_view.rules_for(facts))
                              if start.isoformat() <= r["period"]]
                 rows = [{**r, "fx_minor": None, "view": CURRENCY_VIEW, "rate_source": None} for r in rows] + converted
         else:
