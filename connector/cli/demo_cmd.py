@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .. import app
+from ..app.demo import run_demo
 from ..config import PROVIDERS
-from ..mrr.provider_mrr import provider_mrr_totals
-from ..mrr.queries import current_mrr
-from ..output_values import money
-from ..report.html import write_report
-from ..report.money import format_minor
-from ..report.summary import format_summary, summary_rows
-from ..sync_health import last_sync
 from ..sync_summary import exit_code_of, sync_summary
 from .options import common_options, global_db, settings_from
 from .output import output_options, print_csv, print_json
@@ -56,63 +49,46 @@ def demo(config_path, db, output_format, provider, customers, seed, report_path)
     default_db = "demo.db" if provider == "stripe" else f"demo-{provider}.db"
     settings = settings_from(config_path, db=global_db(db) or default_db)
     # progress on a terminal for people; machine formats keep stderr quiet
-    quiet = output_format != "table"
-    chargebee = None
-    if provider == "chargebee":
-        chargebee = app.demo_chargebee(settings, customers=customers, seed=seed, quiet=quiet)
-        report, store, as_of = chargebee.report, chargebee.store, chargebee.site_day
+    run = run_demo(settings, provider=provider, customers=customers, seed=seed, quiet=output_format != "table",
+                   report_path=report_path)
+    report, counts, summary, chargebee = run.report, run.counts, run.summary, run.chargebee
+    code = exit_code_of(report)
+    if report.failures and output_format == "table":
+        stream, error = next(iter(report.failures.items()))
+        click.echo(f"error: {stream}: {error}", err=True)
+        raise SystemExit(code)
+    if output_format == "json":
+        print_json({
+            "sync": sync_summary(settings.db, report, counts, code),
+            "mrr": report_json(summary, run.last) if summary is not None else None,
+            "html_report": str(run.html_path) if run.html_path is not None else None,
+            **({"provider_mrr": run.reconciliation} if chargebee is not None else {}),
+        })
+    elif output_format == "csv":
+        print_csv(report_csv_rows(summary) if summary is not None else [])
     else:
-        report, store = app.demo(settings, customers=customers, seed=seed, quiet=quiet)
-        as_of = None
-    try:
-        code = exit_code_of(report)
-        counts = store.table_counts()
-        if report.failures and output_format == "table":
-            stream, error = next(iter(report.failures.items()))
-            click.echo(f"error: {stream}: {error}", err=True)
-            raise SystemExit(code)
-        summary = summary_rows(store, as_of=as_of) if not report.failures else None
-        path = write_report(store, report_path) if summary is not None else None
-        if output_format == "json":
-            print_json({
-                "sync": sync_summary(settings.db, report, counts, code),
-                "mrr": report_json(summary, last_sync(store)) if summary is not None else None,
-                "html_report": str(path) if path is not None else None,
-                **({"provider_mrr": _reconciliation(store, as_of)} if chargebee is not None else {}),
-            })
-        elif output_format == "csv":
-            print_csv(report_csv_rows(summary) if summary is not None else [])
-        else:
-            click.echo(f"Synced the demo account into {settings.db} in {report.seconds:.1f}s:")
-            if chargebee is not None:
-                click.echo(f"  site {chargebee.site}: budget {chargebee.budget_per_minute} requests/minute, "
-                           f"{report.requests.get('requests', 0)} requests, busiest minute "
-                           f"{chargebee.busiest_minute}, 429s {chargebee.server_429s}")
-            for table, rows in counts.items():
-                click.echo(f"  {table:<20} {rows:>8,}")
+        from ..report.money import format_minor
+        from ..report.summary import format_summary
+
+        click.echo(f"Synced the demo account into {settings.db} in {report.seconds:.1f}s:")
+        if chargebee is not None:
+            click.echo(f"  site {chargebee.site}: budget {chargebee.budget_per_minute} requests/minute, "
+                       f"{report.requests.get('requests', 0)} requests, busiest minute "
+                       f"{chargebee.busiest_minute}, 429s {chargebee.server_429s}")
+        for table, rows in counts.items():
+            click.echo(f"  {table:<20} {rows:>8,}")
+        click.echo("")
+        if chargebee is not None:
+            click.echo(f"MRR on the site's day, {run.as_of.isoformat()}, beside Chargebee's own `mrr`:")
+            for row in run.reconciliation:
+                currency = row["currency"]
+                click.echo(f"  {currency}: ours {format_minor(row['ours']['amount_minor'], currency)}, "
+                           f"Chargebee's {format_minor(row['chargebee']['amount_minor'], currency)}")
             click.echo("")
-            if chargebee is not None:
-                click.echo(f"MRR on the site's day, {as_of.isoformat()}, beside Chargebee's own `mrr`:")
-                for row in _reconciliation(store, as_of):
-                    currency = row["currency"]
-                    click.echo(f"  {currency}: ours {format_minor(row['ours']['amount_minor'], currency)}, "
-                               f"Chargebee's {format_minor(row['chargebee']['amount_minor'], currency)}")
-                click.echo("")
-            for line in format_summary(summary):
-                click.echo(line)
-            click.echo(f"\nHTML report: {path}")
-    finally:
-        store.close()
+        for line in format_summary(summary):
+            click.echo(line)
+        click.echo(f"\nHTML report: {run.html_path}")
     raise SystemExit(code)
-
-
-def _reconciliation(store, day) -> list[dict]:
-    """Ours beside the provider's own total per currency (explain CUSTOMER shows it per subscription)."""
-    theirs = provider_mrr_totals(store)
-    ours = {row["currency"]: row["mrr_minor"] for row in current_mrr(store, day)}
-    return [{"currency": currency.upper(), "ours": money(ours.get(currency, 0), currency),
-             "chargebee": money(theirs.get(currency, 0), currency)}
-            for currency in sorted(ours.keys() | theirs.keys())]
 
 
 def register(main: click.Group) -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..mrr import engine, reporting_view
+from ..app import reads
 from ..output_values import iso_utc
-from ..store import opened
-from ..sync_health import last_sync
-from .mrr_cmds import _parse_day
+from .mrr_cmds import parse_day
 from .conversion import conversion_options, reporting_rates
 from .options import common_options, settings_from
 from .output import json_row, output_options, print_json, print_rows, warn
@@ -56,16 +54,12 @@ def explain(config_path, db, output_format, customer_id, on_date, section, rates
       billing-connector explain cus_123 --date 2024-06-30 --format json
       billing-connector explain cus_123 --format csv --section movements
     """
-    from ..mrr.explain import explain as explain_customer
+    from ..mrr.engine import today_utc
 
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
-    day = _parse_day(on_date, "--date") or engine.today_utc()
+    day = parse_day(on_date, "--date") or today_utc()
     table = reporting_rates(settings, rates, refresh_rates)
-    with opened(settings.db, read_only=True) as store:
-        last = last_sync(store)
-        report = explain_customer(store, customer_id, day)
-        if table is not None:
-            _add_converted(report, store, table, customer_id, day)
+    report, last = reads.explain(settings, customer_id, day, table)
     if output_format == "json":
         print_json(_explain_json(report, last, section))
         return
@@ -106,16 +100,6 @@ def _explain_json(report, last, section: str | None) -> dict:
         keep = ("customer_id", "date", "policy", "partial", "warning", section)
         document = {key: document[key] for key in keep}
     return document
-
-
-def _add_converted(report: dict, store, table, customer_id: str, day) -> None:
-    """The day's MRR rows with their value in the reporting currency and its rate, and the converted months."""
-    for row in report["mrr"]:
-        if row.get("mrr_minor") is not None and row.get("currency"):
-            row |= {"reporting_currency": table.reporting_currency,
-                    "reporting_mrr_minor": table.convert(row["mrr_minor"], row["currency"], day),
-                    "rate_source": table.sources([row["currency"]], day) or "same currency"}
-    report["reporting_months"] = reporting_view.customer_months(store, table, customer_id=customer_id)
 
 
 def register(main: click.Group) -> None:

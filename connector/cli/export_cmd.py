@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import click
 
+from ..app.exporting import export
 from ..errors import EXIT_REJECTED
-from ..export import TARGET_EXAMPLES, ExportResult, export
-from ..store import opened
-from ..sync.progress import one_phase
-from ..sync_health import last_sync
-from ..mrr.analysis_tables import write_analysis_tables
+from ..export import TARGET_EXAMPLES
 from .conversion import conversion_options, reporting_rates
 from .options import common_options, settings_from
 from .output import output_options, print_csv, print_json, warn
@@ -40,13 +37,9 @@ def export_command(target, tables, full, schema, output_format, config_path, db,
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     rates_table = reporting_rates(settings, rates, refresh_rates)
     requested = [name.strip() for name in tables.split(",") if name.strip()] if tables else None
-    with opened(settings.db, create=False) as store:
-        last = last_sync(store)
-        if output_format != "json":
-            warn(last["warning"])
-        with one_phase("export"):
-            write_analysis_tables(store, rates_table)   # segments, cohorts, converted view: from the facts
-            result = export(store, target, tables=requested, full=full, schema=schema)
+    result, last = export(settings, target, tables=requested, full=full, schema=schema, rates_table=rates_table)
+    if output_format != "json":
+        warn(last["warning"])
     _print_result(result, last, output_format)
     if result.skipped:
         for table in result.tables.values():
@@ -55,7 +48,7 @@ def export_command(target, tables, full, schema, output_format, config_path, db,
         raise SystemExit(EXIT_REJECTED)
 
 
-def _print_result(result: ExportResult, last: dict, output_format: str) -> None:
+def _print_result(result, last: dict, output_format: str) -> None:
     rows = [
         {
             "table": name,

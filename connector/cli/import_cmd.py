@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import click
 
-from .. import refresh
-from ..mrr import engine
-from ..store import opened
-from . import mrr_cmds
+from ..app import mrr as jobs
 from .mrr_cmds import policy_option
 from .options import common_options, settings_from
+
 
 @click.group("import")
 def import_group() -> None:
@@ -39,7 +37,7 @@ def subscription_periods(config_path, db, path, currency, dry_run, policy_name):
       billing-connector import subscription-periods periods.csv --currency USD --dry-run
       billing-connector import subscription-periods periods.csv --currency USD --db billing.db
     """
-    from ..mrr.importer import read_subscription_periods, write_subscription_periods
+    from ..mrr.importer import read_subscription_periods
 
     settings = settings_from(config_path, db=db)
     periods = read_subscription_periods(path, currency)  # the whole file is valid before the store opens
@@ -47,14 +45,7 @@ def subscription_periods(config_path, db, path, currency, dry_run, policy_name):
     if dry_run:
         click.echo(f"{path}: {len(periods)} periods for {customers} customers are valid; nothing written (--dry-run)", err=True)
         return
-    # one policy loader (tests replace it there); a bad policy is refused before the store is touched
-    switch_to = mrr_cmds._load_policy(settings, policy_name) if policy_name is not None else None
-    configured = mrr_cmds._load_policy(settings, None)
-    with opened(settings.db) as store:
-        policy = refresh.policy_for(store, configured, switch_to)
-        before = store.current_seq()
-        written = write_subscription_periods(store, periods)
-        result = refresh.refresh(store, policy, also=engine.customers_changed_since(store, before))
+    written, result = jobs.import_periods(settings, periods, policy_name)
     click.echo(f"imported {written} segment rows; MRR updated for {result['customers']} customers", err=True)
 
 

@@ -1,31 +1,19 @@
-"""`mrr current|history|customers|metrics|rebuild` and `backfill`.
+"""`mrr current|history|customers|metrics|cohorts|rebuild` and `backfill`.
 
-Thin: parse, call the MRR package or the refresh chain, print through the
-output layer (cli/output.py). Reads open the store read-only, show the stored
-facts under the store's policy (named on stderr), and say in one line when the
-last sync was partial; with `--policy NAME` other than the stored one, figures
-are computed on the fly from the stored segments and nothing is written
-(connector.mrr.views).
+Thin: parse, call the MRR jobs (connector/app/mrr.py), print through the
+output layer (cli/output.py). Reads show the stored facts under the store's
+policy (named on stderr) and say in one line when the last sync was partial.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date
 
 import click
 
+from ..app import mrr as jobs
 from ..errors import ConfigError
-from .. import refresh
-from ..mrr import engine, queries, reporting_view, views
-from ..mrr.reporting_view import CURRENCY_VIEW, REPORTING_VIEW
-from ..mrr.model import SEGMENTS_TABLE
-from ..mrr.policy import load_policy
 from ..output_values import money
-from ..store import opened
-from ..sync.progress import one_phase
-from ..sync_health import last_sync
-from . import mrr_cohort_cmds
 from .conversion import conversion_options, reporting_rates
 from .options import common_options, settings_from
 from .output import output_options, print_rows, warn
@@ -40,7 +28,7 @@ since_option = click.option("--since", default=None, help="First period shown (Y
 until_option = click.option("--until", default=None, help="Last period shown (YYYY-MM, or YYYY-MM-DD for days).")
 
 
-def _parse_day(text: str | None, flag: str) -> date | None:
+def parse_day(text: str | None, flag: str) -> date | None:
     if text is None:
         return None
     try:
@@ -49,7 +37,7 @@ def _parse_day(text: str | None, flag: str) -> date | None:
         raise ConfigError(f"{flag} {text!r} is not a date: use YYYY-MM-DD") from None
 
 
-def _parse_month(text: str | None, flag: str) -> str | None:
+def parse_month(text: str | None, flag: str) -> str | None:
     if text is None:
         return None
     if len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit() and 1 <= int(text[5:]) <= 12:
@@ -57,36 +45,25 @@ def _parse_month(text: str | None, flag: str) -> str | None:
     raise ConfigError(f"{flag} {text!r} is not a month: use YYYY-MM")
 
 
-def _load_policy(settings, name: str | None):
-    return load_policy(name or settings.policy, settings.mrr_rules)
+def _tell(reading: jobs.Reading, output_format: str) -> None:
+    """What people are told on stderr about the figures: partial data, and which policy's they are."""
+    if output_format != "json":
+        warn(reading.warning)
+    if reading.computed_on_the_fly and not reading.projection:
+        click.echo(f"computed under policy {reading.policy!r} from the stored segments (nothing written)", err=True)
+    elif output_format == "table" and not reading.projection:
+        click.echo(f"policy {reading.policy!r} (the stored facts, as of {reading.stored_as_of})", err=True)
 
 
-@contextmanager
-def _reading(settings, policy_name: str | None, output_format: str, project_to: date | None = None):
-    """The facts a read shows (connector.mrr.views.facts_for), named on stderr for people, and the
-    envelope every JSON answer opens with (policy, projection, partial data)."""
-    with opened(settings.db, read_only=True) as store:
-        policy = _load_policy(settings, policy_name) if policy_name is not None else None
-        last = last_sync(store)
-        if output_format != "json":
-            warn(last["warning"])
-        try:
-            with views.facts_for(store, policy, project_to=project_to) as (facts, info):
-                envelope = {"policy": info.name, "projection": info.projection,
-                            "partial": last["partial"], "warning": last["warning"]}
-                yield facts, info, envelope
-            # named once the read succeeded: a failed read prints its error alone
-            if info.computed_on_the_fly and not info.projection:
-                click.echo(f"computed under policy {info.name!r} from the stored segments (nothing written)",
-                           err=True)
-            elif output_format == "table" and not info.projection:
-                as_of = engine.stored_policy(store).as_of
-                click.echo(f"policy {info.name!r} (the stored facts, as of {as_of})", err=True)
-        except views.NoMrrData as exc:
-            if not store.db[SEGMENTS_TABLE].exists():
-                raise ConfigError("the store holds no revenue segments yet: run `billing-connector backfill` first") \
-                    from None
-            raise ConfigError(str(exc)) from None
+def _monthly_read(job, output_format, config_path, db, policy_name, since, until, rates, reporting_currency,
+                  refresh_rates, **options) -> None:
+    """A read over a range of months (customers, metrics, cohorts): parse, run ``job``, tell, print."""
+    settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
+    first, last = parse_month(since, "--since"), parse_month(until, "--until")
+    table = reporting_rates(settings, rates, refresh_rates)
+    reading = job(settings, policy_name, first, last, table, **options)
+    _tell(reading, output_format)
+    print_rows(reading.rows, output_format, envelope=reading.envelope)
 
 
 @click.group()
@@ -112,19 +89,21 @@ def current(config_path, db, output_format, policy_name, on_date, rates, reporti
     Example:
       billing-connector mrr current --reporting-currency EUR
     """
+    from ..mrr.engine import today_utc
+
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
-    day = _parse_day(on_date, "--date") or engine.today_utc()
+    day = parse_day(on_date, "--date") or today_utc()
     table = reporting_rates(settings, rates, refresh_rates)
-    with _reading(settings, policy_name, output_format, project_to=day) as (facts, info, envelope):
-        rows = queries.current_mrr(facts, day)
-        converted = reporting_view.current(facts, table, day) if table else None
-    if info.projection and output_format == "table":
+    reading = jobs.current(settings, policy_name, day, table)
+    _tell(reading, output_format)
+    if reading.projection and output_format == "table":
         click.echo(f"projection: MRR on {day.isoformat()} if nothing changes after the stored as-of day "
-                   f"(policy {info.name!r})")
+                   f"(policy {reading.policy!r})")
     # CSV carries the label on every row; a table has the heading above, JSON the envelope
-    label = {"policy": info.name, "projection": info.projection} if output_format == "csv" else {}
-    out = [{"date": day.isoformat(), **row, **label} for row in rows]
-    envelope = {**envelope, "date": day.isoformat()}
+    label = {"policy": reading.policy, "projection": reading.projection} if output_format == "csv" else {}
+    out = [{"date": day.isoformat(), **row, **label} for row in reading.rows]
+    envelope = reading.envelope
+    converted = reading.converted
     if converted is not None:
         to = table.reporting_currency
         for row in out:
@@ -163,52 +142,32 @@ def history(config_path, db, output_format, policy_name, grain, since, until, by
     Example:
       billing-connector mrr history --grain day --since 2024-06-01 --until 2024-06-30 --format csv
     """
-    from ..mrr.fx import convert_customer_months, month_end
+    from ..mrr.fx import month_end
 
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     if grain == "day":
-        first, last = _parse_day(since, "--since"), _parse_day(until, "--until")
+        first, last = parse_day(since, "--since"), parse_day(until, "--until")
         project_to = last
     else:
-        first, last = _parse_month(since, "--since"), _parse_month(until, "--until")
+        first, last = parse_month(since, "--since"), parse_month(until, "--until")
         project_to = date.fromisoformat(month_end(last)) if last else None
     table = reporting_rates(settings, rates, refresh_rates)
     if by is not None:
         if grain == "day":
             raise ConfigError("--by works with --grain month")
-        policy = _load_policy(settings, policy_name) if policy_name is not None else None
-        rows = mrr_cohort_cmds.segment_rows(settings, policy, by, first, last, table)
-        print_rows(rows, output_format, envelope={"grain": grain, "by": by, **_reporting_envelope(table)})
+        reading = jobs.history_by_segment(settings, policy_name, by, first, last, table)
+        print_rows(reading.rows, output_format, envelope=reading.envelope)
         return
-    with _reading(settings, policy_name, output_format, project_to=project_to) as (facts, info, envelope):
-        as_of = engine.stored_policy(facts).as_of or engine.today_utc()   # the projection's end when projecting
-        if grain == "day":
-            end = min(last or as_of, as_of)
-            rows = queries.history_by_day(facts, first, end)
-            if table is not None:
-                start = first or queries.first_mrr_day(facts) or end
-                currencies = {r["currency"] for r in rows}
-                converted = [{**r, "view": REPORTING_VIEW, "rate_source": table.sources(currencies, r["period"])}
-                             for r in convert_customer_months(queries.customer_days(facts, start, end), table, grain="day",
-                                                                       rules=reporting_view.rules_for(facts))
-                             if start.isoformat() <= r["period"]]
-                rows = [{**r, "fx_minor": None, "view": CURRENCY_VIEW, "rate_source": None} for r in rows] + converted
-        else:
-            rows = queries.history_by_month(facts, first, last)
-            if table is not None:
-                rows = [{**r, "fx_minor": None, "view": CURRENCY_VIEW, "rate_source": None} for r in rows]
-                rows += reporting_view.history(facts, table, first, last)
-    if info.projection:
+    reading = jobs.history(settings, policy_name, grain, first, last, table, project_to)
+    _tell(reading, output_format)
+    rows = reading.rows
+    if reading.projection:
         if output_format == "table":
             click.echo(f"projection: MRR history through {project_to.isoformat()} if nothing changes after the "
-                       f"stored as-of day (policy {info.name!r})")
+                       f"stored as-of day (policy {reading.policy!r})")
         elif output_format == "csv":   # no heading in CSV: every row carries the label
-            rows = [{**row, "policy": info.name, "projection": True} for row in rows]
-    print_rows(rows, output_format, envelope={**envelope, "grain": grain, **_reporting_envelope(table)})
-
-
-def _reporting_envelope(table) -> dict:
-    return {} if table is None else {"reporting_currency": table.reporting_currency.upper()}
+            rows = [{**row, "policy": reading.policy, "projection": True} for row in rows]
+    print_rows(rows, output_format, envelope=reading.envelope)
 
 
 @mrr.command()
@@ -228,21 +187,8 @@ def customers(config_path, db, output_format, policy_name, grain, since, until, 
     Example:
       billing-connector mrr customers --grain month --customer cus_123 --format csv
     """
-    settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
-    first, last = _parse_month(since, "--since"), _parse_month(until, "--until")
-    table = reporting_rates(settings, rates, refresh_rates)
-    with _reading(settings, policy_name, output_format) as (facts, _info, envelope):
-        rows = queries.customer_months(facts, first, last, customer_id)
-        converted = reporting_view.customer_months(facts, table, first, last, customer_id) if table else []
-    out = [
-        {"customer_id": r["customer_id"], "month": r["month"], "currency": r["currency"],
-         "mrr_minor": r["mrr_minor"], "movement": r["movement"],
-         "movement_amount_minor": r["movement_minor"] if r["movement"] else None, "cause": r["cause"],
-         **({"fx_minor": None, "view": CURRENCY_VIEW, "rate_source": None} if table else {})}
-        for r in rows
-    ]
-    converted = [{**row, "cause": None} for row in converted]
-    print_rows(out + converted, output_format, envelope={**envelope, **_reporting_envelope(table)})
+    _monthly_read(jobs.customers, output_format, config_path, db, policy_name, since, until, rates, reporting_currency,
+                  refresh_rates, customer_id=customer_id)
 
 
 @mrr.command()
@@ -263,15 +209,29 @@ def metrics(config_path, db, output_format, policy_name, grain, since, until, ra
     Example:
       billing-connector mrr metrics --grain month --since 2024-01 --format json
     """
-    settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
-    first, last = _parse_month(since, "--since"), _parse_month(until, "--until")
-    table = reporting_rates(settings, rates, refresh_rates)
-    with _reading(settings, policy_name, output_format) as (facts, _info, envelope):
-        rows = queries.monthly_metrics(facts, first, last)
-        if table is not None:
-            rows = [{**r, "fx_minor": None, "view": CURRENCY_VIEW, "rate_source": None} for r in rows]
-            rows += [{**r, "policy": envelope["policy"]} for r in reporting_view.metrics(facts, table, first, last)]
-    print_rows(rows, output_format, envelope={**envelope, **_reporting_envelope(table)})
+    _monthly_read(jobs.metrics, output_format, config_path, db, policy_name, since, until, rates, reporting_currency,
+                  refresh_rates)
+
+
+@mrr.command()
+@common_options
+@output_options
+@policy_option
+@click.option("--since", default=None, help="First cohort shown (YYYY-MM).")
+@click.option("--until", default=None, help="Last cohort shown (YYYY-MM).")
+@conversion_options
+def cohorts(config_path, db, output_format, policy_name, since, until, rates, reporting_currency, refresh_rates):
+    """Retention by first-paid month: customers and MRR of each cohort in every month since.
+
+    logo_retention = customers ÷ cohort_customers, revenue_retention = mrr ÷ cohort_mrr
+    (6 decimals; docs/metrics.md).
+
+    \b
+    Example:
+      billing-connector mrr cohorts --since 2025-01 --reporting-currency USD --format csv
+    """
+    _monthly_read(jobs.cohorts, output_format, config_path, db, policy_name, since, until, rates, reporting_currency,
+                  refresh_rates)
 
 
 @mrr.command()
@@ -288,14 +248,9 @@ def rebuild(config_path, db, policy_name):
       billing-connector mrr rebuild --policy chartmogul
     """
     settings = settings_from(config_path, db=db)
-    switch_to = _load_policy(settings, policy_name) if policy_name is not None else None
-    configured = _load_policy(settings, None)
-    with opened(settings.db, create=False) as store:
-        policy = refresh.policy_for(store, configured, switch_to)
-        with one_phase("mrr"):
-            result = refresh.refresh(store, policy, recompute_all=True)
+    policy, result = jobs.rebuild(settings, policy_name)
     click.echo(
-        f"rebuilt MRR under policy {policy.name!r} (now the store's policy): {result['customers']} customers, "
+        f"rebuilt MRR under policy {policy!r} (now the store's policy): {result['customers']} customers, "
         f"{result['rows_written']} rows and {result['metrics_rows_written']} monthly metric rows written",
         err=True,
     )
@@ -318,23 +273,13 @@ def backfill(config_path, db, policy_name, allow_partial):
       billing-connector sync --db billing.db && billing-connector backfill --db billing.db
     """
     settings = settings_from(config_path, db=db)
-    switch_to = _load_policy(settings, policy_name) if policy_name is not None else None
-    configured = _load_policy(settings, None)
-    with opened(settings.db, create=False) as store:
-        last = last_sync(store)
-        if last["partial"] and not allow_partial:
-            raise ConfigError(f"not backfilling: {last['warning']}; or pass --allow-partial")
-        warn(last["warning"])
-        with one_phase("mrr"):
-            result = refresh.backfill(store, configured, switch_to)
+    result, warning = jobs.backfill(settings, policy_name, allow_partial=allow_partial)
+    warn(warning)
     click.echo(
         f"backfilled: {result['mapped_customers']} customers mapped, {result['customers']} recomputed, "
         f"{result['rows_written']} rows written",
         err=True,
     )
-
-
-mrr_cohort_cmds.register(mrr, common_options, policy_option, since_option, until_option, _reading, _parse_month)
 
 
 def register(main: click.Group) -> None:

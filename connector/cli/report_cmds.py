@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..mrr.policy import load_policy
-from ..report.html import write_report
-from ..report.summary import format_summary, summary_rows
-from ..store import opened
-from ..sync_health import last_sync
+from ..app import reads
 from .conversion import conversion_options, reporting_rates
 from .options import common_options, settings_from
 from .output import json_row, major_row, output_options, print_csv, print_json, warn
@@ -70,24 +66,23 @@ def report(config_path, db, output_format, html_path, policy, rates, reporting_c
       billing-connector report            # last 12 months in the terminal
       billing-connector report --format csv > last-12-months.csv
     """
+    from ..mrr.policy import load_policy
+    from ..report.summary import format_summary
+
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     rules = load_policy(policy, settings.mrr_rules) if policy else None
     table = reporting_rates(settings, rates, refresh_rates)   # None: the store's own policy
-    with opened(settings.db, read_only=True) as store:
-        last = last_sync(store)
-        if output_format != "json":
-            warn(last["warning"])
-        if html_path:
-            path = write_report(store, html_path, rules, rates=table)
-            click.echo(f"wrote {path}", err=True)
-            return
-        summary = summary_rows(store, rules, rates=table)
-    if output_format == "json":
-        print_json(report_json(summary, last))
+    result = reads.report(settings, rules, table, html_path)
+    if output_format != "json":
+        warn(result.last["warning"])
+    if result.html_path is not None:
+        click.echo(f"wrote {result.html_path}", err=True)
+    elif output_format == "json":
+        print_json(report_json(result.summary, result.last))
     elif output_format == "csv":
-        print_csv(report_csv_rows(summary))
+        print_csv(report_csv_rows(result.summary))
     else:
-        click.echo("\n".join(format_summary(summary)))
+        click.echo("\n".join(format_summary(result.summary)))
 
 
 def register(main: click.Group) -> None:

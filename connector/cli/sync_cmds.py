@@ -47,11 +47,7 @@ def sync(config_path, db, output_format, provider, site, full_refresh, streams, 
         quiet_logging()
     settings = settings_from(config_path, db=db, streams=streams, max_requests_per_second=max_requests_per_second,
                              provider=provider, site=site)
-    report, store = app.sync(settings, full_refresh=full_refresh, quiet=quiet, skip_mrr=skip_mrr)
-    try:
-        counts = store.table_counts()
-    finally:
-        store.close()
+    report, counts = app.sync_and_count(settings, full_refresh=full_refresh, quiet=quiet, skip_mrr=skip_mrr)
     code = exit_code_of(report)
     summary = sync_summary(settings.db, report, counts, code)
     if output_format == "json":

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pytest
 
-import connector.cli.mrr_cmds as mrr_cmds
+import connector.app.mrr as mrr_jobs
 from connector import refresh
 from connector.cli import main
 from connector.mrr import engine
@@ -23,7 +23,7 @@ SAMPLE = str(Path(__file__).resolve().parents[2] / "fixtures" / "mrr_playbook_su
 @pytest.fixture(autouse=True)
 def fake_policy_and_segments(monkeypatch):
     # the policy/segment modules are another engineer's; the CLI is tested on its own seams
-    monkeypatch.setattr(mrr_cmds, "_load_policy", lambda settings, name: FakePolicy(name or settings.policy))
+    monkeypatch.setattr(mrr_jobs, "policy_named", lambda settings, name: FakePolicy(name or settings.policy))
     monkeypatch.setattr(engine, "default_segment_source", stored_segments)
     monkeypatch.chdir(Path(__file__).parent)  # no stray ./config.toml
 

@@ -1,0 +1,134 @@
+"""The sync and auth jobs: settings in, a report out.
+
+Order matters for "nothing written on bad input": the key is checked, then the
+account is identified over the network, and only then is the store opened (or
+created) and bound — a wrong key or the other mode's store leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from .. import sync_health
+from ..config import Settings
+from ..connections import Connection, connect
+from ..providers.base import INCREMENTAL_BY_EVENTS
+from ..store import Store, closed_on_failure, open_store
+from ..sync import EVENTS_STREAM, SyncReport, resolve_streams, run_sync
+from ..sync.progress import Progress
+
+log = logging.getLogger("billing_connector")
+
+
+def sync_and_count(settings: Settings, **options) -> tuple[SyncReport, dict[str, int]]:
+    """:func:`sync` (same options), then the live rows per stream; the store closed."""
+    report, store = sync(settings, **options)
+    try:
+        return report, store.table_counts()
+    finally:
+        store.close()
+
+
+def load_mrr_policy(settings: Settings):
+    from .mrr import policy_named
+
+    return policy_named(settings, None)
+
+
+def sync(
+    settings: Settings, *, full_refresh: bool = False, quiet: bool = False, skip_mrr: bool = False
+) -> tuple[SyncReport, Store]:
+    """Sync, then bring the neutral tables and MRR facts up to date (the nightly job, whole)."""
+    began = time.monotonic()
+    policy = load_mrr_policy(settings)  # a bad policy is a config error before any request
+    conn = connect(settings)
+    resolve_streams(conn.provider, settings.streams)   # a bad stream name fails before any request
+    identity = conn.provider.identify()
+    # the account's own streams (a Chargebee site's depend on its Product Catalog version)
+    streams = resolve_streams(conn.provider, settings.streams)
+    # a store of another provider's account is refused here, before anything is written to it
+    store = open_store(settings.db, provider=identity.provider)
+    try:
+        with closed_on_failure(store):   # a full disk or a busy store said as such; the store closed
+            report = _sync_into(store, conn, identity, streams, policy, began=began, full_refresh=full_refresh,
+                                quiet=quiet, skip_mrr=skip_mrr)
+        return report, store
+    finally:
+        conn.provider.close()
+
+
+def _sync_into(
+    store: Store, conn: Connection, identity, streams: list[str], policy, *, began: float, full_refresh: bool,
+    quiet: bool, skip_mrr: bool,
+) -> SyncReport:
+    """The sync itself, into the open store: bind the account, read the streams, refresh MRR, record the run."""
+    store.bind_account(identity)
+    workers = conn.workers
+    log.info(
+        "syncing %d streams of %s (%s mode) into %s: at most %s, %d in flight",
+        len(streams), identity.account_id, "live" if identity.livemode else "test", store.path, conn.pace,
+        workers,
+    )
+    with store.db.atomic():
+        store.set_meta(sync_health.META_STARTED, str(int(time.time())))
+    progress = Progress.for_terminal(quiet)
+    progress.held = True   # the mapping and MRR phases get their lines after the streams'
+    store.changes = {}
+    try:
+        report = run_sync(
+            store, conn.provider, streams=streams, full_refresh=full_refresh, workers=workers, progress=progress,
+        )
+        report.changes, store.changes = store.changes, None
+        report.phase_seconds["fetch"] = report.seconds
+        if not report.failures and not skip_mrr:
+            # With a stream missing, MRR would be computed from partial data: keep
+            # the last good figures instead and say so (the failure exits non-zero).
+            from ..refresh import refresh_after_sync
+
+            report.mrr = refresh_after_sync(store, policy, phase=progress.phase)
+            report.phase_seconds.update(progress.seconds)
+        report.rejected = store.rejected_this_run  # the sync's and the MRR refresh's quarantines
+    finally:
+        store.changes = None
+        progress.stop()
+    report.phase_seconds["total"] = time.monotonic() - began
+    log.info("sync finished in %.1fs: %s", report.phase_seconds["total"],
+             ", ".join(f"{name} {seconds:.1f}s" for name, seconds in report.phase_seconds.items() if name != "total"))
+    report.requests = {
+        "requests": conn.provider.requests_made,
+        "retries": conn.provider.retries,
+        "rate_limited": conn.provider.rate_limited,
+    }
+    with store.db.atomic():
+        store.set_meta(sync_health.META_FINISHED, str(int(time.time())))
+        store.set_meta(sync_health.META_OK, "0" if report.failures else "1")
+    return report
+
+
+def auth(settings: Settings) -> dict[str, Any]:
+    """One cheap call for the account, then one tiny list per stream to learn the key's reach.
+
+    ``needed``: the streams a sync with these settings reads — the selected ones
+    and, where the catalog keeps streams up to date by events (Stripe), ``events``
+    (without it every sync re-reads them).
+    """
+    conn = connect(settings)
+    resolve_streams(conn.provider, settings.streams)   # a bad stream name fails before any request
+    identity = conn.provider.identify()
+    selected = resolve_streams(conn.provider, settings.streams)
+    by_events = any(conn.provider.streams[s].incremental == INCREMENTAL_BY_EVENTS for s in selected)
+    needed = [*selected, EVENTS_STREAM] if by_events else selected
+    streams = []
+    for stream in [*conn.provider.streams, EVENTS_STREAM]:
+        reason = conn.provider.check_stream_access(stream)
+        streams.append({"stream": stream, "readable": reason is None, "reason": reason})
+    return {
+        "account_id": identity.account_id,
+        "mode": "live" if identity.livemode else "test",
+        "key": conn.key_description,
+        "api_version": identity.api_version,
+        "streams": streams,
+        "needed": needed,
+    }
