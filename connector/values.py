@@ -10,8 +10,10 @@ becomes a date through :func:`epoch_to_date`, which raises :class:`OutOfRange`
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import threading
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from typing import Any
@@ -27,9 +29,11 @@ MAX_EPOCH = 253_402_300_799
 _TIME_KEYS = frozenset({"created", "start", "end", "date"})
 _TIME_SUFFIXES = ("_at", "_start", "_end", "_date", "_anchor")
 
-# A JSON text without a run of 12 digits or an exponent holds no number near
-# either bound: most objects are cleared by one regex instead of a walk.
-_SUSPECT = re.compile(r"\d{12}|\d[eE]|NaN|Infinity")
+# A JSON text whose numbers have at most 10 digits and no exponent holds no number near
+# either bound (the earliest epoch has 11 digits, the latest 12): most objects are cleared
+# by one regex instead of a walk. Only numbers count: a JSON number follows ":", "[" or
+# ",", while ids such as "il_1e9X" (a digit, then an "e") are strings.
+_SUSPECT = re.compile(r"[:\[,]\s*-?\d(?:\d{10}|[\d.]*[eE])|NaN|Infinity")
 
 
 class OutOfRange(ValueError):
@@ -92,3 +96,49 @@ def object_problem(obj: Any, text: str | None = None) -> str | None:
     if text is not None and not _SUSPECT.search(text):
         return None
     return _walk(obj, "")
+
+
+# Digits an integer needs to reach either bound: 12 (MAX_EPOCH has 12; "-" and MIN_EPOCH's 11
+# digits make 12 characters too); MAX_ABS_NUMBER is further out still.
+_SUSPECT_NUMBER_CHARS = 12
+
+
+class _CheckingDecoder(json.JSONDecoder):
+    """``json.loads`` whose number hooks flag a number that may be out of range (one per thread)."""
+
+    def __init__(self) -> None:
+        super().__init__(parse_int=self._int, parse_float=self._float, parse_constant=self._constant)
+        self.suspect = False
+
+    def _int(self, text: str) -> int:
+        if len(text) >= _SUSPECT_NUMBER_CHARS:
+            self.suspect = True
+        return int(text)
+
+    def _float(self, text: str) -> float:
+        if len(text) >= _SUSPECT_NUMBER_CHARS or "e" in text or "E" in text:
+            self.suspect = True
+        return float(text)
+
+    def _constant(self, text: str) -> float:
+        self.suspect = True     # NaN, Infinity, -Infinity
+        return float(text)
+
+
+_decoders = threading.local()
+
+
+def loads_checked(text: str) -> tuple[Any, str | None]:
+    """``(json.loads(text), object_problem of it)``, the number check made by the parser itself.
+
+    Scanning the text with a regex (``object_problem(obj, text)``) costs several times the
+    parse; the parser's number hooks see every number anyway, and only an object with a
+    long or exponent number is walked."""
+    decoder = getattr(_decoders, "decoder", None)
+    if decoder is None:
+        decoder = _decoders.decoder = _CheckingDecoder()
+    decoder.suspect = False
+    obj = decoder.decode(text)
+    if decoder.suspect or not isinstance(obj, Mapping) or not obj.get("id") or not isinstance(obj["id"], str):
+        return obj, object_problem(obj)
+    return obj, None

@@ -12,14 +12,13 @@ pure functions of ``chargebee.py`` / ``chargebee_rows.py``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from ..store import quarantine
 from ..store.quarantine import Rejected
 from ..store import Store, quote
-from ..values import MAX_ABS_NUMBER, object_problem
+from ..values import MAX_ABS_NUMBER, loads_checked
 from .chargebee import plan_rows
 from .chargebee_rows import CustomerRaw, map_customer
 from .chargebee_shapes import PROVIDER
@@ -66,8 +65,7 @@ class _Mapping:
         """Live objects of a raw table; one that cannot be mapped is quarantined, the rest go on."""
         for data, in self.store.db.execute(
                 f"SELECT data FROM {quote(table)} WHERE _deleted = 0 AND {where}", list(params)):
-            obj = json.loads(data)
-            problem = object_problem(obj, data)
+            obj, problem = loads_checked(data)
             if problem is None:
                 yield obj
             else:

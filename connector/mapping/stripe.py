@@ -24,13 +24,16 @@ from typing import Any
 from ..store import quarantine
 from ..store.quarantine import Rejected
 from ..store import Store, quote
-from ..values import MAX_ABS_NUMBER, OutOfRange, object_problem
+from ..values import MAX_ABS_NUMBER, OutOfRange, loads_checked
 from .schema import TABLES, ensure_schema
 from .stripe_plans import PROVIDER, plan_row
 from .stripe_rows import CustomerRaw, map_customer
 
 WATERMARK_KEY = "mapping_seq"
-_CHUNK = 400
+_CHUNK = 400                 # ids per IN (...) list
+# Customers loaded, mapped and written at a time: their raw objects are parsed at once, so this
+# bounds the mapping's memory (400 customers of a demo account held ~300 MB of parsed objects).
+CUSTOMER_BATCH = 50
 _PER_CUSTOMER_RAW = ("subscriptions", "invoices", "charges", "credit_notes", "invoice_items")
 _PER_CUSTOMER_TABLES = [name for name, table in TABLES.items() if table.per_customer]
 # Events say when a subscription changed (30 days back); the raw table has no customer column.
@@ -60,10 +63,10 @@ def checked_row(row: Mapping[str, Any]) -> None:
             raise OutOfRange(f"{column} out of range: {value}")
 
 
-def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
+def _chunks(values: Iterable[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
     values = sorted(set(values))
-    for start in range(0, len(values), _CHUNK):
-        yield values[start:start + _CHUNK]
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 class _Mapping:
@@ -100,8 +103,7 @@ class _Mapping:
         Stores written before objects were checked on the way in can hold one;
         skipping it keeps every other customer's mapping and MRR going.
         """
-        obj = json.loads(data)
-        problem = object_problem(obj, data)
+        obj, problem = loads_checked(data)
         if problem is None:
             return obj
         quarantine.record(self.store, [Rejected.of(table, obj, f"cannot be mapped: {problem}")])
@@ -322,10 +324,11 @@ class _Mapping:
         customers = self.affected_customers()
         changed: set[str] = set()
         embedded: dict[str, Mapping[str, Any]] = {}
-        for chunk in _chunks(customers):
+        for chunk in _chunks(customers, CUSTOMER_BATCH):
             mapped = {}
-            for cid, raw in self.load(chunk).items():
-                rows = self._map_one(raw)
+            raws = self.load(chunk)
+            for cid in chunk:
+                rows = self._map_one(raws.pop(cid))   # each customer's parsed objects go once mapped
                 if rows is not None:
                     mapped[cid] = rows
             for rows in mapped.values():

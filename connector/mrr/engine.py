@@ -35,7 +35,9 @@ from .segments_effective import effective_segments
 
 SegmentSource = Callable[[Any, Any, "set[str] | None"], Sequence[Segment]]
 
-_CHUNK = 2000                     # customers per batch in a full recompute
+# Customers computed and written at a time (full or incremental): their segments, ledgers and
+# rows are all that is held, so memory stays bounded whatever the account's size.
+BATCH_CUSTOMERS = 200
 _META_POLICY = "mrr_policy"
 _META_FINGERPRINT = "mrr_policy_fingerprint"
 _META_AS_OF = "mrr_as_of"
@@ -284,12 +286,16 @@ def _figures(ledgers: Iterable[CustomerLedger]) -> Iterable[tuple[str, MonthFigu
 
 def _recompute_some(store, target, policy, rules, horizon, source, ids: set[str]) -> UpdateStats:
     ordered = sorted(ids)
-    ledgers = compute_ledgers(source(store, policy, set(ordered)), rules, horizon) if ordered else []
-    old = aggregate(_read_old_figures(target, ordered)) if ordered else {}
-    written = write_customers(target, ordered, ledgers, rules.stamp) if ordered else 0
-    delta = aggregate(_figures(ledgers))
-    for key, counters in old.items():
-        add_counters(delta.setdefault(key, dict.fromkeys(COUNTERS, 0)), counters, sign=-1)
+    delta: dict[tuple[str, str], dict[str, int]] = {}
+    written = 0
+    for chunk in chunks(ordered, BATCH_CUSTOMERS):
+        ledgers = compute_ledgers(source(store, policy, set(chunk)), rules, horizon)
+        old = aggregate(_read_old_figures(target, chunk))
+        written += write_customers(target, chunk, ledgers, rules.stamp)
+        for key, counters in aggregate(_figures(ledgers)).items():
+            add_counters(delta.setdefault(key, dict.fromkeys(COUNTERS, 0)), counters)
+        for key, counters in old.items():
+            add_counters(delta.setdefault(key, dict.fromkeys(COUNTERS, 0)), counters, sign=-1)
     metrics_written = _apply_metric_deltas(target, delta, rules.stamp)
     return UpdateStats(False, len(ordered), written, metrics_written, f"{horizon.year:04d}-{horizon.month:02d}")
 
@@ -333,7 +339,7 @@ def _recompute_all(store, target, policy, rules, horizon, source) -> UpdateStats
     totals: dict[tuple[str, str], dict[str, int]] = {}
     written = 0
     with page_cache(target.db, REBUILD_CACHE_KIB), indexes_built_after(target.db, fresh):
-        for chunk in chunks(customer_ids, _CHUNK):
+        for chunk in chunks(customer_ids, BATCH_CUSTOMERS):
             ledgers = compute_ledgers(source(store, policy, set(chunk)), rules, horizon)
             written += write_customers(target, chunk, ledgers, rules.stamp, fresh=fresh)
             for key, counters in aggregate(_figures(ledgers)).items():

@@ -37,32 +37,20 @@ from ..store import Store
 from ..store import quarantine
 from ..store.quarantine import Rejected
 from ..values import MAX_ABS_NUMBER, OutOfRange
-from .model import (
-    SEGMENT_MIGRATIONS, SEGMENTS_TABLE, UNPLACED_KEY, UNPLACED_TABLE, segment_row, write_customer_segments,
-)
+from .fact_writes import chunks, select_in
+from .model import SEGMENT_MIGRATIONS, SEGMENT_PRIMARY_KEY, SEGMENTS_TABLE, UNPLACED_KEY, UNPLACED_TABLE, segment_row
+from .segment_writes import replace_customers_rows, rows_by_customer
 from .segments_effective import effective_segments  # noqa: F401  (public API lives here)
 from .segments_live import ENDED_STATUSES, LiveSubscriptionPieces, dated_changes_window, day_of as _day
 from .segments_pricing import gross_amount, inclusive_tax_share, split_line
 
-def _rows(store: Store, table: str, customer_id: str) -> list[dict[str, Any]]:
-    # Sorted here, not by ORDER BY id: that would make SQLite walk the primary key
-    # index of the whole table instead of the customer index.
-    cursor = store.db.execute(
-        f"SELECT * FROM {table} WHERE provider = ? AND customer_id = ? AND _deleted = 0",
-        [store.provider, customer_id])
-    names = [d[0] for d in cursor.description]
-    return sorted((dict(zip(names, row)) for row in cursor.fetchall()), key=lambda r: r["id"])
-
 
 def _plans(store: Store, plan_ids: set[str]) -> dict[str, dict[str, Any]]:
     ids = sorted(p for p in plan_ids if p)
-    if not ids:
-        return {}
-    cursor = store.db.execute(
-        f"SELECT * FROM billing_plans WHERE provider = ? AND _deleted = 0 AND id IN ({', '.join('?' for _ in ids)})",
-        [store.provider, *ids])
-    names = [d[0] for d in cursor.description]
-    return {row[names.index("id")]: dict(zip(names, row)) for row in cursor.fetchall()}
+    names = [column[1] for column in store.db.execute("PRAGMA table_info(billing_plans)").fetchall()]
+    rows = select_in(store.db, "SELECT * FROM billing_plans WHERE provider = ? AND _deleted = 0 AND id IN ({ids})",
+                     ids, [store.provider]) if ids else []
+    return {record["id"]: record for record in (dict(zip(names, row)) for row in rows)}
 
 
 # The neutral tables the builder reads (the refresh chain makes sure they exist).
@@ -80,27 +68,41 @@ def _all_customers(store: Store) -> set[str]:
     return customers
 
 
+# Customers built and written at a time: a batch shares its queries and its writes.
+BATCH_CUSTOMERS = 200
+
+
 def build_segments(store: Store, customer_ids: Iterable[str] | None = None, as_of: date | None = None) -> set[str]:
     """(Re)write the stored segments of these customers (None = all) as known on ``as_of``
     (default today, UTC: which recorded changes still date anything, see ``dated_changes_window``);
     returns the customers whose segments changed.
 
     Reads the neutral tables, which the refresh chain (connector.refresh) has brought up to date.
+    Works a batch of customers at a time; into an empty segments table (a first sync) it writes
+    without looking for rows to remove.
     """
     store.migrate("mrr", SEGMENT_MIGRATIONS)
     window = dated_changes_window(as_of or datetime.now(timezone.utc).date())
-    changed = set()
+    changed: set[str] = set()
     with store.db.atomic():
         wanted = _all_customers(store) if customer_ids is None else set(customer_ids)
-        for customer_id in sorted(wanted):
-            built = _built_or_quarantined(store, customer_id, window)
-            if built is None:
-                continue
-            builder, rows = built
-            if write_customer_segments(store, store.provider, customer_id, rows):
-                changed.add(customer_id)
-            store.replace_scope(UNPLACED_TABLE, UNPLACED_KEY, {"provider": store.provider, "customer_id": customer_id},
-                                builder.unplaced)
+        fresh = {table: store.db.execute(f"SELECT 1 FROM {table} WHERE _deleted = 0 LIMIT 1").fetchone() is None
+                 for table in (SEGMENTS_TABLE, UNPLACED_TABLE)}
+        for batch in chunks(sorted(wanted), BATCH_CUSTOMERS):
+            neutral = {table: rows_by_customer(store, table, store.provider, batch) for table in _NEUTRAL_TABLES}
+            plan_ids = {row["plan_id"] for table in ("billing_subscription_items", "billing_invoice_lines")
+                        for rows in neutral[table].values() for row in rows}
+            plans = _plans(store, plan_ids)
+            segments, unplaced = {}, {}
+            for customer_id in batch:
+                built = _built_or_quarantined(store, customer_id, window, neutral, plans)
+                if built is not None:
+                    builder, segments[customer_id] = built
+                    unplaced[customer_id] = builder.unplaced
+            changed |= replace_customers_rows(store, SEGMENTS_TABLE, SEGMENT_PRIMARY_KEY, store.provider, segments,
+                                              fresh=fresh[SEGMENTS_TABLE])
+            replace_customers_rows(store, UNPLACED_TABLE, UNPLACED_KEY, store.provider, unplaced,
+                                   fresh=fresh[UNPLACED_TABLE])
     return changed
 
 
@@ -119,11 +121,13 @@ def customers_dated_differently(store: Store, before: date | None, after: date) 
     return found
 
 
-def _built_or_quarantined(store: Store, customer_id: str, window) -> tuple["_CustomerSegments", list[dict[str, Any]]] | None:
+def _built_or_quarantined(store: Store, customer_id: str, window, neutral, plans
+                          ) -> tuple["_CustomerSegments", list[dict[str, Any]]] | None:
     """(the builder, a customer's segments), or None when a value cannot be computed with (the
     customer is quarantined under ``mrr_segments`` and keeps its earlier segments; the others go on)."""
     try:
-        builder = _CustomerSegments(store, customer_id, window)
+        own = {table: rows.get(customer_id, []) for table, rows in neutral.items()}
+        builder = _CustomerSegments(store, customer_id, window, own, plans)
         rows = builder.build()
         for row in rows:
             for column, value in row.items():
@@ -137,21 +141,24 @@ def _built_or_quarantined(store: Store, customer_id: str, window) -> tuple["_Cus
 
 
 class _CustomerSegments(LiveSubscriptionPieces):
-    def __init__(self, store: Store, customer_id: str, window: tuple[int, int] | None = None):
+    def __init__(self, store: Store, customer_id: str, window: tuple[int, int] | None,
+                 neutral: Mapping[str, list[dict[str, Any]]], plans: Mapping[str, dict[str, Any]]):
+        """``neutral``: the customer's live rows per neutral table, each sorted by id; ``plans``: at
+        least the plans its items and lines name."""
         self.store = store
         self.cid = customer_id
-        self.subscriptions = {s["id"]: s for s in _rows(store, "billing_subscriptions", customer_id)}
-        self.items = _rows(store, "billing_subscription_items", customer_id)
-        self.discounts = {d["id"]: d for d in _rows(store, "billing_discounts", customer_id)}
-        self.invoices = {i["id"]: i for i in _rows(store, "billing_invoices", customer_id)}
-        self.lines = sorted(_rows(store, "billing_invoice_lines", customer_id), key=lambda r: (r["invoice_id"], r["id"]))
-        changes = _rows(store, "billing_subscription_changes", customer_id)
+        self.subscriptions = {s["id"]: s for s in neutral["billing_subscriptions"]}
+        self.items = neutral["billing_subscription_items"]
+        self.discounts = {d["id"]: d for d in neutral["billing_discounts"]}
+        self.invoices = {i["id"]: i for i in neutral["billing_invoices"]}
+        self.lines = sorted(neutral["billing_invoice_lines"], key=lambda r: (r["invoice_id"], r["id"]))
+        changes = neutral["billing_subscription_changes"]
         # only what Stripe still keeps dates a change: the same for a store synced for years and a fresh one.
         # Events go after 30 days; a schedule phase (no event id) is kept with its schedule. Nothing after
         # the as-of day dates anything.
         self.changes = [c for c in changes if window is None or (
             (c["event_id"] is None or window[0] <= (c["changed_at"] or 0)) and (c["changed_at"] or 0) < window[1])]
-        self.plans = _plans(store, {i["plan_id"] for i in self.items} | {line["plan_id"] for line in self.lines})
+        self.plans = plans
         self.out: list[dict[str, Any]] = []
         self.unplaced: list[dict[str, Any]] = []
 
