@@ -110,18 +110,19 @@ def _sync_into(
 def auth(settings: Settings) -> dict[str, Any]:
     """One cheap call for the account, then one tiny list per stream to learn the key's reach.
 
-    ``needed``: the streams a sync with these settings reads — the selected ones
-    and, where the catalog keeps streams up to date by events (Stripe), ``events``
-    (without it every sync re-reads them).
+    ``needed``: the streams a sync with these settings needs — the selected ones but the
+    ``optional`` (Chargebee's events: read when allowed), and, where the catalog keeps
+    streams up to date by events (Stripe), ``events`` (without it every sync re-reads them).
     """
     conn = connect(settings)
     resolve_streams(conn.provider, settings.streams)   # a bad stream name fails before any request
     identity = conn.provider.identify()
     selected = resolve_streams(conn.provider, settings.streams)
     by_events = any(conn.provider.streams[s].incremental == INCREMENTAL_BY_EVENTS for s in selected)
-    needed = [*selected, EVENTS_STREAM] if by_events else selected
+    required = [s for s in selected if not conn.provider.streams[s].optional]
+    needed = [*required, EVENTS_STREAM] if by_events else required
     streams = []
-    for stream in [*conn.provider.streams, EVENTS_STREAM]:
+    for stream in dict.fromkeys([*conn.provider.streams, EVENTS_STREAM]):
         reason = conn.provider.check_stream_access(stream)
         streams.append({"stream": stream, "readable": reason is None, "reason": reason})
     return {

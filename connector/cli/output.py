@@ -87,6 +87,9 @@ def major_row(row: Mapping[str, Any]) -> dict[str, Any]:
             base = key[: -len(MINOR)]
             currency = _currency_for(row, base)
             out[base] = major(value, currency) if currency else None
+        elif key == "currency" or key.endswith("_currency"):
+            # ISO codes upper-case, as in JSON; a label in that column ("total") stays as written
+            out[key] = value.upper() if isinstance(value, str) and len(value) == 3 else value
         else:
             out[key] = value
     return out

@@ -1,20 +1,24 @@
 """The fake site's event log: what Chargebee would have recorded for the objects built.
 
 Each event's ``content`` carries the object it is about (and, for subscription
-events, the customer), as Chargebee's events do. The content is the object as
-it is now, not as it was then: the connector treats events as a hint of what
-changed and re-reads the objects, never as history.
+events, the customer), as Chargebee's events do. The content is a copy of the
+object as the site was built, never changed afterwards: an event is a record of
+the past, and later changes (mutations.py) add events of their own. The
+connector treats events as a hint of what changed and re-reads the objects,
+never as history; it stores them for ``explain``.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 
 def _event(n: int, event_type: str, occurred_at: int, content: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": f"ev_{n:06d}", "occurred_at": occurred_at, "source": "api", "object": "event",
-        "api_version": "v2", "event_type": event_type, "webhook_status": "not_configured", "content": content,
+        "api_version": "v2", "event_type": event_type, "webhook_status": "not_configured",
+        "content": copy.deepcopy(content),
     }
 
 

@@ -65,7 +65,8 @@ def check_api(settings: Settings, auth: Callable[[Settings], dict[str, Any]] | N
             checks.append(Check(f"read {stream}", OK, "allowed"))
         elif needed is not None and stream == "events" and stream not in needed:
             checks.append(Check(f"read {stream}", WARNING, access,
-                                "not needed: this provider's streams are kept up to date by update time"))
+                                "not needed: this provider's streams are kept up to date by update time "
+                                "(without it, `explain` shows no events)"))
         elif wanted is not None and stream not in wanted and stream != "events":
             checks.append(Check(f"read {stream}", WARNING, access, "not synced (stripe.streams), so not needed yet"))
         else:

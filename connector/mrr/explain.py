@@ -59,10 +59,23 @@ def _source_object(store, source_type: str, source_id: str) -> dict[str, Any] | 
 
 def _events(store, object_ids: set[str]) -> list[dict[str, Any]]:
     ids = sorted(i for i in object_ids if i)
-    if not ids or store.provider != "stripe":   # only Stripe's events are stored (Chargebee's are a hint)
+    if not ids:
         return []
+    marks = ", ".join("?" for _ in ids)
+    if store.provider == "chargebee":
+        # an event's content carries the objects it is about (the customer, the subscription, an
+        # invoice of the customer): the last 90 days of them are stored (chargebee_catalog.EVENTS)
+        about = ("json_extract(data, '$.content.customer.id')", "json_extract(data, '$.content.subscription.id')",
+                 "json_extract(data, '$.content.subscription.customer_id')",
+                 "json_extract(data, '$.content.invoice.customer_id')",
+                 "json_extract(data, '$.content.transaction.customer_id')",
+                 "json_extract(data, '$.content.credit_note.customer_id')")
+        where = " OR ".join(f"{path} IN ({marks})" for path in about)
+        return _rows(store, "events", "SELECT id, event_type AS type, occurred_at AS created, "
+                     f"coalesce({about[1]}, {about[0]}, {about[3]}, {about[4]}, {about[5]}) AS object_id "
+                     f"FROM events WHERE _deleted = 0 AND ({where}) ORDER BY occurred_at, id", ids * len(about))
     return _rows(store, "events", f"SELECT id, type, created, object_id FROM events WHERE _deleted = 0 "
-                 f"AND object_id IN ({', '.join('?' for _ in ids)}) ORDER BY created, id", ids)
+                 f"AND object_id IN ({marks}) ORDER BY created, id", ids)
 
 
 def _counted_on(rows: list[dict[str, Any]], policy: Policy | None, day: date) -> dict[str, int]:

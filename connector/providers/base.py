@@ -84,6 +84,15 @@ class StreamSpec(Protocol):
     def tombstone_field(self) -> str | None: ...  # a true value marks a deleted record listed as such
 
     @property
+    def optional(self) -> bool: ...   # read when the key may; a refusal is a warning (nothing depends on it)
+
+    @property
+    def first_read_window_seconds(self) -> int | None: ...  # a first read covers only this much before
+    # the newest record, never deletes what it does not list: a log of which only the recent part is
+    # wanted (Chargebee's events). None: a first read lists everything. A provider with such a stream
+    # has ``latest_time(stream) -> int | None`` (the newest record's update_field; None when empty).
+
+    @property
     def known_values(self) -> Mapping[str, frozenset[str]]: ...  # enum field -> values the MRR rules know
 
 

@@ -92,7 +92,8 @@ class ChargebeeProvider:
     name = "chargebee"
     label = "Chargebee"
     # Every stream is kept up to date by `updated_at[after]` (events are a hint, not history):
-    # nothing is read from the events list by the sync, so none of its settings apply.
+    # the events list is one more stream (kept for `explain`), not a way to stay up to date,
+    # so none of the events-pass settings apply.
     events_retention_seconds = 0
     events_permission = EVENTS.permission
     history_stream = None
@@ -256,7 +257,7 @@ class ChargebeeProvider:
         spec = self._stream(stream)
         params = spec.full_params
         if updated_since is not None and spec.updated_filter:
-            params["updated_at[after]"] = str(updated_since)
+            params[f"{spec.update_field}[after]"] = str(updated_since)
         if page_token is not None:
             params["offset"] = page_token
         data = self._get(spec.path, params, permission=spec.permission)
@@ -283,6 +284,19 @@ class ChargebeeProvider:
             for table, field in spec.children.items()
         }
         return Page(objects, next_token, children, requests_made)
+
+    def latest_time(self, stream: str) -> int | None:
+        """The newest record's ``update_field`` (one request, newest first), None on an empty list:
+        where a windowed first read (``first_read_window_seconds``) counts back from."""
+        spec = self._stream(stream)
+        data = self._get(spec.path, {"limit": "1", f"sort_by[desc]": spec.sort_by or spec.update_field},
+                         permission=spec.permission)
+        entries = data.get("list")
+        if not isinstance(entries, list):
+            raise Retryable("transport", f"{spec.path} did not return a list")
+        newest = entries[0].get(spec.resource) if entries and isinstance(entries[0], dict) else None
+        value = newest.get(spec.update_field) if isinstance(newest, dict) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     def _complete_lines(self, spec: CbStream, obj: dict[str, Any]) -> int:
         """Fetch the rest of a truncated line list into ``obj``; the number of requests made."""

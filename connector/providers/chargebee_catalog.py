@@ -23,6 +23,11 @@ official SDK's ``ListParams`` (``chargebee/models/<resource>/operations.py``):
 * ``events``: the event types whose ``content`` carries an object of the stream
   (events are a hint of what changed, never history: the list is re-read by
   ``updated_at``).
+* The events list itself is a stream: kept for ``explain`` (what happened to a
+  customer lately), read by ``occurred_at[after]`` (events never change), and
+  on its first read only the last ``EVENTS_WINDOW_DAYS`` before the site's
+  newest event — years of events would cost more requests than every other
+  stream together, for a hint.
 * ``permission``: the API-key permission Chargebee names for reading it, quoted
   in the one-line message a 401/403 gets.
 """
@@ -36,6 +41,7 @@ from typing import Any
 from .base import INCREMENTAL_BY_FULL_READ, INCREMENTAL_BY_UPDATED_SINCE, Child
 
 PAGE_SIZE = 100            # Chargebee's maximum `limit` for list endpoints
+EVENTS_WINDOW_DAYS = 90    # what a first read of the events list covers (the site's UI shows 90 days too)
 LINE_ITEMS_PAGE_SIZE = 300  # maximum `line_items_limit` when completing an invoice's lines
 
 # Product Catalog versions, as the site's configuration names them.
@@ -58,13 +64,15 @@ class CbStream:
     catalog: str | None = None     # PC1 or PC2 when the stream exists in one catalog only
     created_field: str | None = "created_at"  # the object's creation instant, if it has one
     known_values: Mapping[str, frozenset[str]] = field(default_factory=dict)  # enums the MRR rules read
+    update_field: str = "updated_at"   # what `updated_filter` filters on: `<update_field>[after]`
+    first_read_window_seconds: int | None = None  # a first read covers only this much before the newest record
+    optional: bool = False         # a refusal of its reads is a warning: nothing else depends on it
 
     # What the sync reads (providers.base.StreamSpec). Lists are read oldest first on an
     # immutable key, by `next_offset`: no creation slices, no partitions. Embedded lists
     # stay inside the parent's stored object (the mapping reads them there).
     sliceable = False
     partitioned = False
-    update_field = "updated_at"
     child_lists: tuple[Child, ...] = ()
 
     @property
@@ -100,6 +108,13 @@ _LINE_CHILDREN = {
     "line_item_discounts": "line_item_discounts",
     "line_item_taxes": "line_item_taxes",
 }
+
+# The events list: sorted by occurrence (immutable), read by `occurred_at`, windowed on a first read.
+EVENTS = CbStream(
+    "events", "event", "/events", "occurred_at", update_field="occurred_at",
+    permission="Events: read", created_field="occurred_at", first_read_window_seconds=EVENTS_WINDOW_DAYS * 86400,
+    optional=True,
+)
 
 STREAMS: dict[str, CbStream] = {
     s.name: s
@@ -180,15 +195,9 @@ STREAMS: dict[str, CbStream] = {
                     "unbilled_charges_invoiced"),
             permission="Unbilled Charges: read",
         ),
+        EVENTS,
     ]
 }
-
-# Events are their own list: sorted by occurrence (immutable), filtered by `occurred_at`.
-EVENTS = CbStream(
-    "events", "event", "/events", "occurred_at", updated_filter=False,
-    permission="Events: read", created_field="occurred_at",
-)
-
 
 def streams_for(catalog_version: str) -> dict[str, CbStream]:
     """The streams a site on ``catalog_version`` (PC1 or PC2) serves."""

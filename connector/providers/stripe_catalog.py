@@ -104,6 +104,8 @@ class StripeStream:
     creation_field = "created"
     update_field = None
     tombstone_field = None   # deleted objects leave the lists; events say which
+    first_read_window_seconds = None
+    optional = False
 
     @property
     def child_lists(self) -> tuple[Child, ...]:

@@ -133,9 +133,17 @@ def run_sync(
                 state = _start_events_stream(store, provider, stream, state, now, full_refresh, history_stream)
             elif state is None or state.get("phase") != "full":
                 # a stream listed by update time: every run reads (what changed, or all of it)
-                refresh = state is not None and (
-                    full_refresh or provider.streams[stream].incremental == INCREMENTAL_BY_FULL_READ)
-                state = new_updated_state(state, refresh=refresh, now=now)
+                spec = provider.streams[stream]
+                refresh = state is not None and (full_refresh or spec.incremental == INCREMENTAL_BY_FULL_READ)
+                window_start = None
+                if spec.first_read_window_seconds and (refresh or not (state or {}).get("updated_cursor")):
+                    # a log of which only the recent part is wanted: counted back from its newest record
+                    try:
+                        window_start = (provider.latest_time(stream) or now) - spec.first_read_window_seconds
+                    except ConnectorError as exc:
+                        report.failures[stream] = exc
+                        continue
+                state = new_updated_state(state, refresh=refresh, now=now, window_start=window_start)
                 with store.db.atomic():
                     store.set_state(stream, state)
             if state["phase"] == "full":
@@ -190,6 +198,7 @@ def run_sync(
             failures = {}
             _read_in_full(fulls, make_pipeline, store, report)
         report.failures.update(failures)
+        _excuse_optional(provider, report)
         report.events_seen = events.events_seen
         report.objects_refetched = events.objects_refetched
     except sqlite3.Error as exc:
@@ -213,6 +222,16 @@ def _read_in_full(fulls: list[FullRead], make_pipeline: Callable[[], Pipeline], 
     report.failures.update(pipeline.run(store.db.atomic))
     for full in fulls:
         report.rows_read[full.stream] = full.rows
+
+
+def _excuse_optional(provider: Provider, report: SyncReport) -> None:
+    """A stream nothing else depends on (``optional``: Chargebee's events, kept for ``explain``) that
+    the key may not read is a warning, not a failed sync."""
+    for stream, exc in list(report.failures.items()):
+        spec = provider.streams.get(stream)
+        if isinstance(exc, PermissionDenied) and spec is not None and spec.optional:
+            del report.failures[stream]
+            log.warning("%s: not read (%s); nothing else depends on it: `explain` shows no %s", stream, exc, stream)
 
 
 def _start_events_stream(store: Store, provider: Provider, stream: str, state: dict | None, now: int,

@@ -188,14 +188,20 @@ def new_full_state(events_cursor: int, refresh: bool) -> dict[str, Any]:
     return {"phase": "full", "events_cursor": events_cursor, "slices": [Slice().to_state()], "refresh": refresh, "rows": 0}
 
 
-def new_updated_state(previous: dict[str, Any] | None, *, refresh: bool, now: int) -> dict[str, Any]:
+def new_updated_state(previous: dict[str, Any] | None, *, refresh: bool, now: int,
+                      window_start: int | None = None) -> dict[str, Any]:
     """A read of a stream kept up to date by ``updated_since``: in full (first read, refresh, or a
-    stream without that filter), else of what changed since the previous read's latest update."""
+    stream without that filter), else of what changed since the previous read's latest update.
+    ``window_start``: a windowed stream's read from scratch starts there, and deletes nothing."""
     previous = previous or {}
     cursor = previous.get("updated_cursor")
-    state: dict[str, Any] = {"phase": "full", "slices": [Slice().to_state()], "refresh": refresh, "rows": 0,
-                             "updated_cursor": cursor, "started_at": now}
+    windowed = window_start is not None
+    state: dict[str, Any] = {"phase": "full", "slices": [Slice().to_state()], "refresh": refresh and not windowed,
+                             "rows": 0, "updated_cursor": cursor, "started_at": now}
     if not refresh and cursor:
         overlap = int(previous.get("overlap") or UPDATED_OVERLAP_SECONDS)
         state["updated_since"] = max(0, int(cursor) - overlap)
+    elif windowed:
+        state["updated_since"] = max(0, window_start)
+        state["window"] = True
     return state

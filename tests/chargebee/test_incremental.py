@@ -42,7 +42,11 @@ def test_incremental_after_changes_equals_a_fresh_full_read(serve, connect):
         merged[name].update({o["id"]: o for o in got})
     assert changed["subscriptions"] == sorted([subs[0]["id"], per_unit["id"]])
     assert changed["customers"] == sorted(["cus_new_0001", live["id"]])
-    assert all(not ids for name, ids in changed.items() if name not in ("subscriptions", "customers"))
+    # the events log is a stream too, read by `occurred_at[after]`: the four changes' events, nothing older
+    assert all(not ids for name, ids in changed.items() if name not in ("subscriptions", "customers", "events"))
+    assert [(merged["events"][i]["event_type"], merged["events"][i]["occurred_at"]) for i in changed["events"]] == [
+        ("subscription_cancelled", at), ("subscription_changed", at + 1),
+        ("customer_created", at + 2), ("customer_deleted", at + 3)]
     assert merged == _full(provider)
     assert merged["customers"][live["id"]]["deleted"] is True    # a tombstone, through include_deleted
 

@@ -142,3 +142,15 @@ def test_explain_csv_is_one_table_and_section_picks_it(demo, monkeypatch):
     assert movements.stdout.splitlines()[0] == "day,currency,movement,amount,mrr_after,cause,sources"
     only = _json(["explain", customer, "--section", "movements", "--db", "demo.db"])
     assert set(only) == {"customer_id", "date", "policy", "partial", "warning", "movements"}
+
+
+@pytest.mark.parametrize("output_format", ["table", "csv"])
+def test_currency_codes_are_upper_case_in_tables_and_csv_as_in_json(demo, monkeypatch, output_format):
+    monkeypatch.chdir(demo)
+    args = ["mrr", "history", "--since", "2026-10", "--rates", "rates.csv", "--reporting-currency", "EUR",
+            "--db", "demo.db", "--format", output_format]
+    result = run_cli(args)
+    assert result.exit_code == 0, result.stderr
+    cells = {cell for line in result.stdout.splitlines() for cell in line.replace(",", " ").split()}
+    assert {"USD", "EUR"} <= cells
+    assert not cells & {"usd", "eur", "jpy"}

@@ -40,7 +40,7 @@ def test_every_stream_has_its_table_permission_events_and_a_way_to_stay_current(
             assert spec.event_routes, f"{name}: no event touches it, so its changes would never be applied"
         else:
             assert spec.update_field or spec.incremental == INCREMENTAL_BY_FULL_READ, name
-        if provider == "chargebee":
+        if provider == "chargebee" and name != "events":   # the events log itself is named by none
             assert spec.events, f"{name}: no event type names it"
         for child in spec.child_lists:
             assert child.table in tables, child.table
