@@ -289,7 +289,7 @@ class ChargebeeProvider:
         """The newest record's ``update_field`` (one request, newest first), None on an empty list:
         where a windowed first read (``first_read_window_seconds``) counts back from."""
         spec = self._stream(stream)
-        data = self._get(spec.path, {"limit": "1", f"sort_by[desc]": spec.sort_by or spec.update_field},
+        data = self._get(spec.path, {"limit": "1", "sort_by[desc]": spec.sort_by or spec.update_field},
                          permission=spec.permission)
         entries = data.get("list")
         if not isinstance(entries, list):
