@@ -66,3 +66,19 @@ def delete_customer(site: Site, customer_id: str, at: int) -> None:
     customer["deleted"] = True
     _stamp(customer, at)
     _event(site, "customer_deleted", at, {"customer": customer})
+
+
+def change_coupon(site: Site, coupon_id: str, at: int, fields: dict[str, Any]) -> None:
+    """Change a coupon's terms (say ``discount_percentage``): every subscription using it is affected."""
+    coupon = _find(site, "coupons", coupon_id)
+    coupon.update(fields)
+    _stamp(coupon, at)
+    _event(site, "coupon_updated", at, {"coupon": coupon})
+
+
+def change_item_price(site: Site, item_price_id: str, price: int, at: int) -> None:
+    """A new price on an item price (existing subscription items keep their own ``unit_price``)."""
+    item_price = _find(site, "item_prices", item_price_id)
+    item_price["price"] = price
+    _stamp(item_price, at)
+    _event(site, "item_price_updated", at, {"item_price": item_price})

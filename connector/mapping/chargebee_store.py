@@ -4,10 +4,15 @@
 watermark (``_meta`` ``mapping_seq``, written in the same transaction as the
 neutral rows) and rewrites each touched customer whole (``replace_scope``), as
 the Stripe mapping does, so any sequence of incremental mappings ends with the
-tables one ``map_all`` writes. A changed coupon, item price, item, plan or
-addon can change any customer's rows (discount terms, prices of items and
-lines): then every customer is remapped. The rows themselves come from the
-pure functions of ``chargebee.py`` / ``chargebee_rows.py``.
+tables one ``map_all`` writes. A changed coupon, item price, plan or addon
+changes the rows of the customers whose subscriptions, invoices or credit notes
+name it (discount terms, prices of items and lines): those customers are
+remapped — found by the object's id in their raw JSON, a superset of the ones
+that use it, so none is missed — and the plan rows are rewritten (as for a
+changed item or item family, which only they read). Past
+``TARGETED_REMAP_LIMIT`` changed objects (a catalog migration), every customer
+is remapped: one pass is then cheaper than a search per object. The rows
+themselves come from the pure functions of ``chargebee.py`` / ``chargebee_rows.py``.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ WATERMARK_KEY = "mapping_seq"
 _CHUNK = 400
 _OWNED = ("subscriptions", "invoices", "credit_notes", "transactions")        # raw tables with customer_id
 _CATALOG = ("coupons", "item_prices", "items", "item_families", "plans", "addons")
+_LOOKED_UP = ("coupons", "item_prices", "plans", "addons")   # what a customer's rows read by id (map_customer)
+_REFERRING = ("subscriptions", "invoices", "credit_notes")    # the raw rows that name them
+TARGETED_REMAP_LIMIT = 25
 _PER_CUSTOMER_TABLES = [name for name, table in TABLES.items() if table.per_customer]
 
 
@@ -85,8 +93,21 @@ class _Mapping:
         return {v for (v,) in self.store.db.execute(f"SELECT DISTINCT {quote(column)} FROM {quote(table)}") if v}
 
     # ---- what to remap ----------------------------------------------------
-    def catalog_changed(self) -> bool:
-        return self.since is None or any(self._changed(table, "id") for table in _CATALOG)
+    def catalog_changes(self) -> dict[str, set[str]]:
+        """The catalog objects changed since the watermark, per table (every one on a first mapping)."""
+        if self.since is None:
+            return {table: self._all(table, "id") for table in _CATALOG}
+        return {table: self._changed(table, "id") for table in _CATALOG}
+
+    def referring_customers(self, object_ids: set[str]) -> set[str]:
+        """Customers whose subscriptions, invoices or credit notes name one of ``object_ids`` (as a JSON string)."""
+        customers: set[str] = set()
+        needles = sorted(f'"{object_id}"' for object_id in object_ids)
+        where = " OR ".join("instr(data, ?) > 0" for _ in needles)
+        for table in _REFERRING:
+            customers |= {c for (c,) in self.store.db.execute(
+                f"SELECT DISTINCT customer_id FROM {quote(table)} WHERE {where}", needles) if c}
+        return customers
 
     def affected_customers(self, everyone: bool) -> set[str]:
         if everyone:
@@ -168,13 +189,28 @@ class _Mapping:
                     f"AND customer_id IN ({', '.join('?' for _ in chunk)})", [before, PROVIDER, *chunk])}
         return changed
 
+    def priced_by_changed_plans(self, before: int) -> set[str]:
+        """Customers with items or lines on a price whose plan row changed after ``before``: their own
+        rows may be the same, but the MRR segments built from them read the price (its tiers, its
+        amount when an item carries none), so they must be rebuilt as a fresh store would build them."""
+        customers: set[str] = set()
+        for table in ("billing_subscription_items", "billing_invoice_lines"):
+            customers |= {c for (c,) in self.store.db.execute(
+                f"SELECT DISTINCT customer_id FROM {table} WHERE provider = ? AND _deleted = 0 AND plan_id IN "
+                "(SELECT id FROM billing_plans WHERE provider = ? AND _seq > ?)", [PROVIDER, PROVIDER, before]) if c}
+        return customers
+
     def run(self) -> set[str]:
         before = self.store.current_seq()
-        everyone = self.catalog_changed()
+        catalog = self.catalog_changes()
+        looked_up = set().union(*(catalog[table] for table in _LOOKED_UP))
+        everyone = self.since is None or len(looked_up) > TARGETED_REMAP_LIMIT
         customers = self.affected_customers(everyone)
-        if everyone:
+        if looked_up and not everyone:
+            customers |= self.referring_customers(looked_up)
+        if any(catalog.values()):
             self.write_plans()
         for chunk in _chunks(customers):
             self.write_customers(chunk)
         self.store.set_meta(WATERMARK_KEY, str(self.store.current_seq()))
-        return self.changed_since(before, customers)
+        return self.changed_since(before, customers) | self.priced_by_changed_plans(before)
