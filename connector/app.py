@@ -62,6 +62,7 @@ def sync(
         )
         with store.db.atomic():
             store.set_meta(sync_health.META_STARTED, str(int(time.time())))
+            sync_health.record_requests(store, None)
         progress = Progress.for_terminal(quiet)
         progress.held = True   # the mapping and MRR phases get their lines after the streams'
         store.changes = {}
@@ -85,14 +86,17 @@ def sync(
         report.phase_seconds["total"] = time.monotonic() - began
         log.info("sync finished in %.1fs: %s", report.phase_seconds["total"],
                  ", ".join(f"{name} {seconds:.1f}s" for name, seconds in report.phase_seconds.items() if name != "total"))
+        by_endpoint = conn.provider.tally.snapshot()
         report.requests = {
-            "requests": conn.provider.requests_made,
+            "requests": sum(by_endpoint.values()),
             "retries": conn.provider.retries,
             "rate_limited": conn.provider.rate_limited,
         }
+        report.requests_by_endpoint = by_endpoint
         with store.db.atomic():
             store.set_meta(sync_health.META_FINISHED, str(int(time.time())))
             store.set_meta(sync_health.META_OK, "0" if report.failures else "1")
+            sync_health.record_requests(store, by_endpoint)
         return report, store
     except sqlite3.Error as exc:
         # a full disk, a read-only file or a busy store, said as such for this store (by its code)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from .jsontext import canonical_json
+
 
 def _ref(value: Any) -> Any:
     """An id whether the field came expanded (a dict) or as a plain id."""
@@ -59,8 +61,6 @@ class RawTable:
     primary_key: tuple[str, ...] = ("id",)
 
     def to_row(self, obj: Mapping[str, Any]) -> dict[str, Any]:
-        from .store import canonical_json  # store imports this module
-
         row = {"id": obj["id"]}
         for column, _sql_type, path in self.columns:
             row[column] = _path(obj, path)

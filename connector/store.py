@@ -30,18 +30,12 @@ from typing import Any
 import sqlite_utils
 
 from .errors import StoreError
+from .jsontext import canonical_json
 from .streams import RAW_TABLES, RawTable
 
 META_COLUMNS = ("_synced_at", "_deleted", "_seq")
 
 Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
-
-
-def canonical_json(obj: Any) -> str:
-    """One text per value, so an unchanged object compares equal byte for byte."""
-    # ensure_ascii (the default) takes the C encoder's fastest path; the text
-    # stays canonical and every reader decodes the escapes.
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
 def quote(identifier: str) -> str:

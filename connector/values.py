@@ -27,9 +27,12 @@ MAX_EPOCH = 253_402_300_799
 _TIME_KEYS = frozenset({"created", "start", "end", "date"})
 _TIME_SUFFIXES = ("_at", "_start", "_end", "_date", "_anchor")
 
-# A JSON text without a run of 12 digits or an exponent holds no number near
-# either bound: most objects are cleared by one regex instead of a walk.
-_SUSPECT = re.compile(r"\d{12}|\d[eE]|NaN|Infinity")
+# A JSON text (every value follows ':', ',' or '[', and maybe spaces) whose numbers all
+# have fewer than 11 digits and no exponent holds no number near either bound: most objects
+# are cleared by one regex instead of a walk. Only numbers count, not digits inside strings
+# (ids such as "in_1e5..." would otherwise send nearly every object to the walk); a string
+# that looks like one only costs a walk.
+_SUSPECT = re.compile(r"[:,\[]\s*-?(?:\d{11}|\d+(?:\.\d+)?[eE]|NaN|Infinity)")
 
 
 class OutOfRange(ValueError):
@@ -54,8 +57,12 @@ def _is_time_key(key: str) -> bool:
     return key in _TIME_KEYS or key.endswith(_TIME_SUFFIXES)
 
 
+def _is_mapping(value: Any) -> bool:
+    return isinstance(value, dict) or isinstance(value, Mapping)   # dict first: the ABC check is slow
+
+
 def _walk(value: Any, path: str) -> str | None:
-    if isinstance(value, Mapping):
+    if _is_mapping(value):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
             if isinstance(item, (int, float)) and not isinstance(item, bool):
@@ -65,7 +72,7 @@ def _walk(value: Any, path: str) -> str | None:
                     return f"date out of range at {where}: {item!r} is not in years 1..9999"
                 if abs(item) > MAX_ABS_NUMBER:
                     return f"number out of range at {where}: {item!r}"
-            elif isinstance(item, (Mapping, list)):
+            elif isinstance(item, (dict, list)) or isinstance(item, Mapping):
                 problem = _walk(item, where)
                 if problem:
                     return problem
@@ -75,20 +82,29 @@ def _walk(value: Any, path: str) -> str | None:
             if isinstance(item, (int, float)) and not isinstance(item, bool):
                 if (isinstance(item, float) and not math.isfinite(item)) or abs(item) > MAX_ABS_NUMBER:
                     return f"number out of range at {where}: {item!r}"
-            elif isinstance(item, (Mapping, list)):
+            elif isinstance(item, (dict, list)) or isinstance(item, Mapping):
                 problem = _walk(item, where)
                 if problem:
                     return problem
     return None
 
 
-def object_problem(obj: Any, text: str | None = None) -> str | None:
-    """Why ``obj`` cannot be stored or mapped, or None. ``text``: its JSON, when already made."""
-    if not isinstance(obj, Mapping):
+def identity_problem(obj: Any) -> str | None:
+    """Why ``obj`` cannot even be keyed (not an object, no string id), or None."""
+    if not _is_mapping(obj):
         return f"not an object: a JSON {type(obj).__name__}"
     object_id = obj.get("id")
     if not isinstance(object_id, str) or not object_id:
         return "no id" if object_id in (None, "") else f"id is not a string: {object_id!r}"
+    return None
+
+
+def object_problem(obj: Any, text: str | None = None) -> str | None:
+    """Why ``obj`` cannot be stored or mapped, or None. ``text``: its canonical JSON, when already made
+    (the walk is then skipped for the objects whose text shows no suspect number)."""
+    problem = identity_problem(obj)
+    if problem is not None:
+        return problem
     if text is not None and not _SUSPECT.search(text):
         return None
     return _walk(obj, "")

@@ -12,11 +12,10 @@ pure functions of ``chargebee.py`` / ``chargebee_rows.py``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .. import quarantine
+from .. import jsontext, quarantine
 from ..quarantine import Rejected
 from ..store import Store, quote
 from ..values import MAX_ABS_NUMBER, object_problem
@@ -66,7 +65,7 @@ class _Mapping:
         """Live objects of a raw table; one that cannot be mapped is quarantined, the rest go on."""
         for data, in self.store.db.execute(
                 f"SELECT data FROM {quote(table)} WHERE _deleted = 0 AND {where}", list(params)):
-            obj = json.loads(data)
+            obj = jsontext.loads(data)
             problem = object_problem(obj, data)
             if problem is None:
                 yield obj

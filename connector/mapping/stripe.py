@@ -17,11 +17,10 @@ including customers whose items or lines use a price that changed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .. import quarantine
+from .. import jsontext, quarantine
 from ..quarantine import Rejected
 from ..store import Store, quote
 from ..values import MAX_ABS_NUMBER, OutOfRange, object_problem
@@ -100,7 +99,7 @@ class _Mapping:
         Stores written before objects were checked on the way in can hold one;
         skipping it keeps every other customer's mapping and MRR going.
         """
-        obj = json.loads(data)
+        obj = jsontext.loads(data)
         problem = object_problem(obj, data)
         if problem is None:
             return obj
@@ -128,7 +127,7 @@ class _Mapping:
         if isinstance(product, Mapping):
             return product.get("name")
         rows = self._rows("products", "id", [product]) if product else []
-        return json.loads(rows[0][2]).get("name") if rows else None
+        return jsontext.loads(rows[0][2]).get("name") if rows else None
 
     # ---- what to remap ----------------------------------------------------
     def affected_plan_ids(self) -> set[str]:
@@ -226,7 +225,7 @@ class _Mapping:
             for cid, data in self.store.db.execute(
                 f"SELECT {_EVENT_CUSTOMER}, data FROM events WHERE _deleted = 0 AND type = ? "
                 f"AND {_EVENT_CUSTOMER} IN ({', '.join('?' for _ in chunk)})", [SUBSCRIPTION_UPDATED, *chunk]):
-                bundles[cid].subscription_events.append(json.loads(data))
+                bundles[cid].subscription_events.append(jsontext.loads(data))
         return bundles
 
     def write_customers(self, mapped: Mapping[str, Any]) -> set[str]:
