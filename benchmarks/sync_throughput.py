@@ -190,7 +190,8 @@ def main() -> None:
     parser.add_argument("--timeline", action="store_true",
                         help="print the busiest endpoints' requests per 5 seconds (how the sync paced itself)")
     parser.add_argument("--profile", metavar="FILE",
-                        help="record the full sync with py-spy (--gil, collapsed stacks) into FILE")
+                        help="record the full sync with py-spy (--gil, collapsed stacks) into FILE; needs py-spy in .venv "
+                             "(.venv/bin/pip install py-spy); CPU and RSS are then py-spy's, not the sync's")
     parser.add_argument(
         "--compare-sequential", action="store_true",
         help="also sync the same account one request at a time (how tap-stripe and most connectors page) and print the ratio",

@@ -12,11 +12,11 @@ recognised as unchanged):
   float and refuses ``NaN``/``Infinity``, lone surrogates and nesting past 1,024;
   such bodies are read by ``json.loads``, whose ``NaN`` becomes a :class:`NonFinite`
   float, which orjson will not write (so the value checks still see ``NaN``);
-* **writing** (:func:`canonical_json`): orjson writes UTF-8 and DEL unescaped and
-  small floats as ``1e-7`` / ``0.00001``, where ``json.dumps`` escapes to ASCII and
-  writes ``1e-07``; a text holding any of those, or a value orjson refuses
-  (an integer past 64 bits, a NonFinite, a lone surrogate, a non-string key), is
-  written by ``json.dumps``.
+* **writing** (:func:`canonical_json`): orjson writes UTF-8 and DEL unescaped (they
+  are escaped here as ``json.dumps`` does) and small floats as ``1e-7`` / ``0.00001``
+  where ``json.dumps`` writes ``1e-07``; a text holding such a float, or a value orjson
+  refuses (an integer past 64 bits, a NonFinite, a lone surrogate, a non-string key),
+  is written by ``json.dumps``.
 
 A plain ``float('nan')`` built in Python (not read by :func:`loads`) would be
 written as ``null`` by orjson: canonical texts are only made of values read by
@@ -38,10 +38,20 @@ class NonFinite(float):
 
 _DIGITS = bytes.maketrans(b"123456789", b"000000000")
 _LONG_NUMBER = b"0" * 20   # twenty digits in a row: maybe an integer orjson would turn into a float
-# Where orjson's text may differ from json.dumps(ensure_ascii=True): a non-ASCII or DEL byte, or a
-# small float (orjson: 1e-7 and 0.00001, json: 1e-07 and 1e-05). A string that merely looks like
-# one ("re-send", "9e-") only costs the slower writer.
-_DIFFERS = re.compile(rb"[\x7f-\xff]|\de-|(?:^|[:,\[])-?0\.0000")
+# Where orjson writes a small float otherwise than json.dumps (1e-7 and 0.00001 against 1e-07 and
+# 1e-05): the standard library writes those texts. Searched only when a cheap test finds a candidate;
+# a string that merely looks like one ("re-send") only costs the slower writer.
+_SMALL_FLOAT = re.compile(rb"\de-|(?:^|[:,\[])-?0\.0000")
+# What json.dumps(ensure_ascii=True) escapes and orjson writes as it is: DEL and every non-ASCII character.
+_UNESCAPED = re.compile("[\x7f-\U0010ffff]")
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:   # as json.dumps writes it: a surrogate pair
+        code -= 0x10000
+        return "\\u%04x\\u%04x" % (0xD800 | (code >> 10), 0xDC00 | (code & 0x3FF))
+    return "\\u%04x" % code
 
 
 def loads(body: bytes | bytearray | str) -> Any:
@@ -66,6 +76,9 @@ def canonical_json(obj: Any) -> str:
         text = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
     except TypeError:   # orjson.JSONEncodeError: a value only the standard library writes
         return _standard(obj)
-    if _DIFFERS.search(text):
+    if (b"e-" in text or b"0.0000" in text) and _SMALL_FLOAT.search(text):
         return _standard(obj)
-    return text.decode("ascii")
+    if text.isascii() and b"\x7f" not in text:
+        return text.decode("ascii")
+    # non-ASCII characters only occur inside strings, where json.dumps writes them as \\uXXXX
+    return _UNESCAPED.sub(_escape, text.decode("utf-8"))
