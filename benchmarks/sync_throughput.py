@@ -4,15 +4,24 @@ Runs the demo server in its own process (its own core) with Stripe-like latency
 and a rate limit, runs `billing-connector sync` in another process, and reads
 the figures from the server's own counters and the sync process's rusage:
 
-* ceiling use          = successful requests/s ÷ the rate limit
+* ideal                = the shortest network phase Stripe's limits allow:
+                         max(fewest requests ÷ account limit,
+                             the busiest endpoint's fewest requests ÷ its limit)
+                         (the server enforces 25/s per route as Stripe does, unless told otherwise;
+                         every ``GET /v1/invoices/{id}/lines`` counts as one route)
+* efficiency           = ideal ÷ the network phase (first request to last response)
+* ceiling use          = successful requests/s ÷ the account limit
 * useful efficiency    = fewest list requests a complete extraction needs
-                         ÷ (wall seconds × the rate limit)
-* 429 share, objects/s, CPU ms per object (sync process), peak RSS.
+                         ÷ (network seconds × the account limit)
+* 429 share, objects/s, CPU ms per object (sync process), peak RSS, and when the
+  busiest endpoint's requests began and how busy it was kept.
 
 Then a nightly incremental run after ~1 % of customers changed.
 
-    .venv/bin/python benchmarks/sync_throughput.py --customers 5000 --rate-limit 25 --latency-ms 250
-    .venv/bin/python benchmarks/sync_throughput.py --customers 20000 --rate-limit 100 --latency-ms 250
+    .venv/bin/python benchmarks/sync_throughput.py --customers 2000 --rate-limit 25 --latency-ms 250
+    .venv/bin/python benchmarks/sync_throughput.py --customers 2000 --rate-limit 100 --latency-ms 250
+    # CPU alone: no latency, no limit, profiled with py-spy
+    .venv/bin/python benchmarks/sync_throughput.py --customers 2000 --rate-limit 0 --latency-ms 0 --profile /tmp/sync.txt
 """
 
 from __future__ import annotations
@@ -59,13 +68,22 @@ def control(url: str, path: str, body: dict | None = None) -> dict:
         return json.loads(resp.read() or b"{}")
 
 
-def run_sync(url: str, db: str, rate: float, per_endpoint: float, extra: list[str] = (), in_flight: int | None = None) -> dict:
+# The connector's ceiling when the server has no rate limit (--rate-limit 0): never the bottleneck.
+UNTHROTTLED = 100_000
+
+
+def run_sync(url: str, db: str, rate: float, per_endpoint: float, extra: list[str] = (), in_flight: int | None = None,
+             profile: str | None = None) -> dict:
     env = {**os.environ, "STRIPE_API_KEY": KEY, "STRIPE_API_BASE": url,
            **({"BILLING_CONNECTOR_MAX_IN_FLIGHT": str(in_flight)} if in_flight else {}),
            # 0 = no cap: a cap as high as the account ceiling never binds
-           "BILLING_CONNECTOR_MAX_REQUESTS_PER_SECOND_PER_ENDPOINT": str(per_endpoint or rate)}
+           "BILLING_CONNECTOR_MAX_REQUESTS_PER_SECOND_PER_ENDPOINT": str(per_endpoint or rate or UNTHROTTLED)}
     cmd = [str(BIN / "billing-connector"), "sync", "--db", db, "--quiet", "--skip-mrr",
-           "--max-requests-per-second", str(rate), *extra]
+           "--max-requests-per-second", str(rate or UNTHROTTLED), *extra]
+    if profile:
+        # py-spy samples the sync (GIL holders only) and writes a speedscope/flamegraph file;
+        # its own CPU is not the sync's, but rusage below counts children: read CPU from a run without it
+        cmd = [str(BIN / "py-spy"), "record", "--gil", "--nonblocking", "--rate", "50", "--format", "raw", "-o", profile, "--", *cmd]
     started = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -75,21 +93,79 @@ def run_sync(url: str, db: str, rate: float, per_endpoint: float, extra: list[st
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_mb": usage.ru_maxrss / 1024}
 
 
-def fewest_requests(db: str) -> tuple[int, int]:
-    """(fewest list requests for a complete extraction, objects extracted)."""
+# The endpoint each stream's list pages count against (the demo server's names for Stripe's routes).
+LIST_ENDPOINTS = {
+    "customers": "/v1/customers", "products": "/v1/products", "prices": "/v1/prices", "plans": "/v1/plans",
+    "coupons": "/v1/coupons", "promotion_codes": "/v1/promotion_codes", "subscriptions": "/v1/subscriptions",
+    "invoices": "/v1/invoices", "invoice_items": "/v1/invoiceitems", "credit_notes": "/v1/credit_notes",
+    "charges": "/v1/charges", "refunds": "/v1/refunds",
+}
+# Nested lists read in full when the parent's embedded ten are not all: (table, parent column, endpoint).
+NESTED_ENDPOINTS = (
+    ("invoice_line_items", "invoice", "/v1/invoices/{id}/lines"),
+    ("subscription_items", "subscription", "/v1/subscription_items"),
+    ("invoice_payments", "invoice", "/v1/invoice_payments"),
+)
+
+
+def fewest_requests(db: str) -> tuple[dict[str, int], int]:
+    """({endpoint: fewest requests a complete extraction needs there}, objects extracted).
+
+    One request per 100 objects of each stream, plus the pages of each nested list
+    longer than the ten its parent embeds (Stripe: ``GET /v1/invoices/{id}/lines``
+    for every invoice counts as ONE endpoint).
+    """
     conn = sqlite3.connect(db)
-    top = ["customers", "products", "prices", "plans", "coupons", "promotion_codes", "subscriptions",
-           "invoices", "invoice_items", "credit_notes", "charges", "refunds"]
-    requests = objects = 0
-    for table in top:
+    needed: dict[str, int] = {}
+    objects = 0
+    for table, endpoint in LIST_ENDPOINTS.items():
         n = conn.execute(f'select count(*) from "{table}"').fetchone()[0]
-        requests += max(1, math.ceil(n / 100))
+        needed["GET " + endpoint] = max(1, math.ceil(n / 100))
         objects += n
-    for child, parent in (("invoice_line_items", "invoice"), ("subscription_items", "subscription")):
-        for (count,) in conn.execute(f'select count(*) from "{child}" group by "{parent}" having count(*) > 10'):
-            requests += math.ceil(count / 100)
+    for child, parent, endpoint in NESTED_ENDPOINTS:
+        pages = sum(math.ceil(count / 100) for (count,) in conn.execute(
+            f'select count(*) from "{child}" group by "{parent}" having count(*) > 10'))
+        if pages:
+            needed["GET " + endpoint] = pages
         objects += conn.execute(f'select count(*) from "{child}"').fetchone()[0]
-    return requests, objects
+    return needed, objects
+
+
+def ideal_seconds(needed: dict[str, int], rate: float, per_endpoint: float) -> tuple[float, str]:
+    """The shortest possible network phase: max(all requests ÷ account limit, each endpoint's ÷ its limit)."""
+    bound, why = sum(needed.values()) / rate, "account limit"
+    if per_endpoint:
+        endpoint, most = max(needed.items(), key=lambda item: item[1])
+        if most / per_endpoint > bound:
+            bound, why = most / per_endpoint, f"busiest endpoint {endpoint} ({most:,} requests at {per_endpoint:g}/s)"
+    return bound, why
+
+
+def timeline_summary(stats: dict, endpoint: str, per_endpoint: float) -> str:
+    """When the endpoint's requests began and ended, and how busy it was meanwhile."""
+    seconds = stats.get("per_second", {}).get(endpoint) or []
+    busy = [i for i, n in enumerate(seconds) if n]
+    if not busy:
+        return f"{endpoint}: no requests"
+    first, last = busy[0], busy[-1]
+    span = last - first + 1
+    total = sum(seconds)
+    use = f", {100 * total / span / per_endpoint:.0f} % of its limit meanwhile" if per_endpoint else ""
+    return f"{endpoint}: first request in second {first}, last in second {last}: {total / span:.1f}/s{use}"
+
+
+def print_timeline(stats: dict, endpoints: list[str], width: int = 5) -> None:
+    """Requests per ``width`` seconds of each endpoint, side by side."""
+    per_second = stats.get("per_second", {})
+    series = {e: per_second.get(e) or [] for e in endpoints}
+    length = max((len(s) for s in per_second.values()), default=0)
+    series["other"] = [sum(s[i] for e, s in per_second.items() if e not in endpoints and i < len(s))
+                       for i in range(length)]
+    endpoints = [*endpoints, "other"]
+    print("  second " + "".join(f"{e.removeprefix('GET /v1/')[:22]:>24}" for e in endpoints))
+    for start in range(0, length, width):
+        cells = "".join(f"{sum(series[e][start:start + width]) / width:>24.1f}" for e in endpoints)
+        print(f"  {start:>6} {cells}")
 
 
 def stat(stats: dict, *names: str) -> int:
@@ -106,22 +182,30 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=250)
     parser.add_argument("--rate-limit", type=float, default=25)
     parser.add_argument(
-        "--per-endpoint-limit", type=float, default=25,
-        help="per-route limit of the server AND the connector's cap (0: none on either side)",
+        "--per-endpoint-limit", type=float, default=None,
+        help="per-route limit of the server AND the connector's cap (0: none on either side; "
+             "default 25 as Stripe's, none with --rate-limit 0)",
     )
     parser.add_argument("--skip-incremental", action="store_true")
+    parser.add_argument("--timeline", action="store_true",
+                        help="print the busiest endpoints' requests per 5 seconds (how the sync paced itself)")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="record the full sync with py-spy (--gil, collapsed stacks) into FILE; needs py-spy in .venv "
+                             "(.venv/bin/pip install py-spy); CPU and RSS are then py-spy's, not the sync's")
     parser.add_argument(
         "--compare-sequential", action="store_true",
         help="also sync the same account one request at a time (how tap-stripe and most connectors page) and print the ratio",
     )
     args = parser.parse_args()
+    if args.per_endpoint_limit is None:
+        args.per_endpoint_limit = 25.0 if args.rate_limit else 0.0
 
     proc, url = start_server(args)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             db = str(Path(tmp) / "bench.db")
             control(url, "/_demo/stats/reset", {})
-            run = run_sync(url, db, args.rate_limit, args.per_endpoint_limit)
+            run = run_sync(url, db, args.rate_limit, args.per_endpoint_limit, profile=args.profile)
             stats = control(url, "/_demo/stats")
             ok = stat(stats, "ok", "successful", "succeeded")
             # The network phase, from the server's own clock: first request to last response.
@@ -129,17 +213,30 @@ def main() -> None:
             limited = stat(stats, "rate_limited", "429")
             total = stat(stats, "total", "requests")
             needed, objects = fewest_requests(db)
-            print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+            minimum = sum(needed.values())
+            ideal, bound = ideal_seconds(needed, args.rate_limit or math.inf, args.per_endpoint_limit)
+            print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+                  f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f} at the end")
             per_route = f"{args.per_endpoint_limit:g} req/s per route" if args.per_endpoint_limit else "no per-route limit"
             print(f"account: {args.customers} customers, {objects:,} objects; server {args.latency_ms} ms latency, "
                   f"limit {args.rate_limit:g} req/s, {per_route}")
             print(f"full sync: {run['wall']:.1f} s wall ({network:.1f} s between first request and last response), {total:,} requests ({ok:,} ok, {limited:,} answered 429 = {100 * limited / max(1, total):.2f} %)")
+            print(f"  ideal              {ideal:.1f} s   (bound by the {bound}; fewest requests needed: {minimum:,})")
+            print(f"  efficiency         {100 * ideal / network:.1f} %   (ideal ÷ network phase)")
             print(f"  requests/s (ok)    {ok / network:.1f}")
-            print(f"  ceiling use        {100 * ok / network / args.rate_limit:.1f} %")
-            print(f"  useful efficiency  {100 * needed / (network * args.rate_limit):.1f} %   (fewest requests needed: {needed:,})")
+            if args.rate_limit:
+                print(f"  ceiling use        {100 * ok / network / args.rate_limit:.1f} %")
+                print(f"  useful efficiency  {100 * minimum / (network * args.rate_limit):.1f} %   (fewest needed ÷ seconds × account limit)")
             print(f"  objects/s          {objects / network:,.0f}")
             print(f"  CPU per object     {1000 * run['cpu'] / max(1, objects):.3f} ms   ({run['cpu']:.1f} s CPU)")
             print(f"  peak RSS           {run['maxrss_mb']:.0f} MB")
+            busiest = max(needed, key=needed.get)
+            print("  " + timeline_summary(stats, busiest, args.per_endpoint_limit))
+            print("  requests per endpoint (made / fewest needed): " + ", ".join(
+                f"{name.removeprefix('GET ')} {stats['endpoints'].get(name, 0):,}/{count:,}"
+                for name, count in sorted(needed.items(), key=lambda item: -item[1])))
+            if args.timeline:
+                print_timeline(stats, sorted(needed, key=needed.get, reverse=True)[:5])
             if args.compare_sequential:
                 sequential_db = str(Path(tmp) / "sequential.db")
                 control(url, "/_demo/stats/reset", {})
@@ -147,7 +244,8 @@ def main() -> None:
                 seq_stats = control(url, "/_demo/stats")
                 seq_network = seq_stats["last_request_at"] - seq_stats["first_request_at"] + args.latency_ms / 1000
                 print(f"one request in flight (the usual connector): {seq_network:.1f} s, "
-                      f"{seq_stats['successful'] / seq_network:.1f} req/s = {100 * seq_stats['successful'] / seq_network / args.rate_limit:.1f} % of the ceiling; "
+                      f"{seq_stats['successful'] / seq_network:.1f} req/s = {100 * seq_stats['successful'] / seq_network / args.rate_limit:.1f} % of the ceiling, "
+                      f"{100 * ideal / seq_network:.1f} % of the ideal; "
                       f"this connector is {seq_network / network:.1f}x faster on the same account")
             if args.skip_incremental:
                 return

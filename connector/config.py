@@ -65,6 +65,31 @@ def _string_list(value: Any) -> list[str]:
     return list(value)
 
 
+def _endpoint_rates(value: Any) -> dict[str, float]:
+    """Requests/s per endpoint: a TOML table, or ``ROUTE=RATE,ROUTE=RATE`` in the environment."""
+    if isinstance(value, str):
+        pairs = []
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            route, sep, rate = part.rpartition("=")
+            if not sep or not route.strip():
+                raise ValueError(f"{part!r} is not ROUTE=RATE (e.g. /v1/invoices/:id/lines=20)")
+            pairs.append((route.strip(), rate))
+        value = dict(pairs)
+    if not isinstance(value, Mapping):
+        raise ValueError("must be a table of route = requests per second")
+    rates = {}
+    for route, rate in value.items():
+        if not isinstance(route, str) or not route.startswith("/"):
+            raise ValueError(f"{route!r} is not an API route (e.g. /v1/invoices/:id/lines)")
+        try:
+            rates[route] = _positive_float(rate)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{route}: {exc}") from None
+    return rates
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str                  # attribute on Settings
@@ -137,6 +162,10 @@ SETTINGS: tuple[Setting, ...] = (
         "Cap per API route (e.g. /v1/invoices/:id/lines), under the account ceiling; Stripe's is about 25/s.",
     ),
     Setting(
+        "endpoint_limits", "stripe.endpoint_limits", "BILLING_CONNECTOR_ENDPOINT_LIMITS", _endpoint_rates, None,
+        "Requests/s of routes whose limit is not the per-endpoint default (route = rate; env ROUTE=RATE,...).",
+    ),
+    Setting(
         "max_in_flight", "stripe.max_in_flight", "BILLING_CONNECTOR_MAX_IN_FLIGHT", _positive_int, None,
         "Requests kept in flight at once; default: enough to fill the rate at the observed latency.",
     ),
@@ -190,6 +219,7 @@ class Settings:
     api_base: str | None = None
     max_requests_per_second: float | None = None
     max_requests_per_second_per_endpoint: float = STRIPE_PER_ENDPOINT_REQUESTS_PER_SECOND
+    endpoint_limits: dict[str, float] | None = None
     max_in_flight: int | None = None
     timeout_seconds: float = 30.0
     max_retries: int = 8

@@ -43,7 +43,8 @@ def connect_stripe(settings: Settings, environ: Mapping[str, str] | None = None)
     key = settings.api_key(environ)
     livemode = "_live_" in key
     rate = settings.max_requests_per_second or default_rate(livemode)
-    limiter = RateLimiter(rate, per_endpoint=min(rate, settings.max_requests_per_second_per_endpoint))
+    limiter = RateLimiter(rate, per_endpoint=min(rate, settings.max_requests_per_second_per_endpoint),
+                          endpoint_rates=settings.endpoint_limits)
     provider = StripeProvider(
         key, api_base=settings.api_base, timeout=settings.timeout_seconds, limiter=limiter,
         retry_policy=_retry_policy(settings),

@@ -1,9 +1,8 @@
 """Rate limiting and retries, shared by every provider.
 
-* :class:`RateLimiter` — one token bucket per account, plus a cap per endpoint.
-  A 429 that arrives anyway halves the rate for a while (multiplicative
-  decrease) and the rate climbs back additively, so we settle just under the
-  real limit instead of hammering it.
+* :class:`RateLimiter` (``limiter.py``) — the account's rate, a budget per
+  endpoint, the busiest endpoint served first, AIMD on a 429.
+* :class:`RequestTally` — requests made per endpoint (what a run read).
 * :func:`call_with_retries` — the one retry policy (tenacity). Providers
   classify each failure *before* it gets here: they raise :class:`Retryable`
   for what may be retried (429, 5xx, resets, timeouts, unparseable bodies,
@@ -22,6 +21,9 @@ from typing import TypeVar
 import tenacity
 
 from .errors import UpstreamUnavailable
+from .limiter import RateLimiter
+
+__all__ = ["RateLimiter", "RequestTally", "Retryable", "RetryPolicy", "call_with_retries"]
 
 T = TypeVar("T")
 
@@ -36,85 +38,30 @@ class Retryable(Exception):
         self.retry_after = retry_after
 
 
-class _Bucket:
-    """A token bucket; `take` blocks until a token is available."""
+class RequestTally:
+    """Requests made, per endpoint (the provider's name for a route); thread-safe.
 
-    def __init__(self, rate: float, burst: float):
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.updated = time.monotonic()
-
-    def _refill(self, now: float) -> None:
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-
-    def wait_time(self, now: float) -> float:
-        self._refill(now)
-        if self.tokens >= 1:
-            return 0.0
-        return (1 - self.tokens) / self.rate
-
-
-class RateLimiter:
-    """Requests per second for one account, with a per-endpoint cap and AIMD on 429.
-
-    Thread-safe: fetcher threads call :meth:`acquire` before every request.
+    What a run read, for the sync summary and ``status``: Stripe also allocates
+    read requests to an account over time, so a nightly sync says how small it stayed.
     """
 
-    def __init__(self, rate: float, per_endpoint: float | None = None, burst_seconds: float = 0.2):
-        self.ceiling = rate
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        # A small burst keeps the pipe full without overshooting a server's own bucket.
-        self._burst = max(1.0, rate * burst_seconds)
-        self._account = _Bucket(rate, self._burst)
-        self._per_endpoint = per_endpoint
-        self._endpoints: dict[str, _Bucket] = {}
-        self._last_decrease = 0.0  # monotonic time of the last 429 cut
-        self._last_recover: float | None = None
+        self.by_endpoint: dict[str, int] = {}
+
+    def count(self, endpoint: str) -> None:
+        with self._lock:
+            self.by_endpoint[endpoint] = self.by_endpoint.get(endpoint, 0) + 1
 
     @property
-    def rate(self) -> float:
-        return self._account.rate
-
-    def acquire(self, endpoint: str) -> None:
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                self._recover(now)
-                buckets = [self._account]
-                if self._per_endpoint:
-                    bucket = self._endpoints.get(endpoint)
-                    if bucket is None:
-                        cap = min(self._per_endpoint, self._account.rate)
-                        bucket = self._endpoints[endpoint] = _Bucket(cap, max(1.0, cap * 0.2))
-                    buckets.append(bucket)
-                delay = max(b.wait_time(now) for b in buckets)
-                if delay == 0:
-                    for b in buckets:
-                        b.tokens -= 1
-                    return
-            time.sleep(delay)
-
-    def on_rate_limited(self) -> None:
-        """Multiplicative decrease: a 429 means the shared ceiling is lower than we thought."""
+    def total(self) -> int:
         with self._lock:
-            now = time.monotonic()
-            self._account._refill(now)
-            self._account.rate = max(1.0, self._account.rate * 0.7)
-            self._account.tokens = min(self._account.tokens, 0.0)
-            self._last_decrease = now
+            return sum(self.by_endpoint.values())
 
-    def _recover(self, now: float) -> None:
-        """Additive increase back towards the configured ceiling, about 1 req/s per second."""
-        if self._account.rate >= self.ceiling:
-            return
-        last = self._last_recover if self._last_recover is not None else now
-        self._last_recover = now
-        if now - self._last_decrease < 1.0:
-            return
-        self._account._refill(now)
-        self._account.rate = min(self.ceiling, self._account.rate + (now - last) * max(1.0, self.ceiling / 20))
+    def snapshot(self) -> dict[str, int]:
+        """Requests per endpoint, busiest first (ties by name)."""
+        with self._lock:
+            return dict(sorted(self.by_endpoint.items(), key=lambda item: (-item[1], item[0])))
 
 
 @dataclass(frozen=True)

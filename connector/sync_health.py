@@ -9,6 +9,7 @@ data, and the person reading them is told so.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .output_values import iso_utc as _iso
@@ -16,12 +17,35 @@ from .output_values import iso_utc as _iso
 META_STARTED = "last_sync_started_at"
 META_FINISHED = "last_sync_finished_at"
 META_OK = "last_sync_ok"
+# {endpoint: requests} of the last run that finished; emptied when a run starts (an interrupted
+# run's reads are not known, and the previous run's would be taken for them)
+META_REQUESTS = "last_sync_requests"
+
+
+def record_requests(store, by_endpoint: dict[str, int] | None) -> None:
+    """Inside the caller's transaction: the run's requests per endpoint (None: a run has begun)."""
+    store.set_meta(META_REQUESTS, json.dumps(by_endpoint) if by_endpoint is not None else "")
+
+
+def _requests(store) -> dict[str, int] | None:
+    text = store.meta(META_REQUESTS)
+    if not text:
+        return None
+    try:
+        by_endpoint = json.loads(text)
+    except ValueError:
+        return None   # written by us, so never; an edited file reads as unknown rather than failing
+    if not isinstance(by_endpoint, dict):
+        return None
+    return {str(k): v for k, v in by_endpoint.items() if isinstance(v, int) and not isinstance(v, bool) and v >= 0}
 
 
 def last_sync(store) -> dict[str, Any]:
-    """``{"started_at", "finished_at", "ok", "interrupted", "partial", "warning"}`` (times ISO-8601 UTC).
+    """``{"started_at", "finished_at", "ok", "interrupted", "partial", "warning", "requests",
+    "requests_by_endpoint"}`` (times ISO-8601 UTC).
 
-    ``ok`` is None when no sync ever finished. ``partial`` is True when the last
+    ``ok`` is None when no sync ever finished; the requests are the last finished run's (None
+    when none finished, or the last run was interrupted). ``partial`` is True when the last
     sync failed for a stream or was interrupted; ``warning`` then says so in one
     line and what to do.
     """
@@ -39,6 +63,7 @@ def last_sync(store) -> dict[str, Any]:
             f"the last sync, finished {_iso(finished)}, failed for some streams: these figures come from "
             "partial data; run `billing-connector sync` and read its errors"
         )
+    by_endpoint = None if interrupted else _requests(store)
     return {
         "started_at": _iso(started),
         "finished_at": _iso(finished),
@@ -46,6 +71,8 @@ def last_sync(store) -> dict[str, Any]:
         "interrupted": interrupted,
         "partial": interrupted or failed,
         "warning": warning,
+        "requests": sum(by_endpoint.values()) if by_endpoint is not None else None,
+        "requests_by_endpoint": by_endpoint,
     }
 
 

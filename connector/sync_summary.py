@@ -1,7 +1,7 @@
 """What one sync did, as data (``sync --format json``) and as lines for a person or a log.
 
 Per stream: rows now live, and rows created, updated and deleted by this run
-(counted by the store as it writes); the run's requests, retries and 429s; and
+(counted by the store as it writes); the run's requests (in total and per endpoint), retries and 429s; and
 the seconds spent fetching, mapping and computing MRR.
 """
 
@@ -50,6 +50,7 @@ def sync_summary(db: str, report, counts: dict[str, int], exit_code: int) -> dic
             "total": _seconds(seconds.get("total", report.seconds)),
         },
         "requests": report.requests.get("requests", 0),
+        "requests_by_endpoint": dict(report.requests_by_endpoint),
         "retries": report.requests.get("retries", 0),
         "rate_limited": report.requests.get("rate_limited", 0),
         "full_reads": list(report.full_reads),
@@ -76,8 +77,20 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
             f"  {row['stream']:<20} {row['rows']:>9,} {row['created']:>8,} {row['updated']:>8,} {row['deleted']:>8,}"
             + ("  FAILED" if row["error"] else "")
         )
+    if summary.get("requests_by_endpoint"):
+        lines.append("  " + requests_line(summary["requests_by_endpoint"]))
     if summary["events_applied"]:
         lines.append(f"  events applied: {summary['events_applied']:,}, objects re-read: {summary['objects_refetched']:,}")
     if summary["mrr_customers"] is not None:
         lines.append(f"  MRR refreshed for {summary['mrr_customers']:,} customers")
     return lines
+
+
+def requests_line(by_endpoint: dict[str, int], most: int = 6) -> str:
+    """``requests per endpoint: /v1/invoices 120, /v1/customers 20, ... (+3 more: 5)``, busiest first."""
+    ranked = sorted(by_endpoint.items(), key=lambda item: (-item[1], item[0]))
+    shown = ", ".join(f"{endpoint} {count:,}" for endpoint, count in ranked[:most])
+    rest = ranked[most:]
+    if rest:
+        shown += f" (+{len(rest)} more: {sum(count for _, count in rest):,})"
+    return f"requests per endpoint: {shown}"

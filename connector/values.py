@@ -10,10 +10,8 @@ becomes a date through :func:`epoch_to_date`, which raises :class:`OutOfRange`
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import threading
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from typing import Any
@@ -29,11 +27,21 @@ MAX_EPOCH = 253_402_300_799
 _TIME_KEYS = frozenset({"created", "start", "end", "date"})
 _TIME_SUFFIXES = ("_at", "_start", "_end", "_date", "_anchor")
 
-# A JSON text whose numbers have at most 10 digits and no exponent holds no number near
-# either bound (the earliest epoch has 11 digits, the latest 12): most objects are cleared
-# by one regex instead of a walk. Only numbers count: a JSON number follows ":", "[" or
-# ",", while ids such as "il_1e9X" (a digit, then an "e") are strings.
-_SUSPECT = re.compile(r"[:\[,]\s*-?\d(?:\d{10}|[\d.]*[eE])|NaN|Infinity")
+# A JSON text whose numbers all have fewer than 11 digits and no exponent holds no number near
+# either bound: most objects are cleared by a few scans of the text instead of a walk. A string
+# that looks like such a number (an 11-digit phone number, "NaN") only costs the walk.
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_ELEVEN_DIGITS = b"0" * 11
+# a number with an exponent (after ':', ',' or '[': not "ABE4341E-0026", an invoice number)
+_EXPONENT = re.compile(rb"[:,\[]\s*-?\d+(?:\.\d+)?[eE][+-]?\d")
+
+
+def _suspect(text: str) -> bool:
+    """Whether the text may hold a number past the bounds (a long number, an exponent, NaN, Infinity)."""
+    raw = text.encode("utf-8", "surrogatepass")
+    return (b"NaN" in raw or b"Infinity" in raw or _ELEVEN_DIGITS in raw.translate(_ZEROS)
+            or ((b"e+" in raw or b"e-" in raw or b"E+" in raw or b"E-" in raw)
+                and _EXPONENT.search(raw) is not None))
 
 
 class OutOfRange(ValueError):
@@ -58,8 +66,12 @@ def _is_time_key(key: str) -> bool:
     return key in _TIME_KEYS or key.endswith(_TIME_SUFFIXES)
 
 
+def _is_mapping(value: Any) -> bool:
+    return isinstance(value, dict) or isinstance(value, Mapping)   # dict first: the ABC check is slow
+
+
 def _walk(value: Any, path: str) -> str | None:
-    if isinstance(value, Mapping):
+    if _is_mapping(value):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
             if isinstance(item, (int, float)) and not isinstance(item, bool):
@@ -69,7 +81,7 @@ def _walk(value: Any, path: str) -> str | None:
                     return f"date out of range at {where}: {item!r} is not in years 1..9999"
                 if abs(item) > MAX_ABS_NUMBER:
                     return f"number out of range at {where}: {item!r}"
-            elif isinstance(item, (Mapping, list)):
+            elif isinstance(item, (dict, list)) or isinstance(item, Mapping):
                 problem = _walk(item, where)
                 if problem:
                     return problem
@@ -79,66 +91,29 @@ def _walk(value: Any, path: str) -> str | None:
             if isinstance(item, (int, float)) and not isinstance(item, bool):
                 if (isinstance(item, float) and not math.isfinite(item)) or abs(item) > MAX_ABS_NUMBER:
                     return f"number out of range at {where}: {item!r}"
-            elif isinstance(item, (Mapping, list)):
+            elif isinstance(item, (dict, list)) or isinstance(item, Mapping):
                 problem = _walk(item, where)
                 if problem:
                     return problem
     return None
 
 
-def object_problem(obj: Any, text: str | None = None) -> str | None:
-    """Why ``obj`` cannot be stored or mapped, or None. ``text``: its JSON, when already made."""
-    if not isinstance(obj, Mapping):
+def identity_problem(obj: Any) -> str | None:
+    """Why ``obj`` cannot even be keyed (not an object, no string id), or None."""
+    if not _is_mapping(obj):
         return f"not an object: a JSON {type(obj).__name__}"
     object_id = obj.get("id")
     if not isinstance(object_id, str) or not object_id:
         return "no id" if object_id in (None, "") else f"id is not a string: {object_id!r}"
-    if text is not None and not _SUSPECT.search(text):
+    return None
+
+
+def object_problem(obj: Any, text: str | None = None) -> str | None:
+    """Why ``obj`` cannot be stored or mapped, or None. ``text``: its canonical JSON, when already made
+    (the walk is then skipped for the objects whose text shows no suspect number)."""
+    problem = identity_problem(obj)
+    if problem is not None:
+        return problem
+    if text is not None and not _suspect(text):
         return None
     return _walk(obj, "")
-
-
-# Digits an integer needs to reach either bound: 12 (MAX_EPOCH has 12; "-" and MIN_EPOCH's 11
-# digits make 12 characters too); MAX_ABS_NUMBER is further out still.
-_SUSPECT_NUMBER_CHARS = 12
-
-
-class _CheckingDecoder(json.JSONDecoder):
-    """``json.loads`` whose number hooks flag a number that may be out of range (one per thread)."""
-
-    def __init__(self) -> None:
-        super().__init__(parse_int=self._int, parse_float=self._float, parse_constant=self._constant)
-        self.suspect = False
-
-    def _int(self, text: str) -> int:
-        if len(text) >= _SUSPECT_NUMBER_CHARS:
-            self.suspect = True
-        return int(text)
-
-    def _float(self, text: str) -> float:
-        if len(text) >= _SUSPECT_NUMBER_CHARS or "e" in text or "E" in text:
-            self.suspect = True
-        return float(text)
-
-    def _constant(self, text: str) -> float:
-        self.suspect = True     # NaN, Infinity, -Infinity
-        return float(text)
-
-
-_decoders = threading.local()
-
-
-def loads_checked(text: str) -> tuple[Any, str | None]:
-    """``(json.loads(text), object_problem of it)``, the number check made by the parser itself.
-
-    Scanning the text with a regex (``object_problem(obj, text)``) costs several times the
-    parse; the parser's number hooks see every number anyway, and only an object with a
-    long or exponent number is walked."""
-    decoder = getattr(_decoders, "decoder", None)
-    if decoder is None:
-        decoder = _decoders.decoder = _CheckingDecoder()
-    decoder.suspect = False
-    obj = decoder.decode(text)
-    if decoder.suspect or not isinstance(obj, Mapping) or not obj.get("id") or not isinstance(obj["id"], str):
-        return obj, object_problem(obj)
-    return obj, None

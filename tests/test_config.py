@@ -108,3 +108,17 @@ def test_example_config_works_when_copied_as_the_readme_says(tmp_path, monkeypat
     assert settings.max_requests_per_second_per_endpoint == 25.0
     for name in ("api_base", "api_key_env", "max_requests_per_second", "streams"):
         assert settings.sources[name] == "default", name
+
+
+def test_endpoint_limits_from_a_toml_table_or_the_environment(tmp_path):
+    path = write(tmp_path, '[stripe]\nendpoint_limits = { "/v1/invoices/:id/lines" = 20, "/v1/search" = 5 }\n')
+    assert load_settings(path, environ={}).endpoint_limits == {"/v1/invoices/:id/lines": 20.0, "/v1/search": 5.0}
+    env = {"BILLING_CONNECTOR_ENDPOINT_LIMITS": "/v1/invoices/:id/lines=10, /v1/customers=12.5"}
+    assert load_settings(path, environ=env).endpoint_limits == {"/v1/invoices/:id/lines": 10.0, "/v1/customers": 12.5}
+    assert load_settings(write(tmp_path, ""), environ={}).endpoint_limits is None
+
+
+@pytest.mark.parametrize("value", ["/v1/customers", "customers=5", "/v1/customers=0", "/v1/customers=fast"])
+def test_a_bad_endpoint_limit_is_a_config_error_naming_it(value):
+    with pytest.raises(ConfigError, match="BILLING_CONNECTOR_ENDPOINT_LIMITS"):
+        load_settings(None, environ={"BILLING_CONNECTOR_ENDPOINT_LIMITS": value})

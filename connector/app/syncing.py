@@ -73,6 +73,7 @@ def _sync_into(
     )
     with store.db.atomic():
         store.set_meta(sync_health.META_STARTED, str(int(time.time())))
+        sync_health.record_requests(store, None)
     progress = Progress.for_terminal(quiet)
     progress.held = True   # the mapping and MRR phases get their lines after the streams'
     store.changes = {}
@@ -96,14 +97,17 @@ def _sync_into(
     report.phase_seconds["total"] = time.monotonic() - began
     log.info("sync finished in %.1fs: %s", report.phase_seconds["total"],
              ", ".join(f"{name} {seconds:.1f}s" for name, seconds in report.phase_seconds.items() if name != "total"))
+    by_endpoint = conn.provider.tally.snapshot()
     report.requests = {
-        "requests": conn.provider.requests_made,
+        "requests": sum(by_endpoint.values()),
         "retries": conn.provider.retries,
         "rate_limited": conn.provider.rate_limited,
     }
+    report.requests_by_endpoint = by_endpoint
     with store.db.atomic():
         store.set_meta(sync_health.META_FINISHED, str(int(time.time())))
         store.set_meta(sync_health.META_OK, "0" if report.failures else "1")
+        sync_health.record_requests(store, by_endpoint)
     return report
 
 

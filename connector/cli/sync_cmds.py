@@ -6,7 +6,7 @@ import click
 
 from .. import app
 from ..errors import EXIT_PERMISSION, EXIT_REJECTED
-from ..sync_summary import exit_code_of, summary_lines, sync_summary
+from ..sync_summary import exit_code_of, requests_line, summary_lines, sync_summary
 from .options import common_options, provider_options, quiet_logging, settings_from
 from .output import output_options, print_csv, print_json, print_table, warn
 
@@ -94,7 +94,10 @@ def status(config_path, db, output_format):
                f"API {info['api_version'] or '-'}")
     if last["finished_at"] or last["started_at"]:
         state = "interrupted" if last["interrupted"] else "ok" if last["ok"] else "failed for some streams"
-        click.echo(f"last sync: started {last['started_at'] or '-'}, finished {last['finished_at'] or '-'} ({state})")
+        click.echo(f"last sync: started {last['started_at'] or '-'}, finished {last['finished_at'] or '-'} ({state})"
+                   + (f", {last['requests']:,} requests" if last["requests"] is not None else ""))
+        if last["requests_by_endpoint"]:
+            click.echo("  " + requests_line(last["requests_by_endpoint"]))
     else:
         click.echo("last sync: none yet")
     print_table(info["streams"], columns)

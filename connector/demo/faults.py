@@ -164,7 +164,8 @@ class Realism:
     def reset_stats(self) -> None:
         with self.lock:
             self.counters = {"total": 0, "successful": 0, "rate_limited": 0, "by_status": {},
-                             "faults": {}, "endpoints": {}, "first_request_at": None, "last_request_at": None}
+                             "faults": {}, "endpoints": {}, "first_request_at": None, "last_request_at": None,
+                             "per_second": {}}
 
     def count(self, endpoint: str, status: int | None, fault: str | None) -> None:
         moment = time.time()
@@ -183,8 +184,14 @@ class Realism:
             counters["endpoints"][endpoint] = counters["endpoints"].get(endpoint, 0) + 1
             counters["first_request_at"] = counters["first_request_at"] or moment
             counters["last_request_at"] = moment
+            # answers per endpoint in each second since the first request (how a client paced itself)
+            second = int(moment - counters["first_request_at"])
+            timeline = counters["per_second"].setdefault(endpoint, [])
+            timeline.extend([0] * (second + 1 - len(timeline)))
+            timeline[second] += 1
 
     def stats(self) -> dict:
         with self.lock:
             return {**self.counters, "by_status": dict(self.counters["by_status"]),
-                    "faults": dict(self.counters["faults"]), "endpoints": dict(self.counters["endpoints"])}
+                    "faults": dict(self.counters["faults"]), "endpoints": dict(self.counters["endpoints"]),
+                    "per_second": {k: list(v) for k, v in self.counters["per_second"].items()}}

@@ -17,7 +17,8 @@ rules then random faults (see ``faults.py``), then the answer (``api.py``).
 Control endpoints need no key and bypass all of that:
 
     GET  /_demo/stats          counters (total, successful, rate_limited, by_status, faults,
-                               endpoints, first_request_at, last_request_at)
+                               endpoints, first_request_at, last_request_at, per_second:
+                               answers per endpoint in each second from the first request)
     POST /_demo/stats/reset
     GET  /_demo/config         the current knobs;  POST /_demo/config  JSON of knobs to change
     POST /_demo/clock          {"advance_seconds": N} -> {"clock": epoch}

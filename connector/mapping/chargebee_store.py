@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from .. import jsontext
 from ..store import quarantine
 from ..store.quarantine import Rejected
 from ..store import Store, quote
-from ..values import MAX_ABS_NUMBER, loads_checked
+from ..values import MAX_ABS_NUMBER, object_problem
 from .chargebee import plan_rows
 from .chargebee_rows import CustomerRaw, map_customer
 from .chargebee_shapes import PROVIDER
@@ -73,7 +74,8 @@ class _Mapping:
         """Live objects of a raw table; one that cannot be mapped is quarantined, the rest go on."""
         for data, in self.store.db.execute(
                 f"SELECT data FROM {quote(table)} WHERE _deleted = 0 AND {where}", list(params)):
-            obj, problem = loads_checked(data)
+            obj = jsontext.loads(data)
+            problem = object_problem(obj, data)
             if problem is None:
                 yield obj
             else:

@@ -17,14 +17,14 @@ including customers whose items or lines use a price that changed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from .. import jsontext
 from ..store import quarantine
 from ..store.quarantine import Rejected
 from ..store import Store, quote
-from ..values import MAX_ABS_NUMBER, OutOfRange, loads_checked
+from ..values import MAX_ABS_NUMBER, OutOfRange, object_problem
 from .schema import TABLES, ensure_schema
 from .stripe_plans import PROVIDER, plan_row
 from .stripe_rows import CustomerRaw, map_customer
@@ -103,7 +103,8 @@ class _Mapping:
         Stores written before objects were checked on the way in can hold one;
         skipping it keeps every other customer's mapping and MRR going.
         """
-        obj, problem = loads_checked(data)
+        obj = jsontext.loads(data)
+        problem = object_problem(obj, data)
         if problem is None:
             return obj
         quarantine.record(self.store, [Rejected.of(table, obj, f"cannot be mapped: {problem}")])
@@ -130,7 +131,7 @@ class _Mapping:
         if isinstance(product, Mapping):
             return product.get("name")
         rows = self._rows("products", "id", [product]) if product else []
-        return json.loads(rows[0][2]).get("name") if rows else None
+        return jsontext.loads(rows[0][2]).get("name") if rows else None
 
     # ---- what to remap ----------------------------------------------------
     def affected_plan_ids(self) -> set[str]:
@@ -228,7 +229,7 @@ class _Mapping:
             for cid, data in self.store.db.execute(
                 f"SELECT {_EVENT_CUSTOMER}, data FROM events WHERE _deleted = 0 AND type = ? "
                 f"AND {_EVENT_CUSTOMER} IN ({', '.join('?' for _ in chunk)})", [SUBSCRIPTION_UPDATED, *chunk]):
-                bundles[cid].subscription_events.append(json.loads(data))
+                bundles[cid].subscription_events.append(jsontext.loads(data))
         return bundles
 
     def write_customers(self, mapped: Mapping[str, Any]) -> set[str]:

@@ -103,6 +103,9 @@ class Page:
     # child table -> list of (parent id, complete list of children)
     children: dict[str, list[tuple[str, list[dict[str, Any]]]]] = field(default_factory=dict)
     requests: int = 1  # HTTP requests this page took, nested follow-ups included
+    # child table -> parent ids whose list was left to ``read_children`` (``list_page(defer_children=True)``,
+    # offered by providers that have a ``read_children``: Stripe)
+    deferred: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def has_more(self) -> bool:

@@ -30,13 +30,14 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from .. import jsontext
 from ..errors import AuthError, ConfigError, ConnectorError, PaginationError, UpstreamUnavailable
-from ..http import Retryable, RetryPolicy, call_with_retries
+from ..http import RequestTally, Retryable, RetryPolicy, call_with_retries
 from ..store import AccountIdentity
 from .chargebee_budget import MinuteBudget
 from . import chargebee_catalog
 from .base import EventPage, Page
-from .chargebee_catalog import EVENTS, LINE_ITEMS_PAGE_SIZE, PC1, PC2, STREAMS, CbStream, streams_for
+from .chargebee_catalog import EVENTS, LINE_ITEMS_PAGE_SIZE, PC1, PC2, STREAMS, CbStream, endpoint_of, streams_for
 from .chargebee_errors import CatalogIncompatible, NotFound, classify
 from .paging import CursorLedger
 
@@ -119,7 +120,7 @@ class ChargebeeProvider:
         self.catalog_version = catalog_version
         self._local = threading.local()
         self._lock = threading.Lock()
-        self.requests_made = 0
+        self.tally = RequestTally()  # requests made, per endpoint (endpoint_of)
         self.rate_limited = 0
         self.retries = 0
         self._offsets = CursorLedger()  # the loop guard's memory: offsets followed, per read
@@ -129,6 +130,10 @@ class ChargebeeProvider:
         """The site's streams once its catalog version is known (``identify``); before, every stream
         of either version (so a stream name can be checked before any request)."""
         return streams_for(self.catalog_version) if self.catalog_version else dict(STREAMS)
+
+    @property
+    def requests_made(self) -> int:
+        return self.tally.total
 
     # ---- one request ------------------------------------------------------
     def _session(self) -> requests.Session:
@@ -142,8 +147,7 @@ class ChargebeeProvider:
     def _send(self, path: str, params: Mapping[str, str]) -> requests.Response:
         """One HTTP GET inside the budget; transport failures classified."""
         with self.budget.request():
-            with self._lock:
-                self.requests_made += 1
+            self.tally.count(endpoint_of(path))
             try:
                 return self._session().get(self.base_url + path, params=dict(params), timeout=self.timeout)
             except requests.ConnectionError as exc:
@@ -184,7 +188,7 @@ class ChargebeeProvider:
         """The JSON body of a 200, else the classified failure raised (a 429 also stops the budget)."""
         if response.status_code == 200:
             try:
-                data = response.json()
+                data = jsontext.loads(response.content)
             except ValueError:
                 raise Retryable("transport", "response body was not valid JSON") from None
             if not isinstance(data, dict):

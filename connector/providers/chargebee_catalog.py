@@ -226,3 +226,12 @@ def changed_objects(event: Mapping[str, Any]) -> list[tuple[str, str]]:
 def event_time(event: Mapping[str, Any]) -> int:
     occurred = event.get("occurred_at")
     return occurred if isinstance(occurred, int) and not isinstance(occurred, bool) else 0
+
+
+def endpoint_of(path: str) -> str:
+    """The endpoint a request counts under: ``/invoices/inv_123`` -> ``/invoices/:id`` (a collection,
+    then an object of it; the API's paths have no deeper shape the connector reads)."""
+    parts = path.strip("/").split("/")
+    if len(parts) >= 2:
+        parts[1] = ":id"
+    return "/" + "/".join(parts)

@@ -11,17 +11,18 @@ this module imports ``stripe``.
 from __future__ import annotations
 
 import logging
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 from typing import Any
 
 import stripe
+from stripe import _api_requestor as stripe_requestor, _util as stripe_util
 
+from .. import jsontext
 from ..constants import MAX_RESPONSE_BYTES, PAGE_SIZE, STRIPE_API_VERSION
 from ..errors import PermissionDenied
-from ..http import RateLimiter, Retryable, RetryPolicy, call_with_retries
+from ..http import RateLimiter, RequestTally, Retryable, RetryPolicy, call_with_retries
 from ..store import AccountIdentity
 from . import stripe_catalog
 from .base import CursorGone, EventPage, Page
@@ -36,6 +37,23 @@ __all__ = ["PERMISSIONS", "STREAMS", "StripeProvider", "classify", "endpoint_of"
 UNKNOWN_ACCOUNT_ID = {False: "acct_unknown_test", True: "acct_unknown_live"}
 
 log = logging.getLogger("billing_connector.stripe")
+
+
+def _when_enabled(write: Any, level: int, console_levels: tuple[str, ...]) -> Any:
+    """The SDK's log call, made only when someone reads it (``STRIPE_LOG`` or the ``stripe`` logger).
+
+    Its requestor formats every response body for a debug line before the logger
+    decides to drop it (a ``repr`` of the whole page: 4 % of the sync's CPU).
+    """
+    def log_call(message: str, **params: Any) -> None:
+        if stripe_util._console_log_level() in console_levels or stripe_util.logger.isEnabledFor(level):
+            write(message, **params)
+    return log_call
+
+
+if hasattr(stripe_requestor, "log_debug") and hasattr(stripe_util, "_console_log_level"):
+    stripe_requestor.log_debug = _when_enabled(stripe_util.log_debug, logging.DEBUG, ("debug",))
+    stripe_requestor.log_info = _when_enabled(stripe_util.log_info, logging.INFO, ("debug", "info"))
 
 
 def _unexpanded_discounts(parent: dict[str, Any], children: list[dict[str, Any]]) -> bool:
@@ -97,7 +115,7 @@ class StripeProvider:
         self.limiter = limiter
         self.retry_policy = retry_policy or RetryPolicy()
         self._lock = threading.Lock()
-        self.requests_made = 0
+        self.tally = RequestTally()  # requests made, per route (endpoint_of)
         self.retries = 0
         self.rate_limited = 0  # 429s (each also counted in retries)
         self.nested_workers = 32
@@ -106,17 +124,22 @@ class StripeProvider:
         self._cursors = CursorLedger()  # the loop guard's memory, per listing
         self._warned_events_filter = False
 
+    @property
+    def requests_made(self) -> int:
+        return self.tally.total
+
     # ---- one request --------------------------------------------------------
     def _get(
         self, path: str, params: Mapping[str, Any], *, stream: str | None, is_list: bool = False
     ) -> dict[str, Any]:
         what = f"GET {path}"
 
+        endpoint = endpoint_of(path)
+
         def attempt() -> dict[str, Any]:
             if self.limiter is not None:
-                self.limiter.acquire(endpoint_of(path))
-            with self._lock:
-                self.requests_made += 1
+                self.limiter.acquire(endpoint)
+            self.tally.count(endpoint)
             log.debug("GET %s %s", path, dict(params))
             data = self._request_json(path, params, what, stream)
             if is_list and (data.get("object") != "list" or not isinstance(data.get("data"), list)):
@@ -137,9 +160,10 @@ class StripeProvider:
         """One GET through the SDK's requestor, the body parsed by us.
 
         The SDK builds the request (auth, pinned Stripe-Version, telemetry) and
-        types error responses; a 2xx body we parse with plain ``json.loads``:
-        the SDK's own parse makes OrderedDicts, which cost twice the CPU to read
-        and again to store — at 10,000 objects/s that is the whole budget.
+        types error responses; a 2xx body we parse ourselves (``jsontext.loads``:
+        orjson, the standard library at its edges): the SDK's own parse makes
+        OrderedDicts, which cost twice the CPU to read and again to store — at
+        10,000 objects/s that is the whole budget.
         """
         requestor = self._client._requestor
         try:
@@ -151,7 +175,7 @@ class StripeProvider:
             raise classify(exc, what, stream) from None
         if 200 <= status < 300:
             try:
-                data = json.loads(body)
+                data = jsontext.loads(body)
             except ValueError:
                 raise Retryable("transport", "response body was not valid JSON") from None
             except RecursionError:
@@ -224,11 +248,16 @@ class StripeProvider:
     def list_page(
         self, stream: str, *, page_token: str | None, updated_since: int | None = None,
         created_gte: int | None = None, created_lt: int | None = None, partition: str | None = None,
+        defer_children: bool = False,
     ) -> Page:
         """One page, newest first; the token is the last object's id (``starting_after``).
 
         Stripe lists have no updated-since filter: its streams are kept up to
         date by events, so ``updated_since`` is refused rather than ignored.
+        An embedded child list that must be read in full (truncated, or its
+        discounts' coupons unexpanded) is read here, or with ``defer_children``
+        left out of ``page.children`` and named in ``page.deferred`` for
+        :meth:`read_children` (the sync then pages on without waiting for it).
         """
         if updated_since is not None:
             raise ValueError("Stripe lists cannot filter by update time; its streams follow events")
@@ -255,20 +284,37 @@ class StripeProvider:
             raise
         page = Page(objects=objects, next_token=next_token)
         for child in spec.children:
-            # Truncated child lists are read in parallel: one invoice page can hold
-            # a dozen invoices with more than 10 lines, and reading them one after
-            # the other would keep the page (and its slice) waiting for seconds.
+            to_read = [self._needs_read(stream, obj, child) for obj in objects]
+            if self.limiter is not None and any(to_read):
+                # work known ahead on the child's endpoint (the busiest one, for invoice lines)
+                first = next(obj["id"] for obj, read in zip(objects, to_read) if read)
+                self.limiter.expect(endpoint_of(child.list_request(first)[0]), sum(to_read))
+            if defer_children:
+                page.deferred[child.table] = [obj["id"] for obj, read in zip(objects, to_read) if read]
+                page.children[child.table] = [
+                    (obj["id"], self._embedded_children(obj, child)) for obj, read in zip(objects, to_read) if not read]
+                continue
+            # Child lists are read in parallel: one invoice page can hold a dozen invoices
+            # with more than 10 lines, and reading them one after the other would keep the
+            # page (and its slice) waiting for seconds.
             pending = [
-                (obj["id"], self._nested_pool().submit(self._complete_children, stream, obj, child, page))
-                if (obj.get(child.field) or {}).get("has_more")
-                else (obj["id"], None)
-                for obj in objects
+                self._nested_pool().submit(self._read_child_list, stream, obj["id"], child) if read else None
+                for obj, read in zip(objects, to_read)
             ]
-            page.children[child.table] = [
-                (obj_id, future.result() if future is not None else self._complete_children(stream, obj, child, page))
-                for (obj_id, future), obj in zip(pending, objects)
-            ]
+            page.children[child.table] = []
+            for obj, future in zip(objects, pending):
+                if future is None:
+                    page.children[child.table].append((obj["id"], self._embedded_children(obj, child)))
+                    continue
+                children, requests = future.result()
+                page.requests += requests
+                page.children[child.table].append((obj["id"], children))
         return page
+
+    def read_children(self, stream: str, child_table: str, parent_id: str) -> list[dict[str, Any]]:
+        """A parent's complete child list, one that ``list_page(defer_children=True)`` named in ``deferred``."""
+        child = next(c for c in STREAMS[stream].children if c.table == child_table)
+        return self._read_child_list(stream, parent_id, child)[0]
 
     def _nested_pool(self) -> ThreadPoolExecutor:
         """Threads for nested-list follow-ups; the rate limiter, not this pool, sets the pace."""
@@ -282,21 +328,28 @@ class StripeProvider:
             self._nested.shutdown(wait=False, cancel_futures=True)
             self._nested = None
 
-    def _complete_children(
-        self, stream: str, parent: dict[str, Any], child: StripeChild, page: Page
-    ) -> list[dict[str, Any]]:
+    def _needs_read(self, stream: str, parent: dict[str, Any], child: StripeChild) -> bool:
+        """Whether the parent's embedded child list is not the whole list the store needs.
+
+        Truncated (``has_more``), or carrying discounts whose coupons only a read
+        of the child list itself can expand (when the server takes expansions).
+        """
         embedded = parent.get(child.field) or {}
-        children = list(embedded.get("data") or [])
-        if embedded.get("has_more") or (
+        return bool(embedded.get("has_more")) or (
             child.discounts_need_coupons and stream not in self._unexpandable
-            and _unexpanded_discounts(parent, children)
-        ):
-            path, extra = child.list_request(parent["id"])
-            children, requests = self._read_all(path, extra, stream)
-            with self._lock:
-                page.requests += requests
+            and _unexpanded_discounts(parent, list(embedded.get("data") or [])))
+
+    @staticmethod
+    def _embedded_children(parent: dict[str, Any], child: StripeChild) -> list[dict[str, Any]]:
         # Older API versions omit the parent on lines; the key needs it.
-        return [c if c.get(child.parent_column) else {**c, child.parent_column: parent["id"]} for c in children]
+        return [c if c.get(child.parent_column) else {**c, child.parent_column: parent["id"]}
+                for c in (parent.get(child.field) or {}).get("data") or []]
+
+    def _read_child_list(self, stream: str, parent_id: str, child: StripeChild) -> tuple[list[dict[str, Any]], int]:
+        """(the whole child list, requests made), read from the child's own endpoint."""
+        path, extra = child.list_request(parent_id)
+        children, requests = self._read_all(path, extra, stream)
+        return [c if c.get(child.parent_column) else {**c, child.parent_column: parent_id} for c in children], requests
 
     def _read_all(self, path: str, extra: Mapping[str, Any], stream: str) -> tuple[list[dict[str, Any]], int]:
         """Every page of a nested list, through the paging chokepoint."""
@@ -355,8 +408,11 @@ class StripeProvider:
 
     def fetch_children(self, stream: str, parent: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         """Complete child lists of a re-fetched parent (incremental sync)."""
-        page = Page(objects=[parent], next_token=None)
-        return {child.table: self._complete_children(stream, parent, child, page) for child in STREAMS[stream].children}
+        return {
+            child.table: (self._read_child_list(stream, parent["id"], child)[0] if self._needs_read(stream, parent, child)
+                          else self._embedded_children(parent, child))
+            for child in STREAMS[stream].children
+        }
 
     def events_page(
         self, *, types: list[str], occurred_after: int, occurred_until: int, page_token: str | None

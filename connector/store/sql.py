@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
+
+from ..jsontext import canonical_json  # noqa: F401 (one text per value, so an unchanged object compares equal byte for byte; re-exported)
 
 # Every data table ends with these (docs/store.md): when the row last changed, the
 # soft-delete flag, and the store-wide change sequence that last changed it.
@@ -14,13 +14,6 @@ META_COLUMNS_SQL = (
     '"_deleted" INTEGER NOT NULL DEFAULT 0',
     '"_seq" INTEGER NOT NULL',
 )
-
-
-def canonical_json(obj: Any) -> str:
-    """One text per value, so an unchanged object compares equal byte for byte."""
-    # ensure_ascii (the default) takes the C encoder's fastest path; the text
-    # stays canonical and every reader decodes the escapes.
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
 def quote(identifier: str) -> str:

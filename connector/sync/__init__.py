@@ -68,6 +68,7 @@ class SyncReport:
     # request counters, and seconds per phase (fetch, mapping, mrr)
     changes: dict[str, dict[str, int]] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
+    requests_by_endpoint: dict[str, int] = field(default_factory=dict)  # the provider's RequestTally
     phase_seconds: dict[str, float] = field(default_factory=dict)
     rejected: int = 0        # records quarantined this run (sync and MRR refresh): exit 8
 
@@ -151,27 +152,21 @@ def run_sync(
                 if "updated_since" not in state:
                     report.full_reads.append(stream)
 
-        _read_in_full(fulls, make_pipeline, store, report)
-        if history_stream and store.meta(HISTORY_PENDING) == "1" and history_stream not in report.failures:
-            # What a full read cannot say: when each subscription changed. The events Stripe still
-            # keeps (30 days) up to where the full read's events cursor starts; pending until read.
-            history_state = store.get_state(history_stream) or {}
-            if history_state.get("phase") == "incremental":
-                read_until = int(history_state.get("events_cursor", now))
-                history = EventsHistory(store, provider, {}, read_until, progress)
-                failures = history.store_history(
-                    make_pipeline, max(now - provider.events_retention_seconds + RETENTION_MARGIN_SECONDS, 0),
-                    read_until)
-                report.events_seen += history.events_seen
-                unreadable = {k: v for k, v in failures.items() if isinstance(v, PermissionDenied)}
-                report.failures.update({k: v for k, v in failures.items() if k not in unreadable})
-                if unreadable:
-                    # a server without events: MRR dates changes by the rule for undated ones; say so
-                    log.warning("events: %s; changes made before this sync are dated by the rule for "
-                                "undated changes (docs/mrr-rules.md)", next(iter(unreadable.values())))
-                elif not failures:
-                    with store.db.atomic():
-                        store.set_meta(HISTORY_PENDING, "0")
+        history = _pending_history(store, provider, history_stream, fulls, now, progress)
+        failures = _read_in_full(fulls, make_pipeline, store, report, history,
+                                 max(now - provider.events_retention_seconds + RETENTION_MARGIN_SECONDS, 0))
+        if history is not None:
+            report.events_seen += history.events_seen
+            unreadable = {k: v for k, v in failures.items() if isinstance(v, PermissionDenied)}
+            report.failures.update({k: v for k, v in failures.items() if k not in unreadable})
+            if unreadable:
+                # a server without events: MRR dates changes by the rule for undated ones; say so
+                log.warning("events: %s; changes made before this sync are dated by the rule for "
+                            "undated changes (docs/mrr-rules.md)", next(iter(unreadable.values())))
+            elif not failures and history_stream not in report.failures \
+                    and (store.get_state(history_stream) or {}).get("phase") == "incremental":
+                with store.db.atomic():
+                    store.set_meta(HISTORY_PENDING, "0")
 
         states = {stream: store.get_state(stream) or {} for stream in streams if stream not in report.failures
                   and provider.streams[stream].incremental == INCREMENTAL_BY_EVENTS}
@@ -213,15 +208,34 @@ def run_sync(
     return report
 
 
-def _read_in_full(fulls: list[FullRead], make_pipeline: Callable[[], Pipeline], store: Store, report: SyncReport) -> None:
-    if not fulls:
-        return
+def _pending_history(store: Store, provider: Provider, history_stream: str | None, fulls: list[FullRead],
+                     now: int, progress: Progress) -> EventsHistory | None:
+    """The read of the events the provider still keeps, when the history stream's first full read
+    needs them (``HISTORY_PENDING``): up to where that read's events cursor starts."""
+    if not history_stream or store.meta(HISTORY_PENDING) != "1":
+        return None
+    state = store.get_state(history_stream) or {}
+    if state.get("phase") != "incremental" and history_stream not in {full.stream for full in fulls}:
+        return None   # its full read is not under way this run: the events wait for it
+    return EventsHistory(store, provider, {}, int(state.get("events_cursor", now)), progress)
+
+
+def _read_in_full(fulls: list[FullRead], make_pipeline: Callable[[], Pipeline], store: Store, report: SyncReport,
+                  history: EventsHistory | None = None, history_since: int = 0) -> dict[str, ConnectorError]:
+    """Run the full reads (and the history's events since ``history_since``, alongside) in one pipeline;
+    the stream failures go to the report, the history's are returned."""
+    if not fulls and history is None:
+        return {}
     pipeline = make_pipeline()
     for full in fulls:
         full.start(pipeline)
-    report.failures.update(pipeline.run(store.db.atomic))
+    if history is not None:
+        history.start(pipeline, history_since)
+    failures = pipeline.run(store.db.atomic)
+    report.failures.update({k: v for k, v in failures.items() if k != EVENTS_STREAM})
     for full in fulls:
         report.rows_read[full.stream] = full.rows
+    return {k: v for k, v in failures.items() if k == EVENTS_STREAM}
 
 
 def _excuse_optional(provider: Provider, report: SyncReport) -> None:

@@ -32,6 +32,9 @@ from .pipeline import Job, Pipeline
 log = logging.getLogger("billing_connector.sync")
 
 CHUNK_SECONDS = 24 * 3600
+# The history's window is read in chunks this long, in parallel: each ends with a partial page,
+# so fewer chunks waste fewer requests; ten are enough to keep the events endpoint busy.
+HISTORY_CHUNK_SECONDS = 3 * 24 * 3600
 EVENTS_TABLE = "events"
 
 
@@ -92,7 +95,6 @@ class EventsPass:
             if page.next_token == token:
                 raise PaginationError("the events list handed back the page token it was given; refusing to loop")
             token = page.next_token
-        self.events_seen += len(events)
         return sorted(events.values(), key=lambda e: (self.provider.event_time(e), e["id"]))
 
     def _chunk(self, make_pipeline, start: int, end: int) -> dict[str, Any]:
@@ -103,6 +105,7 @@ class EventsPass:
             return self._scan(start, end)
 
         def keep(result: list[dict[str, Any]]) -> None:
+            self.events_seen += len(result)
             events.extend(result)
 
         pipeline.submit(Job(EVENTS_TABLE, scan, keep))
@@ -182,23 +185,42 @@ class EventsHistory(EventsPass):
     provider names (``provider.history_event_types``; Stripe's
     ``customer.subscription.updated``). Reading them on the first sync too
     gives a fresh store the same dates as a store synced nightly for a month.
+
+    The window is read as chunks of a few days in parallel, alongside the full reads (a
+    month of events one page after the other would be the last thing the sync
+    waits for). A server seen ignoring the window lists every event for every
+    chunk: the chunks not yet read are then skipped and the window is read once,
+    whole (the paging chokepoint leaves out what lies outside it).
     """
 
-    def store_history(self, make_pipeline, start: int, end: int) -> dict[str, Any]:
-        """Read and store them; returns the failures (by stream), as the other passes do."""
-        if start >= end:
-            return {}
-        found: list[dict[str, Any]] = []
+    def start(self, pipeline: Pipeline, start: int) -> None:
+        """Submit the reads of ``(start, until]``; their failures come back from ``pipeline.run``."""
+        end = self.until
+        self._window = (start, end)
+        self._whole = False
+        chunk_end = end
+        while chunk_end > start:   # newest first: the changes most likely still to matter
+            chunk_start = max(start, chunk_end - HISTORY_CHUNK_SECONDS)
+            self._submit(pipeline, chunk_start, chunk_end)
+            chunk_end = chunk_start
 
-        def scan() -> list[dict[str, Any]]:
+    def _submit(self, pipeline: Pipeline, start: int, end: int) -> None:
+        whole = (start, end) == self._window
+
+        def scan() -> tuple[int, list[dict[str, Any]]]:
+            if self._whole and not whole:
+                return 0, []   # the window is read whole instead
             # no types[] filter, as in the events pass: not every Stripe-like server accepts one
-            return [e for e in self._scan(start, end) if e.get("type") in self.provider.history_event_types]
+            events = self._scan(start, end)
+            return len(events), [e for e in events if e.get("type") in self.provider.history_event_types]
 
-        def keep(events: list[dict[str, Any]]) -> None:
-            found.extend(events)
+        def keep(result: tuple[int, list[dict[str, Any]]]) -> None:
+            seen, events = result
+            self.events_seen += seen
             if events:
                 self.store.upsert_objects(EVENTS_TABLE, events)
+            if self.window_ignored and not self._whole and self._window[1] - self._window[0] > HISTORY_CHUNK_SECONDS:
+                self._whole = True
+                self._submit(pipeline, *self._window)
 
-        pipeline: Pipeline = make_pipeline()
         pipeline.submit(Job(EVENTS_TABLE, scan, keep))
-        return pipeline.run(self.store.db.atomic)

@@ -12,8 +12,17 @@ time its pages carried (``max_updated``) and, for a read of what changed,
 the ``updated_since`` its tokens were issued under (a token is only valid with
 its filters). A partitioned stream (Stripe lists test clocks' objects apart)
 first lists its partitions and adds a slice per partition
-(``partitions_listed`` then records it). When the last slice finishes the
-stream turns ``{"phase": "incremental", ...}``.
+(``partitions_listed`` then records it). When the last slice finishes and no
+child list is left to read, the stream turns ``{"phase": "incremental", ...}``.
+
+Child lists the provider leaves to read apart (``Page.deferred``: Stripe's
+invoice lines beyond the ten an invoice embeds) do not hold their page back:
+the page is written with its other children, and ``pending_children`` records
+``[child table, parent id]`` in the same transaction; each list is then read
+by a job of its own and written with its entry removed. So the invoice list is
+read at its own endpoint's pace, the line reads queue up from the first
+seconds (the busiest endpoint kept busy), and a crash loses no list: a resume
+reads the pending ones.
 """
 
 from __future__ import annotations
@@ -26,8 +35,11 @@ from typing import Any
 
 from ..errors import NotFound, PermissionDenied
 from ..providers.base import INCREMENTAL_BY_EVENTS, CursorGone, FilterIgnored, Provider
+from .. import quarantine
 from ..store import Store
-from .pages import ENUMS, PreparedPage, prepare_page, replace_children, soft_delete_unseen, write_page, write_prepared
+from .pages import (
+    ENUMS, PreparedPage, child_rows, prepare_page, replace_children, soft_delete_unseen, write_page, write_prepared,
+)
 from .pipeline import Job, Pipeline
 from .slices import Slice, advance, restart_without_cursor
 
@@ -60,8 +72,20 @@ class FullRead:
         # A server seen ignoring `created` filters is read by token only, this run and after a resume.
         self.splittable = self.spec.sliceable and not state.get("unsliceable")
         self.partitioned = self.spec.partitioned
+        # Its pages bring nested lists to read (invoice lines: the busiest endpoint): its pages
+        # go first and, when endpoint budgets bind below the account's (live mode), it splits into
+        # many slices early, so that endpoint has work from the start. Where the account's limit
+        # binds (test mode) every extra slice is a partial page the account pays for: it does not.
+        self.feeds_nested = bool(self.spec.child_lists)
+        limiter = getattr(provider, "limiter", None)
+        self.split_early = self.feeds_nested and limiter is not None and limiter.endpoints_bind()
+        # The provider can read a child list apart (Stripe): pages do not wait for them.
+        self.defers = self.feeds_nested and callable(getattr(provider, "read_children", None))
+        self.pending: list[tuple[str, str]] = [tuple(p) for p in state.get("pending_children") or []]
 
     def start(self, pipeline: Pipeline) -> None:
+        for child_table, parent_id in list(self.pending):   # left by an interrupted run
+            self._submit_children(pipeline, child_table, parent_id)
         listed = self.state.get("partitions_listed") or self.state.get("test_clocks_listed")
         if self.partitioned and not listed:
             # Before any slice runs: the read must not finish before the partitions' slices exist.
@@ -94,9 +118,10 @@ class FullRead:
             if slice_id not in self.slices:
                 return current, None  # dropped by a fall-back while queued: no request for it
             try:
+                extra = {"defer_children": True} if self.defers else {}
                 page = self.provider.list_page(
                     self.stream, page_token=current.after, updated_since=self.updated_since,
-                    created_gte=current.gte, created_lt=current.lt, partition=current.partition,
+                    created_gte=current.gte, created_lt=current.lt, partition=current.partition, **extra,
                 )
             except CursorGone:
                 return current, None
@@ -112,7 +137,7 @@ class FullRead:
                 return
             self._apply(pipeline, slice_id, *result)
 
-        pipeline.submit(Job(self.stream, fetch, apply))
+        pipeline.submit(Job(self.stream, fetch, apply, priority=0 if self.feeds_nested else 1))
 
     def _apply(self, pipeline: Pipeline, slice_id: int, current: Slice, page: PreparedPage | None) -> None:
         if page is None:
@@ -122,12 +147,15 @@ class FullRead:
             self._submit(pipeline, slice_id)
             return
         write_prepared(self.store, self.spec, page, track_seen=self.state.get("refresh", False))
+        for child_table, parent_id in page.deferred:
+            self.pending.append((child_table, parent_id))
+            self._submit_children(pipeline, child_table, parent_id)
         self.rows += page.count
         if page.max_updated is not None:
             self.state["max_updated"] = max(page.max_updated, self.state.get("max_updated") or 0)
         self.progress.advance(self.stream, page.count)
-        nxt, split = advance(current, page.ends, page.has_more, self.splittable, pipeline.has_idle_capacity(),
-                             next_token=page.next_token)
+        nxt, split = advance(current, page.ends, page.has_more, self.splittable,
+                             self.split_early or pipeline.has_idle_capacity(), next_token=page.next_token)
         if nxt is None:
             del self.slices[slice_id]
         else:
@@ -136,7 +164,7 @@ class FullRead:
         if split is not None:
             new_id = next(self._ids)
             self.slices[new_id] = split
-        if not self.slices:
+        if not self.slices and not self.pending:
             self._finish()
             return
         self._save()
@@ -144,6 +172,30 @@ class FullRead:
             self._submit(pipeline, slice_id)
         if new_id is not None:
             self._submit(pipeline, new_id)
+
+    def _submit_children(self, pipeline: Pipeline, child_table: str, parent_id: str) -> None:
+        """Read one parent's child list apart; written (and its pending entry dropped) when it comes."""
+        child = next(c for c in self.spec.child_lists if c.table == child_table)
+
+        def fetch() -> tuple[list[dict[str, Any]] | None, list]:
+            children = self.provider.read_children(self.stream, child_table, parent_id)
+            rejected: list = []
+            return child_rows(child, parent_id, children, self.store.raw_tables, rejected), rejected
+
+        def apply(result: tuple[list[dict[str, Any]] | None, list]) -> None:
+            rows, rejected = result
+            quarantine.record(self.store, rejected)
+            if rows is not None:
+                table = self.store.raw_tables[child_table]
+                self.store.replace_children(child_table, table.primary_key, child.parent_column, {parent_id: rows})
+                quarantine.release(self.store, child_table, [row["id"] for row in rows])
+            self.pending.remove((child_table, parent_id))
+            if not self.slices and not self.pending:
+                self._finish()
+            else:
+                self._save()
+
+        pipeline.submit(Job(self.stream, fetch, apply, priority=0, lane=child_table))
 
     def _read_by_cursor_only(self, pipeline: Pipeline, reason: FilterIgnored) -> None:
         """Drop every slice and re-read the stream from its start, following the token alone.
@@ -167,6 +219,8 @@ class FullRead:
     def _save(self) -> None:
         self.state["slices"] = [s.to_state() for s in self.slices.values()]
         self.state["rows"] = self.rows
+        if self.pending or "pending_children" in self.state:
+            self.state["pending_children"] = [list(p) for p in self.pending]
         self.store.set_state(self.stream, self.state)
 
     def _finish(self) -> None:

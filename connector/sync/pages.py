@@ -14,11 +14,11 @@ from typing import Any
 
 from ..store import quarantine
 from ..errors import PaginationError
-from ..providers.base import Page, StreamSpec
+from ..providers.base import Child, Page, StreamSpec
 from ..store.quarantine import Rejected
 from ..store import Store
 from ..store.tables import RawTable
-from ..values import object_problem
+from ..values import identity_problem, object_problem
 from .enums import EnumWatch
 
 SEEN_TABLE = "_full_refresh_seen"
@@ -39,6 +39,8 @@ class PreparedPage:
     # the latest update time among the page's objects (streams read by updated_since), else None
     max_updated: int | None = None
     next_token: str | None = None   # the provider's token for the next page
+    # (child table, parent id) of the child lists the provider left to read (Page.deferred)
+    deferred: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -49,7 +51,7 @@ def _rows(spec: RawTable, stream: str, objects: list[Any], rejected: list[Reject
     """(store rows, the objects they came from); what cannot be stored goes to ``rejected``."""
     rows, kept = [], []
     for obj in objects:
-        problem = object_problem(obj)
+        problem = identity_problem(obj)   # the rest is checked on the text to_row makes
         if problem is None:
             row = spec.to_row(obj)
             problem = object_problem(obj, row["data"])
@@ -89,19 +91,28 @@ def prepare_page(stream: str, page: Page, spec: StreamSpec, tables: Mapping[str,
     for child in spec.child_lists:
         if child.table not in page.children:
             continue
-        child_table, column, child_spec = child.table, child.parent_column, tables[child.table]
-        by_parent = prepared.children.setdefault(child_table, {})
-        for parent_id, children in page.children[child_table]:
-            if parent_id not in kept_ids:
-                continue
-            named = [{**c, column: c.get(column) or parent_id} if isinstance(c, dict) else c for c in children]
-            before = len(rejected)
-            child_rows, _ = _rows(child_spec, child_table, named, rejected)
-            if len(rejected) == before:
-                by_parent[parent_id] = child_rows
-            # else: a child could not be stored; the parent's stored children are left as
-            # they were rather than replaced by an incomplete list (which would delete one)
+        by_parent = prepared.children.setdefault(child.table, {})
+        for parent_id, children in page.children[child.table]:
+            if parent_id in kept_ids:
+                rows = child_rows(child, parent_id, children, tables, rejected)
+                if rows is not None:
+                    by_parent[parent_id] = rows
+    # lists left to read (page.deferred): of the parents kept; the others will not be written
+    prepared.deferred = [(table, parent_id) for table, ids in page.deferred.items() for parent_id in ids
+                         if parent_id in kept_ids]
     return prepared
+
+
+def child_rows(child: Child, parent_id: str, children: list[Any], tables: Mapping[str, RawTable],
+               rejected: list[Rejected]) -> list[dict[str, Any]] | None:
+    """A parent's child list as store rows, or None when one child cannot be stored (it goes to
+    ``rejected``): the parent's stored children are then left as they were rather than replaced by
+    an incomplete list (which would delete one)."""
+    column = child.parent_column
+    named = [{**c, column: c.get(column) or parent_id} if isinstance(c, dict) else c for c in children]
+    before = len(rejected)
+    rows, _ = _rows(tables[child.table], child.table, named, rejected)
+    return rows if len(rejected) == before else None
 
 
 def _max_updated(spec: StreamSpec, objects: list[dict[str, Any]]) -> int | None:

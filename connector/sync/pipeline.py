@@ -24,6 +24,10 @@ class Job:
     group: str                                  # fairness and failure unit (a stream)
     fetch: Callable[[], Any]                    # runs in a worker thread
     apply: Callable[[Any], None]                # runs in the writer, inside the transaction
+    # 0: work behind the busiest endpoint (a stream whose pages bring nested lists to read, and
+    # those reads): started before the rest while its lane holds less than a third of the workers
+    priority: int = 1
+    lane: str = ""                              # a queue of its own within the group (child-list reads)
 
 
 class Pipeline:
@@ -37,30 +41,36 @@ class Pipeline:
     def __init__(self, workers: int, per_group_limit: int | None = None):
         self.workers = max(1, workers)
         self.per_group_limit = per_group_limit or self.workers
-        self._queue: dict[str, deque[Job]] = defaultdict(deque)
-        self._order: list[str] = []
+        # queued and running jobs per (group, lane): a group's child-list reads queue apart from its pages
+        self._queue: dict[tuple[str, str], deque[Job]] = defaultdict(deque)
+        self._order: list[tuple[str, str]] = []
         self._running: dict[Future, Job] = {}
-        self._in_group: dict[str, int] = defaultdict(int)
+        self._in_lane: dict[tuple[str, str], int] = defaultdict(int)
         self.failures: dict[str, ConnectorError] = {}
 
     def submit(self, job: Job) -> None:
         if job.group in self.failures:
             return
-        if job.group not in self._queue:
-            self._order.append(job.group)
-        self._queue[job.group].append(job)
+        key = (job.group, job.lane)
+        if key not in self._queue:
+            self._order.append(key)
+        self._queue[key].append(job)
 
     def has_idle_capacity(self) -> bool:
         """Fewer jobs running or queued than workers: splitting work would use them."""
         return len(self._running) + sum(len(q) for q in self._queue.values()) < self.workers
 
     def _next_job(self) -> Job | None:
-        """The queued job of the group with the fewest running jobs (fair across streams)."""
-        best = None
-        for group in self._order:
-            if self._queue[group] and self._in_group[group] < self.per_group_limit:
-                if best is None or self._in_group[group] < self._in_group[best]:
-                    best = group
+        """The queued job of the lane with the fewest running jobs (fair across streams), the work
+        behind the busiest endpoint first while its lane holds less than a third of the workers."""
+        best, best_key = None, None
+        for key in self._order:
+            queue = self._queue[key]
+            if queue and self._in_lane[key] < self.per_group_limit:
+                urgent = queue[0].priority == 0 and self._in_lane[key] < max(2, self.workers // 3)
+                rank = (0 if urgent else 1, self._in_lane[key])
+                if best_key is None or rank < best_key:
+                    best, best_key = key, rank
         return self._queue[best].popleft() if best is not None else None
 
     def run(self, transaction: Callable[[], Any], after_commit: Callable[[], None] | None = None) -> dict[str, ConnectorError]:
@@ -72,7 +82,7 @@ class Pipeline:
                         job = self._next_job()
                         if job is None:
                             break
-                        self._in_group[job.group] += 1
+                        self._in_lane[(job.group, job.lane)] += 1
                         self._running[pool.submit(job.fetch)] = job
                     if not self._running:
                         break
@@ -80,7 +90,7 @@ class Pipeline:
                     finished = [(self._running.pop(f), f) for f in done]
                     results = []
                     for job, future in finished:
-                        self._in_group[job.group] -= 1
+                        self._in_lane[(job.group, job.lane)] -= 1
                         error = future.exception()
                         if error is None:
                             results.append((job, future.result()))
@@ -103,4 +113,6 @@ class Pipeline:
 
     def _fail(self, group: str, error: ConnectorError) -> None:
         self.failures.setdefault(group, error)
-        self._queue[group].clear()
+        for (queued_group, _lane), queue in self._queue.items():
+            if queued_group == group:
+                queue.clear()

@@ -70,3 +70,55 @@ def test_quiet_with_json_prints_only_the_summary(fake, tmp_path):
     result = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers", "--quiet", "--json"])
     assert result.exit_code == 0 and result.stderr == ""
     assert json.loads(result.stdout)["ok"] is True
+
+
+def test_requests_are_counted_per_endpoint_in_the_summary_and_in_status(fake, tmp_path):
+    from collections import Counter
+
+    from connector.providers.stripe import endpoint_of
+
+    db = str(tmp_path / "b.db")
+    first = run_cli(["sync", "--db", db, "--streams", "customers,invoices", "--format", "json"])
+    assert first.exit_code == 0, first.stderr
+    summary = json.loads(first.stdout)
+    made = Counter(endpoint_of(path) for path, _ in fake.calls)
+    assert summary["requests_by_endpoint"] == dict(made)
+    assert sum(summary["requests_by_endpoint"].values()) == summary["requests"] == len(fake.calls)
+    # busiest first, as a person reads it
+    assert list(summary["requests_by_endpoint"].values()) == sorted(made.values(), reverse=True)
+
+    status = json.loads(run_cli(["status", "--db", db, "--json"]).stdout)["last_sync"]
+    assert status["requests"] == len(fake.calls) and status["requests_by_endpoint"] == dict(made)
+    text = run_cli(["status", "--db", db]).stdout
+    assert f", {len(fake.calls):,} requests" in text.splitlines()[1]
+    assert "requests per endpoint: /v1/" in text
+
+    # the nightly run's reads are its own, not added to the first run's
+    fake.calls.clear()
+    again = json.loads(run_cli(["sync", "--db", db, "--streams", "customers,invoices", "--format", "json"]).stdout)
+    assert again["requests_by_endpoint"] == dict(Counter(endpoint_of(path) for path, _ in fake.calls))
+    assert json.loads(run_cli(["status", "--db", db, "--json"]).stdout)["last_sync"]["requests"] == len(fake.calls)
+
+
+def test_a_run_that_did_not_finish_reports_no_requests(fake, tmp_path):
+    from connector.store import open_store
+    from connector import sync_health
+
+    db = str(tmp_path / "b.db")
+    assert run_cli(["sync", "--db", db, "--streams", "customers", "--quiet"]).exit_code == 0
+    store = open_store(db)
+    try:
+        with store.db.atomic():   # what a run that started and was killed leaves
+            store.set_meta(sync_health.META_STARTED, str(int(store.meta(sync_health.META_FINISHED)) + 5))
+            sync_health.record_requests(store, None)
+    finally:
+        store.close()
+    last = json.loads(run_cli(["status", "--db", db, "--json"]).stdout)["last_sync"]
+    assert last["interrupted"] is True and last["requests"] is None and last["requests_by_endpoint"] is None
+
+
+def test_the_person_reading_the_summary_sees_requests_per_endpoint(fake, tmp_path):
+    result = run_cli(["sync", "--db", str(tmp_path / "b.db"), "--streams", "customers"])
+    assert result.exit_code == 0, result.stderr
+    line = next(l for l in result.stderr.splitlines() if "requests per endpoint" in l)
+    assert "/v1/customers" in line and "/v1/account" in line

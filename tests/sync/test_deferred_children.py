@@ -1,0 +1,137 @@
+"""The work behind the busiest endpoint starts first: invoice lines are read apart from their pages.
+
+Stripe counts every ``GET /v1/invoices/{id}/lines`` as one endpoint, usually the
+busiest of a sync. Its reads must queue up from the first seconds, so the invoice
+list is read on without waiting for them; the lists still to read are recorded
+with the page that named them, so a crash loses none.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from connector.errors import UpstreamUnavailable
+from connector.http import RateLimiter, RetryPolicy
+from connector.providers.stripe import StripeProvider
+from connector.store import open_store
+from connector.sync import run_sync
+from connector.sync.pipeline import Job, Pipeline
+from tests.support.fakestripe import BASE, FakeStripe, customer, invoice
+from tests.support.keys import CANARY_KEY
+
+FAST_RETRIES = RetryPolicy(max_attempts=2, max_seconds=5, initial_wait=0.001, max_wait=0.01)
+NOW = 1_700_000_000
+
+
+def account(invoices: int = 230, lines: int = 14) -> FakeStripe:
+    custs = [customer(i, 1_600_000_000 + i * 60) for i in range(invoices)]
+    invs = [invoice(i, 1_600_000_000 + i * 60 + 2, custs[i]["id"], lines) for i in range(invoices)]
+    return FakeStripe({"customers": custs, "invoices": invs})
+
+
+def provider() -> StripeProvider:
+    return StripeProvider(CANARY_KEY, api_base=BASE, limiter=RateLimiter(1000), retry_policy=FAST_RETRIES)
+
+
+def lines_by_invoice(store) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for invoice_id, line_id in store.db.execute(
+            "SELECT invoice, id FROM invoice_line_items WHERE _deleted = 0 ORDER BY invoice, id"):
+        found.setdefault(invoice_id, []).append(line_id)
+    return found
+
+
+def test_invoice_pages_are_read_on_while_their_line_reads_wait(rsps):
+    fake = account()
+    fake.install(rsps)
+    p = provider()
+    listed = threading.Condition()
+    pages = {"n": 0}
+    waited_for_pages = []
+    list_page, read_children = p.list_page, p.read_children
+
+    def counting_list_page(stream, **kwargs):
+        page = list_page(stream, **kwargs)
+        if stream == "invoices":
+            with listed:
+                pages["n"] += 1
+                listed.notify_all()
+        return page
+
+    def held_read_children(stream, child_table, parent_id):
+        # The first line reads are held until more invoice pages than the first were listed: with
+        # pages waiting for their lines (as before), no second page would ever come.
+        with listed:
+            waited_for_pages.append(listed.wait_for(lambda: pages["n"] >= 3, timeout=30))
+        return read_children(stream, child_table, parent_id)
+
+    p.list_page, p.read_children = counting_list_page, held_read_children
+    store = open_store(None)
+    store.bind_account(p.identify())
+    report = run_sync(store, p, streams=["invoices"], workers=6, clock=lambda: NOW)
+    assert report.failures == {}
+    assert waited_for_pages and all(waited_for_pages)
+    # every invoice's 14 lines, though each was read apart from its page
+    assert lines_by_invoice(store) == {
+        inv["id"]: [line["id"] for line in inv["_all_lines"]] for inv in fake.objects["invoices"].values()}
+    state = store.get_state("invoices")
+    assert state["phase"] == "incremental" and "pending_children" not in state
+
+
+def test_line_reads_left_by_a_failed_run_are_read_by_the_next_one(rsps):
+    fake = account(invoices=40)
+    fake.install(rsps)
+    p = provider()
+    read_children = p.read_children
+    refused = {"in_00007", "in_00021"}
+
+    def failing(stream, child_table, parent_id):
+        if parent_id in refused:
+            raise UpstreamUnavailable("provider unavailable (injected)")
+        return read_children(stream, child_table, parent_id)
+
+    p.read_children = failing
+    store = open_store(None)
+    store.bind_account(p.identify())
+    report = run_sync(store, p, streams=["invoices"], workers=4, clock=lambda: NOW)
+    assert "invoices" in report.failures
+    state = store.get_state("invoices")
+    assert state["phase"] == "full"
+    # what is still to read was committed with the pages that named it (at least the refused ones)
+    assert {parent for _table, parent in state["pending_children"]} >= refused
+    assert {row[0] for row in store.db.execute("SELECT id FROM invoices")} >= refused
+
+    report = run_sync(store, provider(), streams=["invoices"], workers=4, clock=lambda: NOW)
+    assert report.failures == {}
+    assert lines_by_invoice(store) == {
+        inv["id"]: [line["id"] for line in inv["_all_lines"]] for inv in fake.objects["invoices"].values()}
+    assert store.get_state("invoices")["phase"] == "incremental"
+
+
+def test_the_busiest_lane_is_started_first_up_to_a_third_of_the_workers():
+    pipeline = Pipeline(9)
+    order = []
+
+    def job(group, lane="", priority=1):
+        return Job(group, lambda: None, lambda _: order.append((group, lane)), priority=priority, lane=lane)
+
+    for _ in range(5):
+        pipeline.submit(job("customers"))
+        pipeline.submit(job("invoices", "invoice_line_items", priority=0))
+    lanes = []
+    for _ in range(6):
+        started = pipeline._next_job()
+        pipeline._in_lane[(started.group, started.lane)] += 1   # as run() counts it
+        lanes.append((started.group, started.lane))
+    # three urgent ones first (a third of nine workers), then fair: the other lane catches up
+    assert lanes[:3] == [("invoices", "invoice_line_items")] * 3
+    assert lanes[3:] == [("customers", "")] * 3
+
+
+def test_a_failed_group_drops_its_queued_child_reads_too():
+    pipeline = Pipeline(2)
+    pipeline.submit(Job("invoices", lambda: None, lambda _: None, lane="invoice_line_items"))
+    pipeline.submit(Job("invoices", lambda: None, lambda _: None))
+    pipeline.submit(Job("customers", lambda: None, lambda _: None))
+    pipeline._fail("invoices", UpstreamUnavailable("gone"))
+    assert [(j.group, j.lane) for j in iter(pipeline._next_job, None)] == [("customers", "")]

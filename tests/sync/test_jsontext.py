@@ -1,0 +1,80 @@
+"""Parse once, canonicalise once, fast, and exactly as the standard library would.
+
+The stored text of every object must stay byte for byte ``json.dumps(sort_keys=True,
+separators=(",", ":"))``: a store synced before the switch to orjson and after it must
+compare equal, and an unchanged object must still be recognised as unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from hypothesis import given, settings, strategies as st
+
+from connector.jsontext import NonFinite, canonical_json, loads
+from connector.values import object_problem
+
+
+def standard(value):
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.text(), st.text(alphabet=st.characters(max_codepoint=0x7F)),
+    st.integers(), st.integers(min_value=-(2**63), max_value=2**64 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([1e-7, 3.5e-05, 0.0001, 1e16, 1e22, -0.0, 2.5, 123456789.125]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values)
+def test_canonical_text_is_exactly_the_standard_librarys(value):
+    assert canonical_json(value) == standard(value)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values)
+def test_reading_gives_what_the_standard_library_reads(value):
+    text = json.dumps(value)
+    assert standard(loads(text)) == standard(json.loads(text))
+    assert standard(loads(text.encode())) == standard(json.loads(text))
+
+
+def test_the_edges_orjson_would_get_wrong_are_read_by_the_standard_library():
+    big = loads(b'{"balance": 100000000000000000000}')
+    assert big["balance"] == 10**20 and isinstance(big["balance"], int)   # not 1e+20
+    assert canonical_json(big) == '{"balance":100000000000000000000}'
+    odd = loads(b'{"amount": NaN, "b": Infinity, "s": "\\ud800"}')
+    assert isinstance(odd["amount"], NonFinite) and math.isnan(odd["amount"]) and odd["s"] == "\ud800"
+    # written as the standard library writes it, so the value checks still find it
+    assert canonical_json(odd) == '{"amount":NaN,"b":Infinity,"s":"\\ud800"}'
+    assert object_problem({"id": "x", **odd}, canonical_json({"id": "x", **odd})).startswith("number out of range")
+
+
+def test_what_is_not_json_raises_value_error_or_recursion_error():
+    for body in (b"<html>", b"", b'{"a": 1', "{\"a\": tru}"):
+        try:
+            loads(body)
+        except ValueError:
+            continue
+        raise AssertionError(f"{body!r} was read")
+    deep = b"[" * 100_000 + b"]" * 100_000
+    try:
+        loads(deep)
+    except RecursionError:
+        pass
+    else:
+        raise AssertionError("a body nested 100,000 deep was read")
+
+
+def test_non_ascii_and_control_characters_are_escaped_as_before():
+    value = {"name": "Zoë – Café ☕", "note": "tab\tDEL\x7f nul\x00", "é": 1}
+    assert canonical_json(value) == standard(value)
+    assert canonical_json(value).isascii()

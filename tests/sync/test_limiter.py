@@ -1,0 +1,149 @@
+"""The request scheduler: the account's rate and each endpoint's budget held, the busiest endpoint served first.
+
+The decisions are driven on a fake clock (no timed assertions): requests wait in
+their endpoints' queues, the clock moves, and we count who was let through.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+
+from connector.connections import connect_stripe
+from connector.config import Settings
+from connector.limiter import RateLimiter
+
+LINES = "/v1/invoices/:id/lines"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run(limiter: RateLimiter, clock: Clock, waiting: dict[str, int], seconds: float, step: float = 0.01,
+        refill: bool = True) -> Counter:
+    """Keep ``waiting[endpoint]`` requests queued per endpoint (refilled as served) for ``seconds``."""
+    served: Counter = Counter()
+    with limiter._lock:   # what acquire holds around its decisions
+        for endpoint, n in waiting.items():
+            for _ in range(n):
+                limiter._enqueue(endpoint)
+        for _ in range(round(seconds / step)):
+            clock.now += step
+            for ticket in limiter._dispatch(clock.now):
+                served[ticket.endpoint] += 1
+                if refill:
+                    limiter._enqueue(ticket.endpoint)
+    return served
+
+
+def test_each_endpoint_stays_within_its_budget_and_the_account_within_its_rate():
+    clock = Clock()
+    limiter = RateLimiter(100, per_endpoint=25, clock=clock)
+    served = run(limiter, clock, {LINES: 50, "/v1/customers": 50, "/v1/charges": 50,
+                                  "/v1/invoices": 50, "/v1/subscriptions": 50}, seconds=20)
+    # burst (a fifth of a second's worth) + rate × seconds, never more
+    assert all(n <= 5 + 25 * 20 for n in served.values()), served
+    assert sum(served.values()) <= 20 + 100 * 20
+    # and the account is used: the four busiest endpoints fill it
+    assert sum(served.values()) >= 0.97 * 100 * 20
+
+
+def test_an_endpoint_with_its_own_budget_keeps_to_it():
+    clock = Clock()
+    limiter = RateLimiter(100, per_endpoint=25, endpoint_rates={"/v1/search": 5}, clock=clock)
+    served = run(limiter, clock, {"/v1/search": 20, "/v1/customers": 20}, seconds=10)
+    assert served["/v1/search"] <= 1 + 5 * 10
+    assert served["/v1/search"] >= 0.95 * 5 * 10
+    assert limiter.endpoint_rate("/v1/search") == 5 and limiter.endpoint_rate("/v1/customers") == 25
+
+
+def test_the_busiest_endpoint_gets_its_whole_budget_when_the_account_is_contended():
+    # 100/s for the account, 25/s per endpoint, and eight endpoints wanting 25/s each: 200/s of demand.
+    # The endpoint with the most work behind its limit (invoice lines) must still run at its limit.
+    clock = Clock()
+    limiter = RateLimiter(100, per_endpoint=25, clock=clock)
+    others = {f"/v1/stream{i}": 6 for i in range(7)}
+    served = run(limiter, clock, {LINES: 40, **others}, seconds=30)
+    assert served[LINES] >= 25 * 30 - 1, served
+    assert sum(served.values()) >= 0.97 * 100 * 30
+
+
+def test_in_test_mode_the_busiest_endpoint_goes_first_and_the_others_are_not_starved():
+    # 25/s for the account = one endpoint's budget: the endpoint with the longest queue goes first,
+    # but a request that has waited long enough is served whatever the queues say.
+    clock = Clock()
+    limiter = RateLimiter(25, per_endpoint=25, clock=clock)
+    served = run(limiter, clock, {LINES: 60, "/v1/customers": 1}, seconds=20)
+    assert served[LINES] > served["/v1/customers"] > 0, served
+    assert sum(served.values()) >= 0.97 * 25 * 20
+
+
+def test_without_endpoint_budgets_the_account_rate_alone_holds():
+    clock = Clock()
+    limiter = RateLimiter(40, clock=clock)
+    served = run(limiter, clock, {"/a": 10, "/b": 10}, seconds=10)
+    assert 0.97 * 400 <= sum(served.values()) <= 8 + 400
+    assert limiter.endpoint_rate("/a") is None
+
+
+def test_a_429_slows_the_account_then_it_recovers():
+    clock = Clock()
+    limiter = RateLimiter(100, per_endpoint=25, clock=clock)
+    limiter.on_rate_limited()
+    assert limiter.rate == pytest.approx(70)
+    run(limiter, clock, {"/a": 5}, seconds=0.5)
+    assert limiter.rate == pytest.approx(70)   # no increase within a second of the cut
+    run(limiter, clock, {"/a": 5}, seconds=30)
+    assert limiter.rate == 100
+
+
+def test_threads_block_until_served_and_every_request_is_let_through_once():
+    limiter = RateLimiter(2000, per_endpoint=1000)
+    done: Counter = Counter()
+    lock = threading.Lock()
+
+    def worker(endpoint: str) -> None:
+        for _ in range(50):
+            limiter.acquire(endpoint)
+            with lock:
+                done[endpoint] += 1
+
+    threads = [threading.Thread(target=worker, args=(e,)) for e in ("/a", "/b", "/c") for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert done == {"/a": 200, "/b": 200, "/c": 200} == limiter.granted
+
+
+def test_the_configured_endpoint_budget_reaches_the_limiter(monkeypatch):
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_live_" + "x" * 24)
+    settings = Settings(max_requests_per_second=100.0, max_requests_per_second_per_endpoint=20.0,
+                        endpoint_limits={LINES: 10.0})
+    limiter = connect_stripe(settings).provider.limiter
+    assert limiter.endpoint_rate("/v1/customers") == 20 and limiter.endpoint_rate(LINES) == 10
+
+
+def test_work_announced_ahead_puts_its_endpoint_first_even_with_few_requests_waiting():
+    # Seven list streams with many threads waiting; invoice lines with few waiting but 500 announced
+    # (the invoices whose lines must be read): lines are the busiest endpoint and get their whole budget.
+    clock = Clock()
+    limiter = RateLimiter(100, per_endpoint=25, clock=clock)
+    limiter.expect(LINES, 500)
+    served = run(limiter, clock, {LINES: 3, **{f"/v1/stream{i}": 20 for i in range(7)}}, seconds=10)
+    assert served[LINES] >= 25 * 10 - 1, served
+
+
+def test_endpoint_budgets_bind_in_live_mode_only():
+    assert RateLimiter(100, per_endpoint=25).endpoints_bind()
+    assert not RateLimiter(25, per_endpoint=25).endpoints_bind()
+    assert not RateLimiter(25).endpoints_bind()
+    assert RateLimiter(25, per_endpoint=25, endpoint_rates={"/v1/search": 5}).endpoints_bind()
