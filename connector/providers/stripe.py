@@ -43,11 +43,15 @@ def _when_enabled(write: Any, level: int, console_levels: tuple[str, ...]) -> An
     """The SDK's log call, made only when someone reads it (``STRIPE_LOG`` or the ``stripe`` logger).
 
     Its requestor formats every response body for a debug line before the logger
-    decides to drop it (a ``repr`` of the whole page: 4 % of the sync's CPU).
+    decides to drop it (a ``repr`` of the whole page: 4 % of the sync's CPU), and
+    decodes it as strict UTF-8, which a truncated body makes raise.
     """
     def log_call(message: str, **params: Any) -> None:
         if stripe_util._console_log_level() in console_levels or stripe_util.logger.isEnabledFor(level):
-            write(message, **params)
+            # the SDK decodes a body as strict UTF-8 to format it: a body cut inside a character
+            # (a truncated response, retried as such) must not raise from the log line
+            write(message, **{key: value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray))
+                              else value for key, value in params.items()})
     return log_call
 
 

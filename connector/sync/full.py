@@ -35,7 +35,7 @@ from typing import Any
 
 from ..errors import NotFound, PermissionDenied
 from ..providers.base import INCREMENTAL_BY_EVENTS, CursorGone, FilterIgnored, Provider
-from .. import quarantine
+from ..store import quarantine
 from ..store import Store
 from .pages import (
     ENUMS, PreparedPage, child_rows, prepare_page, replace_children, soft_delete_unseen, write_page, write_prepared,
