@@ -34,8 +34,8 @@ from fractions import Fraction
 from typing import Any
 
 from ..store import Store
-from .. import quarantine
-from ..quarantine import Rejected
+from ..store import quarantine
+from ..store.quarantine import Rejected
 from ..values import MAX_ABS_NUMBER, OutOfRange
 from .model import (
     SEGMENT_MIGRATIONS, SEGMENTS_TABLE, UNPLACED_KEY, UNPLACED_TABLE, segment_row, write_customer_segments,

@@ -1,0 +1,25 @@
+"""The store's SQL vocabulary: quoted names, canonical JSON, the meta columns every data table carries."""
+
+from __future__ import annotations
+
+import time
+
+from ..jsontext import canonical_json   # one text per value (json.dumps's, written by orjson)
+
+# Every data table ends with these (docs/store.md): when the row last changed, the
+# soft-delete flag, and the store-wide change sequence that last changed it.
+META_COLUMNS = ("_synced_at", "_deleted", "_seq")
+META_COLUMNS_SQL = (
+    '"_synced_at" TEXT NOT NULL',
+    '"_deleted" INTEGER NOT NULL DEFAULT 0',
+    '"_seq" INTEGER NOT NULL',
+)
+
+
+def quote(identifier: str) -> str:
+    """Quote an SQL identifier; names from upstream data never reach SQL unquoted."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
