@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .. import jsontext
+from ..store import jsontext
 from ..store import quarantine
 from ..store.quarantine import Rejected
 from ..store import Store, quote

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from .. import jsontext
+from ..store import jsontext
 from ..errors import AuthError, ConfigError, ConnectorError, PaginationError, UpstreamUnavailable
 from ..http import RequestTally, Retryable, RetryPolicy, call_with_retries
 from ..store import AccountIdentity

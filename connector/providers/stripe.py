@@ -19,7 +19,7 @@ from typing import Any
 import stripe
 from stripe import _api_requestor as stripe_requestor, _util as stripe_util
 
-from .. import jsontext
+from ..store import jsontext
 from ..constants import MAX_RESPONSE_BYTES, PAGE_SIZE, STRIPE_API_VERSION
 from ..errors import PermissionDenied
 from ..http import RateLimiter, RequestTally, Retryable, RetryPolicy, call_with_retries

@@ -21,7 +21,9 @@ Modules: ``opening`` (a file becomes a Store, or is refused untouched),
 ``tables`` (how a table is declared), ``core`` / ``bookkeeping`` / ``writes``
 (the Store: migrations applied, meta and cursors, change-only row writes),
 ``lock`` (one writer per store), ``quarantine`` (records kept aside),
-``failures`` (what an SQLite error means for the person running the tool).
+``failures`` (what an SQLite error means for the person running the tool),
+``jsontext`` (the stored text of an object: parsed and canonicalised with orjson, byte for byte
+the standard library's text).
 """
 
 from __future__ import annotations

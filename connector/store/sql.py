@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..jsontext import canonical_json  # noqa: F401 (one text per value, so an unchanged object compares equal byte for byte; re-exported)
+from .jsontext import canonical_json   # one text per value (json.dumps's, written by orjson)
 
 # Every data table ends with these (docs/store.md): when the row last changed, the
 # soft-delete flag, and the store-wide change sequence that last changed it.

@@ -187,7 +187,7 @@ class FullRead:
             quarantine.record(self.store, rejected)
             if rows is not None:
                 table = self.store.raw_tables[child_table]
-                self.store.replace_children(child_table, table.primary_key, child.parent_column, {parent_id: rows})
+                self.store.replace_scope(child_table, table.primary_key, {child.parent_column: [parent_id]}, rows)
                 quarantine.release(self.store, child_table, [row["id"] for row in rows])
             self.pending.remove((child_table, parent_id))
             if not self.slices and not self.pending:

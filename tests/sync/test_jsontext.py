@@ -12,7 +12,7 @@ import math
 
 from hypothesis import given, settings, strategies as st
 
-from connector.jsontext import NonFinite, canonical_json, loads
+from connector.store.jsontext import NonFinite, canonical_json, loads
 from connector.values import object_problem
 
 

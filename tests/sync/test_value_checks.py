@@ -8,7 +8,7 @@ import json
 from hypothesis import given, settings, strategies as st
 
 import connector.values as values
-from connector.jsontext import canonical_json, loads
+from connector.store.jsontext import canonical_json, loads
 from connector.values import object_problem
 
 numbers = st.one_of(

@@ -1,4 +1,4 @@
-"""JSON in and out of the sync, fast: each response parsed once, each stored object canonicalised once.
+"""The store's JSON text, fast: each response parsed once, each stored object canonicalised once.
 
 At thousands of objects a second the standard library's ``json`` was half of the
 sync's CPU (parsing responses, then ``json.dumps(sort_keys=True)`` for every
