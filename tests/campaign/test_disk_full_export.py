@@ -16,8 +16,6 @@ import pytest
 
 from connector.http import RateLimiter
 from connector.providers.stripe import StripeProvider
-from connector.refresh import refresh_after_sync
-from connector.mrr.policy import load_policy
 from connector.store import open_store
 from connector.sync import run_sync
 from connector.demo.server import DemoServer

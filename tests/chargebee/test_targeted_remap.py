@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from connector.demo_chargebee import DEFAULT_KEY, NOW, FakeChargebee, build_site
 from connector.demo_chargebee.mutations import change_coupon, change_item_price
