@@ -28,7 +28,7 @@ api_step = st.tuples(
 
 
 def api_change(api, action: str, index: int, prices: list[str]) -> None:
-    """One change of an API-made account (tests/mrr_rules/api_account.py), as a user would make it."""
+    """One change of an API-made account (tests/support/api_account.py), as a user would make it."""
     live = [s.id for s in api.sdk.v1.subscriptions.list(params={"limit": 100}).data]
     if action in ("subscribe", "trial") or not live:
         trial = {"trial_end": api.clock + 7 * DAY} if action == "trial" else {}
