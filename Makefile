@@ -28,6 +28,11 @@ $(DEMO_STAMP): pyproject.toml
 $(TEST_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) -e '.[test]' $(PIP_NOISE)
+	@# The suite starts hundreds of interpreters (CLI runs, kill tests, the fault campaign's
+	@# workers). Where PYTHONDONTWRITEBYTECODE is set none of them keeps what it compiles, and each
+	@# would compile the stripe SDK (and more) again: compile the venv's packages once, here.
+	@# (-qq: a package's odd file that does not compile is left to compile on use, as before.)
+	$(BIN)/python -m compileall -qq -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" || true
 	touch $@ $(DEMO_STAMP)
 
 install: $(DEMO_STAMP)

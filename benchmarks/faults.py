@@ -63,7 +63,7 @@ SLOW_SECONDS = 0.6
 
 # ---- syncs and exports ----------------------------------------------------------------------
 # A directory put first on the CLI's PYTHONPATH (its sitecustomize.py plants a bug): the
-# negative controls of tests/campaign/test_negative_controls.py. None in a real campaign.
+# negative controls of tests/campaign/test_negative_control_*.py. None in a real campaign.
 PLANT: str | None = None
 
 

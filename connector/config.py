@@ -13,7 +13,6 @@ import math
 import os
 import stat
 import tomllib
-import urllib.request
 from urllib.parse import urlsplit
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -435,13 +434,19 @@ def endpoint_problem(api_base: str | None, environ: Mapping[str, str] | None = N
     return None
 
 
+def _proxy_bypassed(host: str, proxies: Mapping[str, str]) -> bool:
+    import urllib.request   # (with http.client and ssl) only when a proxy variable is set
+
+    return urllib.request.proxy_bypass_environment(host, proxies)
+
+
 def _proxy_variable(scheme: str, host: str, environ: Mapping[str, str]) -> str | None:
     """The environment variable that would route a request to ``host`` through a proxy, if any."""
     no_proxy = environ.get("no_proxy") or environ.get("NO_PROXY") or ""
     for wanted in (f"{scheme}_proxy", "all_proxy"):
         for name in (wanted, wanted.upper()):
             if environ.get(name, "").strip():
-                if no_proxy and urllib.request.proxy_bypass_environment(host, {"no": no_proxy}):
+                if no_proxy and _proxy_bypassed(host, {"no": no_proxy}):
                     return None
                 return name
     return None

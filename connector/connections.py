@@ -5,7 +5,8 @@ refuses a base URL the key must not travel to before any request, and sizes
 the sync's concurrency on the provider's own limits: Stripe's requests per
 second (a share of its documented limit for the key's mode), Chargebee's hard
 per-minute budget and concurrency cap (a share of the plan's limit; every test
-site is on the Starter limit).
+site is on the Starter limit). A provider's adapter (and its SDK) is imported
+by its builder only: a Stripe sync never loads Chargebee's SDK, `status` neither.
 """
 
 from __future__ import annotations
@@ -16,13 +17,10 @@ from dataclasses import dataclass
 from .config import Settings, describe_key, require_safe_endpoint
 from .errors import ConfigError
 from .http import RateLimiter, RetryPolicy
-from .providers import chargebee as chargebee_adapter
 from .providers.base import Provider
 from .providers.chargebee_budget import DEFAULT_CONCURRENCY, MinuteBudget, budget_for
-from .providers.stripe import StripeProvider
 from .providers.stripe_catalog import default_rate
 from .redact import register_secret
-from .sync import default_in_flight
 
 
 @dataclass
@@ -39,6 +37,9 @@ def _retry_policy(settings: Settings) -> RetryPolicy:
 
 
 def connect_stripe(settings: Settings, environ: Mapping[str, str] | None = None) -> Connection:
+    from .providers.stripe import StripeProvider
+    from .sync import default_in_flight
+
     require_safe_endpoint(settings.api_base, environ)
     key = settings.api_key(environ)
     livemode = "_live_" in key
@@ -62,6 +63,8 @@ def chargebee_budget(settings: Settings, site: str) -> int:
 
 
 def connect_chargebee(settings: Settings, environ: Mapping[str, str] | None = None) -> Connection:
+    from .providers import chargebee as chargebee_adapter
+
     site = settings.chargebee_site
     if not site:
         raise ConfigError(

@@ -24,6 +24,9 @@ DEFAULT_DB_PATH = "billing.db"
 DEFAULT_CONFIG_PATH = "config.toml"
 DEFAULT_API_KEY_ENV = "STRIPE_API_KEY"
 
+# What `export --to` accepts (connector/export/ registers a target per scheme).
+EXPORT_TARGET_EXAMPLES = "postgres://user@host/db, duckdb:PATH, parquet:DIR, csv:DIR or jsonl:DIR"
+
 # The largest response body read, decompressed. A Stripe page of 100 objects with
 # expansions is a few MB; anything near this is a broken or hostile server.
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024

@@ -14,7 +14,7 @@ from .errors import EXIT_OK, EXIT_REJECTED
 
 def exit_code_of(report) -> int:
     """The run's exit code: a failed stream's own code, else 8 when records were quarantined
-    (connector/quarantine.py), else 0."""
+    (connector/store/quarantine.py), else 0."""
     if report.failures:
         return next(iter(report.failures.values())).exit_code
     return EXIT_REJECTED if report.rejected else EXIT_OK

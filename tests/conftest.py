@@ -47,6 +47,17 @@ def canary_env(monkeypatch):
     return CANARY_KEY
 
 
+def pytest_collection_modifyitems(config, items):
+    """Modules holding a ``slow`` test run first; the order is kept otherwise.
+
+    `make test` hands whole modules to its workers in collection order (``--dist loadscope
+    --no-loadscope-reorder``, pyproject.toml): started first, the long modules run side by side
+    while the short ones fill in around them, instead of one worker finishing a long module alone.
+    """
+    slow = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow)   # stable: modules stay whole
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Free duckdb's native objects before the interpreter exits.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -45,7 +45,7 @@ class Reading:
     computed_on_the_fly: bool = False   # another policy than the stored one: nothing written
     stored_as_of: str | None = None     # the stored facts' as-of day
     warning: str | None = None          # the last sync was partial (one line), or None
-    converted: dict[str, Any] | None = field(default=None)   # `current`'s reporting-currency totals
+    converted: dict[str, Any] | None = None   # `current`'s reporting-currency totals
 
 
 @contextmanager

@@ -17,7 +17,6 @@ import click
 from ..errors import EXIT_FAILED, ConnectorError
 from .. import logsetup
 from ..redact import install_log_redaction, redact
-from ..store.failures import os_failure, store_failure
 from .options import global_options
 
 # Each module defines `register(main)`; the order is the order of `--help`.
@@ -50,6 +49,8 @@ class _Main(click.Group):
             raise
         except Exception as exc:
             # A full or read-only disk met outside a path-aware handler: said as such, by its code.
+            from ..store.failures import os_failure, store_failure
+
             failure = store_failure(exc, None) if isinstance(exc, sqlite3.Error) else (
                 os_failure(exc) if isinstance(exc, OSError) else None)
             if failure is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..app.demo import run_demo
+from .. import app
 from ..config import PROVIDERS
 from ..sync_summary import exit_code_of, sync_summary
 from .options import common_options, global_db, settings_from
@@ -49,7 +49,7 @@ def demo(config_path, db, output_format, provider, customers, seed, report_path)
     default_db = "demo.db" if provider == "stripe" else f"demo-{provider}.db"
     settings = settings_from(config_path, db=global_db(db) or default_db)
     # progress on a terminal for people; machine formats keep stderr quiet
-    run = run_demo(settings, provider=provider, customers=customers, seed=seed, quiet=output_format != "table",
+    run = app.run_demo(settings, provider=provider, customers=customers, seed=seed, quiet=output_format != "table",
                    report_path=report_path)
     report, counts, summary, chargebee = run.report, run.counts, run.summary, run.chargebee
     code = exit_code_of(report)

@@ -6,7 +6,6 @@ import sys
 
 import click
 
-from ..doctor import ERROR, exit_code, run_doctor
 from .options import common_options, global_config, global_db, provider_options
 from .output import output_options, print_csv, print_json
 
@@ -29,6 +28,8 @@ def doctor(config_path, db, output_format, provider, site):
       billing-connector doctor --db /data/billing.db
       billing-connector doctor --provider chargebee --site acme-test --db acme.db
     """
+    from ..doctor import ERROR, exit_code, run_doctor
+
     checks = run_doctor(global_config(config_path), db=global_db(db), provider=provider, site=site)
     code = exit_code(checks)
     if output_format == "json":

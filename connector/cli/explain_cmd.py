@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..app import reads
+from .. import app
 from ..output_values import iso_utc
 from .mrr_cmds import parse_day
 from .conversion import conversion_options, reporting_rates
@@ -59,7 +59,7 @@ def explain(config_path, db, output_format, customer_id, on_date, section, rates
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     day = parse_day(on_date, "--date") or today_utc()
     table = reporting_rates(settings, rates, refresh_rates)
-    report, last = reads.explain(settings, customer_id, day, table)
+    report, last = app.reads.explain(settings, customer_id, day, table)
     if output_format == "json":
         print_json(_explain_json(report, last, section))
         return

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import click
 
-from ..app.exporting import export
+from .. import app
 from ..errors import EXIT_REJECTED
-from ..export import TARGET_EXAMPLES
+from ..constants import EXPORT_TARGET_EXAMPLES
 from .conversion import conversion_options, reporting_rates
 from .options import common_options, settings_from
 from .output import output_options, print_csv, print_json, warn
 
 
 @click.command("export")
-@click.option("--to", "target", required=True, metavar="TARGET", help=f"Where to: {TARGET_EXAMPLES}.")
+@click.option("--to", "target", required=True, metavar="TARGET", help=f"Where to: {EXPORT_TARGET_EXAMPLES}.")
 @click.option("--tables", default=None, help="Comma-separated tables to export (default: every data table).")
 @click.option("--full", is_flag=True, help="Re-send every row, not only those changed since this target's last export.")
 @click.option("--schema", default=None, help="Target schema (postgres default: billing; duckdb default: main).")
@@ -37,7 +37,7 @@ def export_command(target, tables, full, schema, output_format, config_path, db,
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     rates_table = reporting_rates(settings, rates, refresh_rates)
     requested = [name.strip() for name in tables.split(",") if name.strip()] if tables else None
-    result, last = export(settings, target, tables=requested, full=full, schema=schema, rates_table=rates_table)
+    result, last = app.exporting.export(settings, target, tables=requested, full=full, schema=schema, rates_table=rates_table)
     if output_format != "json":
         warn(last["warning"])
     _print_result(result, last, output_format)

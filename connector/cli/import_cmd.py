@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..app import mrr as jobs
+from .. import app
 from .mrr_cmds import policy_option
 from .options import common_options, settings_from
 
@@ -45,7 +45,7 @@ def subscription_periods(config_path, db, path, currency, dry_run, policy_name):
     if dry_run:
         click.echo(f"{path}: {len(periods)} periods for {customers} customers are valid; nothing written (--dry-run)", err=True)
         return
-    written, result = jobs.import_periods(settings, periods, policy_name)
+    written, result = app.mrr.import_periods(settings, periods, policy_name)
     click.echo(f"imported {written} segment rows; MRR updated for {result['customers']} customers", err=True)
 
 

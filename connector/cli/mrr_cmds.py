@@ -11,7 +11,7 @@ from datetime import date
 
 import click
 
-from ..app import mrr as jobs
+from .. import app
 from ..errors import ConfigError
 from ..output_values import money
 from .conversion import conversion_options, reporting_rates
@@ -45,7 +45,7 @@ def parse_month(text: str | None, flag: str) -> str | None:
     raise ConfigError(f"{flag} {text!r} is not a month: use YYYY-MM")
 
 
-def _tell(reading: jobs.Reading, output_format: str) -> None:
+def _tell(reading, output_format: str) -> None:
     """What people are told on stderr about the figures: partial data, and which policy's they are."""
     if output_format != "json":
         warn(reading.warning)
@@ -94,7 +94,7 @@ def current(config_path, db, output_format, policy_name, on_date, rates, reporti
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     day = parse_day(on_date, "--date") or today_utc()
     table = reporting_rates(settings, rates, refresh_rates)
-    reading = jobs.current(settings, policy_name, day, table)
+    reading = app.mrr.current(settings, policy_name, day, table)
     _tell(reading, output_format)
     if reading.projection and output_format == "table":
         click.echo(f"projection: MRR on {day.isoformat()} if nothing changes after the stored as-of day "
@@ -155,10 +155,10 @@ def history(config_path, db, output_format, policy_name, grain, since, until, by
     if by is not None:
         if grain == "day":
             raise ConfigError("--by works with --grain month")
-        reading = jobs.history_by_segment(settings, policy_name, by, first, last, table)
+        reading = app.mrr.history_by_segment(settings, policy_name, by, first, last, table)
         print_rows(reading.rows, output_format, envelope=reading.envelope)
         return
-    reading = jobs.history(settings, policy_name, grain, first, last, table, project_to)
+    reading = app.mrr.history(settings, policy_name, grain, first, last, table, project_to)
     _tell(reading, output_format)
     rows = reading.rows
     if reading.projection:
@@ -187,7 +187,7 @@ def customers(config_path, db, output_format, policy_name, grain, since, until, 
     Example:
       billing-connector mrr customers --grain month --customer cus_123 --format csv
     """
-    _monthly_read(jobs.customers, output_format, config_path, db, policy_name, since, until, rates, reporting_currency,
+    _monthly_read(app.mrr.customers, output_format, config_path, db, policy_name, since, until, rates, reporting_currency,
                   refresh_rates, customer_id=customer_id)
 
 
@@ -209,7 +209,7 @@ def metrics(config_path, db, output_format, policy_name, grain, since, until, ra
     Example:
       billing-connector mrr metrics --grain month --since 2024-01 --format json
     """
-    _monthly_read(jobs.metrics, output_format, config_path, db, policy_name, since, until, rates, reporting_currency,
+    _monthly_read(app.mrr.metrics, output_format, config_path, db, policy_name, since, until, rates, reporting_currency,
                   refresh_rates)
 
 
@@ -230,7 +230,7 @@ def cohorts(config_path, db, output_format, policy_name, since, until, rates, re
     Example:
       billing-connector mrr cohorts --since 2025-01 --reporting-currency USD --format csv
     """
-    _monthly_read(jobs.cohorts, output_format, config_path, db, policy_name, since, until, rates, reporting_currency,
+    _monthly_read(app.mrr.cohorts, output_format, config_path, db, policy_name, since, until, rates, reporting_currency,
                   refresh_rates)
 
 
@@ -248,7 +248,7 @@ def rebuild(config_path, db, policy_name):
       billing-connector mrr rebuild --policy chartmogul
     """
     settings = settings_from(config_path, db=db)
-    policy, result = jobs.rebuild(settings, policy_name)
+    policy, result = app.mrr.rebuild(settings, policy_name)
     click.echo(
         f"rebuilt MRR under policy {policy!r} (now the store's policy): {result['customers']} customers, "
         f"{result['rows_written']} rows and {result['metrics_rows_written']} monthly metric rows written",
@@ -273,7 +273,7 @@ def backfill(config_path, db, policy_name, allow_partial):
       billing-connector sync --db billing.db && billing-connector backfill --db billing.db
     """
     settings = settings_from(config_path, db=db)
-    result, warning = jobs.backfill(settings, policy_name, allow_partial=allow_partial)
+    result, warning = app.mrr.backfill(settings, policy_name, allow_partial=allow_partial)
     warn(warning)
     click.echo(
         f"backfilled: {result['mapped_customers']} customers mapped, {result['customers']} recomputed, "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..app import reads
+from .. import app
 from .conversion import conversion_options, reporting_rates
 from .options import common_options, settings_from
 from .output import json_row, major_row, output_options, print_csv, print_json, warn
@@ -72,7 +72,7 @@ def report(config_path, db, output_format, html_path, policy, rates, reporting_c
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     rules = load_policy(policy, settings.mrr_rules) if policy else None
     table = reporting_rates(settings, rates, refresh_rates)   # None: the store's own policy
-    result = reads.report(settings, rules, table, html_path)
+    result = app.reads.report(settings, rules, table, html_path)
     if output_format != "json":
         warn(result.last["warning"])
     if result.html_path is not None:

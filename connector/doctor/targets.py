@@ -27,7 +27,8 @@ def _writable_place(directory: Path) -> tuple[bool, str]:
 
 def probe_target(spec: str) -> Check:
     """Connect to (databases) or inspect (files) one export target; writes nothing."""
-    from ..export import TARGET_EXAMPLES, TARGETS
+    from ..constants import EXPORT_TARGET_EXAMPLES
+    from ..export import TARGETS
     from ..export.base import require_extra
     from ..export.duckdb_target import DuckDBTarget
     from ..export.files import FileTarget
@@ -36,7 +37,7 @@ def probe_target(spec: str) -> Check:
     scheme = spec.split(":", 1)[0].lower() if ":" in spec else ""
     if scheme not in TARGETS:
         # only the scheme is shown: the rest of an unknown spec may hold a password
-        return Check("export target", ERROR, f"unknown target type {scheme or spec!r}", f"use {TARGET_EXAMPLES}")
+        return Check("export target", ERROR, f"unknown target type {scheme or spec!r}", f"use {EXPORT_TARGET_EXAMPLES}")
     try:
         if scheme in PostgresTarget.schemes:
             target = PostgresTarget(spec)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..store import quarantine
+from ..constants import EXPORT_TARGET_EXAMPLES
 from ..errors import ConfigError, ExportError
 from ..store.quarantine import Rejected
 from ..store import Store
@@ -35,7 +36,6 @@ log = logging.getLogger("billing_connector.export")
 TARGETS: dict[str, type[Target]] = {
     scheme: cls for cls in (PostgresTarget, DuckDBTarget, FileTarget) for scheme in cls.schemes
 }
-TARGET_EXAMPLES = "postgres://user@host/db, duckdb:PATH, parquet:DIR, csv:DIR or jsonl:DIR"
 
 
 @dataclass
@@ -73,7 +73,7 @@ def make_target(spec: str, store: Store, schema: str | None = None) -> Target:
     scheme = spec.split(":", 1)[0].lower() if ":" in spec else ""
     target_class = TARGETS.get(scheme)
     if target_class is None:
-        raise ConfigError(f"unknown export target {spec.split(':', 1)[0]!r}: use {TARGET_EXAMPLES}")
+        raise ConfigError(f"unknown export target {spec.split(':', 1)[0]!r}: use {EXPORT_TARGET_EXAMPLES}")
     return target_class.from_spec(spec, schema, store)
 
 

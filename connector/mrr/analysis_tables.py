@@ -21,38 +21,51 @@ from typing import Any
 from . import cohorts as cohort_rules
 from . import converted, engine, queries, reporting_view
 from .breakdown import DIMENSIONS, converted_segment_history, policy_pieces, segment_customer_months, segment_history
+from ..store.tables import Column, Table
 from .metrics import COUNTERS, DERIVED
 
 SEGMENT_MONTHS_TABLE = "mrr_segment_months"
 COHORTS_TABLE = "mrr_cohorts"
 REPORTING_MONTHS_TABLE = "mrr_reporting_months"
-_META = '"_synced_at" TEXT NOT NULL, "_deleted" INTEGER NOT NULL DEFAULT 0, "_seq" INTEGER NOT NULL'
 _MOVEMENT_COLUMNS = ("new_minor", "expansion_minor", "contraction_minor", "churn_minor", "reactivation_minor")
 # Written by export, not by sync: a store compared with another one compares the facts they derive from.
 ANALYSIS_TABLES = (SEGMENT_MONTHS_TABLE, COHORTS_TABLE, REPORTING_MONTHS_TABLE)
-_KEYS = {
-    SEGMENT_MONTHS_TABLE: ("view", "dimension", "segment", "currency", "month"),
-    COHORTS_TABLE: ("view", "currency", "cohort", "month"),
-    REPORTING_MONTHS_TABLE: ("currency", "month"),
+
+
+def _key(*names: str) -> tuple[Column, ...]:
+    return tuple((name, "TEXT NOT NULL", "") for name in names)
+
+
+def _integers(*names: str) -> tuple[Column, ...]:
+    return tuple((name, "INTEGER", "") for name in names)
+
+
+_POLICY: Column = ("policy", "TEXT", "the store's policy the figures are computed under")
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(SEGMENT_MONTHS_TABLE, (
+            *_key("view", "dimension", "segment", "currency", "month"),
+            *_integers("mrr_minor", "customers", *_MOVEMENT_COLUMNS, "net_new_mrr_minor"), _POLICY,
+        ), primary_key=("view", "dimension", "segment", "currency", "month")),
+        Table(COHORTS_TABLE, (
+            *_key("view", "currency", "cohort", "month"),
+            *_integers("months_since", "cohort_customers", "customers"), ("logo_retention", "TEXT", ""),
+            *_integers("cohort_mrr_minor", "mrr_minor"), ("revenue_retention", "TEXT", ""), _POLICY,
+        ), primary_key=("view", "currency", "cohort", "month")),
+        Table(REPORTING_MONTHS_TABLE, (
+            *_key("currency", "month"), *_integers(*COUNTERS, "fx_minor"),
+            *((c, "INTEGER" if c.endswith("_minor") else "TEXT", "") for c in DERIVED),
+            ("rate_source", "TEXT", ""), _POLICY,
+        ), primary_key=("currency", "month")),
+    ]
 }
+_KEYS = {name: table.primary_key for name, table in TABLES.items()}
 
 
 def _create_tables(db) -> None:
-    money = ", ".join(f"{c} INTEGER" for c in _MOVEMENT_COLUMNS)
-    db.execute(f"""CREATE TABLE {SEGMENT_MONTHS_TABLE} (view TEXT NOT NULL, dimension TEXT NOT NULL,
-        segment TEXT NOT NULL, currency TEXT NOT NULL, month TEXT NOT NULL, mrr_minor INTEGER, customers INTEGER,
-        {money}, net_new_mrr_minor INTEGER, policy TEXT, {_META},
-        PRIMARY KEY (view, dimension, segment, currency, month))""")
-    db.execute(f"""CREATE TABLE {COHORTS_TABLE} (view TEXT NOT NULL, currency TEXT NOT NULL, cohort TEXT NOT NULL,
-        month TEXT NOT NULL, months_since INTEGER, cohort_customers INTEGER, customers INTEGER, logo_retention TEXT,
-        cohort_mrr_minor INTEGER, mrr_minor INTEGER, revenue_retention TEXT, policy TEXT, {_META},
-        PRIMARY KEY (view, currency, cohort, month))""")
-    counters = ", ".join(f"{c} INTEGER" for c in COUNTERS)
-    derived = ", ".join(f"{c} {'INTEGER' if c.endswith('_minor') else 'TEXT'}" for c in DERIVED)
-    db.execute(f"""CREATE TABLE {REPORTING_MONTHS_TABLE} (currency TEXT NOT NULL, month TEXT NOT NULL, {counters},
-        fx_minor INTEGER, {derived}, rate_source TEXT, policy TEXT, {_META}, PRIMARY KEY (currency, month))""")
-    for table in _KEYS:
-        db.execute(f"CREATE INDEX idx_{table}__seq ON {table}(_seq)")
+    for table in TABLES.values():
+        table.create_step()(db)
 
 
 MIGRATIONS = [("0001_analysis_tables", _create_tables)]

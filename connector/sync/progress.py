@@ -17,11 +17,6 @@ import time
 from collections.abc import Iterator
 from typing import TextIO
 
-from rich.console import Console
-from rich.progress import Progress as RichProgress
-from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Column
-
 # Names people read on the phase lines.
 PHASE_LABELS = {"streams": "streams", "mapping": "mapping", "mrr": "MRR", "export": "export"}
 
@@ -40,9 +35,15 @@ class Progress:
         self.seconds: dict[str, float] = {}
         self._lock = threading.Lock()
         self._started = time.monotonic()
-        self._bar: RichProgress | None = None
+        self._bar = None   # a rich Progress while drawing
         self._streams_task = None
         if enabled:
+            # rich is loaded only to draw: cron runs, pipes and --quiet never import it
+            from rich.console import Console
+            from rich.progress import Progress as RichProgress
+            from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.table import Column
+
             console = Console(file=stream or sys.stderr, width=width, highlight=False)
             self._bar = RichProgress(
                 SpinnerColumn(),

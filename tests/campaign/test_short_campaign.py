@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.support.faults import faults
 
 HEADLINE = re.compile(
@@ -17,6 +19,7 @@ HEADLINE = re.compile(
 )
 
 
+@pytest.mark.slow
 def test_a_short_campaign_loses_nothing():
     # 20 customers: still pages in every stream to fault and kill between; what is checked (nothing
     # lost, no duplicate, no regression, MRR = a full recompute, no leak) does not grow with the account

@@ -10,6 +10,8 @@ import pytest
 
 from tests.support.cli import run_cli
 
+pytestmark = pytest.mark.slow   # the full default demo, as `make demo` builds it
+
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 

@@ -108,6 +108,7 @@ def stored_objects(db: Path, table: str) -> dict[str, dict[str, Any]]:
         store.close()
 
 
+@pytest.mark.slow   # its module fixture builds and syncs a localstripe account
 def test_both_syncs_succeed_and_name_what_localstripe_lacks(synced):
     account_warning = (
         "warning: GET /v1/account was not found (404): the account id is recorded as acct_unknown_test; "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +34,7 @@ account = st.lists(
     min_size=1, max_size=12)
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None)
 @given(account, st.fixed_dictionaries({c: rate_path for c in CURRENCIES[1:]}), st.sampled_from(CURRENCIES))
 def test_movements_and_fx_add_up_to_the_change_in_converted_mrr(pieces, paths, reporting):

@@ -4,7 +4,7 @@ A complete first sync stores what the server serves, a rerun with no change
 writes nothing, changes made upstream arrive on the next run and leave the
 store equal to a fresh full sync, and a list that fails midway (429s, then
 5xx past the retries) stops only its stream, keeps its last token and is
-completed by the next run. (kill -9: tests/providers/test_kill_resume_both.py.)
+completed by the next run. (kill -9: tests/providers/test_kill_resume_stripe.py and _chargebee.py.)
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""kill -9 at a random committed page, for each provider: the rerun converges to a clean run's rows.
+"""kill -9 at a random committed page, then a rerun: the store must converge to a clean run's rows.
 
 The CLI runs as a child process against the provider's fake server (served
 from this process, with a little latency so the kill lands mid-sync); the
 store is compared table by table with a store synced once without a kill.
+One test module per provider (tests/providers/test_kill_resume_*.py), so the
+two run in parallel under `--dist loadscope`.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-import pytest
 
 from connector.demo.server import DemoServer
 from connector.demo_chargebee import DEFAULT_KEY, FakeChargebee, build_site
@@ -74,9 +74,8 @@ def _snapshot(db: Path, tables) -> dict[str, list]:
     return found
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("provider", sorted(SERVERS))
-def test_kill_9_at_a_random_page_then_rerun_equals_a_clean_run(provider, tmp_path):
+def kill_and_resume(provider: str, tmp_path: Path) -> None:
+    """Three kills at random committed pages (KILL_SEED), each resumed and compared with a clean run."""
     rng = random.Random(int(os.environ.get("KILL_SEED", "11")))
     server, env, args, tables, stop = SERVERS[provider]()
     try:
