@@ -71,7 +71,13 @@ def monthly_minor(
         raise ValueError(f"unknown billing interval {interval!r}")
     if interval_count <= 0:
         raise ValueError("interval_count must be positive")
-    return round_half_even(Fraction(amount_minor) * factors[interval] / interval_count)
+    factor = factors[interval]
+    # round_half_even(Fraction(amount_minor) * factor / interval_count) in integers: a refresh
+    # normalises every segment, and Fraction arithmetic was a third of applying a policy
+    numerator, denominator = amount_minor * factor.numerator, factor.denominator * interval_count
+    quotient, remainder = divmod(numerator, denominator)     # floor: 0 <= remainder < denominator
+    twice = 2 * remainder
+    return quotient + 1 if twice > denominator or (twice == denominator and quotient % 2) else quotient
 
 
 @dataclass(frozen=True)
