@@ -33,7 +33,7 @@ WATERMARK_KEY = "mapping_seq"
 _CHUNK = 400                 # ids per IN (...) list
 # Customers loaded, mapped and written at a time: their raw objects are parsed at once, so this
 # bounds the mapping's memory (400 customers of a demo account held ~300 MB of parsed objects).
-CUSTOMER_BATCH = 50
+CUSTOMER_BATCH = 25
 _PER_CUSTOMER_RAW = ("subscriptions", "invoices", "charges", "credit_notes", "invoice_items")
 _PER_CUSTOMER_TABLES = [name for name, table in TABLES.items() if table.per_customer]
 # Events say when a subscription changed (30 days back); the raw table has no customer column.

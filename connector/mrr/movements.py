@@ -169,6 +169,10 @@ def cause_of(point: ChangePoint, kind: str) -> str:
     given = {s.cause for s in point.started if s.cause in _KNOWN_CAUSES}
     if kind == NEW:
         return "trial_conversion" if "trial_conversion" in given else "new_subscription"
+    if len(point.started) == 1 and len(point.ended) == 1 and not given:
+        quick = _one_for_another(point.started[0], point.ended[0])
+        if quick is not None:
+            return quick
     causes: set[str] = set(given)
     for segment in (*point.started, *point.ended):
         if segment.source_type == "discount":
@@ -211,6 +215,26 @@ def cause_of(point: ChangePoint, kind: str) -> str:
     elif removed:
         causes.add("cancellation")
     return ",".join(sorted(causes))
+
+
+def _one_for_another(new, old) -> str | None:
+    """The cause when one plain piece replaces another (most change points: a renewal, a plan or
+    quantity change) — what the general rule below gives for it, without its sets; None when
+    either is a discount or the new one is a proration credit (the general rule decides those).
+
+    Different slots always give "plan_change" there: the new slot is an item replaced within its
+    subscription or an added one, and the old slot is then removed from another subscription.
+    """
+    if new.source_type == "discount" or old.source_type == "discount" or (
+            new.mrr_minor < 0 and "proration" in (new.detail.get("tags") or ())):
+        return None
+    if _slot(new) != _slot(old):
+        return "plan_change"
+    if _price(new) != _price(old):
+        return "plan_change"
+    if new.detail.get("quantity") != old.detail.get("quantity") or new.mrr_minor != old.mrr_minor:
+        return "quantity"
+    return ""
 
 
 def _slot(segment) -> str:
