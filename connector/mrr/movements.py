@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import NamedTuple
 
-from .ledger import ChangePoint, Run, month_end_values
+from .ledger import ChangePoint, Run, new_record, month_end_values
 
 NEW, EXPANSION, CONTRACTION, CHURN, REACTIVATION, FX = (
     "new", "expansion", "contraction", "churn", "reactivation", "fx",
@@ -95,7 +95,8 @@ def classify_days(points: Sequence[ChangePoint], min_gap_days: int, same_month_n
         else:
             kind = EXPANSION if after > before else CONTRACTION
         movements.append(
-            DayMovement(point.day, kind, after - before, before, after, cause_of(point, kind), _source_ids(point))
+            new_record(DayMovement, (point.day, kind, after - before, before, after, cause_of(point, kind),
+                                      _source_ids(point)))
         )
     return movements
 
@@ -124,7 +125,7 @@ def classify_months(runs: Sequence[Run], day_movements: Sequence[DayMovement], h
             cursor += 1
         if value == previous:
             if value != 0:
-                figures.append(MonthFigure(label, value, previous, "", 0, "", ()))
+                figures.append(new_record(MonthFigure, (label, value, previous, "", 0, "", ())))
             continue
         in_month = day_movements[first:cursor]
         kind = _month_kind(previous, value, in_month)
@@ -139,7 +140,7 @@ def classify_months(runs: Sequence[Run], day_movements: Sequence[DayMovement], h
             # stretch: the month books the stretch's start (new or reactivation)
             kind, causes, sources = life_start.kind, [life_start.cause], sorted({*sources, *life_start.source_ids})
         figures.append(
-            MonthFigure(label, value, previous, kind, value - previous, ",".join(causes), tuple(sources))
+            new_record(MonthFigure, (label, value, previous, kind, value - previous, ",".join(causes), tuple(sources)))
         )
         previous = value
     return figures
