@@ -29,6 +29,7 @@ or from the clean run. ``--details`` prints one JSON line per run to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -50,6 +51,7 @@ from tests.support.store_checks import (  # noqa: E402
     Watcher, compare, duplicate_keys, integrity, mrr_recompute_delta, mrr_tables, snapshot)
 from tests.support.truth_checks import account_delta, account_reference, export_delta, leaks  # noqa: E402
 from tests.support.keys import CANARY_KEY  # noqa: E402
+from tests.support.small_disk import SmallDisk, small_disks_available  # noqa: E402
 
 NETWORK_FAULTS = ("500", "502", "503", "reset", "malformed", "truncated", "slow")
 TIMEOUT_SECONDS = 0.4   # the client's while faults are on; a "slow" answer takes SLOW_SECONDS, past it
@@ -129,15 +131,20 @@ def exported_tables(db: Path) -> int:
         return 0
 
 
-def crash_in_process(url: str, db: Path, rng: random.Random, kind: str, logs: list[str]) -> bool:
-    """Sync in this process until an injected crash; True if the crash happened.
+def crash_in_process(url: str, db: Path, rng: random.Random, kind: str, logs: list[str],
+                     cleanup: contextlib.ExitStack, sites: list[str]) -> bool:
+    """Sync in this process until an injected crash; True if the crash happened (its site in ``sites``).
 
     ``exception``: Store.set_state raises once, between a page's rows and its cursor;
     the reader must then see exactly what it saw before that transaction began.
     ``disk_full``: PRAGMA max_page_count a few pages above the current size.
-    ``disk_full_mrr`` / ``disk_full_export``: the raw sync completes, then the disk fills
-    a few pages into the MRR refresh, or into the export that follows it; the store must
-    then hold what it held before that step (one transaction, rolled back).
+    ``disk_full_mrr``: the raw sync completes, then the disk fills a few pages into the MRR
+    refresh; the store must then hold what it held before it (one transaction, rolled back).
+    ``disk_full_export``: the raw sync and MRR complete, then the export that follows them
+    meets a full disk, either the store's (its first export must create its bookkeeping) or
+    the target folder's (a small tmpfs: some tables' files fit, one does not); the folder's
+    filesystem is then grown (space freed, files kept) and the run's later export must
+    complete the folder (``cleanup`` unmounts it when the run ends).
     """
     import logging
 
@@ -181,15 +188,19 @@ def crash_in_process(url: str, db: Path, rng: random.Random, kind: str, logs: li
             elif kind == "exception":
                 Store.set_state = failing_set_state
             report = run_sync(store, provider, streams=list(provider.streams), workers=8)
-            if kind in ("disk_full_mrr", "disk_full_export") and not report.failures:
-                return _fill_disk_after_sync(store, db, kind, fill_disk, logs)
+            if kind == "disk_full_mrr" and not report.failures:
+                return _fill_disk_in_refresh(store, db, fill_disk, logs, sites)
+            if kind == "disk_full_export" and not report.failures:
+                return _fill_disk_in_export(store, db, rng, fill_disk, logs, cleanup, sites)
         except StoreError as exc:
             logs.append(str(exc))
+            sites.append("disk_full/sync")
             return kind == "disk_full"
         except RuntimeError as exc:
             logs.append(str(exc))
             if crashed["before"] is not None and snapshot(db) != crashed["before"]:
                 raise AssertionError("an injected exception left part of a page committed") from None
+            sites.append("exception/sync")
             return crashed["done"]
         except ConnectorError as exc:  # a retry budget spent under faults is expected: recorded, and the rerun repairs
             logs.append(f"{type(exc).__name__}: {exc}")
@@ -200,39 +211,72 @@ def crash_in_process(url: str, db: Path, rng: random.Random, kind: str, logs: li
         store.close()
 
 
-def _fill_disk_after_sync(store, db: Path, kind: str, fill_disk, logs: list[str]) -> bool:
-    """The disk fills inside the MRR refresh or the export; True if it did. What a second
-    connection saw before the step must be what it sees after (nothing half-written)."""
+def _is_disk_full(exc: BaseException) -> bool:
+    return (getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or "full" in str(exc) or "No space left" in str(exc))
+
+
+def _fill_disk_in_refresh(store, db: Path, fill_disk, logs: list[str], sites: list[str]) -> bool:
+    """The disk fills a few pages into the MRR refresh; True if it did. What a second connection
+    saw before the refresh must be what it sees after (nothing half-written)."""
+    from connector.errors import ConnectorError
+    from connector.refresh import refresh_after_sync
+    from connector.mrr.policy import load_policy
+
+    fill_disk()
+    before = snapshot(db)
+    try:
+        refresh_after_sync(store, load_policy("default"))
+    except (sqlite3.OperationalError, ConnectorError) as exc:
+        logs.append(f"{type(exc).__name__}: {exc}")
+        after = snapshot(db)
+        # the neutral schema's tables are created (empty) by their own migration before the
+        # refresh's transaction: a table new and empty is no part of the refresh committed
+        if any(before.get(t, []) != after.get(t, []) for t in set(before) | set(after)):
+            raise AssertionError("a full disk inside the MRR refresh left part of it committed") from None
+        if _is_disk_full(exc):
+            sites.append("disk_full/mrr")
+            return True
+        return False
+    finally:
+        store.db.execute("pragma max_page_count = 4294967294")
+    return False
+
+
+def _fill_disk_in_export(store, db: Path, rng: random.Random, fill_disk, logs: list[str],
+                         cleanup: contextlib.ExitStack, sites: list[str], on_target: bool | None = None) -> bool:
+    """The export meets a full disk, the target folder's (``on_target``; drawn when None, where a
+    small disk can be mounted) or the store's; True if it did."""
     from connector.errors import ConnectorError
     from connector.export import export
     from connector.refresh import refresh_after_sync
     from connector.mrr.policy import load_policy
 
-    if kind == "disk_full_export":
-        from connector.export.watermarks import ensure_watermarks
-
-        refresh_after_sync(store, load_policy("default"))
-        ensure_watermarks(store)
-        fill_disk(margin=0)  # the watermarks of ~30 tables need a page or two more than there is
+    refresh_after_sync(store, load_policy("default"))
+    folder = db.parent / "export"
+    if on_target is None:
+        on_target = small_disks_available() and rng.random() < 0.5
+    if on_target:
+        # a few pages up to about the size of the whole export: anywhere from the first table's
+        # file to the manifest written after the last one
+        disk = cleanup.enter_context(SmallDisk(folder, rng.randint(1, 160) * 4096))
     else:
-        fill_disk()
-    before = snapshot(db)
+        fill_disk(margin=0)  # a first export creates its bookkeeping tables: that needs pages
     try:
-        if kind == "disk_full_mrr":
-            refresh_after_sync(store, load_policy("default"))
-        else:
-            export(store, f"jsonl:{db.parent / 'export'}")
+        export(store, f"jsonl:{folder}")
     except (sqlite3.OperationalError, ConnectorError) as exc:
-        full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc)
         logs.append(f"{type(exc).__name__}: {exc}")
-        after = snapshot(db)
-        # the neutral schema's tables are created (empty) by their own migration before the
-        # refresh's transaction: a table new and empty is no part of the refresh committed
-        if kind == "disk_full_mrr" and any(before.get(t, []) != after.get(t, []) for t in set(before) | set(after)):
-            raise AssertionError("a full disk inside the MRR refresh left part of it committed") from None
-        return full
+        if "\n" in str(exc).strip() or not _is_disk_full(exc):
+            return False
+        stray = sorted(p.name for p in folder.glob("*.tmp")) if folder.exists() else []
+        if stray:
+            raise AssertionError(f"a full disk inside the export left partial files: {stray}") from None
+        sites.append("disk_full/export-target" if on_target else "disk_full/export-store")
+        return True
     finally:
         store.db.execute("pragma max_page_count = 4294967294")
+        if on_target:
+            disk.grow(256 * 1024 * 1024)  # the operator frees space; the files written so far stay
     return False
 
 
@@ -270,21 +314,69 @@ def _start_worker(customers: int, account_seed: int, clean: dict, plant: str | N
 
 
 def _kill_once(plan: dict, rng: random.Random, server, clean: dict, db: Path, output: list[bytes],
-               watcher: Watcher) -> bool:
-    """One kill point; True if the SIGKILL landed (a command that finished first is not counted)."""
+               watcher: Watcher, sites: list[str]) -> bool:
+    """One kill point; True if the SIGKILL landed (a command that finished first is not counted),
+    and where it landed appended to ``sites`` (see :func:`kill_site`)."""
     if plan["kill_during"] == "raw":
         # at a random request, fewer than a clean sync makes: always while pages are
         # still being fetched, never in the MRR refresh that follows them
         served = server.stats()["total"] + rng.randint(1, max(1, clean["requests"] - 5))
-        return run_cli_sync(server.url, db, output, watcher=watcher,
-                            kill_at_request=lambda: server.stats()["total"] >= served)[1]
-    if rng.random() < 0.25:  # inside the export: after its k-th table committed
+        landed = run_cli_sync(server.url, db, output, watcher=watcher,
+                              kill_at_request=lambda: server.stats()["total"] >= served)[1]
+    elif (roll := rng.random()) < 0.25:  # inside the export: after its k-th table committed
         run_cli_sync(server.url, db, output)
         target = exported_tables(db) + rng.randint(1, 20)
-        return run_cli(server.url, db, output, export_args(db), kill_when=lambda: exported_tables(db) >= target)[1]
-    # at a random committed change: a raw page or the MRR refresh
-    target = (watcher.previous or {"seq": 0})["seq"] + rng.randint(1, max(2, clean["seq"] // 2))
-    return run_cli_sync(server.url, db, output, kill_at_seq=target, watcher=watcher)[1]
+        landed = run_cli(server.url, db, output, export_args(db), kill_when=lambda: exported_tables(db) >= target)[1]
+        if landed:
+            sites.append("export")
+        return landed
+    elif roll < 0.5:
+        # inside the MRR refresh (one transaction that a committed change never shows): once every
+        # stream's read is complete, after a random delay of up to about a refresh's length
+        landed = run_cli(server.url, db, output,
+                         kill_when=_after_raw(watcher, clean["streams"], rng.uniform(0, clean["refresh_seconds"])))[1]
+    else:  # at a random committed change: a raw page, or the refresh's commit
+        target = (watcher.previous or {"seq": 0})["seq"] + rng.randint(1, max(2, clean["seq"] // 2))
+        landed = run_cli_sync(server.url, db, output, kill_at_seq=target, watcher=watcher)[1]
+    if landed:
+        sites.append(kill_site(db))
+    return landed
+
+
+def _after_raw(watcher: Watcher, streams: set[str], delay: float):
+    """A kill condition: ``delay`` seconds after the watcher first sees every stream read complete."""
+    since: list[float] = []
+
+    def kill_when() -> bool:
+        seen = watcher.observe()
+        states = (seen or {}).get("states", {})
+        if not since and streams <= set(states) and all(states[s].get("phase") == "incremental" for s in streams):
+            since.append(time.monotonic())
+        return bool(since) and time.monotonic() - since[0] >= delay
+    return kill_when
+
+
+def kill_site(db: Path) -> str:
+    """Where a sync was killed, read off what it left committed: ``raw`` (a stream's read was
+    unfinished), ``mrr`` (every read complete, the mapping and MRR refresh of the last raw
+    changes not committed) or ``after`` (nothing uncommitted: an incremental run that had found
+    nothing new yet, or a process ending)."""
+    from connector.store.raw_stripe import RAW_TABLES
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        if not conn.execute("select 1 from sqlite_master where name = '_sync_state'").fetchone():
+            return "raw"
+        if any(json.loads(state).get("phase") != "incremental"
+               for (state,) in conn.execute("select state from _sync_state")):
+            return "raw"
+        present = {name for (name,) in conn.execute("select name from sqlite_master where type = 'table'")}
+        raw_seq = max((conn.execute(f'select coalesce(max(_seq), 0) from "{t}"').fetchone()[0]
+                       for t in RAW_TABLES if t in present), default=0)
+        mapped = conn.execute("select value from _meta where key = 'mapping_seq'").fetchone()
+        return "mrr" if raw_seq > int(mapped[0] if mapped else 0) else "after"
+    finally:
+        conn.close()
 
 
 def execute_run(plan: dict) -> dict:
@@ -294,17 +386,19 @@ def execute_run(plan: dict) -> dict:
     db = work / "store.db"
     output: list[bytes] = []
     logs: list[str] = []
-    result = {"number": plan["number"], "kills": 0, "crashes": 0, "problems": [], "crash": plan["crash"]}
+    result = {"number": plan["number"], "kills": 0, "crashes": 0, "problems": [], "crash": plan["crash"],
+              "sites": []}
     started = time.monotonic()
+    cleanup = contextlib.ExitStack()  # a small disk mounted for a disk-full fault
     try:
         faults_before = sum(server.stats()["faults"].values())
         server.configure(faults=plan["faults"], rules=plan["rules"], fault_seed=plan["fault_seed"])
         watcher = Watcher(db)
         if plan["crash"]:
-            result["crashes"] += crash_in_process(server.url, db, rng, plan["crash"], logs)
+            result["crashes"] += crash_in_process(server.url, db, rng, plan["crash"], logs, cleanup, result["sites"])
             watcher.observe()
         for _ in range(plan["kills"]):
-            result["kills"] += _kill_once(plan, rng, server, clean, db, output, watcher)
+            result["kills"] += _kill_once(plan, rng, server, clean, db, output, watcher, result["sites"])
         with watcher:  # (after a kill: the resume) under the same faults, to its end or a spent retry budget
             run_cli_sync(server.url, db, output)
         result["faults"] = sum(server.stats()["faults"].values()) - faults_before
@@ -323,6 +417,7 @@ def execute_run(plan: dict) -> dict:
         result["problems"].append(f"{type(exc).__name__}: {exc}")
         result.setdefault("faults", 0)
     finally:
+        cleanup.close()
         shutil.rmtree(work, ignore_errors=True)
     result["seconds"] = round(time.monotonic() - started, 1)
     return result
@@ -332,7 +427,7 @@ def _check_store(result: dict, db: Path, work: Path, clean: dict, watcher: Watch
     """Raw tables against the account the server holds; derived tables (neutral, MRR) against a
     clean run and a full recompute; the export folder against the store."""
     from connector.mrr.analysis_tables import ANALYSIS_TABLES
-    from connector.streams import RAW_TABLES
+    from connector.store.raw_stripe import RAW_TABLES
 
     # the export's analysis tables are rewritten from the facts at each export (the clean run never
     # exports): the facts they are computed from are compared instead
@@ -364,12 +459,18 @@ def clean_reference(customers: int, account_seed: int) -> dict:
     try:
         with DemoServer(seed=account_seed, customers=customers) as server:
             output: list[bytes] = []
-            code, _ = run_cli_sync(server.url, work / "clean.db", output, timeout=FAULT_FREE_TIMEOUT_SECONDS)
+            code, _ = run_cli(server.url, work / "clean.db", output, (*sync_args(), "--format", "json"),
+                              timeout=FAULT_FREE_TIMEOUT_SECONDS)
             requests = server.stats()["total"]
             if code != 0:
                 raise SystemExit(f"the clean sync failed with exit {code}: {output[-1][-400:].decode(errors='replace')}")
-        watcher = Watcher(work / "clean.db")
-        return {"tables": snapshot(work / "clean.db"), "seq": watcher.observe()["seq"], "requests": requests}
+        seen = Watcher(work / "clean.db").observe()
+        seconds = json.loads(output[0])["seconds"]
+        # the window after the last read in which a kill lands in the mapping and MRR refresh (what
+        # the clean sync's summary says they took, with room for a loaded machine)
+        return {"tables": snapshot(work / "clean.db"), "seq": seen["seq"], "requests": requests,
+                "streams": set(seen["states"]),
+                "refresh_seconds": 1.5 * ((seconds["mapping"] or 0) + (seconds["mrr"] or 0)) + 0.05}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -386,6 +487,7 @@ def campaign(runs: int, seed: int, customers: int = 60, kill_points: int = 0, wo
         kills[random.Random(f"kills/{seed}/{point}").choice(numbers) if point >= runs else numbers[point]] += 1
     plans = [plan_run(seed, number, kills[number], kill_during) for number in numbers]
     totals = Counter()
+    sites = Counter()
     problems: list[str] = []
     integrity_ok = True
     context = multiprocessing.get_context("fork")
@@ -395,6 +497,7 @@ def campaign(runs: int, seed: int, customers: int = 60, kill_points: int = 0, wo
                          "mrr_delta", "leaks"):
                 totals[name] += result.get(name, 0)
             integrity_ok &= result.get("integrity") == "ok"
+            sites.update(result.get("sites", []))
             problems += [f"run {result['number']}: {p}" for p in result["problems"]]
             if details:
                 print(json.dumps(result), file=details, flush=True)
@@ -405,7 +508,7 @@ def campaign(runs: int, seed: int, customers: int = 60, kill_points: int = 0, wo
             f"integrity_check {'ok' if integrity_ok else 'FAILED'}")
     ok = integrity_ok and not problems and not any(
         totals[n] for n in ("lost", "duplicates", "regressions", "torn_pages", "mrr_delta", "leaks"))
-    return {"line": line, "ok": ok, "totals": dict(totals), "problems": problems}
+    return {"line": line, "ok": ok, "totals": dict(totals), "problems": problems, "sites": dict(sites)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -426,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
                        details=sys.stderr if args.details else None, kill_during=args.kill_during, plant=args.plant)
     for problem in outcome["problems"][:20]:
         print(problem, file=sys.stderr)
+    landed = ", ".join(f"{site} {count}" for site, count in sorted(outcome["sites"].items())) or "none"
+    print(f"kills and crashes landed: {landed}", file=sys.stderr)
     print(outcome["line"], flush=True)
     return 0 if outcome["ok"] else 1
 

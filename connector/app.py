@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 import os
 import time
 from collections.abc import Iterator
@@ -17,12 +16,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any
 
-from . import quarantine
+from .store import quarantine
 from .config import Settings
 from .connections import Connection, connect
 from .providers.base import INCREMENTAL_BY_EVENTS
-from .store import Store, open_store
-from .store_errors import store_failure
+from .store import Store, closed_on_failure, open_store, opened
 from .sync import EVENTS_STREAM, SyncReport, resolve_streams, run_sync
 from . import sync_health
 from .sync.progress import Progress
@@ -53,56 +51,60 @@ def sync(
     # a store of another provider's account is refused here, before anything is written to it
     store = open_store(settings.db, provider=identity.provider)
     try:
-        store.bind_account(identity)
-        workers = conn.workers
-        log.info(
-            "syncing %d streams of %s (%s mode) into %s: at most %s, %d in flight",
-            len(streams), identity.account_id, "live" if identity.livemode else "test", settings.db, conn.pace,
-            workers,
-        )
-        with store.db.atomic():
-            store.set_meta(sync_health.META_STARTED, str(int(time.time())))
-        progress = Progress.for_terminal(quiet)
-        progress.held = True   # the mapping and MRR phases get their lines after the streams'
-        store.changes = {}
-        try:
-            report = run_sync(
-                store, conn.provider, streams=streams, full_refresh=full_refresh, workers=workers, progress=progress,
-            )
-            report.changes, store.changes = store.changes, None
-            report.phase_seconds["fetch"] = report.seconds
-            if not report.failures and not skip_mrr:
-                # With a stream missing, MRR would be computed from partial data: keep
-                # the last good figures instead and say so (the failure exits non-zero).
-                from .refresh import refresh_after_sync
-
-                report.mrr = refresh_after_sync(store, policy, phase=progress.phase)
-                report.phase_seconds.update(progress.seconds)
-            report.rejected = store.rejected_this_run  # the sync's and the MRR refresh's quarantines
-        finally:
-            store.changes = None
-            progress.stop()
-        report.phase_seconds["total"] = time.monotonic() - began
-        log.info("sync finished in %.1fs: %s", report.phase_seconds["total"],
-                 ", ".join(f"{name} {seconds:.1f}s" for name, seconds in report.phase_seconds.items() if name != "total"))
-        report.requests = {
-            "requests": conn.provider.requests_made,
-            "retries": conn.provider.retries,
-            "rate_limited": conn.provider.rate_limited,
-        }
-        with store.db.atomic():
-            store.set_meta(sync_health.META_FINISHED, str(int(time.time())))
-            store.set_meta(sync_health.META_OK, "0" if report.failures else "1")
+        with closed_on_failure(store):   # a full disk or a busy store said as such; the store closed
+            report = _sync_into(store, conn, identity, streams, policy, began=began, full_refresh=full_refresh,
+                                quiet=quiet, skip_mrr=skip_mrr)
         return report, store
-    except sqlite3.Error as exc:
-        # a full disk, a read-only file or a busy store, said as such for this store (by its code)
-        store.close()
-        raise store_failure(exc, store.path) or exc from None
-    except BaseException:
-        store.close()
-        raise
     finally:
         conn.provider.close()
+
+
+def _sync_into(
+    store: Store, conn: Connection, identity, streams: list[str], policy, *, began: float, full_refresh: bool,
+    quiet: bool, skip_mrr: bool,
+) -> SyncReport:
+    """The sync itself, into the open store: bind the account, read the streams, refresh MRR, record the run."""
+    store.bind_account(identity)
+    workers = conn.workers
+    log.info(
+        "syncing %d streams of %s (%s mode) into %s: at most %s, %d in flight",
+        len(streams), identity.account_id, "live" if identity.livemode else "test", store.path, conn.pace,
+        workers,
+    )
+    with store.db.atomic():
+        store.set_meta(sync_health.META_STARTED, str(int(time.time())))
+    progress = Progress.for_terminal(quiet)
+    progress.held = True   # the mapping and MRR phases get their lines after the streams'
+    store.changes = {}
+    try:
+        report = run_sync(
+            store, conn.provider, streams=streams, full_refresh=full_refresh, workers=workers, progress=progress,
+        )
+        report.changes, store.changes = store.changes, None
+        report.phase_seconds["fetch"] = report.seconds
+        if not report.failures and not skip_mrr:
+            # With a stream missing, MRR would be computed from partial data: keep
+            # the last good figures instead and say so (the failure exits non-zero).
+            from .refresh import refresh_after_sync
+
+            report.mrr = refresh_after_sync(store, policy, phase=progress.phase)
+            report.phase_seconds.update(progress.seconds)
+        report.rejected = store.rejected_this_run  # the sync's and the MRR refresh's quarantines
+    finally:
+        store.changes = None
+        progress.stop()
+    report.phase_seconds["total"] = time.monotonic() - began
+    log.info("sync finished in %.1fs: %s", report.phase_seconds["total"],
+             ", ".join(f"{name} {seconds:.1f}s" for name, seconds in report.phase_seconds.items() if name != "total"))
+    report.requests = {
+        "requests": conn.provider.requests_made,
+        "retries": conn.provider.retries,
+        "rate_limited": conn.provider.rate_limited,
+    }
+    with store.db.atomic():
+        store.set_meta(sync_health.META_FINISHED, str(int(time.time())))
+        store.set_meta(sync_health.META_OK, "0" if report.failures else "1")
+    return report
 
 
 def auth(settings: Settings) -> dict[str, Any]:
@@ -138,8 +140,7 @@ def status(settings: Settings) -> dict[str, Any]:
     from .mrr.model import unplaced_summary
     from .output_values import iso_utc
 
-    store = open_store(settings.db, read_only=True)
-    try:
+    with opened(settings.db, read_only=True) as store:
         account = store.account()
         counts = store.table_counts()
         states = store.all_states()
@@ -147,8 +148,6 @@ def status(settings: Settings) -> dict[str, Any]:
         unclassified = unclassified_summary(store) if store.db["billing_unclassified"].exists() else []
         unplaced = unplaced_summary(store)
         quarantined = quarantine.counts(store)
-    finally:
-        store.close()
     streams = []
     for table, rows in counts.items():
         state = states.get(table, {}).get("state")

@@ -123,6 +123,47 @@ def test_replace_scope_soft_deletes_missing_rows(store):
     assert live == [("2024-01",)]
 
 
+def test_replace_scope_over_a_list_of_values_rewrites_each_and_leaves_the_rest(store):
+    store.db.execute(
+        "create table lines (id text, invoice text, amount integer, _synced_at text, "
+        "_deleted integer not null default 0, _seq integer, primary key (id, invoice))"
+    )
+    key = ("id", "invoice")
+    first = [{"id": f"l{n}", "invoice": inv, "amount": n} for inv in ("in_1", "in_2", "in_3") for n in (1, 2)]
+    assert store.replace_scope("lines", key, {"invoice": ["in_1", "in_2", "in_3"]}, first) == 6
+    seq = store.current_seq()
+    # in_1 loses a line, in_2 loses both, in_3 is not in the scope and keeps its lines
+    again = [{"id": "l1", "invoice": "in_1", "amount": 1}]
+    assert store.replace_scope("lines", key, {"invoice": ["in_1", "in_2"]}, again) == 3
+    live = store.db.execute("select id, invoice from lines where _deleted = 0 order by invoice, id").fetchall()
+    assert live == [("l1", "in_1"), ("l1", "in_3"), ("l2", "in_3")]
+    # the soft-deletes share one new sequence number; an empty list is an empty scope
+    assert store.db.execute("select distinct _seq from lines where _deleted = 1").fetchall() == [(seq + 1,)]
+    assert store.replace_scope("lines", key, {"invoice": []}, []) == 0
+    with pytest.raises(ValueError, match="one scope column"):
+        store.replace_scope("lines", key, {"invoice": ["in_1"], "id": ["l1"]}, [])
+
+
+def test_the_store_package_imports_no_other_layer():
+    """store/ is the bottom layer (no store <-> streams <-> storefile circle): it imports the
+    connector's errors and nothing else of it."""
+    import ast
+    from pathlib import Path
+
+    import connector.store
+
+    package = Path(connector.store.__file__).parent
+    outside = {}
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level >= 2 and node.module != "errors":
+                outside[path.name] = node.module
+            elif isinstance(node, (ast.Import, ast.ImportFrom)) and not getattr(node, "level", 0):
+                names = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                outside.update({path.name: n for n in names if n and n.startswith("connector")})
+    assert outside == {}
+
+
 def test_created_updated_and_deleted_are_told_apart(store):
     store.bind_account(ACCOUNT)
     with store.db.atomic():

@@ -90,7 +90,7 @@ def test_a_store_gets_its_lock_file_and_keeps_it(tmp_path):
             _open_in_another_process(path)
     finally:
         store.close()
-    # the file stays after the lock is released (storelock.py says why); the next open reuses it
+    # the file stays after the lock is released (store/lock.py says why); the next open reuses it
     assert (tmp_path / "b.db.lock").exists()
     open_store(path).close()
 
@@ -109,7 +109,7 @@ def test_the_second_of_two_first_syncs_stops_at_the_lock_and_creates_nothing(tmp
     second, which also found no file, stops with exit 9 and leaves no store file behind."""
     db = tmp_path / "b.db"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from pathlib import Path; from connector.storelock import acquire; "
+        [sys.executable, "-c", "import sys; from pathlib import Path; from connector.store.lock import acquire; "
          "acquire(Path(sys.argv[1])); print('held', flush=True); sys.stdin.read()", str(db)],
         cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )

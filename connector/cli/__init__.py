@@ -17,7 +17,7 @@ import click
 from ..errors import EXIT_FAILED, ConnectorError
 from .. import logsetup
 from ..redact import install_log_redaction, redact
-from ..store_errors import os_failure, store_failure
+from ..store.failures import os_failure, store_failure
 from .options import global_options
 
 # Each module defines `register(main)`; the order is the order of `--help`.

@@ -6,7 +6,7 @@ import click
 
 from ..mrr import engine, reporting_view
 from ..output_values import iso_utc
-from ..store import open_store
+from ..store import opened
 from ..sync_health import last_sync
 from .mrr_cmds import _parse_day
 from .conversion import conversion_options, reporting_rates
@@ -61,14 +61,11 @@ def explain(config_path, db, output_format, customer_id, on_date, section, rates
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     day = _parse_day(on_date, "--date") or engine.today_utc()
     table = reporting_rates(settings, rates, refresh_rates)
-    store = open_store(settings.db, read_only=True)
-    try:
+    with opened(settings.db, read_only=True) as store:
         last = last_sync(store)
         report = explain_customer(store, customer_id, day)
         if table is not None:
             _add_converted(report, store, table, customer_id, day)
-    finally:
-        store.close()
     if output_format == "json":
         print_json(_explain_json(report, last, section))
         return

@@ -6,7 +6,7 @@ import click
 
 from ..errors import EXIT_REJECTED
 from ..export import TARGET_EXAMPLES, ExportResult, export
-from ..store import open_store
+from ..store import opened
 from ..sync.progress import one_phase
 from ..sync_health import last_sync
 from ..mrr.analysis_tables import write_analysis_tables
@@ -40,16 +40,13 @@ def export_command(target, tables, full, schema, output_format, config_path, db,
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     rates_table = reporting_rates(settings, rates, refresh_rates)
     requested = [name.strip() for name in tables.split(",") if name.strip()] if tables else None
-    store = open_store(settings.db, create=False)
-    try:
+    with opened(settings.db, create=False) as store:
         last = last_sync(store)
         if output_format != "json":
             warn(last["warning"])
         with one_phase("export"):
             write_analysis_tables(store, rates_table)   # segments, cohorts, converted view: from the facts
             result = export(store, target, tables=requested, full=full, schema=schema)
-    finally:
-        store.close()
     _print_result(result, last, output_format)
     if result.skipped:
         for table in result.tables.values():

@@ -6,7 +6,7 @@ import click
 
 from .. import refresh
 from ..mrr import engine
-from ..store import open_store
+from ..store import opened
 from . import mrr_cmds
 from .mrr_cmds import policy_option
 from .options import common_options, settings_from
@@ -50,14 +50,11 @@ def subscription_periods(config_path, db, path, currency, dry_run, policy_name):
     # one policy loader (tests replace it there); a bad policy is refused before the store is touched
     switch_to = mrr_cmds._load_policy(settings, policy_name) if policy_name is not None else None
     configured = mrr_cmds._load_policy(settings, None)
-    store = open_store(settings.db)
-    try:
+    with opened(settings.db) as store:
         policy = refresh.policy_for(store, configured, switch_to)
         before = store.current_seq()
         written = write_subscription_periods(store, periods)
         result = refresh.refresh(store, policy, also=engine.customers_changed_since(store, before))
-    finally:
-        store.close()
     click.echo(f"imported {written} segment rows; MRR updated for {result['customers']} customers", err=True)
 
 

@@ -22,7 +22,7 @@ from ..mrr.reporting_view import CURRENCY_VIEW, REPORTING_VIEW
 from ..mrr.model import SEGMENTS_TABLE
 from ..mrr.policy import load_policy
 from ..output_values import money
-from ..store import open_store
+from ..store import opened
 from ..sync.progress import one_phase
 from ..sync_health import last_sync
 from . import mrr_cohort_cmds
@@ -65,8 +65,7 @@ def _load_policy(settings, name: str | None):
 def _reading(settings, policy_name: str | None, output_format: str, project_to: date | None = None):
     """The facts a read shows (connector.mrr.views.facts_for), named on stderr for people, and the
     envelope every JSON answer opens with (policy, projection, partial data)."""
-    store = open_store(settings.db, read_only=True)
-    try:
+    with opened(settings.db, read_only=True) as store:
         policy = _load_policy(settings, policy_name) if policy_name is not None else None
         last = last_sync(store)
         if output_format != "json":
@@ -88,8 +87,6 @@ def _reading(settings, policy_name: str | None, output_format: str, project_to: 
                 raise ConfigError("the store holds no revenue segments yet: run `billing-connector backfill` first") \
                     from None
             raise ConfigError(str(exc)) from None
-    finally:
-        store.close()
 
 
 @click.group()
@@ -192,7 +189,8 @@ def history(config_path, db, output_format, policy_name, grain, since, until, by
                 start = first or queries.first_mrr_day(facts) or end
                 currencies = {r["currency"] for r in rows}
                 converted = [{**r, "view": REPORTING_VIEW, "rate_source": table.sources(currencies, r["period"])}
-                             for r in convert_customer_months(queries.customer_days(facts, start, end), table, grain="day")
+                             for r in convert_customer_months(queries.customer_days(facts, start, end), table, grain="day",
+                                                                       rules=reporting_view.rules_for(facts))
                              if start.isoformat() <= r["period"]]
                 rows = [{**r, "fx_minor": None, "view": CURRENCY_VIEW, "rate_source": None} for r in rows] + converted
         else:
@@ -292,13 +290,10 @@ def rebuild(config_path, db, policy_name):
     settings = settings_from(config_path, db=db)
     switch_to = _load_policy(settings, policy_name) if policy_name is not None else None
     configured = _load_policy(settings, None)
-    store = open_store(settings.db, create=False)
-    try:
+    with opened(settings.db, create=False) as store:
         policy = refresh.policy_for(store, configured, switch_to)
         with one_phase("mrr"):
             result = refresh.refresh(store, policy, recompute_all=True)
-    finally:
-        store.close()
     click.echo(
         f"rebuilt MRR under policy {policy.name!r} (now the store's policy): {result['customers']} customers, "
         f"{result['rows_written']} rows and {result['metrics_rows_written']} monthly metric rows written",
@@ -325,16 +320,13 @@ def backfill(config_path, db, policy_name, allow_partial):
     settings = settings_from(config_path, db=db)
     switch_to = _load_policy(settings, policy_name) if policy_name is not None else None
     configured = _load_policy(settings, None)
-    store = open_store(settings.db, create=False)
-    try:
+    with opened(settings.db, create=False) as store:
         last = last_sync(store)
         if last["partial"] and not allow_partial:
             raise ConfigError(f"not backfilling: {last['warning']}; or pass --allow-partial")
         warn(last["warning"])
         with one_phase("mrr"):
             result = refresh.backfill(store, configured, switch_to)
-    finally:
-        store.close()
     click.echo(
         f"backfilled: {result['mapped_customers']} customers mapped, {result['customers']} recomputed, "
         f"{result['rows_written']} rows written",

@@ -8,7 +8,7 @@ from ..mrr import cohorts as cohort_rules
 from ..mrr import converted, engine, queries, reporting_view
 from ..mrr.breakdown import check_dimension, segment_view
 from ..mrr.reporting_view import CURRENCY_VIEW, REPORTING_VIEW
-from ..store import open_store
+from ..store import opened
 from .conversion import conversion_options, reporting_rates
 from .output import output_options, print_rows
 
@@ -29,12 +29,9 @@ def cohort_rows(facts, table, first: str | None, last: str | None) -> list[dict]
 def segment_rows(settings, policy, dimension: str, first, last, table) -> list[dict]:
     """``history --by``: from the stored segments under ``policy`` (None: the store's own)."""
     check_dimension(dimension)
-    store = open_store(settings.db, read_only=True)
-    try:
+    with opened(settings.db, read_only=True) as store:
         table = reporting_view.rates_for(store, table) if table is not None else None
         return segment_view(store, policy or engine.policy_of_store(store), dimension, first, last, table)
-    finally:
-        store.close()
 
 
 def register(mrr: click.Group, common_options, policy_option, since_option, until_option, reading, parse_month) -> None:

@@ -7,7 +7,7 @@ import click
 from ..mrr.policy import load_policy
 from ..report.html import write_report
 from ..report.summary import format_summary, summary_rows
-from ..store import open_store
+from ..store import opened
 from ..sync_health import last_sync
 from .conversion import conversion_options, reporting_rates
 from .options import common_options, settings_from
@@ -73,8 +73,7 @@ def report(config_path, db, output_format, html_path, policy, rates, reporting_c
     settings = settings_from(config_path, db=db, reporting_currency=reporting_currency)
     rules = load_policy(policy, settings.mrr_rules) if policy else None
     table = reporting_rates(settings, rates, refresh_rates)   # None: the store's own policy
-    store = open_store(settings.db, read_only=True)
-    try:
+    with opened(settings.db, read_only=True) as store:
         last = last_sync(store)
         if output_format != "json":
             warn(last["warning"])
@@ -83,8 +82,6 @@ def report(config_path, db, output_format, html_path, policy, rates, reporting_c
             click.echo(f"wrote {path}", err=True)
             return
         summary = summary_rows(store, rules, rates=table)
-    finally:
-        store.close()
     if output_format == "json":
         print_json(report_json(summary, last))
     elif output_format == "csv":

@@ -16,9 +16,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .. import quarantine
+from ..store import quarantine
 from ..errors import ConfigError, ExportError
-from ..quarantine import Rejected
+from ..store.quarantine import Rejected
 from ..store import Store
 from .base import Target
 from .duckdb_target import DuckDBTarget

@@ -23,7 +23,8 @@ import uuid
 
 import sqlite_utils
 
-from ..store import Migration, Store, _now_iso
+from ..store import Migration, Store
+from ..store.sql import now_iso
 
 WATERMARK_TABLE = "_export_watermarks"
 
@@ -99,7 +100,7 @@ def set_pending(store: Store, target: str, table: str, seq: int, timeline: str) 
             f"INSERT INTO {WATERMARK_TABLE} (target, table_name, seq, rows_sent, exported_at, timeline, pending) "
             "VALUES (?, ?, -1, 0, ?, ?, ?) ON CONFLICT (target, table_name) DO UPDATE SET "
             "pending = max(pending, excluded.pending)",
-            [target, table, _now_iso(), timeline, seq],
+            [target, table, now_iso(), timeline, seq],
         )
 
 
@@ -120,5 +121,5 @@ def set_watermark(store: Store, target: str, table: str, seq: int, rows_sent: in
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, table_name) DO UPDATE SET "
             "seq = excluded.seq, rows_sent = excluded.rows_sent, exported_at = excluded.exported_at, "
             "timeline = excluded.timeline, pending = max(pending, excluded.seq)",
-            [target, table, seq, rows_sent, _now_iso(), timeline, seq],
+            [target, table, seq, rows_sent, now_iso(), timeline, seq],
         )

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .. import quarantine
-from ..quarantine import Rejected
+from ..store import quarantine
+from ..store.quarantine import Rejected
 from ..store import Store, quote
 from ..values import MAX_ABS_NUMBER, loads_checked
 from .chargebee import plan_rows
@@ -116,6 +116,7 @@ class _Mapping:
     def write_customers(self, customer_ids: list[str]) -> None:
         coupons = self._lookup("coupons")
         prices = self._lookup("item_prices", "plans", "addons")
+        mapped: dict[str, dict[str, list]] = {}
         for cid, raw in self.load(customer_ids).items():
             try:
                 rows = map_customer(raw, coupons.get, prices.get)
@@ -125,10 +126,13 @@ class _Mapping:
             except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
                 reason = f"cannot be mapped: {type(exc).__name__}: {exc}"
                 quarantine.record(self.store, [Rejected.of("customers", raw.customer or {"id": cid}, reason)])
-                continue
-            for name in _PER_CUSTOMER_TABLES:
-                self.store.replace_scope(name, TABLES[name].primary_key, {"provider": PROVIDER, "customer_id": cid},
-                                         tables.get(name, []))
+                continue   # its stored rows stay as they were
+            mapped[cid] = tables
+        # each mapped customer's rows rewritten as a unit, one batched write per table
+        for name in _PER_CUSTOMER_TABLES:
+            rows = [row for tables in mapped.values() for row in tables.get(name, [])]
+            self.store.replace_scope(name, TABLES[name].primary_key, {"provider": PROVIDER, "customer_id": list(mapped)},
+                                     rows)
 
     def write_plans(self) -> None:
         objects = {t: list(self._objects(t)) for t in ("item_prices", "items", "plans", "addons")}

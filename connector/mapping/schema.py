@@ -21,36 +21,26 @@ what makes an incremental mapping equal a full rebuild.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlite_utils
 
 from ..store import Migration, Store, quote
+from ..store.tables import Step, Table
 
 NAMESPACE = "neutral"
 
 
 @dataclass(frozen=True)
-class NeutralTable:
-    name: str
-    columns: tuple[tuple[str, str, str], ...]   # (column, SQL type, meaning) — the docs render these
+class NeutralTable(Table):
+    """A neutral table; each column's third field is its meaning (the docs render these)."""
+
     primary_key: tuple[str, ...] = ("provider", "id")
     per_customer: bool = True
 
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(c for c, _, _ in self.columns)
-
-    def create_sql(self) -> str:
-        cols = [f"{quote(c)} {t}" for c, t, _ in self.columns]
-        cols += [
-            '"_synced_at" TEXT NOT NULL',
-            '"_deleted" INTEGER NOT NULL DEFAULT 0',
-            '"_seq" INTEGER NOT NULL',
-            f"PRIMARY KEY ({', '.join(quote(c) for c in self.primary_key)})",
-        ]
-        return f"CREATE TABLE {quote(self.name)} ({', '.join(cols)})"
+    def create_step(self) -> Step:
+        # per-customer tables are read and rewritten one customer at a time
+        return super().create_step({"customer": ("provider", "customer_id")} if self.per_customer else {})
 
 
 _PROVIDER = ("provider", "TEXT NOT NULL", "billing provider, e.g. `stripe`")
@@ -204,19 +194,6 @@ TABLES: dict[str, NeutralTable] = {
 }
 
 
-def _create(table: NeutralTable) -> Callable[[sqlite_utils.Database], None]:
-    def step(db: sqlite_utils.Database) -> None:
-        db.execute(table.create_sql())
-        db.execute(f"CREATE INDEX {quote('idx_' + table.name + '__seq')} ON {quote(table.name)} (_seq)")
-        if table.per_customer:
-            db.execute(
-                f"CREATE INDEX {quote('idx_' + table.name + '_customer')} "
-                f"ON {quote(table.name)} (provider, customer_id)"
-            )
-
-    return step
-
-
 def _index_dependents(db: sqlite_utils.Database) -> None:
     # Lookups the incremental mapping makes for every changed price or coupon.
     db.execute("CREATE INDEX idx_billing_subscription_items_plan ON billing_subscription_items (plan_id)")
@@ -254,9 +231,9 @@ def _customer_country(db: sqlite_utils.Database) -> None:
 
 
 NEUTRAL_MIGRATIONS: list[Migration] = [
-    *[(f"0001_{name}", _create(table)) for name, table in TABLES.items() if name not in _LATER],
+    *[(f"0001_{name}", table.create_step()) for name, table in TABLES.items() if name not in _LATER],
     ("0002_dependency_indexes", _index_dependents),
-    *[(f"0003_{name}", _create(TABLES[name])) for name in _LATER],
+    *[(f"0003_{name}", TABLES[name].create_step()) for name in _LATER],
     ("0004_subscription_change_status", _subscription_change_status),
     ("0005_subscription_billing_cycle_anchor", _subscription_billing_cycle_anchor),
     ("0006_customer_country", _customer_country),

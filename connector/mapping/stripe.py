@@ -21,8 +21,8 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .. import quarantine
-from ..quarantine import Rejected
+from ..store import quarantine
+from ..store.quarantine import Rejected
 from ..store import Store, quote
 from ..values import MAX_ABS_NUMBER, OutOfRange, loads_checked
 from .schema import TABLES, ensure_schema
@@ -259,21 +259,16 @@ class _Mapping:
     def write_customers(self, mapped: Mapping[str, Any]) -> set[str]:
         """Make each customer's rows, in every per-customer table, exactly its mapped rows.
 
-        ``replace_scope`` batched over a chunk of customers: one change-only upsert
-        per table, then the rows no longer produced are soft-deleted (through
-        ``upsert_rows`` too). Returns the customers with a row written or deleted.
+        One ``replace_scope`` per table for the whole chunk of customers (the rows
+        no longer produced are soft-deleted). Returns the customers with a row
+        written or deleted.
         """
         ids = sorted(mapped)
         before = self.store.current_seq()
         for name in _PER_CUSTOMER_TABLES:
-            key = TABLES[name].primary_key
             rows = [row for cid in ids for row in (
                 mapped[cid].unclassified if name == "billing_unclassified" else mapped[cid].tables[name])]
-            self.store.upsert_rows(name, key, rows)
-            keep = {tuple(row[c] for c in key) for row in rows}
-            stale = [{**row, "_deleted": 1} for row in self._live_rows(name, ids)
-                     if tuple(row[c] for c in key) not in keep]
-            self.store.upsert_rows(name, key, stale)
+            self.store.replace_scope(name, TABLES[name].primary_key, {"provider": PROVIDER, "customer_id": ids}, rows)
         changed: set[str] = set()
         for name in _PER_CUSTOMER_TABLES:
             for chunk in _chunks(ids):
@@ -281,16 +276,6 @@ class _Mapping:
                     f"SELECT DISTINCT customer_id FROM {name} WHERE _seq > ? AND provider = ? "
                     f"AND customer_id IN ({', '.join('?' for _ in chunk)})", [before, PROVIDER, *chunk])}
         return changed
-
-    def _live_rows(self, table: str, customer_ids: list[str]) -> list[dict[str, Any]]:
-        found = []
-        for chunk in _chunks(customer_ids):
-            cursor = self.store.db.execute(
-                f"SELECT * FROM {table} WHERE provider = ? AND _deleted = 0 "
-                f"AND customer_id IN ({', '.join('?' for _ in chunk)})", [PROVIDER, *chunk])
-            names = [d[0] for d in cursor.description]
-            found += [{k: v for k, v in zip(names, row) if k not in ("_synced_at", "_seq")} for row in cursor]
-        return found
 
     def write_plans(self, plan_ids: set[str], embedded: Mapping[str, Mapping[str, Any]]) -> set[str]:
         """Rewrite the given plans (and embedded-only ones); returns the ids whose rows changed."""

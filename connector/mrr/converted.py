@@ -20,6 +20,23 @@ pay in: counted once, classified on their converted total (a switch from EUR
 to USD is an expansion or contraction, never a churn and a new), and counted
 as paying when that total is above 0 (¥1 that rounds to $0.00 is not).
 
+The policy's movement rules hold in this view as in the per-currency one
+(``rules``: the store's, connector.mrr.engine.Rules; see docs/metrics.md), applied
+where the customer's converted total crosses zero:
+
+* by the month, the per-currency rows say what each currency's crossing was under
+  the rules (they were classified from days): a currency back within
+  ``reactivation_min_gap_days`` is an ``expansion`` and its drop a
+  ``contraction``, so the converted crossing is too; a currency's ``reactivation``
+  makes the converted one a reactivation even when that customer's earlier MRR
+  never reached a month end;
+* by the day, the days are there: a drop to 0 followed by MRR again within fewer
+  than ``reactivation_min_gap_days`` days is a contraction and an expansion, and a
+  first stretch that starts and ends in one calendar month does not count as having
+  had MRR when ``same_month_new_churn_ignored``;
+* then the kinds a product reports under another are regrouped
+  (``reactivation_as_expansion``, ``churn_as_contraction``), as the stored rows are.
+
 Metrics of the converted view are derived from the same counters as the
 per-currency ones (connector.mrr.metrics.derive), so churn and retention rates
 leave ``fx`` out (they measure customers, not exchange rates); ``net_new_mrr``
@@ -30,7 +47,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -68,16 +85,23 @@ def day_before(day: str) -> str:
     return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
 
 
-def customer_months(rows: Iterable[Mapping[str, Any]], rates, *, grain: str = "month") -> list[ConvertedMonth]:
-    """Each customer-month (rows: customer_id, currency, month, mrr_minor) in the reporting currency; with
-    ``grain="day"`` each customer-day (rows keyed by ``day``, a period being a ``YYYY-MM-DD`` string)."""
+def customer_months(rows: Iterable[Mapping[str, Any]], rates, *, grain: str = "month",
+                    rules=None) -> list[ConvertedMonth]:
+    """Each customer-month (rows: customer_id, currency, month, mrr_minor and, by the month, the stored
+    ``movement``) in the reporting currency; with ``grain="day"`` each customer-day (rows keyed by
+    ``day``, a period being a ``YYYY-MM-DD`` string). ``rules``: the policy's movement rules (an
+    engine.Rules; None = the defaults)."""
     month_before = day_before if grain == "day" else _month_before
     months_of: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    stored_kinds: dict[tuple[str, str], set[str]] = defaultdict(set)   # (customer, month): crossing kinds
     for row in rows:
         months_of[row["customer_id"]][row[grain]][row["currency"]] = row["mrr_minor"]
+        if row.get("movement") in (NEW, REACTIVATION, EXPANSION, CHURN, CONTRACTION):
+            stored_kinds[(row["customer_id"], row[grain])].add(row["movement"])
     out = []
     for customer_id in sorted(months_of):
         by_month = months_of[customer_id]
+        figures: list[ConvertedMonth] = []
         had_mrr = False
         previous_month, previous = None, {}
         for month in sorted(by_month):
@@ -91,18 +115,56 @@ def customer_months(rows: Iterable[Mapping[str, Any]], rates, *, grain: str = "m
                               for currency, amount in sorted(amounts.items()) if amount)
             now = converted_total(amounts, rates, month)
             change = at_old_rate - before
+            stored = stored_kinds.get((customer_id, month), set())
             if before <= 0 < at_old_rate:
-                kind = REACTIVATION if had_mrr else NEW
+                # a currency back within the minimum gap (or a reactivation reported as expansion) is no new start
+                kind = (EXPANSION if EXPANSION in stored
+                        else REACTIVATION if had_mrr or REACTIVATION in stored else NEW)
             elif at_old_rate <= 0 < before:
-                kind = CHURN
+                kind = CONTRACTION if CONTRACTION in stored else CHURN
             elif change:
                 kind = EXPANSION if change > 0 else CONTRACTION
             else:
                 kind = ""
-            out.append(ConvertedMonth(customer_id, month, now, before, kind, change if kind else 0,
-                                      now - at_old_rate, tuple(sorted(c for c, a in amounts.items() if a))))
+            figures.append(ConvertedMonth(customer_id, month, now, before, kind, change if kind else 0,
+                                          now - at_old_rate, tuple(sorted(c for c, a in amounts.items() if a))))
             had_mrr = had_mrr or any(a > 0 for a in amounts.values())
             previous_month, previous = month, amounts
+        if grain == "day" and rules is not None:
+            figures = _day_rules(figures, rules)
+        regrouped = rules.regrouped if rules is not None else {}
+        out += [f if f.movement not in regrouped else replace(f, movement=regrouped[f.movement]) for f in figures]
+    return out
+
+
+def _day_rules(days: list[ConvertedMonth], rules) -> list[ConvertedMonth]:
+    """One customer's converted days under ``reactivation_min_gap_days`` and ``same_month_new_churn_ignored``,
+    as connector.mrr.movements.classify_days applies them to a currency's days."""
+    out = list(days)
+    gap = rules.reactivation_min_gap_days
+    short_returns: set[int] = set()    # returns within the gap after a drop: expansions
+    life_month: str | None = None      # the month the current stretch started
+    first_life = True                  # never churned nor reactivated yet
+    had_mrr = False
+    for index, figure in enumerate(out):
+        if figure.movement in (NEW, REACTIVATION):
+            if index in short_returns:
+                out[index] = replace(figure, movement=EXPANSION)
+                continue
+            kind = REACTIVATION if had_mrr else NEW
+            out[index] = replace(figure, movement=kind)
+            first_life = first_life and kind == NEW
+            had_mrr, life_month = True, figure.month[:7]
+        elif figure.movement == CHURN:
+            back = next((j for j in range(index + 1, len(out)) if out[j].movement in (NEW, REACTIVATION)), None)
+            if back is not None and 0 < gap and (
+                    date.fromisoformat(out[back].month) - date.fromisoformat(figure.month)).days < gap:
+                out[index] = replace(figure, movement=CONTRACTION)
+                short_returns.add(back)
+                continue
+            if rules.same_month_new_churn_ignored and first_life and life_month == figure.month[:7]:
+                had_mrr = False
+            first_life = False
     return out
 
 
@@ -124,10 +186,10 @@ def monthly_counters(months: Iterable[ConvertedMonth]) -> dict[str, dict[str, in
     return dict(totals)
 
 
-def history(rows: Iterable[Mapping[str, Any]], rates, *, grain: str = "month") -> list[dict[str, Any]]:
+def history(rows: Iterable[Mapping[str, Any]], rates, *, grain: str = "month", rules=None) -> list[dict[str, Any]]:
     """One row per month (or day): converted MRR, customers, each movement, ``fx``, net new MRR (the change)."""
     out = []
-    for month, counters in sorted(monthly_counters(customer_months(rows, rates, grain=grain)).items()):
+    for month, counters in sorted(monthly_counters(customer_months(rows, rates, grain=grain, rules=rules)).items()):
         movements = {f"{k}_minor": counters[f"{k}_minor"] for k in (*MOVEMENT_KINDS, FX)}
         out.append({
             "period": month, "currency": rates.reporting_currency, "mrr_minor": counters["mrr_minor"],
@@ -136,10 +198,10 @@ def history(rows: Iterable[Mapping[str, Any]], rates, *, grain: str = "month") -
     return out
 
 
-def metrics(rows: Iterable[Mapping[str, Any]], rates) -> list[dict[str, Any]]:
+def metrics(rows: Iterable[Mapping[str, Any]], rates, rules=None) -> list[dict[str, Any]]:
     """One metrics row per month in the reporting currency (the per-currency columns, plus ``fx``)."""
     out = []
-    for month, counters in sorted(monthly_counters(customer_months(rows, rates)).items()):
+    for month, counters in sorted(monthly_counters(customer_months(rows, rates, rules=rules)).items()):
         derived = derive(counters)
         derived["net_new_mrr_minor"] += counters["fx_minor"]
         out.append({"month": month, "currency": rates.reporting_currency,

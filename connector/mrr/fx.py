@@ -166,9 +166,10 @@ def month_end(month: str, as_of: date | None = None) -> str:
     return min(last, as_of).isoformat() if as_of is not None and as_of >= date(year, mon, 1) else last.isoformat()
 
 
-def convert_customer_months(rows: Iterable[Mapping[str, Any]], rates, *, grain: str = "month") -> list[dict[str, Any]]:
+def convert_customer_months(rows: Iterable[Mapping[str, Any]], rates, *, grain: str = "month",
+                            rules=None) -> list[dict[str, Any]]:
     """History in the reporting currency with an ``fx`` movement, per month or (``grain="day"``) per day:
-    connector.mrr.converted.history (each period at the rate of its day)."""
+    connector.mrr.converted.history (each period at the rate of its day, under the policy's ``rules``)."""
     from .converted import history
 
-    return history(rows, rates, grain=grain)
+    return history(rows, rates, grain=grain, rules=rules)

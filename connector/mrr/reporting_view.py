@@ -35,13 +35,19 @@ def rates_for(facts, rates):
     return rates.figures_through(engine.stored_policy(facts).as_of)
 
 
+def rules_for(facts):
+    """The movement rules the store's facts were classified under (engine.Rules; None before any)."""
+    policy = engine.policy_of_store(facts)
+    return None if policy is None else engine.Rules.of(policy)
+
+
 def history(facts, rates, first: str | None = None, last: str | None = None) -> list[dict[str, Any]]:
     """Monthly MRR, movements, ``fx`` and net new MRR in the reporting currency, with each month's rate sources."""
     rates = rates_for(facts, rates)
     rows = queries.customer_months(facts)
     currencies = _currencies_by_month(rows)
     return [{**row, "view": REPORTING_VIEW, "rate_source": rates.sources(currencies.get(row["period"], ()), row["period"])}
-            for row in converted.history(rows, rates) if _in_window(row["period"], first, last)]
+            for row in converted.history(rows, rates, rules=rules_for(facts)) if _in_window(row["period"], first, last)]
 
 
 def metrics(facts, rates, first: str | None = None, last: str | None = None) -> list[dict[str, Any]]:
@@ -50,7 +56,7 @@ def metrics(facts, rates, first: str | None = None, last: str | None = None) -> 
     rows = queries.customer_months(facts)
     currencies = _currencies_by_month(rows)
     return [{**row, "view": REPORTING_VIEW, "rate_source": rates.sources(currencies.get(row["month"], ()), row["month"])}
-            for row in converted.metrics(rows, rates) if _in_window(row["month"], first, last)]
+            for row in converted.metrics(rows, rates, rules_for(facts)) if _in_window(row["month"], first, last)]
 
 
 def customer_months(facts, rates, first: str | None = None, last: str | None = None,
@@ -63,7 +69,7 @@ def customer_months(facts, rates, first: str | None = None, last: str | None = N
          "mrr_minor": m.mrr_minor, "movement": m.movement,
          "movement_amount_minor": m.movement_minor if m.movement else None, "fx_minor": m.fx_minor,
          "view": REPORTING_VIEW, "rate_source": rates.sources(m.currencies, m.month)}
-        for m in converted.customer_months(rows, rates) if _in_window(m.month, first, last)
+        for m in converted.customer_months(rows, rates, rules=rules_for(facts)) if _in_window(m.month, first, last)
     ]
 
 

@@ -34,8 +34,8 @@ from fractions import Fraction
 from typing import Any
 
 from ..store import Store
-from .. import quarantine
-from ..quarantine import Rejected
+from ..store import quarantine
+from ..store.quarantine import Rejected
 from ..values import MAX_ABS_NUMBER, OutOfRange
 from .fact_writes import chunks, select_in
 from .model import SEGMENT_MIGRATIONS, SEGMENT_PRIMARY_KEY, SEGMENTS_TABLE, UNPLACED_KEY, UNPLACED_TABLE, segment_row

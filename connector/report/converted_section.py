@@ -48,8 +48,9 @@ def reporting_section(facts, rates, as_of: date, plan_pieces, sections: list[Cur
     rates = reporting_view.rates_for(facts, rates)
     last = month_of(as_of)
     rows = queries.customer_months(facts, until=last)
-    months = _filled(converted.metrics(rows, rates), to, last)
-    figures = converted.customer_months(rows, rates)
+    rules = reporting_view.rules_for(facts)
+    months = _filled(converted.metrics(rows, rates, rules), to, last)
+    figures = converted.customer_months(rows, rates, rules=rules)
     series: dict[str, dict[str, int]] = defaultdict(dict)
     for figure in figures:
         series[figure.customer_id][figure.month] = figure.mrr_minor

@@ -36,7 +36,7 @@ from ..constants import PAGE_SIZE, EVENTS_SAFETY_LAG_SECONDS
 from ..errors import ConfigError, ConnectorError, NotFound, PermissionDenied, StoreError
 from ..providers.base import INCREMENTAL_BY_EVENTS, INCREMENTAL_BY_FULL_READ, Provider, child_streams
 from ..store import Store
-from ..store_errors import store_failure
+from ..store.failures import store_failure
 from .events import EventsHistory, EventsPass
 from .full import FullRead, new_full_state, new_updated_state
 from .pipeline import Pipeline

@@ -20,10 +20,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .. import quarantine
+from ..store import quarantine
 from ..errors import PaginationError
 from ..providers.base import Page, Provider
-from ..quarantine import Rejected
+from ..store.quarantine import Rejected
 from ..store import Store
 from ..values import object_problem
 from .pages import replace_children, write_page

@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import quarantine
+from ..store import quarantine
 from ..errors import PaginationError
 from ..providers.base import Page, StreamSpec
-from ..quarantine import Rejected
+from ..store.quarantine import Rejected
 from ..store import Store
-from ..raw_table import RawTable
+from ..store.tables import RawTable
 from ..values import object_problem
 from .enums import EnumWatch
 
@@ -122,7 +122,8 @@ def write_prepared(
     parent_columns = {child.table: child.parent_column for child in spec.child_lists}
     for child_table, by_parent in page.children.items():
         table = store.raw_tables[child_table]
-        changed += store.replace_children(child_table, table.primary_key, parent_columns[child_table], by_parent)
+        rows = [row for children in by_parent.values() for row in children]
+        changed += store.replace_scope(child_table, table.primary_key, {parent_columns[child_table]: list(by_parent)}, rows)
         quarantine.release(store, child_table, [row["id"] for rows in by_parent.values() for row in rows])
     if track_seen and page.rows:
         ensure_seen_table(store)
@@ -162,7 +163,6 @@ def soft_delete_unseen(store: Store, spec: StreamSpec) -> int:
     ]
     removed = store.mark_deleted(stream, [{"id": i} for i in ids])
     for child in spec.child_lists:
-        for parent_id in ids:
-            replace_children(store, child.table, child.parent_column, parent_id, [])
+        store.replace_scope(child.table, store.raw_tables[child.table].primary_key, {child.parent_column: ids}, [])
     store.db.execute(f"DELETE FROM {SEEN_TABLE} WHERE stream = ?", [stream])
     return removed

@@ -28,6 +28,10 @@ def test_a_short_campaign_loses_nothing():
     # every injected fault is counted: the server's own counters plus kills and crashes
     assert int(match.group(1)) == totals["faults"] + totals["kills"] + totals["crashes"]
     assert totals["faults"] > 0 and int(match.group(2)) == totals["kills"] >= 1
+    # each landed kill and crash says where it landed (--details shows it per run)
+    assert sum(outcome["sites"].values()) == totals["kills"] + totals["crashes"]
+    assert set(outcome["sites"]) <= {"raw", "mrr", "after", "export", "exception/sync", "disk_full/sync",
+                                     "disk_full/mrr", "disk_full/export-store", "disk_full/export-target"}
     assert outcome["ok"] is True
 
 

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from connector.providers.chargebee_catalog import EVENTS, STREAMS
-from connector.providers.chargebee_tables import RAW_TABLES
+from connector.store.raw_chargebee import RAW_TABLES
 from connector.store import canonical_json
 
 

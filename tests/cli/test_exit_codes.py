@@ -78,7 +78,7 @@ def _row_7(fake, synced, tmp_path):
 def _row_9(fake, synced, tmp_path):
     # another process holds the store's writer lock (as a running sync does) while `sync` starts
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from pathlib import Path; from connector.storelock import acquire; "
+        [sys.executable, "-c", "import sys; from pathlib import Path; from connector.store.lock import acquire; "
          "acquire(Path(sys.argv[1])); print('held', flush=True); sys.stdin.read()", str(synced)],
         cwd=Path(__file__).resolve().parents[2], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )

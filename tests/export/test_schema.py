@@ -13,7 +13,7 @@ from connector.export.files import FileTarget
 from connector.export.postgres import PostgresTarget
 from connector.export.schema import changed_rows, data_tables, logical_type, select_tables, table_schema
 from connector.store import open_store
-from connector.streams import RAW_TABLES
+from connector.store.raw_stripe import RAW_TABLES
 
 from tests.support.export_store import ACCOUNT, DERIVED_TABLE, EXPECTED_TABLE_TYPES
 

@@ -17,9 +17,9 @@ from connector.providers import chargebee_catalog, stripe_catalog
 from connector.providers.base import (
     INCREMENTAL_BY_EVENTS, INCREMENTAL_BY_FULL_READ, INCREMENTAL_BY_UPDATED_SINCE, child_streams,
 )
-from connector.providers.chargebee_tables import RAW_TABLES as CHARGEBEE_TABLES
-from connector.storefile import PROVIDER_TABLES
-from connector.streams import RAW_TABLES as STRIPE_TABLES
+from connector.store.raw_chargebee import RAW_TABLES as CHARGEBEE_TABLES
+from connector.store.migrations import PROVIDER_TABLES
+from connector.store.raw_stripe import RAW_TABLES as STRIPE_TABLES
 
 CATALOGS = {
     "stripe": (stripe_catalog.STREAMS, STRIPE_TABLES),

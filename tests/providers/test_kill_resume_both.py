@@ -21,8 +21,8 @@ import pytest
 
 from connector.demo.server import DemoServer
 from connector.demo_chargebee import DEFAULT_KEY, FakeChargebee, build_site
-from connector.providers.chargebee_tables import RAW_TABLES as CHARGEBEE_TABLES
-from connector.streams import RAW_TABLES as STRIPE_TABLES
+from connector.store.raw_chargebee import RAW_TABLES as CHARGEBEE_TABLES
+from connector.store.raw_stripe import RAW_TABLES as STRIPE_TABLES
 from tests.support.keys import CANARY_KEY
 
 ROOT = Path(__file__).resolve().parents[2]

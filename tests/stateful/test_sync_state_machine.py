@@ -35,7 +35,7 @@ from connector.refresh import backfill, refresh_after_sync
 from connector.mrr.policy import load_policy
 from connector.providers.stripe import StripeProvider
 from connector.store import Store, open_store
-from connector.streams import RAW_TABLES
+from connector.store.raw_stripe import RAW_TABLES
 from connector.sync import run_sync
 from connector.demo import server as demo_server
 from tests.support import store_checks

@@ -13,7 +13,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from connector.streams import RAW_TABLES
+from connector.store.raw_stripe import RAW_TABLES
 
 BOOKKEEPING_COLUMNS = {"_seq", "_synced_at"}
 

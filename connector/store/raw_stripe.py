@@ -1,4 +1,4 @@
-"""The raw tables: one per provider object type, named as Stripe's warehouse export names them.
+"""Stripe's raw tables: one per object type, named as Stripe's warehouse export names them.
 
 Each table keeps the whole object as canonical JSON in ``data`` plus the typed
 columns queries need (foreign keys, status, money, time). The list here is the
@@ -8,9 +8,7 @@ Stripe adapter maps its endpoints onto these names.
 
 from __future__ import annotations
 
-from .raw_table import Column, RawTable
-
-__all__ = ["Column", "RAW_TABLES", "RawTable"]
+from .tables import RawTable
 
 _CREATED = ("created", "INTEGER", "created")
 _LIVEMODE = ("livemode", "INTEGER", "livemode")

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from .sql import now_iso
 
 TABLE = "_quarantine"
 
@@ -53,15 +54,11 @@ def create_table(db) -> None:
     )
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
 def record(store, rejected: Sequence[Rejected]) -> None:
     """Quarantine (or re-see) rejected records, inside the caller's transaction."""
     if not rejected:
         return
-    now, run = _now(), store.run_id
+    now, run = now_iso(), store.run_id
     store.db.conn.executemany(
         f"INSERT INTO {TABLE}(stream, fingerprint, object_id, reason, raw, first_seen, last_seen, run) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(stream, fingerprint) DO UPDATE SET "

@@ -1,7 +1,7 @@
 """The raw tables of a Chargebee store: one per catalog stream, named as the catalog names them.
 
 Each keeps the whole object as canonical JSON in ``data`` plus typed columns
-for what queries need (``connector.streams.RawTable``, the Stripe tables' own
+for what queries need (``connector.store.tables.RawTable``, the Stripe tables' own
 shape). Embedded lists (subscription items, coupons and discounts; invoice and
 credit note line items, their discounts and taxes) stay inside the parent's
 ``data``, complete: the adapter completes truncated line lists before a page
@@ -11,7 +11,7 @@ account, so ``customers`` or ``invoices`` never mix Stripe's and Chargebee's.
 
 from __future__ import annotations
 
-from ..raw_table import RawTable
+from .tables import RawTable
 
 _UPDATED = ("updated_at", "INTEGER", "updated_at")
 _DELETED = ("deleted", "INTEGER", "deleted")

@@ -17,7 +17,7 @@ import os
 import threading
 from pathlib import Path
 
-from .errors import StoreError, StoreLocked
+from ..errors import StoreError, StoreLocked
 
 _lock = threading.Lock()
 _held: dict[str, list[int]] = {}  # real path of the store -> [descriptor, opens]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import sqlite3
 
-from .errors import ConnectorError, StoreError, StoreLocked
+from ..errors import ConnectorError, StoreError, StoreLocked
 
 # Primary result codes (the low byte of an extended code), from sqlite3.h.
 SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CORRUPT = 5, 6, 8, 10, 11

@@ -9,26 +9,22 @@ the raw tables' migrations; a read-only open (``read_only=True``: `status`,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import stat
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
 
-from . import quarantine, storelock
-from .errors import StoreError
-from .store import Migration, Store, quote
-from .store_errors import store_failure
-from .providers import chargebee_tables
-from .streams import RAW_TABLES, RawTable
+from ..errors import StoreError
+from . import lock as storelock
+from .core import Store
+from .failures import store_failure
+from .migrations import bootstrap, recorded_provider, refuse_newer_version, use_provider
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-
-# The store's layout version, recorded in _meta. Bump it with a change an older
-# version could not write correctly; an older version then refuses to write.
-STORE_SCHEMA_VERSION = 1
 
 _FILE_KINDS = {stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFIFO: "a named pipe", stat.S_IFSOCK: "a socket"}
 
@@ -123,13 +119,13 @@ def _open_read_only(path: Path) -> Store:
         raise StoreError(f"{path} failed its integrity check ({result}); restore it from a backup")
     store = Store(sqlite_utils.Database(conn), str(path))
     store.read_only = True
-    provider = _recorded_provider(store)
+    provider = recorded_provider(store)
     if provider is None:
         raise StoreError(
             f"{path} is an SQLite file but not a billing-connector store; it was left untouched: "
             "pass the store's path with --db"
         )
-    _use_provider(store, provider)  # read-only: refuses (does not apply) a pending step
+    use_provider(store, provider)  # read-only: refuses (does not apply) a pending step
     return store
 
 
@@ -158,7 +154,7 @@ def _check_before_lock(path: Path, create: bool) -> None:
             conn.close()
     except sqlite3.DatabaseError as exc:
         raise _corrupted(path, exc) from None
-    _refuse_newer_version(path, row[0] if row else None)
+    refuse_newer_version(path, row[0] if row else None)
 
 
 def open_store(
@@ -190,15 +186,38 @@ def open_store(
             storelock.release(lock)
             raise
         store.lock = lock
+    with closed_on_failure(store):
+        bootstrap(store, provider)
+    return store
+
+
+@contextlib.contextmanager
+def closed_on_failure(store: Store) -> Iterator[Store]:
+    """Close ``store`` if the block fails; an SQLite failure becomes what it means for this store.
+
+    A full disk, a read-only file or a busy store is said as such, naming the
+    store (``store_failure``, by the error's code); any other failure passes through.
+    """
     try:
-        _bootstrap(store, provider)
+        yield store
     except sqlite3.Error as exc:
         store.close()
         raise store_failure(exc, store.path) or exc from None
     except BaseException:
         store.close()
         raise
-    return store
+
+
+@contextlib.contextmanager
+def opened(path: str | os.PathLike[str] | None, **options) -> Iterator[Store]:
+    """:func:`open_store` (same options) for the length of a block, closed at its end, whatever happens.
+
+    An SQLite failure inside the block is said as such for this store (see :func:`closed_on_failure`).
+    """
+    store = open_store(path, **options)
+    with closed_on_failure(store):
+        yield store
+    store.close()
 
 
 def _open_writable(path: Path, create: bool) -> Store:
@@ -231,109 +250,3 @@ def _open_writable(path: Path, create: bool) -> Store:
     if result != "ok":
         raise StoreError(f"{path} failed its integrity check ({result}); restore it from a backup")
     return Store(db, str(path))
-
-
-def _bootstrap(store: Store, provider: str | None) -> None:
-    db = store.db
-    with db.atomic():
-        db.execute("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT)")
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS _migrations ("
-            "namespace TEXT NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL, "
-            "PRIMARY KEY (namespace, name))"
-        )
-    # checked again under the lock: another version may have written it since the first look
-    _refuse_newer_version(store.path, store.meta("schema_version"))
-    recorded = _recorded_provider(store)
-    if provider is not None and recorded is not None and provider != recorded:
-        account = store.meta("account_id") or "no account yet"
-        raise StoreError(
-            f"{store.path} holds a {_LABELS.get(recorded, recorded)} account ({account}), not a "
-            f"{_LABELS.get(provider, provider)} one: one provider account per store; pass another --db"
-        )
-    _use_provider(store, recorded or provider or "stripe")
-    recorded = store.meta("schema_version")
-    if recorded != str(STORE_SCHEMA_VERSION):
-        with db.atomic():
-            store.set_meta("schema_version", str(STORE_SCHEMA_VERSION))
-
-
-def _refuse_newer_version(path: str | Path | None, recorded: str | None) -> None:
-    """Refuse to write a store a newer billing-connector laid out (it may hold what we would break)."""
-    if recorded is None:
-        return
-    if not recorded.isdigit() or int(recorded) > STORE_SCHEMA_VERSION:
-        raise StoreError(
-            f"{path} was written by a newer billing-connector (store schema {recorded}, this version "
-            f"writes {STORE_SCHEMA_VERSION}): upgrade billing-connector; nothing was written"
-        )
-
-
-def _create_sync_state(db: sqlite_utils.Database) -> None:
-    db.execute(
-        "CREATE TABLE _sync_state (provider TEXT NOT NULL, account_id TEXT NOT NULL, "
-        "stream TEXT NOT NULL, state TEXT NOT NULL, updated_at TEXT NOT NULL, "
-        "PRIMARY KEY (provider, account_id, stream))"
-    )
-
-
-def _create_raw_table(
-    spec: RawTable, indexed: tuple[str, ...] = ("customer", "subscription", "invoice", "created"),
-) -> Callable[[sqlite_utils.Database], None]:
-    def step(db: sqlite_utils.Database) -> None:
-        db.execute(spec.create_sql())
-        for column, *_ in spec.columns:
-            if column in indexed:
-                db.execute(
-                    f"CREATE INDEX {quote('idx_' + spec.name + '_' + column)} "
-                    f"ON {quote(spec.name)} ({quote(column)})"
-                )
-        db.execute(f"CREATE INDEX {quote('idx_' + spec.name + '__seq')} ON {quote(spec.name)} (_seq)")
-
-    return step
-
-
-# Tables added after 0002: each has its own step below, so stores made before it get the table too.
-_ADDED_LATER = {"invoice_payments"}
-
-RAW_MIGRATIONS: list[Migration] = [
-    ("0001_sync_state", _create_sync_state),
-    *[(f"0002_table_{name}", _create_raw_table(spec)) for name, spec in RAW_TABLES.items()
-      if name not in _ADDED_LATER],
-    ("0003_table_invoice_payments", _create_raw_table(RAW_TABLES["invoice_payments"])),
-    ("0004_quarantine", quarantine.create_table),
-]
-
-CHARGEBEE_MIGRATIONS: list[Migration] = [
-    ("0001_sync_state", _create_sync_state),
-    *[(f"0002_table_{name}", _create_raw_table(spec, ("customer_id", "subscription_id", "created_at", "date")))
-      for name, spec in chargebee_tables.RAW_TABLES.items()],
-    ("0003_quarantine", quarantine.create_table),
-]
-
-# A store's raw tables by provider: (migration namespace, tables, migrations).
-PROVIDER_TABLES = {
-    "stripe": ("raw", RAW_TABLES, RAW_MIGRATIONS),
-    "chargebee": ("raw_chargebee", chargebee_tables.RAW_TABLES, CHARGEBEE_MIGRATIONS),
-}
-_LABELS = {"stripe": "Stripe", "chargebee": "Chargebee"}
-
-
-def _recorded_provider(store: Store) -> str | None:
-    """The provider whose raw tables the store holds (its bound account's, else its migrations'); None if new."""
-    recorded = store.meta("provider")
-    if recorded:
-        return recorded
-    for provider, (namespace, _tables, _steps) in PROVIDER_TABLES.items():
-        if store.db.execute("SELECT 1 FROM _migrations WHERE namespace = ?", [namespace]).fetchone():
-            return provider
-    return None
-
-
-def _use_provider(store: Store, provider: str) -> None:
-    """Bring the provider's raw tables up to date (a read-only store refuses a pending step) and use them."""
-    if provider not in PROVIDER_TABLES:
-        raise StoreError(f"{store.path} holds data of provider {provider!r}, which this version does not read")
-    namespace, tables, steps = PROVIDER_TABLES[provider]
-    store.migrate(namespace, steps)
-    store.provider, store.raw_tables = provider, tables

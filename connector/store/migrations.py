@@ -1,0 +1,125 @@
+"""The store's own schema: the layout version, ``_meta``/``_migrations``, and each provider's raw tables.
+
+Schema changes are registered migrations, recorded in ``_migrations`` per
+namespace (``raw``, ``raw_chargebee``, ``neutral``, ``mrr``, ``export`` ...),
+never ad hoc ALTERs. The raw tables' namespace follows the provider whose
+account the store holds (one per file).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlite_utils
+
+from ..errors import StoreError
+from . import quarantine, raw_chargebee, raw_stripe
+from .core import Migration, Store
+
+# The store's layout version, recorded in _meta. Bump it with a change an older
+# version could not write correctly; an older version then refuses to write.
+STORE_SCHEMA_VERSION = 1
+
+
+def create_bookkeeping(db: sqlite_utils.Database) -> None:
+    """``_meta`` and ``_migrations``: what every store has before any migration can be recorded."""
+    with db.atomic():
+        db.execute("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations ("
+            "namespace TEXT NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL, "
+            "PRIMARY KEY (namespace, name))"
+        )
+
+
+def refuse_newer_version(path: str | Path | None, recorded: str | None) -> None:
+    """Refuse to write a store a newer billing-connector laid out (it may hold what we would break)."""
+    if recorded is None:
+        return
+    if not recorded.isdigit() or int(recorded) > STORE_SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer billing-connector (store schema {recorded}, this version "
+            f"writes {STORE_SCHEMA_VERSION}): upgrade billing-connector; nothing was written"
+        )
+
+
+def _create_sync_state(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE _sync_state (provider TEXT NOT NULL, account_id TEXT NOT NULL, "
+        "stream TEXT NOT NULL, state TEXT NOT NULL, updated_at TEXT NOT NULL, "
+        "PRIMARY KEY (provider, account_id, stream))"
+    )
+
+
+def _raw_step(spec, indexed: tuple[str, ...]):
+    """A raw table's creation step, with an index on each of its columns named in ``indexed``."""
+    return spec.create_step({column: (column,) for column in spec.column_names if column in indexed})
+
+
+_STRIPE_TABLES = raw_stripe.RAW_TABLES
+_STRIPE_INDEXED = ("customer", "subscription", "invoice", "created")
+# Tables added after 0002: each has its own step below, so stores made before it get the table too.
+_ADDED_LATER = {"invoice_payments"}
+
+RAW_MIGRATIONS: list[Migration] = [
+    ("0001_sync_state", _create_sync_state),
+    *[(f"0002_table_{name}", _raw_step(spec, _STRIPE_INDEXED)) for name, spec in _STRIPE_TABLES.items()
+      if name not in _ADDED_LATER],
+    ("0003_table_invoice_payments", _raw_step(_STRIPE_TABLES["invoice_payments"], _STRIPE_INDEXED)),
+    ("0004_quarantine", quarantine.create_table),
+]
+
+CHARGEBEE_MIGRATIONS: list[Migration] = [
+    ("0001_sync_state", _create_sync_state),
+    *[(f"0002_table_{name}", _raw_step(spec, ("customer_id", "subscription_id", "created_at", "date")))
+      for name, spec in raw_chargebee.RAW_TABLES.items()],
+    ("0003_quarantine", quarantine.create_table),
+]
+
+# A store's raw tables by provider: (migration namespace, tables, migrations).
+PROVIDER_TABLES = {
+    "stripe": ("raw", _STRIPE_TABLES, RAW_MIGRATIONS),
+    "chargebee": ("raw_chargebee", raw_chargebee.RAW_TABLES, CHARGEBEE_MIGRATIONS),
+}
+LABELS = {"stripe": "Stripe", "chargebee": "Chargebee"}
+
+
+def recorded_provider(store: Store) -> str | None:
+    """The provider whose raw tables the store holds (its bound account's, else its migrations'); None if new."""
+    recorded = store.meta("provider")
+    if recorded:
+        return recorded
+    for provider, (namespace, _tables, _steps) in PROVIDER_TABLES.items():
+        if store.db.execute("SELECT 1 FROM _migrations WHERE namespace = ?", [namespace]).fetchone():
+            return provider
+    return None
+
+
+def use_provider(store: Store, provider: str) -> None:
+    """Bring the provider's raw tables up to date (a read-only store refuses a pending step) and use them."""
+    if provider not in PROVIDER_TABLES:
+        raise StoreError(f"{store.path} holds data of provider {provider!r}, which this version does not read")
+    namespace, tables, steps = PROVIDER_TABLES[provider]
+    store.migrate(namespace, steps)
+    store.provider, store.raw_tables = provider, tables
+
+
+def bootstrap(store: Store, provider: str | None) -> None:
+    """Make a writable store current: bookkeeping tables, its provider's raw tables, its layout version.
+
+    Refuses a store a newer version laid out or one holding another provider's account.
+    """
+    create_bookkeeping(store.db)
+    # checked again under the lock: another version may have written it since the first look
+    refuse_newer_version(store.path, store.meta("schema_version"))
+    recorded = recorded_provider(store)
+    if provider is not None and recorded is not None and provider != recorded:
+        account = store.meta("account_id") or "no account yet"
+        raise StoreError(
+            f"{store.path} holds a {LABELS.get(recorded, recorded)} account ({account}), not a "
+            f"{LABELS.get(provider, provider)} one: one provider account per store; pass another --db"
+        )
+    use_provider(store, recorded or provider or "stripe")
+    if store.meta("schema_version") != str(STORE_SCHEMA_VERSION):
+        with store.db.atomic():
+            store.set_meta("schema_version", str(STORE_SCHEMA_VERSION))

@@ -1,0 +1,100 @@
+"""How a data table is declared: typed columns, a primary key, the meta columns, its migration step.
+
+:class:`Table` is the one declaration; its ``create_step`` is the registered
+migration that creates it. A raw table (:class:`RawTable`: one per provider
+object type, the whole object as canonical JSON in ``data`` plus typed columns)
+is declared per provider (``raw_stripe.py``, ``raw_chargebee.py``), the
+neutral tables by ``mapping/schema.py``. Typed raw columns are read from the
+object by a dotted path; ``a|b`` tries ``a`` then ``b`` (API versions differ).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import sqlite_utils
+
+from .sql import META_COLUMNS_SQL, canonical_json, quote
+
+# (column, SQL type, what the declarer says of it: a dotted path for a raw table, a meaning for the docs)
+Column = tuple[str, str, str]
+
+Step = Callable[[sqlite_utils.Database], None]
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ("id",)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c for c, _, _ in self.columns)
+
+    def _column_sql(self) -> list[str]:
+        return [f"{quote(c)} {t}" for c, t, _ in self.columns]
+
+    def create_sql(self) -> str:
+        cols = [*self._column_sql(), *META_COLUMNS_SQL, f"PRIMARY KEY ({', '.join(quote(c) for c in self.primary_key)})"]
+        return f"CREATE TABLE {quote(self.name)} ({', '.join(cols)})"
+
+    def create_step(self, indexes: Mapping[str, Sequence[str]] | None = None) -> Step:
+        """The migration step creating the table, an index per ``indexes`` entry (name suffix ->
+        columns: ``idx_<table>_<suffix>``) and the ``_seq`` index every change-since read uses."""
+
+        def step(db: sqlite_utils.Database) -> None:
+            db.execute(self.create_sql())
+            for suffix, columns in (indexes or {}).items():
+                db.execute(
+                    f"CREATE INDEX {quote('idx_' + self.name + '_' + suffix)} "
+                    f"ON {quote(self.name)} ({', '.join(quote(c) for c in columns)})"
+                )
+            db.execute(f"CREATE INDEX {quote('idx_' + self.name + '__seq')} ON {quote(self.name)} (_seq)")
+
+        return step
+
+
+@lru_cache(maxsize=None)
+def _compile(dotted: str) -> tuple[tuple[str, ...], ...]:
+    """``a.b|c`` -> (("a", "b"), ("c",)): alternatives, each a key path (API versions differ)."""
+    return tuple(tuple(alternative.split(".")) for alternative in dotted.split("|"))
+
+
+def _path(obj: Mapping[str, Any], dotted: str) -> Any:
+    """The value at a dotted path; ``a|b`` tries ``a`` then ``b``. Expanded objects give their id."""
+    for keys in _compile(dotted):
+        value: Any = obj
+        for key in keys:
+            if not isinstance(value, dict):
+                value = None
+                break
+            value = value.get(key)
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            return value.get("id")
+        if isinstance(value, list):
+            return None
+        if isinstance(value, bool):
+            return int(value)
+        return value
+    return None
+
+
+@dataclass(frozen=True)
+class RawTable(Table):
+    """A provider object type: ``id``, the typed columns (each read by its dotted path), ``data``."""
+
+    def to_row(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        row = {"id": obj["id"]}
+        for column, _sql_type, path in self.columns:
+            row[column] = _path(obj, path)
+        row["data"] = canonical_json(obj)
+        return row
+
+    def _column_sql(self) -> list[str]:
+        return ['"id" TEXT NOT NULL', *super()._column_sql(), '"data" TEXT NOT NULL']
