@@ -16,7 +16,7 @@ from connector.mrr import segments as segment_builder
 from connector.mrr.model import SEGMENTS_TABLE, read_segment_rows, write_customer_segments
 from connector.mrr.policy import load_policy
 from connector.store import open_store
-from connector.streams import RAW_TABLES
+from connector.store.raw_stripe import RAW_TABLES
 from tests.support.demo import copy_store
 from tests.support.store_checks import snapshot
 
