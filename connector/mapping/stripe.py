@@ -33,7 +33,7 @@ WATERMARK_KEY = "mapping_seq"
 _CHUNK = 400                 # ids per IN (...) list
 # Customers loaded, mapped and written at a time: their raw objects are parsed at once, so this
 # bounds the mapping's memory (400 customers of a demo account held ~300 MB of parsed objects).
-CUSTOMER_BATCH = 50
+CUSTOMER_BATCH = 25
 _PER_CUSTOMER_RAW = ("subscriptions", "invoices", "charges", "credit_notes", "invoice_items")
 _PER_CUSTOMER_TABLES = [name for name, table in TABLES.items() if table.per_customer]
 # Events say when a subscription changed (30 days back); the raw table has no customer column.
@@ -75,6 +75,7 @@ class _Mapping:
         self.since = since
         self._coupons: dict[str, Mapping[str, Any] | None] = {}
         self._prices: dict[str, Mapping[str, Any] | None] = {}
+        self._owners: dict[str, dict[Any, list[int]]] = {}
 
     # ---- raw reads --------------------------------------------------------
     def _rows(self, table: str, column: str, values: Iterable[Any], live_only: bool = True) -> list[tuple]:
@@ -86,6 +87,30 @@ class _Mapping:
             if live_only:
                 sql += " AND _deleted = 0"
             found += self.store.db.execute(sql, chunk).fetchall()
+        return found
+
+    def _rows_by_owner(self, table: str, owner: str, values: Iterable[Any], where: str = "",
+                       params: Iterable[Any] = ()) -> list[tuple]:
+        """(rowid, owner value, data) of live rows whose ``owner`` (a column no index serves, or an
+        expression) is in ``values``, in rowid order.
+
+        A batch of customers at a time, ``owner IN (...)`` would scan the table once per batch
+        (a cost growing with the account squared); the rowids by owner are read in one scan per run
+        (ids only), and each batch reads its rows by rowid.
+        """
+        if table not in self._owners:
+            by_owner: dict[Any, list[int]] = {}
+            for rowid, value in self.store.db.execute(
+                    f"SELECT rowid, {owner} FROM {quote(table)} WHERE _deleted = 0{where}", list(params)):
+                if value is not None:
+                    by_owner.setdefault(value, []).append(rowid)
+            self._owners[table] = by_owner
+        owner_of = {rowid: value for value in values for rowid in self._owners[table].get(value, ())}
+        found = []
+        for chunk in _chunks(owner_of):
+            found += [(rowid, owner_of[rowid], data) for rowid, data in self.store.db.execute(
+                f"SELECT rowid, data FROM {quote(table)} WHERE rowid IN ({', '.join('?' for _ in chunk)}) "
+                "ORDER BY rowid", chunk)]
         return found
 
     def _changed(self, table: str, column: str = "id") -> list[tuple]:
@@ -221,15 +246,15 @@ class _Mapping:
         for cid, obj in objects("charges", "customer", customer_ids):
             bundles[cid].charges.append(obj)
             charge_owner[obj["id"]] = cid
-        for charge_id, obj in objects("refunds", "charge", charge_owner):
-            bundles[charge_owner[charge_id]].refunds.setdefault(charge_id, []).append(obj)
+        for _rowid, charge_id, data in self._rows_by_owner("refunds", quote("charge"), charge_owner):
+            obj = self._object("refunds", data)
+            if obj is not None:
+                bundles[charge_owner[charge_id]].refunds.setdefault(charge_id, []).append(obj)
         for cid, obj in objects("credit_notes", "customer", customer_ids):
             bundles[cid].credit_notes.append(obj)
-        for chunk in _chunks(customer_ids):
-            for cid, data in self.store.db.execute(
-                f"SELECT {_EVENT_CUSTOMER}, data FROM events WHERE _deleted = 0 AND type = ? "
-                f"AND {_EVENT_CUSTOMER} IN ({', '.join('?' for _ in chunk)})", [SUBSCRIPTION_UPDATED, *chunk]):
-                bundles[cid].subscription_events.append(jsontext.loads(data))
+        for _rowid, cid, data in self._rows_by_owner("events", _EVENT_CUSTOMER, customer_ids, " AND type = ?",
+                                                     [SUBSCRIPTION_UPDATED]):
+            bundles[cid].subscription_events.append(jsontext.loads(data))
         return bundles
 
     def write_customers(self, mapped: Mapping[str, Any]) -> set[str]:

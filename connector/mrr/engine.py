@@ -37,7 +37,7 @@ SegmentSource = Callable[[Any, Any, "set[str] | None"], Sequence[Segment]]
 
 # Customers computed and written at a time (full or incremental): their segments, ledgers and
 # rows are all that is held, so memory stays bounded whatever the account's size.
-BATCH_CUSTOMERS = 200
+BATCH_CUSTOMERS = 100
 _META_POLICY = "mrr_policy"
 _META_FINGERPRINT = "mrr_policy_fingerprint"
 _META_AS_OF = "mrr_as_of"

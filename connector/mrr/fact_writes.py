@@ -18,7 +18,7 @@ SQL_VARIABLES = 900               # ids per IN (...) list, well under SQLite's l
 # The page cache during a full recompute (SQLite's default is 2 MB). Into empty tables the
 # indexes are built after the load, so the writes append and a modest cache suffices; 256 MB
 # was measured no faster and counts in the sync's peak memory.
-REBUILD_CACHE_KIB = 32 * 1024
+REBUILD_CACHE_KIB = 16 * 1024
 
 
 def chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:

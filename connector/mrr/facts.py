@@ -94,9 +94,9 @@ def ensure_tables(store) -> None:
 
 def source_ids_json(source_ids) -> str:
     """``json.dumps(list(source_ids))``, built by a join when no id needs escaping (the rebuild's hot path)."""
-    joined = '", "'.join(source_ids)
-    if joined.isascii() and joined.isprintable() and '"' not in joined and "\\" not in joined:
-        return f'["{joined}"]' if source_ids else "[]"
+    plain = "".join(source_ids)   # the separators are not checked: '", "' itself holds a quote
+    if plain.isascii() and plain.isprintable() and '"' not in plain and "\\" not in plain:
+        return '["' + '", "'.join(source_ids) + '"]' if source_ids else "[]"
     return json.dumps(list(source_ids))
 
 

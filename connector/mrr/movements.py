@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import NamedTuple
 
-from .ledger import ChangePoint, Run, month_end_values
+from .ledger import ChangePoint, Run, new_record, month_end_values
 
 NEW, EXPANSION, CONTRACTION, CHURN, REACTIVATION, FX = (
     "new", "expansion", "contraction", "churn", "reactivation", "fx",
@@ -95,7 +95,8 @@ def classify_days(points: Sequence[ChangePoint], min_gap_days: int, same_month_n
         else:
             kind = EXPANSION if after > before else CONTRACTION
         movements.append(
-            DayMovement(point.day, kind, after - before, before, after, cause_of(point, kind), _source_ids(point))
+            new_record(DayMovement, (point.day, kind, after - before, before, after, cause_of(point, kind),
+                                      _source_ids(point)))
         )
     return movements
 
@@ -124,7 +125,7 @@ def classify_months(runs: Sequence[Run], day_movements: Sequence[DayMovement], h
             cursor += 1
         if value == previous:
             if value != 0:
-                figures.append(MonthFigure(label, value, previous, "", 0, "", ()))
+                figures.append(new_record(MonthFigure, (label, value, previous, "", 0, "", ())))
             continue
         in_month = day_movements[first:cursor]
         kind = _month_kind(previous, value, in_month)
@@ -139,7 +140,7 @@ def classify_months(runs: Sequence[Run], day_movements: Sequence[DayMovement], h
             # stretch: the month books the stretch's start (new or reactivation)
             kind, causes, sources = life_start.kind, [life_start.cause], sorted({*sources, *life_start.source_ids})
         figures.append(
-            MonthFigure(label, value, previous, kind, value - previous, ",".join(causes), tuple(sources))
+            new_record(MonthFigure, (label, value, previous, kind, value - previous, ",".join(causes), tuple(sources)))
         )
         previous = value
     return figures
@@ -169,6 +170,10 @@ def cause_of(point: ChangePoint, kind: str) -> str:
     given = {s.cause for s in point.started if s.cause in _KNOWN_CAUSES}
     if kind == NEW:
         return "trial_conversion" if "trial_conversion" in given else "new_subscription"
+    if len(point.started) == 1 and len(point.ended) == 1 and not given:
+        quick = _one_for_another(point.started[0], point.ended[0])
+        if quick is not None:
+            return quick
     causes: set[str] = set(given)
     for segment in (*point.started, *point.ended):
         if segment.source_type == "discount":
@@ -211,6 +216,26 @@ def cause_of(point: ChangePoint, kind: str) -> str:
     elif removed:
         causes.add("cancellation")
     return ",".join(sorted(causes))
+
+
+def _one_for_another(new, old) -> str | None:
+    """The cause when one plain piece replaces another (most change points: a renewal, a plan or
+    quantity change) — what the general rule below gives for it, without its sets; None when
+    either is a discount or the new one is a proration credit (the general rule decides those).
+
+    Different slots always give "plan_change" there: the new slot is an item replaced within its
+    subscription or an added one, and the old slot is then removed from another subscription.
+    """
+    if new.source_type == "discount" or old.source_type == "discount" or (
+            new.mrr_minor < 0 and "proration" in (new.detail.get("tags") or ())):
+        return None
+    if _slot(new) != _slot(old):
+        return "plan_change"
+    if _price(new) != _price(old):
+        return "plan_change"
+    if new.detail.get("quantity") != old.detail.get("quantity") or new.mrr_minor != old.mrr_minor:
+        return "quantity"
+    return ""
 
 
 def _slot(segment) -> str:

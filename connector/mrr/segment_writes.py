@@ -12,10 +12,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .fact_writes import select_in
-
-_BOOKKEEPING = ("_synced_at", "_seq")
-
 
 def rows_by_customer(store, table: str, provider: str, customer_ids: Sequence[str]
                      ) -> dict[str, list[dict[str, Any]]]:
@@ -37,17 +33,10 @@ def _by_id(row: Mapping[str, Any]) -> Any:
     return row["id"]
 
 
-def _rows_by_rowid(store, table: str, rowids: Sequence[int]) -> list[dict[str, Any]]:
-    """Whole rows (without the bookkeeping columns) by rowid; ``SELECT *`` keeps the table's column order."""
-    names = [column[1] for column in store.db.execute(f"PRAGMA table_info({table})").fetchall()]
-    rows = select_in(store.db, f"SELECT * FROM {table} WHERE rowid IN ({{ids}})", rowids)
-    return [{k: v for k, v in zip(names, row) if k not in _BOOKKEEPING} for row in rows]
-
-
 def replace_customers_rows(store, table: str, primary_key: Sequence[str], provider: str,
                            by_customer: Mapping[str, Sequence[Mapping[str, Any]]], *, fresh: bool = False) -> set[str]:
-    """Make the live rows of many customers (of ``provider``) in ``table`` exactly the given ones, in
-    one upsert and one stale-row query per batch; returns the customers with a row written or removed.
+    """Make the live rows of many customers (of ``provider``) in ``table`` exactly the given ones (the
+    store's batched ``replace_scope``); returns the customers with a row written or removed.
 
     ``fresh``: the table held no live row of these customers (a first build): nothing to look for.
     """
@@ -55,16 +44,12 @@ def replace_customers_rows(store, table: str, primary_key: Sequence[str], provid
         return set()
     before = store.current_seq()
     rows = [row for customer_rows in by_customer.values() for row in customer_rows]
-    store.upsert_rows(table, primary_key, rows)
     customers = list(by_customer)
+    if fresh:
+        store.upsert_rows(table, primary_key, rows)
+    else:
+        store.replace_scope(table, primary_key, {"provider": provider, "customer_id": customers}, rows)
     marks = ", ".join("?" for _ in customers)   # a batch: well under SQLite's variable limit
-    if not fresh:
-        keep = {tuple(row[c] for c in primary_key) for row in rows}
-        stale = [rowid for rowid, *key in store.db.execute(
-            f"SELECT rowid, {', '.join(primary_key)} FROM {table} WHERE provider = ? AND _deleted = 0 "
-            f"AND customer_id IN ({marks})", [provider, *customers]).fetchall() if tuple(key) not in keep]
-        if stale:   # rare (a customer lost a piece): soft-deleted through the same change-only upsert
-            store.upsert_rows(table, primary_key, [{**row, "_deleted": 1} for row in _rows_by_rowid(store, table, stale)])
     return {c for (c,) in store.db.execute(
         f"SELECT DISTINCT customer_id FROM {table} WHERE _seq > ? AND provider = ? AND customer_id IN ({marks})",
         [before, provider, *customers])}

@@ -69,7 +69,7 @@ def _all_customers(store: Store) -> set[str]:
 
 
 # Customers built and written at a time: a batch shares its queries and its writes.
-BATCH_CUSTOMERS = 200
+BATCH_CUSTOMERS = 100
 
 
 def build_segments(store: Store, customer_ids: Iterable[str] | None = None, as_of: date | None = None) -> set[str]:
