@@ -15,10 +15,13 @@ from typing import Any
 
 
 def _event(n: int, event_type: str, occurred_at: int, content: dict[str, Any]) -> dict[str, Any]:
+    # the builder's own notes on an object ("_extras") are no part of what Chargebee shows
+    snapshot = {kind: {k: v for k, v in obj.items() if not k.startswith("_")} if isinstance(obj, dict) else obj
+                for kind, obj in copy.deepcopy(content).items()}
     return {
         "id": f"ev_{n:06d}", "occurred_at": occurred_at, "source": "api", "object": "event",
         "api_version": "v2", "event_type": event_type, "webhook_status": "not_configured",
-        "content": copy.deepcopy(content),
+        "content": snapshot,
     }
 
 

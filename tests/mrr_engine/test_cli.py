@@ -51,10 +51,10 @@ def test_history_by_month_table(db):
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
         "period   currency     mrr  customers     new  expansion  contraction   churn  reactivation  net_new_mrr",
-        "2019-01  usd       620.00         13   25.00      10.00         0.00    0.00          0.00        35.00",
-        "2019-02  usd       625.00         13   30.00      25.00         0.00  -50.00          0.00         5.00",
-        "2019-03  usd       660.00         14   60.00       0.00         0.00  -25.00          0.00        35.00",
-        "2019-04  usd       895.00         17  120.00      65.00         0.00    0.00         50.00       235.00",
+        "2019-01  USD       620.00         13   25.00      10.00         0.00    0.00          0.00        35.00",
+        "2019-02  USD       625.00         13   30.00      25.00         0.00  -50.00          0.00         5.00",
+        "2019-03  USD       660.00         14   60.00       0.00         0.00  -25.00          0.00        35.00",
+        "2019-04  USD       895.00         17  120.00      65.00         0.00    0.00         50.00       235.00",
     ]
 
 
@@ -63,8 +63,8 @@ def test_history_by_day_csv(db):
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
         "period,currency,mrr,customers,new,expansion,contraction,churn,reactivation,net_new_mrr",
-        "2019-05-31,usd,965.00,21,0.00,0.00,0.00,0.00,0.00,0.00",
-        "2019-06-01,usd,1135.00,22,50.00,150.00,-30.00,0.00,0.00,170.00",
+        "2019-05-31,USD,965.00,21,0.00,0.00,0.00,0.00,0.00,0.00",
+        "2019-06-01,USD,1135.00,22,50.00,150.00,-30.00,0.00,0.00,170.00",
     ]
 
 
@@ -95,11 +95,11 @@ def test_customers_for_one_customer(db):
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
         "customer_id,month,currency,mrr,movement,movement_amount,cause",
-        "1,2019-01,usd,50.00,,,",
-        "1,2019-02,usd,0.00,churn,-50.00,cancellation",
-        "1,2019-04,usd,50.00,reactivation,50.00,reactivation",
-        "1,2019-05,usd,50.00,,,",
-        "1,2019-06,usd,75.00,expansion,25.00,plan_change",
+        "1,2019-01,USD,50.00,,,",
+        "1,2019-02,USD,0.00,churn,-50.00,cancellation",
+        "1,2019-04,USD,50.00,reactivation,50.00,reactivation",
+        "1,2019-05,USD,50.00,,,",
+        "1,2019-06,USD,75.00,expansion,25.00,plan_change",
     ]
 
 
@@ -126,8 +126,8 @@ def test_current_with_rates(db, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         "date,currency,mrr,customers,policy,projection,reporting_currency,reporting_mrr,rate_source",
-        "2019-06-15,usd,1135.00,22,default,false,eur,1021.50,USD: rates.csv line 2",
-        "2019-06-15,total,,22,default,false,eur,1021.50,",
+        "2019-06-15,USD,1135.00,22,default,false,EUR,1021.50,USD: rates.csv line 2",
+        "2019-06-15,total,,22,default,false,EUR,1021.50,",
     ]
     missing = run_cli(["mrr", "current", "--rates", str(rates), "--db", db])
     assert (missing.exit_code, missing.stderr) == (
@@ -137,7 +137,7 @@ def test_current_with_rates(db, tmp_path):
 
 def test_current_table_and_bad_date(db):
     result = run_cli(["mrr", "current", "--date", "2019-06-15", "--db", db])
-    assert result.stdout.splitlines() == ["date        currency      mrr  customers", "2019-06-15  usd       1135.00         22"]
+    assert result.stdout.splitlines() == ["date        currency      mrr  customers", "2019-06-15  USD       1135.00         22"]
     bad = run_cli(["mrr", "current", "--date", "15/06/2019", "--db", db])
     assert (bad.exit_code, bad.stderr) == (2, "error: --date '15/06/2019' is not a date: use YYYY-MM-DD\n")
     bad_month = run_cli(["mrr", "history", "--since", "2019-13", "--db", db])
@@ -151,7 +151,7 @@ def test_another_policy_is_computed_on_the_fly_without_writing(db):
     result = run_cli(["mrr", "history", "--since", "2019-01", "--until", "2019-01", "--policy", "stripe", "--format", "csv", "--db", db])
     assert result.exit_code == 0
     assert result.stderr == "computed under policy 'stripe' from the stored segments (nothing written)\n"
-    assert result.stdout.splitlines()[1] == "2019-01,usd,620.00,13,25.00,10.00,0.00,0.00,0.00,35.00"
+    assert result.stdout.splitlines()[1] == "2019-01,USD,620.00,13,25.00,10.00,0.00,0.00,0.00,35.00"
     store = open_store(db)
     assert (store.current_seq(), store.meta("mrr_policy")) == (seq, "default")
     store.close()
@@ -211,7 +211,7 @@ def test_import_in_another_currency_with_policy_and_config(tmp_path):
     result = run_cli(["import", "subscription-periods", SAMPLE, "--currency", "JPY", "--config", str(config)])
     assert result.exit_code == 0, result.output
     history = run_cli(["mrr", "history", "--since", "2019-01", "--until", "2019-01", "--format", "csv", "--config", str(config)])
-    assert history.stdout.splitlines()[1] == "2019-01,jpy,620,13,25,10,0,0,0,35"
+    assert history.stdout.splitlines()[1] == "2019-01,JPY,620,13,25,10,0,0,0,35"
     store = open_store(str(path))
     assert store.meta("mrr_policy") == "profitwell"
     store.close()

@@ -92,21 +92,21 @@ def test_mrr_cohorts_per_currency_and_in_the_reporting_currency(db, tmp_path):
     assert result.stdout.splitlines() == [
         "currency,cohort,month,months_since,cohort_customers,customers,logo_retention,cohort_mrr,mrr,"
         "revenue_retention,view",
-        "eur,2024-02,2024-02,0,1,1,1.000000,200.00,200.00,1.000000,currency",
-        "eur,2024-02,2024-03,1,1,1,1.000000,200.00,200.00,1.000000,currency",
-        "eur,2024-02,2024-04,2,1,0,0.000000,200.00,0.00,0.000000,currency",
-        "usd,2024-01,2024-01,0,2,2,1.000000,150.00,150.00,1.000000,currency",
-        "usd,2024-01,2024-02,1,2,2,1.000000,150.00,180.00,1.200000,currency",
-        "usd,2024-01,2024-03,2,2,1,0.500000,150.00,80.00,0.533333,currency",
-        "usd,2024-01,2024-04,3,2,2,1.000000,150.00,230.00,1.533333,currency",
+        "EUR,2024-02,2024-02,0,1,1,1.000000,200.00,200.00,1.000000,currency",
+        "EUR,2024-02,2024-03,1,1,1,1.000000,200.00,200.00,1.000000,currency",
+        "EUR,2024-02,2024-04,2,1,0,0.000000,200.00,0.00,0.000000,currency",
+        "USD,2024-01,2024-01,0,2,2,1.000000,150.00,150.00,1.000000,currency",
+        "USD,2024-01,2024-02,1,2,2,1.000000,150.00,180.00,1.200000,currency",
+        "USD,2024-01,2024-03,2,2,1,0.500000,150.00,80.00,0.533333,currency",
+        "USD,2024-01,2024-04,3,2,2,1.000000,150.00,230.00,1.533333,currency",
         # in USD, c's €200 is $220 and joins February's cohort
-        "usd,2024-01,2024-01,0,2,2,1.000000,150.00,150.00,1.000000,reporting",
-        "usd,2024-01,2024-02,1,2,2,1.000000,150.00,180.00,1.200000,reporting",
-        "usd,2024-01,2024-03,2,2,1,0.500000,150.00,80.00,0.533333,reporting",
-        "usd,2024-01,2024-04,3,2,2,1.000000,150.00,230.00,1.533333,reporting",
-        "usd,2024-02,2024-02,0,1,1,1.000000,220.00,220.00,1.000000,reporting",
-        "usd,2024-02,2024-03,1,1,1,1.000000,220.00,220.00,1.000000,reporting",
-        "usd,2024-02,2024-04,2,1,0,0.000000,220.00,0.00,0.000000,reporting",
+        "USD,2024-01,2024-01,0,2,2,1.000000,150.00,150.00,1.000000,reporting",
+        "USD,2024-01,2024-02,1,2,2,1.000000,150.00,180.00,1.200000,reporting",
+        "USD,2024-01,2024-03,2,2,1,0.500000,150.00,80.00,0.533333,reporting",
+        "USD,2024-01,2024-04,3,2,2,1.000000,150.00,230.00,1.533333,reporting",
+        "USD,2024-02,2024-02,0,1,1,1.000000,220.00,220.00,1.000000,reporting",
+        "USD,2024-02,2024-03,1,1,1,1.000000,220.00,220.00,1.000000,reporting",
+        "USD,2024-02,2024-04,2,1,0,0.000000,220.00,0.00,0.000000,reporting",
     ]
 
 
@@ -115,15 +115,15 @@ def test_history_by_plan_splits_a_plan_change_into_its_two_plans(db):
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         "period,by,segment,currency,mrr,customers,new,expansion,contraction,churn,reactivation,net_new_mrr",
-        "2024-01,plan,Basic (price_basic),usd,150.00,2,150.00,0.00,0.00,0.00,0.00,150.00",
-        "2024-02,plan,Basic (price_basic),usd,100.00,1,0.00,0.00,0.00,-50.00,0.00,-50.00",
-        "2024-02,plan,Basic (price_basic_eur),eur,200.00,1,200.00,0.00,0.00,0.00,0.00,200.00",
-        "2024-02,plan,Pro (price_pro),usd,80.00,1,80.00,0.00,0.00,0.00,0.00,80.00",
-        "2024-03,plan,Basic (price_basic),usd,0.00,0,0.00,0.00,0.00,-100.00,0.00,-100.00",
-        "2024-03,plan,Basic (price_basic_eur),eur,200.00,1,0.00,0.00,0.00,0.00,0.00,0.00",
-        "2024-03,plan,Pro (price_pro),usd,80.00,1,0.00,0.00,0.00,0.00,0.00,0.00",
-        "2024-04,plan,Basic (price_basic_eur),eur,0.00,0,0.00,0.00,0.00,-200.00,0.00,-200.00",
-        "2024-04,plan,Pro (price_pro),usd,230.00,2,150.00,0.00,0.00,0.00,0.00,150.00",
+        "2024-01,plan,Basic (price_basic),USD,150.00,2,150.00,0.00,0.00,0.00,0.00,150.00",
+        "2024-02,plan,Basic (price_basic),USD,100.00,1,0.00,0.00,0.00,-50.00,0.00,-50.00",
+        "2024-02,plan,Basic (price_basic_eur),EUR,200.00,1,200.00,0.00,0.00,0.00,0.00,200.00",
+        "2024-02,plan,Pro (price_pro),USD,80.00,1,80.00,0.00,0.00,0.00,0.00,80.00",
+        "2024-03,plan,Basic (price_basic),USD,0.00,0,0.00,0.00,0.00,-100.00,0.00,-100.00",
+        "2024-03,plan,Basic (price_basic_eur),EUR,200.00,1,0.00,0.00,0.00,0.00,0.00,0.00",
+        "2024-03,plan,Pro (price_pro),USD,80.00,1,0.00,0.00,0.00,0.00,0.00,0.00",
+        "2024-04,plan,Basic (price_basic_eur),EUR,0.00,0,0.00,0.00,0.00,-200.00,0.00,-200.00",
+        "2024-04,plan,Pro (price_pro),USD,230.00,2,150.00,0.00,0.00,0.00,0.00,150.00",
     ]
 
 
@@ -141,9 +141,9 @@ def test_every_dimension_adds_up_to_the_months_mrr_per_currency(db, dimension):
 def test_history_by_country_reads_the_customers_address(db):
     result = run("mrr", "history", "--by", "country", "--since", "2024-04", "--format", "csv", "--db", db)
     assert result.stdout.splitlines()[1:] == [
-        "2024-04,country,CA,usd,80.00,1,0.00,0.00,0.00,0.00,0.00,0.00",
-        "2024-04,country,DE,eur,0.00,0,0.00,0.00,0.00,-200.00,0.00,-200.00",
-        "2024-04,country,US,usd,150.00,1,0.00,0.00,0.00,0.00,150.00,150.00",
+        "2024-04,country,CA,USD,80.00,1,0.00,0.00,0.00,0.00,0.00,0.00",
+        "2024-04,country,DE,EUR,0.00,0,0.00,0.00,0.00,-200.00,0.00,-200.00",
+        "2024-04,country,US,USD,150.00,1,0.00,0.00,0.00,0.00,150.00,150.00",
     ]
 
 
@@ -181,9 +181,9 @@ def test_refresh_rates_fetches_the_newest_ecb_file_first(db, tmp_path, monkeypat
     assert f"refreshed the ECB reference rates into {cache}\n" in result.stderr
     # $80 (b) at the ECB's 15 March 2024 fixing, 1.0892: 80 / 1.0892 = €73.448… → €73.45; c's €200 stays €200
     assert result.stdout.splitlines()[1:] == [
-        "2024-03-15,eur,200.00,1,default,false,eur,200.00,same currency",
-        "2024-03-15,usd,80.00,1,default,false,eur,73.45,USD: ECB 2024-03-15",
-        "2024-03-15,total,,2,default,false,eur,273.45,",
+        "2024-03-15,EUR,200.00,1,default,false,EUR,200.00,same currency",
+        "2024-03-15,USD,80.00,1,default,false,EUR,73.45,USD: ECB 2024-03-15",
+        "2024-03-15,total,,2,default,false,EUR,273.45,",
     ]
 
 

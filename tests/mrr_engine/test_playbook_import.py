@@ -193,7 +193,7 @@ def test_the_cli_end_to_end_with_the_real_modules(tmp_path, monkeypatch):
                                        "--until", "2019-09", "--format", "csv", "--db", db])
     assert result.stdout.splitlines() == [
         "customer_id,month,currency,mrr,movement,movement_amount,cause",
-        "5,2019-07,usd,50.00,reactivation,50.00,reactivation",
-        "5,2019-08,usd,25.00,contraction,-25.00,plan_change",
-        "5,2019-09,usd,50.00,expansion,25.00,plan_change",
+        "5,2019-07,USD,50.00,reactivation,50.00,reactivation",
+        "5,2019-08,USD,25.00,contraction,-25.00,plan_change",
+        "5,2019-09,USD,50.00,expansion,25.00,plan_change",
     ]
