@@ -8,7 +8,8 @@ decides, so the stored text is byte for byte what it always was (a store synced
 before and after this change compares equal, and an unchanged object is still
 recognised as unchanged):
 
-* **reading** (:func:`loads`): orjson reads a 20-digit integer (past 64 bits) as a
+* **reading** (:func:`loads`): orjson reads an integer past 64 bits (20 digits, or 19 below
+  −2⁶³) as a
   float and refuses ``NaN``/``Infinity``, lone surrogates and nesting past 1,024;
   such bodies are read by ``json.loads``, whose ``NaN`` becomes a :class:`NonFinite`
   float, which orjson will not write (so the value checks still see ``NaN``);
@@ -37,7 +38,9 @@ class NonFinite(float):
 
 
 _DIGITS = bytes.maketrans(b"123456789", b"000000000")
-_LONG_NUMBER = b"0" * 20   # twenty digits in a row: maybe an integer orjson would turn into a float
+# nineteen digits in a row: maybe an integer orjson would turn into a float (-9223372036854775809,
+# one below the smallest 64-bit integer, has 19; the largest unsigned one has 20)
+_LONG_NUMBER = b"0" * 19
 # Where orjson writes a small float otherwise than json.dumps (1e-7 and 0.00001 against 1e-07 and
 # 1e-05): the standard library writes those texts. Searched only when a cheap test finds a candidate;
 # a string that merely looks like one ("re-send") only costs the slower writer.

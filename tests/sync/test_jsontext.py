@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from connector.store.jsontext import NonFinite, canonical_json, loads
 from connector.values import object_problem
@@ -41,6 +41,8 @@ def test_canonical_text_is_exactly_the_standard_librarys(value):
 
 @settings(max_examples=400, deadline=None)
 @given(values)
+@example(-9_223_372_036_854_775_809)   # 19 digits, below the smallest 64-bit integer (found by hypothesis)
+@example(18_446_744_073_709_551_616)   # 20 digits, past the largest unsigned one
 def test_reading_gives_what_the_standard_library_reads(value):
     text = json.dumps(value)
     assert standard(loads(text)) == standard(json.loads(text))
