@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .config import Settings, describe_key, require_safe_endpoint
+from .config import Settings, describe_key
+from .endpoint_safety import require_safe_endpoint
 from .errors import ConfigError
 from .http import RateLimiter, RetryPolicy
 from .providers.base import Provider

@@ -10,7 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from ..config import Settings, describe_key, endpoint_problem
+from ..config import Settings, describe_key
+from ..endpoint_safety import endpoint_problem
 from ..errors import ConnectorError
 from .check import ERROR, OK, WARNING, Account, Check
 

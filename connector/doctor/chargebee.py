@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..config import Settings, endpoint_problem
+from ..config import Settings
+from ..endpoint_safety import endpoint_problem
 from ..errors import ConnectorError
 from ..providers import chargebee as adapter
 from .check import ERROR, OK, Check

@@ -17,17 +17,17 @@ from collections.abc import Mapping
 from typing import Any
 
 import stripe
-from stripe import _api_requestor as stripe_requestor, _util as stripe_util
 
 from ..store import jsontext
 from ..constants import MAX_RESPONSE_BYTES, PAGE_SIZE, STRIPE_API_VERSION
 from ..errors import PermissionDenied
 from ..http import RateLimiter, RequestTally, Retryable, RetryPolicy, call_with_retries
 from ..store import AccountIdentity
-from . import stripe_catalog
+from . import stripe_catalog, stripe_sdk_logging  # noqa: F401 (the SDK's log calls made quiet and safe on import)
 from .base import CursorGone, EventPage, Page
 from .paging import CursorLedger, check_page
 from .stripe_catalog import EVENTS_PATH, PERMISSIONS, STREAMS, TEST_CLOCKS_PATH, StripeChild, expand
+from .stripe_expansions import split_expansions, unexpanded_discounts
 from .stripe_errors import ExpansionRefused, NotFound, ResourceMissing, classify, endpoint_of
 from .stripe_transport import BoundedHTTPClient, ResponseRefused
 
@@ -37,52 +37,6 @@ __all__ = ["PERMISSIONS", "STREAMS", "StripeProvider", "classify", "endpoint_of"
 UNKNOWN_ACCOUNT_ID = {False: "acct_unknown_test", True: "acct_unknown_live"}
 
 log = logging.getLogger("billing_connector.stripe")
-
-
-def _when_enabled(write: Any, level: int, console_levels: tuple[str, ...]) -> Any:
-    """The SDK's log call, made only when someone reads it (``STRIPE_LOG`` or the ``stripe`` logger).
-
-    Its requestor formats every response body for a debug line before the logger
-    decides to drop it (a ``repr`` of the whole page: 4 % of the sync's CPU), and
-    decodes it as strict UTF-8, which a truncated body makes raise.
-    """
-    def log_call(message: str, **params: Any) -> None:
-        if stripe_util._console_log_level() in console_levels or stripe_util.logger.isEnabledFor(level):
-            # the SDK decodes a body as strict UTF-8 to format it: a body cut inside a character
-            # (a truncated response, retried as such) must not raise from the log line
-            write(message, **{key: value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray))
-                              else value for key, value in params.items()})
-    return log_call
-
-
-if hasattr(stripe_requestor, "log_debug") and hasattr(stripe_util, "_console_log_level"):
-    stripe_requestor.log_debug = _when_enabled(stripe_util.log_debug, logging.DEBUG, ("debug",))
-    stripe_requestor.log_info = _when_enabled(stripe_util.log_info, logging.INFO, ("debug", "info"))
-
-
-def _unexpanded_discounts(parent: dict[str, Any], children: list[dict[str, Any]]) -> bool:
-    """Whether a child carries a discount whose coupon came as an id, unknown on the parent.
-
-    Item and line discounts cannot have their coupons expanded from the parent's
-    list (the fifth level); re-reading the child list can. The parent's own
-    discounts usually are the same ones, with their coupons: then no request.
-    """
-    known = {d.get("id") for d in parent.get("discounts") or [] if isinstance(d, dict)
-             and isinstance((d.get("source") or {}).get("coupon"), dict)}
-    for child in children:
-        for discount in child.get("discounts") or []:
-            discount_id = discount.get("id") if isinstance(discount, dict) else discount
-            coupon = (discount.get("source") or {}).get("coupon") if isinstance(discount, dict) else None
-            if discount_id not in known and not isinstance(coupon, dict):
-                return True
-    return False
-
-
-def _split_expansions(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(plain params, expand params) of a request."""
-    plain = {k: v for k, v in params.items() if not k.startswith("expand")}
-    expansions = {k: v for k, v in params.items() if k.startswith("expand")}
-    return plain, expansions
 
 
 class StripeProvider:
@@ -205,7 +159,7 @@ class StripeProvider:
         shape): reading them unexpanded beats failing the whole stream. The
         refusal is remembered per stream so it costs one extra request a run.
         """
-        plain, expand = _split_expansions(params)
+        plain, expand = split_expansions(params)
         if expand and stream not in self._unexpandable:
             try:
                 return self._get(path, {**plain, **expand}, stream=stream, is_list=is_list)
@@ -341,7 +295,7 @@ class StripeProvider:
         embedded = parent.get(child.field) or {}
         return bool(embedded.get("has_more")) or (
             child.discounts_need_coupons and stream not in self._unexpandable
-            and _unexpanded_discounts(parent, list(embedded.get("data") or [])))
+            and unexpanded_discounts(parent, list(embedded.get("data") or [])))
 
     @staticmethod
     def _embedded_children(parent: dict[str, Any], child: StripeChild) -> list[dict[str, Any]]:

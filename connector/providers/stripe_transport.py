@@ -9,7 +9,7 @@ client, handed to ``StripeClient`` instead, guarantees:
   shuts the socket down when it passes, whatever the server trickles;
 * a **maximum decompressed size**: the body is read raw and inflated here in
   bounded steps, so a compression bomb stops at the cap, not in memory;
-* **no redirects**, and the key only to a URL ``config.endpoint_problem``
+* **no redirects**, and the key only to a URL ``endpoint_safety.endpoint_problem``
   accepts (https, or plain http to this machine named exactly, with no proxy
   able to read the cleartext) — checked again on every request;
 * failures typed once: a deadline, a reset or a truncated body is
@@ -33,7 +33,7 @@ import requests
 import stripe
 import urllib3
 
-from ..config import endpoint_problem
+from ..endpoint_safety import endpoint_problem
 from ..constants import MAX_RESPONSE_BYTES
 from ..errors import ConfigError, ConnectorError
 from ..http import Retryable

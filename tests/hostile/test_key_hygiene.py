@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from connector.config import endpoint_problem
+from connector.endpoint_safety import endpoint_problem
 from connector.redact import REDACTED, redact, register_secret
 from tests.support.keys import CANARY_KEY
 from tests.support.cli import last_line, run_cli
