@@ -22,7 +22,8 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from ..errors import ConfigError
-from .fact_writes import REBUILD_CACHE_KIB, chunks, indexes_built_after, page_cache, select_in, write_customers
+from ..store.bulk import indexes_deferred, is_empty
+from .fact_writes import REBUILD_CACHE_KIB, chunks, page_cache, select_in, write_customers
 from .facts import (
     CUSTOMER_TABLES, METRICS_TABLE, MONTHS_TABLE, PRIMARY_KEY, RUNS_TABLE, PolicyStamp,
     ensure_tables, metrics_row,
@@ -333,12 +334,10 @@ def _all_customer_ids(store, target) -> list[str]:
 
 def _recompute_all(store, target, policy, rules, horizon, source) -> UpdateStats:
     customer_ids = _all_customer_ids(store, target)
-    fresh = not any(
-        target.db.execute(f"SELECT 1 FROM {table} WHERE _deleted = 0 LIMIT 1").fetchone() for table in CUSTOMER_TABLES
-    )
+    fresh = all(is_empty(target.db, table) for table in CUSTOMER_TABLES)
     totals: dict[tuple[str, str], dict[str, int]] = {}
     written = 0
-    with page_cache(target.db, REBUILD_CACHE_KIB), indexes_built_after(target.db, fresh):
+    with page_cache(target.db, REBUILD_CACHE_KIB), indexes_deferred(target.db, CUSTOMER_TABLES, fresh):
         for chunk in chunks(customer_ids, BATCH_CUSTOMERS):
             ledgers = compute_ledgers(source(store, policy, set(chunk)), rules, horizon)
             written += write_customers(target, chunk, ledgers, rules.stamp, fresh=fresh)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .facts import CUSTOMER_TABLES, PRIMARY_KEY, DayText, PolicyStamp, customer_index_sql, ledger_rows
+from .facts import CUSTOMER_TABLES, PRIMARY_KEY, DayText, PolicyStamp, ledger_rows
 
 SQL_VARIABLES = 900               # ids per IN (...) list, well under SQLite's limit
 # The page cache during a full recompute (SQLite's default is 2 MB). Into empty tables the
@@ -72,18 +72,3 @@ def page_cache(db, kib: int):
         yield
     finally:
         db.execute(f"PRAGMA cache_size = {int(previous)}")
-
-
-@contextmanager
-def indexes_built_after(db, fresh: bool):
-    """Into empty tables, build the secondary indexes once at the end (a sort) rather than
-    row by row; inside the caller's transaction, so a failure leaves them as they were."""
-    if not fresh:
-        yield
-        return
-    statements = {name: sql for table in CUSTOMER_TABLES for name, sql in customer_index_sql(table).items()}
-    for name in statements:
-        db.execute(f"DROP INDEX IF EXISTS {name}")
-    yield
-    for sql in statements.values():
-        db.execute(sql)
