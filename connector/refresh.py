@@ -16,7 +16,8 @@ configured one.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
@@ -40,6 +41,23 @@ def _no_phase(name: str):
     return contextlib.nullcontext()
 
 
+# The collector's first generation runs every 700 allocations by default. The refresh parses and
+# maps millions of short-lived objects (a parsed page of invoices, rows, segments) that are freed
+# by reference counting and hold no cycles, so each run finds nothing but costs time: measured at
+# 2,000 customers, 10 % of the refresh's CPU. A higher threshold while it runs; memory unchanged.
+_YOUNG_GENERATION_THRESHOLD = 50_000
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], _YOUNG_GENERATION_THRESHOLD), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
 def refresh(store, policy, *, remap_all: bool = False, recompute_all: bool = False,
             also: Iterable[str] = (), as_of: date | None = None, phase=_no_phase) -> dict[str, Any]:
     """Map what changed (everything with ``remap_all``), rebuild those customers' segments, update
@@ -51,7 +69,7 @@ def refresh(store, policy, *, remap_all: bool = False, recompute_all: bool = Fal
     ensure_schema(store)
     horizon = as_of or engine.today_utc()
     mapping = MAPPINGS[store.provider]
-    with store.db.atomic():
+    with _fewer_collections(), store.db.atomic():
         with phase("mapping"):
             mapped = mapping.map_all(store) if remap_all else mapping.map_changes(store)
         with phase("mrr"):

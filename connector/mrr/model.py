@@ -149,6 +149,11 @@ def unplaced_summary(store) -> list[dict[str, Any]]:
             for t, r, c, n, a in cursor.fetchall()]
 
 
+# json.dumps(detail, sort_keys=True) with one encoder for all (json.dumps makes one per call when
+# given options; a refresh writes a detail per segment): the same text
+_detail_json = json.JSONEncoder(sort_keys=True).encode
+
+
 def segment_row(
     *,
     segment_id: str,
@@ -185,7 +190,7 @@ def segment_row(
         "interval": interval,
         "interval_count": interval_count,
         "tags": json.dumps(sorted(set(tags))),
-        "detail": json.dumps(detail or {}, sort_keys=True),
+        "detail": _detail_json(detail or {}),
     }
 
 

@@ -61,3 +61,20 @@ def test_the_mrr_package_does_not_import_the_mapping():
             if isinstance(node, ast.ImportFrom) and node.module and "mapping" in node.module:
                 importing.append(source.name)
     assert importing == []
+
+
+def test_the_refresh_collects_young_objects_less_often_and_restores_the_collector(store, monkeypatch):
+    import gc
+
+    seen = []
+
+    def failing_mapping(s):
+        seen.append(gc.get_threshold())
+        raise RuntimeError("mapping failed")
+
+    monkeypatch.setattr(refresh.MAPPINGS["stripe"], "map_changes", failing_mapping)
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError, match="mapping failed"):
+        refresh.refresh_after_sync(store, FakePolicy())
+    assert gc.get_threshold() == before
+    assert seen == [(max(before[0], refresh._YOUNG_GENERATION_THRESHOLD), *before[1:])]
