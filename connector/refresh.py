@@ -16,8 +16,7 @@ configured one.
 from __future__ import annotations
 
 import contextlib
-import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -25,6 +24,7 @@ from .mapping import chargebee_store
 from .mapping import stripe as stripe_mapping
 from .mapping.schema import ensure_schema
 from .mrr import engine
+from .mrr.collector import fewer_collections
 from .mrr import segments as segment_builder
 
 
@@ -41,23 +41,6 @@ def _no_phase(name: str):
     return contextlib.nullcontext()
 
 
-# The collector's first generation runs every 700 allocations by default. The refresh parses and
-# maps millions of short-lived objects (a parsed page of invoices, rows, segments) that are freed
-# by reference counting and hold no cycles, so each run finds nothing but costs time: measured at
-# 2,000 customers, 10 % of the refresh's CPU. A higher threshold while it runs; memory unchanged.
-_YOUNG_GENERATION_THRESHOLD = 50_000
-
-
-@contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    thresholds = gc.get_threshold()
-    gc.set_threshold(max(thresholds[0], _YOUNG_GENERATION_THRESHOLD), *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-
-
 def refresh(store, policy, *, remap_all: bool = False, recompute_all: bool = False,
             also: Iterable[str] = (), as_of: date | None = None, phase=_no_phase) -> dict[str, Any]:
     """Map what changed (everything with ``remap_all``), rebuild those customers' segments, update
@@ -69,7 +52,8 @@ def refresh(store, policy, *, remap_all: bool = False, recompute_all: bool = Fal
     ensure_schema(store)
     horizon = as_of or engine.today_utc()
     mapping = MAPPINGS[store.provider]
-    with _fewer_collections(), store.db.atomic():
+    # millions of short-lived objects (parsed pages, rows, segments): see connector.mrr.collector
+    with fewer_collections(), store.db.atomic():
         with phase("mapping"):
             mapped = mapping.map_all(store) if remap_all else mapping.map_changes(store)
         with phase("mrr"):

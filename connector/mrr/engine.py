@@ -23,6 +23,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..store.bulk import indexes_deferred, is_empty
+from .collector import fewer_collections
 from .fact_writes import REBUILD_CACHE_KIB, chunks, page_cache, select_in, write_customers
 from .facts import (
     CUSTOMER_TABLES, METRICS_TABLE, MONTHS_TABLE, PRIMARY_KEY, RUNS_TABLE, PolicyStamp,
@@ -104,6 +105,11 @@ def today_utc() -> date:
 
 def compute_ledgers(segments: Iterable[Segment], rules: Rules, horizon: date) -> list[CustomerLedger]:
     """Pure computation: every (customer, currency)'s runs, day movements and months."""
+    with fewer_collections():
+        return _compute_ledgers(segments, rules, horizon)
+
+
+def _compute_ledgers(segments: Iterable[Segment], rules: Rules, horizon: date) -> list[CustomerLedger]:
     ledgers = []
     # Nothing after the as-of day: a change scheduled later (a trial's end, a cancellation at the
     # period end) is not a fact yet; what runs on that day runs on (see views.facts_for for projections).
@@ -158,7 +164,7 @@ def update(
         or stored_as_of is None
         or stored_as_of > horizon.isoformat()
     )
-    with target.db.atomic():
+    with fewer_collections(), target.db.atomic():
         if full:
             stats = _recompute_all(store, target, policy, rules, horizon, source)
         else:
