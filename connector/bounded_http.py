@@ -11,6 +11,9 @@ guarantees, for the Stripe SDK's transport and for the Chargebee adapter alike:
   bounded steps, so a compression bomb stops at the cap, not in memory;
 * **no redirects**, and no proxy from the environment for plain http (a proxy
   could read the key there; the caller checks the URL with ``endpoint_safety``);
+* **the key never comes back in**: a successful answer holding the configured key (a
+  server echoing the Authorization header into an object) has it replaced before
+  anything parses or stores it (``redact.scrub_secrets``);
 * failures typed once: a deadline, a reset or a truncated body is
   ``http.Retryable``; a body over the cap, an unknown encoding or a
   certificate that does not verify is final.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import socket
 import threading
 import time
@@ -34,6 +38,9 @@ import urllib3
 from .constants import MAX_RESPONSE_BYTES
 from .errors import ConnectorError
 from .http import Retryable
+from .redact import REDACTED, scrub_secrets
+
+log = logging.getLogger(__name__)
 
 _READ_CHUNK = 64 * 1024
 _INFLATE_STEP = 256 * 1024  # at most this much inflated per step, whatever one raw chunk holds
@@ -192,6 +199,12 @@ class BoundedRequester:
                 body = self._read_body(response, what)
             finally:
                 response.close()
+            # (an error's text is redacted whole where its message is made: ``redact.redact``)
+            scrubbed = scrub_secrets(body) if 200 <= response.status_code < 300 else None
+            if scrubbed is not None:
+                log.warning("%s: the server's answer contained the API key; it was replaced by %s before "
+                            "anything was read or stored", what, REDACTED)
+                body = scrubbed
             return BoundedResponse(response.status_code, body, response.headers)
         except requests.exceptions.SSLError:
             raise ConnectorError(
