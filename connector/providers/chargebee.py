@@ -84,6 +84,9 @@ def api_key_from_env(environ: Mapping[str, str] | None = None) -> str:
     key = (os.environ if environ is None else environ).get(API_KEY_ENV, "").strip()
     if not key:
         raise AuthError(f"{API_KEY_ENV} is not set: export a read-only API key of the Chargebee site")
+    if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
+        raise AuthError(f"{API_KEY_ENV} holds a space, control or non-ASCII character, which a Chargebee key "
+                        "never has: copy the key again")
     return key
 
 
