@@ -179,6 +179,10 @@ SETTINGS: tuple[Setting, ...] = (
         "Total time one request may spend retrying before the run gives up.",
     ),
     Setting(
+        "max_retry_wait_seconds", "stripe.max_retry_wait_seconds", "BILLING_CONNECTOR_MAX_RETRY_WAIT_SECONDS",
+        _positive_float, 30.0, "Longest pause between two attempts (the backoff doubles up to it; caps a Retry-After).",
+    ),
+    Setting(
         "streams", "stripe.streams", "BILLING_CONNECTOR_STREAMS", _string_list, None,
         "Streams to sync (default: all).",
     ),
@@ -221,6 +225,7 @@ class Settings:
     timeout_seconds: float = 30.0
     max_retries: int = 8
     max_retry_seconds: float = 300.0
+    max_retry_wait_seconds: float = 30.0
     streams: list[str] | None = None
     policy: str = "default"
     reporting_currency: str | None = None
