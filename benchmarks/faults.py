@@ -65,6 +65,9 @@ SLOW_SECONDS = 0.6
 # A directory put first on the CLI's PYTHONPATH (its sitecustomize.py plants a bug): the
 # negative controls of tests/campaign/test_negative_control_*.py. None in a real campaign.
 PLANT: str | None = None
+# The connector's longest pause between two attempts (BILLING_CONNECTOR_MAX_RETRY_WAIT_SECONDS);
+# None: its default (30 s). A short campaign lowers it: see campaign().
+RETRY_WAIT: float | None = None
 
 
 def cli_command(url: str, db: Path, *args: str, timeout: float = TIMEOUT_SECONDS) -> tuple[list[str], dict]:
@@ -74,6 +77,8 @@ def cli_command(url: str, db: Path, *args: str, timeout: float = TIMEOUT_SECONDS
            "TMPDIR": str(db.parent / "tmp"),
            "BILLING_CONNECTOR_TIMEOUT_SECONDS": str(timeout), "BILLING_CONNECTOR_MAX_RETRIES": "8",
            "BILLING_CONNECTOR_MAX_RETRY_SECONDS": "60"}
+    if RETRY_WAIT is not None:
+        env["BILLING_CONNECTOR_MAX_RETRY_WAIT_SECONDS"] = str(RETRY_WAIT)
     return [sys.executable, "-m", "connector.cli", *args, "--db", str(db)], env
 
 
@@ -161,7 +166,8 @@ def crash_in_process(url: str, db: Path, rng: random.Random, kind: str, logs: li
     handler = Capture()
     logging.getLogger().addHandler(handler)
     provider = StripeProvider(CANARY_KEY, api_base=url, timeout=TIMEOUT_SECONDS, limiter=RateLimiter(1000),
-                              retry_policy=RetryPolicy(max_attempts=8, max_seconds=60))
+                              retry_policy=RetryPolicy(max_attempts=8, max_seconds=60,
+                                                       max_wait=RetryPolicy.max_wait if RETRY_WAIT is None else RETRY_WAIT))
     store = open_store(db)
     original = Store.set_state
     crashed = {"done": False, "before": None}
@@ -300,11 +306,12 @@ _CLEAN: dict | None = None
 _ACCOUNT: dict | None = None  # what the worker's demo account holds, per stream (truth_checks)
 
 
-def _start_worker(customers: int, account_seed: int, clean: dict, plant: str | None = None) -> None:
-    global _SERVER, _CLEAN, _ACCOUNT, PLANT
+def _start_worker(customers: int, account_seed: int, clean: dict, plant: str | None = None,
+                  retry_wait: float | None = None) -> None:
+    global _SERVER, _CLEAN, _ACCOUNT, PLANT, RETRY_WAIT
     from connector.demo.server import DemoServer
 
-    PLANT = plant
+    PLANT, RETRY_WAIT = plant, retry_wait
     _SERVER = DemoServer(seed=account_seed, customers=customers, slow_seconds=SLOW_SECONDS).start()
     _ACCOUNT = account_reference(_SERVER.account)
     # a client that gave up (timeout, kill) makes the handler's write fail; the
@@ -476,10 +483,18 @@ def clean_reference(customers: int, account_seed: int) -> dict:
 
 
 def campaign(runs: int, seed: int, customers: int = 60, kill_points: int = 0, workers: int = 8,
-             details=None, kill_during: str = "any", plant: str | None = None) -> dict:
-    """Run the campaign; the totals plus the headline line. ``plant``: a negative control's folder."""
-    global PLANT
-    PLANT = plant
+             details=None, kill_during: str = "any", plant: str | None = None,
+             retry_wait: float | None = None) -> dict:
+    """Run the campaign; the totals plus the headline line. ``plant``: a negative control's folder.
+
+    ``retry_wait``: the connector's longest pause between two attempts, in every sync and export of
+    the campaign (None: its default, 30 s). Runs spend most of their time in those pauses, not in
+    work: a request that fails a few times in a row (about 40 % of requests fail), or a 429 storm,
+    waits up to 30 s at a time while the rest of its sync is done. The short campaign of the test
+    suite lowers it; the faults, the attempts per request, the kills and every check stay the same.
+    """
+    global PLANT, RETRY_WAIT
+    PLANT, RETRY_WAIT = plant, retry_wait
     clean = clean_reference(customers, account_seed=seed)
     numbers = list(range(runs))
     kills = Counter()
@@ -491,7 +506,7 @@ def campaign(runs: int, seed: int, customers: int = 60, kill_points: int = 0, wo
     problems: list[str] = []
     integrity_ok = True
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_start_worker, initargs=(customers, seed, clean, plant)) as pool:
+    with context.Pool(workers, initializer=_start_worker, initargs=(customers, seed, clean, plant, retry_wait)) as pool:
         for result in pool.imap_unordered(execute_run, plans):
             for name in ("faults", "kills", "crashes", "lost", "duplicates", "regressions", "torn_pages",
                          "mrr_delta", "leaks"):
@@ -521,12 +536,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill-during", choices=("any", "raw"), default="any",
                         help="any: at a random committed change, MRR refresh included; raw: at a random request")
     parser.add_argument("--workers", type=int, default=8, help="runs in parallel, each with its own demo server (runs mostly wait on retries)")
+    parser.add_argument("--retry-wait", type=float, default=None, metavar="SECONDS",
+                        help="the connector's longest pause between two attempts (default: its own, 30 s)")
     parser.add_argument("--details", action="store_true", help="one JSON line per run on stderr")
     parser.add_argument("--plant", default=None, metavar="DIR",
                         help="negative control: a folder put first on the CLI's PYTHONPATH (its sitecustomize.py plants a bug)")
     args = parser.parse_args(argv)
     outcome = campaign(args.runs, args.seed, args.customers, args.kill_points, args.workers,
-                       details=sys.stderr if args.details else None, kill_during=args.kill_during, plant=args.plant)
+                       details=sys.stderr if args.details else None, kill_during=args.kill_during, plant=args.plant,
+                       retry_wait=args.retry_wait)
     for problem in outcome["problems"][:20]:
         print(problem, file=sys.stderr)
     landed = ", ".join(f"{site} {count}" for site, count in sorted(outcome["sites"].items())) or "none"

@@ -34,7 +34,8 @@ class Connection:
 
 
 def _retry_policy(settings: Settings) -> RetryPolicy:
-    return RetryPolicy(max_attempts=settings.max_retries, max_seconds=settings.max_retry_seconds)
+    return RetryPolicy(max_attempts=settings.max_retries, max_seconds=settings.max_retry_seconds,
+                       max_wait=settings.max_retry_wait_seconds)
 
 
 def connect_stripe(settings: Settings, environ: Mapping[str, str] | None = None) -> Connection:

@@ -122,3 +122,20 @@ def test_endpoint_limits_from_a_toml_table_or_the_environment(tmp_path):
 def test_a_bad_endpoint_limit_is_a_config_error_naming_it(value):
     with pytest.raises(ConfigError, match="BILLING_CONNECTOR_ENDPOINT_LIMITS"):
         load_settings(None, environ={"BILLING_CONNECTOR_ENDPOINT_LIMITS": value})
+
+
+def test_the_retry_settings_make_the_providers_retry_policy():
+    from connector.connections import connect_stripe
+    from connector.http import RetryPolicy
+
+    def policy(environ):
+        settings = load_settings(None, environ=environ)
+        return connect_stripe(settings, {"STRIPE_API_KEY": CANARY_KEY}).provider.retry_policy
+
+    # unset, the policy is the connector's own (max_retry_wait_seconds changes nothing by default)
+    assert policy({}) == RetryPolicy()
+    env = {"BILLING_CONNECTOR_MAX_RETRIES": "3", "BILLING_CONNECTOR_MAX_RETRY_SECONDS": "20",
+           "BILLING_CONNECTOR_MAX_RETRY_WAIT_SECONDS": "2.5"}
+    assert policy(env) == RetryPolicy(max_attempts=3, max_seconds=20.0, initial_wait=0.5, max_wait=2.5)
+    with pytest.raises(ConfigError, match="BILLING_CONNECTOR_MAX_RETRY_WAIT_SECONDS"):
+        load_settings(None, environ={"BILLING_CONNECTOR_MAX_RETRY_WAIT_SECONDS": "0"})

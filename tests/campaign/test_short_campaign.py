@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from tests.support.faults import faults
+from tests.support.faults import RETRY_WAIT_SECONDS, faults
 
 HEADLINE = re.compile(
     r"^(\d+) faults over 3 runs \((\d+) kill points\): 0 records lost, 0 duplicates, "
@@ -23,7 +23,8 @@ HEADLINE = re.compile(
 def test_a_short_campaign_loses_nothing():
     # 20 customers: still pages in every stream to fault and kill between; what is checked (nothing
     # lost, no duplicate, no regression, MRR = a full recompute, no leak) does not grow with the account
-    outcome = faults.campaign(runs=3, seed=11, customers=20, kill_points=3, workers=3, kill_during="any")
+    outcome = faults.campaign(runs=3, seed=11, customers=20, kill_points=3, workers=3, kill_during="any",
+                              retry_wait=RETRY_WAIT_SECONDS)
     assert outcome["problems"] == []
     match = HEADLINE.match(outcome["line"])
     assert match, outcome["line"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import textwrap
 
-from tests.support.faults import faults
+from tests.support.faults import RETRY_WAIT_SECONDS, faults
 
 PLANTS = {
     # one customer in three never stored, in every run (the clean one too)
@@ -56,4 +56,5 @@ PLANTS = {
 def run_with(plants: list[str], tmp_path):
     (tmp_path / "sitecustomize.py").write_text("\n".join(textwrap.dedent(PLANTS[name]) for name in plants))
     # seed 14: run 0 draws network faults but no in-process crash, so every sync is the CLI's
-    return faults.campaign(runs=1, seed=14, customers=12, kill_points=0, workers=1, plant=str(tmp_path))
+    return faults.campaign(runs=1, seed=14, customers=12, kill_points=0, workers=1, plant=str(tmp_path),
+                           retry_wait=RETRY_WAIT_SECONDS)
