@@ -13,6 +13,13 @@ process (the second one's is the whole job's), the machine and its load average.
 
     .venv/bin/python benchmarks/mrr_refresh.py --customers 2000 --latency-ms 0
     .venv/bin/python benchmarks/mrr_refresh.py --customers 20000 --latency-ms 250 --rate-limit 100
+
+``--isolated STORE`` measures the refresh on its own instead: a copy of STORE (a
+store synced with ``sync --skip-mrr``) gets ``refresh_after_sync`` in a fresh
+process, which prints the CPU seconds of mapping, segments and MRR facts, the
+objects in the store and the process's peak RSS (``--repeat`` copies, back to back):
+
+    .venv/bin/python benchmarks/mrr_refresh.py --isolated /tmp/synced-2000.db --repeat 2
 """
 
 from __future__ import annotations
@@ -100,6 +107,59 @@ def report(r: dict) -> None:
     print(f"  load average after: {r['load'][0]:.2f} (1 min), {r['load'][1]:.2f} (5 min) on {os.cpu_count()} CPUs")
 
 
+def _refresh_in_this_process(db: str) -> dict:
+    """The child of ``--isolated``: one ``refresh_after_sync`` on ``db``, each step's CPU seconds."""
+    import resource
+
+    from connector import refresh as refresh_module
+    from connector.mrr import engine
+    from connector.mrr import segments as segment_builder
+    from connector.mrr.policy import load_policy
+    from connector.store import open_store
+
+    cpu: dict[str, float] = {"segments": 0.0, "facts": 0.0}
+
+    def timed(name, function):
+        def wrapper(*args, **kwargs):
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                cpu[name] += time.process_time() - started
+        return wrapper
+
+    segment_builder.build_segments = timed("segments", segment_builder.build_segments)
+    engine.update = timed("facts", engine.update)
+    engine.rebuild = timed("facts", engine.rebuild)
+    store = open_store(db)
+    started, wall = time.process_time(), time.monotonic()
+    result = refresh_module.refresh_after_sync(store, load_policy("default"))
+    total, wall = time.process_time() - started, time.monotonic() - wall
+    store.close()
+    cpu["mapping"] = total - cpu["segments"] - cpu["facts"]
+    return {"cpu": cpu, "total": total, "wall": wall, "objects": count_objects(db),
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "result": result}
+
+
+def isolated(store: str, repeat: int) -> None:
+    import shutil
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    for _ in range(repeat):
+        load = os.getloadavg()
+        with tempfile.TemporaryDirectory() as tmp:
+            db = str(Path(tmp) / "refresh.db")
+            shutil.copyfile(store, db)
+            out = subprocess.run([sys.executable, __file__, "--refresh-child", db], cwd=ROOT, check=True,
+                                 capture_output=True, text=True).stdout
+        r = json.loads(out)
+        cpu = r["cpu"]
+        print(f"refresh of {r['objects']:,} objects: mapping {cpu['mapping']:.1f} + segments {cpu['segments']:.1f} "
+              f"+ MRR facts {cpu['facts']:.1f} = {r['total']:.1f} CPU s = {1000 * r['total'] / r['objects']:.3f} ms/object; "
+              f"wall {r['wall']:.1f} s; peak RSS {r['rss_mb']:.0f} MB; "
+              f"{r['result']['mapped_customers']} customers mapped; load average before {load[0]:.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, nargs="+", default=[2000])
@@ -107,7 +167,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="one case per value; 0 runs unthrottled")
     parser.add_argument("--rate-limit", type=float, default=100, help="requests/s when the latency is above 0")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--isolated", metavar="STORE", help="measure only the refresh, on a copy of STORE "
+                        "(synced with --skip-mrr)")
+    parser.add_argument("--repeat", type=int, default=1, help="with --isolated: how many copies, back to back")
+    parser.add_argument("--refresh-child", metavar="DB", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.refresh_child:
+        print(json.dumps(_refresh_in_this_process(args.refresh_child)))
+        return 0
+    if args.isolated:
+        isolated(args.isolated, args.repeat)
+        return 0
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"load average before: {os.getloadavg()[0]:.2f}")
     for customers in args.customers:

@@ -24,6 +24,7 @@ from ..store import jsontext
 from ..store import quarantine
 from ..store.quarantine import Rejected
 from ..store import Store, quote
+from ..store.bulk import indexes_deferred, is_empty
 from ..values import MAX_ABS_NUMBER, OutOfRange, object_problem
 from .schema import TABLES, ensure_schema
 from .stripe_plans import PROVIDER, plan_row
@@ -79,10 +80,11 @@ class _Mapping:
 
     # ---- raw reads --------------------------------------------------------
     def _rows(self, table: str, column: str, values: Iterable[Any], live_only: bool = True) -> list[tuple]:
-        """(id, column value, data, _deleted) of raw rows whose ``column`` is in ``values``."""
+        """(id, column value, data, _deleted) of raw rows whose ``column`` is in ``values``; ``data``
+        as UTF-8 bytes (what the parser reads: SQLite's text need not become a str first)."""
         found = []
         for chunk in _chunks(v for v in values if v is not None):
-            sql = (f"SELECT id, {quote(column)}, data, _deleted FROM {quote(table)} "
+            sql = (f"SELECT id, {quote(column)}, CAST(data AS BLOB), _deleted FROM {quote(table)} "
                    f"WHERE {quote(column)} IN ({', '.join('?' for _ in chunk)})")
             if live_only:
                 sql += " AND _deleted = 0"
@@ -109,7 +111,7 @@ class _Mapping:
         found = []
         for chunk in _chunks(owner_of):
             found += [(rowid, owner_of[rowid], data) for rowid, data in self.store.db.execute(
-                f"SELECT rowid, data FROM {quote(table)} WHERE rowid IN ({', '.join('?' for _ in chunk)}) "
+                f"SELECT rowid, CAST(data AS BLOB) FROM {quote(table)} WHERE rowid IN ({', '.join('?' for _ in chunk)}) "
                 "ORDER BY rowid", chunk)]
         return found
 
@@ -122,7 +124,7 @@ class _Mapping:
     def _column_values(self, table: str, column: str) -> set[Any]:
         return {v for (v,) in self.store.db.execute(f"SELECT DISTINCT {quote(column)} FROM {quote(table)}") if v}
 
-    def _object(self, table: str, data: str) -> dict[str, Any] | None:
+    def _object(self, table: str, data: bytes) -> dict[str, Any] | None:
         """A stored object, or None (quarantined) when it holds a value no neutral row can.
 
         Stores written before objects were checked on the way in can hold one;
@@ -257,19 +259,29 @@ class _Mapping:
             bundles[cid].subscription_events.append(jsontext.loads(data))
         return bundles
 
-    def write_customers(self, mapped: Mapping[str, Any]) -> set[str]:
+    def write_customers(self, mapped: Mapping[str, Any], fresh: bool = False) -> set[str]:
         """Make each customer's rows, in every per-customer table, exactly its mapped rows.
 
         One ``replace_scope`` per table for the whole chunk of customers (the rows
         no longer produced are soft-deleted). Returns the customers with a row
         written or deleted.
+
+        ``fresh``: the per-customer tables held no live row when the mapping began (a first sync),
+        so there is nothing to remove and every row given is new: the rows are inserted and the
+        customers with a row are the changed ones (no query: the indexes are built after the load).
         """
         ids = sorted(mapped)
         before = self.store.current_seq()
         for name in _PER_CUSTOMER_TABLES:
             rows = [row for cid in ids for row in (
                 mapped[cid].unclassified if name == "billing_unclassified" else mapped[cid].tables[name])]
-            self.store.replace_scope(name, TABLES[name].primary_key, {"provider": PROVIDER, "customer_id": ids}, rows)
+            if fresh:
+                self.store.upsert_rows(name, TABLES[name].primary_key, rows)
+            else:
+                self.store.replace_scope(name, TABLES[name].primary_key, {"provider": PROVIDER, "customer_id": ids},
+                                         rows)
+        if fresh:
+            return {cid for cid in ids if mapped[cid].unclassified or any(mapped[cid].tables.values())}
         changed: set[str] = set()
         for name in _PER_CUSTOMER_TABLES:
             for chunk in _chunks(ids):
@@ -350,18 +362,20 @@ class _Mapping:
         customers = self.affected_customers()
         changed: set[str] = set()
         embedded: dict[str, Mapping[str, Any]] = {}
-        for chunk in _chunks(customers, CUSTOMER_BATCH):
-            mapped = {}
-            raws = self.load(chunk)
-            for cid in chunk:
-                rows = self._map_one(raws.pop(cid))   # each customer's parsed objects go once mapped
-                if rows is not None:
-                    mapped[cid] = rows
-            for rows in mapped.values():
-                for price_id, price in rows.embedded_prices.items():
-                    if self.price(price_id) is None:
-                        embedded.setdefault(price_id, price)
-            changed |= self.write_customers(mapped)
+        fresh = all(is_empty(self.store.db, name) for name in _PER_CUSTOMER_TABLES)
+        with indexes_deferred(self.store.db, _PER_CUSTOMER_TABLES, fresh):
+            for chunk in _chunks(customers, CUSTOMER_BATCH):
+                mapped = {}
+                raws = self.load(chunk)
+                for cid in chunk:
+                    rows = self._map_one(raws.pop(cid))   # each customer's parsed objects go once mapped
+                    if rows is not None:
+                        mapped[cid] = rows
+                for rows in mapped.values():
+                    for price_id, price in rows.embedded_prices.items():
+                        if self.price(price_id) is None:
+                            embedded.setdefault(price_id, price)
+                changed |= self.write_customers(mapped, fresh)
         changed_plans = self.write_plans(plan_ids, embedded)
         changed |= self.customers_using_plans(changed_plans)
         self.store.set_meta(WATERMARK_KEY, str(self.store.current_seq()))

@@ -22,7 +22,9 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from ..errors import ConfigError
-from .fact_writes import REBUILD_CACHE_KIB, chunks, indexes_built_after, page_cache, select_in, write_customers
+from ..store.bulk import indexes_deferred, is_empty
+from .collector import fewer_collections
+from .fact_writes import REBUILD_CACHE_KIB, chunks, page_cache, select_in, write_customers
 from .facts import (
     CUSTOMER_TABLES, METRICS_TABLE, MONTHS_TABLE, PRIMARY_KEY, RUNS_TABLE, PolicyStamp,
     ensure_tables, metrics_row,
@@ -103,6 +105,11 @@ def today_utc() -> date:
 
 def compute_ledgers(segments: Iterable[Segment], rules: Rules, horizon: date) -> list[CustomerLedger]:
     """Pure computation: every (customer, currency)'s runs, day movements and months."""
+    with fewer_collections():
+        return _compute_ledgers(segments, rules, horizon)
+
+
+def _compute_ledgers(segments: Iterable[Segment], rules: Rules, horizon: date) -> list[CustomerLedger]:
     ledgers = []
     # Nothing after the as-of day: a change scheduled later (a trial's end, a cancellation at the
     # period end) is not a fact yet; what runs on that day runs on (see views.facts_for for projections).
@@ -157,7 +164,7 @@ def update(
         or stored_as_of is None
         or stored_as_of > horizon.isoformat()
     )
-    with target.db.atomic():
+    with fewer_collections(), target.db.atomic():
         if full:
             stats = _recompute_all(store, target, policy, rules, horizon, source)
         else:
@@ -333,12 +340,10 @@ def _all_customer_ids(store, target) -> list[str]:
 
 def _recompute_all(store, target, policy, rules, horizon, source) -> UpdateStats:
     customer_ids = _all_customer_ids(store, target)
-    fresh = not any(
-        target.db.execute(f"SELECT 1 FROM {table} WHERE _deleted = 0 LIMIT 1").fetchone() for table in CUSTOMER_TABLES
-    )
+    fresh = all(is_empty(target.db, table) for table in CUSTOMER_TABLES)
     totals: dict[tuple[str, str], dict[str, int]] = {}
     written = 0
-    with page_cache(target.db, REBUILD_CACHE_KIB), indexes_built_after(target.db, fresh):
+    with page_cache(target.db, REBUILD_CACHE_KIB), indexes_deferred(target.db, CUSTOMER_TABLES, fresh):
         for chunk in chunks(customer_ids, BATCH_CUSTOMERS):
             ledgers = compute_ledgers(source(store, policy, set(chunk)), rules, horizon)
             written += write_customers(target, chunk, ledgers, rules.stamp, fresh=fresh)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .facts import CUSTOMER_TABLES, PRIMARY_KEY, DayText, PolicyStamp, customer_index_sql, ledger_rows
+from .facts import CUSTOMER_FACTS, PRIMARY_KEY, DayText, PolicyStamp, ledger_rows
 
 SQL_VARIABLES = 900               # ids per IN (...) list, well under SQLite's limit
 # The page cache during a full recompute (SQLite's default is 2 MB). Into empty tables the
@@ -41,23 +41,24 @@ def write_customers(target, customer_ids: Sequence[str], ledgers: Sequence[Any],
     ``fresh``: the tables held no live rows when the recompute began, so there
     is nothing stale to look for (a first rebuild skips one query per table and chunk).
     """
-    new_rows: dict[str, list[dict[str, Any]]] = {table: [] for table in CUSTOMER_TABLES}
+    new_rows: dict[str, list[tuple]] = {table.name: [] for table in CUSTOMER_FACTS}
     day_text = DayText()
     for ledger in ledgers:
         ledger_rows(ledger.customer_id, ledger.currency, ledger.runs, ledger.days, ledger.months, stamp, day_text,
                     new_rows)
     written = 0
-    for table, rows in new_rows.items():
-        written += target.upsert_rows(table, PRIMARY_KEY, rows)
+    for table in CUSTOMER_FACTS:
+        rows = new_rows[table.name]
+        written += target.upsert_values(table.name, PRIMARY_KEY, table.column_names, rows)
         if fresh:
             continue
-        keep = {row["id"] for row in rows}
+        keep = {row[0] for row in rows}   # the id comes first
         existing = select_in(
-            target.db, f"SELECT id FROM {table} WHERE _deleted = 0 AND customer_id IN ({{ids}})", customer_ids
+            target.db, f"SELECT id FROM {table.name} WHERE _deleted = 0 AND customer_id IN ({{ids}})", customer_ids
         )
         stale = [{"id": row_id} for (row_id,) in existing if row_id not in keep]
         if stale:
-            written += target.mark_deleted(table, stale)
+            written += target.mark_deleted(table.name, stale)
     return written
 
 
@@ -72,18 +73,3 @@ def page_cache(db, kib: int):
         yield
     finally:
         db.execute(f"PRAGMA cache_size = {int(previous)}")
-
-
-@contextmanager
-def indexes_built_after(db, fresh: bool):
-    """Into empty tables, build the secondary indexes once at the end (a sort) rather than
-    row by row; inside the caller's transaction, so a failure leaves them as they were."""
-    if not fresh:
-        yield
-        return
-    statements = {name: sql for table in CUSTOMER_TABLES for name, sql in customer_index_sql(table).items()}
-    for name in statements:
-        db.execute(f"DROP INDEX IF EXISTS {name}")
-    yield
-    for sql in statements.values():
-        db.execute(sql)

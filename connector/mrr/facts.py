@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from ..store.tables import Table
 from .ledger import Run
 from .metrics import COUNTERS, DERIVED, derive
 from .movements import DayMovement, MonthFigure
@@ -25,8 +26,33 @@ METRICS_TABLE = "mrr_monthly_metrics"
 CUSTOMER_TABLES = (RUNS_TABLE, MOVEMENTS_TABLE, MONTHS_TABLE)
 PRIMARY_KEY = ("id",)
 
-_META = '"_synced_at" TEXT NOT NULL, "_deleted" INTEGER NOT NULL DEFAULT 0, "_seq" INTEGER NOT NULL'
-_POLICY = "policy TEXT NOT NULL, policy_fingerprint TEXT NOT NULL"
+_POLICY = (("policy", "TEXT NOT NULL", "the policy's name"),
+           ("policy_fingerprint", "TEXT NOT NULL", "a hash of every rule of the policy"))
+_KEY = (("id", "TEXT NOT NULL", "customer|currency|day (or month): the natural key as one text"),
+        ("customer_id", "TEXT NOT NULL", "the provider's customer id"),
+        ("currency", "TEXT NOT NULL", "lower-case ISO 4217"))
+
+RUNS = Table(RUNS_TABLE, (
+    *_KEY, ("start_date", "TEXT NOT NULL", "first day of the run"),
+    ("end_date", "TEXT", "first day after it (None: still running)"),
+    ("mrr_minor", "INTEGER NOT NULL", "the MRR all through the run"), *_POLICY))
+MOVEMENTS = Table(MOVEMENTS_TABLE, (
+    *_KEY, ("day", "TEXT NOT NULL", "the day the MRR changed"), ("movement", "TEXT NOT NULL", "new, expansion, ..."),
+    ("amount_minor", "INTEGER NOT NULL", "the change"), ("mrr_before_minor", "INTEGER NOT NULL", "MRR the day before"),
+    ("mrr_after_minor", "INTEGER NOT NULL", "MRR that day"), ("cause", "TEXT NOT NULL", "why (plan, discount, ...)"),
+    ("source_ids", "TEXT NOT NULL", "JSON list of what made the change"), *_POLICY))
+MONTHS = Table(MONTHS_TABLE, (
+    *_KEY, ("month", "TEXT NOT NULL", "YYYY-MM"), ("mrr_minor", "INTEGER NOT NULL", "MRR on the month's last day"),
+    ("start_mrr_minor", "INTEGER NOT NULL", "MRR on the day before the month"),
+    ("movement", "TEXT NOT NULL", "the month's movement"), ("movement_minor", "INTEGER NOT NULL", "its amount"),
+    ("cause", "TEXT NOT NULL", "why"), *_POLICY))
+METRICS = Table(METRICS_TABLE, (
+    ("id", "TEXT NOT NULL", "currency|month"), ("currency", "TEXT NOT NULL", "lower-case ISO 4217"),
+    ("month", "TEXT NOT NULL", "YYYY-MM"),
+    *((name, "INTEGER NOT NULL", "an additive counter (connector.mrr.metrics)") for name in COUNTERS),
+    *((name, "INTEGER" if name.endswith("_minor") else "TEXT", "derived from the counters") for name in DERIVED),
+    *_POLICY))
+CUSTOMER_FACTS = (RUNS, MOVEMENTS, MONTHS)
 
 
 @dataclass(frozen=True)
@@ -36,53 +62,15 @@ class PolicyStamp:
 
 
 def _create_customer_tables(db) -> None:
-    db.execute(
-        f"""CREATE TABLE {RUNS_TABLE} (
-            id TEXT NOT NULL PRIMARY KEY, customer_id TEXT NOT NULL, currency TEXT NOT NULL,
-            start_date TEXT NOT NULL, end_date TEXT, mrr_minor INTEGER NOT NULL, {_POLICY}, {_META})"""
-    )
-    db.execute(
-        f"""CREATE TABLE {MOVEMENTS_TABLE} (
-            id TEXT NOT NULL PRIMARY KEY, customer_id TEXT NOT NULL, currency TEXT NOT NULL,
-            day TEXT NOT NULL, movement TEXT NOT NULL, amount_minor INTEGER NOT NULL,
-            mrr_before_minor INTEGER NOT NULL, mrr_after_minor INTEGER NOT NULL,
-            cause TEXT NOT NULL, source_ids TEXT NOT NULL, {_POLICY}, {_META})"""
-    )
-    db.execute(
-        f"""CREATE TABLE {MONTHS_TABLE} (
-            id TEXT NOT NULL PRIMARY KEY, customer_id TEXT NOT NULL, currency TEXT NOT NULL,
-            month TEXT NOT NULL, mrr_minor INTEGER NOT NULL, start_mrr_minor INTEGER NOT NULL,
-            movement TEXT NOT NULL, movement_minor INTEGER NOT NULL, cause TEXT NOT NULL,
-            {_POLICY}, {_META})"""
-    )
-    for table in CUSTOMER_TABLES:
-        for statement in customer_index_sql(table).values():
-            db.execute(statement)
-    # no index on day/month: reports scan whole tables, and every index slows the full rebuild
-
-
-def customer_index_sql(table: str) -> dict[str, str]:
-    """The secondary indexes of a customer table, by name (a first rebuild drops and recreates them)."""
-    return {
-        f"idx_{table}_customer": f"CREATE INDEX idx_{table}_customer ON {table}(customer_id)",
-        f"idx_{table}__seq": f"CREATE INDEX idx_{table}__seq ON {table}(_seq)",
-    }
-
-
-def _create_metrics_table(db) -> None:
-    counters = ", ".join(f"{name} INTEGER NOT NULL" for name in COUNTERS)
-    derived = ", ".join(f"{name} {'INTEGER' if name.endswith('_minor') else 'TEXT'}" for name in DERIVED)
-    db.execute(
-        f"""CREATE TABLE {METRICS_TABLE} (
-            id TEXT NOT NULL PRIMARY KEY, currency TEXT NOT NULL, month TEXT NOT NULL,
-            {counters}, {derived}, {_POLICY}, {_META})"""
-    )
-    db.execute(f"CREATE INDEX idx_{METRICS_TABLE}__seq ON {METRICS_TABLE}(_seq)")
+    # an index by customer (rewritten a customer at a time) and the _seq one; none on day/month:
+    # reports scan whole tables, and every index slows the full rebuild
+    for table in CUSTOMER_FACTS:
+        table.create_step({"customer": ("customer_id",)})(db)
 
 
 FACT_MIGRATIONS = [
     ("ledger_0001_customer_tables", _create_customer_tables),
-    ("metrics_0001_monthly_metrics", _create_metrics_table),
+    ("metrics_0001_monthly_metrics", METRICS.create_step()),
 ]
 
 
@@ -110,26 +98,24 @@ class DayText(dict):
 
 def ledger_rows(customer_id: str, currency: str, runs: Iterable[Run], days: Iterable[DayMovement],
                 months: Iterable[MonthFigure], stamp: PolicyStamp, day_text: DayText,
-                out: Mapping[str, list[dict[str, Any]]]) -> None:
-    """The runs, movements and months rows of one ledger, appended to ``out[table]``: built
-    inline (no helper call per row) because a full rebuild makes millions."""
+                out: Mapping[str, list[tuple]]) -> None:
+    """The runs, movements and months rows of one ledger as value tuples in their table's column
+    order, appended to ``out[table]``: built inline (no helper call, no dict per row) because a
+    full rebuild makes millions."""
     prefix = f"{customer_id}|{currency}|"
     name, fingerprint = stamp.name, stamp.fingerprint
-    out[RUNS_TABLE].extend({
-        "id": prefix + day_text[start], "customer_id": customer_id, "currency": currency,
-        "start_date": day_text[start], "end_date": None if end is None else day_text[end], "mrr_minor": mrr,
-        "policy": name, "policy_fingerprint": fingerprint,
-    } for start, end, mrr in runs)
-    out[MOVEMENTS_TABLE].extend({
-        "id": prefix + day_text[day], "customer_id": customer_id, "currency": currency, "day": day_text[day],
-        "movement": kind, "amount_minor": amount, "mrr_before_minor": before, "mrr_after_minor": after,
-        "cause": cause, "source_ids": source_ids_json(source_ids), "policy": name, "policy_fingerprint": fingerprint,
-    } for day, kind, amount, before, after, cause, source_ids in days)
-    out[MONTHS_TABLE].extend({
-        "id": prefix + month, "customer_id": customer_id, "currency": currency, "month": month, "mrr_minor": mrr,
-        "start_mrr_minor": start_mrr, "movement": movement, "movement_minor": movement_minor, "cause": cause,
-        "policy": name, "policy_fingerprint": fingerprint,
-    } for month, mrr, start_mrr, movement, movement_minor, cause, _ in months)
+    out[RUNS_TABLE].extend(
+        (prefix + day_text[start], customer_id, currency, day_text[start], None if end is None else day_text[end], mrr,
+         name, fingerprint)
+        for start, end, mrr in runs)
+    out[MOVEMENTS_TABLE].extend(
+        (prefix + day_text[day], customer_id, currency, day_text[day], kind, amount, before, after, cause,
+         source_ids_json(source_ids), name, fingerprint)
+        for day, kind, amount, before, after, cause, source_ids in days)
+    out[MONTHS_TABLE].extend(
+        (prefix + month, customer_id, currency, month, mrr, start_mrr, movement, movement_minor, cause, name,
+         fingerprint)
+        for month, mrr, start_mrr, movement, movement_minor, cause, _ in months)
 
 
 def metrics_row(currency: str, month: str, counters: Mapping[str, int], stamp: PolicyStamp) -> dict[str, Any]:

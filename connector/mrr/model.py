@@ -30,6 +30,8 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
+from ..store.tables import Table
+
 SEGMENTS_TABLE = "mrr_segments"
 SEGMENT_PRIMARY_KEY = ("segment_id",)
 
@@ -97,59 +99,43 @@ class Segment:
     detail: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
-def create_segments_table(db) -> None:
-    """Migration step (namespace ``mrr``) creating the stored, policy-neutral segments."""
-    db.execute(
-        f"""CREATE TABLE IF NOT EXISTS {SEGMENTS_TABLE} (
-            segment_id TEXT NOT NULL PRIMARY KEY,
-            provider TEXT NOT NULL,
-            customer_id TEXT NOT NULL,
-            subscription_id TEXT,
-            source_type TEXT NOT NULL,
-            source_id TEXT NOT NULL,
-            series TEXT NOT NULL,
-            currency TEXT NOT NULL,
-            start_date TEXT NOT NULL,
-            end_date TEXT,
-            amount_minor INTEGER NOT NULL,
-            interval TEXT NOT NULL,
-            interval_count INTEGER NOT NULL,
-            tags TEXT NOT NULL,
-            detail TEXT NOT NULL,
-            _synced_at TEXT NOT NULL,
-            _deleted INTEGER NOT NULL DEFAULT 0,
-            _seq INTEGER NOT NULL
-        )"""
-    )
-    db.execute(f"CREATE INDEX IF NOT EXISTS idx_{SEGMENTS_TABLE}_customer ON {SEGMENTS_TABLE}(provider, customer_id)")
-    db.execute(f"CREATE INDEX IF NOT EXISTS idx_{SEGMENTS_TABLE}_seq ON {SEGMENTS_TABLE}(_seq)")
-
+SEGMENTS = Table(SEGMENTS_TABLE, (
+    ("segment_id", "TEXT NOT NULL", "what the piece is and what it came from, as one text"),
+    ("provider", "TEXT NOT NULL", "billing provider (or `import`)"),
+    ("customer_id", "TEXT NOT NULL", "the provider's customer id"),
+    ("subscription_id", "TEXT", "the subscription it belongs to, if any"),
+    ("source_type", "TEXT NOT NULL", "subscription_item | invoice_line | discount | import"),
+    ("source_id", "TEXT NOT NULL", "the id of that source"),
+    ("series", "TEXT NOT NULL", "mrr or usage"),
+    ("currency", "TEXT NOT NULL", "lower-case ISO 4217"),
+    ("start_date", "TEXT NOT NULL", "first day"),
+    ("end_date", "TEXT", "first day after it (None: still running)"),
+    ("amount_minor", "INTEGER NOT NULL", "amount per billing period"),
+    ("interval", "TEXT NOT NULL", "the billing period's unit"),
+    ("interval_count", "INTEGER NOT NULL", "units per billing period"),
+    ("tags", "TEXT NOT NULL", "JSON list: what a policy may rule on (trialing, past_due, ...)"),
+    ("detail", "TEXT NOT NULL", "JSON object: what explain shows"),
+), primary_key=SEGMENT_PRIMARY_KEY)
 
 UNPLACED_TABLE = "mrr_unplaced"
-
-
-def create_unplaced_table(db) -> None:
-    """Migration step: what the segment builder could not place, with its amount and the reason."""
-    db.execute(
-        f"""CREATE TABLE IF NOT EXISTS {UNPLACED_TABLE} (
-            provider TEXT NOT NULL,
-            customer_id TEXT NOT NULL,
-            object_type TEXT NOT NULL,
-            object_id TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            amount_minor INTEGER,
-            currency TEXT,
-            _synced_at TEXT NOT NULL,
-            _deleted INTEGER NOT NULL DEFAULT 0,
-            _seq INTEGER NOT NULL,
-            PRIMARY KEY (provider, object_type, object_id, reason)
-        )"""
-    )
-    db.execute(f"CREATE INDEX IF NOT EXISTS idx_{UNPLACED_TABLE}_customer ON {UNPLACED_TABLE}(provider, customer_id)")
-
-
-SEGMENT_MIGRATIONS = [("0001_mrr_segments", create_segments_table), ("0002_mrr_unplaced", create_unplaced_table)]
 UNPLACED_KEY = ("provider", "object_type", "object_id", "reason")
+# What the segment builder could not place, with its amount and the reason.
+UNPLACED = Table(UNPLACED_TABLE, (
+    ("provider", "TEXT NOT NULL", "billing provider"),
+    ("customer_id", "TEXT NOT NULL", "the provider's customer id"),
+    ("object_type", "TEXT NOT NULL", "invoice_line, subscription_item, ..."),
+    ("object_id", "TEXT NOT NULL", "its id"),
+    ("reason", "TEXT NOT NULL", "why it could not be placed"),
+    ("amount_minor", "INTEGER", "its amount, when known"),
+    ("currency", "TEXT", "lower-case ISO 4217"),
+), primary_key=UNPLACED_KEY)
+
+# Migration steps (namespace ``mrr``): read and rewritten a customer at a time, hence the index.
+_BY_CUSTOMER = {"customer": ("provider", "customer_id")}
+
+
+SEGMENT_MIGRATIONS = [("0001_mrr_segments", SEGMENTS.create_step(_BY_CUSTOMER)),
+                      ("0002_mrr_unplaced", UNPLACED.create_step(_BY_CUSTOMER))]
 
 
 def unplaced_summary(store) -> list[dict[str, Any]]:
@@ -161,6 +147,11 @@ def unplaced_summary(store) -> list[dict[str, Any]]:
         "WHERE _deleted = 0 GROUP BY object_type, reason, currency ORDER BY object_type, reason, currency")
     return [{"object_type": t, "reason": r, "currency": c, "count": n, "amount_minor": a}
             for t, r, c, n, a in cursor.fetchall()]
+
+
+# json.dumps(detail, sort_keys=True) with one encoder for all (json.dumps makes one per call when
+# given options; a refresh writes a detail per segment): the same text
+_detail_json = json.JSONEncoder(sort_keys=True).encode
 
 
 def segment_row(
@@ -199,7 +190,7 @@ def segment_row(
         "interval": interval,
         "interval_count": interval_count,
         "tags": json.dumps(sorted(set(tags))),
-        "detail": json.dumps(detail or {}, sort_keys=True),
+        "detail": _detail_json(detail or {}),
     }
 
 

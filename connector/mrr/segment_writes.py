@@ -38,7 +38,8 @@ def replace_customers_rows(store, table: str, primary_key: Sequence[str], provid
     """Make the live rows of many customers (of ``provider``) in ``table`` exactly the given ones (the
     store's batched ``replace_scope``); returns the customers with a row written or removed.
 
-    ``fresh``: the table held no live row of these customers (a first build): nothing to look for.
+    ``fresh``: the table held no live row when the build began (a first build; its indexes may be
+    deferred): nothing to look for, and every customer given a row is changed.
     """
     if not by_customer:
         return set()
@@ -47,8 +48,8 @@ def replace_customers_rows(store, table: str, primary_key: Sequence[str], provid
     customers = list(by_customer)
     if fresh:
         store.upsert_rows(table, primary_key, rows)
-    else:
-        store.replace_scope(table, primary_key, {"provider": provider, "customer_id": customers}, rows)
+        return {customer for customer, customer_rows in by_customer.items() if customer_rows}
+    store.replace_scope(table, primary_key, {"provider": provider, "customer_id": customers}, rows)
     marks = ", ".join("?" for _ in customers)   # a batch: well under SQLite's variable limit
     return {c for (c,) in store.db.execute(
         f"SELECT DISTINCT customer_id FROM {table} WHERE _seq > ? AND provider = ? AND customer_id IN ({marks})",

@@ -34,6 +34,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..store import Store
+from ..store.bulk import indexes_deferred, is_empty
 from ..store import quarantine
 from ..store.quarantine import Rejected
 from ..values import MAX_ABS_NUMBER, OutOfRange
@@ -79,30 +80,35 @@ def build_segments(store: Store, customer_ids: Iterable[str] | None = None, as_o
 
     Reads the neutral tables, which the refresh chain (connector.refresh) has brought up to date.
     Works a batch of customers at a time; into an empty segments table (a first sync) it writes
-    without looking for rows to remove.
+    without looking for rows to remove, and builds the table's indexes after the load.
     """
     store.migrate("mrr", SEGMENT_MIGRATIONS)
     window = dated_changes_window(as_of or datetime.now(timezone.utc).date())
-    changed: set[str] = set()
     with store.db.atomic():
         wanted = _all_customers(store) if customer_ids is None else set(customer_ids)
-        fresh = {table: store.db.execute(f"SELECT 1 FROM {table} WHERE _deleted = 0 LIMIT 1").fetchone() is None
-                 for table in (SEGMENTS_TABLE, UNPLACED_TABLE)}
-        for batch in chunks(sorted(wanted), BATCH_CUSTOMERS):
-            neutral = {table: rows_by_customer(store, table, store.provider, batch) for table in _NEUTRAL_TABLES}
-            plan_ids = {row["plan_id"] for table in ("billing_subscription_items", "billing_invoice_lines")
-                        for rows in neutral[table].values() for row in rows}
-            plans = _plans(store, plan_ids)
-            segments, unplaced = {}, {}
-            for customer_id in batch:
-                built = _built_or_quarantined(store, customer_id, window, neutral, plans)
-                if built is not None:
-                    builder, segments[customer_id] = built
-                    unplaced[customer_id] = builder.unplaced
-            changed |= replace_customers_rows(store, SEGMENTS_TABLE, SEGMENT_PRIMARY_KEY, store.provider, segments,
-                                              fresh=fresh[SEGMENTS_TABLE])
-            replace_customers_rows(store, UNPLACED_TABLE, UNPLACED_KEY, store.provider, unplaced,
-                                   fresh=fresh[UNPLACED_TABLE])
+        fresh = {table: is_empty(store.db, table) for table in (SEGMENTS_TABLE, UNPLACED_TABLE)}
+        with indexes_deferred(store.db, [table for table, empty in fresh.items() if empty]):
+            changed = _build_batches(store, sorted(wanted), window, fresh)
+    return changed
+
+
+def _build_batches(store: Store, wanted: list[str], window, fresh: Mapping[str, bool]) -> set[str]:
+    changed: set[str] = set()
+    for batch in chunks(wanted, BATCH_CUSTOMERS):
+        neutral = {table: rows_by_customer(store, table, store.provider, batch) for table in _NEUTRAL_TABLES}
+        plan_ids = {row["plan_id"] for table in ("billing_subscription_items", "billing_invoice_lines")
+                    for rows in neutral[table].values() for row in rows}
+        plans = _plans(store, plan_ids)
+        segments, unplaced = {}, {}
+        for customer_id in batch:
+            built = _built_or_quarantined(store, customer_id, window, neutral, plans)
+            if built is not None:
+                builder, segments[customer_id] = built
+                unplaced[customer_id] = builder.unplaced
+        changed |= replace_customers_rows(store, SEGMENTS_TABLE, SEGMENT_PRIMARY_KEY, store.provider, segments,
+                                          fresh=fresh[SEGMENTS_TABLE])
+        replace_customers_rows(store, UNPLACED_TABLE, UNPLACED_KEY, store.provider, unplaced,
+                               fresh=fresh[UNPLACED_TABLE])
     return changed
 
 

@@ -20,13 +20,13 @@ visible to reports and explain.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
+from ..store import jsontext
 from .model import Segment, monthly_minor, read_segment_rows
 from .policy import Policy
 
@@ -49,8 +49,8 @@ def _parse(row: Mapping[str, Any]) -> dict[str, Any]:
         **row,
         "start": date.fromisoformat(row["start_date"]),
         "end": date.fromisoformat(row["end_date"]) if row["end_date"] else None,
-        "tags": set(json.loads(row["tags"])),
-        "detail": json.loads(row["detail"]),
+        "tags": set(jsontext.loads(row["tags"])),
+        "detail": jsontext.loads(row["detail"]),
     }
 
 

@@ -87,3 +87,27 @@ def test_an_incremental_update_in_batches_of_one_customer_equals_one_batch(demo_
         assert not stats.full and stats.customers == len(changed) and stats.rows_written
     store.close()
     assert snapshot(path) == snapshot(one_path)
+
+
+def _indexes(path) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name").fetchall()
+    finally:
+        conn.close()
+
+
+def test_a_first_refresh_bulk_loaded_equals_the_change_only_upserts(demo_store, tmp_path, monkeypatch, one_batch):
+    """Into empty tables the refresh inserts with the indexes built afterwards and asks nothing of
+    what was stored; told the tables are not empty, it takes the replace-and-compare path. Same rows."""
+    bulk_path, _, bulk_result = one_batch
+    for module in (stripe_mapping, segment_builder, engine):
+        monkeypatch.setattr(module, "is_empty", lambda db, table: False)
+    path, store, result = _first_refresh(demo_store, tmp_path, "upserted.db")
+    store.close()
+    assert result == bulk_result
+    upserted, bulk = snapshot(path), snapshot(bulk_path)
+    assert bulk[SEGMENTS_TABLE] and bulk["mrr_customer_months"] and bulk["billing_invoice_lines"]
+    assert upserted == bulk
+    assert _indexes(path) == _indexes(bulk_path)
+    assert any(name == "idx_billing_invoice_lines_customer" for _, name, _ in _indexes(bulk_path))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import date
 
 import pytest
 
 from connector import refresh
 from connector.mrr import engine
+from connector.mrr.collector import YOUNG_GENERATION_THRESHOLD
 
 from tests.support.segments import FakePolicy, stored_segments
 from tests.support.segments import write
@@ -61,3 +63,25 @@ def test_the_mrr_package_does_not_import_the_mapping():
             if isinstance(node, ast.ImportFrom) and node.module and "mapping" in node.module:
                 importing.append(source.name)
     assert importing == []
+
+
+def test_the_refresh_collects_young_objects_less_often_and_restores_the_collector(store, monkeypatch):
+    seen = []
+
+    def failing_mapping(s):
+        seen.append(gc.get_threshold())
+        raise RuntimeError("mapping failed")
+
+    monkeypatch.setattr(refresh.MAPPINGS["stripe"], "map_changes", failing_mapping)
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError, match="mapping failed"):
+        refresh.refresh_after_sync(store, FakePolicy())
+    assert gc.get_threshold() == before
+    assert seen == [(max(before[0], YOUNG_GENERATION_THRESHOLD), *before[1:])]
+
+
+def test_the_engine_restores_the_collector_after_computing(store):
+    write(store, "c1", [(0, 40, 500, "usd")])
+    before = gc.get_threshold()
+    stats = engine.rebuild(store, FakePolicy(), as_of=date(2023, 3, 10), segment_source=stored_segments)
+    assert stats.customers == 1 and gc.get_threshold() == before
