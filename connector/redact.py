@@ -17,9 +17,11 @@ Redaction is idempotent: redacting a redacted text changes nothing.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 import threading
+from typing import Any
 from urllib.parse import quote
 
 REDACTED = "[REDACTED]"
@@ -84,16 +86,51 @@ def scrub_secrets(body: bytes) -> bytes | None:
     (in an object's description, a metadata value, an error) must not get it into the store, its
     exports or a report. Only the configured key's own forms are looked for, not key *patterns*:
     an object may legitimately hold a publishable key. A form is letters, digits and ``+/=%_-``,
-    so the replacement keeps a JSON text valid.
+    so replacing it in the text keeps a JSON text valid. A key spelt with JSON escapes
+    (``sk\\u005ftest…``) is not in the bytes but would be in the parsed strings: when the text
+    holds escapes of ASCII characters and, read through them, a form, the JSON is parsed, every
+    string scrubbed and the text written anew (the rare, hostile case; it costs a parse).
     """
     with _lock:
         forms = list(_secret_bytes)
-    found = [form for form in forms if form in body]
-    if not found:
+    if not forms:
         return None
+    found = [form for form in forms if form in body]
+    scrubbed = body
     for form in found:
-        body = body.replace(form, REDACTED.encode())
-    return body
+        scrubbed = scrubbed.replace(form, _REDACTED_BYTES)
+    if _ASCII_ESCAPE.search(scrubbed) is not None:
+        unescaped = _ASCII_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), scrubbed)
+        if any(form in unescaped for form in forms):
+            return _scrub_parsed(scrubbed, forms)
+    return scrubbed if found else None
+
+
+# A JSON escape of a printable ASCII character (\u0020 .. \u007e): how a key can hide from a byte search.
+_ASCII_ESCAPE = re.compile(rb"\\u00([2-7][0-9a-fA-F])")
+_REDACTED_BYTES = REDACTED.encode()
+
+
+def _scrub_parsed(body: bytes, forms: list[bytes]) -> bytes:
+    """The JSON ``body`` parsed, every string (keys too) scrubbed of ``forms``, written anew; ``body``
+    itself when it is not JSON one can read (the provider refuses it then anyway)."""
+    texts = [form.decode("utf-8") for form in forms]
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            for text in texts:
+                value = value.replace(text, REDACTED)
+            return value
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        if isinstance(value, dict):
+            return {clean(key): clean(item) for key, item in value.items()}
+        return value
+
+    try:
+        return json.dumps(clean(json.loads(body))).encode("utf-8")
+    except (ValueError, RecursionError):
+        return body
 
 
 class RedactingFilter(logging.Filter):

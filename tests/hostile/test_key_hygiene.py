@@ -245,3 +245,17 @@ def test_a_server_echoing_the_key_into_an_object_gets_it_neither_stored_nor_expo
     # base64 at any alignment: what is left of the Basic form is the last character's few bits and ":"
     assert (stored["metadata"]["token"], stored["metadata"]["url"]) == (REDACTED, REDACTED)
     assert stored["metadata"]["b64"].startswith(REDACTED) and len(stored["metadata"]["b64"]) <= len(REDACTED) + 4
+
+
+def test_the_key_behind_json_escapes_is_scrubbed_too():
+    from connector.redact import scrub_secrets
+
+    register_secret(CANARY_KEY)
+    hidden = CANARY_KEY.replace("_", "\\u005f", 1).replace("C", "\\u0043", 1)
+    body = ('{"id": "cus_1", "description": "' + hidden + '", "name": "Smith \\u0026 Sons",'
+            ' "metadata": {"' + hidden + '": 1}}').encode()
+    assert CANARY_KEY.encode() not in body and json.loads(body)["description"] == CANARY_KEY
+    assert json.loads(scrub_secrets(body)) == {
+        "id": "cus_1", "description": REDACTED, "name": "Smith & Sons", "metadata": {REDACTED: 1}}
+    # escapes that hide nothing leave the answer alone (None: nothing to replace)
+    assert scrub_secrets(b'{"name": "Smith \\u0026 Sons", "note": "sk_test_\\u0041nother"}') is None
