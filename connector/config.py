@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Callable, Mapping
@@ -251,15 +252,26 @@ class Settings:
                 f"{self.api_key_env} does not look like a Stripe secret or restricted key "
                 f"({describe_key(key)}); it should start with sk_ or rk_"
             )
+        if not _KEY_CHARACTERS.fullmatch(key):
+            # a line break would be a header injection, a space or an accent a key mangled in copying:
+            # either way no request is made with it (requests would refuse it only as a "transport" failure)
+            raise AuthError(
+                f"{self.api_key_env} holds a space, control or non-ASCII character, which a Stripe key never "
+                "has: copy the key again"
+            )
         return key
+
+
+# What a Stripe key is made of (sk_live_51H…, rk_test_…): letters, digits and underscores.
+_KEY_CHARACTERS = re.compile(r"[A-Za-z0-9_]+")
 
 
 def describe_key(key: str) -> str:
     """What may be shown of a key: its type, its mode and its last 4 characters."""
     kind = {"sk": "secret key", "rk": "restricted key", "pk": "publishable key"}.get(key[:2], "unknown key type")
-    mode = "live" if "_live_" in key else "test" if "_test_" in key else "unknown mode"
-    tail = key[-4:] if len(key) >= 12 else "????"
-    return f"{kind}, {mode} mode, ending …{tail}"
+    mode = "live mode" if "_live_" in key else "test mode" if "_test_" in key else "unknown mode"
+    tail = key[-4:] if len(key) >= 12 and _KEY_CHARACTERS.fullmatch(key[-4:]) else "????"
+    return f"{kind}, {mode}, ending …{tail}"
 
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], os.stat_result]:

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import email.utils
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +25,7 @@ import tenacity
 from .errors import UpstreamUnavailable
 from .limiter import RateLimiter
 
-__all__ = ["RateLimiter", "RequestTally", "Retryable", "RetryPolicy", "call_with_retries"]
+__all__ = ["RateLimiter", "RequestTally", "Retryable", "RetryPolicy", "call_with_retries", "retry_after_seconds"]
 
 T = TypeVar("T")
 
@@ -36,6 +38,31 @@ class Retryable(Exception):
         self.kind = kind
         self.detail = detail
         self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP-date (RFC 9110).
+
+    Anything else — negative, nan, infinite, garbage — is None (our own
+    backoff applies); a date in the past is 0. The caller caps large values.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        try:
+            seconds = max(0.0, when.timestamp() - (time.time() if now is None else now))
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
 
 
 class RequestTally:

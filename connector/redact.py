@@ -30,6 +30,7 @@ _TOKEN = re.compile(r"(?i)\b(bearer|basic)(\s+|%20|\+)(?!\[REDACTED\])[A-Za-z0-9
 
 _lock = threading.Lock()
 _secret_forms: list[str] = []  # longest first, so a form never hides inside a shorter one
+_secret_bytes: list[bytes] = []  # the same, encoded: what scrub_secrets looks for in a response body
 
 
 def _base64_cores(secret: bytes) -> set[str]:
@@ -57,6 +58,7 @@ def register_secret(secret: str) -> None:
             if form not in _secret_forms:
                 _secret_forms.append(form)
         _secret_forms.sort(key=len, reverse=True)
+        _secret_bytes[:] = [form.encode("utf-8") for form in _secret_forms]
 
 
 def redact(text: str) -> str:
@@ -73,6 +75,25 @@ def redact(text: str) -> str:
         if form in text:
             text = text.replace(form, REDACTED)
     return text
+
+
+def scrub_secrets(body: bytes) -> bytes | None:
+    """``body`` with every registered secret form replaced by [REDACTED]; None when it holds none.
+
+    For a server's answers before anything is parsed or stored: a server that echoes the key
+    (in an object's description, a metadata value, an error) must not get it into the store, its
+    exports or a report. Only the configured key's own forms are looked for, not key *patterns*:
+    an object may legitimately hold a publishable key. A form is letters, digits and ``+/=%_-``,
+    so the replacement keeps a JSON text valid.
+    """
+    with _lock:
+        forms = list(_secret_bytes)
+    found = [form for form in forms if form in body]
+    if not found:
+        return None
+    for form in found:
+        body = body.replace(form, REDACTED.encode())
+    return body
 
 
 class RedactingFilter(logging.Filter):

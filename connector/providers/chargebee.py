@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from ..bounded_http import BoundedRequester, BoundedResponse, ResponseRefused
+from ..endpoint_safety import endpoint_problem
 from ..store import jsontext
 from ..errors import AuthError, ConfigError, ConnectorError, PaginationError, UpstreamUnavailable
 from ..http import RequestTally, Retryable, RetryPolicy, call_with_retries
@@ -64,6 +66,10 @@ def site_base_url(site: str, api_base: str | None = None) -> str:
         loopback = host in _LOOPBACK_NAMES
     if not loopback:
         raise ConfigError(f"Chargebee API base {host!r} is not loopback: only https://SITE.chargebee.com is used")
+    # plain http only to a loopback host named exactly, and never through a proxy (the key is Basic auth)
+    problem = endpoint_problem(api_base)
+    if problem:
+        raise ConfigError(problem.replace("api_base", "Chargebee API base", 1))
     return api_base.rstrip("/")
 
 
@@ -78,6 +84,9 @@ def api_key_from_env(environ: Mapping[str, str] | None = None) -> str:
     key = (os.environ if environ is None else environ).get(API_KEY_ENV, "").strip()
     if not key:
         raise AuthError(f"{API_KEY_ENV} is not set: export a read-only API key of the Chargebee site")
+    if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
+        raise AuthError(f"{API_KEY_ENV} holds a space, control or non-ASCII character, which a Chargebee key "
+                        "never has: copy the key again")
     return key
 
 
@@ -118,7 +127,7 @@ class ChargebeeProvider:
         self.timeout = timeout
         self.retry_policy = retry_policy or RetryPolicy()
         self.catalog_version = catalog_version
-        self._local = threading.local()
+        self._requester = BoundedRequester(timeout, not_api_hint="is the API base Chargebee's API?")
         self._lock = threading.Lock()
         self.tally = RequestTally()  # requests made, per endpoint (endpoint_of)
         self.rate_limited = 0
@@ -136,28 +145,19 @@ class ChargebeeProvider:
         return self.tally.total
 
     # ---- one request ------------------------------------------------------
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.auth = self._auth
-            session.headers["Accept"] = "application/json"
-        return session
-
-    def _send(self, path: str, params: Mapping[str, str]) -> requests.Response:
-        """One HTTP GET inside the budget; transport failures classified."""
+    def _send(self, path: str, params: Mapping[str, str]) -> BoundedResponse:
+        """One HTTP GET inside the budget, bounded in time and size (``bounded_http``); failures classified."""
         with self.budget.request():
             self.tally.count(endpoint_of(path))
-            try:
-                return self._session().get(self.base_url + path, params=dict(params), timeout=self.timeout)
-            except requests.ConnectionError as exc:
-                if _unresolved(exc):
-                    raise ConfigError(
-                        f"the Chargebee site {self.site} does not resolve: check --site (e.g. acme or acme-test)"
-                    ) from None
-                raise Retryable("transport", f"connection failed ({type(exc).__name__})") from None
-            except requests.Timeout:
-                raise Retryable("transport", "timed out") from None
+            return self._requester.request(
+                "GET", self.base_url + path, what=f"GET {path}", params=dict(params), auth=self._auth,
+                headers={"Accept": "application/json"}, connection_error=self._unresolved_site,
+            )
+
+    def _unresolved_site(self, exc: requests.ConnectionError) -> Exception | None:
+        if _unresolved(exc):
+            return ConfigError(f"the Chargebee site {self.site} does not resolve: check --site (e.g. acme or acme-test)")
+        return None
 
     def _get(self, path: str, params: Mapping[str, str], *, permission: str = "") -> dict[str, Any]:
         what = f"GET {path}"
@@ -184,17 +184,19 @@ class ChargebeeProvider:
                 "again later"
             ) from None
 
-    def _answer(self, response: requests.Response, what: str, permission: str) -> dict[str, Any]:
+    def _answer(self, response: BoundedResponse, what: str, permission: str) -> dict[str, Any]:
         """The JSON body of a 200, else the classified failure raised (a 429 also stops the budget)."""
-        if response.status_code == 200:
+        if response.status == 200:
             try:
-                data = jsontext.loads(response.content)
+                data = jsontext.loads(response.body)
             except ValueError:
                 raise Retryable("transport", "response body was not valid JSON") from None
+            except RecursionError:
+                raise ResponseRefused(f"{what}: the response is JSON nested too deep to read; refusing it") from None
             if not isinstance(data, dict):
                 raise Retryable("transport", "response body was not a JSON object")
             return data
-        error = classify(response.status_code, response.content, response.headers,
+        error = classify(response.status, response.body, response.headers,
                          what=what, site=self.site, permission=permission)
         if isinstance(error, Retryable) and error.kind == "rate_limited":
             with self._lock:

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 
 WINDOW_SECONDS = 60.0
+# The longest Retry-After obeyed: five windows (a per-minute count clears in one; more is a hostile or broken server).
+MAX_RETRY_AFTER_SECONDS = 5 * WINDOW_SECONDS
 
 # Requests per site per minute, by Chargebee plan. Every test site is on the Starter limit.
 PLAN_LIMITS = {"starter": 150, "performance": 1000, "enterprise": 3500}
@@ -110,8 +112,9 @@ class MinuteBudget:
         """A 429 arrived anyway (other traffic on the site): stop until the server's deadline.
 
         Without a ``Retry-After`` the whole window is waited out, the one delay
-        that is certain to clear a per-minute count.
+        that is certain to clear a per-minute count; the server's value is honoured up
+        to MAX_RETRY_AFTER_SECONDS (a hostile one must not stop the run for hours).
         """
-        wait = WINDOW_SECONDS if retry_after is None else max(0.0, retry_after)
+        wait = WINDOW_SECONDS if retry_after is None else min(MAX_RETRY_AFTER_SECONDS, max(0.0, retry_after))
         with self._lock:
             self._blocked_until = max(self._blocked_until, self.clock.now() + wait)

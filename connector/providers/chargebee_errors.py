@@ -13,7 +13,8 @@ import json
 from collections.abc import Mapping
 
 from ..errors import AuthError, ConfigError, ConnectorError, PermissionDenied
-from ..http import Retryable
+from ..http import Retryable, retry_after_seconds
+from .chargebee_budget import MAX_RETRY_AFTER_SECONDS
 
 
 class NotFound(PermissionDenied):
@@ -35,7 +36,7 @@ def error_fields(body: bytes | str | None) -> tuple[str | None, str]:
         return None, ""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):   # not JSON, or nested too deep to read: no code, no message
         return None, ""
     if not isinstance(data, dict):
         return None, ""
@@ -43,14 +44,11 @@ def error_fields(body: bytes | str | None) -> tuple[str | None, str]:
     return (code if isinstance(code, str) else None), str(data.get("message") or data.get("error_msg") or "")
 
 
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After") or headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """The server's Retry-After, parsed defensively (``http.retry_after_seconds``: garbage, negative or
+    infinite values are None) and capped at MAX_RETRY_AFTER_SECONDS, as the budget caps its own block."""
+    seconds = retry_after_seconds(next((v for k, v in headers.items() if k.lower() == "retry-after"), None))
+    return None if seconds is None else min(seconds, MAX_RETRY_AFTER_SECONDS)
 
 
 def classify(
@@ -62,7 +60,7 @@ def classify(
     label = f"{status} {code}" if code else str(status)
     if status == 429 or code == "api_request_limit_exceeded":
         return Retryable(
-            "rate_limited", f"{what}: {label}", retry_after=retry_after_seconds(headers)
+            "rate_limited", f"{what}: {label}", retry_after=_retry_after(headers)
         )
     if code == "configuration_incompatible":
         return CatalogIncompatible(

@@ -26,7 +26,7 @@ from ..store import AccountIdentity
 from . import stripe_catalog, stripe_sdk_logging  # noqa: F401 (the SDK's log calls made quiet and safe on import)
 from .base import CursorGone, EventPage, Page
 from .paging import CursorLedger, check_page
-from .stripe_catalog import EVENTS_PATH, PERMISSIONS, STREAMS, TEST_CLOCKS_PATH, StripeChild, expand
+from .stripe_catalog import EVENTS_PATH, PERMISSIONS, STREAMS, TEST_CLOCKS_PATH, StripeChild, expand, object_id_in_path
 from .stripe_expansions import split_expansions, unexpanded_discounts
 from .stripe_errors import ExpansionRefused, NotFound, ResourceMissing, classify, endpoint_of
 from .stripe_transport import BoundedHTTPClient, ResponseRefused
@@ -348,7 +348,7 @@ class StripeProvider:
     def fetch_object(self, stream: str, object_id: str) -> dict[str, Any] | None:
         spec = STREAMS[stream]
         params = expand(*spec.detail_expand)
-        path = f"{spec.path}/{object_id}"
+        path = f"{spec.path}/{object_id_in_path(object_id)}"
         try:
             obj = self._get_expanded(path, params, stream=stream)
         except ResourceMissing:

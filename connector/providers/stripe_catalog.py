@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from ..constants import (
     DEFAULT_CEILING_SHARE, EVENTS_RETENTION_SECONDS, STRIPE_LIVE_REQUESTS_PER_SECOND, STRIPE_TEST_REQUESTS_PER_SECOND,
@@ -70,6 +71,13 @@ INVOICE_EXPAND = ("discounts", "discounts.source.coupon", "payments", "lines.dat
 CHILD_EXPAND = ("data.discounts", "data.discounts.source.coupon")
 
 
+def object_id_in_path(object_id: str) -> str:
+    """An id as one path segment, percent-encoded as the Stripe SDK does (``sanitize_id``): an id the
+    server handed us (``in_1/../../v1/account?x=``, a custom coupon id with a space) can never
+    turn a request into one for another endpoint or add parameters. Stripe's own ids are unchanged."""
+    return quote(object_id, safe="")
+
+
 @dataclass(frozen=True)
 class StripeChild(Child):
     """An embedded list, and where it is read in full: ``path`` (``{id}`` = the parent's id),
@@ -83,7 +91,7 @@ class StripeChild(Child):
 
     def list_request(self, parent_id: str) -> tuple[str, dict[str, Any]]:
         params: dict[str, Any] = {self.parent_param: parent_id} if self.parent_param else {}
-        return self.path.format(id=parent_id), {**params, **expand(*self.expand)}
+        return self.path.format(id=object_id_in_path(parent_id)), {**params, **expand(*self.expand)}
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,13 @@ false`` become final ``ConnectorError``s naming the resource and the remedy.
 
 from __future__ import annotations
 
-import email.utils
-import math
 import re
-import time
 from collections.abc import Mapping
 
 import stripe
 
 from ..errors import AuthError, ConnectorError, NotFound, PermissionDenied, ResourceMissing
-from ..http import Retryable
+from ..http import Retryable, retry_after_seconds
 from .base import CursorGone
 from .stripe_catalog import PERMISSIONS
 
@@ -45,31 +42,6 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
         if key.lower() == name.lower():
             return value
     return None
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP-date (RFC 9110).
-
-    Anything else — negative, nan, infinite, garbage — is None (our own
-    backoff applies); a date in the past is 0. The caller caps large values.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-        try:
-            seconds = max(0.0, when.timestamp() - (time.time() if now is None else now))
-        except (OverflowError, OSError, ValueError):
-            return None
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return seconds
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:

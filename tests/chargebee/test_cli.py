@@ -98,6 +98,8 @@ def test_a_chargebee_site_into_a_stripe_store_is_refused_in_one_line(served, tmp
     (["--provider", "chargebee", "--site", "acme-test"], {"CHARGEBEE_API_KEY": ""}, 3, "CHARGEBEE_API_KEY is not set"),
     (["--provider", "chargebee", "--site", "acme-test"], {"CHARGEBEE_API_KEY": "test_other_site_key_9999"}, 3,
      "rejected the API key"),
+    (["--provider", "chargebee", "--site", "acme-test"], {"CHARGEBEE_API_KEY": "test_key\r\nX-Injected: 1"}, 3,
+     "CHARGEBEE_API_KEY holds a space, control or non-ASCII character"),
     (["--provider", "paddle"], {}, 2, "--provider"),
 ])
 def test_bad_input_is_one_line_and_its_exit_code(served, tmp_path, args, env, code, message):

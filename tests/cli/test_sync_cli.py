@@ -40,7 +40,13 @@ def test_quiet_sync_prints_nothing(fake, tmp_path):
     assert result.exit_code == 0 and result.output == ""
 
 
-@pytest.mark.parametrize("key, fragment", [(None, "no API key: set STRIPE_API_KEY"), ("hunter2", "does not look like")])
+@pytest.mark.parametrize("key, fragment", [
+    (None, "no API key: set STRIPE_API_KEY"),
+    ("hunter2", "does not look like a Stripe secret or restricted key (unknown key type, unknown mode, ending"),
+    ("sk_test_abc\r\nX-Injected: 1", "STRIPE_API_KEY holds a space, control or non-ASCII character"),
+    ("sk_test_51H abc0000000000", "STRIPE_API_KEY holds a space, control or non-ASCII character"),
+    ("sk_test_51Hünïcode00000000", "STRIPE_API_KEY holds a space, control or non-ASCII character"),
+])
 def test_missing_or_malformed_key_exits_3_and_writes_nothing(fake, tmp_path, key, fragment):
     db = tmp_path / "b.db"
     result = run_cli(["sync", "--db", str(db)], key=key)

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from connector.providers.stripe_errors import retry_after_seconds
+from connector.http import retry_after_seconds
 from tests.support.cli import last_line, run_cli
-from tests.support.loopback import LoopbackServer, Reply, stripe_list
+from tests.support.loopback import LoopbackServer, Reply, stripe_list, trickled
 
 
 def customer(n: int, created: int) -> dict:
@@ -122,19 +122,7 @@ def test_a_nested_list_repeating_its_page_names_its_endpoint(tmp_path):
 
 def test_a_trickling_response_is_cut_at_the_deadline(tmp_path):
     def trickle(request):
-        def write(handler):
-            body = b'{"object": "list", "data": [], "has_more": false}'
-            handler.send_response(200)
-            handler.send_header("Content-Type", "application/json")
-            handler.send_header("Content-Length", str(len(body)))
-            handler.end_headers()
-            for byte in body:  # one byte every 0.2 s: each read is well inside the 1 s timeout
-                if server.stopping.is_set():
-                    return
-                handler.wfile.write(bytes([byte]))
-                handler.wfile.flush()
-                time.sleep(0.2)
-        return write
+        return trickled(server, b'{"object": "list", "data": [], "has_more": false}')
 
     with LoopbackServer(trickle) as server:
         result = sync_customers(server, tmp_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import sqlite3
 from urllib.parse import quote
 
 import pytest
@@ -209,3 +210,38 @@ def test_redact_finds_the_key_in_every_encoding():
     assert redact("rk_test_abcdEFGH1234 and pk_live_abcdEFGH1234") == f"rk_test_{REDACTED} and pk_live_{REDACTED}"
     assert redact(redact(CANARY_KEY)) == redact(CANARY_KEY) == f"sk_test_{REDACTED}"
     assert redact("customer cus_123 has no card") == "customer cus_123 has no card"
+
+
+def _files_holding(folder, needles: list[bytes]) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                  if p.is_file() and any(n in p.read_bytes() for n in needles))
+
+
+def test_a_server_echoing_the_key_into_an_object_gets_it_neither_stored_nor_exported(tmp_path):
+    """The answer is scrubbed before it is parsed: the store, its WAL and every export hold no form of it."""
+    def answer(request):
+        if request.path == "/v1/customers":
+            sent = request.headers.get("Authorization", "")
+            echo = {"id": "cus_00000001", "object": "customer", "created": 1_700_000_000,
+                    "description": f"you sent {sent}", "metadata": {"token": sent.split()[-1],
+                    "b64": base64.b64encode(f"{CANARY_KEY}:".encode()).decode(), "url": quote(CANARY_KEY)}}
+            return stripe_list("/v1/customers", [echo], False)
+        return stripe_list(request.path, [], False)
+
+    db = tmp_path / "store" / "b.db"
+    db.parent.mkdir()
+    with LoopbackServer(answer) as server:
+        sync = run_cli(["sync", "--db", str(db), "--streams", "customers", "--skip-mrr"], base=server.url, fast=True)
+        export = run_cli(["export", "--db", str(db), "--to", f"jsonl:{tmp_path / 'out'}"], base=server.url, fast=True)
+    assert sync.exit_code == 0 and export.exit_code == 0, sync.stderr + export.stderr
+    assert "GET /v1/customers: the server's answer contained the API key; it was replaced by [REDACTED]" in sync.stderr
+    needles = [CANARY_KEY.encode(), quote(CANARY_KEY).encode(), base64.b64encode(CANARY_KEY.encode())[:24]]
+    assert _files_holding(tmp_path, needles) == []
+    conn = sqlite3.connect(db)
+    (raw,) = conn.execute("select data from customers").fetchone()
+    conn.close()
+    stored = json.loads(raw)
+    assert stored["description"] == f"you sent Bearer {REDACTED}"
+    # base64 at any alignment: what is left of the Basic form is the last character's few bits and ":"
+    assert (stored["metadata"]["token"], stored["metadata"]["url"]) == (REDACTED, REDACTED)
+    assert stored["metadata"]["b64"].startswith(REDACTED) and len(stored["metadata"]["b64"]) <= len(REDACTED) + 4

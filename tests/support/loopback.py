@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -57,6 +58,23 @@ def stripe_error(status: int, message: str, **fields: Any) -> Reply:
 
 
 Answer = Callable[[Request], "Reply | Callable[[BaseHTTPRequestHandler], None]"]
+
+
+def trickled(server: "LoopbackServer", body: bytes, pause: float = 0.2) -> Callable[[BaseHTTPRequestHandler], None]:
+    """An answer writing a 200 with ``body`` one byte every ``pause`` seconds: each read is well inside a
+    client's read timeout, the whole response far past its total deadline. Stops when the server does."""
+    def write(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        for byte in body:
+            if server.stopping.is_set():
+                return
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(pause)
+    return write
 
 
 class LoopbackServer:

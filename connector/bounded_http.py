@@ -1,0 +1,273 @@
+"""Every HTTP request a provider makes, bounded in time and in size (issue 14).
+
+``requests`` trusts the server: a body trickling in a byte a second resets the
+read timeout at every byte (a 2 s timeout held a sync for 61 s), a 408 KB gzip
+body inflates to 1.5 GB, and a redirect is followed. :class:`BoundedRequester`
+guarantees, for the Stripe SDK's transport and for the Chargebee adapter alike:
+
+* a **total deadline per request** (connect, headers, body): a watchdog thread
+  shuts the socket down when it passes, whatever the server trickles;
+* a **maximum decompressed size**: the body is read raw and inflated here in
+  bounded steps, so a compression bomb stops at the cap, not in memory;
+* **no redirects**, and no proxy from the environment for plain http (a proxy
+  could read the key there; the caller checks the URL with ``endpoint_safety``);
+* **the key never comes back in**: a successful answer holding the configured key (a
+  server echoing the Authorization header into an object) has it replaced before
+  anything parses or stores it (``redact.scrub_secrets``);
+* failures typed once: a deadline, a reset or a truncated body is
+  ``http.Retryable``; a body over the cap, an unknown encoding or a
+  certificate that does not verify is final.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import urllib3
+
+from .constants import MAX_RESPONSE_BYTES
+from .errors import ConnectorError
+from .http import Retryable
+from .redact import REDACTED, scrub_secrets
+
+log = logging.getLogger(__name__)
+
+_READ_CHUNK = 64 * 1024
+_INFLATE_STEP = 256 * 1024  # at most this much inflated per step, whatever one raw chunk holds
+_DECODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": 32 + zlib.MAX_WBITS}
+
+
+class ResponseRefused(ConnectorError):
+    """A response we will not read: larger than the cap, or in an encoding we did not ask for."""
+
+
+class _Guard:
+    """One request's deadline; the watchdog shuts its connection's socket when it passes."""
+
+    def __init__(self, seconds: float):
+        self.deadline = time.monotonic() + seconds
+        self.connection: Any = None   # the urllib3 connection the request runs on
+        self.expired = False
+        self.done = False
+
+    def expire(self) -> bool:
+        """Cut the request off; False when it has no socket yet (still connecting): try again soon."""
+        if self.done:
+            return True
+        self.expired = True
+        sock = getattr(self.connection, "sock", None)
+        if sock is None:
+            return False
+        try:
+            # socket.socket's own shutdown: an SSLSocket's would drop its TLS state under the reader
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed by its owner: the request is over either way
+        return True
+
+
+class _Watchdog:
+    """One daemon thread expiring guards in deadline order (not a timer thread per request)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Guard]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, guard: _Guard, at: float | None = None) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (guard.deadline if at is None else at, next(self._order), guard))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="request-deadlines", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                when, _, guard = self._heap[0]
+                delay = when - time.monotonic()
+                if delay > 0:
+                    self._cond.wait(delay)
+                    continue
+                heapq.heappop(self._heap)
+            if not guard.expire():
+                self.watch(guard, time.monotonic() + 0.05)
+
+
+_WATCHDOG = _Watchdog()
+_current = threading.local()  # the guard of the request this thread is making
+
+
+class _TrackConnection:
+    """Pool mixin: hand the connection a request runs on to that request's guard."""
+
+    def _get_conn(self, timeout=None):  # noqa: ANN001 - urllib3's signature
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        guard = getattr(_current, "guard", None)
+        if guard is not None:
+            guard.connection = conn
+        return conn
+
+
+class _HTTPPool(_TrackConnection, urllib3.HTTPConnectionPool):
+    pass
+
+
+class _HTTPSPool(_TrackConnection, urllib3.HTTPSConnectionPool):
+    pass
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+    def proxy_manager_for(self, proxy, **kwargs):  # noqa: ANN001, ANN003
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+        return manager
+
+
+def new_session(trust_env: bool) -> requests.Session:
+    session = requests.Session()
+    # Plain http never goes through a proxy from the environment: the key would be readable there.
+    session.trust_env = trust_env
+    session.headers["Accept-Encoding"] = "gzip, deflate"  # the encodings we can inflate in bounded steps
+    adapter = _Adapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+@dataclass(frozen=True)
+class BoundedResponse:
+    """A whole response, read within the deadline and the size cap."""
+
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+
+
+class BoundedRequester:
+    """Requests that end by ``timeout`` seconds and ``max_bytes`` decompressed bytes; one session per
+    thread and scheme. ``not_api_hint`` ends the message of a refused body (what to check)."""
+
+    def __init__(self, timeout: float, max_bytes: int = MAX_RESPONSE_BYTES, *, not_api_hint: str = ""):
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self._hint = not_api_hint
+        self._local = threading.local()
+
+    def _session(self, secure: bool) -> requests.Session:
+        attribute = "secure" if secure else "cleartext"
+        session = getattr(self._local, attribute, None)
+        if session is None:
+            session = new_session(trust_env=secure)
+            setattr(self._local, attribute, session)
+        return session
+
+    def request(
+        self, method: str, url: str, *, what: str, headers: Mapping[str, str] | None = None, data: Any = None,
+        params: Mapping[str, str] | None = None, auth: Any = None, verify: Any = True,
+        connection_error: Callable[[requests.ConnectionError], Exception | None] | None = None,
+    ) -> BoundedResponse:
+        """One request, whole. ``connection_error`` may turn a failed connection into a final error
+        (a host that does not resolve, say); otherwise it is retryable."""
+        guard = _Guard(self.timeout)
+        _current.guard = guard
+        _WATCHDOG.watch(guard)
+        try:
+            response = self._session(url.startswith("https:")).request(
+                method, url, headers=headers, data=data, params=params, auth=auth, stream=True,
+                allow_redirects=False, timeout=(self.timeout, self.timeout), verify=verify,
+            )
+            try:
+                body = self._read_body(response, what)
+            finally:
+                response.close()
+            # (an error's text is redacted whole where its message is made: ``redact.redact``)
+            scrubbed = scrub_secrets(body) if 200 <= response.status_code < 300 else None
+            if scrubbed is not None:
+                log.warning("%s: the server's answer contained the API key; it was replaced by %s before "
+                            "anything was read or stored", what, REDACTED)
+                body = scrubbed
+            return BoundedResponse(response.status_code, body, response.headers)
+        except requests.exceptions.SSLError:
+            raise ConnectorError(
+                f"{what}: the server's TLS certificate did not verify; refusing to send the key there"
+            ) from None
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            if guard.expired:
+                raise Retryable("transport", f"no complete response within {self.timeout:g}s") from None
+            final = connection_error(exc) if connection_error and isinstance(exc, requests.ConnectionError) else None
+            if final is not None:
+                raise final from None
+            raise Retryable("transport", f"connection failed ({type(exc).__name__})") from None
+        finally:
+            guard.done = True
+            _current.guard = None
+
+    def _read_body(self, response: requests.Response, what: str) -> bytes:
+        encoding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
+        if encoding not in _DECODINGS and encoding != "identity":
+            raise ResponseRefused(f"{what}: the response is in an encoding we did not ask for ({encoding[:40]})")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise self._too_large(what)
+        inflater = zlib.decompressobj(_DECODINGS[encoding]) if encoding in _DECODINGS else None
+        body = bytearray()
+        raw_bytes = 0
+        while True:
+            chunk = response.raw.read(_READ_CHUNK, decode_content=False)
+            if not chunk:
+                break
+            raw_bytes += len(chunk)
+            if raw_bytes > self.max_bytes:
+                raise self._too_large(what)
+            if inflater is None:
+                body += chunk
+            else:
+                self._inflate(inflater, chunk, body, what)
+        if inflater is not None:
+            body += inflater.flush()
+            if len(body) > self.max_bytes:
+                raise self._too_large(what)
+        return bytes(body)
+
+    def _inflate(self, inflater: Any, chunk: bytes, body: bytearray, what: str) -> None:
+        """Inflate one raw chunk in steps of at most _INFLATE_STEP, stopping at the cap."""
+        pending = chunk
+        while pending:
+            room = self.max_bytes - len(body)
+            try:
+                body += inflater.decompress(pending, min(_INFLATE_STEP, room + 1))
+            except zlib.error:
+                raise Retryable("transport", "response body did not decompress") from None
+            if len(body) > self.max_bytes:
+                raise self._too_large(what)
+            pending = inflater.unconsumed_tail
+
+    def _too_large(self, what: str) -> ResponseRefused:
+        limit = self.max_bytes // (1024 * 1024)
+        hint = f": {self._hint}" if self._hint else ""
+        return ResponseRefused(f"{what}: the response is larger than {limit} MiB decompressed (the limit); refusing it{hint}")
+
+    def close(self) -> None:
+        for attribute in ("secure", "cleartext"):
+            session = getattr(self._local, attribute, None)
+            if session is not None:
+                session.close()
