@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConnectorError
+from .arenas import limit_malloc_arenas
 
 
 @dataclass
@@ -75,6 +76,7 @@ class Pipeline:
 
     def run(self, transaction: Callable[[], Any], after_commit: Callable[[], None] | None = None) -> dict[str, ConnectorError]:
         """Until no job is queued or running. ``transaction()`` is a context manager (db.atomic)."""
+        limit_malloc_arenas()  # before the fetch threads exist (arenas.py: memory flat in the account's size)
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as pool:
             try:
                 while True:
