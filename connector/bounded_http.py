@@ -142,7 +142,7 @@ class _Adapter(requests.adapters.HTTPAdapter):
         return manager
 
 
-def new_session(trust_env: bool) -> requests.Session:
+def _new_session(trust_env: bool) -> requests.Session:
     session = requests.Session()
     # Plain http never goes through a proxy from the environment: the key would be readable there.
     session.trust_env = trust_env
@@ -176,7 +176,7 @@ class BoundedRequester:
         attribute = "secure" if secure else "cleartext"
         session = getattr(self._local, attribute, None)
         if session is None:
-            session = new_session(trust_env=secure)
+            session = _new_session(trust_env=secure)
             setattr(self._local, attribute, session)
         return session
 

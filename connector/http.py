@@ -16,7 +16,7 @@ import email.utils
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -25,7 +25,7 @@ import tenacity
 from .errors import UpstreamUnavailable
 from .limiter import RateLimiter
 
-__all__ = ["RateLimiter", "RequestTally", "Retryable", "RetryPolicy", "call_with_retries", "retry_after_seconds"]
+__all__ = ["RateLimiter", "RequestTally", "Retryable", "RetryPolicy", "call_with_retries", "header_value", "retry_after_from", "retry_after_seconds"]
 
 T = TypeVar("T")
 
@@ -63,6 +63,19 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if not math.isfinite(seconds) or seconds < 0:
         return None
     return seconds
+
+
+def header_value(headers: Mapping[str, str] | None, name: str) -> str | None:
+    """A response header's value by its name in any case (a plain dict included), or None."""
+    for key, value in (headers or {}).items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def retry_after_from(headers: Mapping[str, str] | None) -> float | None:
+    """The response's ``Retry-After`` in seconds (:func:`retry_after_seconds`), or None."""
+    return retry_after_seconds(header_value(headers, "Retry-After"))
 
 
 class RequestTally:

@@ -260,34 +260,17 @@ class _Mapping:
         return bundles
 
     def write_customers(self, mapped: Mapping[str, Any], fresh: bool = False) -> set[str]:
-        """Make each customer's rows, in every per-customer table, exactly its mapped rows.
-
-        One ``replace_scope`` per table for the whole chunk of customers (the rows
-        no longer produced are soft-deleted). Returns the customers with a row
-        written or deleted.
-
-        ``fresh``: the per-customer tables held no live row when the mapping began (a first sync),
-        so there is nothing to remove and every row given is new: the rows are inserted and the
-        customers with a row are the changed ones (no query: the indexes are built after the load).
+        """Make each customer's rows, in every per-customer table, exactly its mapped rows (the store's
+        ``replace_customers``: one batched write per table; rows no longer produced are soft-deleted).
+        Returns the customers with a row written or deleted. ``fresh``: the per-customer tables held no
+        live row when the mapping began (a first sync): every row given is new.
         """
         ids = sorted(mapped)
-        before = self.store.current_seq()
-        for name in _PER_CUSTOMER_TABLES:
-            rows = [row for cid in ids for row in (
-                mapped[cid].unclassified if name == "billing_unclassified" else mapped[cid].tables[name])]
-            if fresh:
-                self.store.upsert_rows(name, TABLES[name].primary_key, rows)
-            else:
-                self.store.replace_scope(name, TABLES[name].primary_key, {"provider": PROVIDER, "customer_id": ids},
-                                         rows)
-        if fresh:
-            return {cid for cid in ids if mapped[cid].unclassified or any(mapped[cid].tables.values())}
         changed: set[str] = set()
         for name in _PER_CUSTOMER_TABLES:
-            for chunk in _chunks(ids):
-                changed |= {c for (c,) in self.store.db.execute(
-                    f"SELECT DISTINCT customer_id FROM {name} WHERE _seq > ? AND provider = ? "
-                    f"AND customer_id IN ({', '.join('?' for _ in chunk)})", [before, PROVIDER, *chunk])}
+            by_customer = {cid: mapped[cid].unclassified if name == "billing_unclassified" else mapped[cid].tables[name]
+                           for cid in ids}
+            changed |= self.store.replace_customers(name, TABLES[name].primary_key, PROVIDER, by_customer, fresh=fresh)
         return changed
 
     def write_plans(self, plan_ids: set[str], embedded: Mapping[str, Mapping[str, Any]]) -> set[str]:

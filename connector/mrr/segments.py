@@ -40,7 +40,7 @@ from ..store.quarantine import Rejected
 from ..values import MAX_ABS_NUMBER, OutOfRange
 from .fact_writes import chunks, select_in
 from .model import SEGMENT_MIGRATIONS, SEGMENT_PRIMARY_KEY, SEGMENTS_TABLE, UNPLACED_KEY, UNPLACED_TABLE, segment_row
-from .segment_writes import replace_customers_rows, rows_by_customer
+from .segment_writes import rows_by_customer
 from .segments_effective import effective_segments  # noqa: F401  (public API lives here)
 from .segments_live import ENDED_STATUSES, LiveSubscriptionPieces, dated_changes_window, day_of as _day
 from .segments_pricing import gross_amount, inclusive_tax_share, split_line
@@ -105,10 +105,9 @@ def _build_batches(store: Store, wanted: list[str], window, fresh: Mapping[str, 
             if built is not None:
                 builder, segments[customer_id] = built
                 unplaced[customer_id] = builder.unplaced
-        changed |= replace_customers_rows(store, SEGMENTS_TABLE, SEGMENT_PRIMARY_KEY, store.provider, segments,
-                                          fresh=fresh[SEGMENTS_TABLE])
-        replace_customers_rows(store, UNPLACED_TABLE, UNPLACED_KEY, store.provider, unplaced,
-                               fresh=fresh[UNPLACED_TABLE])
+        changed |= store.replace_customers(SEGMENTS_TABLE, SEGMENT_PRIMARY_KEY, store.provider, segments,
+                                           fresh=fresh[SEGMENTS_TABLE])
+        store.replace_customers(UNPLACED_TABLE, UNPLACED_KEY, store.provider, unplaced, fresh=fresh[UNPLACED_TABLE])
     return changed
 
 

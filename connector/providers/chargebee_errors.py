@@ -13,8 +13,7 @@ import json
 from collections.abc import Mapping
 
 from ..errors import AuthError, ConfigError, ConnectorError, PermissionDenied
-from ..http import Retryable, retry_after_seconds
-from .chargebee_budget import MAX_RETRY_AFTER_SECONDS
+from ..http import Retryable, retry_after_from
 
 
 class NotFound(PermissionDenied):
@@ -44,13 +43,6 @@ def error_fields(body: bytes | str | None) -> tuple[str | None, str]:
     return (code if isinstance(code, str) else None), str(data.get("message") or data.get("error_msg") or "")
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """The server's Retry-After, parsed defensively (``http.retry_after_seconds``: garbage, negative or
-    infinite values are None) and capped at MAX_RETRY_AFTER_SECONDS, as the budget caps its own block."""
-    seconds = retry_after_seconds(next((v for k, v in headers.items() if k.lower() == "retry-after"), None))
-    return None if seconds is None else min(seconds, MAX_RETRY_AFTER_SECONDS)
-
-
 def classify(
     status: int, body: bytes | str | None, headers: Mapping[str, str], *, what: str, site: str,
     permission: str = "",
@@ -60,7 +52,7 @@ def classify(
     label = f"{status} {code}" if code else str(status)
     if status == 429 or code == "api_request_limit_exceeded":
         return Retryable(
-            "rate_limited", f"{what}: {label}", retry_after=_retry_after(headers)
+            "rate_limited", f"{what}: {label}", retry_after=retry_after_from(headers)
         )
     if code == "configuration_incompatible":
         return CatalogIncompatible(

@@ -9,12 +9,11 @@ false`` become final ``ConnectorError``s naming the resource and the remedy.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
 import stripe
 
 from ..errors import AuthError, ConnectorError, NotFound, PermissionDenied, ResourceMissing
-from ..http import Retryable, retry_after_seconds
+from ..http import Retryable, header_value, retry_after_from
 from .base import CursorGone
 from .stripe_catalog import PERMISSIONS
 
@@ -35,30 +34,17 @@ def endpoint_of(path: str) -> str:
     return _OBJECT_ID.sub("/:id", path)
 
 
-def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
-    if not headers:
-        return None
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            return value
-    return None
-
-
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
-    return retry_after_seconds(_header(headers, "Retry-After"))
-
-
 def classify(exc: stripe.StripeError, what: str, stream: str | None) -> Exception:  # noqa: C901 - one table of cases
     """Turn an SDK error into Retryable (try again) or a final ConnectorError."""
     status = exc.http_status
     headers = exc.headers
-    should_retry = _header(headers, "Stripe-Should-Retry")
+    should_retry = header_value(headers, "Stripe-Should-Retry")
     if should_retry == "false":
         return ConnectorError(f"Stripe refused {what} and said not to retry (HTTP {status}): {exc.user_message or ''}".rstrip(": "))
     if isinstance(exc, stripe.RateLimitError) or status == 429:
-        return Retryable("rate_limited", "HTTP 429", _retry_after(headers))
+        return Retryable("rate_limited", "HTTP 429", retry_after_from(headers))
     if should_retry == "true":
-        return Retryable("unavailable", f"HTTP {status}", _retry_after(headers))
+        return Retryable("unavailable", f"HTTP {status}", retry_after_from(headers))
     if isinstance(exc, stripe.APIConnectionError):
         return Retryable("transport", "connection failed or timed out")
     if status is None or status >= 500:

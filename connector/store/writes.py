@@ -160,6 +160,34 @@ class Writes:
         return changed + self._soft_delete(table, primary_key, stale)
 
 
+    def replace_customers(
+        self,
+        table: str,
+        primary_key: Sequence[str],
+        provider: str,
+        by_customer: Mapping[str, Sequence[Mapping[str, Any]]],
+        *,
+        fresh: bool = False,
+    ) -> set[str]:
+        """Make the live rows of many customers (of ``provider``) in ``table`` exactly the given ones
+        (one :meth:`replace_scope` for them all); returns the customers with a row written or removed.
+
+        ``fresh``: the table held no live row when the build began (a first build; its indexes may be
+        deferred): nothing to look for, and every customer given a row is changed.
+        """
+        if not by_customer:
+            return set()
+        before = self.current_seq()
+        rows = [row for customer_rows in by_customer.values() for row in customer_rows]
+        if fresh:
+            self.upsert_rows(table, primary_key, rows)
+            return {customer for customer, customer_rows in by_customer.items() if customer_rows}
+        customers = list(by_customer)
+        self.replace_scope(table, primary_key, {"provider": provider, "customer_id": customers}, rows)
+        changed = f"SELECT DISTINCT customer_id FROM {quote(table)} WHERE _seq > ? AND provider = ?"
+        return {customer for condition, values in _spread_chunks([("customer_id", customers)])
+                for (customer,) in self.db.execute(changed + condition, [before, provider, *values])}
+
 def _spread_chunks(spread: list[tuple[str, list[Any]]]) -> Iterable[tuple[str, list[Any]]]:
     """The extra condition (and its values) per chunk of the listed scope column; one empty one without it."""
     if not spread:
