@@ -1,4 +1,5 @@
-"""The store's bookkeeping: ``_meta`` (account, mode, change sequence) and ``_sync_state`` (cursors).
+"""The store's bookkeeping: ``_meta`` (account, mode, change sequence), ``_sync_state`` (cursors)
+and ``_pending_children`` (child lists an interrupted read still has to read).
 
 One account and one mode (test or live) per file, recorded in ``_meta`` and
 checked before a sync writes; a stream's cursor is written in the same
@@ -118,6 +119,26 @@ class Bookkeeping:
             [account.provider, account.account_id, stream, text, now_iso()],
         )
         return self.db.conn.total_changes > before
+
+    # ---- child lists a read still has to read apart ------------------------
+    def pending_children(self, stream: str) -> list[tuple[str, str]]:
+        """(child table, parent id) of the lists ``stream``'s read left to read."""
+        return [(table, parent) for table, parent in self.db.execute(
+            "SELECT child_table, parent_id FROM _pending_children WHERE stream = ? ORDER BY child_table, parent_id",
+            [stream])]
+
+    def add_pending_children(self, stream: str, entries: list[tuple[str, str]]) -> None:
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO _pending_children(stream, child_table, parent_id) VALUES (?, ?, ?)",
+            [(stream, table, parent) for table, parent in entries])
+
+    def drop_pending_child(self, stream: str, child_table: str, parent_id: str) -> None:
+        self.db.execute("DELETE FROM _pending_children WHERE stream = ? AND child_table = ? AND parent_id = ?",
+                        [stream, child_table, parent_id])
+
+    def clear_pending_children(self, stream: str) -> None:
+        """A new read of ``stream`` starts: what an earlier one left to read is not its work."""
+        self.db.execute("DELETE FROM _pending_children WHERE stream = ?", [stream])
 
     def all_states(self) -> dict[str, dict[str, Any]]:
         account = self.account()

@@ -51,6 +51,16 @@ def _create_sync_state(db: sqlite_utils.Database) -> None:
     )
 
 
+def _create_pending_children(db: sqlite_utils.Database) -> None:
+    """Child lists a stream's interrupted read still has to read apart (sync/full.py): a row each,
+    added with the page that named it and dropped with the list's write, so neither costs more as
+    thousands wait behind their endpoint."""
+    db.execute(
+        "CREATE TABLE _pending_children (stream TEXT NOT NULL, child_table TEXT NOT NULL, "
+        "parent_id TEXT NOT NULL, PRIMARY KEY (stream, child_table, parent_id)) WITHOUT ROWID"
+    )
+
+
 def _raw_step(spec, indexed: tuple[str, ...]):
     """A raw table's creation step, with an index on each of its columns named in ``indexed``."""
     return spec.create_step({column: (column,) for column in spec.column_names if column in indexed})
@@ -67,6 +77,7 @@ RAW_MIGRATIONS: list[Migration] = [
       if name not in _ADDED_LATER],
     ("0003_table_invoice_payments", _raw_step(_STRIPE_TABLES["invoice_payments"], _STRIPE_INDEXED)),
     ("0004_quarantine", quarantine.create_table),
+    ("0005_pending_children", _create_pending_children),
 ]
 
 CHARGEBEE_MIGRATIONS: list[Migration] = [
@@ -74,6 +85,7 @@ CHARGEBEE_MIGRATIONS: list[Migration] = [
     *[(f"0002_table_{name}", _raw_step(spec, ("customer_id", "subscription_id", "created_at", "date")))
       for name, spec in raw_chargebee.RAW_TABLES.items()],
     ("0003_quarantine", quarantine.create_table),
+    ("0004_pending_children", _create_pending_children),
 ]
 
 # A store's raw tables by provider: (migration namespace, tables, migrations).

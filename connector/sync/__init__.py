@@ -38,7 +38,7 @@ from ..providers.base import INCREMENTAL_BY_EVENTS, INCREMENTAL_BY_FULL_READ, Pr
 from ..store import Store
 from ..store.failures import store_failure
 from .events import EventsHistory, EventsPass
-from .full import FullRead, new_full_state, new_updated_state
+from .full import FullRead, begin_read, new_full_state, new_updated_state
 from .pipeline import Pipeline
 from .progress import Progress
 
@@ -146,7 +146,7 @@ def run_sync(
                         continue
                 state = new_updated_state(state, refresh=refresh, now=now, window_start=window_start)
                 with store.db.atomic():
-                    store.set_state(stream, state)
+                    begin_read(store, stream, state)
             if state["phase"] == "full":
                 fulls.append(FullRead(store, provider, stream, state, progress, clock=clock))
                 if "updated_since" not in state:
@@ -187,7 +187,7 @@ def run_sync(
             for stream in stale:
                 state = new_full_state(now - EVENTS_SAFETY_LAG_SECONDS, refresh=True)
                 with store.db.atomic():
-                    store.set_state(stream, state)
+                    begin_read(store, stream, state)
                 fulls.append(FullRead(store, provider, stream, state, progress, clock=clock))
                 report.full_reads.append(stream)
             failures = {}
@@ -261,7 +261,7 @@ def _start_events_stream(store: Store, provider: Provider, stream: str, state: d
         )
     state = new_full_state(now - EVENTS_SAFETY_LAG_SECONDS, refresh=state is not None)
     with store.db.atomic():
-        store.set_state(stream, state)
+        begin_read(store, stream, state)
         if stream == history_stream:
             store.set_meta(HISTORY_PENDING, "1")
     return state

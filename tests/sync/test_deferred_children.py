@@ -76,6 +76,81 @@ def test_invoice_pages_are_read_on_while_their_line_reads_wait(rsps):
         inv["id"]: [line["id"] for line in inv["_all_lines"]] for inv in fake.objects["invoices"].values()}
     state = store.get_state("invoices")
     assert state["phase"] == "incremental" and "pending_children" not in state
+    assert store.pending_children("invoices") == []
+
+
+def test_the_state_stays_small_however_many_lists_wait(rsps):
+    """Thousands of line lists wait behind their endpoint on a large account: they are rows of their
+    own, so the stream's state (written with every page) does not grow with them."""
+    fake = account(invoices=230)
+    fake.install(rsps)
+    p = provider()
+    read_children = p.read_children
+    all_listed = threading.Event()
+    waiting = []
+
+    def after_every_page(stream, child_table, parent_id):
+        all_listed.wait(timeout=30)
+        return read_children(stream, child_table, parent_id)
+
+    p.read_children = after_every_page
+    store = open_store(None)
+    store.bind_account(p.identify())
+    set_state = store.set_state
+    written = []
+
+    def recording_set_state(stream, state):
+        changed = set_state(stream, state)
+        written.append(len(store.db.execute("SELECT state FROM _sync_state WHERE stream = ?", [stream]).fetchone()[0]))
+        waiting.append(len(store.pending_children(stream)))
+        if state.get("phase") == "full" and not state["slices"]:
+            all_listed.set()
+        if len(store.pending_children(stream)) >= 200:
+            all_listed.set()
+        return changed
+
+    store.set_state = recording_set_state
+    report = run_sync(store, p, streams=["invoices"], workers=6, clock=lambda: NOW)
+    assert report.failures == {}
+    assert max(waiting) >= 200                      # most of the 230 lists waited at once
+    assert max(written) < 1000                      # and the state never carried them
+    assert len(lines_by_invoice(store)) == 230
+
+
+def test_a_read_begun_by_an_older_version_reads_the_lists_its_state_holds(rsps):
+    """A store whose interrupted read kept its pending lists in the state (before
+    ``_pending_children``): the next run reads them, and the state no longer carries them."""
+    fake = account(invoices=12)
+    fake.install(rsps)
+    store = open_store(None)
+    p = provider()
+    store.bind_account(p.identify())
+    assert run_sync(store, p, streams=["invoices"], workers=4, clock=lambda: NOW).failures == {}
+    store.db.execute("DELETE FROM invoice_line_items WHERE invoice IN ('in_00003', 'in_00008')")
+    with store.db.atomic():
+        store.set_state("invoices", {"phase": "full", "events_cursor": NOW, "slices": [], "refresh": False, "rows": 12,
+                                     "pending_children": [["invoice_line_items", "in_00003"],
+                                                          ["invoice_line_items", "in_00008"]]})
+    assert run_sync(store, provider(), streams=["invoices"], workers=4, clock=lambda: NOW).failures == {}
+    assert lines_by_invoice(store) == {
+        inv["id"]: [line["id"] for line in inv["_all_lines"]] for inv in fake.objects["invoices"].values()}
+    state = store.get_state("invoices")
+    assert state["phase"] == "incremental" and "pending_children" not in state
+    assert store.pending_children("invoices") == []
+
+
+def test_a_new_read_does_not_inherit_the_lists_an_earlier_one_left(rsps):
+    fake = account(invoices=5)
+    fake.install(rsps)
+    store = open_store(None)
+    p = provider()
+    store.bind_account(p.identify())
+    with store.db.atomic():
+        store.add_pending_children("invoices", [("invoice_line_items", "in_gone")])
+    # a first read (no state): what a lost earlier read left is not read (in_gone would be a 404)
+    assert run_sync(store, p, streams=["invoices"], workers=4, clock=lambda: NOW).failures == {}
+    assert store.pending_children("invoices") == []
+    assert len(lines_by_invoice(store)) == 5
 
 
 def test_line_reads_left_by_a_failed_run_are_read_by_the_next_one(rsps):
@@ -98,7 +173,7 @@ def test_line_reads_left_by_a_failed_run_are_read_by_the_next_one(rsps):
     state = store.get_state("invoices")
     assert state["phase"] == "full"
     # what is still to read was committed with the pages that named it (at least the refused ones)
-    assert {parent for _table, parent in state["pending_children"]} >= refused
+    assert {parent for _table, parent in store.pending_children("invoices")} >= refused
     assert {row[0] for row in store.db.execute("SELECT id FROM invoices")} >= refused
 
     report = run_sync(store, provider(), streams=["invoices"], workers=4, clock=lambda: NOW)
