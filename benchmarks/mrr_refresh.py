@@ -13,6 +13,8 @@ process (the second one's is the whole job's), the machine and its load average.
 
     .venv/bin/python benchmarks/mrr_refresh.py --customers 2000 --latency-ms 0
     .venv/bin/python benchmarks/mrr_refresh.py --customers 20000 --latency-ms 250 --rate-limit 100
+    # with Stripe's own per-route limit (25/s; every invoice's lines count as one route)
+    .venv/bin/python benchmarks/mrr_refresh.py --customers 20000 --latency-ms 250 --rate-limit 100 --per-endpoint-limit 25
 
 ``--isolated STORE`` measures the refresh on its own instead: a copy of STORE (a
 store synced with ``sync --skip-mrr``) gets ``refresh_after_sync`` in a fresh
@@ -47,10 +49,10 @@ OBJECT_TABLES = ("customers", "products", "prices", "plans", "coupons", "promoti
                  "refunds", "events")
 
 
-def run_sync(url: str, db: str, rate: float, skip_mrr: bool) -> dict:
+def run_sync(url: str, db: str, rate: float, per_endpoint: float, skip_mrr: bool) -> dict:
     """One sync process: wall, CPU (rusage), peak RSS and the summary's phase seconds."""
     env = {**os.environ, "STRIPE_API_KEY": KEY, "STRIPE_API_BASE": url,
-           "BILLING_CONNECTOR_MAX_REQUESTS_PER_SECOND_PER_ENDPOINT": str(rate)}
+           "BILLING_CONNECTOR_MAX_REQUESTS_PER_SECOND_PER_ENDPOINT": str(per_endpoint or rate)}
     cmd = [str(BIN / "billing-connector"), "sync", "--db", db, "--json", "--log-level", "error",
            "--max-requests-per-second", str(rate), *(["--skip-mrr"] if skip_mrr else [])]
     started = time.monotonic()
@@ -74,27 +76,29 @@ def count_objects(db: str) -> int:
         conn.close()
 
 
-def measure(customers: int, latency_ms: int, rate_limit: float, seed: int) -> dict:
+def measure(customers: int, latency_ms: int, rate_limit: float, per_endpoint: float, seed: int) -> dict:
+    per_endpoint = per_endpoint or rate_limit
     proc, url = start_server(argparse.Namespace(customers=customers, seed=seed, latency_ms=latency_ms,
-                                                rate_limit=rate_limit, per_endpoint_limit=rate_limit))
+                                                rate_limit=rate_limit, per_endpoint_limit=per_endpoint))
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            alone = run_sync(url, str(Path(tmp) / "alone.db"), rate_limit, skip_mrr=True)
+            alone = run_sync(url, str(Path(tmp) / "alone.db"), rate_limit, per_endpoint, skip_mrr=True)
             objects = count_objects(str(Path(tmp) / "alone.db"))
             (Path(tmp) / "alone.db").unlink()
-            whole = run_sync(url, str(Path(tmp) / "whole.db"), rate_limit, skip_mrr=False)
+            whole = run_sync(url, str(Path(tmp) / "whole.db"), rate_limit, per_endpoint, skip_mrr=False)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
     refresh = (whole["seconds"]["mapping"] or 0) + (whole["seconds"]["mrr"] or 0)
-    return {"customers": customers, "latency_ms": latency_ms, "rate_limit": rate_limit, "objects": objects,
-            "alone": alone, "whole": whole, "refresh": refresh, "load": os.getloadavg()}
+    return {"customers": customers, "latency_ms": latency_ms, "rate_limit": rate_limit, "per_endpoint": per_endpoint,
+            "objects": objects, "alone": alone, "whole": whole, "refresh": refresh, "load": os.getloadavg()}
 
 
 def report(r: dict) -> None:
     alone, whole = r["alone"], r["whole"]
     sync_seconds = whole["seconds"]["fetch"]
-    limit = "unthrottled" if r["rate_limit"] >= UNLIMITED else f"{r['rate_limit']:g} req/s (per route too)"
+    limit = ("unthrottled" if r["rate_limit"] >= UNLIMITED
+             else f"{r['rate_limit']:g} req/s, {r['per_endpoint']:g} req/s per route")
     print(f"\n{r['customers']:,} customers, {r['objects']:,} objects; server {r['latency_ms']} ms latency, {limit}")
     print(f"  sync alone (--skip-mrr)     {alone['wall']:7.1f} s wall   CPU {1000 * alone['cpu'] / r['objects']:.3f} ms/object "
           f"({alone['cpu']:.1f} s)   peak RSS {alone['rss_mb']:.0f} MB")
@@ -166,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=int, nargs="+", default=[0, 250],
                         help="one case per value; 0 runs unthrottled")
     parser.add_argument("--rate-limit", type=float, default=100, help="requests/s when the latency is above 0")
+    parser.add_argument("--per-endpoint-limit", type=float, default=None,
+                        help="requests/s per route when the latency is above 0 (Stripe: 25; default: the "
+                             "account's --rate-limit, so only the account limit binds)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--isolated", metavar="STORE", help="measure only the refresh, on a copy of STORE "
                         "(synced with --skip-mrr)")
@@ -182,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
           f"load average before: {os.getloadavg()[0]:.2f}")
     for customers in args.customers:
         for latency in args.latency_ms:
-            report(measure(customers, latency, args.rate_limit if latency else UNLIMITED, args.seed))
+            limited = bool(latency)
+            report(measure(customers, latency, args.rate_limit if limited else UNLIMITED,
+                           (args.per_endpoint_limit or args.rate_limit) if limited else UNLIMITED, args.seed))
     return 0
 
 

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from .. import parse_slots
 from ..bounded_http import BoundedRequester, BoundedResponse, ResponseRefused
 from ..endpoint_safety import endpoint_problem
 from ..store import jsontext
@@ -147,6 +148,7 @@ class ChargebeeProvider:
     # ---- one request ------------------------------------------------------
     def _send(self, path: str, params: Mapping[str, str]) -> BoundedResponse:
         """One HTTP GET inside the budget, bounded in time and size (``bounded_http``); failures classified."""
+        parse_slots.requesting()
         with self.budget.request():
             self.tally.count(endpoint_of(path))
             return self._requester.request(
@@ -187,6 +189,7 @@ class ChargebeeProvider:
     def _answer(self, response: BoundedResponse, what: str, permission: str) -> dict[str, Any]:
         """The JSON body of a 200, else the classified failure raised (a 429 also stops the budget)."""
         if response.status == 200:
+            parse_slots.parsing()
             try:
                 data = jsontext.loads(response.body)
             except ValueError:

@@ -18,6 +18,7 @@ from typing import Any
 
 import stripe
 
+from .. import parse_slots
 from ..store import jsontext
 from ..constants import MAX_RESPONSE_BYTES, PAGE_SIZE, STRIPE_API_VERSION
 from ..errors import PermissionDenied
@@ -95,6 +96,7 @@ class StripeProvider:
         endpoint = endpoint_of(path)
 
         def attempt() -> dict[str, Any]:
+            parse_slots.requesting()
             if self.limiter is not None:
                 self.limiter.acquire(endpoint)
             self.tally.count(endpoint)
@@ -132,6 +134,7 @@ class StripeProvider:
         except stripe.StripeError as exc:
             raise classify(exc, what, stream) from None
         if 200 <= status < 300:
+            parse_slots.parsing()
             try:
                 data = jsontext.loads(body)
             except ValueError:

@@ -18,6 +18,7 @@ Which objects an event touches is the provider's catalog data
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ..store import quarantine
@@ -78,7 +79,14 @@ class EventsPass:
         self.window_ignored = self.window_ignored or probe.outside_window > 0
         return bool(probe.events) or self.window_ignored
 
-    def _scan(self, start: int, end: int) -> list[dict[str, Any]]:
+    def _scan(self, start: int, end: int, wanted: Callable[[dict[str, Any]], bool]) -> tuple[int, list[dict[str, Any]]]:
+        """(events listed in ``(start, end]``, counted once each; those ``wanted``, oldest first).
+
+        Each page is filtered as it comes: a day of a large account's events, each carrying
+        a whole object, would otherwise be held at once (and the history reads ten such
+        windows side by side: 20,000 customers took 550 MB in the sync's first seconds).
+        """
+        seen: set[str] = set()
         events: dict[str, dict[str, Any]] = {}
         token = None
         while True:
@@ -89,24 +97,34 @@ class EventsPass:
                 if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
                     self.rejected.append(Rejected.of(EVENTS_TABLE, event, object_problem(event) or "no id"))
                     continue
-                events.setdefault(event["id"], event)
+                if event["id"] not in seen:
+                    seen.add(event["id"])
+                    if wanted(event):
+                        events[event["id"]] = event
             if not page.has_more:
                 break
             if page.next_token == token:
                 raise PaginationError("the events list handed back the page token it was given; refusing to loop")
             token = page.next_token
-        return sorted(events.values(), key=lambda e: (self.provider.event_time(e), e["id"]))
+        return len(seen), sorted(events.values(), key=lambda e: (self.provider.event_time(e), e["id"]))
+
+    def _moves_a_cursor(self, event: dict[str, Any]) -> bool:
+        """Whether the event changed an object of a stream whose cursor is before it."""
+        occurred = self.provider.event_time(event)
+        return any(stream in self.cursors and self.cursors[stream] < occurred
+                   for stream, _object_id in self.provider.changed_objects(event))
 
     def _chunk(self, make_pipeline, start: int, end: int) -> dict[str, Any]:
         pipeline: Pipeline = make_pipeline()
         events: list[dict[str, Any]] = []
 
-        def scan() -> list[dict[str, Any]]:
-            return self._scan(start, end)
+        def scan() -> tuple[int, list[dict[str, Any]]]:
+            return self._scan(start, end, self._moves_a_cursor)
 
-        def keep(result: list[dict[str, Any]]) -> None:
-            self.events_seen += len(result)
-            events.extend(result)
+        def keep(result: tuple[int, list[dict[str, Any]]]) -> None:
+            seen, wanted = result
+            self.events_seen += seen
+            events.extend(wanted)
 
         pipeline.submit(Job(EVENTS_TABLE, scan, keep))
         failures = pipeline.run(self.store.db.atomic)
@@ -211,8 +229,7 @@ class EventsHistory(EventsPass):
             if self._whole and not whole:
                 return 0, []   # the window is read whole instead
             # no types[] filter, as in the events pass: not every Stripe-like server accepts one
-            events = self._scan(start, end)
-            return len(events), [e for e in events if e.get("type") in self.provider.history_event_types]
+            return self._scan(start, end, lambda event: event.get("type") in self.provider.history_event_types)
 
         def keep(result: tuple[int, list[dict[str, Any]]]) -> None:
             seen, events = result

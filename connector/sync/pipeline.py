@@ -10,12 +10,14 @@ without its cursor or a cursor past an unwritten page.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+from .. import parse_slots
 from ..errors import ConnectorError
 from .arenas import limit_malloc_arenas
 
@@ -48,6 +50,8 @@ class Pipeline:
         self._running: dict[Future, Job] = {}
         self._in_lane: dict[tuple[str, str], int] = defaultdict(int)
         self.failures: dict[str, ConnectorError] = {}
+        # jobs holding parsed responses at once (parse_slots.py: memory flat whatever waits on the network)
+        self._parse_slots = threading.Semaphore(parse_slots.slots_for(self.workers))
 
     def submit(self, job: Job) -> None:
         if job.group in self.failures:
@@ -85,7 +89,7 @@ class Pipeline:
                         if job is None:
                             break
                         self._in_lane[(job.group, job.lane)] += 1
-                        self._running[pool.submit(job.fetch)] = job
+                        self._running[pool.submit(self._fetch, job)] = job
                     if not self._running:
                         break
                     done, _ = wait(list(self._running), return_when=FIRST_COMPLETED)
@@ -112,6 +116,10 @@ class Pipeline:
                     future.cancel()
                 raise
         return self.failures
+
+    def _fetch(self, job: Job) -> Any:
+        with parse_slots.job(self._parse_slots):
+            return job.fetch()
 
     def _fail(self, group: str, error: ConnectorError) -> None:
         self.failures.setdefault(group, error)

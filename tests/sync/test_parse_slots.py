@@ -1,0 +1,140 @@
+"""At most a few fetch jobs hold parsed responses at once, however many requests are in flight.
+
+A parsed page of invoices is ~100,000 small objects; dozens held at the same
+moment left the sync's resident memory at hundreds of MB after they were freed
+(connector/parse_slots.py). The bound must hold in the pipeline, free a slot
+when a job fails, and never hold back a thread outside a pipeline job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+
+import pytest
+
+from connector import parse_slots
+from connector.errors import UpstreamUnavailable
+from connector.sync.pipeline import Job, Pipeline
+
+
+class Holders:
+    """Counts jobs between a parse and their next request (or their end), as the provider marks them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now = 0
+        self.most = 0
+
+    def parse_then_prepare(self, pages: int = 1) -> int:
+        for page in range(pages):
+            if page:
+                self._leave()
+            parse_slots.requesting()    # as the provider does before each request
+            time.sleep(0.005)           # the response on its way: no slot needed
+            parse_slots.parsing()       # as the provider does before parsing a body
+            with self.lock:
+                self.now += 1
+                self.most = max(self.most, self.now)
+            time.sleep(0.005)           # turning the page into rows
+        self._leave()
+        return pages
+
+    def _leave(self) -> None:
+        with self.lock:
+            self.now -= 1
+
+
+def test_jobs_holding_parsed_pages_never_exceed_the_slots():
+    holders = Holders()
+    pipeline = Pipeline(32)
+    done = []
+    for i in range(120):
+        pipeline.submit(Job("invoices", lambda i=i: holders.parse_then_prepare(1 + i % 3), done.append))
+    assert pipeline.run(_no_transaction) == {}
+    assert len(done) == 120
+    assert holders.most <= parse_slots.slots_for(32) < 32
+    assert holders.most >= 2            # the bound is not a lock: several jobs parse side by side
+
+
+def test_a_failing_job_gives_its_slot_back():
+    pipeline = Pipeline(4)
+    slots = parse_slots.slots_for(4)
+
+    def failing():
+        parse_slots.parsing()
+        raise UpstreamUnavailable("gone")
+
+    for _ in range(slots + 2):
+        pipeline.submit(Job(f"stream{_}", failing, lambda _: None))
+    holders = Holders()
+    done = []
+    for _ in range(slots * 3):
+        pipeline.submit(Job("later", holders.parse_then_prepare, done.append))
+    failures = {}
+    runner = threading.Thread(target=lambda: failures.update(pipeline.run(_no_transaction)), daemon=True)
+    runner.start()
+    runner.join(timeout=30)
+    assert not runner.is_alive(), "jobs waited for slots that failed jobs kept"
+    assert len(failures) == slots + 2
+    assert len(done) == slots * 3
+
+
+def test_a_job_waiting_for_its_next_page_holds_no_slot():
+    """A job reading several pages (a long invoice's lines, a window of events) frees its slot while
+    its next request is on its way: jobs waiting on the network never stall the ones with data."""
+    workers = 8
+    slots = parse_slots.slots_for(workers)
+    network = threading.Event()
+    waiting = threading.Semaphore(0)
+
+    def long_list():
+        parse_slots.requesting()
+        parse_slots.parsing()           # the first page parsed
+        parse_slots.requesting()        # the second requested...
+        waiting.release()
+        network.wait(timeout=30)        # ...and slow to come
+        parse_slots.parsing()
+
+    parsed_while_they_wait = threading.Event()
+
+    def short_page():
+        for _ in range(slots):
+            waiting.acquire(timeout=30)
+        parse_slots.requesting()
+        parse_slots.parsing()
+        parsed_while_they_wait.set()
+        network.set()
+
+    pipeline = Pipeline(workers)
+    for i in range(slots):
+        pipeline.submit(Job(f"lines{i}", long_list, lambda _: None))
+    pipeline.submit(Job("customers", short_page, lambda _: None))
+    runner = threading.Thread(target=lambda: pipeline.run(_no_transaction), daemon=True)
+    runner.start()
+    runner.join(timeout=30)
+    assert not runner.is_alive()
+    assert parsed_while_they_wait.is_set()
+
+
+def test_a_thread_outside_a_pipeline_job_is_never_held():
+    # a command's own requests (identify, doctor) parse without any job around them
+    finished = threading.Event()
+
+    def outside():
+        for _ in range(100):
+            parse_slots.parsing()
+        finished.set()
+
+    threading.Thread(target=outside).start()
+    assert finished.wait(timeout=10)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 8, 16, 50, 64])
+def test_every_pipeline_has_at_least_two_slots_and_never_more_than_its_workers(workers):
+    assert 2 <= parse_slots.slots_for(workers) <= max(2, workers)
+
+
+def _no_transaction():
+    return contextlib.nullcontext()
