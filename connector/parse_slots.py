@@ -52,7 +52,8 @@ def parsing() -> None:
 
 
 def requesting() -> None:
-    """Before sending a request (or waiting for the rate limiter to allow one): free this job's slot."""
+    """Before waiting on the network (sending a request, waiting for the rate limiter to allow one,
+    or for requests made on the job's behalf): free this job's slot."""
     if getattr(_local, "held", False):
         _local.slots.release()
         _local.held = False

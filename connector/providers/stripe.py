@@ -262,6 +262,8 @@ class StripeProvider:
                 self._nested_pool().submit(self._read_child_list, stream, obj["id"], child) if read else None
                 for obj, read in zip(objects, to_read)
             ]
+            if any(to_read):
+                parse_slots.requesting()   # the page waits on the network: its slot goes to a job with work
             page.children[child.table] = []
             for obj, future in zip(objects, pending):
                 if future is None:

@@ -138,3 +138,52 @@ def test_every_pipeline_has_at_least_two_slots_and_never_more_than_its_workers(w
 
 def _no_transaction():
     return contextlib.nullcontext()
+
+
+def test_a_page_waiting_for_its_child_lists_holds_no_slot(rsps):
+    """Stripe's subscriptions page reads its long item lists before it returns (the nested reads run
+    on threads of their own): while it waits for them, its slot goes to a job with data to turn."""
+    from connector.http import RateLimiter, RetryPolicy
+    from connector.providers.stripe import StripeProvider
+    from tests.support.fakestripe import BASE, small_account
+    from tests.support.keys import CANARY_KEY
+
+    small_account(customers=3).install(rsps)
+    provider = StripeProvider(CANARY_KEY, api_base=BASE, limiter=RateLimiter(1000),
+                              retry_policy=RetryPolicy(max_attempts=2, max_seconds=5, initial_wait=0.001, max_wait=0.01))
+    reading, answered = threading.Event(), threading.Event()
+
+    def slow_child_list(stream, parent_id, child):
+        reading.set()
+        answered.wait(timeout=30)
+        return [], 1
+
+    provider._needs_read = lambda stream, parent, child: True
+    provider._read_child_list = slow_child_list
+    slots = threading.Semaphore(1)
+    listed = []
+
+    def page_job():
+        with parse_slots.job(slots):
+            listed.append(provider.list_page("subscriptions", page_token=None))
+
+    lister = threading.Thread(target=page_job)
+    lister.start()
+    assert reading.wait(timeout=30)
+    other = []
+
+    def other_job():
+        with parse_slots.job(slots):
+            parse_slots.parsing()
+            other.append(True)
+
+    worker = threading.Thread(target=other_job)
+    worker.start()
+    worker.join(timeout=5)
+    parsed_meanwhile = bool(other)
+    answered.set()
+    lister.join(timeout=30)
+    worker.join(timeout=30)
+    provider.close()
+    assert parsed_meanwhile, "the page kept its slot while it waited for its child lists"
+    assert listed and listed[0].objects
