@@ -25,7 +25,7 @@ from ..store import quarantine
 from ..store.quarantine import Rejected
 from ..store import Store, quote
 from ..store.bulk import indexes_deferred, is_empty
-from ..values import MAX_ABS_NUMBER, OutOfRange, object_problem
+from ..values import MAX_ABS_NUMBER, OutOfRange, parsed_object
 from .schema import TABLES, ensure_schema
 from .stripe_plans import PROVIDER, plan_row
 from .stripe_rows import CustomerRaw, map_customer
@@ -57,10 +57,19 @@ def map_all(store: Store) -> set[str]:
         return _Mapping(store, None).run()
 
 
+# The types of a neutral row's values that are not integers (every value is checked: keep it cheap).
+_NOT_INTEGERS = frozenset({str, float, bool, type(None)})
+
+
 def checked_row(row: Mapping[str, Any]) -> None:
     """Raise OutOfRange for a neutral row holding a number that sums or SQLite cannot carry."""
     for column, value in row.items():
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_ABS_NUMBER:
+        kind = type(value)
+        if kind is int:
+            if not -MAX_ABS_NUMBER <= value <= MAX_ABS_NUMBER:
+                raise OutOfRange(f"{column} out of range: {value}")
+        elif (kind not in _NOT_INTEGERS and isinstance(value, int) and not isinstance(value, bool)
+              and abs(value) > MAX_ABS_NUMBER):
             raise OutOfRange(f"{column} out of range: {value}")
 
 
@@ -130,8 +139,7 @@ class _Mapping:
         Stores written before objects were checked on the way in can hold one;
         skipping it keeps every other customer's mapping and MRR going.
         """
-        obj = jsontext.loads(data)
-        problem = object_problem(obj, data)
+        obj, problem = parsed_object(data)
         if problem is None:
             return obj
         quarantine.record(self.store, [Rejected.of(table, obj, f"cannot be mapped: {problem}")])
