@@ -302,7 +302,7 @@ class _CustomerMapper:
             "quantity": line.get("quantity"), "currency": currency,
             "amount_minor": amount, "discount_minor": discount, "tax_minor": tax,
             "tax_inclusive_minor": tax_inclusive, "net_minor": amount - discount - tax_inclusive,
-            "discount_amounts": canonical_json(discounts),
+            "discount_amounts": canonical_json(discounts) if discounts else "[]",
             "period_start_at": period.get("start"), "period_end_at": period.get("end"),
             "service_start_date": day_text(period.get("start")), "service_end_date": day_text(period.get("end")),
         })

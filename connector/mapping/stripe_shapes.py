@@ -10,9 +10,8 @@ the line, ``current_period_*`` and a singular ``discount`` on the subscription,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 
 # Types a JSON value has that are not mappings: the ABC check ``isinstance(x, Mapping)`` is slow,
@@ -59,8 +58,9 @@ def decimal_text(value: Any) -> str | None:
     return text
 
 
-@dataclass(frozen=True)
-class LineOrigin:
+class LineOrigin(NamedTuple):
+    """Where a line comes from (a named tuple: one per line, and a frozen dataclass is slow to make)."""
+
     from_subscription: bool | None   # None: an origin this mapping does not know
     subscription_id: str | None
     subscription_item_id: str | None

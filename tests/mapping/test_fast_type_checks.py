@@ -1,6 +1,7 @@
-"""The mapping's quick type checks (stripe_shapes.is_mapping and the helpers built on it, the
-neutral row check) answer as the slow ones they replace: any Mapping is a mapping, not only a dict;
-an integer past the bound is refused whatever int subclass carries it, a bool never is."""
+"""The mapping's quick paths answer as the slow ones they replace: any Mapping is a mapping, not only
+a dict (stripe_shapes.is_mapping and the helpers built on it); an integer past the bound is refused
+whatever int subclass carries it, a bool never is (the neutral row check); a line without discounts
+stores the canonical text of an empty list."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from types import MappingProxyType
 
 import pytest
 
-from connector.mapping.stripe import checked_row
+from connector.mapping.stripe import checked_row, map_all
 from connector.mapping.stripe_shapes import dig, is_mapping, list_data, ref
+from connector.store import canonical_json
 from connector.values import MAX_ABS_NUMBER, OutOfRange
+from tests.support.stripe_objects import customer, invoice, line, load, price, table
 
 
 class _Code(IntEnum):
@@ -46,3 +49,13 @@ def test_checked_row_refuses_integers_past_the_bound_only(value, refused):
             checked_row({"id": "x", "amount_minor": value})
     else:
         checked_row({"id": "x", "amount_minor": value})
+
+
+def test_a_lines_discount_amounts_text_is_the_canonical_one_with_or_without_discounts(store):
+    plain = line("il_1", "in_1", "price_m", 10000, "2025-01-01", "2025-02-01")
+    discounted = line("il_2", "in_1", "price_m", 10000, "2025-01-01", "2025-02-01", discount_amounts=[("di_1", 500)])
+    load(store, customers=[customer()], prices=[price("price_m", 10000)], invoices=[invoice("in_1", [plain, discounted])])
+    map_all(store)
+    texts = {row["id"]: row["discount_amounts"] for row in table(store, "billing_invoice_lines")}
+    assert texts == {"il_1": canonical_json([]), "il_2": canonical_json([{"amount": 500, "discount": "di_1"}])}
+    assert texts["il_1"] == "[]"
