@@ -11,10 +11,13 @@ becomes a date through :func:`epoch_to_date`, which raises :class:`OutOfRange`
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from typing import Any
+
+import orjson
+
+from .store import jsontext
 
 # Far above any amount or quantity Stripe accepts (12 digits), far below what
 # SQLite's int64 holds, so sums and products of a customer's amounts still fit.
@@ -32,8 +35,29 @@ _TIME_SUFFIXES = ("_at", "_start", "_end", "_date", "_anchor")
 # that looks like such a number (an 11-digit phone number, "NaN") only costs the walk.
 _FOLD = bytes.maketrans(b"123456789E", b"000000000e")   # digits to 0 (runs of digits), E to e (exponents)
 _ELEVEN_DIGITS = b"0" * 11
-# a number with an exponent (after ':', ',' or '[': not "ABE4341E-0026", an invoice number)
-_EXPONENT = re.compile(rb"[:,\[]\s*-?\d+(?:\.\d+)?[eE][+-]?\d")
+_NUMBER_PART = frozenset(b"0.")            # of a number before its exponent, folded
+_JSON_SPACE = frozenset(b" \t\r\n\f\v")
+_BEFORE_VALUE = frozenset(b":,[")          # what a value in an object or a list follows
+
+
+def _exponent(folded: bytes) -> bool:
+    """Whether the folded text holds a number with an exponent (``1e5``, ``-2.5E-7``, ``3e+20``):
+    a digit then ``e`` (after folding) that ends a number following ``:``, ``,`` or ``[``. An id
+    or a word with a digit before an ``e`` ("in_1e5a", "ABE4341E-0026") is looked at and passed
+    over: the digits before its ``e`` follow a letter."""
+    at = folded.find(b"0e")
+    while at >= 0:
+        start = at
+        while start and folded[start - 1] in _NUMBER_PART:
+            start -= 1
+        if start and folded[start - 1] == 0x2D:   # a minus sign
+            start -= 1
+        while start and folded[start - 1] in _JSON_SPACE:
+            start -= 1
+        if start and folded[start - 1] in _BEFORE_VALUE:
+            return True
+        at = folded.find(b"0e", at + 2)
+    return False
 
 
 def _suspect(text: str | bytes) -> bool:
@@ -41,10 +65,7 @@ def _suspect(text: str | bytes) -> bool:
     NaN, Infinity)."""
     raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
     folded = raw.translate(_FOLD)
-    # "e+"/"e-" after folding E to e: two scans instead of four (the mapping runs this on every
-    # stored object); '+' is rare, and a one-byte search is a memchr
-    return (b"NaN" in raw or b"Infinity" in raw or _ELEVEN_DIGITS in folded
-            or (((b"+" in raw and b"e+" in folded) or b"e-" in folded) and _EXPONENT.search(raw) is not None))
+    return b"NaN" in raw or b"Infinity" in raw or _ELEVEN_DIGITS in folded or _exponent(folded)
 
 
 class OutOfRange(ValueError):
@@ -127,3 +148,28 @@ def object_problem(obj: Any, text: str | bytes | None = None) -> str | None:
     if text is not None and not _suspect(text):
         return None
     return _walk(obj, "")
+
+
+def parsed_object(data: bytes) -> tuple[Any, str | None]:
+    """A stored object's UTF-8 JSON text parsed, and why it cannot be mapped (or None): the same
+    as ``jsontext.loads(data)`` then ``object_problem(obj, data)``, for a third of the scans.
+
+    The mapping reads every stored object, so the text is folded once for both: a text without
+    a run of 11 digits holds no integer orjson would read otherwise than the standard library
+    (those have 19 digits or more), and a text orjson parsed holds no ``NaN`` or ``Infinity``
+    (orjson refuses them: such a text is read by ``jsontext.loads``, which reads them as
+    NonFinite, and walked).
+    """
+    folded = data.translate(_FOLD)
+    if _ELEVEN_DIGITS not in folded:
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            problem = identity_problem(obj)
+            if problem is None and _exponent(folded):
+                problem = _walk(obj, "")
+            return obj, problem
+    obj = jsontext.loads(data)
+    return obj, identity_problem(obj) or _walk(obj, "")

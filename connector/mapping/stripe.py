@@ -25,7 +25,7 @@ from ..store import quarantine
 from ..store.quarantine import Rejected
 from ..store import Store, quote
 from ..store.bulk import indexes_deferred, is_empty
-from ..values import MAX_ABS_NUMBER, OutOfRange, object_problem
+from ..values import MAX_ABS_NUMBER, OutOfRange, parsed_object
 from .schema import TABLES, ensure_schema
 from .stripe_plans import PROVIDER, plan_row
 from .stripe_rows import CustomerRaw, map_customer
@@ -57,10 +57,19 @@ def map_all(store: Store) -> set[str]:
         return _Mapping(store, None).run()
 
 
+# The types of a neutral row's values that are not integers (every value is checked: keep it cheap).
+_NOT_INTEGERS = frozenset({str, float, bool, type(None)})
+
+
 def checked_row(row: Mapping[str, Any]) -> None:
     """Raise OutOfRange for a neutral row holding a number that sums or SQLite cannot carry."""
     for column, value in row.items():
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_ABS_NUMBER:
+        kind = type(value)
+        if kind is int:
+            if not -MAX_ABS_NUMBER <= value <= MAX_ABS_NUMBER:
+                raise OutOfRange(f"{column} out of range: {value}")
+        elif (kind not in _NOT_INTEGERS and isinstance(value, int) and not isinstance(value, bool)
+              and abs(value) > MAX_ABS_NUMBER):
             raise OutOfRange(f"{column} out of range: {value}")
 
 
@@ -115,11 +124,10 @@ class _Mapping:
                 "ORDER BY rowid", chunk)]
         return found
 
-    def _changed(self, table: str, column: str = "id") -> list[tuple]:
-        """(id, column value) of raw rows changed since the watermark (deleted ones too)."""
-        return self.store.db.execute(
-            f"SELECT id, {quote(column)} FROM {quote(table)} WHERE _seq > ?", [self.since]
-        ).fetchall()
+    def _changed(self, table: str, column: str = "id") -> set[Any]:
+        """Distinct ``column`` values of the raw rows changed since the watermark (deleted ones too)."""
+        return {v for (v,) in self.store.db.execute(
+            f"SELECT DISTINCT {quote(column)} FROM {quote(table)} WHERE _seq > ?", [self.since])}
 
     def _column_values(self, table: str, column: str) -> set[Any]:
         return {v for (v,) in self.store.db.execute(f"SELECT DISTINCT {quote(column)} FROM {quote(table)}") if v}
@@ -130,8 +138,7 @@ class _Mapping:
         Stores written before objects were checked on the way in can hold one;
         skipping it keeps every other customer's mapping and MRR going.
         """
-        obj = jsontext.loads(data)
-        problem = object_problem(obj, data)
+        obj, problem = parsed_object(data)
         if problem is None:
             return obj
         quarantine.record(self.store, [Rejected.of(table, obj, f"cannot be mapped: {problem}")])
@@ -164,10 +171,9 @@ class _Mapping:
     def affected_plan_ids(self) -> set[str]:
         if self.since is None:
             return self._column_values("prices", "id") | self._column_values("plans", "id")
-        ids = {i for i, _ in self._changed("prices")} | {i for i, _ in self._changed("plans")}
-        products = {i for i, _ in self._changed("products")}
+        ids = self._changed("prices") | self._changed("plans")
         for table in ("prices", "plans"):
-            ids |= self._lookup(table, "product", products, "id")
+            ids |= self._owners_of_changed(table, "product", "id", ("products", "id"))
         return ids
 
     def affected_customers(self) -> set[str]:
@@ -181,32 +187,30 @@ class _Mapping:
                 customers |= self._column_values(table, "customer_id")
             customers.discard("")
             return customers
-        customers = {i for i, _ in self._changed("customers")}
+        customers = self._changed("customers")
         for table in _PER_CUSTOMER_RAW:
-            customers |= {c for _, c in self._changed(table, "customer") if c}
-        subs = {s for _, s in self._changed("subscription_items", "subscription")}
-        customers |= self._lookup("subscriptions", "id", subs, "customer")
-        invoices = {i for _, i in self._changed("invoice_line_items", "invoice")}
-        invoices |= {i for _, i in self._changed("invoice_payments", "invoice")}
-        customers |= self._lookup("invoices", "id", invoices, "customer")
-        charges = {c for _, c in self._changed("refunds", "charge")}
-        customers |= self._lookup("charges", "id", charges, "customer")
+            customers |= {c for c in self._changed(table, "customer") if c}
+        customers |= self._owners_of_changed("subscriptions", "id", "customer", ("subscription_items", "subscription"))
+        customers |= self._owners_of_changed("invoices", "id", "customer", ("invoice_line_items", "invoice"),
+                                  ("invoice_payments", "invoice"))
+        customers |= self._owners_of_changed("charges", "id", "customer", ("refunds", "charge"))
         customers |= {c for (c,) in self.store.db.execute(
             f"SELECT DISTINCT {_EVENT_CUSTOMER} FROM events WHERE _seq > ? AND type = ?",
             [self.since, SUBSCRIPTION_UPDATED]) if c}
-        coupons = {c for c, _ in self._changed("coupons")}
-        customers |= self._lookup("billing_discounts", "coupon_id", coupons, "customer_id")
+        customers |= self._owners_of_changed("billing_discounts", "coupon_id", "customer_id", ("coupons", "id"))
         customers.discard(None)
         customers.discard("")
         return customers
 
-    def _lookup(self, table: str, key: str, values: Iterable[Any], wanted: str) -> set[Any]:
-        """Distinct ``wanted`` of the rows (deleted ones too) whose ``key`` is in ``values``."""
+    def _owners_of_changed(self, table: str, key: str, wanted: str, *changed: tuple[str, str]) -> set[Any]:
+        """Distinct ``wanted`` of the rows of ``table`` (deleted ones too) whose ``key`` is the
+        ``column`` of a row of a ``(changed table, column)`` changed since the watermark: one
+        query each, the keys stay in SQLite (after a first sync they are every row's)."""
         found: set[Any] = set()
-        for chunk in _chunks(v for v in values if v is not None):
+        for changed_table, column in changed:
             found |= {v for (v,) in self.store.db.execute(
-                f"SELECT DISTINCT {quote(wanted)} FROM {quote(table)} "
-                f"WHERE {quote(key)} IN ({', '.join('?' for _ in chunk)})", chunk)}
+                f"SELECT DISTINCT {quote(wanted)} FROM {quote(table)} WHERE {quote(key)} IN "
+                f"(SELECT {quote(column)} FROM {quote(changed_table)} WHERE _seq > ?)", [self.since])}
         return found
 
     def customers_using_plans(self, plan_ids: set[str]) -> set[str]:

@@ -19,7 +19,7 @@ from .schema import country_code
 from .stripe_plans import PROVIDER, unclassified
 from .stripe_shapes import (
     credit_note_refunds, decimal_text, dig, discount_coupon, discounts_on, invoice_payment_refs, invoice_subscription,
-    invoice_tax, line_discount_amounts, line_origin, line_price, line_taxes, list_data, ref, tax_rates,
+    invoice_tax, is_mapping, line_discount_amounts, line_origin, line_price, line_taxes, list_data, ref, tax_rates,
 )
 
 KNOWN_SUBSCRIPTION_STATUSES = frozenset({
@@ -50,7 +50,7 @@ def _list_amount(items: list[Mapping[str, Any]]) -> int | None:
     total = 0
     for item in items:
         price = item.get("price") or item.get("plan") or {}
-        unit = price.get("unit_amount", price.get("amount")) if isinstance(price, Mapping) else None
+        unit = price.get("unit_amount", price.get("amount")) if is_mapping(price) else None
         if unit is None:
             return None
         total += int(unit) * int(item.get("quantity") or 1)
@@ -108,7 +108,7 @@ class _CustomerMapper:
         self.unclassified.append(unclassified(object_type, object_id, self.cid, reason, amount, currency))
 
     def note_price(self, price: Any) -> str | None:
-        if isinstance(price, Mapping) and price.get("id"):
+        if is_mapping(price) and price.get("id"):
             self.embedded_prices.setdefault(price["id"], price)
         return ref(price)
 
@@ -119,7 +119,7 @@ class _CustomerMapper:
 
     # -- discounts: one row per discount id, first seen on the most specific owner wins
     def discount_id(self, discount: Any, owner: Mapping[str, Any]) -> str | None:
-        if not isinstance(discount, Mapping):
+        if not is_mapping(discount):
             # An id only: a placeholder row until the expanded object turns up elsewhere.
             if discount and discount not in self.discounts:
                 self.discounts[discount] = self._discount_row(discount, {"id": discount}, None, owner)
@@ -132,7 +132,7 @@ class _CustomerMapper:
         self.placeholders.discard(discount_id)
         coupon = discount_coupon(discount)
         terms = self.coupon_lookup(coupon_id) if coupon_id else None
-        if terms is None and isinstance(coupon, Mapping):
+        if terms is None and is_mapping(coupon):
             terms = coupon
         self.discounts[discount_id] = self._discount_row(discount_id, discount, terms, owner)
         return discount_id
@@ -215,7 +215,7 @@ class _CustomerMapper:
         long as the schedule is attached (events are gone after 30 days). A phase's item is matched to
         the live item of its price; a phase whose prices no live item has dates nothing."""
         schedule = sub.get("schedule")
-        if not isinstance(schedule, Mapping):
+        if not is_mapping(schedule):
             return
         by_price = {ref(i.get("price") or i.get("plan")): i for i in items}
         for number, phase in enumerate(list_data(schedule.get("phases"))):
@@ -234,7 +234,7 @@ class _CustomerMapper:
     def _items(self, sub: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         embedded = sub.get("items")
         listed = list_data(embedded)
-        if isinstance(embedded, Mapping) and not embedded.get("has_more") and listed:
+        if is_mapping(embedded) and not embedded.get("has_more") and listed:
             return sorted(listed, key=lambda i: i["id"])   # the subscription's own list is authoritative
         by_id = {i["id"]: i for i in listed}
         by_id.update({i["id"]: i for i in self.raw.subscription_items.get(sub["id"], [])})
@@ -302,7 +302,7 @@ class _CustomerMapper:
             "quantity": line.get("quantity"), "currency": currency,
             "amount_minor": amount, "discount_minor": discount, "tax_minor": tax,
             "tax_inclusive_minor": tax_inclusive, "net_minor": amount - discount - tax_inclusive,
-            "discount_amounts": canonical_json(discounts),
+            "discount_amounts": canonical_json(discounts) if discounts else "[]",
             "period_start_at": period.get("start"), "period_end_at": period.get("end"),
             "service_start_date": day_text(period.get("start")), "service_end_date": day_text(period.get("end")),
         })

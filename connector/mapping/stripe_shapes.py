@@ -10,21 +10,33 @@ the line, ``current_period_*`` and a singular ``discount`` on the subscription,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
+
+
+# Types a JSON value has that are not mappings: the ABC check ``isinstance(x, Mapping)`` is slow,
+# and the mapping asks it of every field it reads (a dict, an id or None nearly always).
+_SCALARS = frozenset({str, int, float, bool, type(None), list})
+
+
+def is_mapping(value: Any) -> bool:
+    """``isinstance(value, Mapping)``, quickly for the values JSON gives."""
+    kind = type(value)
+    return kind is dict or (kind not in _SCALARS and isinstance(value, Mapping))
 
 
 def ref(value: Any) -> Any:
     """An id whether the field came expanded (a dict) or as a plain id."""
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is dict or (kind not in _SCALARS and isinstance(value, Mapping)):
         return value.get("id")
     return value
 
 
 def dig(obj: Any, *path: str) -> Any:
     for part in path:
-        if not isinstance(obj, Mapping):
+        kind = type(obj)
+        if kind is not dict and (kind in _SCALARS or not isinstance(obj, Mapping)):
             return None
         obj = obj.get(part)
     return obj
@@ -32,7 +44,8 @@ def dig(obj: Any, *path: str) -> Any:
 
 def list_data(value: Any) -> list[Any]:
     """The elements of a Stripe list object, or of a plain list."""
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is dict or (kind not in _SCALARS and isinstance(value, Mapping)):
         value = value.get("data")
     return list(value) if isinstance(value, list) else []
 
@@ -45,8 +58,9 @@ def decimal_text(value: Any) -> str | None:
     return text
 
 
-@dataclass(frozen=True)
-class LineOrigin:
+class LineOrigin(NamedTuple):
+    """Where a line comes from (a named tuple: one per line, and a frozen dataclass is slow to make)."""
+
     from_subscription: bool | None   # None: an origin this mapping does not know
     subscription_id: str | None
     subscription_item_id: str | None
@@ -55,7 +69,7 @@ class LineOrigin:
 
 def line_origin(line: Mapping[str, Any]) -> LineOrigin:
     parent = line.get("parent")
-    if isinstance(parent, Mapping) and parent.get("type"):
+    if is_mapping(parent) and parent.get("type"):
         kind = parent["type"]
         details = parent.get(kind) or {}
         known = {"subscription_item_details": True, "invoice_item_details": False}
@@ -137,7 +151,7 @@ def invoice_payment_refs(invoice: Mapping[str, Any], payments: list[Mapping[str,
     charges: set[str] = set()
     intents: set[str] = set()
     for payment in [*list_data(invoice.get("payments")), *payments]:
-        if not isinstance(payment, Mapping) or payment.get("status") == "canceled":
+        if not is_mapping(payment) or payment.get("status") == "canceled":
             continue
         inner = payment.get("payment") or {}
         if ref(inner.get("charge")):
@@ -155,7 +169,7 @@ def credit_note_refunds(note: Mapping[str, Any]) -> list[str]:
     """Ids of the refunds a credit note carries (``refunds[].refund``; a plain id in old versions)."""
     found = []
     for entry in note.get("refunds") or []:
-        refund = entry.get("refund") if isinstance(entry, Mapping) and "refund" in entry else entry
+        refund = entry.get("refund") if is_mapping(entry) and "refund" in entry else entry
         if ref(refund):
             found.append(ref(refund))
     return found
@@ -178,6 +192,6 @@ def discount_coupon(discount: Mapping[str, Any]) -> Any:
 def tax_rates(obj: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
     rates = []
     for rate in list_data(obj.get(key)):
-        if isinstance(rate, Mapping) and rate.get("percentage") is not None:
+        if is_mapping(rate) and rate.get("percentage") is not None:
             rates.append({"percentage": decimal_text(rate["percentage"]), "inclusive": bool(rate.get("inclusive"))})
     return rates

@@ -28,7 +28,7 @@ chooses one per subscription and day, so a period is never counted twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timezone
 from fractions import Fraction
 from typing import Any
@@ -145,6 +145,11 @@ def _built_or_quarantined(store: Store, customer_id: str, window, neutral, plans
     return builder, rows
 
 
+def _json_list(text: str | None) -> list[Any]:
+    """A list column's value (``json.loads(text or "[]")``), without the parser for the common empty list."""
+    return [] if not text or text == "[]" else json.loads(text)
+
+
 class _CustomerSegments(LiveSubscriptionPieces):
     def __init__(self, store: Store, customer_id: str, window: tuple[int, int] | None,
                  neutral: Mapping[str, list[dict[str, Any]]], plans: Mapping[str, dict[str, Any]]):
@@ -166,6 +171,14 @@ class _CustomerSegments(LiveSubscriptionPieces):
         self.plans = plans
         self.out: list[dict[str, Any]] = []
         self.unplaced: list[dict[str, Any]] = []
+        # what every line of an invoice or a subscription asks again (the rows do not change meanwhile)
+        self._known: dict[tuple[str, Any], Any] = {}
+
+    def _once(self, key: tuple[str, Any], compute: Callable[[], Any]) -> Any:
+        """``compute()``'s value, computed the first time ``key`` is asked for (an exception is raised each time)."""
+        if key not in self._known:
+            self._known[key] = compute()
+        return self._known[key]
 
     def unplace(self, object_type: str, object_id: str, reason: str, amount: int | None, currency: str | None) -> None:
         """Something with a recurring price the rules cannot place: counted with its amount, never dropped."""
@@ -187,6 +200,11 @@ class _CustomerSegments(LiveSubscriptionPieces):
 
     # ---- history: invoice lines ---------------------------------------
     def invoice_tags(self, invoice: Mapping[str, Any]) -> list[str]:
+        """The invoice's tags, once per invoice (each of its lines and each live item asks): not to be changed."""
+        return self._once(("invoice_tags", invoice["id"]), lambda: self._invoice_tags(invoice))
+
+    @staticmethod
+    def _invoice_tags(invoice: Mapping[str, Any]) -> list[str]:
         tags = [f"invoice:{invoice['status']}"]
         paid = invoice.get("amount_paid_minor") or 0
         refunded = invoice.get("amount_refunded_minor") or 0
@@ -216,7 +234,8 @@ class _CustomerSegments(LiveSubscriptionPieces):
         tags = ["invoice_basis", *self.invoice_tags(invoice)]
         if subscription.get("canceled_at"):
             tags.append("cancel_requested")
-        trial_start, trial_end = _day(subscription.get("trial_start_at")), _day(subscription.get("trial_end_at"))
+        trial_start, trial_end = self._once(("trial", line["subscription_id"]), lambda: (
+            _day(subscription.get("trial_start_at")), _day(subscription.get("trial_end_at"))))
         if trial_start and trial_end and trial_start <= start < trial_end:
             tags.append("trialing")
         slot = line["subscription_item_id"] or f"{line['subscription_id']}|{line['plan_id']}"
@@ -225,7 +244,7 @@ class _CustomerSegments(LiveSubscriptionPieces):
             "price": line["plan_id"], "quantity": line["quantity"], "slot": slot, "kind": line["kind"],
             "amount_paid": invoice.get("amount_paid_minor"), "amount_refunded": invoice.get("amount_refunded_minor"),
             "amount_credited": invoice.get("amount_credited_minor"), "tax": line["tax_minor"],
-            "subscription_ended": self.stops(subscription),
+            "subscription_ended": self._once(("stops", line["subscription_id"]), lambda: self.stops(subscription)),
             "canceled_at": _day(subscription["canceled_at"]).isoformat() if subscription.get("canceled_at") else None,
             "period_start": start.isoformat(),
         }
@@ -245,7 +264,7 @@ class _CustomerSegments(LiveSubscriptionPieces):
                        tags=[*tags, "proration"], detail={**detail, "billed": line["amount_minor"]}, **common)
             return
         series = "usage" if line["kind"] == "usage" else "mrr"
-        discounts = json.loads(line["discount_amounts"] or "[]")
+        discounts = _json_list(line["discount_amounts"])
         list_excl, discount_excl = split_line(line["amount_minor"], line["discount_minor"], line["net_minor"])
         if "trialing" in tags and not line["amount_minor"] and gross_amount(plan, line["quantity"]):
             # a trial bills $0 for its price: the trialing span is the price's (counted only with trials_count),
@@ -299,10 +318,10 @@ class _CustomerSegments(LiveSubscriptionPieces):
             return None
         if item is None and line is not None:
             item = next((i for i in self.items if i["id"] == line["subscription_item_id"]), None)
-        rates = json.loads((item or {}).get("tax_rates") or "[]")
+        rates = _json_list((item or {}).get("tax_rates"))
         subscription_id = (item or line or {}).get("subscription_id")
         if not rates and subscription_id:
-            rates = json.loads((self.subscriptions.get(subscription_id) or {}).get("tax_rates") or "[]")
+            rates = _json_list((self.subscriptions.get(subscription_id) or {}).get("tax_rates"))
         share = inclusive_tax_share(rates)
         if share is not None:
             return share

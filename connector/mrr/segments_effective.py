@@ -20,10 +20,12 @@ visible to reports and explain.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from ..store import jsontext
@@ -44,12 +46,18 @@ _DROPPING_TAGS = {
 }
 
 
+@lru_cache(maxsize=4096)
+def _tag_set(text: str) -> frozenset[str]:
+    """A stored tags text as a set: a few dozen texts serve every segment of an account."""
+    return frozenset(jsontext.loads(text))
+
+
 def _parse(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         **row,
         "start": date.fromisoformat(row["start_date"]),
         "end": date.fromisoformat(row["end_date"]) if row["end_date"] else None,
-        "tags": set(jsontext.loads(row["tags"])),
+        "tags": _tag_set(row["tags"]),
         "detail": jsontext.loads(row["detail"]),
     }
 
@@ -63,11 +71,10 @@ def _before(a: date | None, b: date | None) -> date | None:
     return min(a, b)
 
 
-def _keeps(piece: Mapping[str, Any], policy: Policy) -> bool:
-    tags = piece["tags"]
-    if any(rule(policy) for tag, rule in _DROPPING_TAGS.items() if tag in tags):
-        return False
-    return not any(f"invoice:{status}" in tags for status in policy.excluded_invoice_statuses)
+def _dropped_by(policy: Policy) -> frozenset[str]:
+    """The tags whose pieces ``policy`` leaves out: those its rules drop, and its excluded invoice statuses."""
+    return frozenset({tag for tag, rule in _DROPPING_TAGS.items() if rule(policy)}
+                     | {f"invoice:{status}" for status in policy.excluded_invoice_statuses})
 
 
 def _policy_end(piece: Mapping[str, Any], policy: Policy) -> date | None:
@@ -91,11 +98,14 @@ def _superseded_lines(invoiced: list[dict[str, Any]]) -> None:
     for pieces in by_slot.values():
         billed = [p for p in pieces if "proration" not in p["tags"]]
         credits = {p["start"] for p in pieces if "proration" in p["tags"] and p["amount_minor"] < 0}
+        starts = sorted({p["start"] for p in billed})
         for piece in billed:
-            later = [p["start"] for p in billed if piece["start"] < p["start"] and (piece["end"] is None
-                                                                                   or p["start"] < piece["end"])]
-            if later and min(later) not in credits:
-                piece["end"] = min(later)
+            # the earliest later start, if within the piece (a slot can hold years of monthly lines)
+            at = bisect_right(starts, piece["start"])
+            if at < len(starts):
+                later = starts[at]
+                if (piece["end"] is None or later < piece["end"]) and later not in credits:
+                    piece["end"] = later
 
 
 def _resolve_bases(bases: list[dict[str, Any]], policy: Policy) -> None:
@@ -145,8 +155,9 @@ def apply_policy(rows: list[dict[str, Any]], policy: Policy) -> list[Segment]:
     bases = [p for p in pieces if p["source_type"] != "discount"]
     _resolve_bases(bases, policy)   # before the policy drops any: a dropped trial still holds its span
     spans: dict[str, dict[str, Any]] = {}
+    dropped = _dropped_by(policy)
     for piece in bases:
-        if _keeps(piece, policy):
+        if piece["tags"].isdisjoint(dropped):
             piece["end"] = _policy_end(piece, policy)
             if piece["end"] is None or piece["end"] > piece["start"]:
                 spans[piece["segment_id"]] = piece
