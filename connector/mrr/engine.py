@@ -22,7 +22,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from ..errors import ConfigError
-from ..store.bulk import indexes_deferred, is_empty
+from ..store.bulk import indexes_deferred, is_empty, rollback_journal
 from .collector import fewer_collections
 from .fact_writes import REBUILD_CACHE_KIB, chunks, page_cache, select_in, write_customers
 from .facts import (
@@ -164,9 +164,12 @@ def update(
         or stored_as_of is None
         or stored_as_of > horizon.isoformat()
     )
-    with fewer_collections(), target.db.atomic():
+    # A first build (no live fact row) is a bulk load: indexes built after it, plain inserts, and the
+    # pages written once with a rollback journal instead of twice through the WAL.
+    first_build = full and all(is_empty(target.db, table) for table in CUSTOMER_TABLES)
+    with rollback_journal(target.db, first_build), fewer_collections(), target.db.atomic():
         if full:
-            stats = _recompute_all(store, target, policy, rules, horizon, source)
+            stats = _recompute_all(store, target, policy, rules, horizon, source, first_build)
         else:
             ids = set(customer_ids or ())
             if stored_as_of < horizon.isoformat():
@@ -338,9 +341,8 @@ def _all_customer_ids(store, target) -> list[str]:
     return sorted(ids)
 
 
-def _recompute_all(store, target, policy, rules, horizon, source) -> UpdateStats:
+def _recompute_all(store, target, policy, rules, horizon, source, fresh: bool) -> UpdateStats:
     customer_ids = _all_customer_ids(store, target)
-    fresh = all(is_empty(target.db, table) for table in CUSTOMER_TABLES)
     totals: dict[tuple[str, str], dict[str, int]] = {}
     written = 0
     with page_cache(target.db, REBUILD_CACHE_KIB), indexes_deferred(target.db, CUSTOMER_TABLES, fresh):
