@@ -99,6 +99,13 @@ class UpdateStats:
     horizon_month: str
 
 
+def facts_empty(target) -> bool:
+    """No live row in the customer fact tables: computing the facts now is a first build, a bulk load
+    (plain inserts, indexes after, a rollback journal when no transaction is open yet)."""
+    ensure_tables(target)
+    return all(is_empty(target.db, table) for table in CUSTOMER_TABLES)
+
+
 def today_utc() -> date:
     return datetime.now(timezone.utc).date()
 
@@ -166,7 +173,7 @@ def update(
     )
     # A first build (no live fact row) is a bulk load: indexes built after it, plain inserts, and the
     # pages written once with a rollback journal instead of twice through the WAL.
-    first_build = full and all(is_empty(target.db, table) for table in CUSTOMER_TABLES)
+    first_build = full and facts_empty(target)
     with rollback_journal(target.db, first_build), fewer_collections(), target.db.atomic():
         if full:
             stats = _recompute_all(store, target, policy, rules, horizon, source, first_build)

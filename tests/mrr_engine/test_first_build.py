@@ -14,12 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from connector import refresh
 from connector.errors import StoreError
 from connector.mrr import engine, fact_writes
+from connector.mrr.policy import load_policy
 from connector.mrr.facts import CUSTOMER_FACTS, CUSTOMER_TABLES, METRICS_TABLE, ROW_COLUMNS, STAMP_COLUMNS, PolicyStamp
 from connector.store import open_store
-from connector.store.bulk import insert_sql, sql_literal
+from connector.store.bulk import insert_rows, insert_sql, rows_per_insert, sql_literal
 
+from tests.support.demo import copy_store
 from tests.support.segments import FakePolicy, stored_segments, write
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,10 +83,21 @@ def test_constants_become_sql_literals_and_nothing_else_does():
         'INSERT INTO "t" ("a", "b", "p", "_seq") VALUES (?, ?, \'x\'\'y\', 3)')
 
 
+def test_rows_go_in_order_several_per_statement_within_sqlites_variable_limit():
+    assert rows_per_insert(("a", "b", "c")) == 64 and rows_per_insert(tuple("x" * 100 for _ in range(400))) == 2
+    assert rows_per_insert(tuple(str(n) for n in range(2000))) == 1
+    assert insert_sql("t", ("a",), {"k": 1}, rows=3) == 'INSERT INTO "t" ("a", "k") VALUES (?, 1), (?, 1), (?, 1)'
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (n INTEGER, label TEXT, k TEXT)")
+    rows = [(n, f"row {n}") for n in range(64 * 2 + 5)]
+    insert_rows(conn, "t", ("n", "label"), rows, {"k": "it's"})
+    assert conn.execute("SELECT n, label, k FROM t ORDER BY rowid").fetchall() == [(*row, "it's") for row in rows]
+
+
 @pytest.mark.parametrize("name", ["default", "o'brien \"quoted\" ; DROP TABLE x; --", "café ✓"])
 def test_plain_inserts_leave_the_rows_the_change_only_upsert_leaves(name):
     policy = FakePolicy(name=name)
-    source = _with_segments(None)
+    source = _with_segments(None, {**PERIODS, **MANY})   # hundreds of rows a table: whole and partial INSERTs
     ledgers = engine.compute_ledgers(stored_segments(source, policy, None), engine.Rules.of(policy), AS_OF)
     stamp = PolicyStamp(name, "fp'1")
     written = {}
@@ -91,12 +105,13 @@ def test_plain_inserts_leave_the_rows_the_change_only_upsert_leaves(name):
         target = open_store(None)
         engine.ensure_tables(target)
         with target.db.atomic():
-            count = fact_writes.write_customers(target, sorted(PERIODS), ledgers, stamp, fresh=fresh)
+            count = fact_writes.write_customers(target, sorted({**PERIODS, **MANY}), ledgers, stamp, fresh=fresh)
         written[fresh] = (count, _rows(target))
         target.close()
     assert written[True] == written[False]
     count, rows = written[True]
-    assert count == sum(len(rows[table]) for table in CUSTOMER_TABLES) > 0
+    assert count == sum(len(rows[table]) for table in CUSTOMER_TABLES)
+    assert all(len(rows[table]) > rows_per_insert(ROW_COLUMNS[table]) for table in CUSTOMER_TABLES)
     policy_at = {table.name: table.column_names.index("policy") for table in CUSTOMER_FACTS}
     assert {row[policy_at[table]:policy_at[table] + 2] for table in CUSTOMER_TABLES for row in rows[table]} == {
         (name, "fp'1")}
@@ -134,6 +149,23 @@ def test_with_another_connection_on_the_file_the_first_build_stays_in_wal_and_gi
     reader.close()
     shared.close()
     alone.close()
+
+
+def test_the_refresh_after_a_first_sync_takes_the_bulk_path(demo_store, tmp_path, monkeypatch):
+    path = copy_store(demo_store, tmp_path)
+    conn = sqlite3.connect(path)
+    with conn:   # the facts as before their first computation; raw, neutral rows and segments kept
+        for table in (*CUSTOMER_TABLES, METRICS_TABLE):
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute("DELETE FROM _meta WHERE key LIKE 'mrr_%'")
+    conn.close()
+    modes = _record_journal_modes(monkeypatch)
+    store = open_store(str(path))
+    result = refresh.refresh(store, load_policy("default"), as_of=AS_OF)
+    assert result["full"] and result["customers"] > 1
+    assert set(modes) == {"delete"}
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
 
 
 _KILLED_MID_LOAD = textwrap.dedent("""
