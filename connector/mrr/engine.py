@@ -22,7 +22,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from ..errors import ConfigError
-from ..store.bulk import indexes_deferred, is_empty, rollback_journal
+from ..store.bulk import has_no_rows, indexes_deferred, rollback_journal
 from .collector import fewer_collections
 from .fact_writes import REBUILD_CACHE_KIB, chunks, page_cache, select_in, write_customers
 from .facts import (
@@ -100,10 +100,11 @@ class UpdateStats:
 
 
 def facts_empty(target) -> bool:
-    """No live row in the customer fact tables: computing the facts now is a first build, a bulk load
-    (plain inserts, indexes after, a rollback journal when no transaction is open yet)."""
+    """No row in the customer fact tables, not even a soft-deleted one: computing the facts now is a
+    first build, a bulk load (plain inserts, indexes after, a rollback journal when no transaction is
+    open yet). Tables holding only soft-deleted rows take the change-only path: it revives their rows."""
     ensure_tables(target)
-    return all(is_empty(target.db, table) for table in CUSTOMER_TABLES)
+    return all(has_no_rows(target.db, table) for table in CUSTOMER_TABLES)
 
 
 def today_utc() -> date:

@@ -26,6 +26,11 @@ def is_empty(db, table: str) -> bool:
     return db.execute(f'SELECT 1 FROM "{table}" WHERE _deleted = 0 LIMIT 1').fetchone() is None
 
 
+def has_no_rows(db, table: str) -> bool:
+    """No row at all, not even a soft-deleted one (whose key a plain INSERT would collide with)."""
+    return db.execute(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone() is None
+
+
 @contextmanager
 def indexes_deferred(db, tables: Iterable[str], defer: bool = True) -> Iterator[None]:
     """Drop the secondary indexes of ``tables`` (as declared: their SQL is read back from the

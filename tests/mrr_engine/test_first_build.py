@@ -117,6 +117,35 @@ def test_plain_inserts_leave_the_rows_the_change_only_upsert_leaves(name):
         (name, "fp'1")}
 
 
+def _live(store) -> dict[str, list[tuple]]:
+    """The live rows of the fact tables, without their clock and sequence columns."""
+    result = {}
+    for table in (*CUSTOMER_TABLES, METRICS_TABLE):
+        cursor = store.db.execute(f"SELECT * FROM {table} WHERE _deleted = 0 ORDER BY id")
+        names = [d[0] for d in cursor.description]
+        result[table] = [tuple(v for k, v in zip(names, row) if k not in ("_synced_at", "_seq")) for row in cursor]
+    return result
+
+
+def test_facts_all_soft_deleted_are_no_first_build_and_a_recompute_revives_them(tmp_path):
+    store = _with_segments(tmp_path / "store.db")
+    engine.rebuild(store, FakePolicy(), as_of=AS_OF, segment_source=stored_segments)
+    for customer_id in PERIODS:   # every customer gone: every fact row soft-deleted, none removed
+        write(store, customer_id, [])
+    engine.update(store, FakePolicy(), set(PERIODS), as_of=AS_OF, segment_source=stored_segments)
+    assert all(rows == [] for rows in _live(store).values())
+    assert not engine.facts_empty(store)   # their keys are still there: plain inserts would collide
+    for customer_id, periods in PERIODS.items():
+        write(store, customer_id, periods)
+    policy = FakePolicy(reactivation_min_gap_days=20)   # another policy: a full recompute
+    assert engine.rebuild(store, policy, as_of=AS_OF, segment_source=stored_segments).full
+    clean = _with_segments(None)
+    engine.rebuild(clean, policy, as_of=AS_OF, segment_source=stored_segments)
+    assert _live(store) == _live(clean) and _live(store)["mrr_customer_months"]
+    store.close()
+    clean.close()
+
+
 def test_a_first_build_into_a_file_takes_a_rollback_journal_then_returns_to_wal(tmp_path, monkeypatch):
     modes = _record_journal_modes(monkeypatch)
     store = _with_segments(tmp_path / "store.db")
