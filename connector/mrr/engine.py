@@ -22,7 +22,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from ..errors import ConfigError
-from ..store.bulk import indexes_deferred, is_empty
+from ..store.bulk import has_no_rows, indexes_deferred, rollback_journal
 from .collector import fewer_collections
 from .fact_writes import REBUILD_CACHE_KIB, chunks, page_cache, select_in, write_customers
 from .facts import (
@@ -99,6 +99,14 @@ class UpdateStats:
     horizon_month: str
 
 
+def facts_empty(target) -> bool:
+    """No row in the customer fact tables, not even a soft-deleted one: computing the facts now is a
+    first build, a bulk load (plain inserts, indexes after, a rollback journal when no transaction is
+    open yet). Tables holding only soft-deleted rows take the change-only path: it revives their rows."""
+    ensure_tables(target)
+    return all(has_no_rows(target.db, table) for table in CUSTOMER_TABLES)
+
+
 def today_utc() -> date:
     return datetime.now(timezone.utc).date()
 
@@ -164,9 +172,12 @@ def update(
         or stored_as_of is None
         or stored_as_of > horizon.isoformat()
     )
-    with fewer_collections(), target.db.atomic():
+    # A first build (no live fact row) is a bulk load: indexes built after it, plain inserts, and the
+    # pages written once with a rollback journal instead of twice through the WAL.
+    first_build = full and facts_empty(target)
+    with rollback_journal(target.db, first_build), fewer_collections(), target.db.atomic():
         if full:
-            stats = _recompute_all(store, target, policy, rules, horizon, source)
+            stats = _recompute_all(store, target, policy, rules, horizon, source, first_build)
         else:
             ids = set(customer_ids or ())
             if stored_as_of < horizon.isoformat():
@@ -338,9 +349,8 @@ def _all_customer_ids(store, target) -> list[str]:
     return sorted(ids)
 
 
-def _recompute_all(store, target, policy, rules, horizon, source) -> UpdateStats:
+def _recompute_all(store, target, policy, rules, horizon, source, fresh: bool) -> UpdateStats:
     customer_ids = _all_customer_ids(store, target)
-    fresh = all(is_empty(target.db, table) for table in CUSTOMER_TABLES)
     totals: dict[tuple[str, str], dict[str, int]] = {}
     written = 0
     with page_cache(target.db, REBUILD_CACHE_KIB), indexes_deferred(target.db, CUSTOMER_TABLES, fresh):

@@ -3,7 +3,9 @@ rewrites per customer, and what makes a full recompute into SQLite fast.
 
 A full recompute of 100,000 customers writes millions of rows; measured, the
 costs were the rows themselves (built inline in facts.ledger_rows), the
-secondary indexes maintained row by row, and SQLite's 2 MB default page cache.
+secondary indexes maintained row by row, and SQLite's 2 MB default page cache;
+then, in a first build, the policy stamp bound on every row, one statement run
+per row and every page written twice through the WAL (see store/bulk.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .facts import CUSTOMER_FACTS, PRIMARY_KEY, DayText, PolicyStamp, ledger_rows
+from .facts import CUSTOMER_FACTS, PRIMARY_KEY, ROW_COLUMNS, STAMP_COLUMNS, DayText, PolicyStamp, ledger_rows
 
 SQL_VARIABLES = 900               # ids per IN (...) list, well under SQLite's limit
 # The page cache during a full recompute (SQLite's default is 2 MB). Into empty tables the
@@ -38,20 +40,24 @@ def write_customers(target, customer_ids: Sequence[str], ledgers: Sequence[Any],
                      *, fresh: bool = False) -> int:
     """Make the customer tables hold exactly ``ledgers`` for ``customer_ids``.
 
-    ``fresh``: the tables held no live rows when the recompute began, so there
-    is nothing stale to look for (a first rebuild skips one query per table and chunk).
+    ``fresh``: the tables held no live rows when the recompute began, so every row is new and
+    nothing is stale: plain inserts (the policy stamp written once per statement, not bound per
+    row) and no query for what to delete.
     """
     new_rows: dict[str, list[tuple]] = {table.name: [] for table in CUSTOMER_FACTS}
     day_text = DayText()
     for ledger in ledgers:
-        ledger_rows(ledger.customer_id, ledger.currency, ledger.runs, ledger.days, ledger.months, stamp, day_text,
-                    new_rows)
+        ledger_rows(ledger.customer_id, ledger.currency, ledger.runs, ledger.days, ledger.months, day_text, new_rows)
+    stamp_values = (stamp.name, stamp.fingerprint)
     written = 0
     for table in CUSTOMER_FACTS:
         rows = new_rows[table.name]
-        written += target.upsert_values(table.name, PRIMARY_KEY, table.column_names, rows)
         if fresh:
+            written += target.insert_values(table.name, ROW_COLUMNS[table.name], rows,
+                                            dict(zip(STAMP_COLUMNS, stamp_values)))
             continue
+        written += target.upsert_values(table.name, PRIMARY_KEY, table.column_names,
+                                        [row + stamp_values for row in rows])
         keep = {row[0] for row in rows}   # the id comes first
         existing = select_in(
             target.db, f"SELECT id FROM {table.name} WHERE _deleted = 0 AND customer_id IN ({{ids}})", customer_ids

@@ -53,6 +53,10 @@ METRICS = Table(METRICS_TABLE, (
     *((name, "INTEGER" if name.endswith("_minor") else "TEXT", "derived from the counters") for name in DERIVED),
     *_POLICY))
 CUSTOMER_FACTS = (RUNS, MOVEMENTS, MONTHS)
+# The columns every row of one computation shares (the policy stamp, declared last in each table);
+# a ledger_rows tuple holds the others (ROW_COLUMNS), in their declared order.
+STAMP_COLUMNS = tuple(column for column, _, _ in _POLICY)
+ROW_COLUMNS = {table.name: table.column_names[:-len(STAMP_COLUMNS)] for table in CUSTOMER_FACTS}
 
 
 @dataclass(frozen=True)
@@ -97,24 +101,21 @@ class DayText(dict):
 
 
 def ledger_rows(customer_id: str, currency: str, runs: Iterable[Run], days: Iterable[DayMovement],
-                months: Iterable[MonthFigure], stamp: PolicyStamp, day_text: DayText,
-                out: Mapping[str, list[tuple]]) -> None:
-    """The runs, movements and months rows of one ledger as value tuples in their table's column
-    order, appended to ``out[table]``: built inline (no helper call, no dict per row) because a
-    full rebuild makes millions."""
+                months: Iterable[MonthFigure], day_text: DayText, out: Mapping[str, list[tuple]]) -> None:
+    """The runs, movements and months rows of one ledger as value tuples in their table's
+    ``ROW_COLUMNS`` order (the policy stamp, the same for every row, is left to the writer),
+    appended to ``out[table]``: built inline (no helper call, no dict per row) because a full
+    rebuild makes millions."""
     prefix = f"{customer_id}|{currency}|"
-    name, fingerprint = stamp.name, stamp.fingerprint
     out[RUNS_TABLE].extend(
-        (prefix + day_text[start], customer_id, currency, day_text[start], None if end is None else day_text[end], mrr,
-         name, fingerprint)
+        (prefix + day_text[start], customer_id, currency, day_text[start], None if end is None else day_text[end], mrr)
         for start, end, mrr in runs)
     out[MOVEMENTS_TABLE].extend(
         (prefix + day_text[day], customer_id, currency, day_text[day], kind, amount, before, after, cause,
-         source_ids_json(source_ids), name, fingerprint)
+         source_ids_json(source_ids))
         for day, kind, amount, before, after, cause, source_ids in days)
     out[MONTHS_TABLE].extend(
-        (prefix + month, customer_id, currency, month, mrr, start_mrr, movement, movement_minor, cause, name,
-         fingerprint)
+        (prefix + month, customer_id, currency, month, mrr, start_mrr, movement, movement_minor, cause)
         for month, mrr, start_mrr, movement, movement_minor, cause, _ in months)
 
 

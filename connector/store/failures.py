@@ -17,6 +17,8 @@ from ..errors import ConnectorError, StoreError, StoreLocked
 # Primary result codes (the low byte of an extended code), from sqlite3.h.
 SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CORRUPT = 5, 6, 8, 10, 11
 SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB = 13, 14, 26
+# Extended: a read-only connection met the rollback journal of a write that was cut short.
+SQLITE_READONLY_ROLLBACK = SQLITE_READONLY | (3 << 8)
 
 
 def store_failure(exc: sqlite3.Error, path: str | None) -> ConnectorError | None:
@@ -30,6 +32,11 @@ def store_failure(exc: sqlite3.Error, path: str | None) -> ConnectorError | None
         return StoreError(
             f"the disk is full: {where} could not be written (nothing after its last committed change "
             "was written); free some space and run again"
+        )
+    if code == SQLITE_READONLY_ROLLBACK:
+        return StoreError(
+            f"a write to {where} was cut short (its rollback journal is still there), and a read cannot undo "
+            "it: run a writing command such as `billing-connector sync` once; nothing committed was lost"
         )
     if primary == SQLITE_READONLY:
         return StoreError(

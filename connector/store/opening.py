@@ -21,7 +21,7 @@ import sqlite_utils
 from ..errors import StoreError
 from . import lock as storelock
 from .core import Store
-from .failures import store_failure
+from .failures import SQLITE_READONLY_ROLLBACK, store_failure
 from .migrations import bootstrap, recorded_provider, refuse_newer_version, use_provider
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -153,6 +153,10 @@ def _check_before_lock(path: Path, create: bool) -> None:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
+        if exc.sqlite_errorcode == SQLITE_READONLY_ROLLBACK:
+            # a write cut short in rollback-journal mode (store.bulk.rollback_journal): only a writable
+            # connection can undo it; the writable open does, and bootstrap checks the version under the lock
+            return
         raise _corrupted(path, exc) from None
     refuse_newer_version(path, row[0] if row else None)
 

@@ -3,7 +3,8 @@
 Every data row reaches the store through :meth:`Writes.upsert_rows` (an
 identical row writes nothing and takes no sequence number) or
 :meth:`Writes.replace_scope` (a whole scope rewritten as a unit: its rows not
-given are soft-deleted), both inside the caller's transaction.
+given are soft-deleted), both inside the caller's transaction; a bulk load into a
+table with no live row may take :meth:`Writes.insert_values` (plain inserts).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
+from .bulk import insert_rows
 from .sql import META_COLUMNS, now_iso, quote
 
 # Values per IN (...) list, well under SQLite's limit on bound parameters.
@@ -86,6 +88,25 @@ class Writes:
             return 0
         return self._upsert(table, primary_key, tuple(columns), lambda synced_at, seq: (
             row + (synced_at, 0, seq) for row in rows))
+
+    def insert_values(self, table: str, columns: Sequence[str], rows: Sequence[tuple],
+                      constants: Mapping[str, Any]) -> int:
+        """Plain INSERT of rows new to ``table``, for a bulk load into a table with no live row
+        (nothing to compare or replace; a key already there raises ``sqlite3.IntegrityError``).
+
+        Each row holds the values of ``columns``; ``constants`` (the same for every row: an MRR
+        rebuild's policy stamp) and the meta columns are written into the statement once instead of
+        bound per row (measured: a fifth of the insert cost of a full MRR rebuild), and each statement
+        takes many rows (a third less again). Returns the rows written.
+        """
+        if not rows:
+            return 0
+        seq = self._claim_seq()
+        meta = {"_synced_at": now_iso(), "_deleted": 0, "_seq": seq}
+        insert_rows(self.db.conn, table, columns, rows, {**constants, **meta})
+        self._commit_seq(seq)
+        self._tally(table, created=len(rows))
+        return len(rows)
 
     def _upsert(self, table: str, primary_key: Sequence[str], columns: tuple[str, ...], parameters) -> int:
         """Run the change-only upsert with ``parameters(synced_at, seq)``: each row's values, then its meta columns."""
