@@ -52,7 +52,7 @@ OBJECT_TABLES = ("customers", "products", "prices", "plans", "coupons", "promoti
 def run_sync(url: str, db: str, rate: float, per_endpoint: float, skip_mrr: bool) -> dict:
     """One sync process: wall, CPU (rusage), peak RSS and the summary's phase seconds."""
     env = {**os.environ, "STRIPE_API_KEY": KEY, "STRIPE_API_BASE": url,
-           "BILLING_CONNECTOR_MAX_REQUESTS_PER_SECOND_PER_ENDPOINT": str(per_endpoint or rate)}
+           "BILLING_CONNECTOR_MAX_REQUESTS_PER_SECOND_PER_ENDPOINT": str(per_endpoint)}
     cmd = [str(BIN / "billing-connector"), "sync", "--db", db, "--json", "--log-level", "error",
            "--max-requests-per-second", str(rate), *(["--skip-mrr"] if skip_mrr else [])]
     started = time.monotonic()
@@ -77,7 +77,6 @@ def count_objects(db: str) -> int:
 
 
 def measure(customers: int, latency_ms: int, rate_limit: float, per_endpoint: float, seed: int) -> dict:
-    per_endpoint = per_endpoint or rate_limit
     proc, url = start_server(argparse.Namespace(customers=customers, seed=seed, latency_ms=latency_ms,
                                                 rate_limit=rate_limit, per_endpoint_limit=per_endpoint))
     try:

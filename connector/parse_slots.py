@@ -4,13 +4,14 @@ A page of 100 Stripe invoices parses into about 100,000 small Python objects
 (several MB), held by its worker from the parse until the page is turned into
 store rows. Fifty requests are in flight at 100 requests/s and 250 ms latency;
 when the CPU is busy (a loaded machine, or the writer catching up), responses
-arrive faster than the one thread holding the GIL turns them into rows, and
-dozens of workers each held a parsed page at the same moment. Python's
-small-object allocator keeps the memory such a peak took: an arena goes back
-to the system only when every object in it is freed, and the long-lived
-objects allocated meanwhile pin them. A 20,000-customer sync on a loaded
-machine reached 766 MB resident for 34 MB of live objects (535 arenas, 491 MB
-of them in unused pools).
+can arrive faster than the one thread holding the GIL turns them into rows,
+and each worker past its parse holds a page. Python's small-object allocator
+keeps the memory such a peak took: an arena goes back to the system only when
+every object in it is freed, and the long-lived objects allocated meanwhile
+pin them. A 20,000-customer sync kept 766 MB resident for 34 MB of live
+objects (535 arenas, 491 MB of them in unused pools) after one such peak: that
+one came from the events history holding whole windows of events (fixed in
+``sync/events.py``); this bound keeps parsed pages from making another.
 
 Parsing and preparing rows hold the GIL, so running more of them at once gains
 nothing: a job takes a slot before it parses a response body (``parsing``) and
@@ -60,6 +61,6 @@ def requesting() -> None:
 
 
 def slots_for(workers: int) -> int:
-    """Jobs holding freshly parsed data at once: a few beyond the one the GIL runs, so a job that
-    waits for the writer's lock or a page's child reads does not stall the others."""
+    """Jobs holding freshly parsed data at once: a few beyond the one the GIL runs, so the next
+    response is parsed while others are still being turned into rows."""
     return max(2, min(workers, 4 + workers // 8))

@@ -180,7 +180,6 @@ class Writes:
             ]
         return changed + self._soft_delete(table, primary_key, stale)
 
-
     def replace_customers(
         self,
         table: str,
@@ -208,6 +207,7 @@ class Writes:
         changed = f"SELECT DISTINCT customer_id FROM {quote(table)} WHERE _seq > ? AND provider = ?"
         return {customer for condition, values in _spread_chunks([("customer_id", customers)])
                 for (customer,) in self.db.execute(changed + condition, [before, provider, *values])}
+
 
 def _spread_chunks(spread: list[tuple[str, list[Any]]]) -> Iterable[tuple[str, list[Any]]]:
     """The extra condition (and its values) per chunk of the listed scope column; one empty one without it."""

@@ -33,6 +33,22 @@ def provider() -> StripeProvider:
     return StripeProvider(CANARY_KEY, api_base=BASE, limiter=RateLimiter(1000), retry_policy=FAST_RETRIES)
 
 
+def bound_store(p: StripeProvider):
+    """A new in-memory store bound to ``p``'s account."""
+    store = open_store(None)
+    store.bind_account(p.identify())
+    return store
+
+
+def assert_read_whole(store, fake: FakeStripe) -> None:
+    """Every invoice's lines stored, the read finished, and no list left to read."""
+    assert lines_by_invoice(store) == {
+        inv["id"]: [line["id"] for line in inv["_all_lines"]] for inv in fake.objects["invoices"].values()}
+    state = store.get_state("invoices")
+    assert state["phase"] == "incremental" and "pending_children" not in state
+    assert store.pending_children("invoices") == []
+
+
 def lines_by_invoice(store) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for invoice_id, line_id in store.db.execute(
@@ -66,17 +82,12 @@ def test_invoice_pages_are_read_on_while_their_line_reads_wait(rsps):
         return read_children(stream, child_table, parent_id)
 
     p.list_page, p.read_children = counting_list_page, held_read_children
-    store = open_store(None)
-    store.bind_account(p.identify())
+    store = bound_store(p)
     report = run_sync(store, p, streams=["invoices"], workers=6, clock=lambda: NOW)
     assert report.failures == {}
     assert waited_for_pages and all(waited_for_pages)
     # every invoice's 14 lines, though each was read apart from its page
-    assert lines_by_invoice(store) == {
-        inv["id"]: [line["id"] for line in inv["_all_lines"]] for inv in fake.objects["invoices"].values()}
-    state = store.get_state("invoices")
-    assert state["phase"] == "incremental" and "pending_children" not in state
-    assert store.pending_children("invoices") == []
+    assert_read_whole(store, fake)
 
 
 def test_the_state_stays_small_however_many_lists_wait(rsps):
@@ -94,8 +105,7 @@ def test_the_state_stays_small_however_many_lists_wait(rsps):
         return read_children(stream, child_table, parent_id)
 
     p.read_children = after_every_page
-    store = open_store(None)
-    store.bind_account(p.identify())
+    store = bound_store(p)
     set_state = store.set_state
     written = []
 
@@ -122,9 +132,8 @@ def test_a_read_begun_by_an_older_version_reads_the_lists_its_state_holds(rsps):
     ``_pending_children``): the next run reads them, and the state no longer carries them."""
     fake = account(invoices=12)
     fake.install(rsps)
-    store = open_store(None)
     p = provider()
-    store.bind_account(p.identify())
+    store = bound_store(p)
     assert run_sync(store, p, streams=["invoices"], workers=4, clock=lambda: NOW).failures == {}
     store.db.execute("DELETE FROM invoice_line_items WHERE invoice IN ('in_00003', 'in_00008')")
     with store.db.atomic():
@@ -132,19 +141,14 @@ def test_a_read_begun_by_an_older_version_reads_the_lists_its_state_holds(rsps):
                                      "pending_children": [["invoice_line_items", "in_00003"],
                                                           ["invoice_line_items", "in_00008"]]})
     assert run_sync(store, provider(), streams=["invoices"], workers=4, clock=lambda: NOW).failures == {}
-    assert lines_by_invoice(store) == {
-        inv["id"]: [line["id"] for line in inv["_all_lines"]] for inv in fake.objects["invoices"].values()}
-    state = store.get_state("invoices")
-    assert state["phase"] == "incremental" and "pending_children" not in state
-    assert store.pending_children("invoices") == []
+    assert_read_whole(store, fake)
 
 
 def test_a_new_read_does_not_inherit_the_lists_an_earlier_one_left(rsps):
     fake = account(invoices=5)
     fake.install(rsps)
-    store = open_store(None)
     p = provider()
-    store.bind_account(p.identify())
+    store = bound_store(p)
     with store.db.atomic():
         store.add_pending_children("invoices", [("invoice_line_items", "in_gone")])
     # a first read (no state): what a lost earlier read left is not read (in_gone would be a 404)
@@ -166,8 +170,7 @@ def test_line_reads_left_by_a_failed_run_are_read_by_the_next_one(rsps):
         return read_children(stream, child_table, parent_id)
 
     p.read_children = failing
-    store = open_store(None)
-    store.bind_account(p.identify())
+    store = bound_store(p)
     report = run_sync(store, p, streams=["invoices"], workers=4, clock=lambda: NOW)
     assert "invoices" in report.failures
     state = store.get_state("invoices")
