@@ -3,7 +3,8 @@
 Generates N customers × Y years of month-aligned subscription periods (100,000 ×
 5 ≈ 2 million by default, seeded), then times, in one run:
 
-1. engine, in memory: segments → per-customer runs, day and month movements, monthly metrics;
+1. engine, in memory: segments → per-customer runs, day and month movements, monthly metrics,
+   a batch of customers at a time as a rebuild computes them (without the writes);
 2. DuckDB SQL (the playbook's monthly per-customer approach) → customer-months and metrics,
    and checks both give the same customer-months (a checksum over every row);
 3. engine.rebuild into a SQLite store (everything written change-only);
@@ -28,8 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connector.mrr import engine  # noqa: E402
+from connector.mrr.collector import fewer_collections  # noqa: E402
 from connector.mrr.ledger import last_day_of_month  # noqa: E402
-from connector.mrr.metrics import aggregate  # noqa: E402
 from connector.mrr.model import Segment  # noqa: E402
 from connector.mrr.playbook_sql import playbook_customer_months, playbook_metrics  # noqa: E402
 from connector.store import open_store  # noqa: E402
@@ -89,16 +90,24 @@ def _checksum(rows) -> str:
     return digest.hexdigest()[:16]
 
 
-def engine_in_memory(segments: list[Segment], horizon: date):
+def engine_in_memory(by_customer: dict[str, list[Segment]], horizon: date):
+    """The engine as a rebuild runs it (``engine.ledgers_by_batch``: a batch of customers at a time,
+    each batch's counters added to the month totals) minus the writes. The customer-month rows
+    for the checksum are taken from each batch as it goes, inside the timing."""
+    def source(_store, _policy, customer_ids):
+        return [s for cid in customer_ids for s in by_customer[cid]]
+
     started, cpu = time.perf_counter(), time.process_time()
-    ledgers = engine.compute_ledgers(segments, engine.Rules.of(BenchPolicy()), horizon)
-    metrics = aggregate((ledger.currency, figure) for ledger in ledgers for figure in ledger.months)
+    rules = engine.Rules.of(BenchPolicy())
+    totals: dict = {}
+    rows = []
+    with fewer_collections():  # as connector.refresh runs the chain
+        for _chunk, ledgers in engine.ledgers_by_batch(None, None, rules, horizon, source, sorted(by_customer)):
+            engine.add_month_totals(totals, ((ledger.currency, f) for ledger in ledgers for f in ledger.months))
+            rows.extend((ledger.customer_id, f.month, f.mrr_minor, f.start_mrr_minor, f.movement, f.movement_minor)
+                        for ledger in ledgers for f in ledger.months)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    rows = sorted(
-        (ledger.customer_id, f.month, f.mrr_minor, f.start_mrr_minor, f.movement, f.movement_minor)
-        for ledger in ledgers for f in ledger.months
-    )
-    return seconds, cpu, rows, len(metrics)
+    return seconds, cpu, sorted(rows), len(totals)
 
 
 def duckdb_sql(segments: list[Segment], horizon: date, workdir: str):
@@ -170,7 +179,7 @@ def run(customers: int, years: int, seed: int = 7, changed_share: float = 0.01, 
     segments = [s for group in by_customer.values() for s in group]
     result = {"customers": customers, "years": years, "periods": len(segments)}
     with tempfile.TemporaryDirectory() as workdir:
-        engine_seconds, engine_cpu, engine_rows, engine_metric_rows = engine_in_memory(segments, horizon)
+        engine_seconds, engine_cpu, engine_rows, engine_metric_rows = engine_in_memory(by_customer, horizon)
         sql_seconds, sql_cpu, sql_rows, sql_metric_rows = duckdb_sql(segments, horizon, workdir)
         result.update(
             engine_seconds=engine_seconds, duckdb_seconds=sql_seconds, engine_cpu=engine_cpu, duckdb_cpu=sql_cpu,

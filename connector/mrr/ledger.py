@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+from operator import itemgetter
 from typing import NamedTuple
 
 from .model import Segment
+
+_DAY = itemgetter(0)  # an event's day (C, not a Python function per comparison key)
 
 # Sorts after every real day: the "end" of an open-ended segment.
 _OPEN_END = date.max
@@ -70,7 +73,7 @@ def change_points(segments: Sequence[Segment]) -> list[ChangePoint]:
         events.append((segment.start, segment.mrr_minor, segment, True))
         if end is not None:
             events.append((end, -segment.mrr_minor, segment, False))
-    events.sort(key=_event_day)
+    events.sort(key=_DAY)  # by day only; a day's events keep their order (the sort is stable)
     points: list[ChangePoint] = []
     level = 0
     index, count = 0, len(events)
@@ -88,10 +91,6 @@ def change_points(segments: Sequence[Segment]) -> list[ChangePoint]:
             points.append(new_record(ChangePoint, (day, level, level + change, tuple(started), tuple(ended))))
             level += change
     return points
-
-
-def _event_day(event: tuple[date, int, Segment, bool]) -> date:
-    return event[0]
 
 
 def runs_from_points(points: Sequence[ChangePoint]) -> list[Run]:

@@ -20,7 +20,7 @@ whose end first shows 0 — the month after the last month with MRR.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import NamedTuple
 
@@ -129,19 +129,17 @@ def classify_months(runs: Sequence[Run], day_movements: Sequence[DayMovement], h
             continue
         in_month = day_movements[first:cursor]
         kind = _month_kind(previous, value, in_month)
-        if len(in_month) == 1:  # the common case, without building sets
-            causes, sources = [in_month[0].cause] if in_month[0].cause else [], list(in_month[0].source_ids)
+        if len(in_month) == 1:  # the common case: its cause and sources as they are, without sets
+            cause, sources = in_month[0].cause, in_month[0].source_ids
         else:
-            causes = sorted({c for m in in_month for c in m.cause.split(",") if c})
-            sources = sorted({s for m in in_month for s in m.source_ids})
+            cause = ",".join(sorted({c for m in in_month for c in m.cause.split(",") if c}))
+            sources = tuple(sorted({s for m in in_month for s in m.source_ids}))
         short_gap_return = bool(figures) and figures[-1].movement == CONTRACTION and figures[-1].mrr_minor <= 0
         if kind == EXPANSION and previous <= 0 and not short_gap_return and life_start is not None:
             # MRR first shows at a month end after a short-gap return within the
             # stretch: the month books the stretch's start (new or reactivation)
-            kind, causes, sources = life_start.kind, [life_start.cause], sorted({*sources, *life_start.source_ids})
-        figures.append(
-            new_record(MonthFigure, (label, value, previous, kind, value - previous, ",".join(causes), tuple(sources)))
-        )
+            kind, cause, sources = life_start.kind, life_start.cause, tuple(sorted({*sources, *life_start.source_ids}))
+        figures.append(new_record(MonthFigure, (label, value, previous, kind, value - previous, cause, sources)))
         previous = value
     return figures
 
@@ -167,7 +165,11 @@ def cause_of(point: ChangePoint, kind: str) -> str:
         return "cancellation"
     if kind == REACTIVATION:
         return "reactivation"
-    given = {s.cause for s in point.started if s.cause in _KNOWN_CAUSES}
+    if len(point.started) == 1:  # the common case, without a set
+        only = point.started[0].cause
+        given: Collection[str] = (only,) if only in _KNOWN_CAUSES else ()
+    else:
+        given = {s.cause for s in point.started if s.cause in _KNOWN_CAUSES}
     if kind == NEW:
         return "trial_conversion" if "trial_conversion" in given else "new_subscription"
     if len(point.started) == 1 and len(point.ended) == 1 and not given:
@@ -247,9 +249,14 @@ def _price(segment) -> str | None:
 
 
 def _source_ids(point: ChangePoint) -> tuple[str, ...]:
-    if len(point.started) + len(point.ended) == 1:
-        only = (point.started or point.ended)[0].source_id
+    started, ended = point.started, point.ended
+    if len(started) + len(ended) == 1:
+        only = (started or ended)[0].source_id
         return (only,) if only else ()
+    if len(started) == 1 and len(ended) == 1:  # one piece for another, the commonest change
+        new, old = started[0].source_id, ended[0].source_id
+        if new and old:
+            return (new,) if new == old else (new, old) if new < old else (old, new)
     return tuple(sorted({s.source_id for s in (*point.started, *point.ended) if s.source_id}))
 
 

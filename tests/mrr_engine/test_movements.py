@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from connector.mrr.engine import Rules, compute_ledgers
 from connector.mrr.ledger import Run
 
@@ -162,3 +165,21 @@ def test_the_current_month_is_the_mrr_on_the_as_of_day():
     assert months(before)[-1] == ("2024-03", 2000, "", 0, "")
     [after] = compute_ledgers(segments, rules, date(2024, 3, 30))
     assert months(after)[-1] == ("2024-03", 0, "churn", -2000, "cancellation")
+
+
+@given(st.lists(st.tuples(st.sampled_from(["si_a", "si_b", "si_c", ""]), st.integers(0, 3), st.integers(1, 3)),
+                min_size=1, max_size=5))
+@settings(max_examples=200, deadline=None)
+def test_each_movement_names_the_sorted_distinct_sources_of_the_pieces_that_start_or_end_on_its_day(pieces):
+    """Day movements take a shortcut for one piece replacing another: same sources as the general rule."""
+    segments = []
+    for source, start_month, months_long in pieces:
+        start = date(2024, 1 + start_month, 1)
+        segments.append(seg("c", start.isoformat(), date(2024, 1 + start_month + months_long, 1).isoformat(),
+                            1000 + 100 * len(segments), source=source))
+    result = ledger(segments)
+    for movement in result.days:
+        touching = {s.source_id for s in segments if movement.day in (s.start, s.end) and s.source_id}
+        assert movement.source_ids == tuple(sorted(touching))
+    for figure in result.months:
+        assert figure.source_ids == tuple(sorted(figure.source_ids)) and len(set(figure.source_ids)) == len(figure.source_ids)
