@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import connector.refresh as engine
+from connector.errors import StoreError
 from connector.store import open_store
 from tests.support.keys import CANARY_KEY
 from tests.support.cli import FAST, run_cli
@@ -190,3 +191,44 @@ def test_a_read_only_store_is_reported_as_read_only_not_corrupted(tmp_path):
         f"error: {db} is read-only: this command writes to it; give it (and its folder, for the -wal and -shm "
         "files) write access, or run a read-only command such as `status`\n"
     )
+
+
+def _damage_the_last_pages(path: Path, share: float) -> None:
+    """Overwrite the last ``share`` of a store's pages with bytes no page starts with (the schema's intact)."""
+    with sqlite3.connect(path) as conn:
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(path.read_bytes())
+    pages = len(data) // page_size
+    first = pages - int(pages * share)
+    data[first * page_size:] = b"\xff" * (len(data) - first * page_size)
+    path.write_bytes(bytes(data))
+
+
+def test_a_read_meets_a_damaged_page_as_corrupted_and_a_write_refuses_the_file(tmp_path):
+    """A read-only command opens without reading the whole file (the quick check is the writing open's):
+    a damaged page it meets is the same one-line error, exit 5; a writing command refuses the file."""
+    db = tmp_path / "d.db"
+    with LoopbackServer(empty_lists) as server:
+        assert run_cli(["sync", "--db", str(db), "--streams", "customers", "--skip-mrr", "--quiet"],
+                       base=server.url, fast=True).exit_code == 0
+    store = open_store(db)
+    with store.db.atomic():
+        store.upsert_objects("customers", [
+            {"id": f"cus_{n:05d}", "object": "customer", "created": 1700000000, "livemode": False,
+             "email": f"{n}@example.com"} for n in range(3000)
+        ])
+    store.close()
+    _damage_the_last_pages(db, 0.3)
+    before = db.read_bytes()
+
+    opened_for_reading = open_store(db, read_only=True)   # no whole-file check: the damage is not met yet
+    opened_for_reading.close()
+    status = run_cli(["status", "--db", str(db)], base=None, fast=True)
+    assert status.exit_code == 5
+    assert status.stderr.startswith(f"error: {db} is corrupted or not a store (")
+    assert status.stderr.endswith("restore it from a backup or pass another --db\n")
+    assert status.stderr.count("\n") == 1
+
+    with pytest.raises(StoreError, match="restore it from a backup"):  # the writing open's quick check
+        open_store(db)
+    assert db.read_bytes() == before
