@@ -11,7 +11,6 @@ per row and every page written twice through the WAL (see store/bulk.py).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 from .facts import CUSTOMER_FACTS, PRIMARY_KEY, ROW_COLUMNS, STAMP_COLUMNS, DayText, PolicyStamp, ledger_rows
@@ -66,16 +65,3 @@ def write_customers(target, customer_ids: Sequence[str], ledgers: Sequence[Any],
         if stale:
             written += target.mark_deleted(table.name, stale)
     return written
-
-
-@contextmanager
-def page_cache(db, kib: int):
-    """A larger SQLite page cache for one big write: with the default 2 MB the
-    customer tables' indexes no longer fit and pages are spilled and re-read."""
-    previous = db.execute("PRAGMA cache_size").fetchone()[0]
-    if previous >= 0 or -previous < kib:
-        db.execute(f"PRAGMA cache_size = -{int(kib)}")
-    try:
-        yield
-    finally:
-        db.execute(f"PRAGMA cache_size = {int(previous)}")

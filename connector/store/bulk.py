@@ -51,6 +51,31 @@ def indexes_deferred(db, tables: Iterable[str], defer: bool = True) -> Iterator[
         db.execute(sql)
 
 
+@contextmanager
+def page_cache(db, kib: int) -> Iterator[None]:
+    """A page cache of at least ``kib`` KiB for one big write (the default is 2 MB): with the default
+    the indexes being written no longer fit, and their pages are spilled and read again."""
+    previous = db.execute("PRAGMA cache_size").fetchone()[0]
+    if previous >= 0 or -previous < kib:
+        db.execute(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
+@contextmanager
+def wal_checkpoints_every(db, pages: int) -> Iterator[None]:
+    """Checkpoint the WAL every ``pages`` pages (SQLite's default: 1,000) for one long write: a
+    page written again and again between checkpoints is copied into the file once per checkpoint."""
+    previous = db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    db.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA wal_autocheckpoint = {int(previous)}")
+
+
 def sql_literal(value: Any) -> str:
     """``value`` (None, an int, a str) as SQL text: strings quoted the SQL way (SQLite has no
     backslash escapes, a quote is doubled); anything else raises rather than guess."""
