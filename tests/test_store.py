@@ -1,11 +1,13 @@
 import json
 import os
 import stat
+import time
 
 import pytest
 
 from connector.errors import StoreError
-from connector.store import AccountIdentity, open_store
+from connector.store import AccountIdentity, open_store, opening
+from tests.support.damage import damage_the_last_pages
 
 ACCOUNT = AccountIdentity("stripe", "acct_1", False, "2026-10-28.endive")
 
@@ -105,8 +107,12 @@ def test_corrupted_sqlite_is_refused(tmp_path):
     data = bytearray(path.read_bytes())
     data[100:4096] = b"\xff" * (4096 - 100)
     path.write_bytes(bytes(data))
+    _refused_untouched(path)
+
+
+def _refused_untouched(path, match="restore it from a backup"):
     before = path.read_bytes()
-    with pytest.raises(StoreError, match="restore it from a backup"):
+    with pytest.raises(StoreError, match=match):
         open_store(path)
     assert path.read_bytes() == before
 
@@ -207,3 +213,39 @@ def test_no_tally_unless_asked(store):
     with store.db.atomic():
         store.upsert_objects("customers", [_customer("cus_1")])
     assert store.changes is None
+
+
+def _store_with_customers(path, count=3000):
+    store = open_store(path)
+    store.bind_account(ACCOUNT)
+    with store.db.atomic():
+        store.upsert_objects("customers", [_customer(f"cus_{n:05d}") for n in range(count)])
+    return store
+
+
+def test_a_big_store_is_quick_checked_weekly_and_the_pass_recorded(tmp_path, monkeypatch):
+    """Past CHECK_EVERY_OPEN_BELOW a writing open checks the whole file only when the last passed
+    check is a week old; a damaged page is then refused, untouched."""
+    monkeypatch.setattr(opening, "CHECK_EVERY_OPEN_BELOW", 0)   # every store counts as big
+    path = tmp_path / "big.db"
+    store = _store_with_customers(path)                  # the first open checked it, and says when
+    checked = int(store.meta(opening.META_CHECKED_AT))
+    assert 0 <= time.time() - checked < 60
+    store.close()
+    damage_the_last_pages(path, 0.3)
+    open_store(path).close()                             # checked less than a week ago: not again
+
+    store = opening._open_writable(path, create=False)  # the record made 8 days old, nothing else
+    store.db.execute("UPDATE _meta SET value = ? WHERE key = ?",
+                     [str(checked - 8 * 86400), opening.META_CHECKED_AT])
+    store.close()
+    _refused_untouched(path)
+
+
+def test_a_small_store_is_quick_checked_at_every_writing_open_with_nothing_recorded(tmp_path):
+    path = tmp_path / "small.db"
+    store = _store_with_customers(path)
+    assert store.meta(opening.META_CHECKED_AT) is None
+    store.close()
+    damage_the_last_pages(path, 0.3)
+    _refused_untouched(path)

@@ -27,6 +27,8 @@ class Store(Bookkeeping, Writes):
 
     read_only = False  # set by open_store(read_only=True): migrations are refused, not applied
     lock: str | None = None  # the writer lock a writable open holds (store.lock), released by close()
+    # when a writing open's quick check passed on a store checked only now and then (opening.py)
+    integrity_checked_at: int | None = None
     # A dict to tally rows created / updated / deleted per table (the sync summary), or None.
     changes: dict[str, dict[str, int]] | None = None
 

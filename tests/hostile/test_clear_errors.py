@@ -14,6 +14,7 @@ import pytest
 import connector.refresh as engine
 from connector.errors import StoreError
 from connector.store import open_store
+from tests.support.damage import damage_the_last_pages
 from tests.support.keys import CANARY_KEY
 from tests.support.cli import FAST, run_cli
 from tests.support.loopback import LoopbackServer, stripe_list
@@ -193,17 +194,6 @@ def test_a_read_only_store_is_reported_as_read_only_not_corrupted(tmp_path):
     )
 
 
-def _damage_the_last_pages(path: Path, share: float) -> None:
-    """Overwrite the last ``share`` of a store's pages with bytes no page starts with (the schema's intact)."""
-    with sqlite3.connect(path) as conn:
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    data = bytearray(path.read_bytes())
-    pages = len(data) // page_size
-    first = pages - int(pages * share)
-    data[first * page_size:] = b"\xff" * (len(data) - first * page_size)
-    path.write_bytes(bytes(data))
-
-
 def test_a_read_meets_a_damaged_page_as_corrupted_and_a_write_refuses_the_file(tmp_path):
     """A read-only command opens without reading the whole file (the quick check is the writing open's):
     a damaged page it meets is the same one-line error, exit 5; a writing command refuses the file."""
@@ -218,7 +208,7 @@ def test_a_read_meets_a_damaged_page_as_corrupted_and_a_write_refuses_the_file(t
              "email": f"{n}@example.com"} for n in range(3000)
         ])
     store.close()
-    _damage_the_last_pages(db, 0.3)
+    damage_the_last_pages(db, 0.3)
     before = db.read_bytes()
 
     opened_for_reading = open_store(db, read_only=True)   # no whole-file check: the damage is not met yet
