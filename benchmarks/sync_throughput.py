@@ -50,6 +50,8 @@ def start_server(args) -> tuple[subprocess.Popen, str]:
         "--customers", str(args.customers), "--seed", str(args.seed),
         "--latency-ms", str(args.latency_ms), "--rate-limit", str(args.rate_limit),
     ]
+    if getattr(args, "latency_jitter_ms", 0):
+        cmd += ["--latency-jitter-ms", str(args.latency_jitter_ms)]
     if args.per_endpoint_limit:
         cmd += ["--per-endpoint-rate-limit", str(args.per_endpoint_limit)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -180,6 +182,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--latency-ms", type=int, default=250)
+    parser.add_argument("--latency-jitter-ms", type=int, default=0,
+                        help="each response's latency varies by up to this much either way (the demo server's option)")
     parser.add_argument("--rate-limit", type=float, default=25)
     parser.add_argument(
         "--per-endpoint-limit", type=float, default=None,
