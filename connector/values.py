@@ -173,3 +173,19 @@ def parsed_object(data: bytes) -> tuple[Any, str | None]:
             return obj, problem
     obj = jsontext.loads(data)
     return obj, identity_problem(obj) or _walk(obj, "")
+
+
+def checked_object(data: bytes) -> tuple[Any, str | None]:
+    """:func:`parsed_object` of a text whose object passed :func:`object_problem` when that very text
+    was written (the sync's own rows, ``store.checked_seqs``): only parsed, not checked again.
+
+    Such a text holds no number orjson reads otherwise than the standard library: every number
+    in it is finite and at most ``MAX_ABS_NUMBER`` (an integer of 16 digits, a float as Python
+    writes it: at most 17 significant digits); a long run of digits can only be inside a string.
+    A text orjson refuses (a lone surrogate) is read by :func:`parsed_object`, checks and all.
+    """
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return parsed_object(data)
+    return obj, identity_problem(obj)

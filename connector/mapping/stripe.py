@@ -25,7 +25,7 @@ from ..store import quarantine
 from ..store.quarantine import Rejected
 from ..store import Store, quote
 from ..store.bulk import indexes_deferred, is_empty
-from ..values import MAX_ABS_NUMBER, OutOfRange, parsed_object
+from ..values import MAX_ABS_NUMBER, OutOfRange, checked_object, parsed_object
 from .schema import TABLES, ensure_schema
 from .stripe_plans import PROVIDER, plan_row
 from .stripe_rows import CustomerRaw, map_customer
@@ -89,11 +89,11 @@ class _Mapping:
 
     # ---- raw reads --------------------------------------------------------
     def _rows(self, table: str, column: str, values: Iterable[Any], live_only: bool = True) -> list[tuple]:
-        """(id, column value, data, _deleted) of raw rows whose ``column`` is in ``values``; ``data``
+        """(id, column value, data, _deleted, _seq) of raw rows whose ``column`` is in ``values``; ``data``
         as UTF-8 bytes (what the parser reads: SQLite's text need not become a str first)."""
         found = []
         for chunk in _chunks(v for v in values if v is not None):
-            sql = (f"SELECT id, {quote(column)}, CAST(data AS BLOB), _deleted FROM {quote(table)} "
+            sql = (f"SELECT id, {quote(column)}, CAST(data AS BLOB), _deleted, _seq FROM {quote(table)} "
                    f"WHERE {quote(column)} IN ({', '.join('?' for _ in chunk)})")
             if live_only:
                 sql += " AND _deleted = 0"
@@ -102,7 +102,7 @@ class _Mapping:
 
     def _rows_by_owner(self, table: str, owner: str, values: Iterable[Any], where: str = "",
                        params: Iterable[Any] = ()) -> list[tuple]:
-        """(rowid, owner value, data) of live rows whose ``owner`` (a column no index serves, or an
+        """(rowid, owner value, data, _seq) of live rows whose ``owner`` (a column no index serves, or an
         expression) is in ``values``, in rowid order.
 
         A batch of customers at a time, ``owner IN (...)`` would scan the table once per batch
@@ -119,8 +119,9 @@ class _Mapping:
         owner_of = {rowid: value for value in values for rowid in self._owners[table].get(value, ())}
         found = []
         for chunk in _chunks(owner_of):
-            found += [(rowid, owner_of[rowid], data) for rowid, data in self.store.db.execute(
-                f"SELECT rowid, CAST(data AS BLOB) FROM {quote(table)} WHERE rowid IN ({', '.join('?' for _ in chunk)}) "
+            found += [(rowid, owner_of[rowid], data, seq) for rowid, data, seq in self.store.db.execute(
+                f"SELECT rowid, CAST(data AS BLOB), _seq FROM {quote(table)} "
+                f"WHERE rowid IN ({', '.join('?' for _ in chunk)}) "
                 "ORDER BY rowid", chunk)]
         return found
 
@@ -132,13 +133,15 @@ class _Mapping:
     def _column_values(self, table: str, column: str) -> set[Any]:
         return {v for (v,) in self.store.db.execute(f"SELECT DISTINCT {quote(column)} FROM {quote(table)}") if v}
 
-    def _object(self, table: str, data: bytes) -> dict[str, Any] | None:
+    def _object(self, table: str, data: bytes, seq: int | None = None) -> dict[str, Any] | None:
         """A stored object, or None (quarantined) when it holds a value no neutral row can.
 
         Stores written before objects were checked on the way in can hold one;
-        skipping it keeps every other customer's mapping and MRR going.
+        skipping it keeps every other customer's mapping and MRR going. ``seq``: the
+        ``_seq`` of a live row; a row this process's sync wrote from a checked object
+        (``store.checked_seqs``) is only parsed.
         """
-        obj, problem = parsed_object(data)
+        obj, problem = checked_object(data) if seq in self.store.checked_seqs else parsed_object(data)
         if problem is None:
             return obj
         quarantine.record(self.store, [Rejected.of(table, obj, f"cannot be mapped: {problem}")])
@@ -149,7 +152,11 @@ class _Mapping:
         discounts that carry a deleted coupon keep it."""
         if coupon_id not in self._coupons:
             rows = self._rows("coupons", "id", [coupon_id], live_only=False)
-            self._coupons[coupon_id] = self._object("coupons", rows[0][2]) if rows else None
+            self._coupons[coupon_id] = None
+            if rows:
+                _id, _key, data, deleted, seq = rows[0]
+                # a soft delete stamps its own _seq on a text it did not write: that seq vouches for nothing
+                self._coupons[coupon_id] = self._object("coupons", data, None if deleted else seq)
         return self._coupons[coupon_id]
 
     def price(self, price_id: str) -> Mapping[str, Any] | None:
@@ -158,7 +165,7 @@ class _Mapping:
             rows = self._rows("prices", "id", [price_id])
             if not rows:
                 table, rows = "plans", self._rows("plans", "id", [price_id])
-            self._prices[price_id] = self._object(table, rows[0][2]) if rows else None
+            self._prices[price_id] = self._object(table, rows[0][2], rows[0][4]) if rows else None
         return self._prices[price_id]
 
     def product_name(self, product: Any) -> str | None:
@@ -227,8 +234,8 @@ class _Mapping:
         bundles = {cid: CustomerRaw(cid) for cid in customer_ids}
 
         def objects(table: str, column: str, values: Iterable[Any]) -> Iterator[tuple[Any, dict]]:
-            for _id, key, data, _deleted in self._rows(table, column, values):
-                obj = self._object(table, data)
+            for _id, key, data, _deleted, seq in self._rows(table, column, values):
+                obj = self._object(table, data, seq)
                 if obj is not None:
                     yield key, obj
 
@@ -252,13 +259,13 @@ class _Mapping:
         for cid, obj in objects("charges", "customer", customer_ids):
             bundles[cid].charges.append(obj)
             charge_owner[obj["id"]] = cid
-        for _rowid, charge_id, data in self._rows_by_owner("refunds", quote("charge"), charge_owner):
-            obj = self._object("refunds", data)
+        for _rowid, charge_id, data, seq in self._rows_by_owner("refunds", quote("charge"), charge_owner):
+            obj = self._object("refunds", data, seq)
             if obj is not None:
                 bundles[charge_owner[charge_id]].refunds.setdefault(charge_id, []).append(obj)
         for cid, obj in objects("credit_notes", "customer", customer_ids):
             bundles[cid].credit_notes.append(obj)
-        for _rowid, cid, data in self._rows_by_owner("events", _EVENT_CUSTOMER, customer_ids, " AND type = ?",
+        for _rowid, cid, data, _seq in self._rows_by_owner("events", _EVENT_CUSTOMER, customer_ids, " AND type = ?",
                                                      [SUBSCRIPTION_UPDATED]):
             bundles[cid].subscription_events.append(jsontext.loads(data))
         return bundles

@@ -23,7 +23,8 @@ Modules: ``opening`` (a file becomes a Store, or is refused untouched),
 ``lock`` (one writer per store), ``quarantine`` (records kept aside),
 ``failures`` (what an SQLite error means for the person running the tool),
 ``jsontext`` (the stored text of an object: parsed and canonicalised with orjson, byte for byte
-the standard library's text), ``bulk`` (loads into empty tables: indexes built after the load).
+the standard library's text), ``bulk`` (loads into empty tables: indexes built after the load),
+``checked`` (the ``_seq`` numbers of raw rows this process wrote from value-checked objects).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import sqlite_utils
 from ..errors import StoreError
 from . import lock as storelock
 from .bookkeeping import Bookkeeping
+from .checked import CheckedSeqs
 from .sql import now_iso, quote
 from .tables import RawTable
 from .writes import Writes
@@ -42,6 +43,8 @@ class Store(Bookkeeping, Writes):
         # Who quarantines a record this run (store/quarantine.py), and how many so far.
         self.run_id = f"run-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}"
         self.rejected_this_run = 0
+        # The _seq numbers of raw rows this process wrote from value-checked objects (store/checked.py).
+        self.checked_seqs = CheckedSeqs()
 
     def migrate(self, namespace: str, steps: Sequence[Migration]) -> list[str]:
         """Apply, in order, the steps of ``namespace`` not yet recorded as applied."""

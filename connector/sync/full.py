@@ -201,7 +201,8 @@ class FullRead:
             quarantine.record(self.store, rejected)
             if rows is not None:
                 table = self.store.raw_tables[child_table]
-                self.store.replace_scope(child_table, table.primary_key, {child.parent_column: [parent_id]}, rows)
+                with self.store.checked_seqs.writing(self.store):   # rows checked by child_rows
+                    self.store.replace_scope(child_table, table.primary_key, {child.parent_column: [parent_id]}, rows)
                 quarantine.release(self.store, child_table, [row["id"] for row in rows])
             self.pending.discard((child_table, parent_id))
             self.store.drop_pending_child(self.stream, child_table, parent_id)

@@ -128,14 +128,17 @@ def write_prepared(
     """Upsert a page's rows and replace each parent's children (inside the caller's transaction)."""
     stream = spec.name
     quarantine.record(store, page.rejected)
-    changed = store.upsert_rows(stream, store.raw_tables[stream].primary_key, page.rows)
-    quarantine.release(store, stream, [row["id"] for row in page.rows])
-    parent_columns = {child.table: child.parent_column for child in spec.child_lists}
-    for child_table, by_parent in page.children.items():
-        table = store.raw_tables[child_table]
-        rows = [row for children in by_parent.values() for row in children]
-        changed += store.replace_scope(child_table, table.primary_key, {parent_columns[child_table]: list(by_parent)}, rows)
-        quarantine.release(store, child_table, [row["id"] for rows in by_parent.values() for row in rows])
+    # every row written here passed object_problem in prepare_page: the mapping need not check it again
+    with store.checked_seqs.writing(store):
+        changed = store.upsert_rows(stream, store.raw_tables[stream].primary_key, page.rows)
+        quarantine.release(store, stream, [row["id"] for row in page.rows])
+        parent_columns = {child.table: child.parent_column for child in spec.child_lists}
+        for child_table, by_parent in page.children.items():
+            table = store.raw_tables[child_table]
+            rows = [row for children in by_parent.values() for row in children]
+            changed += store.replace_scope(child_table, table.primary_key,
+                                           {parent_columns[child_table]: list(by_parent)}, rows)
+            quarantine.release(store, child_table, [row["id"] for rows in by_parent.values() for row in rows])
     if track_seen and page.rows:
         ensure_seen_table(store)
         store.db.conn.executemany(

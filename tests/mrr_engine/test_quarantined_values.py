@@ -9,55 +9,39 @@ import shutil
 import pytest
 
 from connector.errors import EXIT_REJECTED
-from connector.http import RateLimiter
 from connector.refresh import backfill, refresh_after_sync
 from connector.mrr.policy import load_policy
-from connector.providers.stripe import StripeProvider
 from connector.store import open_store
-from connector.sync import run_sync
-from connector.demo import server as demo_server
-from tests.support.keys import CANARY_KEY
 from tests.support.cli import run_cli
-
-YEAR_10001 = 253_402_300_800 + 400 * 86_400
+from tests.support.odd_values import YEAR_10001, plant, synced_demo
 
 
 @pytest.fixture(scope="module")
-def synced(tmp_path_factory):
+def synced_and_noted(tmp_path_factory):
+    """The store, and the _seq spans its sync noted as checked (store.checked_seqs)."""
     path = tmp_path_factory.mktemp("quarantine") / "base.db"
-    with demo_server.DemoServer(customers=12, seed=3) as server:
-        provider = StripeProvider(CANARY_KEY, api_base=server.url, limiter=RateLimiter(500))
-        store = open_store(path)
-        store.bind_account(provider.identify())
-        assert run_sync(store, provider, streams=list(provider.streams), workers=4).failures == {}
-        refresh_after_sync(store, load_policy("default"))
-        store.close()
-    return path
+    return path, synced_demo(path, then=lambda store: refresh_after_sync(store, load_policy("default")))
 
 
-def plant(store, table, change, offset=0):
-    """Rewrite one stored raw object as an older version would have stored it; its id."""
-    object_id, data = store.db.execute(
-        f"SELECT id, data FROM {table} WHERE _deleted = 0 ORDER BY id LIMIT 1 OFFSET {offset}").fetchone()
-    obj = json.loads(data)
-    change(obj)
-    seq = store.current_seq() + 1
-    with store.db.atomic():
-        store.db.execute(f"UPDATE {table} SET data = ?, _seq = ? WHERE id = ?", [json.dumps(obj), seq, object_id])
-        if table == "customers":
-            store.db.execute("UPDATE customers SET created = ? WHERE id = ?", [obj["created"], object_id])
-        store.set_meta("seq", str(seq))
-    return object_id
+@pytest.fixture(scope="module")
+def synced(synced_and_noted):
+    return synced_and_noted[0]
 
 
 def live_mrr_customers(store):
     return store.db.execute("SELECT count(DISTINCT customer_id) FROM mrr_segments WHERE _deleted = 0").fetchone()[0]
 
 
+@pytest.mark.parametrize("noted", [False, True], ids=["opened-anew", "in-the-sync-process"])
 @pytest.mark.parametrize("refresh", [refresh_after_sync, backfill], ids=["refresh", "backfill"])
-def test_odd_values_are_quarantined_and_the_refresh_goes_on(synced, tmp_path, refresh):
-    shutil.copy(synced, tmp_path / "b.db")
+def test_odd_values_are_quarantined_and_the_refresh_goes_on(synced_and_noted, tmp_path, refresh, noted):
+    """Also in the process whose sync wrote the store: the rows it noted as checked do not
+    include rows written after it (another writer's), which are checked again."""
+    path, spans = synced_and_noted
+    shutil.copy(path, tmp_path / "b.db")
     store = open_store(tmp_path / "b.db")
+    for first, last in spans if noted else []:
+        store.checked_seqs.add(first, last)
     try:
         before = live_mrr_customers(store)
         price = plant(store, "prices", lambda o: o.update(unit_amount=10**20))
