@@ -19,9 +19,14 @@ process (the second one's is the whole job's), the machine and its load average.
 ``--isolated STORE`` measures the refresh on its own instead: a copy of STORE (a
 store synced with ``sync --skip-mrr``) gets ``refresh_after_sync`` in a fresh
 process, which prints the CPU seconds of mapping, segments and MRR facts, the
-objects in the store and the process's peak RSS (``--repeat`` copies, back to back):
+objects in the store and the process's peak RSS (``--repeat`` copies, back to back).
+``--as-after-sync`` takes every stored row as checked on the way in, as the refresh in
+the sync's own process does (``store.checked_seqs``: rows it wrote are not checked
+again); ``--keep PATH`` keeps the last refreshed copy (to compare with
+``benchmarks/compare_stores.py``):
 
     .venv/bin/python benchmarks/mrr_refresh.py --isolated /tmp/synced-2000.db --repeat 2
+    .venv/bin/python benchmarks/mrr_refresh.py --isolated /tmp/synced-2000.db --as-after-sync --keep /tmp/after.db
 """
 
 from __future__ import annotations
@@ -110,7 +115,7 @@ def report(r: dict) -> None:
     print(f"  load average after: {r['load'][0]:.2f} (1 min), {r['load'][1]:.2f} (5 min) on {os.cpu_count()} CPUs")
 
 
-def _refresh_in_this_process(db: str) -> dict:
+def _refresh_in_this_process(db: str, as_after_sync: bool = False) -> dict:
     """The child of ``--isolated``: one ``refresh_after_sync`` on ``db``, each step's CPU seconds."""
     import resource
 
@@ -135,6 +140,8 @@ def _refresh_in_this_process(db: str) -> dict:
     engine.update = timed("facts", engine.update)
     engine.rebuild = timed("facts", engine.rebuild)
     store = open_store(db)
+    if as_after_sync:   # every row written by the sync that made the store, which checked each object
+        store.checked_seqs.add(1, store.current_seq())
     started, wall = time.process_time(), time.monotonic()
     result = refresh_module.refresh_after_sync(store, load_policy("default"))
     total, wall = time.process_time() - started, time.monotonic() - wall
@@ -144,7 +151,7 @@ def _refresh_in_this_process(db: str) -> dict:
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "result": result}
 
 
-def isolated(store: str, repeat: int) -> None:
+def isolated(store: str, repeat: int, as_after_sync: bool = False, keep: str | None = None) -> None:
     import shutil
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
@@ -153,8 +160,10 @@ def isolated(store: str, repeat: int) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             db = str(Path(tmp) / "refresh.db")
             shutil.copyfile(store, db)
-            out = subprocess.run([sys.executable, __file__, "--refresh-child", db], cwd=ROOT, check=True,
-                                 capture_output=True, text=True).stdout
+            child = [sys.executable, __file__, "--refresh-child", db, *(["--as-after-sync"] if as_after_sync else [])]
+            out = subprocess.run(child, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+            if keep:
+                shutil.copyfile(db, keep)
         r = json.loads(out)
         cpu = r["cpu"]
         print(f"refresh of {r['objects']:,} objects: mapping {cpu['mapping']:.1f} + segments {cpu['segments']:.1f} "
@@ -176,13 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--isolated", metavar="STORE", help="measure only the refresh, on a copy of STORE "
                         "(synced with --skip-mrr)")
     parser.add_argument("--repeat", type=int, default=1, help="with --isolated: how many copies, back to back")
+    parser.add_argument("--as-after-sync", action="store_true", help="with --isolated: the rows taken as checked "
+                        "on the way in, as in the sync's own process")
+    parser.add_argument("--keep", metavar="PATH", help="with --isolated: keep the last refreshed copy as PATH")
     parser.add_argument("--refresh-child", metavar="DB", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.refresh_child:
-        print(json.dumps(_refresh_in_this_process(args.refresh_child)))
+        print(json.dumps(_refresh_in_this_process(args.refresh_child, args.as_after_sync)))
         return 0
     if args.isolated:
-        isolated(args.isolated, args.repeat)
+        isolated(args.isolated, args.repeat, args.as_after_sync, args.keep)
         return 0
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"load average before: {os.getloadavg()[0]:.2f}")
