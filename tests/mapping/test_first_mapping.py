@@ -1,0 +1,68 @@
+"""What the mapping remaps: when every row of a raw table changed (after a first sync) it reads the
+changed customers and plans from the columns' own indexes (``_every_row_changed``) instead of
+filtering on ``_seq``; otherwise it filters, and finds the owners of changed children. Both ways
+find exactly the customers and plans the filtered queries find."""
+
+from __future__ import annotations
+
+import pytest
+
+from connector.mapping.schema import ensure_schema
+from connector.mapping.stripe import _Mapping
+from connector.store import open_store
+from tests.support.stripe_objects import IDENTITY, charge, customer, invoice, line, price, refund
+
+MONTHLY = price("price_m", 10000)
+
+
+def _line(n: int, amount: int = 10000):
+    return line(f"il_{n}", f"in_{n}", "price_m", amount, "2025-01-01", "2025-02-01")
+
+
+FIRST = [("prices", MONTHLY),
+         *[(table, obj) for n in (1, 2, 3) for table, obj in (
+             ("customers", customer(f"cus_{n}")),
+             ("invoices", invoice(f"in_{n}", [], customer_id=f"cus_{n}")),
+             ("invoice_line_items", _line(n)),
+             ("charges", charge(f"ch_{n}", 10000, customer_id=f"cus_{n}")))],
+         ("refunds", refund("re_1", "ch_1", 500))]
+
+
+def _write(store, changes) -> int:
+    """The changes, one transaction each; the watermark before them."""
+    since = store.current_seq()
+    for table, obj in changes:
+        with store.db.atomic():
+            store.upsert_objects(table, [obj])
+    return since
+
+
+def _affected(store, since, monkeypatch, shortcut: bool):
+    if not shortcut:
+        monkeypatch.setattr(_Mapping, "_every_row_changed", lambda self, table: False)
+    mapping = _Mapping(store, since)
+    found = mapping.affected_customers(), mapping.affected_plan_ids()
+    monkeypatch.undo()
+    return found
+
+
+@pytest.mark.parametrize("later, customers, plans", [
+    ([], {"cus_1", "cus_2", "cus_3"}, {"price_m"}),                        # the first mapping: all changed
+    ([("invoice_line_items", _line(2, 12000))], {"cus_2"}, set()),          # a line: its invoice's customer
+    ([("refunds", refund("re_1", "ch_1", 900))], {"cus_1"}, set()),         # a refund: its charge's customer
+    ([("prices", MONTHLY | {"unit_amount": 11000})], set(), {"price_m"}),   # a price: the plan itself
+], ids=["first", "line", "refund", "price"])
+def test_what_changed_is_found_alike_with_and_without_the_shortcut(monkeypatch, later, customers, plans):
+    store = open_store(None)
+    try:
+        store.bind_account(IDENTITY)
+        ensure_schema(store)
+        since = _write(store, FIRST)
+        if later:
+            since = _write(store, later)
+        quick = _affected(store, since, monkeypatch, shortcut=True)
+        assert quick == (customers, plans)
+        assert _affected(store, since, monkeypatch, shortcut=False) == quick
+        assert _Mapping(store, since)._every_row_changed("invoices") == (not later)
+    finally:
+        store.close()
