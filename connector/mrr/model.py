@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from ..store.tables import Table
@@ -154,6 +155,12 @@ def unplaced_summary(store) -> list[dict[str, Any]]:
 _detail_json = json.JSONEncoder(sort_keys=True).encode
 
 
+@lru_cache(maxsize=4096)
+def _tags_json(tags: tuple[str, ...]) -> str:
+    """A segment's stored tags text: a few dozen tag lists serve every segment of an account."""
+    return json.dumps(sorted(set(tags)))
+
+
 def segment_row(
     *,
     segment_id: str,
@@ -189,7 +196,7 @@ def segment_row(
         "amount_minor": amount_minor,
         "interval": interval,
         "interval_count": interval_count,
-        "tags": json.dumps(sorted(set(tags))),
+        "tags": _tags_json(tuple(tags)),
         "detail": _detail_json(detail or {}),
     }
 
