@@ -23,6 +23,7 @@ import json
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from ..values import epoch_to_date
@@ -45,8 +46,11 @@ def dated_changes_window(as_of: date) -> tuple[int, int]:
     return midnight - EVENT_WINDOW_DAYS * 86_400, midnight + 86_400
 
 
+@lru_cache(maxsize=4096, typed=True)
 def day_of(epoch: int | None) -> date | None:
-    """The UTC day of an epoch; OutOfRange (a ValueError) past year 9999."""
+    """The UTC day of an epoch; OutOfRange (a ValueError) past year 9999 (raised at each call: an
+    exception is not cached). Cached: each item of a customer asks again for the days of every
+    line of the customer (600,000 calls for 71,000 segments at 2,000 customers)."""
     return epoch_to_date(epoch) if epoch is not None else None
 
 
