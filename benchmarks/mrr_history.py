@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connector.mrr import engine  # noqa: E402
-from connector.mrr.collector import fewer_collections  # noqa: E402
+from connector.collector import fewer_collections  # noqa: E402
 from connector.mrr.ledger import last_day_of_month  # noqa: E402
 from connector.mrr.model import Segment  # noqa: E402
 from connector.mrr.playbook_sql import playbook_customer_months, playbook_metrics  # noqa: E402

@@ -24,7 +24,7 @@ from .mapping import chargebee_store
 from .mapping import stripe as stripe_mapping
 from .mapping.schema import ensure_schema
 from .mrr import engine
-from .mrr.collector import fewer_collections
+from .collector import fewer_collections
 from .store.bulk import rollback_journal
 from .mrr import segments as segment_builder
 
@@ -53,7 +53,7 @@ def refresh(store, policy, *, remap_all: bool = False, recompute_all: bool = Fal
     ensure_schema(store)
     horizon = as_of or engine.today_utc()
     mapping = MAPPINGS[store.provider]
-    # millions of short-lived objects (parsed pages, rows, segments): see connector.mrr.collector;
+    # millions of short-lived objects (parsed pages, rows, segments): see connector.collector;
     # the refresh after a first sync is a bulk load, its pages written once (store.bulk.rollback_journal)
     with rollback_journal(store.db, engine.facts_empty(store)), fewer_collections(), store.db.atomic():
         with phase("mapping"):

@@ -15,6 +15,7 @@ from .. import sync_health
 from ..config import Settings
 from ..connections import Connection, connect
 from ..providers.base import INCREMENTAL_BY_EVENTS
+from ..collector import fewer_collections
 from ..store import Store, closed_on_failure, open_store
 from ..store.bulk import page_cache, wal_checkpoints_every
 from ..sync import EVENTS_STREAM, SyncReport, resolve_streams, run_sync
@@ -86,7 +87,11 @@ def _sync_into(
     progress.held = True   # the mapping and MRR phases get their lines after the streams'
     store.changes = {}
     try:
-        with page_cache(store.db, SYNC_CACHE_KIB), wal_checkpoints_every(store.db, SYNC_CHECKPOINT_PAGES):
+        # fewer_collections: the sync allocates millions of short-lived objects (parsed pages, rows)
+        # that hold no cycles; at the default threshold the cycle collector was ~1.5 CPU s of the
+        # job at 2,000 customers, all while the streams were read
+        with page_cache(store.db, SYNC_CACHE_KIB), wal_checkpoints_every(store.db, SYNC_CHECKPOINT_PAGES), \
+                fewer_collections():
             report = run_sync(
                 store, conn.provider, streams=streams, full_refresh=full_refresh, workers=workers, progress=progress,
             )

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..store.bulk import has_no_rows, indexes_deferred, page_cache, rollback_journal
-from .collector import fewer_collections
+from ..collector import fewer_collections
 from .fact_writes import REBUILD_CACHE_KIB, chunks, select_in, write_customers
 from .facts import (
     CUSTOMER_TABLES, METRICS_TABLE, MONTHS_TABLE, PRIMARY_KEY, RUNS_TABLE, PolicyStamp,

@@ -9,7 +9,7 @@ import pytest
 
 from connector import refresh
 from connector.mrr import engine
-from connector.mrr.collector import YOUNG_GENERATION_THRESHOLD
+from connector.collector import YOUNG_GENERATION_THRESHOLD
 
 from tests.support.segments import FakePolicy, stored_segments
 from tests.support.segments import write
