@@ -90,20 +90,27 @@ def _checksum(rows) -> str:
     return digest.hexdigest()[:16]
 
 
+def segment_source(by_customer: dict[str, list[Segment]]) -> engine.SegmentSource:
+    """The generated segments as the engine asks for them (``None``: every customer); reads the
+    dict at each call, so a customer changed in it afterwards is seen."""
+    def source(_store, _policy, customer_ids):
+        ids = by_customer.keys() if customer_ids is None else customer_ids
+        return [s for cid in ids for s in by_customer.get(cid, ())]
+    return source
+
+
 def engine_in_memory(by_customer: dict[str, list[Segment]], horizon: date):
     """The engine as a rebuild runs it (``engine.ledgers_by_batch``: a batch of customers at a time,
     each batch's counters added to the month totals) minus the writes. The customer-month rows
     for the checksum are taken from each batch as it goes, inside the timing."""
-    def source(_store, _policy, customer_ids):
-        return [s for cid in customer_ids for s in by_customer[cid]]
-
+    source = segment_source(by_customer)
     started, cpu = time.perf_counter(), time.process_time()
     rules = engine.Rules.of(BenchPolicy())
     totals: dict = {}
     rows = []
     with fewer_collections():  # as connector.refresh runs the chain
         for _chunk, ledgers in engine.ledgers_by_batch(None, None, rules, horizon, source, sorted(by_customer)):
-            engine.add_month_totals(totals, ((ledger.currency, f) for ledger in ledgers for f in ledger.months))
+            engine.add_month_totals(totals, engine.month_figures(ledgers))
             rows.extend((ledger.customer_id, f.month, f.mrr_minor, f.start_mrr_minor, f.movement, f.movement_minor)
                         for ledger in ledgers for f in ledger.months)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -149,10 +156,7 @@ def persisted(by_customer: dict[str, list[Segment]], horizon: date, workdir: str
             ),
         )
 
-    def source(_store, _policy, customer_ids):
-        ids = by_customer.keys() if customer_ids is None else customer_ids
-        return [s for cid in ids for s in by_customer.get(cid, ())]
-
+    source = segment_source(by_customer)
     started, cpu = time.perf_counter(), time.process_time()
     full = engine.rebuild(store, BenchPolicy(), as_of=horizon, segment_source=source)
     full_seconds, full_cpu = time.perf_counter() - started, time.process_time() - cpu

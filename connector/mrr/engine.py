@@ -315,7 +315,8 @@ def _read_old_figures(target, customer_ids: Sequence[str]) -> list[tuple[str, Mo
     return [(r[0], MonthFigure(r[1], r[2], r[3], r[4], r[5], "", ())) for r in rows]
 
 
-def _figures(ledgers: Iterable[CustomerLedger]) -> Iterable[tuple[str, MonthFigure]]:
+def month_figures(ledgers: Iterable[CustomerLedger]) -> Iterable[tuple[str, MonthFigure]]:
+    """``(currency, figure)`` of every customer-month of ``ledgers``: what ``add_month_totals`` adds."""
     for ledger in ledgers:
         for figure in ledger.months:
             yield ledger.currency, figure
@@ -328,7 +329,7 @@ def _recompute_some(store, target, policy, rules, horizon, source, ids: set[str]
     for chunk, ledgers in ledgers_by_batch(store, policy, rules, horizon, source, ordered):
         old = _read_old_figures(target, chunk)
         written += write_customers(target, chunk, ledgers, rules.stamp)
-        add_month_totals(delta, _figures(ledgers))
+        add_month_totals(delta, month_figures(ledgers))
         add_month_totals(delta, old, sign=-1)
     metrics_written = _apply_metric_deltas(target, delta, rules.stamp)
     return UpdateStats(False, len(ordered), written, metrics_written, f"{horizon.year:04d}-{horizon.month:02d}")
@@ -372,7 +373,7 @@ def _recompute_all(store, target, policy, rules, horizon, source, fresh: bool) -
     with page_cache(target.db, REBUILD_CACHE_KIB), indexes_deferred(target.db, CUSTOMER_TABLES, fresh):
         for chunk, ledgers in ledgers_by_batch(store, policy, rules, horizon, source, customer_ids):
             written += write_customers(target, chunk, ledgers, rules.stamp, fresh=fresh)
-            add_month_totals(totals, _figures(ledgers))
+            add_month_totals(totals, month_figures(ledgers))
     rows = [metrics_row(cur, month, counters, rules.stamp) for (cur, month), counters in sorted(totals.items())]
     metrics_written = target.replace_scope(METRICS_TABLE, PRIMARY_KEY, {}, rows)
     return UpdateStats(True, len(customer_ids), written, metrics_written, f"{horizon.year:04d}-{horizon.month:02d}")
