@@ -75,12 +75,12 @@ UNTHROTTLED = 100_000
 
 
 def run_sync(url: str, db: str, rate: float, per_endpoint: float, extra: list[str] = (), in_flight: int | None = None,
-             profile: str | None = None) -> dict:
+             profile: str | None = None, with_mrr: bool = False) -> dict:
     env = {**os.environ, "STRIPE_API_KEY": KEY, "STRIPE_API_BASE": url,
            **({"BILLING_CONNECTOR_MAX_IN_FLIGHT": str(in_flight)} if in_flight else {}),
            # 0 = no cap: a cap as high as the account ceiling never binds
            "BILLING_CONNECTOR_MAX_REQUESTS_PER_SECOND_PER_ENDPOINT": str(per_endpoint or rate or UNTHROTTLED)}
-    cmd = [str(BIN / "billing-connector"), "sync", "--db", db, "--quiet", "--skip-mrr",
+    cmd = [str(BIN / "billing-connector"), "sync", "--db", db, "--quiet", *([] if with_mrr else ["--skip-mrr"]),
            "--max-requests-per-second", str(rate or UNTHROTTLED), *extra]
     if profile:
         # py-spy samples the sync (GIL holders only) and writes a speedscope/flamegraph file;
@@ -196,6 +196,9 @@ def main() -> None:
     parser.add_argument("--profile", metavar="FILE",
                         help="record the full sync with py-spy (--gil, collapsed stacks) into FILE; needs py-spy in .venv "
                              "(.venv/bin/pip install py-spy); CPU and RSS are then py-spy's, not the sync's")
+    parser.add_argument("--with-mrr", action="store_true",
+                        help="the whole job: the sync then its MRR refresh (mapping, segments, MRR facts), as cron runs it; "
+                             "CPU and RSS are then the whole job's")
     parser.add_argument(
         "--compare-sequential", action="store_true",
         help="also sync the same account one request at a time (how tap-stripe and most connectors page) and print the ratio",
@@ -209,7 +212,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             db = str(Path(tmp) / "bench.db")
             control(url, "/_demo/stats/reset", {})
-            run = run_sync(url, db, args.rate_limit, args.per_endpoint_limit, profile=args.profile)
+            run = run_sync(url, db, args.rate_limit, args.per_endpoint_limit, profile=args.profile,
+                           with_mrr=args.with_mrr)
             stats = control(url, "/_demo/stats")
             ok = stat(stats, "ok", "successful", "succeeded")
             # The network phase, from the server's own clock: first request to last response.
@@ -232,7 +236,7 @@ def main() -> None:
                 print(f"  ceiling use        {100 * ok / network / args.rate_limit:.1f} %")
                 print(f"  useful efficiency  {100 * minimum / (network * args.rate_limit):.1f} %   (fewest needed ÷ seconds × account limit)")
             print(f"  objects/s          {objects / network:,.0f}")
-            print(f"  CPU per object     {1000 * run['cpu'] / max(1, objects):.3f} ms   ({run['cpu']:.1f} s CPU)")
+            print(f"  CPU per object     {1000 * run['cpu'] / max(1, objects):.3f} ms   ({run['cpu']:.1f} s CPU{', sync and MRR refresh' if args.with_mrr else ', sync alone'})")
             print(f"  peak RSS           {run['maxrss_mb']:.0f} MB")
             busiest = max(needed, key=needed.get)
             print("  " + timeline_summary(stats, busiest, args.per_endpoint_limit))
