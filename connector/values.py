@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from .store import jsontext
+from .store.number_scan import ELEVEN_DIGITS, FOLD, has_exponent, may_hold_long_number
 
 # Far above any amount or quantity Stripe accepts (12 digits), far below what
 # SQLite's int64 holds, so sums and products of a customer's amounts still fit.
@@ -30,42 +31,13 @@ MAX_EPOCH = 253_402_300_799
 _TIME_KEYS = frozenset({"created", "start", "end", "date"})
 _TIME_SUFFIXES = ("_at", "_start", "_end", "_date", "_anchor")
 
-# A JSON text whose numbers all have fewer than 11 digits and no exponent holds no number near
-# either bound: most objects are cleared by a few scans of the text instead of a walk. A string
-# that looks like such a number (an 11-digit phone number, "NaN") only costs the walk.
-_FOLD = bytes.maketrans(b"123456789E", b"000000000e")   # digits to 0 (runs of digits), E to e (exponents)
-_ELEVEN_DIGITS = b"0" * 11
-_NUMBER_PART = frozenset(b"0.")            # of a number before its exponent, folded
-_JSON_SPACE = frozenset(b" \t\r\n\f\v")
-_BEFORE_VALUE = frozenset(b":,[")          # what a value in an object or a list follows
-
-
-def _exponent(folded: bytes) -> bool:
-    """Whether the folded text holds a number with an exponent (``1e5``, ``-2.5E-7``, ``3e+20``):
-    a digit then ``e`` (after folding) that ends a number following ``:``, ``,`` or ``[``. An id
-    or a word with a digit before an ``e`` ("in_1e5a", "ABE4341E-0026") is looked at and passed
-    over: the digits before its ``e`` follow a letter."""
-    at = folded.find(b"0e")
-    while at >= 0:
-        start = at
-        while start and folded[start - 1] in _NUMBER_PART:
-            start -= 1
-        if start and folded[start - 1] == 0x2D:   # a minus sign
-            start -= 1
-        while start and folded[start - 1] in _JSON_SPACE:
-            start -= 1
-        if start and folded[start - 1] in _BEFORE_VALUE:
-            return True
-        at = folded.find(b"0e", at + 2)
-    return False
-
 
 def _suspect(text: str | bytes) -> bool:
     """Whether the text (or its UTF-8) may hold a number past the bounds (a long number, an exponent,
-    NaN, Infinity)."""
+    NaN, Infinity): a text whose numbers all have fewer than 11 digits and no exponent holds no
+    number near either bound (``number_scan``)."""
     raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
-    folded = raw.translate(_FOLD)
-    return b"NaN" in raw or b"Infinity" in raw or _ELEVEN_DIGITS in folded or _exponent(folded)
+    return b"NaN" in raw or b"Infinity" in raw or may_hold_long_number(raw.translate(FOLD))
 
 
 class OutOfRange(ValueError):
@@ -147,6 +119,12 @@ def object_problem(obj: Any, text: str | bytes | None = None) -> str | None:
         return problem
     if text is not None and not _suspect(text):
         return None
+    return number_problem(obj)
+
+
+def number_problem(obj: Any) -> str | None:
+    """Why a number or a date in ``obj`` cannot be stored or mapped, or None: the walk of every value
+    (:func:`object_problem` without the identity check or the shortcut)."""
     return _walk(obj, "")
 
 
@@ -160,15 +138,15 @@ def parsed_object(data: bytes) -> tuple[Any, str | None]:
     (orjson refuses them: such a text is read by ``jsontext.loads``, which reads them as
     NonFinite, and walked).
     """
-    folded = data.translate(_FOLD)
-    if _ELEVEN_DIGITS not in folded:
+    folded = data.translate(FOLD)
+    if ELEVEN_DIGITS not in folded:
         try:
             obj = orjson.loads(data)
         except orjson.JSONDecodeError:
             pass
         else:
             problem = identity_problem(obj)
-            if problem is None and _exponent(folded):
+            if problem is None and has_exponent(folded):
                 problem = _walk(obj, "")
             return obj, problem
     obj = jsontext.loads(data)

@@ -17,7 +17,8 @@ from typing import Any
 
 import sqlite_utils
 
-from .sql import META_COLUMNS_SQL, canonical_json, quote
+from .jsontext import canonical_text
+from .sql import META_COLUMNS_SQL, quote
 
 # (column, SQL type, what the declarer says of it: a dotted path for a raw table, a meaning for the docs)
 Column = tuple[str, str, str]
@@ -90,11 +91,16 @@ class RawTable(Table):
     """A provider object type: ``id``, the typed columns (each read by its dotted path), ``data``."""
 
     def to_row(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        return self.scanned_row(obj)[0]
+
+    def scanned_row(self, obj: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+        """:meth:`to_row`, and whether its text may hold a number past the value bounds
+        (``jsontext.canonical_text``): the sync walks the values of those objects only."""
         row = {"id": obj["id"]}
         for column, _sql_type, path in self.columns:
             row[column] = _path(obj, path)
-        row["data"] = canonical_json(obj)
-        return row
+        row["data"], unusual = canonical_text(obj)
+        return row, unusual
 
     def _column_sql(self) -> list[str]:
         return ['"id" TEXT NOT NULL', *super()._column_sql(), '"data" TEXT NOT NULL']

@@ -18,7 +18,7 @@ from ..providers.base import Child, Page, StreamSpec
 from ..store.quarantine import Rejected
 from ..store import Store
 from ..store.tables import RawTable
-from ..values import identity_problem, object_problem
+from ..values import identity_problem, number_problem
 from .enums import EnumWatch
 
 SEEN_TABLE = "_full_refresh_seen"
@@ -51,10 +51,11 @@ def _rows(spec: RawTable, stream: str, objects: list[Any], rejected: list[Reject
     """(store rows, the objects they came from); what cannot be stored goes to ``rejected``."""
     rows, kept = [], []
     for obj in objects:
-        problem = identity_problem(obj)   # the rest is checked on the text to_row makes
+        problem = identity_problem(obj)
         if problem is None:
-            row = spec.to_row(obj)
-            problem = object_problem(obj, row["data"])
+            row, unusual = spec.scanned_row(obj)
+            # the values are walked only when the text made for the row may show a number past the bounds
+            problem = number_problem(obj) if unusual else None
         if problem is not None:
             rejected.append(Rejected.of(stream, obj, problem))
             continue
@@ -128,7 +129,7 @@ def write_prepared(
     """Upsert a page's rows and replace each parent's children (inside the caller's transaction)."""
     stream = spec.name
     quarantine.record(store, page.rejected)
-    # every row written here passed object_problem in prepare_page: the mapping need not check it again
+    # every row written here passed the value checks in prepare_page: the mapping need not check it again
     with store.checked_seqs.writing(store):
         changed = store.upsert_rows(stream, store.raw_tables[stream].primary_key, page.rows)
         quarantine.release(store, stream, [row["id"] for row in page.rows])

@@ -12,8 +12,8 @@ import math
 
 from hypothesis import example, given, settings, strategies as st
 
-from connector.store.jsontext import NonFinite, canonical_json, loads
-from connector.values import object_problem
+from connector.store.jsontext import NonFinite, canonical_json, canonical_text, loads
+from connector.values import number_problem, object_problem
 
 
 def standard(value):
@@ -77,6 +77,31 @@ def test_what_is_not_json_raises_value_error_or_recursion_error():
 
 
 def test_non_ascii_and_control_characters_are_escaped_as_before():
-    value = {"name": "Zoë – Café ☕", "note": "tab\tDEL\x7f nul\x00", "é": 1}
+    value = {"name": "Zoë – Café ☕", "note": "tab\tDEL\x7f nul\x00", "é": 1,
+             "astral": "𝄞 🎉x🎉", "mixed": ["\x7f", "ü\x7fü", "\u00ff\u0100\uffff"]}
     assert canonical_json(value) == standard(value)
     assert canonical_json(value).isascii()
+
+
+numbers_near_the_bounds = st.one_of(
+    st.integers(), st.integers(min_value=-(10**16), max_value=10**16),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([10**15, 10**15 + 1, -(10**15) - 1, 253_402_300_800, -62_135_596_801, 1e16, 1e-7,
+                     float("nan"), float("inf")]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from(["amount", "created", "period_end", "n", "tiers"]),
+                       st.one_of(numbers_near_the_bounds, st.lists(numbers_near_the_bounds, max_size=3)),
+                       max_size=4),
+       st.text(max_size=12))
+def test_a_text_said_to_hold_no_unusual_number_holds_no_value_past_the_bounds(fields, name):
+    """The sync walks an object's values only when ``canonical_text`` says its text may show a number
+    past the bounds: an object it clears must be one the walk clears too, and the text is unchanged."""
+    obj = loads(json.dumps({"id": "in_1e5a", "name": name, **fields}))   # NaN read back as NonFinite
+    text, unusual = canonical_text(obj)
+    assert text == canonical_json(obj) == standard(obj)
+    if not unusual:
+        assert number_problem(obj) is None
+    assert (number_problem(obj) if unusual else None) == object_problem(obj)
