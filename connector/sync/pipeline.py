@@ -2,17 +2,27 @@
 
 Fetch jobs run in a thread pool (the rate limiter inside the provider decides
 how fast they go); their results come back to the calling thread, which is the
-only one that writes: every result that completed since the last commit is
-applied in one transaction, together with the cursors that follow it. So a
-crash at any instant leaves whole pages with their cursors, never a page
-without its cursor or a cursor past an unwritten page.
+only one that writes: each result is applied as it completes, inside a
+transaction that holds the cursors that follow its pages and is committed once
+it is ``commit_every`` seconds old (or the work is done). So a crash at any
+instant leaves whole pages with their cursors, never a page without its cursor
+or a cursor past an unwritten page, and loses at most that much work.
+
+Why not a commit per result: at Stripe's latency results complete one or two at
+a time, and each commit is a WAL append of every page it dirtied. Objects are
+keyed by random ids, so a page of 100 rows dirties about 100 leaf pages of each
+index: a transaction a second long writes a leaf that many pages touched once.
+At 2,000 customers (250 ms, 100 requests/s): 1,564 commits became 69
+(BENCHMARKS.md, sixth session).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable
+from contextlib import ExitStack
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +43,10 @@ class Job:
     lane: str = ""                              # a queue of its own within the group (child-list reads)
 
 
+# How old a transaction may grow before the writer commits it (see the module's docstring).
+COMMIT_EVERY_SECONDS = 1.0
+
+
 class Pipeline:
     """Run jobs concurrently; apply their results in batched transactions.
 
@@ -41,8 +55,9 @@ class Pipeline:
     dropped, other groups go on, and :meth:`run` returns the failures.
     """
 
-    def __init__(self, workers: int, per_group_limit: int | None = None):
+    def __init__(self, workers: int, per_group_limit: int | None = None, commit_every: float | None = None):
         self.workers = max(1, workers)
+        self.commit_every = COMMIT_EVERY_SECONDS if commit_every is None else commit_every
         self.per_group_limit = per_group_limit or self.workers
         # queued and running jobs per (group, lane): a group's child-list reads queue apart from its pages
         self._queue: dict[tuple[str, str], deque[Job]] = defaultdict(deque)
@@ -81,6 +96,7 @@ class Pipeline:
     def run(self, transaction: Callable[[], Any], after_commit: Callable[[], None] | None = None) -> dict[str, ConnectorError]:
         """Until no job is queued or running. ``transaction()`` is a context manager (db.atomic)."""
         limit_malloc_arenas()  # before the fetch threads exist (arenas.py: memory flat in the account's size)
+        batch = _Batch(transaction, after_commit, self.commit_every)
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as pool:
             try:
                 while True:
@@ -92,7 +108,8 @@ class Pipeline:
                         self._running[pool.submit(self._fetch, job)] = job
                     if not self._running:
                         break
-                    done, _ = wait(list(self._running), return_when=FIRST_COMPLETED)
+                    # woken to commit when the transaction comes of age, even if no job finishes by then
+                    done, _ = wait(list(self._running), timeout=batch.seconds_left(), return_when=FIRST_COMPLETED)
                     finished = [(self._running.pop(f), f) for f in done]
                     results = []
                     for job, future in finished:
@@ -105,13 +122,14 @@ class Pipeline:
                         else:
                             raise error
                     if results:
-                        with transaction():
-                            for job, result in results:
-                                if job.group not in self.failures:
-                                    job.apply(result)
-                        if after_commit is not None:
-                            after_commit()
+                        batch.begin()
+                        for job, result in results:
+                            if job.group not in self.failures:
+                                job.apply(result)
+                    batch.commit_if_due()
+                batch.commit()
             except BaseException:
+                batch.abandon()   # rolled back: its pages and their cursors are read again next time
                 for future in self._running:
                     future.cancel()
                 raise
@@ -126,3 +144,45 @@ class Pipeline:
         for (queued_group, _lane), queue in self._queue.items():
             if queued_group == group:
                 queue.clear()
+
+
+class _Batch:
+    """The writer's transaction in progress: begun by the first result applied, committed once
+    ``seconds`` old (or at the end of the run)."""
+
+    def __init__(self, transaction: Callable[[], Any], after_commit: Callable[[], None] | None, seconds: float):
+        self._transaction = transaction
+        self._after_commit = after_commit
+        self._seconds = seconds
+        self._open: ExitStack | None = None
+        self._began = 0.0
+
+    def begin(self) -> None:
+        if self._open is None:
+            stack = ExitStack()
+            stack.enter_context(self._transaction())
+            self._open, self._began = stack, time.monotonic()
+
+    def seconds_left(self) -> float | None:
+        """How long the writer may wait before this transaction is due; None: none is open."""
+        if self._open is None:
+            return None
+        return max(0.0, self._began + self._seconds - time.monotonic())
+
+    def commit_if_due(self) -> None:
+        if self._open is not None and time.monotonic() - self._began >= self._seconds:
+            self.commit()
+
+    def commit(self) -> None:
+        if self._open is None:
+            return
+        stack, self._open = self._open, None
+        stack.close()
+        if self._after_commit is not None:
+            self._after_commit()
+
+    def abandon(self) -> None:
+        """Roll the open transaction back (the run is failing)."""
+        if self._open is not None:
+            stack, self._open = self._open, None
+            stack.__exit__(RuntimeError, RuntimeError("the pipeline failed"), None)

@@ -1,0 +1,115 @@
+"""The writer's transactions: one per ``commit_every`` seconds, not one per page, and never a page
+without its cursor (pipeline.py)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+
+import pytest
+
+from connector.sync import pipeline as pipeline_module
+from connector.sync.pipeline import Job, Pipeline
+
+
+class Recorder:
+    """A transaction that records what each commit held."""
+
+    def __init__(self):
+        self.commits: list[list[int]] = []
+        self._open: list[int] | None = None
+
+    @contextmanager
+    def transaction(self):
+        self._open = []
+        try:
+            yield
+        except BaseException:
+            self._open = None
+            raise
+        self.commits.append(self._open)
+        self._open = None
+
+    def apply(self, value: int) -> None:
+        assert self._open is not None, "a result applied outside a transaction"
+        self._open.append(value)
+
+
+def test_results_that_complete_within_the_interval_share_one_commit():
+    recorder = Recorder()
+    pipeline = Pipeline(4, commit_every=60)
+    for i in range(50):
+        pipeline.submit(Job("customers", lambda i=i: i, recorder.apply))
+    assert pipeline.run(recorder.transaction) == {}
+    # one transaction for them all, committed by the run's end
+    assert len(recorder.commits) == 1 and sorted(recorder.commits[0]) == list(range(50))
+
+
+def test_with_no_interval_each_completed_batch_is_committed_at_once():
+    recorder = Recorder()
+    pipeline = Pipeline(1, commit_every=0)
+    for i in range(5):
+        pipeline.submit(Job("customers", lambda i=i: i, recorder.apply))
+    pipeline.run(recorder.transaction)
+    assert recorder.commits == [[0], [1], [2], [3], [4]]
+
+
+def test_an_open_transaction_is_committed_when_due_even_while_no_job_finishes():
+    """A page applied before a slow request must not wait for that request to be committed."""
+    recorder = Recorder()
+    committed_first = threading.Event()
+
+    def slow():
+        # finishes only once the first page is committed (or gives up after 10 s: the test then fails)
+        committed_first.wait(10)
+        return "slow"
+
+    def after_commit():
+        if recorder.commits and recorder.commits[0] == [1]:
+            committed_first.set()
+
+    pipeline = Pipeline(2, commit_every=0.05)
+    pipeline.submit(Job("a", lambda: 1, recorder.apply))
+    pipeline.submit(Job("b", slow, lambda _: recorder.apply(2)))
+    pipeline.run(recorder.transaction, after_commit)
+    assert committed_first.is_set()
+    assert recorder.commits == [[1], [2]]
+
+
+def test_a_failing_run_rolls_back_what_is_open_and_keeps_what_was_committed(tmp_path):
+    db = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    db.execute("create table pages (n integer)")
+
+    @contextmanager
+    def transaction():
+        db.execute("begin")
+        try:
+            yield
+        except BaseException:
+            db.execute("rollback")
+            raise
+        db.execute("commit")
+
+    def apply(n):
+        db.execute("insert into pages values (?)", [n])
+
+    def crash():
+        raise KeyboardInterrupt
+
+    pipeline = Pipeline(1, commit_every=0)
+    pipeline.submit(Job("a", lambda: 1, apply))
+    pipeline.run(transaction)   # committed on its own
+    pipeline = Pipeline(1, commit_every=60)
+    pipeline.submit(Job("a", lambda: 2, apply))
+    pipeline.submit(Job("a", crash, apply))
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run(transaction)
+    assert not db.in_transaction
+    assert [n for (n,) in db.execute("select n from pages")] == [1]
+
+
+def test_the_default_interval_is_the_modules_setting(monkeypatch):
+    monkeypatch.setattr(pipeline_module, "COMMIT_EVERY_SECONDS", 0.25)
+    assert Pipeline(2).commit_every == 0.25
+    assert Pipeline(2, commit_every=0).commit_every == 0
