@@ -1,6 +1,6 @@
 """Which raw rows this process wrote from objects it had value-checked on the way in.
 
-The sync checks every object before it stores it (``values.object_problem`` on
+The sync checks every object before it stores it (``values``, on the scan of
 the text it writes), and the mapping that follows in the same process parses
 every stored object again. Checking it again there is only needed for rows
 something else wrote: an older version, another process, a hand-edited file.
@@ -62,7 +62,7 @@ class CheckedSeqs:
     @contextmanager
     def writing(self, store) -> Iterator[None]:
         """Around writes whose every raw row upserted is made from an object that passed
-        ``values.object_problem`` on the very text written (soft deletes and other tables may
+        the value checks on the very text written (``sync/pages.py``) (soft deletes and other tables may
         come along: their rows are not live raw rows). Notes the numbers they took."""
         first = store.current_seq() + 1
         yield
