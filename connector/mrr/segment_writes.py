@@ -13,14 +13,19 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..store.sql import META_COLUMNS, quote
+
 
 def rows_by_customer(store, table: str, provider: str, customer_ids: Sequence[str]
                      ) -> dict[str, list[dict[str, Any]]]:
-    """Live rows of ``table`` for these customers, grouped by customer, each group sorted by id."""
+    """Live rows of ``table`` for these customers, grouped by customer, each group sorted by id; each
+    row without the store's meta columns (``_synced_at``, ``_deleted``, ``_seq``: the builder reads
+    none, and they were three of every row's values, read for every neutral row of the account)."""
+    names = [name for (_cid, name, *_rest) in store.db.execute(f"PRAGMA table_info({quote(table)})")
+             if name not in META_COLUMNS]
     cursor = store.db.execute(
-        f"SELECT * FROM {table} WHERE provider = ? AND _deleted = 0 "
+        f"SELECT {', '.join(quote(name) for name in names)} FROM {table} WHERE provider = ? AND _deleted = 0 "
         f"AND customer_id IN ({', '.join('?' for _ in customer_ids)})", [provider, *customer_ids])
-    names = [d[0] for d in cursor.description]
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in cursor.fetchall():
         record = dict(zip(names, row))

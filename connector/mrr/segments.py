@@ -39,7 +39,8 @@ from ..store import quarantine
 from ..store.quarantine import Rejected
 from ..values import MAX_ABS_NUMBER, OutOfRange
 from .fact_writes import chunks, select_in
-from .model import SEGMENT_MIGRATIONS, SEGMENT_PRIMARY_KEY, SEGMENTS_TABLE, UNPLACED_KEY, UNPLACED_TABLE, segment_row
+from .model import (SEGMENT_MIGRATIONS, SEGMENT_PRIMARY_KEY, SEGMENTS, SEGMENTS_TABLE, UNPLACED_KEY, UNPLACED_TABLE,
+                    segment_row)
 from .segment_writes import rows_by_customer
 from .segments_effective import effective_segments  # noqa: F401  (public API lives here)
 from .segments_live import ENDED_STATUSES, LiveSubscriptionPieces, dated_changes_window, day_of as _day
@@ -126,6 +127,11 @@ def customers_dated_differently(store: Store, before: date | None, after: date) 
     return found
 
 
+# A segment row's amounts in minor units, each checked for range: ``segment_row`` writes exactly the
+# table's columns, so these are all its ``*_minor`` values without asking every value its column's name.
+_MINOR_COLUMNS = tuple(name for name in SEGMENTS.column_names if name.endswith("_minor"))
+
+
 def _built_or_quarantined(store: Store, customer_id: str, window, neutral, plans
                           ) -> tuple["_CustomerSegments", list[dict[str, Any]]] | None:
     """(the builder, a customer's segments), or None when a value cannot be computed with (the
@@ -135,8 +141,9 @@ def _built_or_quarantined(store: Store, customer_id: str, window, neutral, plans
         builder = _CustomerSegments(store, customer_id, window, own, plans)
         rows = builder.build()
         for row in rows:
-            for column, value in row.items():
-                if column.endswith("_minor") and isinstance(value, int) and abs(value) > MAX_ABS_NUMBER:
+            for column in _MINOR_COLUMNS:
+                value = row[column]
+                if isinstance(value, int) and abs(value) > MAX_ABS_NUMBER:
                     raise OutOfRange(f"{column} out of range: {value}")
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
         reason = f"MRR segments not computed: {type(exc).__name__}: {exc}"
