@@ -222,20 +222,36 @@ def _providers(store) -> list[str]:
 
 def read_segment_rows(store, customer_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """Live stored segments, all or for some customers, in a stable order."""
+    cursor = _segments_cursor(store, customer_ids, "*")
+    if cursor is None:
+        return []
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def read_segment_values(store, customer_ids: Iterable[str] | None, columns: Sequence[str]) -> list[tuple]:
+    """:func:`read_segment_rows` as tuples of ``columns`` only (each an SQL expression of the table,
+    in that order): the MRR refresh reads every segment it wrote back, and a dict of every column
+    per row was a third of that read."""
+    cursor = _segments_cursor(store, customer_ids, ", ".join(columns))
+    return [] if cursor is None else cursor.fetchall()
+
+
+def _segments_cursor(store, customer_ids: Iterable[str] | None, columns: str):
+    """The live segments' ``columns``, all or for some customers, ordered by customer, start and id
+    (None: nothing to read)."""
     store.migrate("mrr", SEGMENT_MIGRATIONS)
-    sql = f"SELECT * FROM {SEGMENTS_TABLE} WHERE _deleted = 0"
+    sql = f"SELECT {columns} FROM {SEGMENTS_TABLE} WHERE _deleted = 0"
     params: list[Any] = []
     if customer_ids is not None:
         ids = list(customer_ids)
         providers = _providers(store)
         if not ids or not providers:
-            return []
+            return None
         # naming the providers lets SQLite use the (provider, customer_id) index: with customer_id
         # alone it scanned the whole table for every batch, a cost growing with the account squared
         sql += (f" AND provider IN ({', '.join('?' for _ in providers)})"
                 f" AND customer_id IN ({', '.join('?' for _ in ids)})")
         params = [*providers, *ids]
     sql += " ORDER BY customer_id, start_date, segment_id"
-    cursor = store.db.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return store.db.execute(sql, params)

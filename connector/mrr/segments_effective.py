@@ -26,10 +26,12 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from fractions import Fraction
 from functools import lru_cache
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from ..store import jsontext
-from .model import Segment, monthly_minor, read_segment_rows
+from .model import Segment, monthly_minor, read_segment_values
 from .policy import Policy
 
 _DROPPING_TAGS = {
@@ -59,6 +61,28 @@ def _parse(row: Mapping[str, Any]) -> dict[str, Any]:
         "end": date.fromisoformat(row["end_date"]) if row["end_date"] else None,
         "tags": _tag_set(row["tags"]),
         "detail": jsontext.loads(row["detail"]),
+    }
+
+
+# What the policy reads of a stored segment (``detail`` as the bytes the parser reads), in the
+# order :func:`_piece` takes them: :func:`effective_segments` reads only these.
+_PIECE_COLUMNS = ("segment_id", "customer_id", "subscription_id", "source_type", "source_id", "series", "currency",
+                  "start_date", "end_date", "amount_minor", "interval", "interval_count", "tags",
+                  "CAST(detail AS BLOB)")
+
+
+def _piece(values: tuple) -> dict[str, Any]:
+    """:func:`_parse` of a row read as :data:`_PIECE_COLUMNS`, without the row's dict and its copy."""
+    (segment_id, customer_id, subscription_id, source_type, source_id, series, currency, start_date, end_date,
+     amount_minor, interval, interval_count, tags, detail) = values
+    return {
+        "segment_id": segment_id, "customer_id": customer_id, "subscription_id": subscription_id,
+        "source_type": source_type, "source_id": source_id, "series": series, "currency": currency,
+        "amount_minor": amount_minor, "interval": interval, "interval_count": interval_count,
+        "start": date.fromisoformat(start_date),
+        "end": date.fromisoformat(end_date) if end_date else None,
+        "tags": _tag_set(tags),
+        "detail": jsontext.loads(detail),
     }
 
 
@@ -151,17 +175,30 @@ def _refund_scale(piece: Mapping[str, Any], policy: Policy) -> Fraction:
 
 def apply_policy(rows: list[dict[str, Any]], policy: Policy) -> list[Segment]:
     """One customer's stored segment rows with ``policy`` applied."""
-    pieces = [_parse(r) for r in rows]
+    return _applied([_parse(r) for r in rows], policy, _Rules(policy))
+
+
+class _Rules:
+    """What applying ``policy`` asks of it for every piece, worked out once per call."""
+
+    def __init__(self, policy: Policy):
+        self.dropped = _dropped_by(policy)
+        self.reducing = set(policy.discount_durations_reducing_mrr)
+        self.factors = policy.interval_factors   # a property: a new dict each time it is read
+
+
+def _applied(pieces: list[dict[str, Any]], policy: Policy, rules: _Rules) -> list[Segment]:
+    """:func:`apply_policy` of one customer's parsed pieces (``_parse`` or ``_piece``)."""
     bases = [p for p in pieces if p["source_type"] != "discount"]
     _resolve_bases(bases, policy)   # before the policy drops any: a dropped trial still holds its span
     spans: dict[str, dict[str, Any]] = {}
-    dropped = _dropped_by(policy)
+    dropped = rules.dropped
     for piece in bases:
         if piece["tags"].isdisjoint(dropped):
             piece["end"] = _policy_end(piece, policy)
             if piece["end"] is None or piece["end"] > piece["start"]:
                 spans[piece["segment_id"]] = piece
-    reducing = set(policy.discount_durations_reducing_mrr)
+    reducing = rules.reducing
     out: list[Segment] = []
     for piece in pieces:
         if piece["source_type"] == "discount":
@@ -181,7 +218,7 @@ def apply_policy(rows: list[dict[str, Any]], policy: Policy) -> list[Segment]:
         else:
             continue
         amount = piece["amount_minor"] if scale == 1 else round(piece["amount_minor"] * scale)
-        mrr = monthly_minor(amount, piece["interval"], piece["interval_count"], policy.interval_factors)
+        mrr = monthly_minor(amount, piece["interval"], piece["interval_count"], rules.factors)
         if mrr == 0:
             continue
         out.append(Segment(
@@ -195,12 +232,17 @@ def apply_policy(rows: list[dict[str, Any]], policy: Policy) -> list[Segment]:
     return out
 
 
+_CUSTOMER = itemgetter(_PIECE_COLUMNS.index("customer_id"))
+
+
 def effective_segments(store, policy: Policy, customer_ids: Iterable[str] | None = None) -> list[Segment]:
-    """The stored segments with ``policy`` applied, ordered by customer, start, source."""
-    by_customer: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in read_segment_rows(store, customer_ids):
-        by_customer[row["customer_id"]].append(row)
+    """The stored segments with ``policy`` applied, ordered by customer, start, source.
+
+    Same as :func:`apply_policy` over each customer's :func:`~.model.read_segment_rows`, customers
+    in order (the rows come ordered by customer): the refresh applies the policy to every segment it
+    wrote, so the rows are read as tuples of the columns the policy reads."""
+    rules = _Rules(policy)
     out: list[Segment] = []
-    for customer_id in sorted(by_customer):
-        out += apply_policy(by_customer[customer_id], policy)
+    for _customer_id, values in groupby(read_segment_values(store, customer_ids, _PIECE_COLUMNS), _CUSTOMER):
+        out += _applied([_piece(v) for v in values], policy, rules)
     return sorted(out, key=lambda s: (s.customer_id, s.start, s.source_type, s.source_id, s.cause))
