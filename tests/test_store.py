@@ -91,6 +91,29 @@ def test_store_file_is_private_and_wal(tmp_path):
     s.close()
 
 
+def test_a_new_store_has_large_pages_and_a_store_made_before_keeps_its_own(tmp_path, monkeypatch):
+    made_now = open_store(tmp_path / "new.db")
+    assert made_now.db.execute("PRAGMA page_size").fetchone()[0] == opening.NEW_STORE_PAGE_SIZE == 16384
+    made_now.close()
+    empty = tmp_path / "empty.db"
+    empty.touch(mode=0o600)   # left empty (a run killed as it created the file): still new
+    store = open_store(empty)
+    assert store.db.execute("PRAGMA page_size").fetchone()[0] == 16384
+    store.close()
+    # a store made with SQLite's default pages (as before this version) is opened, written and read as it is
+    with monkeypatch.context() as before:
+        before.setattr(opening, "NEW_STORE_PAGE_SIZE", 4096)
+        store = open_store(tmp_path / "older.db")
+        store.bind_account(ACCOUNT)
+        store.close()
+    store = open_store(tmp_path / "older.db")
+    with store.db.atomic():
+        store.upsert_objects("customers", [_customer("cus_1")])
+    assert store.db.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert store.db.execute("SELECT count(*) FROM customers").fetchone()[0] == 1
+    store.close()
+
+
 def test_non_sqlite_file_is_refused_untouched(tmp_path):
     path = tmp_path / "notes.db"
     path.write_bytes(b"these are my notes, not a database\n" * 10)
