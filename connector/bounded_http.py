@@ -17,6 +17,13 @@ guarantees, for the Stripe SDK's transport and for the Chargebee adapter alike:
 * failures typed once: a deadline, a reset or a truncated body is
   ``http.Retryable``; a body over the cap, an unknown encoding or a
   certificate that does not verify is final.
+
+What ``requests.Session`` works out on every request (issue 18: a third of a request's
+CPU) is worked out here once per origin: the environment's proxy for https (NO_PROXY
+honoured), the CA bundle from REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE when ``verify`` is
+True. The request is prepared here and handed to the adapter's ``send`` (pools, TLS,
+proxy tunnels, typed errors; what ``responses`` intercepts in tests): no cookies are
+kept, no ``.netrc`` is read. Each thread has its own adapter, its connections kept alive.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import os
 import socket
 import threading
 import time
@@ -31,6 +39,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 import urllib3
@@ -44,6 +53,7 @@ log = logging.getLogger(__name__)
 
 _READ_CHUNK = 64 * 1024
 _INFLATE_STEP = 256 * 1024  # at most this much inflated per step, whatever one raw chunk holds
+_MAX_ROUTES = 64  # origins remembered (a requester talks to one or two)
 _DECODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": 32 + zlib.MAX_WBITS}
 
 
@@ -91,7 +101,9 @@ class _Watchdog:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="request-deadlines", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if self._heap[0][2] is guard:
+                # (a later deadline than the first needs no wake-up: the thread wakes for the first anyway)
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:
@@ -142,15 +154,34 @@ class _Adapter(requests.adapters.HTTPAdapter):
         return manager
 
 
-def _new_session(trust_env: bool) -> requests.Session:
-    session = requests.Session()
-    # Plain http never goes through a proxy from the environment: the key would be readable there.
-    session.trust_env = trust_env
-    session.headers["Accept-Encoding"] = "gzip, deflate"  # the encodings we can inflate in bounded steps
-    adapter = _Adapter()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+# What a requests.Session sends unless told otherwise, but only the encodings we can inflate in bounded steps.
+_DEFAULT_HEADERS = requests.structures.CaseInsensitiveDict(
+    {**requests.utils.default_headers(), "Accept-Encoding": "gzip, deflate"})
+
+
+@dataclass(frozen=True)
+class _Route:
+    """What requests' Session works out from the environment on every request, once per origin."""
+
+    proxies: dict[str, str]   # the environment's proxies for https (NO_PROXY applied); never any for http
+    ca_bundle: str | None     # REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, for https with ``verify=True``
+
+    @classmethod
+    def of(cls, url: str) -> "_Route":
+        if not url.startswith("https:"):
+            # Plain http never goes through a proxy from the environment: the key would be readable there.
+            return cls({}, None)
+        environ = os.environ
+        return cls(requests.utils.get_environ_proxies(url),
+                   environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or None)
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host:port`` of an absolute URL, cheaply (what is decided once per origin is keyed by it).
+
+    Everything before the third ``/``: the authority whole even when a ``?`` or ``#`` ends it early,
+    so a check of the origin sees every character a parser could take for part of the host."""
+    return "/".join(url.split("/", 3)[:3])
 
 
 @dataclass(frozen=True)
@@ -171,14 +202,24 @@ class BoundedRequester:
         self.max_bytes = max_bytes
         self._hint = not_api_hint
         self._local = threading.local()
+        self._adapters: list[_Adapter] = []   # every thread's, for close()
+        self._routes: dict[str, _Route] = {}  # per origin: the environment is read once, not per request
 
-    def _session(self, secure: bool) -> requests.Session:
-        attribute = "secure" if secure else "cleartext"
-        session = getattr(self._local, attribute, None)
-        if session is None:
-            session = _new_session(trust_env=secure)
-            setattr(self._local, attribute, session)
-        return session
+    def _adapter(self) -> _Adapter:
+        adapter = getattr(self._local, "adapter", None)
+        if adapter is None:
+            adapter = self._local.adapter = _Adapter()
+            self._adapters.append(adapter)
+        return adapter
+
+    def _route(self, url: str) -> _Route:
+        origin = origin_of(url)
+        route = self._routes.get(origin)
+        if route is None:
+            if len(self._routes) >= _MAX_ROUTES:
+                self._routes.clear()
+            route = self._routes[origin] = _Route.of(url)
+        return route
 
     def request(
         self, method: str, url: str, *, what: str, headers: Mapping[str, str] | None = None, data: Any = None,
@@ -191,10 +232,7 @@ class BoundedRequester:
         _current.guard = guard
         _WATCHDOG.watch(guard)
         try:
-            response = self._session(url.startswith("https:")).request(
-                method, url, headers=headers, data=data, params=params, auth=auth, stream=True,
-                allow_redirects=False, timeout=(self.timeout, self.timeout), verify=verify,
-            )
+            response = self._send(method, url, headers, data, params, auth, verify)
             try:
                 body = self._read_body(response, what)
             finally:
@@ -220,6 +258,37 @@ class BoundedRequester:
         finally:
             guard.done = True
             _current.guard = None
+
+    def _send(self, method: str, url: str, headers: Mapping[str, str] | None, data: Any,
+              params: Mapping[str, str] | None, auth: Any, verify: Any) -> requests.Response:
+        """``Session.request`` less what we never use (cookies, ``.netrc``, redirects, hooks), the
+        environment read once per origin (``_Route``); the adapter's ``send`` does the rest."""
+        if params:
+            encoded = urlencode([(k, v) for k, v in params.items() if v is not None], doseq=True)
+            if encoded:
+                url += ("&" if "?" in url else "?") + encoded
+        prepared = requests.PreparedRequest()
+        prepared.prepare_method(method)
+        if url.isascii():
+            prepared.url = url   # as built by the caller; urllib3 percent-encodes what a target may not hold
+        else:
+            prepared.prepare_url(url, None)   # an international host name: requests' IDNA encoding
+        if headers:
+            merged = _DEFAULT_HEADERS.copy()
+            merged.update(headers)
+            prepared.prepare_headers({k: v for k, v in merged.items() if v is not None})
+        else:
+            prepared.prepare_headers(_DEFAULT_HEADERS)
+        prepared.prepare_body(data, None)
+        if auth is not None:
+            prepared.prepare_auth(auth)
+        route = self._route(url)
+        if route.ca_bundle and (verify is True or verify is None):
+            verify = route.ca_bundle
+        return self._adapter().send(
+            prepared, stream=True, timeout=(self.timeout, self.timeout),
+            verify=True if verify is None else verify, proxies=route.proxies,
+        )
 
     def _read_body(self, response: requests.Response, what: str) -> bytes:
         encoding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
@@ -267,7 +336,6 @@ class BoundedRequester:
         return ResponseRefused(f"{what}: the response is larger than {limit} MiB decompressed (the limit); refusing it{hint}")
 
     def close(self) -> None:
-        for attribute in ("secure", "cleartext"):
-            session = getattr(self._local, attribute, None)
-            if session is not None:
-                session.close()
+        """Close every thread's connections (a later request opens new ones)."""
+        for adapter in list(self._adapters):
+            adapter.close()

@@ -3,7 +3,8 @@
 A :class:`LoopbackServer` listens on 127.0.0.1 (port 0), records every request
 and answers each with what its ``answer`` function returns: a :class:`Reply`
 (status, body, headers), or a callable that writes the raw response itself
-(to trickle bytes, for instance). Unless told ``account=None`` it serves
+(to trickle bytes, for instance); a ``CONNECT`` (a proxy's tunnel) is recorded and
+refused, and ``tls`` serves https. Unless told ``account=None`` it serves
 ``/v1/account`` (every sync starts there) and an empty
 ``/v1/test_helpers/test_clocks`` by itself, so a hostile answer only handles
 what it is about. :class:`LoopbackStripe` is the same server answering with a
@@ -15,6 +16,7 @@ starts it stops it.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +37,7 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]
     target: str  # the request line's path and query, as sent
+    client_port: int = 0  # the port of the connection it came on (keep-alive reuses one)
 
 
 @dataclass
@@ -78,7 +81,7 @@ def trickled(server: "LoopbackServer", body: bytes, pause: float = 0.2) -> Calla
 
 
 class LoopbackServer:
-    def __init__(self, answer: Answer, *, account: dict[str, Any] | None = ACCOUNT):
+    def __init__(self, answer: Answer, *, account: dict[str, Any] | None = ACCOUNT, tls: ssl.SSLContext | None = None):
         self.answer = answer
         self.requests: list[Request] = []
         self.stopping = threading.Event()  # trickling writers stop when it is set
@@ -92,7 +95,8 @@ class LoopbackServer:
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 parts = urlsplit(self.path)
-                request = Request("GET", parts.path, dict(parse_qsl(parts.query)), dict(self.headers.items()), self.path)
+                request = Request("GET", parts.path, dict(parse_qsl(parts.query)), dict(self.headers.items()), self.path,
+                                  self.client_address[1])
                 server.requests.append(request)
                 if account is not None and parts.path == "/v1/account":
                     reply: Any = Reply(200, account)
@@ -117,13 +121,23 @@ class LoopbackServer:
                 except OSError:
                     pass  # the client gave up (a deadline, a size cap): what the test is about
 
+            def do_CONNECT(self) -> None:  # noqa: N802 - a proxy's tunnel request: recorded, refused
+                server.requests.append(Request("CONNECT", self.path, {}, dict(self.headers.items()), self.path,
+                                               self.client_address[1]))
+                self.send_response(502)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+        self._scheme = "http" if tls is None else "https"
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return f"{self._scheme}://127.0.0.1:{self._httpd.server_address[1]}"
 
     @property
     def port(self) -> int:

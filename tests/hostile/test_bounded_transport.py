@@ -1,0 +1,170 @@
+"""What ``bounded_http`` decides itself now that no ``requests.Session`` decides it per request: the
+environment's proxy for https only (NO_PROXY honoured), never for plain http; the CA bundle from the
+environment; Basic auth and query parameters; the encodings asked for; one kept-alive connection;
+and the watchdog waking for a deadline earlier than every other."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+
+import pytest
+
+from connector.bounded_http import BoundedRequester, _Watchdog
+from connector.errors import ConnectorError
+from connector.http import Retryable
+from tests.support.loopback import LoopbackServer, Reply
+from tests.support.tls import self_signed
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    for name in PROXY_VARIABLES + CA_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def ok(request):
+    return Reply(200, {"ok": True})
+
+
+def never_called(request):
+    raise AssertionError(f"no request may reach this server: {request.method} {request.path}")
+
+
+@pytest.fixture
+def tls_api(tmp_path):
+    cert, context = self_signed(tmp_path)
+    with LoopbackServer(ok, account=None, tls=context) as server:
+        yield server, str(cert)
+
+
+def test_https_goes_through_the_environment_proxy(monkeypatch):
+    with LoopbackServer(never_called, account=None) as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        with pytest.raises(Retryable, match=r"connection failed \(ProxyError\)"):
+            BoundedRequester(5).request("GET", "https://api.stripe.invalid/v1/customers", what="GET /v1/customers")
+    assert [(r.method, r.path) for r in proxy.requests] == [("CONNECT", "api.stripe.invalid:443")]
+
+
+def test_no_proxy_exempts_a_host_from_the_environment_proxy(monkeypatch, tls_api):
+    api, cert = tls_api
+    with LoopbackServer(never_called, account=None) as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+        response = BoundedRequester(5).request("GET", api.url + "/v1/customers", what="GET /v1/customers", verify=cert)
+        assert proxy.requests == []
+    assert (response.status, response.body) == (200, b'{"ok": true}')
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
+def test_plain_http_never_goes_through_the_environment_proxy(monkeypatch, variable):
+    with LoopbackServer(ok, account=None) as api, LoopbackServer(never_called, account=None) as proxy:
+        monkeypatch.setenv(variable, proxy.url)
+        response = BoundedRequester(5).request("GET", api.url + "/v1/customers", what="GET /v1/customers")
+        assert proxy.requests == []
+    assert response.status == 200
+    assert api.paths() == ["/v1/customers"]
+
+
+@pytest.mark.parametrize("variable", CA_VARIABLES)
+def test_the_ca_bundle_from_the_environment_is_trusted(monkeypatch, tls_api, variable):
+    api, cert = tls_api
+    monkeypatch.setenv(variable, cert)
+    assert BoundedRequester(5).request("GET", api.url + "/v1/customers", what="GET /v1/customers").status == 200
+
+
+def test_an_explicit_ca_bundle_wins_over_the_environment(monkeypatch, tls_api, tmp_path):
+    api, cert = tls_api
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    response = BoundedRequester(5).request("GET", api.url + "/v1/customers", what="GET /v1/customers", verify=cert)
+    assert response.status == 200
+
+
+def test_a_certificate_that_does_not_verify_is_final(tls_api):
+    api, _cert = tls_api
+    with pytest.raises(ConnectorError) as err:
+        BoundedRequester(5).request("GET", api.url + "/v1/customers", what="GET /v1/customers")
+    assert not isinstance(err.value, Retryable)
+    assert str(err.value) == "GET /v1/customers: the server's TLS certificate did not verify; refusing to send the key there"
+    assert api.requests == []
+
+
+def test_basic_auth_query_parameters_and_the_encodings_asked_for():
+    with LoopbackServer(ok, account=None) as api:
+        BoundedRequester(5).request(
+            "GET", api.url + "/api/v2/customers?include_deleted=true", what="GET /customers",
+            params={"limit": "100", "sort_by[asc]": "created_at", "offset": "a b/c"}, auth=("test_key0", ""),
+            headers={"Accept": "application/json", "User-Agent": "billing-connector"},
+        )
+    (request,) = api.requests
+    assert request.target == (
+        "/api/v2/customers?include_deleted=true&limit=100&sort_by%5Basc%5D=created_at&offset=a+b%2Fc")
+    assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"test_key0:").decode()
+    assert (request.headers["Accept-Encoding"], request.headers["Accept"], request.headers["User-Agent"]) == (
+        "gzip, deflate", "application/json", "billing-connector")
+
+
+def test_requests_in_a_row_share_one_kept_alive_connection():
+    requester = BoundedRequester(5)
+    with LoopbackServer(ok, account=None) as api:
+        for _ in range(3):
+            requester.request("GET", api.url + "/v1/customers", what="GET /v1/customers")
+    assert len({r.client_port for r in api.requests}) == 1 and len(api.requests) == 3
+
+
+def test_threads_sharing_a_requester_each_keep_their_connection():
+    requester = BoundedRequester(5)
+    barrier = threading.Barrier(3)
+
+    def fetch():
+        barrier.wait()
+        for _ in range(2):
+            requester.request("GET", api.url + "/v1/customers", what="GET /v1/customers")
+
+    with LoopbackServer(ok, account=None) as api:
+        threads = [threading.Thread(target=fetch) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(api.requests) == 6
+    assert len({r.client_port for r in api.requests}) == 3
+
+
+class _Recorded:
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+        self.expired = threading.Event()
+
+    def expire(self) -> bool:
+        self.expired.set()
+        return True
+
+
+class _SignallingCondition(threading.Condition):
+    """Says when the watchdog thread has gone to sleep (it holds the lock until the wait releases it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.waiting = threading.Event()
+
+    def wait(self, timeout=None):
+        self.waiting.set()
+        return super().wait(timeout)
+
+
+def test_the_watchdog_wakes_for_a_deadline_earlier_than_the_one_it_waits_for():
+    watchdog = _Watchdog()
+    watchdog._cond = _SignallingCondition()
+    late, soon = _Recorded(time.monotonic() + 3600), _Recorded(time.monotonic() + 0.1)
+    watchdog.watch(late)
+    assert watchdog._cond.waiting.wait(30)   # asleep until an hour from now
+    watchdog.watch(soon)
+    assert soon.expired.wait(30)
+    assert not late.expired.is_set()
+
