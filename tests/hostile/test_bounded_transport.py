@@ -12,8 +12,9 @@ import time
 import pytest
 
 from connector.bounded_http import BoundedRequester, _Watchdog
-from connector.errors import ConnectorError
+from connector.errors import ConfigError, ConnectorError
 from connector.http import Retryable
+from connector.providers.stripe_transport import BoundedHTTPClient
 from tests.support.loopback import LoopbackServer, Reply
 from tests.support.tls import self_signed
 
@@ -168,3 +169,22 @@ def test_the_watchdog_wakes_for_a_deadline_earlier_than_the_one_it_waits_for():
     assert soon.expired.wait(30)
     assert not late.expired.is_set()
 
+
+def test_the_stripe_transport_refuses_each_request_to_an_origin_the_key_may_not_go_to():
+    client = BoundedHTTPClient(timeout=5)
+    with LoopbackServer(ok, account=None) as api:
+        assert client.request("get", api.url + "/v1/customers", {})[1] == 200
+        refused = []
+        for url in ("http://127.0.0.2:9/v1/customers?limit=1", "http://127.0.0.1@evil.example/v1/customers",
+                    "ftp://127.0.0.1/v1/customers"):
+            with pytest.raises(ConfigError) as err:
+                client.request("get", url, {})
+            refused.append(str(err.value))
+        assert client.request("get", api.url + "/v1/customers", {})[1] == 200
+    assert refused == [
+        "request URL http://127.0.0.2:9 is plain http to 127.0.0.2: the API key would travel unencrypted; "
+        "use https:// (plain http is allowed only to localhost, 127.0.0.1 or ::1)",
+        "request URL 'http://127.0.0.1@evil.example' has user info or control characters in it; use https://host",
+        "request URL 'ftp://127.0.0.1' is not an http(s) URL; use https://host",
+    ]
+    assert api.paths() == ["/v1/customers", "/v1/customers"]
