@@ -35,6 +35,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -202,14 +203,17 @@ class BoundedRequester:
         self.max_bytes = max_bytes
         self._hint = not_api_hint
         self._local = threading.local()
-        self._adapters: list[_Adapter] = []   # every thread's, for close()
+        # every live thread's adapter, for close(); weakly: a finished thread's goes with its sockets
+        self._adapters: weakref.WeakSet[_Adapter] = weakref.WeakSet()
+        self._adapters_lock = threading.Lock()
         self._routes: dict[str, _Route] = {}  # per origin: the environment is read once, not per request
 
     def _adapter(self) -> _Adapter:
         adapter = getattr(self._local, "adapter", None)
         if adapter is None:
             adapter = self._local.adapter = _Adapter()
-            self._adapters.append(adapter)
+            with self._adapters_lock:
+                self._adapters.add(adapter)
         return adapter
 
     def _route(self, url: str) -> _Route:
@@ -337,5 +341,7 @@ class BoundedRequester:
 
     def close(self) -> None:
         """Close every thread's connections (a later request opens new ones)."""
-        for adapter in list(self._adapters):
+        with self._adapters_lock:
+            adapters = list(self._adapters)
+        for adapter in adapters:
             adapter.close()

@@ -6,6 +6,7 @@ and the watchdog waking for a deadline earlier than every other."""
 from __future__ import annotations
 
 import base64
+import gc
 import threading
 import time
 
@@ -188,3 +189,27 @@ def test_the_stripe_transport_refuses_each_request_to_an_origin_the_key_may_not_
         "request URL 'ftp://127.0.0.1' is not an http(s) URL; use https://host",
     ]
     assert api.paths() == ["/v1/customers", "/v1/customers"]
+
+
+def test_close_reaches_another_thread_and_a_finished_thread_leaves_no_adapter_behind():
+    requester = BoundedRequester(5)
+    fetched, release = threading.Event(), threading.Event()
+
+    def fetch():
+        requester.request("GET", api.url + "/v1/customers", what="GET /v1/customers")
+        fetched.set()
+        release.wait(30)
+
+    with LoopbackServer(ok, account=None) as api:
+        worker = threading.Thread(target=fetch)
+        worker.start()
+        assert fetched.wait(30)
+        (adapter,) = requester._adapters
+        assert len(adapter.poolmanager.pools) == 1
+        requester.close()
+        assert len(adapter.poolmanager.pools) == 0
+        release.set()
+        worker.join()
+    del worker, adapter
+    gc.collect()
+    assert len(requester._adapters) == 0   # its pools and kept-alive sockets went with the thread
