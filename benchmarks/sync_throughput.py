@@ -20,6 +20,8 @@ Then a nightly incremental run after ~1 % of customers changed.
 
     .venv/bin/python benchmarks/sync_throughput.py --customers 2000 --rate-limit 25 --latency-ms 250
     .venv/bin/python benchmarks/sync_throughput.py --customers 2000 --rate-limit 100 --latency-ms 250
+    # an account of another shape (connector/demo/shapes.py): seat-based B2B, the lines endpoint binds
+    .venv/bin/python benchmarks/sync_throughput.py --shape seats --customers 60 --rate-limit 100 --skip-incremental
     # CPU alone: no latency, no limit, profiled with py-spy
     .venv/bin/python benchmarks/sync_throughput.py --customers 2000 --rate-limit 0 --latency-ms 0 --profile /tmp/sync.txt
 """
@@ -50,6 +52,8 @@ def start_server(args) -> tuple[subprocess.Popen, str]:
         "--customers", str(args.customers), "--seed", str(args.seed),
         "--latency-ms", str(args.latency_ms), "--rate-limit", str(args.rate_limit),
     ]
+    if getattr(args, "shape", None):
+        cmd += ["--shape", args.shape]
     if getattr(args, "latency_jitter_ms", 0):
         cmd += ["--latency-jitter-ms", str(args.latency_jitter_ms)]
     if args.per_endpoint_limit:
@@ -181,6 +185,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--shape", default=None,
+                        help="the demo server's account shape (saas, b2c, seats, young, usage; default saas)")
     parser.add_argument("--latency-ms", type=int, default=250)
     parser.add_argument("--latency-jitter-ms", type=int, default=0,
                         help="each response's latency varies by up to this much either way (the demo server's option)")
@@ -226,7 +232,7 @@ def main() -> None:
             print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
                   f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f} at the end")
             per_route = f"{args.per_endpoint_limit:g} req/s per route" if args.per_endpoint_limit else "no per-route limit"
-            print(f"account: {args.customers} customers, {objects:,} objects; server {args.latency_ms} ms latency, "
+            print(f"account: {args.customers} customers ({args.shape or 'saas'} shape), {objects:,} objects; server {args.latency_ms} ms latency, "
                   f"limit {args.rate_limit:g} req/s, {per_route}")
             print(f"full sync: {run['wall']:.1f} s wall ({network:.1f} s between first request and last response), {total:,} requests ({ok:,} ok, {limited:,} answered 429 = {100 * limited / max(1, total):.2f} %)")
             print(f"  ideal              {ideal:.1f} s   (bound by the {bound}; fewest requests needed: {minimum:,})")

@@ -1,7 +1,7 @@
 """The bundled demo Stripe account: deterministic, seeded, scaled, anchored at ``now``.
 
-``DemoAccount(seed=1, customers=300, now=None)`` simulates about three years
-(1095 days) of a SaaS business ending at ``now`` (default: today 00:00 UTC, so a
+``DemoAccount(seed=1, customers=300, now=None, shape=None)`` simulates about three years
+(1095 days) of a SaaS business ending at ``now`` (``shape``: another kind of business, shapes.py) (default: today 00:00 UTC, so a
 day's runs agree) and holds every object as Stripe's API version
 2026-10-28.endive shapes it, pre-serialised to JSON for the server.
 ``objects(stream)`` gives the plain dicts a full list of that stream returns
@@ -42,6 +42,7 @@ from .ids import DAY, ordered_id, today_midnight_utc
 from .listing import PositionalList, StreamIndex, dumps, list_body, payload_id
 from .live import LiveBilling
 from .mutations import AccountMutations
+from .shapes import DEFAULT_SHAPE, AccountShape, shape_named
 from .simulation import CustomerSimulation
 from .subscription import build_items, build_subscription
 
@@ -51,7 +52,6 @@ STREAMS = (
     "charges", "refunds", "events",
 )
 INDEXED_STREAMS = tuple(s for s in STREAMS if s not in ("subscription_items", "invoice_line_items"))
-HISTORY_DAYS = 1095
 CHUNK_CUSTOMERS = 1000  # unit of work for the forked simulation workers
 CUSTOMER_STREAMS = ("customers", "subscriptions", "invoices", "invoice_payments", "invoice_items", "charges", "refunds",
                     "credit_notes")
@@ -125,10 +125,11 @@ class SimulatedChunk:
     history: list = field(default_factory=list)
 
 
-def simulate_customers(seed: int, now: int, first: int, last: int) -> SimulatedChunk:
+def simulate_customers(seed: int, now: int, first: int, last: int,
+                       shape: AccountShape = DEFAULT_SHAPE) -> SimulatedChunk:
     """Simulate customers ``first..last-1`` and serialise everything they own."""
-    start = now - HISTORY_DAYS * DAY
-    catalog = build_catalog(seed, start, now)
+    start = now - shape.history_seconds
+    catalog = build_catalog(seed, start, now, shape)
     prices, plans = public_catalog(catalog)
     chunk = SimulatedChunk()
 
@@ -136,7 +137,7 @@ def simulate_customers(seed: int, now: int, first: int, last: int) -> SimulatedC
         chunk.entries[stream].append((created_of(obj), obj["id"], payload or dumps(obj), attributes_of(stream, obj)))
 
     for index in range(first, last):
-        records = CustomerSimulation(index, seed, catalog, start, now).run()
+        records = CustomerSimulation(index, seed, catalog, start, now, shape).run()
         chunk.history.extend(records.history)
         customer = records.customer
         if records.deleted_at is None:
@@ -173,8 +174,10 @@ def _simulate_range(arguments: tuple) -> SimulatedChunk:
 
 
 class DemoAccount(AccountMutations, LiveBilling):
-    def __init__(self, seed: int = 1, customers: int = 300, now: int | None = None, workers: int | None = None):
+    def __init__(self, seed: int = 1, customers: int = 300, now: int | None = None, workers: int | None = None,
+                 shape: str | AccountShape | None = None):
         self.seed, self.customer_count, self.workers = seed, customers, workers
+        self.shape = shape_named(shape)
         self.now = int(now) if now is not None else today_midnight_utc()
         # Without a fixed `now`, mutations happen at the wall clock, as on Stripe: a
         # sync (which stays 60 s behind real time) must see their events. A fixed
@@ -206,8 +209,8 @@ class DemoAccount(AccountMutations, LiveBilling):
 
     # -- construction ---------------------------------------------------------------------
     def _build(self) -> None:
-        start = self.now - HISTORY_DAYS * DAY
-        catalog = build_catalog(self.seed, start, self.now)
+        start = self.now - self.shape.history_seconds
+        catalog = build_catalog(self.seed, start, self.now, self.shape)
         self.catalog = catalog
         self.tiers = {p["id"]: p["_tiers"] for p in catalog.prices if "_tiers" in p}
         self.public_prices, self.public_plans = public_catalog(catalog)
@@ -263,10 +266,11 @@ class DemoAccount(AccountMutations, LiveBilling):
         workers = self.workers if self.workers is not None else min(os.cpu_count() or 1, 4)
         if workers <= 1 or len(ranges) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
             for first, last in ranges:
-                yield simulate_customers(self.seed, self.now, first, last)
+                yield simulate_customers(self.seed, self.now, first, last, self.shape)
             return
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from pool.imap(_simulate_range, [(self.seed, self.now, first, last) for first, last in ranges])
+            yield from pool.imap(_simulate_range, [(self.seed, self.now, first, last, self.shape)
+                                                   for first, last in ranges])
 
     def _catalog_history(self, catalog) -> list[tuple]:
         """Catalog happenings inside the events window (the launch product, a retired coupon)."""

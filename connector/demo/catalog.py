@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass, field
 
 from .ids import DAY, random_id
+from .shapes import DEFAULT_SHAPE, AccountShape
 from .unmodelled import stripe_object
 
 CURRENCIES = ("usd", "eur", "jpy")
@@ -118,7 +119,7 @@ def plan_from_price(price: dict) -> dict:
     return plan
 
 
-def build_catalog(seed: int, start: int, now: int) -> Catalog:
+def build_catalog(seed: int, start: int, now: int, shape: AccountShape = DEFAULT_SHAPE) -> Catalog:
     rng = random.Random(f"catalog/{seed}")
     catalog = Catalog()
     created = start - 30 * DAY
@@ -200,7 +201,40 @@ def build_catalog(seed: int, start: int, now: int) -> Catalog:
         "deletes_after": now + 30 * DAY, "frozen_time": now, "livemode": False, "name": "Renewal rehearsal",
         "status": "ready", "status_details": {},
     }
+    # A shape's additions come after, from a generator of their own: the default catalog is unchanged.
+    rng = random.Random(f"catalog/{seed}/{shape.name}")
+    for number in range(ADDON_COUNT + 1, ADDON_COUNT + shape.extra_addons + 1):
+        addon = product(f"addon{number}", f"Add-on {number}")
+        for currency in CURRENCIES:
+            price(addon, f"addon{number}", "month", currency, in_currency(500 + 100 * number, currency))
+    if shape.one_off_lines[1]:
+        one_off = product("one_off", shape.one_off_label)
+        for currency in CURRENCIES:
+            price(one_off, "one_off", "one_time", currency, in_currency(100, currency))
+    for number in range(1, shape.extra_products + 1):
+        extra = product(f"extra{number}", f"Catalog item {number}", when=start + number * 3600)
+        for currency in CURRENCIES:
+            for interval in ("month", "year"):
+                price(extra, f"extra{number}", interval, currency,
+                      in_currency(1000 + 100 * (number % 50), currency) * INTERVALS[interval][2])
+    _add_extra_coupons(catalog, rng, shape.extra_coupons, start)
     return catalog
+
+
+def _add_extra_coupons(catalog: Catalog, rng: random.Random, count: int, start: int) -> None:
+    """``count`` more percent-off coupons (a shape's campaigns), none used by the simulated customers."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    for number in range(1, count + 1):
+        duration = ("once", "repeating", "forever")[number % 3]
+        coupon = {
+            "id": "".join(rng.choice(alphabet) for _ in range(8)), "object": "coupon",
+            "amount_off": None, "created": start + number * 1800, "currency": None, "duration": duration,
+            "duration_in_months": 3 if duration == "repeating" else None, "livemode": False,
+            "max_redemptions": None, "metadata": {}, "name": f"Campaign {number}",
+            "percent_off": float(5 + number % 40), "redeem_by": None, "times_redeemed": 0, "valid": True,
+        }
+        catalog.coupons.append(coupon)
+        catalog.coupon_by_key[f"campaign{number}"] = coupon
 
 
 # (key, name, duration, duration_in_months, percent_off, amount_off, currency, created offset from now or None)

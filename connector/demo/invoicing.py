@@ -23,10 +23,15 @@ import random
 from .billing import embedded_list, invoice_totals, line_discounts, line_taxes
 from .catalog import TAX_BEHAVIOR, TAX_RATES_BPS, amount_for_quantity
 from .ids import DAY, random_id
+from .shapes import DEFAULT_SHAPE
 from .unmodelled import stripe_object
 
 
 class Invoicing:
+    # The account's kind of business (shapes.py): the simulation's own; billing done through the
+    # API (live.py) adds none of a shape's one-off lines.
+    shape = DEFAULT_SHAPE
+
     def invoice(self, state, created, reason, period, *, trial=False, usage_period=None, prorations=(),
                 setup=False, discount=None) -> dict:
         rng, customer = self.rng, self.records.customer
@@ -51,6 +56,8 @@ class Invoicing:
             specs.append({"price": fee, "quantity": 1, "amount": fee["unit_amount"], "period": (created, created),
                           "item": None, "created": created, "description": "Onboarding and setup fee",
                           "discountable": False})
+        if not trial:
+            specs.extend(self.one_off_specs(created))
         lines = [self.line(spec, invoice_id, state, created) for spec in specs]
         # Stripe applies item discounts before the subscription's own.
         applied = [(discount_id, self.records.discounts[discount_id]["source"]["coupon"], item_id)
@@ -90,6 +97,20 @@ class Invoicing:
         self.record("invoice.created", created, "invoice", (invoice, "draft"))
         self.record("invoice.finalized", created, "invoice", (invoice, "open"))
         return invoice
+
+    def one_off_specs(self, created: int) -> list[dict]:
+        """The shape's one-off charges swept into this invoice as invoice items (none by default)."""
+        fewest, most = self.shape.one_off_lines
+        if not most:
+            return []
+        price = self.catalog.price("one_off", "one_time", self.currency)
+        specs = []
+        for _ in range(self.rng.randint(fewest, most)):
+            quantity = self.rng.randint(1, 50)
+            specs.append({"price": price, "quantity": quantity, "amount": price["unit_amount"] * quantity,
+                          "period": (created, created), "item": None, "created": created,
+                          "description": f"{quantity} × {self.shape.one_off_label}"})
+        return specs
 
     def line(self, spec: dict, invoice_id: str, state, created: int) -> dict:
         price, rng = spec["price"], self.rng

@@ -4,6 +4,7 @@ Python: ``with DemoServer(seed=1, customers=300, latency_ms=0, rate_limit=None) 
 then point the Stripe SDK at ``server.url``. CLI (the benchmarks run it in its own process)::
 
     python -m connector.demo.server --port 0 --customers 300 --seed 1 --latency-ms 250 --rate-limit 25
+    python -m connector.demo.server --port 0 --customers 60 --shape seats   # another kind of account (shapes.py)
 
 prints exactly one line, ``listening on http://127.0.0.1:PORT``, and serves until SIGTERM.
 
@@ -44,6 +45,7 @@ from .account import DemoAccount
 from .api import DemoApi, endpoint_of, error_body
 from .faults import FAULT_CLASSES, Realism
 from .params import parse_params
+from .shapes import SHAPES
 
 
 _RATE_LIMIT_MESSAGE = ("Request rate limit exceeded. Learn more about rate limits here "
@@ -233,8 +235,10 @@ class DemoServer:
     """
 
     def __init__(self, account: DemoAccount | None = None, *, seed: int = 1, customers: int = 300,
-                 now: int | None = None, host: str = "127.0.0.1", port: int = 0, record: bool = False, **knobs):
-        self.account = account if account is not None else DemoAccount(seed=seed, customers=customers, now=now)
+                 now: int | None = None, shape: str | None = None, host: str = "127.0.0.1", port: int = 0,
+                 record: bool = False, **knobs):
+        self.account = account if account is not None else DemoAccount(seed=seed, customers=customers, now=now,
+                                                                        shape=shape)
         self.realism = Realism(**knobs)
         self.api = DemoApi(self.account, self.realism)
         self.host, self.port = host, port
@@ -324,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--customers", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--now", type=int, default=None, help="epoch the history ends at (default today 00:00 UTC)")
+    parser.add_argument("--shape", choices=list(SHAPES), default=None,
+                        help="the kind of business the account is (default saas, the demo's own; see shapes.py)")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--latency-jitter-ms", type=float, default=0.0)
     parser.add_argument("--rate-limit", type=float, default=None, help="requests/s for the account")
@@ -342,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     server = DemoServer(
-        seed=args.seed, customers=args.customers, now=args.now, host=args.host, port=args.port,
+        seed=args.seed, customers=args.customers, now=args.now, shape=args.shape, host=args.host, port=args.port,
         latency_ms=args.latency_ms, latency_jitter_ms=args.latency_jitter_ms, rate_limit=args.rate_limit,
         per_endpoint_rate_limit=args.per_endpoint_rate_limit, retry_after=args.retry_after,
         faults=dict(args.fault), fault_seed=args.fault_seed, slow_seconds=args.slow_seconds,

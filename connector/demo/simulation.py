@@ -27,6 +27,7 @@ from ..mrr.model import round_half_even
 from .catalog import Catalog, amount_for_quantity
 from .ids import DAY, add_months, random_id
 from .invoicing import Invoicing
+from .shapes import DEFAULT_SHAPE, AccountShape
 from .subscription import SubscriptionState
 from .unmodelled import stripe_object
 
@@ -59,10 +60,12 @@ class CustomerRecords:
 
 
 class CustomerSimulation(Invoicing):
-    def __init__(self, index: int, seed: int, catalog: Catalog, start: int, now: int):
+    def __init__(self, index: int, seed: int, catalog: Catalog, start: int, now: int,
+                 shape: AccountShape = DEFAULT_SHAPE):
         self.rng = random.Random(f"{seed}/{index}")
-        self.index, self.catalog, self.start, self.now = index, catalog, start, now
-        self.story = STORYLINES[index % len(STORYLINES)]
+        self.index, self.catalog, self.start, self.now, self.shape = index, catalog, start, now, shape
+        storylines = shape.storylines or STORYLINES
+        self.story = storylines[index % len(storylines)]
         self._charges_of: dict[str, list[str]] = {}   # invoice id -> its charges' ids
         rng = self.rng
         if self.story == "jpy":
@@ -79,7 +82,7 @@ class CustomerSimulation(Invoicing):
             created = now - rng.randint(1, 10) * DAY - rng.randint(0, DAY - 1)
         elif self.story in ("past_due", "cancel_at_period_end", "reactivated", "upgrade", "downgrade",
                             "canceled_now", "unpaid", "quantity_change", "refund_full", "refund_partial"):
-            created = start + rng.randint(0, 400 * DAY)
+            created = start + rng.randint(0, min(400 * DAY, now - start - 3 * DAY))   # a young account's too
         else:
             created = start + rng.randint(0, now - start - 3 * DAY)
         first, last = rng.choice(_NAMES), rng.choice(_SURNAMES)
@@ -105,8 +108,10 @@ class CustomerSimulation(Invoicing):
 
     def run(self) -> CustomerRecords:
         start = self.records.customer["created"]
+        if self.shape.without_subscription and self.rng.random() < self.shape.without_subscription:
+            return self.records
         ended = self.subscription(start, first=True)
-        if ended is not None and (self.story == "reactivated" or self.rng.random() < 0.3):
+        if ended is not None and (self.story == "reactivated" or self.rng.random() < self.shape.comeback_share):
             comeback = ended + self.rng.randint(15, 120) * DAY
             if comeback < self.now - DAY:
                 self.subscription(comeback, first=False)
@@ -128,8 +133,10 @@ class CustomerSimulation(Invoicing):
             return rng.choice(["starter", "pro"]), "month", 1
         if story == "downgrade":
             return "business", "month", 1
-        key = rng.choices(["starter", "pro", "business", "seats"], [40, 30, 15, 15])[0]
-        interval = rng.choices(["month", "quarter", "year"], [70, 10, 20])[0]
+        plans = self.shape.plan_mix or (("starter", 40), ("pro", 30), ("business", 15), ("seats", 15))
+        intervals = self.shape.interval_mix or (("month", 70), ("quarter", 10), ("year", 20))
+        key = rng.choices([k for k, _ in plans], [w for _, w in plans])[0]
+        interval = rng.choices([i for i, _ in intervals], [w for _, w in intervals])[0]
         if key == "seats":
             return key, ("month" if interval == "quarter" else interval), rng.randint(2, 25)
         return key, interval, 1
@@ -173,7 +180,11 @@ class CustomerSimulation(Invoicing):
             for number in range(1, 13):
                 add_item(f"addon{number}", 1)
             self.item_discount(state, state.item_ids[1], start)
-        if interval == "month" and (story == "metered_tiered" or rng.random() < 0.08):
+        fewest, most = self.shape.extra_items
+        if most and interval == "month" and story != "many_items":   # an add-on is on a subscription once
+            for number in range(1, rng.randint(fewest, most) + 1):
+                add_item(f"addon{number}", rng.randint(1, 20))
+        if interval == "month" and (story == "metered_tiered" or rng.random() < self.shape.metered_share):
             add_item("usage", 0)
         state.set_items(start, items)
         state.change(start, status="trialing" if trial else "active",
@@ -208,7 +219,7 @@ class CustomerSimulation(Invoicing):
             reason = "subscription_create" if k == 0 and not trial else "subscription_cycle"
             invoice = self.invoice(state, period_start, reason, (period_start, period_end),
                                    usage_period=usage_period, prorations=pending,
-                                   setup=(k == 0 and first and rng.random() < 0.3),
+                                   setup=(k == 0 and first and rng.random() < self.shape.setup_fee_share),
                                    discount=discount if self.discount_applies(discount, period_start, k) else None)
             pending = []
             if discount and discount["end"] is None and self.coupon_of(discount)["duration"] == "once":

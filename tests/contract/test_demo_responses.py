@@ -48,33 +48,49 @@ class Crawl(DemoClient):
 @pytest.fixture(scope="module")
 def crawl() -> Crawl:
     with DemoServer(customers=80, seed=3, now=NOW) as server:
-        crawl = Crawl(server)
-        crawl.detail("/v1/account", "account")
-        for path, object_name in LIST_PATHS.items():
-            params = {"status": "all"} if path == "/v1/subscriptions" else {}
-            objects = crawl.read_list(path, object_name, **params)
-            crawl.bodies[path] = objects
-            for obj in objects[:DETAILS_PER_LIST]:
-                crawl.detail(f"{path}/{obj['id']}", object_name)
-        for object_id, stub in server.account.deleted.items():
-            path = {"customer": "/v1/customers", "coupon": "/v1/coupons", "product": "/v1/products"}[stub["object"]]
-            crawl.detail(f"{path}/{object_id}", stub["object"])
-        for invoice in crawl.bodies["/v1/invoices"]:
-            if invoice["lines"]["has_more"] or invoice is crawl.bodies["/v1/invoices"][0]:
-                crawl.read_list(f"/v1/invoices/{invoice['id']}/lines", "line_item")
-        for clock in crawl.read_list("/v1/test_helpers/test_clocks", "test_helpers.test_clock"):
-            crawl.detail(f"/v1/test_helpers/test_clocks/{clock['id']}", "test_helpers.test_clock")
-            # a test clock's customers and subscriptions: listed only with test_clock=
-            crawl.bodies["clock customers"] = crawl.read_list("/v1/customers", "customer", test_clock=clock["id"])
-            crawl.read_list("/v1/subscriptions", "subscription", test_clock=clock["id"], status="all")
-        for subscription in crawl.bodies["/v1/subscriptions"][:20]:
-            items = crawl.read_list("/v1/subscription_items", "subscription_item", subscription=subscription["id"])
-            crawl.detail(f"/v1/subscription_items/{items[0]['id']}", "subscription_item")
-        yield crawl
+        yield crawl_all(server)
+
+
+def crawl_all(server) -> Crawl:
+    """Every answer of the kinds above that ``server`` gives, checked as it comes."""
+    crawl = Crawl(server)
+    crawl.detail("/v1/account", "account")
+    for path, object_name in LIST_PATHS.items():
+        params = {"status": "all"} if path == "/v1/subscriptions" else {}
+        objects = crawl.read_list(path, object_name, **params)
+        crawl.bodies[path] = objects
+        for obj in objects[:DETAILS_PER_LIST]:
+            crawl.detail(f"{path}/{obj['id']}", object_name)
+    for object_id, stub in server.account.deleted.items():
+        path = {"customer": "/v1/customers", "coupon": "/v1/coupons", "product": "/v1/products"}[stub["object"]]
+        crawl.detail(f"{path}/{object_id}", stub["object"])
+    for invoice in crawl.bodies["/v1/invoices"]:
+        if invoice["lines"]["has_more"] or invoice is crawl.bodies["/v1/invoices"][0]:
+            crawl.read_list(f"/v1/invoices/{invoice['id']}/lines", "line_item")
+    for clock in crawl.read_list("/v1/test_helpers/test_clocks", "test_helpers.test_clock"):
+        crawl.detail(f"/v1/test_helpers/test_clocks/{clock['id']}", "test_helpers.test_clock")
+        # a test clock's customers and subscriptions: listed only with test_clock=
+        crawl.bodies["clock customers"] = crawl.read_list("/v1/customers", "customer", test_clock=clock["id"])
+        crawl.read_list("/v1/subscriptions", "subscription", test_clock=clock["id"], status="all")
+    for subscription in crawl.bodies["/v1/subscriptions"][:20]:
+        items = crawl.read_list("/v1/subscription_items", "subscription_item", subscription=subscription["id"])
+        crawl.detail(f"/v1/subscription_items/{items[0]['id']}", "subscription_item")
+    return crawl
 
 
 def test_every_answer_matches_stripes_definitions(crawl):
     problems = crawl.checker.summary()
+    assert not problems, "\n".join(problems)
+
+
+# Accounts of other shapes (connector/demo/shapes.py), small: a seat-based customer has thousands of lines.
+SHAPED_CUSTOMERS = {"b2c": 40, "seats": 2, "young": 60, "usage": 20}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPED_CUSTOMERS))
+def test_every_shapes_answers_match_stripes_definitions(shape):
+    with DemoServer(customers=SHAPED_CUSTOMERS[shape], seed=3, now=NOW, shape=shape) as server:
+        problems = crawl_all(server).checker.summary()
     assert not problems, "\n".join(problems)
 
 
