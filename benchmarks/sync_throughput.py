@@ -249,6 +249,10 @@ def main() -> None:
             print("  requests per endpoint (made / fewest needed): " + ", ".join(
                 f"{name.removeprefix('GET ')} {stats['endpoints'].get(name, 0):,}/{count:,}"
                 for name, count in sorted(needed.items(), key=lambda item: -item[1])))
+            others = {name: count for name, count in stats["endpoints"].items() if name not in needed}
+            if others:
+                print("  other requests (not in the fewest needed): " + ", ".join(
+                    f"{name} {count:,}" for name, count in sorted(others.items(), key=lambda item: -item[1])))
             if args.timeline:
                 print_timeline(stats, sorted(needed, key=needed.get, reverse=True)[:5])
             if args.compare_sequential:
