@@ -79,7 +79,11 @@ def advance(
     last_created = last.get("created")
     if not isinstance(first_created, int) or not isinstance(last_created, int) or first_created < last_created:
         return nxt, None
-    span = max(1, first_created - last_created)  # seconds one page covers here
+    if first_created == last_created:
+        # A page of one second (a burst: an invoice's hundred items) tells nothing of how dense the
+        # rest is; its span would read as one second a page, splitting the rest into empty slices.
+        return nxt, None
+    span = first_created - last_created  # seconds one page covers here
     if nxt.gte is None:
         reach = current.reach or PAGES_PER_SLICE
         boundary = last_created - span * reach

@@ -85,6 +85,24 @@ def test_the_frontier_finds_a_big_streams_oldest_page_in_a_few_steps(rsps):
     assert len(list_calls) <= 200 + 30    # and nearly every request still brings a full page
 
 
+def test_a_page_of_one_second_splits_nothing():
+    """100 objects of one second say nothing of how dense the rest is (an invoice's hundred items)."""
+    page = [{"id": f"o{i}", "created": 1000} for i in range(100)]
+    nxt, split = advance(Slice(gte=0, lt=2000), page, has_more=True, splittable=True, idle=True)
+    assert split is None and nxt == Slice(gte=0, lt=2000, after="o99", after_created=1000)
+    nxt, split = advance(Slice(reach=64), page, has_more=True, splittable=True, idle=True)
+    assert split is None and nxt == Slice(after="o99", after_created=1000, reach=64)
+
+
+def test_objects_created_in_bursts_are_read_with_few_partial_pages(rsps):
+    """Twelve bursts of 250 objects, each in one second, a day apart: splitting inside a burst's
+    seconds made slices of nothing (49 requests for 30 pages)."""
+    fake = FakeStripe({"customers": [customer(i, 1_600_000_000 + (i // 250) * 86_400) for i in range(3000)]})
+    store, _ = synced_store(fake, rsps, streams=["customers"])
+    assert len(live_ids(store, "customers")) == 3000
+    assert len([p for path, p in fake.calls if path == "/v1/customers"]) <= 30 + 5
+
+
 def test_429_storm_is_retried_and_honours_retry_after(rsps):
     fake = small_account(customers=5)
     hits = {"n": 0}
