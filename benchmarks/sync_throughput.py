@@ -244,6 +244,10 @@ def main() -> None:
             print(f"  objects/s          {objects / network:,.0f}")
             print(f"  CPU per object     {1000 * run['cpu'] / max(1, objects):.3f} ms   ({run['cpu']:.1f} s CPU{', sync and MRR refresh' if args.with_mrr else ', sync alone'})")
             print(f"  peak RSS           {run['maxrss_mb']:.0f} MB")
+            # Most of the sync's CPU is Python holding the GIL (SQLite's part runs beside it): about a
+            # floor under the wall time on any machine, whatever the scheduler does.
+            print(f"  CPU floor          ~{run['cpu']:.1f} s   (about {100 * ideal / max(ideal, run['cpu']):.0f} % "
+                  "efficiency at most at this CPU cost per object, on one free core)")
             busiest = max(needed, key=needed.get)
             print("  " + timeline_summary(stats, busiest, args.per_endpoint_limit))
             print("  requests per endpoint (made / fewest needed): " + ", ".join(

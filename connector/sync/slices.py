@@ -2,20 +2,12 @@
 
 A full read of a stream starts as one open slice ``[None, None)``. Stripe lists
 newest first, so every page tells us how much time 100 objects span. The open
-slice (the "frontier") hands everything older than about ``reach`` pages' worth
-of time to a new open slice and keeps the part it has started; a bounded slice
-whose remaining range still looks much bigger than that splits in two. So one
-big stream becomes many slices in flight, dense stretches split finer, and
-nearly every request returns a full page (waste: about one partial page per
-slice and one empty page per stream).
-
-The frontier is the only way to find the older work, one request after another:
-if each of its steps found a fixed number of pages, a stream could never be read
-faster than that number per round trip (8 pages per ~0.3-0.7 s: half of an
-endpoint's 25/s when a big flat list binds, as on an account of many small
-customers). So each open slice split off reaches twice as far as the one before
-(``reach``: 8, 16, 32... pages): the frontier gets to the oldest object in a
-logarithmic number of steps, and the bounded slices it leaves split in halves.
+slice (the "frontier") hands everything older than about ``PAGES_PER_SLICE``
+pages' worth of time to a new open slice and keeps the part it has started; a
+bounded slice whose remaining range still looks much bigger than that splits in
+two. So one big stream becomes many slices in flight, dense stretches split
+finer, and nearly every request returns a full page (waste: about one partial
+page per slice and one empty page per stream).
 
 Everything here is plain data so it can live in the sync-state JSON and be
 resumed after a crash: a slice is ``{"gte", "lt", "after", "after_created",
@@ -30,7 +22,6 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 PAGES_PER_SLICE = 8
-MAX_REACH = 1024   # pages an open slice hands off at most: the doubling stops somewhere
 
 
 @dataclass
@@ -40,17 +31,13 @@ class Slice:
     after: str | None = None         # the page token inside the slice
     after_created: int | None = None  # creation time of the object the token follows (resume if it vanishes)
     partition: str | None = None      # list only this partition's objects
-    reach: int | None = None          # an open slice: pages' worth of time it keeps (PAGES_PER_SLICE if None)
 
     def to_state(self) -> dict[str, Any]:
-        state = asdict(self)
-        if state["reach"] is None:   # only an open slice split off has one: states stay as they were
-            del state["reach"]
-        return state
+        return asdict(self)
 
     @classmethod
     def from_state(cls, data: dict[str, Any]) -> Slice:
-        fields = {k: data.get(k) for k in ("gte", "lt", "after", "after_created", "partition", "reach")}
+        fields = {k: data.get(k) for k in ("gte", "lt", "after", "after_created", "partition")}
         # states written before partitions had a name of their own called them test clocks
         fields["partition"] = fields["partition"] or data.get("test_clock")
         return cls(**fields)
@@ -85,12 +72,11 @@ def advance(
         return nxt, None
     span = first_created - last_created  # seconds one page covers here
     if nxt.gte is None:
-        reach = current.reach or PAGES_PER_SLICE
-        boundary = last_created - span * reach
+        boundary = last_created - span * PAGES_PER_SLICE
         if boundary >= last_created:
             return nxt, None
-        nxt.gte, nxt.reach = boundary, None
-        return nxt, Slice(None, boundary, partition=current.partition, reach=min(2 * reach, MAX_REACH))
+        nxt.gte = boundary
+        return nxt, Slice(None, boundary, partition=current.partition)
     remaining_pages = (last_created - nxt.gte) / span
     if remaining_pages > (2 if idle else 2 * PAGES_PER_SLICE):
         middle = nxt.gte + (last_created - nxt.gte) // 2
@@ -109,8 +95,8 @@ def restart_without_cursor(current: Slice) -> Slice:
     second is harmless: upserts are idempotent.
     """
     if current.after_created is None:
-        return Slice(current.gte, current.lt, partition=current.partition, reach=current.reach)
+        return Slice(current.gte, current.lt, partition=current.partition)
     upper = current.after_created + 1
     if current.lt is not None:
         upper = min(upper, current.lt)
-    return Slice(current.gte, upper, partition=current.partition, reach=current.reach)
+    return Slice(current.gte, upper, partition=current.partition)

@@ -57,7 +57,7 @@ def test_slice_advance_splits_the_frontier_and_dense_ranges():
     page = [{"id": f"o{i}", "created": 1000 - i} for i in range(100)]
     nxt, split = advance(Slice(), page, has_more=True, splittable=True)
     assert nxt == Slice(gte=901 - 99 * 8, lt=None, after="o99", after_created=901)
-    assert split == Slice(gte=None, lt=901 - 99 * 8, reach=16)
+    assert split == Slice(gte=None, lt=901 - 99 * 8)
     done, none = advance(nxt, page[:3], has_more=False, splittable=True)
     assert (done, none) == (None, None)
     ascending = list(reversed(page))
@@ -65,33 +65,13 @@ def test_slice_advance_splits_the_frontier_and_dense_ranges():
     assert split is None and nxt.after == "o0"
 
 
-def test_each_open_slice_split_off_reaches_twice_as_far():
-    page = [{"id": f"o{i}", "created": 1000 - i} for i in range(100)]
-    nxt, split = advance(Slice(lt=1001, reach=16), page, has_more=True, splittable=True)
-    assert nxt == Slice(gte=901 - 99 * 16, lt=1001, after="o99", after_created=901)
-    assert split == Slice(gte=None, lt=901 - 99 * 16, reach=32)
-    assert Slice.from_state(split.to_state()) == split and "reach" not in nxt.to_state()
-
-
-def test_the_frontier_finds_a_big_streams_oldest_page_in_a_few_steps(rsps):
-    """Each step of the open slice is a round trip no other request can replace: 200 pages found
-    8 at a time took 25 of them in a row, which capped a big flat list at 8 pages per round trip."""
-    fake = FakeStripe({"customers": [customer(i, 1_600_000_000 + i * 60) for i in range(20_000)]})
-    store, _ = synced_store(fake, rsps, streams=["customers"])
-    assert len(live_ids(store, "customers")) == 20_000
-    list_calls = [p for path, p in fake.calls if path == "/v1/customers"]
-    open_ended = [p for p in list_calls if "created[gte]" not in p]
-    assert len(open_ended) <= 7           # 8 + 16 + 32 + 64 + 128 pages' worth: five steps and the last
-    assert len(list_calls) <= 200 + 30    # and nearly every request still brings a full page
-
-
 def test_a_page_of_one_second_splits_nothing():
     """100 objects of one second say nothing of how dense the rest is (an invoice's hundred items)."""
     page = [{"id": f"o{i}", "created": 1000} for i in range(100)]
     nxt, split = advance(Slice(gte=0, lt=2000), page, has_more=True, splittable=True, idle=True)
     assert split is None and nxt == Slice(gte=0, lt=2000, after="o99", after_created=1000)
-    nxt, split = advance(Slice(reach=64), page, has_more=True, splittable=True, idle=True)
-    assert split is None and nxt == Slice(after="o99", after_created=1000, reach=64)
+    nxt, split = advance(Slice(), page, has_more=True, splittable=True, idle=True)
+    assert split is None and nxt == Slice(after="o99", after_created=1000)
 
 
 def test_objects_created_in_bursts_are_read_with_few_partial_pages(rsps):
