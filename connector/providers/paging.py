@@ -4,7 +4,7 @@ A server that repeats a page, hands back the cursor it was given, says
 ``has_more`` with nothing in the page, or ignores a ``created`` range would
 otherwise keep a sync paging until it is killed (982 requests in 40 s). Each
 check here stops such a list after at most one extra request, naming the
-endpoint. Provider-independent: it sees plain dicts with ``id`` and ``created``.
+endpoint. Provider-independent: it sees plain dicts with ``id`` and a creation time (``created``).
 """
 
 from __future__ import annotations
@@ -51,21 +51,23 @@ def check_page(
     after: str | None,
     created_gte: int | None = None,
     created_lt: int | None = None,
+    creation_field: str = "created",
 ) -> str | None:
     """Refuse a page that would make its list loop; return the cursor of the next page (None: done).
 
-    Raises FilterIgnored when an object lies outside ``[created_gte, created_lt)``
+    Raises FilterIgnored when an object's ``creation_field`` lies outside ``[created_gte, created_lt)``
     and PaginationError for an empty page with ``has_more``, a page holding the
     very object it was asked to list after, or a last object without an id.
     """
     if created_gte is not None or created_lt is not None:
         low = created_gte if created_gte is not None else float("-inf")
         high = created_lt if created_lt is not None else float("inf")
-        outside = [o for o in objects if isinstance(o.get("created"), int) and not low <= o["created"] < high]
+        outside = [o for o in objects
+                   if isinstance(o.get(creation_field), int) and not low <= o[creation_field] < high]
         if outside:
             raise FilterIgnored(
-                f"{path} returned objects created outside the range asked for "
-                f"(created {outside[0]['created']} not in [{created_gte}, {created_lt})): the server ignores created filters"
+                f"{path} returned objects created outside the range asked for ({creation_field} "
+                f"{outside[0][creation_field]} not in [{created_gte}, {created_lt})): the server ignores created filters"
             )
     if after is not None and any(o.get("id") == after for o in objects):
         raise PaginationError(f"{path} returned the object {after} it was asked to list after: it ignores starting_after; refusing to loop")

@@ -238,7 +238,7 @@ class StripeProvider:
         try:
             objects, next_token = self._list(
                 spec.path, params, stream=stream, ledger=self._cursors, listing=listing,
-                created_gte=created_gte, created_lt=created_lt,
+                created_gte=created_gte, created_lt=created_lt, creation_field=spec.creation_field,
             )
         except CursorGone:
             self._cursors.forget(listing)  # the range is re-read from its start: its cursors recur
@@ -333,7 +333,7 @@ class StripeProvider:
     # ---- the paging chokepoint ------------------------------------------------
     def _list(
         self, path: str, params: Mapping[str, Any], *, stream: str, ledger: CursorLedger, listing: Any,
-        created_gte: int | None = None, created_lt: int | None = None,
+        created_gte: int | None = None, created_lt: int | None = None, creation_field: str = "created",
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of any list: (objects, the next page's cursor or None). Every list request passes here.
 
@@ -345,7 +345,8 @@ class StripeProvider:
         body = self._get_expanded(path, params, stream=stream, is_list=True)
         objects, has_more = body["data"], bool(body.get("has_more"))
         after = params.get("starting_after")
-        next_cursor = check_page(path, objects, has_more, after=after, created_gte=created_gte, created_lt=created_lt)
+        next_cursor = check_page(path, objects, has_more, after=after, created_gte=created_gte, created_lt=created_lt,
+                                 creation_field=creation_field)
         if next_cursor is not None and after is not None:
             ledger.follow(listing, path, next_cursor)
         return objects, next_cursor

@@ -105,11 +105,13 @@ class StripeStream:
     event_routes: tuple[tuple[str, str], ...] = ()
     by_test_clock: bool = False
     known_values: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # The object's creation time, what the list's ``created`` filter selects on: ``created``,
+    # but an invoice item's is ``date`` (it has no ``created``; its list still filters by ``created``)
+    creation_field: str = "created"
 
     # What the sync reads (providers.base.StreamSpec).
     incremental = INCREMENTAL_BY_EVENTS
     sliceable = True
-    creation_field = "created"
     update_field = None
     tombstone_field = None   # deleted objects leave the lists; events say which
     first_read_window_seconds = None
@@ -170,7 +172,8 @@ STREAMS: dict[str, StripeStream] = {
             event_routes=(_own("invoice"), ("invoice_payment", "invoice")),
             known_values={"status": frozenset({"draft", "open", "paid", "uncollectible", "void"})},
         ),
-        StripeStream("invoice_items", "/v1/invoiceitems", "Invoices: Read", event_routes=(_own("invoiceitem"),)),
+        StripeStream("invoice_items", "/v1/invoiceitems", "Invoices: Read", event_routes=(_own("invoiceitem"),),
+                     creation_field="date"),
         StripeStream("credit_notes", "/v1/credit_notes", "Credit notes: Read", event_routes=(_own("credit_note"),)),
         StripeStream("charges", "/v1/charges", "Charges: Read",
                      # a refund changes its charge's amount_refunded

@@ -74,7 +74,9 @@ class FakeStripe:
             return self.page(self.objects["invoices"][match.group(1)]["_all_lines"], params, url.path)
         for stream, path in PATHS.items():
             if url.path == path:
-                items = sorted(self.objects[stream].values(), key=lambda o: (o["created"], o["id"]), reverse=True)
+                # newest first by creation time: `created`, or an invoice item's `date`
+                items = sorted(self.objects[stream].values(), key=lambda o: (o.get("created", o.get("date")), o["id"]),
+                               reverse=True)
                 return self.page([self.public(o) for o in items], params, path)
             if url.path.startswith(path + "/"):
                 obj = self.objects[stream].get(url.path[len(path) + 1:])
@@ -89,10 +91,12 @@ class FakeStripe:
 
     def page(self, items: list[dict], params: dict, path: str):
         """One list page of ``items`` (newest first) as Stripe pages them for these ``params``."""
+        # `created` filters the objects' creation time: `created`, or an invoice item's `date`
+        field = "created" if items and "created" in items[0] else "date"
         for op, fn in (("gte", lambda c, v: c >= v), ("gt", lambda c, v: c > v), ("lt", lambda c, v: c < v), ("lte", lambda c, v: c <= v)):
             key = f"created[{op}]"
             if key in params:
-                items = [o for o in items if fn(o["created"], int(params[key]))] if items and "created" in items[0] else items
+                items = [o for o in items if fn(o[field], int(params[key]))] if items and field in items[0] else items
         if "starting_after" in params:
             ids = [o.get("id") for o in items]
             if params["starting_after"] not in ids:

@@ -35,22 +35,23 @@ def ignoring_created_filters(fake: FakeStripe) -> FakeStripe:
     return fake
 
 
-def sync_customers(fake: FakeStripe, rsps):
+def sync_stream(fake: FakeStripe, rsps, stream: str = "customers", path: str = "/v1/customers"):
+    """(the report, the ids stored, the params of each list request) of a sync of ``stream`` alone."""
     fake.install(rsps)
     provider = StripeProvider(CANARY_KEY, api_base=BASE, limiter=RateLimiter(1000),
                               retry_policy=RetryPolicy(max_attempts=2, initial_wait=0.001, max_wait=0.01))
     store = open_store(None)
     store.bind_account(provider.identify())
-    report = run_sync(store, provider, streams=["customers"], workers=WORKERS, clock=lambda: 1_700_000_000)
-    ids = sorted(r[0] for r in store.db.execute("select id from customers where _deleted = 0"))
-    return report, ids, [params for path, params in fake.calls if path == "/v1/customers"]
+    report = run_sync(store, provider, streams=[stream], workers=WORKERS, clock=lambda: 1_700_000_000)
+    ids = sorted(r[0] for r in store.db.execute(f"select id from {stream} where _deleted = 0"))
+    return report, ids, [params for called, params in fake.calls if called == path]
 
 
 def test_the_sync_ends_with_every_object_and_a_bounded_number_of_requests(rsps, caplog):
     fake = ignoring_created_filters(FakeStripe({"customers": [customer(i, 1_600_000_000 + 60 * i)
                                                               for i in range(CUSTOMERS)]}))
     with caplog.at_level(logging.WARNING):
-        report, ids, calls = sync_customers(fake, rsps)
+        report, ids, calls = sync_stream(fake, rsps)
     assert report.failures == {}
     assert ids == sorted(f"cus_{i:05d}" for i in range(CUSTOMERS))
     # the first page, the two slices cut from it (their pages hold objects outside their
@@ -64,7 +65,7 @@ def test_the_sync_ends_with_every_object_and_a_bounded_number_of_requests(rsps, 
 def test_an_honest_server_is_still_sliced(rsps, caplog):
     fake = FakeStripe({"customers": [customer(i, 1_600_000_000 + 60 * i) for i in range(CUSTOMERS)]})
     with caplog.at_level(logging.WARNING):
-        report, ids, calls = sync_customers(fake, rsps)
+        report, ids, calls = sync_stream(fake, rsps)
     assert report.failures == {} and len(ids) == CUSTOMERS and caplog.records == []
     assert any("created[lt]" in params for params in calls)
     assert len(calls) <= 14  # ten full pages and about one partial page per slice
@@ -81,3 +82,37 @@ def test_a_page_is_checked_against_the_range_it_was_asked_for(created, outside):
     else:
         assert check_page("/v1/customers", page, False, after=None, created_gte=100, created_lt=200) is None
     assert check_page("/v1/customers", page, False, after=None) is None
+
+
+def invoice_item(n: int, date: int) -> dict:
+    """An invoice item as Stripe lists it: its creation time is ``date`` (it has no ``created``)."""
+    return {"id": f"ii_{n:05d}", "object": "invoiceitem", "date": date, "customer": "cus_00001", "amount": 100,
+            "currency": "usd", "livemode": False, "invoice": None, "quantity": 1}
+
+
+def sync_invoice_items(fake: FakeStripe, rsps):
+    return sync_stream(fake, rsps, "invoice_items", "/v1/invoiceitems")
+
+
+def test_invoice_items_are_sliced_by_their_date(rsps, caplog):
+    """Their list filters by ``created`` but the objects carry ``date``: read by ``created`` they had no
+    time, so the stream was never sliced (one page after another, the whole account's items)."""
+    fake = FakeStripe({"invoice_items": [invoice_item(i, 1_600_000_000 + 60 * i) for i in range(CUSTOMERS)]})
+    with caplog.at_level(logging.WARNING):
+        report, ids, calls = sync_invoice_items(fake, rsps)
+    assert report.failures == {} and ids == sorted(f"ii_{i:05d}" for i in range(CUSTOMERS)) and caplog.records == []
+    assert any("created[lt]" in params for params in calls)   # sliced
+    assert len(calls) <= 14
+
+
+def test_a_server_ignoring_created_filters_for_invoice_items_is_found_by_their_date(rsps, caplog):
+    fake = ignoring_created_filters(FakeStripe({"invoice_items": [invoice_item(i, 1_600_000_000 + 60 * i)
+                                                                  for i in range(CUSTOMERS)]}))
+    with caplog.at_level(logging.WARNING):
+        report, ids, calls = sync_invoice_items(fake, rsps)
+    assert report.failures == {} and len(ids) == CUSTOMERS
+    assert [r.getMessage() for r in caplog.records] == [
+        "invoice_items: the server ignores `created` filters; re-reading the stream by cursor only"]
+    page = [{"id": "ii_1", "date": 250}]
+    with pytest.raises(FilterIgnored, match=r"\(date 250 not in \[100, 200\)\)"):
+        check_page("/v1/invoiceitems", page, False, after=None, created_gte=100, created_lt=200, creation_field="date")
