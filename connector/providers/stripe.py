@@ -29,7 +29,7 @@ from .base import CursorGone, EventPage, Page
 from .paging import CursorLedger, check_page
 from .stripe_catalog import EVENTS_PATH, PERMISSIONS, STREAMS, TEST_CLOCKS_PATH, StripeChild, expand, object_id_in_path
 from .stripe_expansions import split_expansions, unexpanded_discounts
-from .stripe_errors import ExpansionRefused, NotFound, ResourceMissing, classify, endpoint_of
+from .stripe_errors import ExpansionRefused, NotFound, ResourceMissing, TypesFilterRefused, classify, endpoint_of
 from .stripe_transport import BoundedHTTPClient, ResponseRefused
 
 __all__ = ["PERMISSIONS", "STREAMS", "StripeProvider", "classify", "endpoint_of"]
@@ -80,6 +80,7 @@ class StripeProvider:
         self.nested_workers = 32
         self._nested: ThreadPoolExecutor | None = None
         self._unexpandable: set[str] = set()  # streams whose server refused our expansions
+        self._types_refused = False  # the server refused the events list's types[] filter
         self._cursors = CursorLedger()  # the loop guard's memory, per listing
         self._warned_events_filter = False
 
@@ -381,14 +382,29 @@ class StripeProvider:
     def events_page(
         self, *, types: list[str], occurred_after: int, occurred_until: int, page_token: str | None
     ) -> EventPage:
+        """One page of events in ``(occurred_after, occurred_until]``, of ``types`` where the server
+        filters them (a server refusing ``types[]`` is read without it from then on: the caller
+        keeps only what it wants either way)."""
         params: dict[str, Any] = {"limit": PAGE_SIZE, "created[gt]": occurred_after, "created[lte]": occurred_until}
-        for i, event_type in enumerate(types):
-            params[f"types[{i}]"] = event_type
         if page_token:
             params["starting_after"] = page_token
+        if types and not self._types_refused:
+            try:
+                return self._events_page({**params, **{f"types[{i}]": t for i, t in enumerate(types)}},
+                                         occurred_after, occurred_until, tuple(types))
+            except TypesFilterRefused as exc:
+                with self._lock:
+                    first, self._types_refused = not self._types_refused, True
+                if first:
+                    log.warning("%s; reading events without a types filter", exc)
+        return self._events_page(params, occurred_after, occurred_until, ())
+
+    def _events_page(self, params: dict[str, Any], occurred_after: int, occurred_until: int,
+                     types: tuple[str, ...]) -> EventPage:
         events, next_token = self._list(
             EVENTS_PATH, params, stream="events", ledger=self._cursors,
-            listing=("events", occurred_after, occurred_until),
+            # a filtered and an unfiltered read of one window page differently: two listings
+            listing=("events", occurred_after, occurred_until, types),
         )
         in_window = [e for e in events if not isinstance(e.get("created"), int)
                      or occurred_after < e["created"] <= occurred_until]

@@ -22,6 +22,10 @@ class ExpansionRefused(ConnectorError):
     """HTTP 400 refusing an `expand` we sent: the server's objects lack that field."""
 
 
+class TypesFilterRefused(ConnectorError):
+    """HTTP 400 refusing the events list's `types[]` filter (a Stripe-like server without it)."""
+
+
 _OBJECT_ID = re.compile(r"/[a-z]+_[A-Za-z0-9]{8,}(?=/|$)")
 
 
@@ -74,7 +78,14 @@ def classify(exc: stripe.StripeError, what: str, stream: str | None) -> Exceptio
     message = exc.user_message or str(getattr(exc, "_message", "")) or "request refused"
     if status == 400 and _names_expand(exc, message):
         return ExpansionRefused(f"Stripe refused {what} (HTTP 400): {message}")
+    if status == 400 and _names_types(exc, message):
+        return TypesFilterRefused(f"Stripe refused {what} (HTTP 400): {message}")
     return ConnectorError(f"Stripe refused {what} (HTTP {status}): {message}")
+
+
+def _names_types(exc: stripe.StripeError, message: str) -> bool:
+    param = getattr(exc, "param", None) or ""
+    return param.startswith("types") or "types" in message.lower()
 
 
 def _names_expand(exc: stripe.StripeError, message: str) -> bool:

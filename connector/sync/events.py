@@ -18,7 +18,7 @@ Which objects an event touches is the provider's catalog data
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..store import quarantine
@@ -79,8 +79,11 @@ class EventsPass:
         self.window_ignored = self.window_ignored or probe.outside_window > 0
         return bool(probe.events) or self.window_ignored
 
-    def _scan(self, start: int, end: int, wanted: Callable[[dict[str, Any]], bool]) -> tuple[int, list[dict[str, Any]]]:
+    def _scan(self, start: int, end: int, wanted: Callable[[dict[str, Any]], bool],
+              types: Sequence[str] = ()) -> tuple[int, list[dict[str, Any]]]:
         """(events listed in ``(start, end]``, counted once each; those ``wanted``, oldest first).
+
+        ``types``: asked of the server (fewer pages where it filters; ``wanted`` still decides).
 
         Each page is filtered as it comes: a day of a large account's events, each carrying
         a whole object, would otherwise be held at once (and the history reads ten such
@@ -91,7 +94,8 @@ class EventsPass:
         token = None
         while True:
             # the provider's paging chokepoint refuses a repeated token or page
-            page = self.provider.events_page(types=[], occurred_after=start, occurred_until=end, page_token=token)
+            page = self.provider.events_page(types=list(types), occurred_after=start, occurred_until=end,
+                                             page_token=token)
             self.window_ignored = self.window_ignored or page.outside_window > 0
             for event in page.events:
                 if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
@@ -228,8 +232,12 @@ class EventsHistory(EventsPass):
         def scan() -> tuple[int, list[dict[str, Any]]]:
             if self._whole and not whole:
                 return 0, []   # the window is read whole instead
-            # no types[] filter, as in the events pass: not every Stripe-like server accepts one
-            return self._scan(start, end, lambda event: event.get("type") in self.provider.history_event_types)
+            # Only these types are kept, so only these are asked for: a month of an account's events is
+            # mostly other types (1,173 of a young account's test-mode requests, 18 %). The provider
+            # reads on without the filter where a server refuses it; where one ignores it, the
+            # type test here keeps what it would have.
+            types = self.provider.history_event_types
+            return self._scan(start, end, lambda event: event.get("type") in types, types)
 
         def keep(result: tuple[int, list[dict[str, Any]]]) -> None:
             seen, events = result
