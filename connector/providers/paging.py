@@ -18,21 +18,41 @@ from .base import FilterIgnored
 
 
 class CursorLedger:
-    """Cursors already followed, per listing (a stream, an events window, one nested list).
+    """Cursors already followed, per read of a listing (a stream, an events window, one nested list).
 
     Thread-safe: the slices of one stream page concurrently. Only pages fetched
     *with* a cursor record the cursor that follows them, so an unbounded first
     page (a probe, a restarted slice) can be read again without a false alarm.
+    A page asked for without a cursor starts a new read of its listing, and a
+    page asked for after a cursor belongs to the read that handed that cursor
+    out: a listing read again from its start (a fall-back re-read) while a
+    request of the read it replaces is still in flight meets that request's
+    cursors without a false alarm, and a loop within one read is still found.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seen: dict[Hashable, set[str]] = {}
+        self._reads: dict[Hashable, int] = {}                       # listing -> reads started
+        self._read_of: dict[tuple[Hashable, str], Hashable] = {}    # (listing, cursor handed out) -> its read
 
-    def follow(self, listing: Hashable, path: str, next_cursor: str) -> None:
-        """Record ``next_cursor``; PaginationError if this listing followed it before."""
+    def read(self, listing: Hashable, after: str | None) -> Hashable:
+        """The read a page of ``listing`` asked for after ``after`` belongs to."""
         with self._lock:
-            seen = self._seen.setdefault(listing, set())
+            if after is None:
+                self._reads[listing] = self._reads.get(listing, 0) + 1
+                return (listing, self._reads[listing])
+            return self._read_of.get((listing, after), (listing, 0))   # 0: a read resumed from a stored cursor
+
+    def handed(self, listing: Hashable, read: Hashable, next_cursor: str) -> None:
+        """``read`` handed out ``next_cursor``: the page after it belongs to that read."""
+        with self._lock:
+            self._read_of[(listing, next_cursor)] = read
+
+    def follow(self, read: Hashable, path: str, next_cursor: str) -> None:
+        """Record ``next_cursor``; PaginationError if this read followed it before."""
+        with self._lock:
+            seen = self._seen.setdefault(read, set())
             if next_cursor in seen:
                 raise PaginationError(f"{path} returned cursor {next_cursor} twice; refusing to loop")
             seen.add(next_cursor)
@@ -40,7 +60,11 @@ class CursorLedger:
     def forget(self, listing: Hashable) -> None:
         """Start the listing afresh (it is legitimately re-read from its start)."""
         with self._lock:
-            self._seen.pop(listing, None)
+            self._seen.pop(listing, None)   # a listing followed as one read (Chargebee's offsets)
+            for read in [read for read in self._seen if isinstance(read, tuple) and read[:1] == (listing,)]:
+                del self._seen[read]
+            for key in [key for key in self._read_of if key[0] == listing]:
+                del self._read_of[key]
 
 
 def check_page(

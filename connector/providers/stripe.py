@@ -343,13 +343,16 @@ class StripeProvider:
         the cursor that follows it is recorded in ``ledger`` under ``listing``:
         a cursor followed twice is a loop. Raises PaginationError / FilterIgnored.
         """
+        after = params.get("starting_after")
+        read = ledger.read(listing, after)
         body = self._get_expanded(path, params, stream=stream, is_list=True)
         objects, has_more = body["data"], bool(body.get("has_more"))
-        after = params.get("starting_after")
         next_cursor = check_page(path, objects, has_more, after=after, created_gte=created_gte, created_lt=created_lt,
                                  creation_field=creation_field)
-        if next_cursor is not None and after is not None:
-            ledger.follow(listing, path, next_cursor)
+        if next_cursor is not None:
+            if after is not None:
+                ledger.follow(read, path, next_cursor)
+            ledger.handed(listing, read, next_cursor)
         return objects, next_cursor
 
     def fetch_object(self, stream: str, object_id: str) -> dict[str, Any] | None:

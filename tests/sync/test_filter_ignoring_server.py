@@ -116,3 +116,26 @@ def test_a_server_ignoring_created_filters_for_invoice_items_is_found_by_their_d
     page = [{"id": "ii_1", "date": 250}]
     with pytest.raises(FilterIgnored, match=r"\(date 250 not in \[100, 200\)\)"):
         check_page("/v1/invoiceitems", page, False, after=None, created_gte=100, created_lt=200, creation_field="date")
+
+
+def test_a_re_read_from_the_start_meets_a_replaced_reads_cursors_without_a_false_alarm():
+    """The fall-back re-reads a stream from its start while a page of the slice it dropped may still
+    be in flight: that page's cursor is the re-read's too, later. A loop within one read is still found."""
+    from connector.errors import PaginationError
+    from connector.providers.paging import CursorLedger
+
+    ledger, listing = CursorLedger(), ("customers", None, None)
+    first = ledger.read(listing, None)
+    ledger.handed(listing, first, "cus_a")
+    in_flight = ledger.read(listing, "cus_a")          # a page of the first read, answered late
+    assert in_flight == first
+    again = ledger.read(listing, None)                 # the re-read from the start
+    assert again != first
+    ledger.handed(listing, again, "cus_a")
+    ledger.follow(in_flight, "/v1/customers", "cus_b")
+    ledger.handed(listing, in_flight, "cus_b")
+    re_read = ledger.read(listing, "cus_a")
+    assert re_read == again
+    ledger.follow(re_read, "/v1/customers", "cus_b")   # the same cursor, another read: no alarm
+    with pytest.raises(PaginationError, match="twice"):
+        ledger.follow(re_read, "/v1/customers", "cus_b")   # twice within one read: a loop
