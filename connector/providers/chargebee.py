@@ -279,10 +279,12 @@ class ChargebeeProvider:
                 f"Chargebee list {spec.path} would loop (offset {next_token!r} "
                 f"{'repeated' if entries else 'after an empty page'}): run again; if it persists, report it"
             )
-        if page_token is None:
-            self._offsets.forget((stream, updated_since))   # a read from its start: its offsets recur
-        elif next_token is not None:
-            self._offsets.follow((stream, updated_since), spec.path, next_token)
+        if next_token is not None:   # a read from its start is a read of its own: its offsets may recur
+            listing = (stream, updated_since)
+            read = self._offsets.read(listing, page_token)
+            if page_token is not None:
+                self._offsets.follow(read, spec.path, next_token)
+            self._offsets.handed(listing, read, next_token)
         objects = [entry[spec.resource] for entry in entries if isinstance(entry, dict) and spec.resource in entry]
         requests_made = 1
         if spec.completion:

@@ -60,8 +60,7 @@ class CursorLedger:
     def forget(self, listing: Hashable) -> None:
         """Start the listing afresh (it is legitimately re-read from its start)."""
         with self._lock:
-            self._seen.pop(listing, None)   # a listing followed as one read (Chargebee's offsets)
-            for read in [read for read in self._seen if isinstance(read, tuple) and read[:1] == (listing,)]:
+            for read in [read for read in self._seen if read[0] == listing]:
                 del self._seen[read]
             for key in [key for key in self._read_of if key[0] == listing]:
                 del self._read_of[key]

@@ -40,7 +40,6 @@ class NonFinite(float):
     """``NaN`` or ``±Infinity`` read from a body (JSON has no such numbers; a broken server sends them)."""
 
 
-_DIGITS = bytes.maketrans(b"123456789", b"000000000")
 # nineteen digits in a row: maybe an integer orjson would turn into a float (-9223372036854775809,
 # one below the smallest 64-bit integer, has 19; the largest unsigned one has 20)
 _LONG_NUMBER = b"0" * 19
@@ -72,7 +71,7 @@ codecs.register_error(_ESCAPE_NON_ASCII, _escape_as_json_dumps)
 def loads(body: bytes | bytearray | str) -> Any:
     """A JSON text as Python values; raises ValueError (not JSON) or RecursionError (nested too deep)."""
     raw = bytes(body) if isinstance(body, (bytes, bytearray)) else body.encode("utf-8", "surrogatepass")
-    if _LONG_NUMBER not in raw.translate(_DIGITS):
+    if _LONG_NUMBER not in raw.translate(FOLD):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
