@@ -26,14 +26,13 @@ written as ``null`` by orjson: canonical texts are only made of values read by
 
 from __future__ import annotations
 
-import codecs
 import json
 import re
 from typing import Any
 
 import orjson
 
-from .number_scan import ELEVEN_DIGITS, FOLD, has_exponent
+from .number_scan import ELEVEN_DIGITS, ESCAPED, FOLD, has_exponent
 
 
 class NonFinite(float):
@@ -49,23 +48,38 @@ _LONG_NUMBER = b"0" * 19
 _SMALL_FLOAT = re.compile(rb"\de-|(?:^|[:,\[])-?0\.0000")
 
 
-def _escape_as_json_dumps(error: UnicodeEncodeError) -> tuple[str, int]:
-    """The ``str.encode`` error handler that writes a run of non-ASCII characters as ``json.dumps``
-    does (``\\u00e9``; past U+FFFF a surrogate pair). Encoding to ASCII with it costs a third of a
-    regular expression's substitution over the whole text: the encoder stops only at those runs."""
+def _escaped(run: str) -> str:
+    """A run of characters json.dumps escapes and orjson does not (non-ASCII, DEL), escaped as
+    ``json.dumps`` writes them (``\\u00e9``; past U+FFFF a surrogate pair)."""
     escaped = []
-    for character in error.object[error.start:error.end]:
+    for character in run:
         code = ord(character)
         if code > 0xFFFF:
             code -= 0x10000
             escaped.append("\\u%04x\\u%04x" % (0xD800 | (code >> 10), 0xDC00 | (code & 0x3FF)))
         else:
             escaped.append("\\u%04x" % code)
-    return "".join(escaped), error.end
+    return "".join(escaped)
 
 
-_ESCAPE_NON_ASCII = "billing_connector.json_escape"
-codecs.register_error(_ESCAPE_NON_ASCII, _escape_as_json_dumps)
+def _ascii_text(raw: bytes, folded: bytes, at: int) -> str:
+    """orjson's UTF-8 ``raw`` with its runs of non-ASCII characters and DEL escaped as json.dumps
+    escapes them; ``at``: where the first run starts (``folded``: ``raw`` under ``FOLD``, where every
+    byte of such a run is ``ESCAPED``). Such runs occur only inside strings, and are short (Stripe's
+    "1 × Plan"): the text between them is copied as it is, and the runs found by ``bytes.find``."""
+    parts = []
+    start = 0
+    size = len(raw)
+    while at >= 0:
+        end = at + 1
+        while end < size and folded[end] == 0x80:
+            end += 1
+        parts.append(raw[start:at].decode("ascii"))
+        parts.append(_escaped(raw[at:end].decode("utf-8")))
+        start = end
+        at = folded.find(ESCAPED, end)
+    parts.append(raw[start:].decode("ascii"))
+    return "".join(parts)
 
 
 def loads(body: bytes | bytearray | str) -> Any:
@@ -98,15 +112,12 @@ def canonical_text(obj: Any) -> tuple[str, bool]:
     except TypeError:   # orjson.JSONEncodeError: a value only the standard library writes (NaN among them)
         return _standard(obj), True
     folded = raw.translate(FOLD)
-    exponent = has_exponent(folded)
+    # orjson writes an exponent with its sign (1e-7, 1e+16, both "0e-" folded): one search clears
+    # almost every text; what it finds is looked at by has_exponent
+    exponent = b"0e-" in folded and has_exponent(folded)
     # a float orjson writes otherwise than json.dumps has an exponent or starts 0.0000
-    if (exponent or (b"." in raw and b"0.0000" in raw)) and _SMALL_FLOAT.search(raw):
+    if (exponent or b"0.0000" in raw) and _SMALL_FLOAT.search(raw):
         return _standard(obj), True
     unusual = exponent or ELEVEN_DIGITS in folded
-    if raw.isascii():
-        text = raw.decode("ascii")
-    else:   # non-ASCII characters only occur inside strings, where json.dumps writes them as \\uXXXX
-        text = raw.decode("utf-8").encode("ascii", _ESCAPE_NON_ASCII).decode("ascii")
-    if "\x7f" in text:   # DEL: ASCII, written as it is by orjson, escaped by json.dumps
-        text = text.replace("\x7f", "\\u007f")
-    return text, unusual
+    at = folded.find(ESCAPED)
+    return (raw.decode("ascii") if at < 0 else _ascii_text(raw, folded, at)), unusual

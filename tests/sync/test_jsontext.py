@@ -81,6 +81,9 @@ def test_non_ascii_and_control_characters_are_escaped_as_before():
              "astral": "𝄞 🎉x🎉", "mixed": ["\x7f", "ü\x7fü", "\u00ff\u0100\uffff"]}
     assert canonical_json(value) == standard(value)
     assert canonical_json(value).isascii()
+    # runs of them at either end of the text, back to back, alone
+    for edge in ("é", "éx", "xé", "\x7f", "é\x7f🎉", ["é", "\x7f"], {"é": "ü"}):
+        assert canonical_json(edge) == standard(edge)
 
 
 numbers_near_the_bounds = st.one_of(
