@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import sqlite_utils
@@ -74,16 +74,38 @@ def _path(obj: Mapping[str, Any], dotted: str) -> Any:
                 value = None
                 break
             value = value.get(key)
-        if value is None:
-            continue
-        if isinstance(value, dict):
-            return value.get("id")
-        if isinstance(value, list):
-            return None
-        if isinstance(value, bool):
-            return int(value)
-        return value
+        if value is not None:
+            return _column_value(value)
     return None
+
+
+def _column_value(value: Any) -> Any:
+    """What a typed column holds of the value found at its path (see :func:`_path`)."""
+    if isinstance(value, dict):
+        return value.get("id")
+    if isinstance(value, list):
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _reader(dotted: str) -> Callable[[Mapping[str, Any]], Any]:
+    """:func:`_path` for one path, as a function of the object. Most columns are one key of the object
+    itself, read at every object the sync stores: those skip the general walk."""
+    alternatives = _compile(dotted)
+    if len(alternatives) != 1 or len(alternatives[0]) != 1:
+        return lambda obj: _path(obj, dotted)
+    (key,), = alternatives
+
+    def read(obj: Mapping[str, Any]) -> Any:
+        if type(obj) is not dict:
+            return _path(obj, dotted)
+        value = obj.get(key)
+        kind = type(value)
+        return value if kind is str or kind is int or value is None else _column_value(value)
+
+    return read
 
 
 @dataclass(frozen=True)
@@ -97,10 +119,14 @@ class RawTable(Table):
         """:meth:`to_row`, and whether its text may hold a number past the value bounds
         (``jsontext.canonical_text``): the sync walks the values of those objects only."""
         row = {"id": obj["id"]}
-        for column, _sql_type, path in self.columns:
-            row[column] = _path(obj, path)
+        for column, read in self._readers:
+            row[column] = read(obj)
         row["data"], unusual = canonical_text(obj)
         return row, unusual
+
+    @cached_property
+    def _readers(self) -> tuple[tuple[str, Callable[[Mapping[str, Any]], Any]], ...]:
+        return tuple((column, _reader(path)) for column, _sql_type, path in self.columns)
 
     def _column_sql(self) -> list[str]:
         return ['"id" TEXT NOT NULL', *super()._column_sql(), '"data" TEXT NOT NULL']
