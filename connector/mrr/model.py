@@ -31,6 +31,8 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from ..store.tables import Table
 
 SEGMENTS_TABLE = "mrr_segments"
@@ -152,7 +154,32 @@ def unplaced_summary(store) -> list[dict[str, Any]]:
 
 # json.dumps(detail, sort_keys=True) with one encoder for all (json.dumps makes one per call when
 # given options; a refresh writes a detail per segment): the same text
-_detail_json = json.JSONEncoder(sort_keys=True).encode
+_standard_detail_json = json.JSONEncoder(sort_keys=True).encode
+# The value types of a detail :func:`_detail_json` writes with orjson (exact types: no bool, no subclass).
+_FLAT_VALUES = frozenset({str, int, type(None)})
+
+
+def _detail_json(detail: Mapping[str, Any]) -> str:
+    """``json.dumps(detail, sort_keys=True)``, the same text, at a third of the cost for what the builder
+    writes: a flat dict of strings, integers and None whose strings hold no ``,``, ``:``, nor anything
+    either writer escapes. orjson writes it compactly; every ``,`` and ``:`` of its text is then a separator
+    (one ``:`` per key, one ``,`` between two), and json.dumps's separators are those plus a space. Anything
+    else (a nested value, a float, a string needing an escape, an integer past 64 bits) is json.dumps's."""
+    if type(detail) is not dict or not detail:
+        return _standard_detail_json(detail)
+    for value in detail.values():
+        if type(value) not in _FLAT_VALUES:
+            return _standard_detail_json(detail)
+    try:
+        raw = orjson.dumps(detail, option=orjson.OPT_SORT_KEYS)
+    except TypeError:   # orjson.JSONEncodeError: a key that is not a string, an integer past 64 bits
+        return _standard_detail_json(detail)
+    # no backslash: no string needed an escape (a quote, a backslash, a control character); ASCII and no
+    # DEL: json.dumps escapes neither (it escapes everything outside ' '..'~'); ASCII keys sort alike
+    if (raw.count(b":") != len(detail) or raw.count(b",") != len(detail) - 1 or b"\\" in raw
+            or not raw.isascii() or b"\x7f" in raw):
+        return _standard_detail_json(detail)
+    return raw.replace(b",", b", ").replace(b":", b": ").decode("ascii")
 
 
 @lru_cache(maxsize=4096)

@@ -169,6 +169,13 @@ class _CustomerSegments(LiveSubscriptionPieces):
         self.discounts = {d["id"]: d for d in neutral["billing_discounts"]}
         self.invoices = {i["id"]: i for i in neutral["billing_invoices"]}
         self.lines = sorted(neutral["billing_invoice_lines"], key=lambda r: (r["invoice_id"], r["id"]))
+        # the lines of each item and of each subscription, in the order of ``lines``: what every live item
+        # looks through (its opening line, a proration, a refund), not all the customer's lines each time
+        self.lines_of_item: dict[Any, list[dict[str, Any]]] = {}
+        self.lines_of_subscription: dict[Any, list[dict[str, Any]]] = {}
+        for line in self.lines:
+            self.lines_of_item.setdefault(line["subscription_item_id"], []).append(line)
+            self.lines_of_subscription.setdefault(line["subscription_id"], []).append(line)
         changes = neutral["billing_subscription_changes"]
         # only what Stripe still keeps dates a change: the same for a store synced for years and a fresh one.
         # Events go after 30 days; a schedule phase (no event id) is kept with its schedule. Nothing after

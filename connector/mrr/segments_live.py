@@ -221,9 +221,9 @@ class LiveSubscriptionPieces:
         if anchor is None or anchor != period_end or sub["trial_end_at"] is not None:
             return False
         start = item["current_period_start_at"]
-        return not any(line["subscription_id"] == sub["id"] and line["kind"] in ("recurring", "proration")
+        return not any(line["kind"] in ("recurring", "proration")
                        and line["amount_minor"] and (line["period_start_at"] or 0) < period_end
-                       and (line["period_end_at"] or 0) > start for line in self.lines)
+                       and (line["period_end_at"] or 0) > start for line in self.lines_of_subscription.get(sub["id"], ()))
 
     def present_price_since(self, item: Mapping[str, Any], period_start: date, period_end: date | None) -> date:
         """The day the item's present price and quantity hold from, never backdated to its period start:
@@ -241,12 +241,16 @@ class LiveSubscriptionPieces:
         created = day_of(item["created_at"])
         if created is not None and period_start < created and (period_end is None or created < period_end):
             return created
-        opening = [line for line in self.lines if line["kind"] == "recurring"
-                   and line["subscription_item_id"] == item["id"] and day_of(line["period_start_at"]) == period_start]
+        opening = self.opening_lines(item, period_start)
         if period_end is not None and opening and all(
                 (line["plan_id"], line["quantity"]) != (item["plan_id"], item["quantity"]) for line in opening):
             return period_end
         return period_start
+
+    def opening_lines(self, item: Mapping[str, Any], period_start: date) -> list[Mapping[str, Any]]:
+        """The item's recurring lines whose service period starts on ``period_start``."""
+        return [line for line in self.lines_of_item.get(item["id"], ()) if line["kind"] == "recurring"
+                and day_of(line["period_start_at"]) == period_start]
 
     def changed_mid_period(self, item: Mapping[str, Any], start: date, period_end: date | None) -> date | None:
         """The day within the current period the item took its present price or quantity, if a
@@ -255,7 +259,7 @@ class LiveSubscriptionPieces:
             return (row["subscription_item_id"], row["plan_id"], row["quantity"]) == (
                 item["id"], item["plan_id"], item["quantity"])
 
-        candidates = [day_of(line["period_start_at"]) for line in self.lines
+        candidates = [day_of(line["period_start_at"]) for line in self.lines_of_item.get(item["id"], ())
                       if line["kind"] == "proration" and line["amount_minor"] > 0 and matches(line)]
         candidates += [day_of(change["changed_at"]) for change in self.changes
                        if change["subscription_item_id"] and matches(change)]
@@ -265,9 +269,8 @@ class LiveSubscriptionPieces:
     def opening_line_discounts(self, item: Mapping[str, Any], period_start: date) -> list[str]:
         """Ids of the discounts on the recurring invoice line that billed the item's current period."""
         ids: list[str] = []
-        for line in self.lines:
-            if (line["kind"] == "recurring" and line["subscription_item_id"] == item["id"]
-                    and day_of(line["period_start_at"]) == period_start):
+        for line in self.lines_of_item.get(item["id"], ()):
+            if line["kind"] == "recurring" and day_of(line["period_start_at"]) == period_start:
                 ids += [entry["discount"] for entry in json.loads(line["discount_amounts"] or "[]")
                         if entry.get("discount") and entry["discount"] not in ids]
         return ids
@@ -278,14 +281,22 @@ class LiveSubscriptionPieces:
         return min(open_days).isoformat() if open_days else None
 
     def current_invoice_refunded(self, item: Mapping[str, Any], start: date) -> bool:
-        for line in self.lines:
-            invoice = self.invoices.get(line["invoice_id"])
-            if (invoice and line["kind"] == "recurring" and day_of(line["period_start_at"]) == start
-                    and line["subscription_id"] == item["subscription_id"]
-                    and line["subscription_item_id"] in (item["id"], None)
-                    and "refunded_full" in self.invoice_tags(invoice)):
+        for line, invoice in self.recurring_lines_from().get((item["subscription_id"], start), ()):
+            if line["subscription_item_id"] in (item["id"], None) and "refunded_full" in self.invoice_tags(invoice):
                 return True
         return False
+
+    def recurring_lines_from(self) -> dict[tuple[Any, date | None], list[tuple[Mapping[str, Any], Mapping[str, Any]]]]:
+        """(line, its invoice) of the recurring lines on a stored invoice, by (subscription id, the day their
+        service period starts), in the order of ``lines``: each part of each live item asks for its own."""
+        def index() -> dict:
+            found: dict[tuple[Any, date | None], list] = {}
+            for line in self.lines:
+                invoice = self.invoices.get(line["invoice_id"])
+                if invoice and line["kind"] == "recurring":
+                    found.setdefault((line["subscription_id"], day_of(line["period_start_at"])), []).append((line, invoice))
+            return found
+        return self._once(("recurring_lines_from", None), index)
 
     def subscription_discounts(self, sub, item, list_amount, parent_id, part, start, end, tags, period_start,
                                common) -> None:
@@ -300,9 +311,9 @@ class LiveSubscriptionPieces:
                          if not d["subscription_id"] and not d["invoice_id"] and not d["subscription_item_id"]]
         if not discounts:
             return
-        sub_total = sum(
+        sub_total = self._once(("list_total", sub["id"]), lambda: sum(
             int(gross_amount(self.plans[i["plan_id"]], i["quantity"]) or 0)
-            for i in self.items if i["subscription_id"] == sub["id"] and i["plan_id"] in self.plans)
+            for i in self.items if i["subscription_id"] == sub["id"] and i["plan_id"] in self.plans))
         item_share = Fraction(list_amount, sub_total) if sub_total else Fraction(1)
         interval, count = common["interval"], common["interval_count"]
         for discount, amount in discount_amounts(list_amount, item_share, discounts, common["currency"]):

@@ -11,13 +11,24 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from .model import round_half_even
 
 
 def _fraction(text: Any) -> Fraction:
+    if type(text) is str:
+        return _fraction_of_text(text)
     return Fraction(str(text)) if text is not None else Fraction(0)
+
+
+@lru_cache(maxsize=1024)
+def _fraction_of_text(text: str) -> Fraction:
+    """A stored decimal text as an exact Fraction, cached (a Fraction is immutable, and parsing the text is
+    the dear part: a few dozen prices and rates serve every item and line of an account; an exception is
+    raised at each call)."""
+    return Fraction(text)
 
 
 def billed_quantity(plan: Mapping[str, Any], quantity: int) -> int:
