@@ -164,11 +164,8 @@ class _Mapping:
         ``_seq`` of a live row; a row this process's sync wrote from a checked object
         (``store.checked_seqs``) is only parsed.
         """
-        obj, problem = checked_object(data) if seq in self.store.checked_seqs else parsed_object(data)
-        if problem is None:
-            return obj
-        quarantine.record(self.store, [Rejected.of(table, obj, f"cannot be mapped: {problem}")])
-        return None
+        found = self._objects(table, [(None, data, seq)])
+        return found[0][1] if found else None
 
     def coupon(self, coupon_id: str) -> Mapping[str, Any] | None:
         """A coupon's terms, deleted upstream or not: a coupon's terms never change, and the
@@ -249,14 +246,31 @@ class _Mapping:
         return users
 
     # ---- load and write ---------------------------------------------------
+    def _objects(self, table: str, rows: Iterable[tuple[Any, bytes, int | None]]) -> list[tuple[Any, dict]]:
+        """(key, object) of each ``(key, data, _seq)`` of live rows that can be mapped, in order: :meth:`_object`
+        of each (the others quarantined), with the test of ``store.checked_seqs`` done here for the one span
+        a sync notes (the mapping parses every stored object: a call less per object is worth it)."""
+        spans = self.store.checked_seqs.spans()
+        first, last = spans[0] if len(spans) == 1 else (1, 0)
+        checked = self.store.checked_seqs
+        found, rejected = [], []
+        for key, data, seq in rows:
+            if type(seq) is int and first <= seq <= last or len(spans) > 1 and seq in checked:
+                obj, problem = checked_object(data)
+            else:
+                obj, problem = parsed_object(data)
+            if problem is None:
+                found.append((key, obj))
+            else:
+                quarantine.record(self.store, [Rejected.of(table, obj, f"cannot be mapped: {problem}")])
+        return found
+
     def load(self, customer_ids: list[str]) -> dict[str, CustomerRaw]:
         bundles = {cid: CustomerRaw(cid) for cid in customer_ids}
 
-        def objects(table: str, column: str, values: Iterable[Any]) -> Iterator[tuple[Any, dict]]:
-            for _id, key, data, _deleted, seq in self._rows(table, column, values):
-                obj = self._object(table, data, seq)
-                if obj is not None:
-                    yield key, obj
+        def objects(table: str, column: str, values: Iterable[Any]) -> list[tuple[Any, dict]]:
+            return self._objects(table, ((key, data, seq) for _id, key, data, _deleted, seq
+                                         in self._rows(table, column, values)))
 
         for cid, obj in objects("customers", "id", customer_ids):
             bundles[cid].customer = obj
@@ -278,10 +292,9 @@ class _Mapping:
         for cid, obj in objects("charges", "customer", customer_ids):
             bundles[cid].charges.append(obj)
             charge_owner[obj["id"]] = cid
-        for _rowid, charge_id, data, seq in self._rows_by_owner("refunds", quote("charge"), charge_owner):
-            obj = self._object("refunds", data, seq)
-            if obj is not None:
-                bundles[charge_owner[charge_id]].refunds.setdefault(charge_id, []).append(obj)
+        for charge_id, obj in self._objects("refunds", ((charge_id, data, seq) for _rowid, charge_id, data, seq
+                                                        in self._rows_by_owner("refunds", quote("charge"), charge_owner))):
+            bundles[charge_owner[charge_id]].refunds.setdefault(charge_id, []).append(obj)
         for cid, obj in objects("credit_notes", "customer", customer_ids):
             bundles[cid].credit_notes.append(obj)
         for _rowid, cid, data, _seq in self._rows_by_owner("events", _EVENT_CUSTOMER, customer_ids, " AND type = ?",

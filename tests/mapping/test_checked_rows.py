@@ -169,3 +169,37 @@ def test_a_checked_text_is_read_as_the_full_check_reads_it(fields):
         return   # the sync stores no such object
     data = text.encode("utf-8", "surrogatepass")
     assert repr(checked_object(data)) == repr(parsed_object(data))
+
+
+@pytest.mark.parametrize("cut", ["one span", "two spans", "three spans", "none"])
+def test_a_row_is_only_parsed_when_its_seq_is_in_a_noted_span(synced, tmp_path, monkeypatch, cut):
+    """The mapping tests the one span a sync notes itself and asks ``checked_seqs`` about several:
+    whichever, a live row is taken as checked exactly when its ``_seq`` is noted."""
+    path, _spans = synced
+    store = _copy(synced, tmp_path, "cut.db", with_spans=False)
+    try:
+        last = store.current_seq()
+        spans = {"one span": [(3, last - 2)], "two spans": [(1, last // 3), (last // 2, last)],
+                 "three spans": [(1, 5), (last // 3, last // 2), (last - 4, last)], "none": []}[cut]
+        for first, end in spans:
+            store.checked_seqs.add(first, end)
+        assert len(store.checked_seqs.spans()) == len(spans)
+        seq_of = {data.encode(): seq for table in CHECKED_TABLES
+                  for data, seq in store.db.execute(f'SELECT data, _seq FROM "{table}" WHERE _deleted = 0')}
+        read: dict[str, list[int]] = {"checked": [], "parsed": []}
+
+        def noting(name, function):
+            def wrapper(data):
+                read[name].append(seq_of[bytes(data)])
+                return function(data)
+            return wrapper
+
+        monkeypatch.setattr(stripe_mapping, "checked_object", noting("checked", checked_object))
+        monkeypatch.setattr(stripe_mapping, "parsed_object", noting("parsed", parsed_object))
+        map_all(store)
+        noted = lambda seq: any(first <= seq <= end for first, end in spans)  # noqa: E731
+        assert all(noted(seq) for seq in read["checked"]) and not any(noted(seq) for seq in read["parsed"])
+        assert len(read["checked"]) + len(read["parsed"]) > 100
+        assert (read["checked"] != []) == (cut != "none") and read["parsed"] != []
+    finally:
+        store.close()
