@@ -37,6 +37,7 @@ from ..errors import ConfigError, ConnectorError, NotFound, PermissionDenied, St
 from ..providers.base import INCREMENTAL_BY_EVENTS, INCREMENTAL_BY_FULL_READ, Provider, child_streams
 from ..store import Store
 from ..store.failures import store_failure
+from .demand import EndpointDemand
 from .events import EventsHistory, EventsPass
 from .full import FullRead, begin_read, new_full_state, new_updated_state
 from .pipeline import Pipeline
@@ -126,6 +127,7 @@ def run_sync(
         return Pipeline(workers)
 
     history_stream = getattr(provider, "history_stream", None)
+    demand = EndpointDemand()   # shared by the run's full reads: which list is the busiest
     try:
         fulls: list[FullRead] = []
         for stream in streams:
@@ -148,7 +150,7 @@ def run_sync(
                 with store.db.atomic():
                     begin_read(store, stream, state)
             if state["phase"] == "full":
-                fulls.append(FullRead(store, provider, stream, state, progress, clock=clock))
+                fulls.append(FullRead(store, provider, stream, state, progress, clock=clock, demand=demand))
                 if "updated_since" not in state:
                     report.full_reads.append(stream)
 
@@ -188,7 +190,7 @@ def run_sync(
                 state = new_full_state(now - EVENTS_SAFETY_LAG_SECONDS, refresh=True)
                 with store.db.atomic():
                     begin_read(store, stream, state)
-                fulls.append(FullRead(store, provider, stream, state, progress, clock=clock))
+                fulls.append(FullRead(store, provider, stream, state, progress, clock=clock, demand=demand))
                 report.full_reads.append(stream)
             failures = {}
             _read_in_full(fulls, make_pipeline, store, report)

@@ -45,7 +45,8 @@ from .pages import (
     ENUMS, PreparedPage, child_rows, prepare_page, replace_children, soft_delete_unseen, write_page, write_prepared,
 )
 from .pipeline import Job, Pipeline
-from .slices import Slice, advance, restart_without_cursor
+from .demand import EndpointDemand
+from .slices import FAR_REACH, PAGES_PER_SLICE, Slice, advance, restart_without_cursor
 
 log = logging.getLogger("billing_connector.sync")
 
@@ -61,7 +62,7 @@ class FullRead:
     """One stream's read, driven by the shared pipeline."""
 
     def __init__(self, store: Store, provider: Provider, stream: str, state: dict[str, Any], progress,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, demand: EndpointDemand | None = None):
         self.clock = clock
         self.store = store
         self.provider = provider
@@ -82,7 +83,10 @@ class FullRead:
         # binds (test mode) every extra slice is a partial page the account pays for: it does not.
         self.feeds_nested = bool(self.spec.child_lists)
         limiter = getattr(provider, "limiter", None)
-        self.split_early = self.feeds_nested and limiter is not None and limiter.endpoints_bind()
+        self.endpoints_bind = limiter is not None and limiter.endpoints_bind()
+        self.split_early = self.feeds_nested and self.endpoints_bind
+        # the streams' densities, shared by the run's full reads: which list is the busiest (demand.py)
+        self.demand = demand or EndpointDemand()
         # The provider can read a child list apart (Stripe): pages do not wait for them.
         self.defers = self.feeds_nested and callable(getattr(provider, "read_children", None))
         # Left by an interrupted run: rows of _pending_children, or (a read begun by a version that
@@ -168,8 +172,10 @@ class FullRead:
         if page.max_updated is not None:
             self.state["max_updated"] = max(page.max_updated, self.state.get("max_updated") or 0)
         self.progress.advance(self.stream, page.count)
+        self._observe(page)
         nxt, split = advance(current, page.ends, page.has_more, self.splittable,
-                             self.split_early or pipeline.has_idle_capacity(), next_token=page.next_token)
+                             self.split_early or pipeline.has_idle_capacity(), next_token=page.next_token,
+                             reach=self._reach())
         if nxt is None:
             del self.slices[slice_id]
         else:
@@ -186,6 +192,25 @@ class FullRead:
             self._submit(pipeline, slice_id)
         if new_id is not None:
             self._submit(pipeline, new_id)
+
+    def _observe(self, page: PreparedPage) -> None:
+        """A full page's span and nested reads, for the estimate of the busiest list (demand.py)."""
+        first, last = (end.get("created") for end in (page.ends[0], page.ends[-1])) if page.ends else (None, None)
+        if page.has_more and isinstance(first, int) and isinstance(last, int) and first > last:
+            reads: dict[str, int] = {}
+            for child_table, _parent in page.deferred:
+                reads[child_table] = reads.get(child_table, 0) + 1
+            self.demand.observe(self.stream, first - last, reads)
+
+    def _reach(self) -> int:
+        """How far the frontier hands on (slices.py): far where the account's limit binds, and for the
+        stream behind the busiest list where endpoint budgets bind; short for the others, and for a
+        stream feeding nested reads (its slices split early instead)."""
+        if not self.endpoints_bind:
+            return FAR_REACH
+        if self.split_early or not self.demand.is_busiest(self.stream):
+            return PAGES_PER_SLICE
+        return FAR_REACH
 
     def _submit_children(self, pipeline: Pipeline, child_table: str, parent_id: str) -> None:
         """Read one parent's child list apart; written (and its pending entry dropped) when it comes."""

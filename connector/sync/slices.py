@@ -2,12 +2,22 @@
 
 A full read of a stream starts as one open slice ``[None, None)``. Stripe lists
 newest first, so every page tells us how much time 100 objects span. The open
-slice (the "frontier") hands everything older than about ``PAGES_PER_SLICE``
-pages' worth of time to a new open slice and keeps the part it has started; a
-bounded slice whose remaining range still looks much bigger than that splits in
-two. So one big stream becomes many slices in flight, dense stretches split
-finer, and nearly every request returns a full page (waste: about one partial
-page per slice and one empty page per stream).
+slice (the "frontier") hands everything older than about ``reach`` pages'
+worth of time to a new open slice and keeps the part it has started; a bounded
+slice whose remaining range still looks much bigger than that splits in two. So
+one big stream becomes many slices in flight, dense stretches split finer, and
+nearly every request returns a full page (waste: about one partial page per
+slice and one empty page per stream).
+
+How far the frontier reaches (``reach``) is the caller's choice. The short
+``PAGES_PER_SLICE`` is what feeds the invoice-lines endpoint from the first
+seconds in live mode (a doubling reach for every stream fed it less:
+BENCHMARKS.md, sixth session). ``FAR_REACH`` is for the stream behind the
+busiest list endpoint in live mode (it finds its work four times as fast:
+``demand.py``) and for every stream where the account's limit binds (test
+mode): there each slice's partial last page is a request taken from the one
+budget all streams share, and the workers are filled by slices split when idle
+anyway, so fewer, longer slices waste fewer requests.
 
 Everything here is plain data so it can live in the sync-state JSON and be
 resumed after a crash: a slice is ``{"gte", "lt", "after", "after_created",
@@ -22,6 +32,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 PAGES_PER_SLICE = 8
+FAR_REACH = 32   # see above
 
 
 @dataclass
@@ -45,7 +56,7 @@ class Slice:
 
 def advance(
     current: Slice, objects: list[dict[str, Any]], has_more: bool, splittable: bool, idle: bool = False,
-    next_token: str | None = None,
+    next_token: str | None = None, reach: int = PAGES_PER_SLICE,
 ) -> tuple[Slice | None, Slice | None]:
     """The slice's next state after a page, and a new slice split off it (if any).
 
@@ -53,8 +64,10 @@ def advance(
     when the server lists oldest first (localstripe) or the stream has no
     `created` filter; then the slice just follows its cursor. ``idle`` says the
     pipeline has unused workers: a bounded slice then splits as soon as its
-    remainder looks like more than two pages. ``next_token`` is the provider's
-    token for the next page (default: the last object's id).
+    remainder looks like more than two pages, otherwise once it looks like more
+    than ``2 * reach`` pages; the open slice keeps ``reach`` pages' worth of time
+    and hands the rest on. ``next_token`` is the provider's token for the next
+    page (default: the last object's id).
     """
     if not has_more:
         return None, None
@@ -72,13 +85,13 @@ def advance(
         return nxt, None
     span = first_created - last_created  # seconds one page covers here
     if nxt.gte is None:
-        boundary = last_created - span * PAGES_PER_SLICE
+        boundary = last_created - span * reach
         if boundary >= last_created:
             return nxt, None
         nxt.gte = boundary
         return nxt, Slice(None, boundary, partition=current.partition)
     remaining_pages = (last_created - nxt.gte) / span
-    if remaining_pages > (2 if idle else 2 * PAGES_PER_SLICE):
+    if remaining_pages > (2 if idle else 2 * reach):
         middle = nxt.gte + (last_created - nxt.gte) // 2
         if nxt.gte < middle < last_created:
             lower = Slice(nxt.gte, middle, partition=current.partition)
