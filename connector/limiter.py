@@ -105,6 +105,12 @@ class RateLimiter:
         with self._lock:
             self._expected[endpoint] = self._expected.get(endpoint, 0) + requests
 
+    def waiting(self, endpoint: str) -> int:
+        """Requests waiting for the endpoint's turn now: more than none says it is kept at its limit
+        (or the account at its own), so more requests in flight for it would only wait too."""
+        with self._lock:
+            return len(self._queues.get(endpoint) or ())
+
     def endpoints_bind(self) -> bool:
         """Whether an endpoint's budget is below the account's rate (live mode): then the busiest
         endpoint, not the account, may bound a sync, and its work must start early."""

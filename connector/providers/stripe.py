@@ -275,6 +275,10 @@ class StripeProvider:
                 page.children[child.table].append((obj["id"], children))
         return page
 
+    def list_waiting(self, stream: str) -> int:
+        """Requests for the stream's list waiting at the rate limiter (its endpoint, or the account, busy)."""
+        return self.limiter.waiting(endpoint_of(STREAMS[stream].path)) if self.limiter is not None else 0
+
     def read_children(self, stream: str, child_table: str, parent_id: str) -> list[dict[str, Any]]:
         """A parent's complete child list, one that ``list_page(defer_children=True)`` named in ``deferred``."""
         child = next(c for c in STREAMS[stream].children if c.table == child_table)

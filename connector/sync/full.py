@@ -79,8 +79,9 @@ class FullRead:
         self.partitioned = self.spec.partitioned
         # Its pages bring nested lists to read (invoice lines: the busiest endpoint): its pages
         # go first and, when endpoint budgets bind below the account's (live mode), it splits into
-        # many slices early, so that endpoint has work from the start. Where the account's limit
-        # binds (test mode) every extra slice is a partial page the account pays for: it does not.
+        # many slices early while that nested list is busier than its own (_split_now), so that
+        # endpoint has work from the start. Where the account's limit binds (test mode) every
+        # extra slice is a partial page the account pays for: it does not.
         self.feeds_nested = bool(self.spec.child_lists)
         limiter = getattr(provider, "limiter", None)
         self.endpoints_bind = limiter is not None and limiter.endpoints_bind()
@@ -173,9 +174,8 @@ class FullRead:
             self.state["max_updated"] = max(page.max_updated, self.state.get("max_updated") or 0)
         self.progress.advance(self.stream, page.count)
         self._observe(page)
-        nxt, split = advance(current, page.ends, page.has_more, self.splittable,
-                             self.split_early or pipeline.has_idle_capacity(), next_token=page.next_token,
-                             reach=self._reach())
+        nxt, split = advance(current, page.ends, page.has_more, self.splittable, self._split_now(pipeline),
+                             next_token=page.next_token, reach=self._reach())
         if nxt is None:
             del self.slices[slice_id]
         else:
@@ -202,15 +202,27 @@ class FullRead:
                 reads[child_table] = reads.get(child_table, 0) + 1
             self.demand.observe(self.stream, first - last, reads)
 
+    def _split_now(self, pipeline: Pipeline) -> bool:
+        """Whether a bounded slice splits as soon as its remainder looks like more than two pages.
+
+        A stream feeding a busier nested list does (``split_early``: that endpoint's reads must queue
+        from the first seconds). Any other, only while another slice would be read sooner: workers
+        to spare, and none of the stream's list requests waiting at the rate limiter. Requests
+        waiting there (its endpoint or the account at its limit) say it has slices enough; one more
+        would only end in one more partial page (usage account, live: 1,926 requests for the 1,662
+        pages of its busiest list)."""
+        if self.split_early and not self.demand.is_busiest(self.stream):
+            return True
+        waiting = getattr(self.provider, "list_waiting", None)
+        return pipeline.has_idle_capacity() and not (waiting is not None and waiting(self.stream))
+
     def _reach(self) -> int:
-        """How far the frontier hands on (slices.py): far where the account's limit binds, and for the
-        stream behind the busiest list where endpoint budgets bind; short for the others, and for a
-        stream feeding nested reads (its slices split early instead)."""
-        if not self.endpoints_bind:
+        """How far the frontier hands on (slices.py): far where the account's limit binds, and where
+        endpoint budgets bind for a stream whose own list is the busiest (demand.py); short for the
+        others, a stream feeding a busier nested list among them (its slices split early instead)."""
+        if not self.endpoints_bind or self.demand.is_busiest(self.stream):
             return FAR_REACH
-        if self.split_early or not self.demand.is_busiest(self.stream):
-            return PAGES_PER_SLICE
-        return FAR_REACH
+        return PAGES_PER_SLICE
 
     def _submit_children(self, pipeline: Pipeline, child_table: str, parent_id: str) -> None:
         """Read one parent's child list apart; written (and its pending entry dropped) when it comes."""

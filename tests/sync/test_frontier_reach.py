@@ -8,6 +8,8 @@ from connector.providers.stripe import StripeProvider
 from connector.store import open_store
 from connector.sync import run_sync
 from connector.sync.demand import EndpointDemand
+from connector.sync.full import FullRead, new_full_state
+from connector.sync.progress import Progress
 from connector.sync.slices import FAR_REACH, PAGES_PER_SLICE, Slice, advance
 from tests.support.fakestripe import BASE, FakeStripe, customer
 from tests.support.keys import CANARY_KEY
@@ -88,3 +90,55 @@ def test_the_busiest_list_is_the_one_needing_most_requests_per_second_of_history
     # invoices as dense as customers, each page bringing six line reads: the lines endpoint binds
     demand.observe("invoices", 1_000, {"invoice_line_items": 6})
     assert not demand.is_busiest("customers") and not demand.is_busiest("invoices")
+
+
+def test_a_stream_whose_requests_wait_at_the_limiter_splits_no_slice_for_idle_workers(rsps):
+    """Requests already waiting for the endpoint's turn say it has slices enough: splitting one for
+    idle workers would only add a partial page. Without them, idle workers get slices split off."""
+    counts = {}
+    for waiting in (0, 1):
+        fake = FakeStripe({"customers": [customer(i, START + i * 10) for i in range(3000)]})
+        fake.install(rsps)
+        provider = StripeProvider(CANARY_KEY, api_base=BASE, limiter=RateLimiter(1000), retry_policy=FAST_RETRIES)
+        provider.list_waiting = lambda stream, waiting=waiting: waiting
+        store = open_store(None)
+        store.bind_account(provider.identify())
+        assert run_sync(store, provider, streams=["customers"], workers=4, clock=lambda: 1_700_000_000).failures == {}
+        assert live_ids(store, "customers") == sorted(fake.objects["customers"])
+        calls = [p for path, p in fake.calls if path == "/v1/customers"]
+        counts[waiting] = (len(calls), sum("created[gte]" in p and "starting_after" not in p for p in calls))
+        rsps.reset()
+    (requests_idle, splits_idle), (requests_busy, splits_busy) = counts[0], counts[1]
+    # busy: no slice split off for idle workers (the frontier's hand-off keeps going): 30 pages and
+    # the open slice's last, empty one
+    assert splits_busy == 0 and requests_busy <= 30 + 2, counts
+    assert splits_idle > splits_busy, counts
+
+
+
+class _Workers:
+    """A pipeline as a slice's split decision sees it: workers to spare or not."""
+
+    def __init__(self, idle: bool):
+        self.idle = idle
+
+    def has_idle_capacity(self) -> bool:
+        return self.idle
+
+
+def invoices_read(demand: EndpointDemand, waiting: int) -> FullRead:
+    provider = StripeProvider(CANARY_KEY, api_base=BASE, limiter=RateLimiter(100, per_endpoint=25))   # live mode
+    provider.list_waiting = lambda stream: waiting
+    return FullRead(open_store(None), provider, "invoices", new_full_state(0, refresh=False), Progress(enabled=False),
+                    demand=demand)
+
+
+def test_a_stream_feeding_a_busier_nested_list_splits_early_and_one_whose_own_list_binds_does_not():
+    lines_bind = EndpointDemand()
+    lines_bind.observe("invoices", 1_000, {"invoice_line_items": 6})   # six line reads a page: lines bind
+    assert invoices_read(lines_bind, waiting=3)._split_now(_Workers(idle=False))
+    own_list_binds = EndpointDemand()
+    own_list_binds.observe("invoices", 1_000)   # one-line invoices: the invoices list itself is the busiest
+    assert not invoices_read(own_list_binds, waiting=3)._split_now(_Workers(idle=True))
+    assert not invoices_read(own_list_binds, waiting=0)._split_now(_Workers(idle=False))
+    assert invoices_read(own_list_binds, waiting=0)._split_now(_Workers(idle=True))

@@ -147,3 +147,15 @@ def test_endpoint_budgets_bind_in_live_mode_only():
     assert not RateLimiter(25, per_endpoint=25).endpoints_bind()
     assert not RateLimiter(25).endpoints_bind()
     assert RateLimiter(25, per_endpoint=25, endpoint_rates={"/v1/search": 5}).endpoints_bind()
+
+
+def test_the_limiter_says_how_many_requests_wait_for_an_endpoint():
+    clock = Clock()
+    limiter = RateLimiter(1, per_endpoint=1, clock=clock)
+    assert limiter.waiting("/v1/customers") == 0
+    with limiter._lock:
+        limiter._enqueue("/v1/customers")
+        limiter._enqueue("/v1/customers")
+        served = limiter._dispatch(clock.now)   # one token at the start: one served, one left waiting
+    assert len(served) == 1
+    assert limiter.waiting("/v1/customers") == 1 and limiter.waiting("/v1/charges") == 0
