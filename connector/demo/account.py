@@ -1,8 +1,8 @@
 """The bundled demo Stripe account: deterministic, seeded, scaled, anchored at ``now``.
 
 ``DemoAccount(seed=1, customers=300, now=None, shape=None)`` simulates about three years
-(1095 days) of a SaaS business ending at ``now`` (``shape``: another kind of business, shapes.py) (default: today 00:00 UTC, so a
-day's runs agree) and holds every object as Stripe's API version
+(1095 days) of a SaaS business ending at ``now`` (default: today 00:00 UTC, so a day's runs
+agree; ``shape``: another kind of business, ``shapes.py``) and holds every object as Stripe's API version
 2026-10-28.endive shapes it, pre-serialised to JSON for the server.
 ``objects(stream)`` gives the plain dicts a full list of that stream returns
 (newest first; subscriptions include canceled ones, as with ``status=all``;

@@ -269,10 +269,9 @@ class LiveSubscriptionPieces:
     def opening_line_discounts(self, item: Mapping[str, Any], period_start: date) -> list[str]:
         """Ids of the discounts on the recurring invoice line that billed the item's current period."""
         ids: list[str] = []
-        for line in self.lines_of_item.get(item["id"], ()):
-            if line["kind"] == "recurring" and day_of(line["period_start_at"]) == period_start:
-                ids += [entry["discount"] for entry in json.loads(line["discount_amounts"] or "[]")
-                        if entry.get("discount") and entry["discount"] not in ids]
+        for line in self.opening_lines(item, period_start):
+            ids += [entry["discount"] for entry in json.loads(line["discount_amounts"] or "[]")
+                    if entry.get("discount") and entry["discount"] not in ids]
         return ids
 
     def past_due_since(self, subscription_id: str) -> str | None:

@@ -62,6 +62,9 @@ def _escaped(run: str) -> str:
     return "".join(escaped)
 
 
+_ESCAPED_BYTE = ESCAPED[0]
+
+
 def _ascii_text(raw: bytes, folded: bytes, at: int) -> str:
     """orjson's UTF-8 ``raw`` with its runs of non-ASCII characters and DEL escaped as json.dumps
     escapes them; ``at``: where the first run starts (``folded``: ``raw`` under ``FOLD``, where every
@@ -72,7 +75,7 @@ def _ascii_text(raw: bytes, folded: bytes, at: int) -> str:
     size = len(raw)
     while at >= 0:
         end = at + 1
-        while end < size and folded[end] == 0x80:
+        while end < size and folded[end] == _ESCAPED_BYTE:
             end += 1
         parts.append(raw[start:at].decode("ascii"))
         parts.append(_escaped(raw[at:end].decode("utf-8")))

@@ -34,6 +34,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -197,10 +198,7 @@ class FullRead:
         """A full page's span and nested reads, for the estimate of the busiest list (demand.py)."""
         first, last = (end.get("created") for end in (page.ends[0], page.ends[-1])) if page.ends else (None, None)
         if page.has_more and isinstance(first, int) and isinstance(last, int) and first > last:
-            reads: dict[str, int] = {}
-            for child_table, _parent in page.deferred:
-                reads[child_table] = reads.get(child_table, 0) + 1
-            self.demand.observe(self.stream, first - last, reads)
+            self.demand.observe(self.stream, first - last, Counter(table for table, _parent in page.deferred))
 
     def _split_now(self, pipeline: Pipeline) -> bool:
         """Whether a bounded slice splits as soon as its remainder looks like more than two pages.
