@@ -77,3 +77,45 @@ def test_a_credit_note_carrying_the_refund_links_it_when_no_payment_does(store):
     segments = segments_for(store)
     assert (mrr_on(segments, "2025-01-15"), mrr_on(segments, "2025-02-15")) == (10000, 0)
     assert _refund_links(store) == [("re_1", "ch_1", "in_2")]
+
+
+def test_a_charge_refunded_without_refund_objects_reaches_its_invoice_by_its_amount_refunded(store):
+    load(store, customers=[customer()], prices=[MONTHLY], invoices=_invoices(),
+         invoice_payments=[invoice_payment("inpay_1", "in_1", 10000, charge="ch_1")],
+         charges=[charge("ch_1", 10000, amount_refunded=2500)])
+    segments_for(store)
+    assert [(r["id"], r["amount_refunded_minor"]) for r in table(store, "billing_invoices")] == [
+        ("in_1", 2500), ("in_2", 0)]
+
+
+def test_only_charges_that_bring_money_back_and_their_customers_payments_are_parsed(store, monkeypatch):
+    """Most charges are never refunded: the mapping does not parse them, nor the invoice payments of a
+    customer none of whose charges was (they only tie a refunded charge to its invoice)."""
+    from connector.mapping import stripe as stripe_mapping
+
+    parsed: list[str] = []
+
+    def spy(parse):
+        def wrapper(data):
+            obj, problem = parse(data)
+            parsed.append(obj["id"])
+            return obj, problem
+        return wrapper
+
+    monkeypatch.setattr(stripe_mapping, "checked_object", spy(stripe_mapping.checked_object))
+    monkeypatch.setattr(stripe_mapping, "parsed_object", spy(stripe_mapping.parsed_object))
+    refunded_customer = _invoices()
+    other = [invoice("in_3", [line("il_3", "in_3", "price_m", 10000, "2025-01-01", "2025-02-01")],
+                     customer_id="cus_2", subscription="sub_2")]
+    load(store, customers=[customer(), customer("cus_2")], prices=[MONTHLY], invoices=refunded_customer + other,
+         invoice_payments=[invoice_payment("inpay_1", "in_1", 10000, charge="ch_1"),
+                           invoice_payment("inpay_2", "in_2", 10000, charge="ch_2", created="2025-02-01"),
+                           invoice_payment("inpay_3", "in_3", 10000, charge="ch_4")],
+         charges=[charge("ch_1", 10000), charge("ch_2", 10000), charge("ch_3", 10000, amount_refunded=100),
+                  charge("ch_4", 10000, customer_id="cus_2")],
+         refunds=[refund("re_1", "ch_1", 10000)])
+    segments_for(store)
+    assert {p for p in parsed if p.startswith(("ch_", "inpay_"))} == {"ch_1", "ch_3", "inpay_1", "inpay_2"}
+    assert _refund_links(store) == [("re_1", "ch_1", "in_1")]
+    assert {r["id"]: r["amount_refunded_minor"] for r in table(store, "billing_invoices")} == {
+        "in_1": 10000, "in_2": 0, "in_3": 0}
