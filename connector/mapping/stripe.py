@@ -114,11 +114,15 @@ class _Mapping:
         """
         refunded = self._refund_owners()
         for chunk in _chunks(v for v in customer_ids if v is not None):
-            for charge_id, cid, data, seq, amount_refunded in self.store.db.execute(
-                    "SELECT id, customer, CAST(data AS BLOB), _seq, amount_refunded FROM charges "
-                    f"WHERE customer IN ({', '.join('?' for _ in chunk)}) AND _deleted = 0", chunk):
-                if amount_refunded != 0 or charge_id in refunded:
-                    yield cid, data, seq
+            wanted = [rowid for rowid, charge_id, amount_refunded in self.store.db.execute(
+                "SELECT rowid, id, amount_refunded FROM charges "
+                f"WHERE customer IN ({', '.join('?' for _ in chunk)}) AND _deleted = 0", chunk)
+                if amount_refunded != 0 or charge_id in refunded]
+            # the texts of those alone (SQLite copies every text a query returns)
+            for part in _chunks(wanted):
+                yield from self.store.db.execute(
+                    "SELECT customer, CAST(data AS BLOB), _seq FROM charges "
+                    f"WHERE rowid IN ({', '.join('?' for _ in part)}) ORDER BY rowid", part)
 
     def _refund_owners(self) -> Mapping[Any, list[int]]:
         """The rowids of the live refunds of each charge (read once per run, see :meth:`_rows_by_owner`)."""
