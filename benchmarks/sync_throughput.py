@@ -22,6 +22,9 @@ Then a nightly incremental run after ~1 % of customers changed.
     .venv/bin/python benchmarks/sync_throughput.py --customers 2000 --rate-limit 100 --latency-ms 250
     # an account of another shape (connector/demo/shapes.py): seat-based B2B, the lines endpoint binds
     .venv/bin/python benchmarks/sync_throughput.py --shape seats --customers 60 --rate-limit 100 --skip-incremental
+    # side by side with Singer's tap-stripe on the same account (installed in a venv of its own)
+    .venv/bin/python benchmarks/sync_throughput.py --customers 2000 --rate-limit 100 --latency-ms 250 \
+        --skip-incremental --compare-tap-stripe /tmp/tap-stripe-venv/bin/python
     # CPU alone: no latency, no limit, profiled with py-spy
     .venv/bin/python benchmarks/sync_throughput.py --customers 2000 --rate-limit 0 --latency-ms 0 --profile /tmp/sync.txt
 """
@@ -112,6 +115,72 @@ NESTED_ENDPOINTS = (
     ("subscription_items", "subscription", "/v1/subscription_items"),
     ("invoice_payments", "invoice", "/v1/invoice_payments"),
 )
+
+
+# What Singer's tap-stripe is asked to read: its streams for the tables this connector fills
+# (it has none for prices, promotion codes, credit notes or refunds), each with ours to compare.
+TAP_STREAMS = {
+    "customers": "customers", "products": "products", "plans": "plans", "coupons": "coupons",
+    "subscriptions": "subscriptions", "subscription_items": "subscription_items", "invoices": "invoices",
+    "invoice_line_items": "invoice_line_items", "invoice_items": "invoice_items", "charges": "charges",
+}
+
+
+def compare_tap_stripe(python: str, url: str, db: str, tmp: Path, network: float, total: int, limited: int,
+                       run: dict, latency_ms: int) -> None:
+    """Run Singer's tap-stripe on the account just synced and print both side by side: network time,
+    requests, 429s, CPU, and the records it emitted against the distinct objects (duplicates)
+    and the rows this connector stored."""
+    shim = str(ROOT / "benchmarks" / "tap_stripe_shim.py")
+    conn = sqlite3.connect(db)
+    earliest = min(conn.execute(f"SELECT min(created) FROM {table}").fetchone()[0] or time.time()
+                   for table in ("customers", "invoices", "products", "coupons"))
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(earliest - 86400))
+    config = tmp / "tap-config.json"
+    config.write_text(json.dumps({"client_secret": KEY, "account_id": "acct_benchmark", "start_date": start}))
+    env = {**os.environ, "STRIPE_API_BASE": url}
+    catalog = json.loads(subprocess.run([python, shim, "--config", str(config), "--discover"], env=env,
+                                        check=True, capture_output=True, text=True).stdout)
+    for stream in catalog["streams"]:
+        for entry in stream["metadata"]:
+            if entry["breadcrumb"] == []:
+                entry["metadata"]["selected"] = stream["tap_stream_id"] in TAP_STREAMS
+    selected = tmp / "tap-catalog.json"
+    selected.write_text(json.dumps(catalog))
+    records = tmp / "tap-records.jsonl"
+    control(url, "/_demo/stats/reset", {})
+    started = time.monotonic()
+    with open(records, "w") as out, open(tmp / "tap-stderr.log", "w") as err:
+        proc = subprocess.Popen([python, shim, "--config", str(config), "--catalog", str(selected)],
+                                env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"tap-stripe failed with exit code {os.waitstatus_to_exitcode(status)}: "
+                         f"see {tmp / 'tap-stderr.log'} (kept only while this run lasts)")
+    stats = control(url, "/_demo/stats")
+    tap_network = stats["last_request_at"] - stats["first_request_at"] + latency_ms / 1000
+    emitted: dict[str, int] = {}
+    distinct: dict[str, set] = {}
+    with open(records) as handle:
+        for line in handle:
+            message = json.loads(line)
+            if message.get("type") == "RECORD":
+                emitted[message["stream"]] = emitted.get(message["stream"], 0) + 1
+                distinct.setdefault(message["stream"], set()).add(message["record"].get("id"))
+    cpu = usage.ru_utime + usage.ru_stime
+    tap_total = stat(stats, "total", "requests")
+    print(f"Singer's tap-stripe on the same account (start_date {start}): {wall:.1f} s wall, "
+          f"{tap_network:.1f} s between first request and last response, {tap_total:,} requests "
+          f"({stat(stats, 'rate_limited', '429'):,} answered 429), {cpu:.1f} s CPU, "
+          f"peak RSS {usage.ru_maxrss / 1024:.0f} MB")
+    print(f"  this connector: {network:.1f} s between first request and last response, {total:,} requests "
+          f"({limited:,} answered 429), {run['cpu']:.1f} s CPU (it also stores every object): "
+          f"{tap_network / network:.1f}x faster on the network")
+    print("  per stream, tap records emitted / distinct ids / this connector's stored rows: " + ", ".join(
+        f"{stream} {emitted.get(stream, 0):,}/{len(distinct.get(stream, ())):,}/"
+        f"{conn.execute(f'SELECT count(*) FROM {table} WHERE _deleted = 0').fetchone()[0]:,}"
+        for stream, table in TAP_STREAMS.items()))
 
 
 def fewest_requests(db: str) -> tuple[dict[str, int], int]:
@@ -209,6 +278,12 @@ def main() -> None:
         "--compare-sequential", action="store_true",
         help="also sync the same account one request at a time (how tap-stripe and most connectors page) and print the ratio",
     )
+    parser.add_argument(
+        "--compare-tap-stripe", metavar="PYTHON",
+        help="also run Singer's tap-stripe on the same account, with PYTHON the interpreter of a venv it is installed in "
+             "(python3 -m venv /tmp/tap-stripe-venv && /tmp/tap-stripe-venv/bin/pip install tap-stripe; "
+             "benchmarks/tap_stripe_shim.py says what is adapted), and print both side by side",
+    )
     args = parser.parse_args()
     if args.per_endpoint_limit is None:
         args.per_endpoint_limit = 25.0 if args.rate_limit else 0.0
@@ -269,6 +344,9 @@ def main() -> None:
                       f"{seq_stats['successful'] / seq_network:.1f} req/s = {100 * seq_stats['successful'] / seq_network / args.rate_limit:.1f} % of the ceiling, "
                       f"{100 * ideal / seq_network:.1f} % of the ideal; "
                       f"this connector is {seq_network / network:.1f}x faster on the same account")
+            if args.compare_tap_stripe:
+                compare_tap_stripe(args.compare_tap_stripe, url, db, Path(tmp), network, total, limited, run,
+                                   args.latency_ms)
             if args.skip_incremental:
                 return
             conn = sqlite3.connect(db)

@@ -34,7 +34,7 @@ import json
 import re
 
 from .account import FILTER_FIELDS
-from .billing import embedded_list
+from .billing import EMBEDDED_LIST_LIMIT, embedded_list
 from .expansion import Expander, collapse_references
 from .events import RETENTION_SECONDS
 from .ids import DAY
@@ -96,6 +96,7 @@ class DemoApi:
     def __init__(self, account, realism):
         self.account = account
         self.realism = realism
+        self._refund_ids: tuple[int, dict[str, list[str]]] = (-1, {})   # (refunds then, ids by charge)
 
     # -- entry point ------------------------------------------------------------------------
     def authenticate(self, key: str | None) -> tuple | None:
@@ -370,7 +371,42 @@ class DemoApi:
             return self.account.tiers.get(holder["id"])
         if kind == "payments":
             return self._invoice_payments(holder["id"])
+        if kind == "refunds":
+            return self._charge_refunds(holder["id"])
+        if kind == "subscriptions":
+            return self._customer_subscriptions(holder["id"])
+        if kind in ("sources", "tax_ids"):   # the demo's customers pay by payment method and have no tax ids
+            return embedded_list([], f"/v1/customers/{holder['id']}/{kind}")
         raise KeyError(f"no includable field {kind!r} in the demo account")
+
+    def _charge_refunds(self, charge_id: str) -> dict:
+        """A charge's ``refunds`` when included: its ten most recent refunds (Stripe lists newest first)."""
+        index = self.account.indexes["refunds"]
+        with self.account.lock:
+            by_charge = self._refunds_by_charge(index)
+            refunds = [json.loads(index.payload[r]) for r in by_charge.get(charge_id, [])]
+        return embedded_list(refunds, f"/v1/charges/{charge_id}/refunds")
+
+    def _customer_subscriptions(self, customer_id: str) -> dict:
+        """A customer's ``subscriptions`` when included: the first page of its subscriptions as the
+        subscription list gives them by default (canceled ones left out), ten at most."""
+        matches = self._matcher("subscriptions", {"customer": customer_id})
+        with self.account.lock:
+            payloads, has_more = self.account.indexes["subscriptions"].page(EMBEDDED_LIST_LIMIT, None, None, {}, matches)
+        return {"object": "list", "data": [json.loads(p) for p in payloads], "has_more": has_more,
+                "url": f"/v1/customers/{customer_id}/subscriptions"}
+
+    def _refunds_by_charge(self, index) -> dict[str, list[str]]:
+        """Each charge's refund ids, newest first: built again only when the refunds changed in number
+        (a refund is only ever added), not once for every charge of a page."""
+        cached = self._refund_ids
+        if cached[0] != len(index):
+            by_charge: dict[str, list[str]] = {}
+            charge_at = FILTER_FIELDS["refunds"].index("charge")
+            for _created, refund_id in reversed(index.keys):
+                by_charge.setdefault(index.attributes[refund_id][charge_at], []).append(refund_id)
+            self._refund_ids = cached = (len(index), by_charge)
+        return cached[1]
 
     def _invoice_payments(self, invoice_id: str) -> dict:
         """An invoice's ``payments`` when included: its first ten invoice payments, as Stripe embeds lists."""

@@ -5,7 +5,8 @@ then the whole object takes its place, and a longer path expands inside it
 (``discounts.source.coupon``: the discount, then its coupon). Paths go through
 nested objects (``source``), arrays (each element) and embedded lists
 (``items.data.price``). On a list endpoint every path starts with ``data.``.
-Includable fields (``tiers`` of a price) are absent unless expanded.
+Includable fields (``tiers`` of a price) are absent unless expanded; a charge's
+``refunds`` is null unless expanded.
 
 Refused as Stripe refuses them, with a 400: a path more than four properties
 deep ("You cannot expand more than 4 levels of a property."), and a property
@@ -55,8 +56,12 @@ EXPANDABLE: dict[tuple[str, str], str] = {
     ("subscription", "schedule"): "subscription_schedules",
     ("subscription_item", "discounts"): "discounts",
 }
-# (holder, field) -> the includable field's value for the holder (absent unless expanded)
-INCLUDABLE_FIELDS = {("price", "tiers"): "tiers", ("plan", "tiers"): "tiers", ("invoice", "payments"): "payments"}
+# (holder, field) -> the includable field's value for the holder (absent unless expanded). A charge's
+# ``refunds`` is null unless expanded since API 2022-11-15 (Stripe's changelog: "The Charges object no
+# longer auto-expands refunds by default"; the SDK declares it nullable): expanding fills it.
+INCLUDABLE_FIELDS = {("price", "tiers"): "tiers", ("plan", "tiers"): "tiers", ("invoice", "payments"): "payments",
+                     ("charge", "refunds"): "refunds", ("customer", "sources"): "sources",
+                     ("customer", "subscriptions"): "subscriptions", ("customer", "tax_ids"): "tax_ids"}
 
 
 def cannot_expand(name: str) -> DemoRequestError:

@@ -80,3 +80,44 @@ def test_item_discounts_are_ids_unless_expanded_on_the_items(server):
                    **{"expand[]": "data.discounts.source.coupon"})
     coupons = [d["source"]["coupon"] for i in items["data"] for d in i["discounts"]]
     assert [(c["duration"], c["percent_off"]) for c in coupons] == [("forever", 50.0)]
+
+
+def test_a_charges_refunds_are_included_only_when_expanded(server):
+    """Since API 2022-11-15 a charge's ``refunds`` is null unless expanded (Stripe's changelog: "The
+    Charges object no longer auto-expands refunds by default"); Singer's tap-stripe expands them."""
+    _, charges = get(server, "/v1/charges", limit=100)
+    assert charges["data"] and all(c["refunds"] is None for c in charges["data"])
+    _, expanded = get(server, "/v1/charges", limit=100, **{"expand[]": "data.refunds"})
+    assert [c["id"] for c in expanded["data"]] == [c["id"] for c in charges["data"]]
+    refunded = 0
+    for charge in expanded["data"]:
+        _, listed = get(server, "/v1/refunds", charge=charge["id"], limit=100)
+        assert charge["refunds"] == {"object": "list", "data": listed["data"][:10],
+                                     "has_more": len(listed["data"]) > 10, "url": f"/v1/charges/{charge['id']}/refunds"}
+        refunded += bool(listed["data"])
+    assert refunded and refunded == sum(1 for c in charges["data"] if c["amount_refunded"])
+    one = next(c for c in expanded["data"] if c["refunds"]["data"])
+    assert get(server, f"/v1/charges/{one['id']}", **{"expand[]": "refunds"})[1] == one
+    assert get(server, "/v1/charges", limit=1, **{"expand[]": "data.refunds.data"})[0] == 400
+
+
+def test_a_customers_sources_subscriptions_and_tax_ids_are_included_only_when_expanded(server):
+    """Stripe's customer leaves out ``sources``, ``subscriptions`` and ``tax_ids`` unless expanded (API
+    2020-08-27 on); Singer's tap-stripe expands all three."""
+    _, customers = get(server, "/v1/customers", limit=100)
+    assert all(not {"sources", "subscriptions", "tax_ids"} & c.keys() for c in customers["data"])
+    _, expanded = get(server, "/v1/customers", limit=100,
+                      **{"expand[]": ["data.sources", "data.subscriptions", "data.tax_ids"]})
+    with_subscriptions = 0
+    for customer in expanded["data"]:
+        cid = customer["id"]
+        _, listed = get(server, "/v1/subscriptions", customer=cid, limit=100)
+        assert customer["subscriptions"] == {"object": "list", "data": listed["data"][:10],
+                                             "has_more": len(listed["data"]) > 10,
+                                             "url": f"/v1/customers/{cid}/subscriptions"}
+        assert all(s["status"] != "canceled" for s in listed["data"])
+        with_subscriptions += bool(listed["data"])
+        assert customer["sources"] == {"object": "list", "data": [], "has_more": False,
+                                       "url": f"/v1/customers/{cid}/sources"}
+        assert customer["tax_ids"]["data"] == [] and customer["tax_ids"]["url"] == f"/v1/customers/{cid}/tax_ids"
+    assert with_subscriptions
