@@ -119,3 +119,15 @@ def test_only_charges_that_bring_money_back_and_their_customers_payments_are_par
     assert _refund_links(store) == [("re_1", "ch_1", "in_1")]
     assert {r["id"]: r["amount_refunded_minor"] for r in table(store, "billing_invoices")} == {
         "in_1": 10000, "in_2": 0, "in_3": 0}
+
+
+def test_a_charge_refunded_after_it_was_first_mapped_is_read_then(store):
+    load(store, customers=[customer()], prices=[MONTHLY], invoices=_invoices(),
+         invoice_payments=[invoice_payment("inpay_1", "in_1", 10000, charge="ch_1")],
+         charges=[charge("ch_1", 10000)])
+    assert mrr_on(segments_for(store), "2025-01-15") == 10000
+    load(store, charges=[charge("ch_1", 10000, amount_refunded=10000)], refunds=[refund("re_1", "ch_1", 10000)])
+    assert mrr_on(segments_for(store), "2025-01-15") == 0
+    assert _refund_links(store) == [("re_1", "ch_1", "in_1")]
+    fresh = segments_for(store, incremental=False)
+    assert mrr_on(fresh, "2025-01-15") == 0
