@@ -142,6 +142,22 @@ def test_includable_fields_come_only_when_expanded(server, listed):
     assert all(("tiers" in p) == (p["billing_scheme"] == "tiered") for p in body["data"])
 
 
+def test_a_charges_refunds_and_a_customers_lists_expand_as_the_sdk_declares(server, listed):
+    """What Singer's tap-stripe expands: each filled list holds only what Stripe's definitions of the
+    holder and of the listed objects declare (a field the demo invented, or a reference it expanded
+    unasked, fails here)."""
+    refunds = server.get("/v1/charges", limit=100, **{"expand[]": "data.refunds"})
+    assert valid(refunds, "charge", ["data.refunds"], is_list=True) == []
+    assert any(c["refunds"]["data"] for c in refunds["data"])
+    assert all(r["object"] == "refund" and isinstance(r["charge"], str) for c in refunds["data"]
+               for r in c["refunds"]["data"])
+    paths = ["data.sources", "data.subscriptions", "data.tax_ids"]
+    customers = server.get("/v1/customers", limit=100, **{"expand[]": paths})
+    assert valid(customers, "customer", paths, is_list=True) == []
+    assert any(c["subscriptions"]["data"] for c in customers["data"])
+    assert all(isinstance(s["customer"], str) for c in customers["data"] for s in c["subscriptions"]["data"])
+
+
 def test_a_deleted_coupon_is_no_longer_listed_but_its_discounts_still_name_it():
     with DemoServer(customers=40, seed=2, now=NOW) as running:
         server = DemoClient(running)
