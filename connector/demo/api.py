@@ -391,10 +391,9 @@ class DemoApi:
         """A customer's ``subscriptions`` when included: the first page of its subscriptions as the
         subscription list gives them by default (canceled ones left out), ten at most."""
         matches = self._matcher("subscriptions", {"customer": customer_id})
-        with self.account.lock:
-            payloads, has_more = self.account.indexes["subscriptions"].page(EMBEDDED_LIST_LIMIT, None, None, {}, matches)
-        return {"object": "list", "data": [json.loads(p) for p in payloads], "has_more": has_more,
-                "url": f"/v1/customers/{customer_id}/subscriptions"}
+        with self.account.lock:   # one more than embedded: whether there are more
+            payloads, _ = self.account.indexes["subscriptions"].page(EMBEDDED_LIST_LIMIT + 1, None, None, {}, matches)
+        return embedded_list([json.loads(p) for p in payloads], f"/v1/customers/{customer_id}/subscriptions")
 
     def _refunds_by_charge(self, index) -> dict[str, list[str]]:
         """Each charge's refund ids, newest first: built again only when the refunds changed in number

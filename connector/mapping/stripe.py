@@ -112,7 +112,7 @@ class _Mapping:
         for its refunds alone (``stripe_rows.money_back``); any other charge adds 0 to its invoice,
         and most charges are never refunded: they are not parsed (a quarter of a demo account's bytes).
         """
-        refunded = self._refund_owners()
+        refunded = self._rowids_by_owner("refunds", quote("charge"))
         for chunk in _chunks(v for v in customer_ids if v is not None):
             wanted = [rowid for rowid, charge_id, amount_refunded in self.store.db.execute(
                 "SELECT rowid, id, amount_refunded FROM charges "
@@ -124,11 +124,6 @@ class _Mapping:
                     "SELECT customer, CAST(data AS BLOB), _seq FROM charges "
                     f"WHERE rowid IN ({', '.join('?' for _ in part)}) ORDER BY rowid", part)
 
-    def _refund_owners(self) -> Mapping[Any, list[int]]:
-        """The rowids of the live refunds of each charge (read once per run, see :meth:`_rows_by_owner`)."""
-        self._rows_by_owner("refunds", quote("charge"), ())
-        return self._owners["refunds"]
-
     def _rows_by_owner(self, table: str, owner: str, values: Iterable[Any], where: str = "",
                        params: Iterable[Any] = ()) -> list[tuple]:
         """(rowid, owner value, data, _seq) of live rows whose ``owner`` (a column no index serves, or an
@@ -138,14 +133,8 @@ class _Mapping:
         (a cost growing with the account squared); the rowids by owner are read in one scan per run
         (ids only), and each batch reads its rows by rowid.
         """
-        if table not in self._owners:
-            by_owner: dict[Any, list[int]] = {}
-            for rowid, value in self.store.db.execute(
-                    f"SELECT rowid, {owner} FROM {quote(table)} WHERE _deleted = 0{where}", list(params)):
-                if value is not None:
-                    by_owner.setdefault(value, []).append(rowid)
-            self._owners[table] = by_owner
-        owner_of = {rowid: value for value in values for rowid in self._owners[table].get(value, ())}
+        by_owner = self._rowids_by_owner(table, owner, where, params)
+        owner_of = {rowid: value for value in values for rowid in by_owner.get(value, ())}
         found = []
         for chunk in _chunks(owner_of):
             found += [(rowid, owner_of[rowid], data, seq) for rowid, data, seq in self.store.db.execute(
@@ -153,6 +142,18 @@ class _Mapping:
                 f"WHERE rowid IN ({', '.join('?' for _ in chunk)}) "
                 "ORDER BY rowid", chunk)]
         return found
+
+    def _rowids_by_owner(self, table: str, owner: str, where: str = "", params: Iterable[Any] = ()
+                         ) -> Mapping[Any, list[int]]:
+        """The rowids of ``table``'s live rows by their ``owner`` value: one scan per run (ids only)."""
+        if table not in self._owners:
+            by_owner: dict[Any, list[int]] = {}
+            for rowid, value in self.store.db.execute(
+                    f"SELECT rowid, {owner} FROM {quote(table)} WHERE _deleted = 0{where}", list(params)):
+                if value is not None:
+                    by_owner.setdefault(value, []).append(rowid)
+            self._owners[table] = by_owner
+        return self._owners[table]
 
     def _changed(self, table: str, column: str = "id") -> set[Any]:
         """Distinct ``column`` values of the raw rows changed since the watermark (deleted ones too)."""
