@@ -277,7 +277,7 @@ class _Mapping:
         spans = self.store.checked_seqs.spans()
         first, last = spans[0] if len(spans) == 1 else (1, 0)
         checked = self.store.checked_seqs
-        found, rejected = [], []
+        found = []
         for key, data, seq in rows:
             if type(seq) is int and first <= seq <= last or len(spans) > 1 and seq in checked:
                 obj, problem = checked_object(data)
