@@ -87,6 +87,14 @@ class _Guard:
         return True
 
 
+# How late past its deadline the watchdog may cut a request (seconds). Every request's deadline
+# passes, the finished ones' too (their guards stay queued: a heap cannot drop them cheaply), so
+# waking for each on its own was a wake-up of this thread per request: 100 a second at Stripe's
+# limit, each taking the GIL from the threads that parse. Deadlines are tens of seconds long; this
+# thread wakes at most this often and expires all that are due at once.
+_PRECISION = 0.25
+
+
 class _Watchdog:
     """One daemon thread expiring guards in deadline order (not a timer thread per request)."""
 
@@ -111,14 +119,16 @@ class _Watchdog:
             with self._cond:
                 while not self._heap:
                     self._cond.wait()
-                when, _, guard = self._heap[0]
-                delay = when - time.monotonic()
-                if delay > 0:
-                    self._cond.wait(delay)
+                now = time.monotonic()
+                due = []
+                while self._heap and self._heap[0][0] <= now:
+                    due.append(heapq.heappop(self._heap)[2])
+                if not due:
+                    self._cond.wait(max(self._heap[0][0] - now, _PRECISION))
                     continue
-                heapq.heappop(self._heap)
-            if not guard.expire():
-                self.watch(guard, time.monotonic() + 0.05)
+            for guard in due:
+                if not guard.expire():
+                    self.watch(guard, time.monotonic() + _PRECISION)
 
 
 _WATCHDOG = _Watchdog()

@@ -213,3 +213,42 @@ def test_close_reaches_another_thread_and_a_finished_thread_leaves_no_adapter_be
     del worker, adapter
     gc.collect()
     assert len(requester._adapters) == 0   # its pools and kept-alive sockets went with the thread
+
+
+class _Counting(threading.Condition):
+    """Counts the watchdog thread's waits (each one a wake-up of that thread)."""
+
+    def __init__(self):
+        super().__init__()
+        self.waits = 0
+
+    def wait(self, timeout=None):
+        self.waits += 1
+        return super().wait(timeout)
+
+
+class _Timed:
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+        self.expired_at: float | None = None
+        self.expired = threading.Event()
+
+    def expire(self) -> bool:
+        self.expired_at = time.monotonic()
+        self.expired.set()
+        return True
+
+
+def test_the_watchdog_expires_deadlines_close_together_in_a_few_wake_ups_and_none_early():
+    """Every request's deadline passes (a finished one's too), one every 10 ms at Stripe's limit: the
+    watchdog must not wake for each (a wake-up per request, each taking the GIL from the parsers)."""
+    watchdog = _Watchdog()
+    watchdog._cond = _Counting()
+    start = time.monotonic() + 0.2
+    guards = [_Timed(start + 0.01 * i) for i in range(60)]   # 60 deadlines over 0.6 s
+    for guard in guards:
+        watchdog.watch(guard)
+    assert guards[-1].expired.wait(30)
+    assert all(guard.expired.is_set() for guard in guards)
+    assert all(guard.expired_at >= guard.deadline for guard in guards)   # never cut before its deadline
+    assert watchdog._cond.waits <= 15, watchdog._cond.waits   # about one per 0.25 s, not one per deadline

@@ -113,3 +113,27 @@ def test_the_default_interval_is_the_modules_setting(monkeypatch):
     monkeypatch.setattr(pipeline_module, "COMMIT_EVERY_SECONDS", 0.25)
     assert Pipeline(2).commit_every == 0.25
     assert Pipeline(2, commit_every=0).commit_every == 0
+
+
+def test_jobs_finishing_one_at_a_time_among_many_in_flight_are_each_applied_once_as_they_finish():
+    """At Stripe's limit jobs finish one by one while dozens wait on the network: the writer hears of
+    each as it finishes (a queue its done-callback fills), whichever of the running jobs it is."""
+    recorder = Recorder()
+    jobs = 30
+    release = [threading.Event() for _ in range(jobs)]
+
+    def fetch(i: int) -> int:
+        assert release[i].wait(30)
+        return i
+
+    def apply(i: int) -> None:
+        recorder.apply(i)
+        if i > 0:
+            release[i - 1].set()   # the next job finishes once this one is applied: one at a time
+
+    pipeline = Pipeline(jobs, commit_every=0)
+    for i in range(jobs):
+        pipeline.submit(Job("invoices", lambda i=i: fetch(i), apply))
+    release[-1].set()   # the last submitted finishes first
+    assert pipeline.run(recorder.transaction) == {}
+    assert recorder.commits == [[i] for i in reversed(range(jobs))]   # each once, as it finished
