@@ -23,10 +23,18 @@ timed waits, not one per thread.
 
 A 429 that comes anyway cuts the account's rate (multiplicative decrease); the
 rate climbs back additively, so the sync settles just under the real limit.
+
+And the ceiling is only reached with enough requests in flight: its rate times
+how long a request takes (Little's law). The limiter keeps the recent requests'
+latency (:meth:`RateLimiter.observe_latency`) and says how many that makes
+(:meth:`RateLimiter.in_flight_needed`): a server slower than assumed is met with
+more requests in flight, not a lower rate.
 """
 
 from __future__ import annotations
 
+import math
+import statistics
 import threading
 import time
 from collections import deque
@@ -34,6 +42,13 @@ from collections.abc import Callable, Mapping
 
 # The shortest timed wait: below it a waiter would spin on a token that is a rounding error away.
 _MIN_WAIT = 0.0005
+# Requests whose latency sizes the requests in flight: the median of the last ones (one slow request
+# alone does not double the threads), once a few have come back.
+_LATENCY_WINDOW = 64
+_LATENCY_SAMPLES_FIRST = 8
+# In flight beyond rate x latency: latency varies from request to request, and a request waits for
+# its turn at the limiter before it is sent.
+_IN_FLIGHT_HEADROOM = 1.3
 
 
 class _Bucket:
@@ -90,6 +105,7 @@ class RateLimiter:
         self._last_decrease = float("-inf")  # clock time of the last 429 cut
         self._last_recover: float | None = None
         self.granted: dict[str, int] = {}  # requests let through, per endpoint
+        self._latencies: deque[float] = deque(maxlen=_LATENCY_WINDOW)   # seconds, the last requests'
 
     @property
     def rate(self) -> float:
@@ -116,6 +132,19 @@ class RateLimiter:
         endpoint, not the account, may bound a sync, and its work must start early."""
         rates = [r for r in (self._per_endpoint, *self._endpoint_rates.values()) if r]
         return bool(rates) and min(rates) < self.ceiling
+
+    def observe_latency(self, seconds: float) -> None:
+        """A request's time on the network and at the server (from sending it to its last byte)."""
+        with self._lock:
+            self._latencies.append(seconds)
+
+    def in_flight_needed(self) -> int | None:
+        """Requests in flight that keep the ceiling at the latency seen lately (None: too few seen yet)."""
+        with self._lock:
+            if len(self._latencies) < _LATENCY_SAMPLES_FIRST:
+                return None
+            latency = statistics.median(self._latencies)
+        return math.ceil(self.ceiling * latency * _IN_FLIGHT_HEADROOM)
 
     # ---- the blocking call ----------------------------------------------------
     def acquire(self, endpoint: str) -> None:

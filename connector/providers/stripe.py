@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 from typing import Any
@@ -127,6 +128,7 @@ class StripeProvider:
         10,000 objects/s that is the whole budget.
         """
         requestor = self._client._requestor
+        sent = time.monotonic()
         try:
             body, status, headers = requestor.request_raw(
                 "get", path, params=dict(params), options={}, base_address="api", api_mode="V1",
@@ -135,6 +137,8 @@ class StripeProvider:
         except stripe.StripeError as exc:
             raise classify(exc, what, stream) from None
         if 200 <= status < 300:
+            if self.limiter is not None:   # how many requests in flight the ceiling needs (limiter.py)
+                self.limiter.observe_latency(time.monotonic() - sent)
             parse_slots.parsing()
             try:
                 data = jsontext.loads(body)

@@ -75,13 +75,35 @@ class SyncReport:
 
 
 def default_in_flight(rate: float) -> int:
-    """Requests in flight: enough to keep `rate` going at up to ~0.5 s per request.
+    """Requests in flight to begin with: enough to keep `rate` going at up to ~0.5 s per request.
 
-    Each request in flight holds one parsed page (a few MB for 100 invoices), so
-    more than the rate needs costs memory and gains nothing: the limiter, not
-    the pool, sets the pace. Providers answer list pages in ~0.2-0.5 s.
+    More than the rate needs gains nothing (the limiter, not the pool, sets the
+    pace) and makes more threads. Providers answer list pages in ~0.2-0.5 s; a
+    slower server is met by :func:`in_flight_for` as its latency shows.
     """
     return max(8, min(64, math.ceil(rate * 0.5)))
+
+
+# The most requests in flight a sync keeps when the server is slow: the ceiling at up to 3 s a
+# request. A waiting request holds a thread and no parsed page (parse_slots.py): memory stays flat.
+MOST_IN_FLIGHT_SECONDS = 3.0
+MOST_IN_FLIGHT = 256
+
+
+def in_flight_for(limiter, start: int) -> tuple[int, Callable[[], int]]:
+    """(the most, a function giving the number now) of requests to keep in flight so that the
+    limiter's ceiling is reached at the latency it has seen: never below ``start``.
+
+    ``start`` (``default_in_flight``) covers up to ~0.5 s a request; at 800 ms a test-mode sync
+    (25 requests/s) kept 13 in flight and reached 61 % of the ideal (BENCHMARKS.md).
+    """
+    most = max(start, min(MOST_IN_FLIGHT, math.ceil(limiter.ceiling * MOST_IN_FLIGHT_SECONDS)))
+
+    def now() -> int:
+        needed = limiter.in_flight_needed()
+        return start if needed is None else max(start, min(most, needed))
+
+    return most, now
 
 
 def resolve_streams(provider: Provider, requested: Iterable[str] | None) -> list[str]:
@@ -116,15 +138,20 @@ def run_sync(
     workers: int = 16,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.time,
+    in_flight: Callable[[], int] | None = None,
+    most_in_flight: int | None = None,
 ) -> SyncReport:
-    """Bring the selected streams up to date. The store must already be bound to the account."""
+    """Bring the selected streams up to date. The store must already be bound to the account.
+
+    ``workers`` requests are kept in flight; with ``in_flight``, as many as it says (up to
+    ``most_in_flight``): :func:`in_flight_for`."""
     progress = progress or Progress(enabled=False)
     started = time.monotonic()
     now = int(clock())
     report = SyncReport(streams=list(streams))
 
     def make_pipeline() -> Pipeline:
-        return Pipeline(workers)
+        return Pipeline(workers, capacity=in_flight, most=most_in_flight)
 
     history_stream = getattr(provider, "history_stream", None)
     demand = EndpointDemand()   # shared by the run's full reads: which list is the busiest

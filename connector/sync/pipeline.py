@@ -56,10 +56,15 @@ class Pipeline:
     dropped, other groups go on, and :meth:`run` returns the failures.
     """
 
-    def __init__(self, workers: int, per_group_limit: int | None = None, commit_every: float | None = None):
+    def __init__(self, workers: int, per_group_limit: int | None = None, commit_every: float | None = None, *,
+                 capacity: Callable[[], int] | None = None, most: int | None = None):
+        """``workers`` jobs run at once; with ``capacity``, as many as it says (asked as jobs finish,
+        between ``workers`` and ``most``): the requests in flight the latency seen needs."""
         self.workers = max(1, workers)
+        self._capacity = capacity
+        self._most = max(self.workers, most or self.workers)
         self.commit_every = COMMIT_EVERY_SECONDS if commit_every is None else commit_every
-        self.per_group_limit = per_group_limit or self.workers
+        self._group_limit = per_group_limit
         # queued and running jobs per (group, lane): a group's child-list reads queue apart from its pages
         self._queue: dict[tuple[str, str], deque[Job]] = defaultdict(deque)
         self._order: list[tuple[str, str]] = []
@@ -69,6 +74,10 @@ class Pipeline:
         # jobs holding parsed responses at once (parse_slots.py: memory flat whatever waits on the network)
         self._parse_slots = threading.Semaphore(parse_slots.slots_for(self.workers))
         self._completed: queue.SimpleQueue[Future] = queue.SimpleQueue()   # jobs finished, as they finish
+
+    @property
+    def per_group_limit(self) -> int:
+        return self._group_limit or self.workers
 
     def submit(self, job: Job) -> None:
         if job.group in self.failures:
@@ -99,9 +108,11 @@ class Pipeline:
         """Until no job is queued or running. ``transaction()`` is a context manager (db.atomic)."""
         limit_malloc_arenas()  # before the fetch threads exist (arenas.py: memory flat in the account's size)
         batch = _Batch(transaction, after_commit, self.commit_every)
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as pool:
+        with ThreadPoolExecutor(max_workers=self._most, thread_name_prefix="fetch") as pool:   # threads made as needed
             try:
                 while True:
+                    if self._capacity is not None:
+                        self.workers = max(1, min(self._most, self._capacity()))
                     while len(self._running) < self.workers:
                         job = self._next_job()
                         if job is None:

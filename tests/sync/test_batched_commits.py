@@ -137,3 +137,37 @@ def test_jobs_finishing_one_at_a_time_among_many_in_flight_are_each_applied_once
     release[-1].set()   # the last submitted finishes first
     assert pipeline.run(recorder.transaction) == {}
     assert recorder.commits == [[i] for i in reversed(range(jobs))]   # each once, as it finished
+
+
+def test_the_pipeline_runs_as_many_jobs_at_once_as_its_capacity_says_within_its_bounds():
+    """The sync keeps more requests in flight when the server turns out slow (limiter.in_flight_needed):
+    the pipeline asks its capacity as jobs finish, never above ``most``."""
+    recorder = Recorder()
+    capacity = {"now": 2}
+    running, most_at_once = 0, 0
+    lock = threading.Lock()
+    gate = threading.Event()
+
+    def fetch(i: int) -> int:
+        nonlocal running, most_at_once
+        with lock:
+            running += 1
+            most_at_once = max(most_at_once, running)
+            if most_at_once >= 6:
+                gate.set()
+        if i >= 2:
+            assert gate.wait(30)   # the later jobs wait together: as many run at once as allowed
+        with lock:
+            running -= 1
+        return i
+
+    def apply(i: int) -> None:
+        recorder.apply(i)
+        capacity["now"] = 50       # the first results show a slow server: capacity grows (past most)
+
+    pipeline = Pipeline(2, commit_every=0, capacity=lambda: capacity["now"], most=6)
+    for i in range(12):
+        pipeline.submit(Job("invoices", lambda i=i: fetch(i), apply))
+    assert pipeline.run(recorder.transaction) == {}
+    assert sorted(v for commit in recorder.commits for v in commit) == list(range(12))
+    assert most_at_once == 6

@@ -159,3 +159,35 @@ def test_the_limiter_says_how_many_requests_wait_for_an_endpoint():
         served = limiter._dispatch(clock.now)   # one token at the start: one served, one left waiting
     assert len(served) == 1
     assert limiter.waiting("/v1/customers") == 1 and limiter.waiting("/v1/charges") == 0
+
+
+def test_the_requests_in_flight_follow_the_latency_seen():
+    """Little's law: the ceiling needs its rate times the latency in flight (with headroom); the median
+    of the recent requests decides, so one slow request does not double the threads."""
+    limiter = RateLimiter(25)
+    assert limiter.in_flight_needed() is None            # nothing seen yet: the default stands
+    for _ in range(20):
+        limiter.observe_latency(0.8)
+    assert limiter.in_flight_needed() == 26              # 25/s x 0.8 s x 1.3
+    limiter.observe_latency(30.0)                        # one request stuck for 30 s
+    assert limiter.in_flight_needed() == 26
+    for _ in range(64):
+        limiter.observe_latency(0.2)                     # the server got faster: the window forgets
+    assert limiter.in_flight_needed() == 7
+
+
+def test_a_slow_server_gets_more_requests_in_flight_unless_the_user_set_their_number(monkeypatch):
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_" + "x" * 24)
+    conn = connect_stripe(Settings())                    # test mode: 20 requests/s (a share of Stripe's 25)
+    assert conn.workers == 10 and conn.in_flight() == 10 and conn.most_in_flight == 60
+    for _ in range(20):
+        conn.provider.limiter.observe_latency(2.0)
+    assert conn.in_flight() == 52                        # 20/s x 2 s x 1.3
+    for _ in range(64):
+        conn.provider.limiter.observe_latency(10.0)
+    assert conn.in_flight() == 60                        # at most the ceiling at 3 s a request
+    for _ in range(64):
+        conn.provider.limiter.observe_latency(0.05)
+    assert conn.in_flight() == 10                        # never below the default
+    fixed = connect_stripe(Settings(max_in_flight=4))
+    assert fixed.workers == 4 and fixed.in_flight is None   # one a user asked for is kept
