@@ -31,7 +31,7 @@ class Connection:
     livemode: bool
     workers: int          # requests in flight the sync keeps (to begin with, when in_flight is given)
     pace: str             # the rate ceiling, for the log ("80 requests/s", "75 requests/minute")
-    # how many requests to keep in flight as the server's latency shows (sync.in_flight_for), up to
+    # how many requests to keep in flight as the server's latency shows (sync.InFlight), up to
     # most_in_flight; None: ``workers`` throughout (set by the user, or the provider's own cap)
     in_flight: Callable[[], int] | None = None
     most_in_flight: int | None = None
@@ -44,7 +44,7 @@ def _retry_policy(settings: Settings) -> RetryPolicy:
 
 def connect_stripe(settings: Settings, environ: Mapping[str, str] | None = None) -> Connection:
     from .providers.stripe import StripeProvider
-    from .sync import default_in_flight, in_flight_for
+    from .sync import InFlight, default_in_flight
 
     require_safe_endpoint(settings.api_base, environ)
     key = settings.api_key(environ)
@@ -61,7 +61,8 @@ def connect_stripe(settings: Settings, environ: Mapping[str, str] | None = None)
     provider.nested_workers = workers
     connection = Connection(provider, describe_key(key), livemode, workers, f"{limiter.ceiling:.0f} requests/s")
     if not settings.max_in_flight:   # a number the user set is kept; ours follows the latency
-        connection.most_in_flight, connection.in_flight = in_flight_for(limiter, workers)
+        connection.in_flight = InFlight(limiter, workers)
+        connection.most_in_flight = connection.in_flight.most
     return connection
 
 

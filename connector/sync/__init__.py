@@ -79,7 +79,7 @@ def default_in_flight(rate: float) -> int:
 
     More than the rate needs gains nothing (the limiter, not the pool, sets the
     pace) and makes more threads. Providers answer list pages in ~0.2-0.5 s; a
-    slower server is met by :func:`in_flight_for` as its latency shows.
+    slower server is met by :class:`InFlight` as its latency shows.
     """
     return max(8, min(64, math.ceil(rate * 0.5)))
 
@@ -88,22 +88,42 @@ def default_in_flight(rate: float) -> int:
 # request. A waiting request holds a thread and no parsed page (parse_slots.py): memory stays flat.
 MOST_IN_FLIGHT_SECONDS = 3.0
 MOST_IN_FLIGHT = 256
+# A sync using more than this share of a core is bound by its own CPU: more requests in flight would
+# only wait for it, and the latency it sees is then partly its own threads waiting for the CPU.
+CPU_BOUND_SHARE = 0.7
 
 
-def in_flight_for(limiter, start: int) -> tuple[int, Callable[[], int]]:
-    """(the most, a function giving the number now) of requests to keep in flight so that the
-    limiter's ceiling is reached at the latency it has seen: never below ``start``.
+class InFlight:
+    """How many requests to keep in flight now: what the limiter's ceiling needs at the latency seen
+    (``limiter.in_flight_needed``), between ``start`` and :attr:`most`; ``start`` while the sync is
+    bound by its own CPU. Looked at again every ``every`` seconds; called by the pipeline's one thread.
 
     ``start`` (``default_in_flight``) covers up to ~0.5 s a request; at 800 ms a test-mode sync
-    (25 requests/s) kept 13 in flight and reached 61 % of the ideal (BENCHMARKS.md).
+    (25 requests/s) kept 13 in flight and reached 61 % of the ideal (BENCHMARKS.md). Unthrottled,
+    the latency the threads see is their wait for the CPU: without the CPU test a sync at 0 latency
+    grew to 256 in flight and cost a third more CPU and memory.
     """
-    most = max(start, min(MOST_IN_FLIGHT, math.ceil(limiter.ceiling * MOST_IN_FLIGHT_SECONDS)))
 
-    def now() -> int:
-        needed = limiter.in_flight_needed()
-        return start if needed is None else max(start, min(most, needed))
+    def __init__(self, limiter, start: int, *, every: float = 1.0, clock: Callable[[], float] = time.monotonic,
+                 cpu_clock: Callable[[], float] = time.process_time):
+        self.start = start
+        self.most = max(start, min(MOST_IN_FLIGHT, math.ceil(limiter.ceiling * MOST_IN_FLIGHT_SECONDS)))
+        self._limiter = limiter
+        self._every = every
+        self._clock, self._cpu_clock = clock, cpu_clock
+        self._at, self._cpu = clock(), cpu_clock()
+        self._now = start
 
-    return most, now
+    def __call__(self) -> int:
+        at = self._clock()
+        if at - self._at >= self._every:
+            cpu = self._cpu_clock()
+            busy = (cpu - self._cpu) / (at - self._at)
+            self._at, self._cpu = at, cpu
+            needed = self._limiter.in_flight_needed()
+            self._now = (self.start if needed is None or busy >= CPU_BOUND_SHARE
+                         else max(self.start, min(self.most, needed)))
+        return self._now
 
 
 def resolve_streams(provider: Provider, requested: Iterable[str] | None) -> list[str]:
@@ -144,7 +164,7 @@ def run_sync(
     """Bring the selected streams up to date. The store must already be bound to the account.
 
     ``workers`` requests are kept in flight; with ``in_flight``, as many as it says (up to
-    ``most_in_flight``): :func:`in_flight_for`."""
+    ``most_in_flight``): :class:`InFlight`."""
     progress = progress or Progress(enabled=False)
     started = time.monotonic()
     now = int(clock())

@@ -14,6 +14,7 @@ import pytest
 from connector.connections import connect_stripe
 from connector.config import Settings
 from connector.limiter import RateLimiter
+from connector.sync import InFlight
 
 LINES = "/v1/invoices/:id/lines"
 
@@ -176,18 +177,34 @@ def test_the_requests_in_flight_follow_the_latency_seen():
     assert limiter.in_flight_needed() == 7
 
 
-def test_a_slow_server_gets_more_requests_in_flight_unless_the_user_set_their_number(monkeypatch):
+def test_a_slow_server_gets_more_requests_in_flight_unless_the_sync_is_bound_by_its_own_cpu():
+    limiter = RateLimiter(20)                            # test mode: 20 requests/s (a share of Stripe's 25)
+    wall, cpu = Clock(), Clock()
+    in_flight = InFlight(limiter, 10, clock=wall, cpu_clock=cpu)
+    assert in_flight() == 10 and in_flight.most == 60     # the ceiling at 3 s a request
+
+    def second(latency: float, busy: float) -> int:
+        for _ in range(64):
+            limiter.observe_latency(latency)
+        wall.now += 1.0
+        cpu.now += busy
+        return in_flight()
+
+    assert second(2.0, busy=0.1) == 52                   # 20/s x 2 s x 1.3
+    assert second(10.0, busy=0.1) == 60                  # at most the ceiling at 3 s a request
+    assert second(0.05, busy=0.1) == 10                  # never below the default
+    # its own CPU binds (unthrottled, the latency seen is the threads' wait for the CPU): the default
+    assert second(2.0, busy=0.9) == 10
+    assert second(2.0, busy=0.2) == 52
+    wall.now += 0.5
+    limiter.observe_latency(0.05)
+    assert in_flight() == 52                             # looked at again once a second
+
+
+def test_the_connection_sizes_requests_in_flight_by_latency_unless_the_user_set_their_number(monkeypatch):
     monkeypatch.setenv("STRIPE_API_KEY", "sk_test_" + "x" * 24)
-    conn = connect_stripe(Settings())                    # test mode: 20 requests/s (a share of Stripe's 25)
-    assert conn.workers == 10 and conn.in_flight() == 10 and conn.most_in_flight == 60
-    for _ in range(20):
-        conn.provider.limiter.observe_latency(2.0)
-    assert conn.in_flight() == 52                        # 20/s x 2 s x 1.3
-    for _ in range(64):
-        conn.provider.limiter.observe_latency(10.0)
-    assert conn.in_flight() == 60                        # at most the ceiling at 3 s a request
-    for _ in range(64):
-        conn.provider.limiter.observe_latency(0.05)
-    assert conn.in_flight() == 10                        # never below the default
+    conn = connect_stripe(Settings())
+    assert conn.workers == 10 and isinstance(conn.in_flight, InFlight) and conn.most_in_flight == 60
+    assert conn.in_flight() == 10
     fixed = connect_stripe(Settings(max_in_flight=4))
     assert fixed.workers == 4 and fixed.in_flight is None   # one a user asked for is kept
