@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .config import Settings, describe_key
 from .endpoint_safety import require_safe_endpoint
@@ -23,6 +24,9 @@ from .providers.chargebee_budget import DEFAULT_CONCURRENCY, MinuteBudget, budge
 from .providers.stripe_catalog import default_rate
 from .redact import register_secret
 
+if TYPE_CHECKING:   # connect_stripe imports the sync package when it runs
+    from .sync import InFlight
+
 
 @dataclass
 class Connection:
@@ -31,10 +35,13 @@ class Connection:
     livemode: bool
     workers: int          # requests in flight the sync keeps (to begin with, when in_flight is given)
     pace: str             # the rate ceiling, for the log ("80 requests/s", "75 requests/minute")
-    # how many requests to keep in flight as the server's latency shows (sync.InFlight), up to
-    # most_in_flight; None: ``workers`` throughout (set by the user, or the provider's own cap)
-    in_flight: Callable[[], int] | None = None
-    most_in_flight: int | None = None
+    # how many requests to keep in flight as the server's latency shows (sync.InFlight); None:
+    # ``workers`` throughout (set by the user, or the provider's own cap)
+    in_flight: InFlight | None = None
+
+    @property
+    def most_in_flight(self) -> int | None:
+        return self.in_flight.most if self.in_flight is not None else None
 
 
 def _retry_policy(settings: Settings) -> RetryPolicy:
@@ -62,7 +69,6 @@ def connect_stripe(settings: Settings, environ: Mapping[str, str] | None = None)
     connection = Connection(provider, describe_key(key), livemode, workers, f"{limiter.ceiling:.0f} requests/s")
     if not settings.max_in_flight:   # a number the user set is kept; ours follows the latency
         connection.in_flight = InFlight(limiter, workers)
-        connection.most_in_flight = connection.in_flight.most
     return connection
 
 

@@ -94,7 +94,7 @@ def _sync_into(
                 fewer_collections():
             report = run_sync(
                 store, conn.provider, streams=streams, full_refresh=full_refresh, workers=workers, progress=progress,
-                in_flight=conn.in_flight, most_in_flight=conn.most_in_flight,
+                in_flight=conn.in_flight,
             )
         report.changes, store.changes = store.changes, None
         report.phase_seconds["fetch"] = report.seconds

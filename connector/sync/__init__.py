@@ -158,20 +158,18 @@ def run_sync(
     workers: int = 16,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.time,
-    in_flight: Callable[[], int] | None = None,
-    most_in_flight: int | None = None,
+    in_flight: InFlight | None = None,
 ) -> SyncReport:
     """Bring the selected streams up to date. The store must already be bound to the account.
 
-    ``workers`` requests are kept in flight; with ``in_flight``, as many as it says (up to
-    ``most_in_flight``): :class:`InFlight`."""
+    ``workers`` requests are kept in flight; with ``in_flight``, as many as it says."""
     progress = progress or Progress(enabled=False)
     started = time.monotonic()
     now = int(clock())
     report = SyncReport(streams=list(streams))
 
     def make_pipeline() -> Pipeline:
-        return Pipeline(workers, capacity=in_flight, most=most_in_flight)
+        return Pipeline(workers, capacity=in_flight, most=in_flight.most if in_flight is not None else None)
 
     history_stream = getattr(provider, "history_stream", None)
     demand = EndpointDemand()   # shared by the run's full reads: which list is the busiest
