@@ -17,6 +17,12 @@ oldest request has waited, so no endpoint starves — among the endpoints whose
 own bucket has a token. The endpoint with the most work behind its limit is
 served first and kept at its limit; the others share what the account has left.
 
+Where no endpoint's budget is below the account's (test mode: 25/s for both),
+the account binds and no endpoint bounds the sync: there the oldest request goes
+first, whatever its endpoint. Serving the endpoint with the most work ahead
+there kept a slice's next page waiting behind hundreds of announced line reads,
+and a slow server's sync ended on the chains of such pages.
+
 Only the oldest request of each endpoint keeps time (sleeps until a token could
 be there); the others sleep until they are served or become the oldest: a few
 timed waits, not one per thread.
@@ -26,13 +32,14 @@ rate climbs back additively, so the sync settles just under the real limit.
 
 And the ceiling is only reached with enough requests in flight: its rate times
 how long a request takes (Little's law). The limiter keeps the recent requests'
-latency (:meth:`RateLimiter.observe_latency`) and says how many that makes
-(:meth:`RateLimiter.in_flight_needed`): a server slower than assumed is met with
-more requests in flight, not a lower rate.
+latency (:meth:`RateLimiter.request_sent`, :meth:`RateLimiter.request_answered`)
+and says how many that makes (:meth:`RateLimiter.in_flight_needed`): a server
+slower than assumed is met with more requests in flight, not a lower rate.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 import threading
@@ -106,6 +113,11 @@ class RateLimiter:
         self._last_recover: float | None = None
         self.granted: dict[str, int] = {}  # requests let through, per endpoint
         self._latencies: deque[float] = deque(maxlen=_LATENCY_WINDOW)   # seconds, the last requests'
+        self._outstanding: dict[int, float] = {}   # requests sent and not answered: clock time sent
+        self._sent_keys = itertools.count()
+        # the endpoint with the most work ahead first only where an endpoint's budget can bind
+        # (live mode); else the oldest request first (the module's docstring)
+        self._by_backlog = self.endpoints_bind()
 
     @property
     def rate(self) -> float:
@@ -138,13 +150,40 @@ class RateLimiter:
         with self._lock:
             self._latencies.append(seconds)
 
+    def request_sent(self) -> int:
+        """A request leaves now (after its token); the key to hand to :meth:`request_answered`."""
+        with self._lock:
+            key = next(self._sent_keys)
+            self._outstanding[key] = self._clock()
+            return key
+
+    def request_answered(self, key: int, *, ok: bool) -> None:
+        """The request ``key`` came back; ``ok``: with a success, whose time counts as a latency seen
+        (an error's or a cut connection's says nothing of the server's pace)."""
+        with self._lock:
+            sent = self._outstanding.pop(key, None)
+            if ok and sent is not None:
+                self._latencies.append(self._clock() - sent)
+
+    def latency(self) -> float | None:
+        """The recent requests' typical latency in seconds (their median; None: nothing seen yet).
+
+        Until a few have come back, the longest a request still out has taken counts too: it is at
+        least that slow. On a server taking 2 s a request, the first answers come after 2 s, and the
+        requests in flight sized for 0.5 s held the sync at a quarter of its limit until then."""
+        with self._lock:
+            if len(self._latencies) >= _LATENCY_SAMPLES_FIRST:
+                return statistics.median(self._latencies)
+            oldest = next(iter(self._outstanding.values()), None)   # sent first (a dict keeps that order)
+            bounds = [self._clock() - oldest] if oldest is not None else []
+            if self._latencies:
+                bounds.append(statistics.median(self._latencies))
+            return max(bounds) if bounds else None
+
     def in_flight_needed(self) -> int | None:
         """Requests in flight that keep the ceiling at the latency seen lately (None: too few seen yet)."""
-        with self._lock:
-            if len(self._latencies) < _LATENCY_SAMPLES_FIRST:
-                return None
-            latency = statistics.median(self._latencies)
-        return math.ceil(self.ceiling * latency * _IN_FLIGHT_HEADROOM)
+        latency = self.latency()
+        return None if latency is None else math.ceil(self.ceiling * latency * _IN_FLIGHT_HEADROOM)
 
     # ---- the blocking call ----------------------------------------------------
     def acquire(self, endpoint: str) -> None:
@@ -191,8 +230,10 @@ class RateLimiter:
                 bucket = self._bucket(endpoint, now)
                 if bucket is not None and bucket.tokens < 1:
                     continue
-                rate = bucket.rate if bucket is not None else self._account.rate
-                backlog = (len(queue) + self._expected.get(endpoint, 0)) / rate + (now - queue[0].since)
+                backlog = now - queue[0].since
+                if self._by_backlog:
+                    rate = bucket.rate if bucket is not None else self._account.rate
+                    backlog += (len(queue) + self._expected.get(endpoint, 0)) / rate
                 if backlog > best_backlog:
                     best, best_backlog = endpoint, backlog
             if best is None:

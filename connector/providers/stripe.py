@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 from typing import Any
@@ -128,7 +127,9 @@ class StripeProvider:
         10,000 objects/s that is the whole budget.
         """
         requestor = self._client._requestor
-        sent = time.monotonic()
+        limiter = self.limiter   # times the request: how many in flight the ceiling needs (limiter.py)
+        sent = limiter.request_sent() if limiter is not None else None
+        status = 0
         try:
             body, status, headers = requestor.request_raw(
                 "get", path, params=dict(params), options={}, base_address="api", api_mode="V1",
@@ -136,9 +137,10 @@ class StripeProvider:
             )
         except stripe.StripeError as exc:
             raise classify(exc, what, stream) from None
+        finally:
+            if sent is not None:
+                limiter.request_answered(sent, ok=200 <= status < 300)
         if 200 <= status < 300:
-            if self.limiter is not None:   # how many requests in flight the ceiling needs (limiter.py)
-                self.limiter.observe_latency(time.monotonic() - sent)
             parse_slots.parsing()
             try:
                 data = jsontext.loads(body)

@@ -47,7 +47,7 @@ from .pages import (
 )
 from .pipeline import Job, Pipeline
 from .demand import EndpointDemand
-from .slices import FAR_REACH, PAGES_PER_SLICE, Slice, advance, restart_without_cursor
+from .slices import FAR_REACH, PAGES_PER_SLICE, Slice, advance, chain_at, restart_without_cursor
 
 log = logging.getLogger("billing_connector.sync")
 
@@ -84,7 +84,7 @@ class FullRead:
         # endpoint has work from the start. Where the account's limit binds (test mode) every
         # extra slice is a partial page the account pays for: it does not.
         self.feeds_nested = bool(self.spec.child_lists)
-        limiter = getattr(provider, "limiter", None)
+        self.limiter = limiter = getattr(provider, "limiter", None)
         self.endpoints_bind = limiter is not None and limiter.endpoints_bind()
         self.split_early = self.feeds_nested and self.endpoints_bind
         # the streams' densities, shared by the run's full reads: which list is the busiest (demand.py)
@@ -175,23 +175,23 @@ class FullRead:
             self.state["max_updated"] = max(page.max_updated, self.state.get("max_updated") or 0)
         self.progress.advance(self.stream, page.count)
         self._observe(page)
-        nxt, split = advance(current, page.ends, page.has_more, self.splittable, self._split_now(pipeline),
-                             next_token=page.next_token, reach=self._reach())
+        reach = self._reach()
+        chain = chain_at(reach, self.limiter.latency() if self.limiter is not None else None)
+        nxt, splits = advance(current, page.ends, page.has_more, self.splittable, self._split_now(pipeline),
+                              next_token=page.next_token, reach=reach, chain=chain)
         if nxt is None:
             del self.slices[slice_id]
         else:
             self.slices[slice_id] = nxt
-        new_id = None
-        if split is not None:
-            new_id = next(self._ids)
-            self.slices[new_id] = split
+        new_ids = [next(self._ids) for _ in splits]
+        self.slices.update(zip(new_ids, splits))
         if not self.slices and not self.pending:
             self._finish()
             return
         self._save()
         if nxt is not None:
             self._submit(pipeline, slice_id)
-        if new_id is not None:
+        for new_id in new_ids:
             self._submit(pipeline, new_id)
 
     def _observe(self, page: PreparedPage) -> None:
@@ -200,19 +200,22 @@ class FullRead:
         if page.has_more and isinstance(first, int) and isinstance(last, int) and first > last:
             self.demand.observe(self.stream, first - last, Counter(table for table, _parent in page.deferred))
 
-    def _split_now(self, pipeline: Pipeline) -> bool:
-        """Whether a bounded slice splits as soon as its remainder looks like more than two pages.
+    def _split_now(self, pipeline: Pipeline) -> int:
+        """How many more slices a bounded slice's remainder may be cut into as soon as it looks like
+        more than two pages (0: none; ``advance``'s ``idle``).
 
-        A stream feeding a busier nested list does (``split_early``: that endpoint's reads must queue
-        from the first seconds). Any other, only while another slice would be read sooner: workers
-        to spare, and none of the stream's list requests waiting at the rate limiter. Requests
-        waiting there (its endpoint or the account at its limit) say it has slices enough; one more
-        would only end in one more partial page (usage account, live: 1,926 requests for the 1,662
-        pages of its busiest list)."""
+        A stream feeding a busier nested list: at least one (``split_early``: that endpoint's reads
+        must queue from the first seconds), as many as there are workers to spare. Any other, only
+        while another slice would be read sooner: workers to spare, and none of the stream's list
+        requests waiting at the rate limiter. Requests waiting there (its endpoint or the account at
+        its limit) say it has slices enough; one more would only end in one more partial page (usage
+        account, live: 1,926 requests for the 1,662 pages of its busiest list)."""
         if self.split_early and not self.demand.is_busiest(self.stream):
-            return True
+            return max(1, pipeline.spare_capacity())
         waiting = getattr(self.provider, "list_waiting", None)
-        return pipeline.has_idle_capacity() and not (waiting is not None and waiting(self.stream))
+        if waiting is not None and waiting(self.stream):
+            return 0
+        return pipeline.spare_capacity()
 
     def _reach(self) -> int:
         """How far the frontier hands on (slices.py): far where the account's limit binds, and where

@@ -87,9 +87,9 @@ class Pipeline:
             self._order.append(key)
         self._queue[key].append(job)
 
-    def has_idle_capacity(self) -> bool:
-        """Fewer jobs running or queued than workers: splitting work would use them."""
-        return len(self._running) + sum(len(q) for q in self._queue.values()) < self.workers
+    def spare_capacity(self) -> int:
+        """Workers no job running or queued would take: how many more jobs would start now."""
+        return max(0, self.workers - len(self._running) - sum(len(q) for q in self._queue.values()))
 
     def _next_job(self) -> Job | None:
         """The queued job of the lane with the fewest running jobs (fair across streams), the work

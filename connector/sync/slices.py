@@ -4,7 +4,9 @@ A full read of a stream starts as one open slice ``[None, None)``. Stripe lists
 newest first, so every page tells us how much time 100 objects span. The open
 slice (the "frontier") hands everything older than about ``reach`` pages'
 worth of time to a new open slice and keeps the part it has started; a bounded
-slice whose remaining range still looks much bigger than that splits in two. So
+slice whose remaining range still looks much bigger than that splits in two (on
+a slow server, into more at once, by the seconds its chain of pages would
+take: ``chain_at``). So
 one big stream becomes many slices in flight, dense stretches split finer, and
 nearly every request returns a full page (waste: about one partial page per
 slice and one empty page per stream).
@@ -28,11 +30,29 @@ plain one (Stripe's test clocks); every slice split off it keeps it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 PAGES_PER_SLICE = 8
 FAR_REACH = 32   # see above
+# The reaches above were tuned at 250 ms a request (BENCHMARKS.md, sixth and seventh sessions): a
+# slice of 32 pages is a chain of 8 s (each page's token comes with the page before). On a slower
+# server the same pages take longer: at 2 s a request 64 s, longer than the whole sync, which ended on
+# a few slices' last pages, one every 2 s (600 customers, test mode: 68 % of the ideal). So a bounded
+# slice splits by the seconds its chain would take (``chain``, ``chain_at``). The frontier still hands
+# on ``reach`` pages at a time: that is how fast a stream's work is found (a reach per round trip).
+REACH_TUNED_AT_SECONDS = 0.25
+SHORTEST_REACH = 2
+
+
+def chain_at(pages: int, latency: float | None) -> int:
+    """The longest chain of pages a bounded slice keeps unsplit, for a reach of ``pages`` (tuned at
+    :data:`REACH_TUNED_AT_SECONDS` a request) at ``latency`` seconds a request: as many pages as take
+    the same time, never more than ``pages`` nor fewer than :data:`SHORTEST_REACH`."""
+    if latency is None or latency <= REACH_TUNED_AT_SECONDS:
+        return pages
+    return max(SHORTEST_REACH, min(pages, int(pages * REACH_TUNED_AT_SECONDS / latency)))
 
 
 @dataclass
@@ -55,49 +75,73 @@ class Slice:
 
 
 def advance(
-    current: Slice, objects: list[dict[str, Any]], has_more: bool, splittable: bool, idle: bool = False,
-    next_token: str | None = None, reach: int = PAGES_PER_SLICE,
-) -> tuple[Slice | None, Slice | None]:
-    """The slice's next state after a page, and a new slice split off it (if any).
+    current: Slice, objects: list[dict[str, Any]], has_more: bool, splittable: bool, idle: int = 0,
+    next_token: str | None = None, reach: int = PAGES_PER_SLICE, chain: int | None = None,
+) -> tuple[Slice | None, list[Slice]]:
+    """The slice's next state after a page, and the new slices split off it (oldest last).
 
-    Returns ``(None, None)`` when the slice is finished. ``splittable`` is False
+    Returns ``(None, [])`` when the slice is finished. ``splittable`` is False
     when the server lists oldest first (localstripe) or the stream has no
-    `created` filter; then the slice just follows its cursor. ``idle`` says the
-    pipeline has unused workers: a bounded slice then splits as soon as its
-    remainder looks like more than two pages, otherwise once it looks like more
-    than ``2 * reach`` pages; the open slice keeps ``reach`` pages' worth of time
-    and hands the rest on. ``next_token`` is the provider's token for the next
-    page (default: the last object's id).
+    `created` filter; then the slice just follows its cursor. The open slice
+    keeps ``reach`` pages' worth of time and hands the rest on to a new open
+    slice. A bounded slice (the part kept included) whose remainder looks like
+    more than ``2 * chain`` pages (``chain``: ``reach`` unless said; ``chain_at``)
+    is cut: in two on a server as fast as the reaches were tuned for, in more at
+    once on a slower one (``_pieces``). ``idle``: how many more slices the
+    pipeline would read at once (workers to spare; ``True`` is one): then a
+    bounded slice's remainder of more than two pages is cut too. ``next_token`` is the
+    provider's token for the next page (default: the last object's id).
     """
     if not has_more:
-        return None, None
+        return None, []
     last = objects[-1]
     nxt = replace(current, after=next_token or last["id"], after_created=last.get("created"))
     if not splittable:
-        return nxt, None
+        return nxt, []
     first_created = objects[0].get("created")
     last_created = last.get("created")
     if not isinstance(first_created, int) or not isinstance(last_created, int) or first_created < last_created:
-        return nxt, None
+        return nxt, []
     if first_created == last_created:
         # A page of one second (a burst: an invoice's hundred items) tells nothing of how dense the
         # rest is; its span would read as one second a page, splitting the rest into empty slices.
-        return nxt, None
+        return nxt, []
     span = first_created - last_created  # seconds one page covers here
+    handed_on = []
     if nxt.gte is None:
         boundary = last_created - span * reach
         if boundary >= last_created:
-            return nxt, None
+            return nxt, []
         nxt.gte = boundary
-        return nxt, Slice(None, boundary, partition=current.partition)
-    remaining_pages = (last_created - nxt.gte) / span
-    if remaining_pages > (2 if idle else 2 * reach):
-        middle = nxt.gte + (last_created - nxt.gte) // 2
-        if nxt.gte < middle < last_created:
-            lower = Slice(nxt.gte, middle, partition=current.partition)
-            nxt.gte = middle
-            return nxt, lower
-    return nxt, None
+        handed_on.append(Slice(None, boundary, partition=current.partition))
+    # (the part the frontier keeps is cut for idle workers from its next page on, as it always was)
+    pieces = _pieces((last_created - nxt.gte) / span, reach, reach if chain is None else chain,
+                     0 if handed_on else idle)
+    if pieces < 2:
+        return nxt, handed_on
+    bounds = sorted({nxt.gte + (last_created - nxt.gte) * k // pieces for k in range(pieces)})
+    lower = [Slice(gte, lt, partition=current.partition) for gte, lt in zip(bounds, bounds[1:])]
+    nxt.gte = bounds[-1]
+    return nxt, [*reversed(lower), *handed_on]
+
+
+# At most this many pieces from one page: the pieces' first pages are requests of their own, and
+# the next round trip cuts again what still looks long.
+MOST_PIECES = 16
+
+
+def _pieces(remaining_pages: float, reach: int, chain: int, idle: int) -> int:
+    """How many pieces a bounded slice's remainder is cut into (1: none).
+
+    In two on a server as fast as the reaches were tuned for: the next round trip cuts again what
+    still looks long, each time with a better idea of how dense the rest is (a cut into many at once
+    made slices of nothing between bursts of objects: seats account, 892 invoice-item requests for
+    737 pages). On a server ``k`` times slower (``reach // chain``) a round trip costs ``k`` of
+    those: into up to ``k + 1`` at once."""
+    pieces = math.ceil(remaining_pages / (2 * chain)) if remaining_pages > 2 * chain else 1
+    if idle and remaining_pages > 2:   # a piece for each idle worker, of two pages at least
+        pieces = max(pieces, min(math.ceil(remaining_pages / 2), 1 + int(idle)))
+    return min(pieces, 1 + max(1, reach // chain), MOST_PIECES)
 
 
 def restart_without_cursor(current: Slice) -> Slice:

@@ -10,7 +10,7 @@ from connector.sync import run_sync
 from connector.sync.demand import EndpointDemand
 from connector.sync.full import FullRead, new_full_state
 from connector.sync.progress import Progress
-from connector.sync.slices import FAR_REACH, PAGES_PER_SLICE, Slice, advance
+from connector.sync.slices import FAR_REACH, PAGES_PER_SLICE, Slice, advance, chain_at
 from tests.support.fakestripe import BASE, FakeStripe, customer
 from tests.support.keys import CANARY_KEY
 from tests.support.syncing import FAST_RETRIES, live_ids
@@ -69,13 +69,51 @@ def test_where_the_account_binds_every_stream_reaches_far(rsps):
 
 def test_advance_hands_on_the_reach_asked_for_and_splits_a_shorter_slice_only_when_idle():
     page = [{"id": f"o{i}", "created": 100_000 - i} for i in range(100)]   # 99 s a page
-    nxt, split = advance(Slice(), page, has_more=True, splittable=True, reach=32)
+    nxt, splits = advance(Slice(), page, has_more=True, splittable=True, reach=32)
     assert nxt == Slice(gte=99_901 - 99 * 32, after="o99", after_created=99_901)
-    assert split == Slice(lt=99_901 - 99 * 32)
+    assert splits == [Slice(lt=99_901 - 99 * 32)]
     bounded = Slice(gte=99_901 - 99 * 40, lt=100_001)   # 40 pages left: under 2 x 32
-    assert advance(bounded, page, has_more=True, splittable=True, reach=32)[1] is None
-    assert advance(bounded, page, has_more=True, splittable=True, reach=32, idle=True)[1] is not None
-    assert advance(bounded, page, has_more=True, splittable=True)[1] is not None   # 40 > 2 x 8
+    assert advance(bounded, page, has_more=True, splittable=True, reach=32)[1] == []
+    assert len(advance(bounded, page, has_more=True, splittable=True, reach=32, idle=True)[1]) == 1
+    assert len(advance(bounded, page, has_more=True, splittable=True, reach=32, idle=5)[1]) == 1   # halved
+    # on a server eight times slower than the reach was tuned for, a round trip cuts in more at once
+    assert len(advance(bounded, page, has_more=True, splittable=True, reach=32, chain=32, idle=5)[1]) == 1
+    assert len(advance(bounded, page, has_more=True, splittable=True, reach=32, chain=16, idle=5)[1]) == 2
+    assert len(advance(bounded, page, has_more=True, splittable=True)[1]) == 1   # 40 > 2 x 8: halved
+
+
+def test_on_a_slow_server_a_bounded_slice_splits_by_the_seconds_its_chain_would_take():
+    # A slice is a chain of round trips: 32 pages are 8 s at 250 ms, 64 s at 2 s a request
+    assert chain_at(32, None) == chain_at(32, 0.1) == chain_at(32, 0.25) == 32
+    assert chain_at(32, 0.8) == 10 and chain_at(32, 2.0) == 4 and chain_at(8, 2.0) == 2
+    page = [{"id": f"o{i}", "created": 100_000 - i} for i in range(100)]   # 99 s a page
+    bounded = Slice(gte=99_901 - 99 * 40, lt=100_001)   # 40 pages left
+    assert advance(bounded, page, has_more=True, splittable=True, reach=32)[1] == []
+    nxt, pieces = advance(bounded, page, has_more=True, splittable=True, reach=32, chain=4)
+    # cut at once into pieces of at most 8 pages (not halved once per round trip), covering the rest
+    assert len(pieces) == 4 and nxt.gte == pieces[0].lt and pieces[-1].gte == bounded.gte
+    assert all(newer.gte == older.lt and newer.lt - newer.gte <= 8 * 99 for newer, older in zip(pieces, pieces[1:]))
+    # the frontier still hands on its whole reach (how fast a stream's work is found), its kept part cut too
+    nxt, pieces = advance(Slice(), page, has_more=True, splittable=True, reach=32, chain=4)
+    assert pieces[-1] == Slice(lt=99_901 - 99 * 32) and len(pieces) == 4 and pieces[-2].gte == 99_901 - 99 * 32
+
+
+def slices_read(fake: FakeStripe, path: str) -> int:
+    """Slices of a list read, each counted by its first request (a created range, no token)."""
+    return sum(1 for pth, p in fake.calls if pth == path and "created[gte]" in p and "starting_after" not in p)
+
+
+def test_a_slow_server_gets_the_stream_read_in_more_shorter_slices(rsps):
+    counts = []
+    for latency in (0.25, 2.0):
+        fake = dense_and_sparse()
+        limiter = RateLimiter(1000)   # test mode: the account's limit alone
+        limiter.latency = lambda seen=latency: seen   # as measured on such a server (the fake answers at once)
+        store = sync(fake, rsps, limiter)
+        assert live_ids(store, "customers") == sorted(fake.objects["customers"])
+        counts.append(slices_read(fake, "/v1/customers"))
+        rsps.reset()
+    assert counts[1] >= 2 * counts[0], counts
 
 
 def test_the_busiest_list_is_the_one_needing_most_requests_per_second_of_history():
@@ -122,8 +160,8 @@ class _Workers:
     def __init__(self, idle: bool):
         self.idle = idle
 
-    def has_idle_capacity(self) -> bool:
-        return self.idle
+    def spare_capacity(self) -> int:
+        return 3 if self.idle else 0
 
 
 def invoices_read(demand: EndpointDemand, waiting: int) -> FullRead:

@@ -55,23 +55,23 @@ def test_large_stream_is_split_into_created_slices_without_duplicates_or_gaps(rs
 
 def test_slice_advance_splits_the_frontier_and_dense_ranges():
     page = [{"id": f"o{i}", "created": 1000 - i} for i in range(100)]
-    nxt, split = advance(Slice(), page, has_more=True, splittable=True)
+    nxt, splits = advance(Slice(), page, has_more=True, splittable=True)
     assert nxt == Slice(gte=901 - 99 * 8, lt=None, after="o99", after_created=901)
-    assert split == Slice(gte=None, lt=901 - 99 * 8)
+    assert splits == [Slice(gte=None, lt=901 - 99 * 8)]
     done, none = advance(nxt, page[:3], has_more=False, splittable=True)
-    assert (done, none) == (None, None)
+    assert (done, none) == (None, [])
     ascending = list(reversed(page))
-    nxt, split = advance(Slice(), ascending, has_more=True, splittable=True)
-    assert split is None and nxt.after == "o0"
+    nxt, splits = advance(Slice(), ascending, has_more=True, splittable=True)
+    assert splits == [] and nxt.after == "o0"
 
 
 def test_a_page_of_one_second_splits_nothing():
     """100 objects of one second say nothing of how dense the rest is (an invoice's hundred items)."""
     page = [{"id": f"o{i}", "created": 1000} for i in range(100)]
-    nxt, split = advance(Slice(gte=0, lt=2000), page, has_more=True, splittable=True, idle=True)
-    assert split is None and nxt == Slice(gte=0, lt=2000, after="o99", after_created=1000)
-    nxt, split = advance(Slice(), page, has_more=True, splittable=True, idle=True)
-    assert split is None and nxt == Slice(after="o99", after_created=1000)
+    nxt, splits = advance(Slice(gte=0, lt=2000), page, has_more=True, splittable=True, idle=True)
+    assert splits == [] and nxt == Slice(gte=0, lt=2000, after="o99", after_created=1000)
+    nxt, splits = advance(Slice(), page, has_more=True, splittable=True, idle=True)
+    assert splits == [] and nxt == Slice(after="o99", after_created=1000)
 
 
 def test_objects_created_in_bursts_are_read_with_few_partial_pages(rsps):

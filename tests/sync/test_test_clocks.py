@@ -63,7 +63,7 @@ def test_a_server_without_test_clocks_is_read_as_before():
 
 def test_a_clock_slice_keeps_its_clock_when_it_advances_splits_and_restarts():
     page = [{"id": f"o{i}", "created": 1000 - i} for i in range(100)]
-    nxt, split = advance(Slice(partition="clock_1"), page, has_more=True, splittable=True)
+    nxt, [split] = advance(Slice(partition="clock_1"), page, has_more=True, splittable=True)
     assert (nxt.partition, split.partition) == ("clock_1", "clock_1")
     assert restart_without_cursor(nxt).partition == "clock_1"
     assert Slice.from_state(nxt.to_state()) == nxt
