@@ -145,11 +145,6 @@ class RateLimiter:
         rates = [r for r in (self._per_endpoint, *self._endpoint_rates.values()) if r]
         return bool(rates) and min(rates) < self.ceiling
 
-    def observe_latency(self, seconds: float) -> None:
-        """A request's time on the network and at the server (from sending it to its last byte)."""
-        with self._lock:
-            self._latencies.append(seconds)
-
     def request_sent(self) -> int:
         """A request leaves now (after its token); the key to hand to :meth:`request_answered`."""
         with self._lock:
@@ -158,8 +153,8 @@ class RateLimiter:
             return key
 
     def request_answered(self, key: int, *, ok: bool) -> None:
-        """The request ``key`` came back; ``ok``: with a success, whose time counts as a latency seen
-        (an error's or a cut connection's says nothing of the server's pace)."""
+        """The request ``key`` came back; ``ok``: with a success, whose time on the network and at the
+        server counts as a latency seen (an error's or a cut connection's says nothing of its pace)."""
         with self._lock:
             sent = self._outstanding.pop(key, None)
             if ok and sent is not None:

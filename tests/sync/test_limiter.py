@@ -177,18 +177,24 @@ def test_the_limiter_says_how_many_requests_wait_for_an_endpoint():
     assert limiter.waiting("/v1/customers") == 1 and limiter.waiting("/v1/charges") == 0
 
 
+def answered(limiter: RateLimiter, seconds: float, requests: int = 1) -> None:
+    """``requests`` requests answered after ``seconds`` each, one after the other, on the limiter's clock."""
+    for _ in range(requests):
+        key = limiter.request_sent()
+        limiter._clock.now += seconds
+        limiter.request_answered(key, ok=True)
+
+
 def test_the_requests_in_flight_follow_the_latency_seen():
     """Little's law: the ceiling needs its rate times the latency in flight (with headroom); the median
     of the recent requests decides, so one slow request does not double the threads."""
-    limiter = RateLimiter(25)
+    limiter = RateLimiter(25, clock=Clock())
     assert limiter.in_flight_needed() is None            # nothing seen yet: the default stands
-    for _ in range(20):
-        limiter.observe_latency(0.8)
+    answered(limiter, 0.8, 20)
     assert limiter.in_flight_needed() == 26              # 25/s x 0.8 s x 1.3
-    limiter.observe_latency(30.0)                        # one request stuck for 30 s
+    answered(limiter, 30.0)                              # one request stuck for 30 s
     assert limiter.in_flight_needed() == 26
-    for _ in range(64):
-        limiter.observe_latency(0.2)                     # the server got faster: the window forgets
+    answered(limiter, 0.2, 64)                           # the server got faster: the window forgets
     assert limiter.in_flight_needed() == 7
 
 
@@ -211,14 +217,13 @@ def test_before_answers_come_the_requests_still_out_say_how_slow_the_server_is_a
 
 
 def test_a_slow_server_gets_more_requests_in_flight_unless_the_sync_is_bound_by_its_own_cpu():
-    limiter = RateLimiter(20)                            # test mode: 20 requests/s (a share of Stripe's 25)
+    limiter = RateLimiter(20, clock=Clock())             # test mode: 20 requests/s (a share of Stripe's 25)
     wall, cpu = Clock(), Clock()
     in_flight = InFlight(limiter, 10, clock=wall, cpu_clock=cpu)
     assert in_flight() == 10 and in_flight.most == 60     # the ceiling at 3 s a request
 
     def second(latency: float, busy: float) -> int:
-        for _ in range(64):
-            limiter.observe_latency(latency)
+        answered(limiter, latency, 64)
         wall.now += 1.0
         cpu.now += busy
         return in_flight()
@@ -230,7 +235,7 @@ def test_a_slow_server_gets_more_requests_in_flight_unless_the_sync_is_bound_by_
     assert second(2.0, busy=0.9) == 10
     assert second(2.0, busy=0.2) == 52
     wall.now += 0.5
-    limiter.observe_latency(0.05)
+    answered(limiter, 0.05)
     assert in_flight() == 52                             # looked at again once a second
 
 
