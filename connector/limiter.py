@@ -176,7 +176,7 @@ class RateLimiter:
             return max(bounds) if bounds else None
 
     def in_flight_needed(self) -> int | None:
-        """Requests in flight that keep the ceiling at the latency seen lately (None: too few seen yet)."""
+        """Requests in flight that keep the ceiling at the latency seen lately (None: no request seen yet)."""
         latency = self.latency()
         return None if latency is None else math.ceil(self.ceiling * latency * _IN_FLIGHT_HEADROOM)
 
