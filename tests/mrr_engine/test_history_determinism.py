@@ -72,7 +72,12 @@ def change(server, action: str, index: int, quantity: int) -> None:
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(1, 40), steps=st.lists(step, min_size=1, max_size=6))
 def test_incremental_syncs_give_the_mrr_tables_of_one_fresh_sync(seed, steps):
-    work = Path(tempfile.mkdtemp(prefix="mrr-determinism-"))
+    # one directory per example (hypothesis runs many in one test: no tmp_path), removed after it
+    with tempfile.TemporaryDirectory(prefix="mrr-determinism-") as directory:
+        run_example(Path(directory), seed, steps)
+
+
+def run_example(work: Path, seed: int, steps: list) -> None:
     with demo_server.DemoServer(seed=seed, customers=4, now=ACCOUNT_NOW) as server:
         provider = StripeProvider(CANARY_KEY, api_base=server.url, limiter=RateLimiter(1000),
                                   retry_policy=RetryPolicy(max_attempts=3, max_seconds=10))

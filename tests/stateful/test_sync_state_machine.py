@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -80,6 +81,8 @@ class SyncMachine(RuleBasedStateMachine):
     def teardown(self):
         self.store.close()
         self.server.stop()
+        self.provider.close()
+        shutil.rmtree(self.work)   # one folder per run of the machine: many runs in one test
 
     # ---- helpers ----------------------------------------------------------------------
     def _ids(self, stream: str, keep=lambda obj: True) -> list[str]:
