@@ -43,16 +43,16 @@ FAR_REACH = 32   # see above
 # slice splits by the seconds its chain would take (``chain``, ``chain_at``). The frontier still hands
 # on ``reach`` pages at a time: that is how fast a stream's work is found (a reach per round trip).
 REACH_TUNED_AT_SECONDS = 0.25
-SHORTEST_REACH = 2
+SHORTEST_CHAIN = 2
 
 
 def chain_at(pages: int, latency: float | None) -> int:
     """The longest chain of pages a bounded slice keeps unsplit, for a reach of ``pages`` (tuned at
     :data:`REACH_TUNED_AT_SECONDS` a request) at ``latency`` seconds a request: as many pages as take
-    the same time, never more than ``pages`` nor fewer than :data:`SHORTEST_REACH`."""
+    the same time, never more than ``pages`` nor fewer than :data:`SHORTEST_CHAIN`."""
     if latency is None or latency <= REACH_TUNED_AT_SECONDS:
         return pages
-    return max(SHORTEST_REACH, min(pages, int(pages * REACH_TUNED_AT_SECONDS / latency)))
+    return max(SHORTEST_CHAIN, min(pages, int(pages * REACH_TUNED_AT_SECONDS / latency)))
 
 
 @dataclass
