@@ -39,10 +39,6 @@ class Connection:
     # ``workers`` throughout (set by the user, or the provider's own cap)
     in_flight: InFlight | None = None
 
-    @property
-    def most_in_flight(self) -> int | None:
-        return self.in_flight.most if self.in_flight is not None else None
-
 
 def _retry_policy(settings: Settings) -> RetryPolicy:
     return RetryPolicy(max_attempts=settings.max_retries, max_seconds=settings.max_retry_seconds,

@@ -242,7 +242,7 @@ def test_a_slow_server_gets_more_requests_in_flight_unless_the_sync_is_bound_by_
 def test_the_connection_sizes_requests_in_flight_by_latency_unless_the_user_set_their_number(monkeypatch):
     monkeypatch.setenv("STRIPE_API_KEY", "sk_test_" + "x" * 24)
     conn = connect_stripe(Settings())
-    assert conn.workers == 10 and isinstance(conn.in_flight, InFlight) and conn.most_in_flight == 60
+    assert conn.workers == 10 and isinstance(conn.in_flight, InFlight) and conn.in_flight.most == 60
     assert conn.in_flight() == 10
     fixed = connect_stripe(Settings(max_in_flight=4))
     assert fixed.workers == 4 and fixed.in_flight is None   # one a user asked for is kept
