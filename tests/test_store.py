@@ -173,6 +173,34 @@ def test_replace_scope_over_a_list_of_values_rewrites_each_and_leaves_the_rest(s
         store.replace_scope("lines", key, {"invoice": ["in_1"], "id": ["l1"]}, [])
 
 
+def test_a_load_into_a_table_with_no_live_row_stores_what_the_upsert_would(tmp_path):
+    """``load_rows`` (plain multi-row inserts, a first build's writes) against ``upsert_rows`` on the
+    same table and rows: every row the same, meta columns but the write time included, a key held by
+    a soft-deleted row and a key given twice (the later row wins) among them; more rows than one
+    statement takes, so the multi-row and the single-row statements both run."""
+    stores = {}
+    for way in ("upsert_rows", "load_rows"):
+        store = open_store(str(tmp_path / f"{way}.db"))
+        store.db.execute("create table derived (customer_id text, month text, mrr integer, note text, "
+                         "_synced_at text, _deleted integer not null default 0, _seq integer, "
+                         "primary key (customer_id, month))")
+        with store.db.atomic():
+            store.upsert_rows("derived", ("customer_id", "month"),
+                              [{"customer_id": "c0", "month": "2024-01", "mrr": 1, "note": "gone", "_deleted": 1}])
+        rows = [{"customer_id": f"c{n % 70}", "month": f"2024-{1 + n // 70:02d}", "mrr": n, "note": None if n % 3 else "it's"}
+                for n in range(150)]
+        rows.append({"customer_id": "c1", "month": "2024-01", "mrr": 999, "note": "later"})
+        with store.db.atomic():
+            written = getattr(store, way)("derived", ("customer_id", "month"), rows)
+        stores[way] = (written, store.db.execute(
+            "select customer_id, month, mrr, note, _deleted, _seq from derived order by customer_id, month").fetchall())
+        store.close()
+    assert stores["load_rows"][1] == stores["upsert_rows"][1]
+    assert ("c1", "2024-01", 999, "later", 0, 2) in stores["load_rows"][1]
+    assert ("c0", "2024-01", 0, "it's", 0, 2) in stores["load_rows"][1]
+    assert stores["load_rows"][0] == 151
+
+
 def _connector_imports(path, package: str, root) -> set[str]:
     """The connector modules a file imports (relative imports resolved; ``from . import x`` as module x)."""
     import ast

@@ -100,26 +100,31 @@ def rows_per_insert(columns: Sequence[str]) -> int:
     return max(1, min(ROWS_PER_INSERT, _MAX_VARIABLES // max(1, len(columns))))
 
 
-def insert_sql(table: str, columns: Sequence[str], constants: Mapping[str, Any], rows: int = 1) -> str:
+def insert_sql(table: str, columns: Sequence[str], constants: Mapping[str, Any], rows: int = 1,
+               replace: bool = False) -> str:
     """A plain INSERT of ``rows`` rows binding ``columns`` for each, with ``constants`` (one value for
     every row) written into the statement: a bulk load of millions of rows binds only what differs
-    from row to row, and runs one statement per ``rows`` rows."""
+    from row to row, and runs one statement per ``rows`` rows. ``replace``: INSERT OR REPLACE (a row
+    whose key is taken replaces the one there)."""
     names = [*columns, *constants]
     one = f"({', '.join(['?' for _ in columns] + [sql_literal(value) for value in constants.values()])})"
-    return (f"INSERT INTO {quote(table)} ({', '.join(quote(name) for name in names)}) "
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    return (f"{verb} INTO {quote(table)} ({', '.join(quote(name) for name in names)}) "
             f"VALUES {', '.join(one for _ in range(rows))}")
 
 
-def insert_rows(conn, table: str, columns: Sequence[str], rows: Sequence[tuple], constants: Mapping[str, Any]) -> None:
-    """Insert ``rows`` (each the values of ``columns``) with ``constants``, in order, several rows per statement."""
+def insert_rows(conn, table: str, columns: Sequence[str], rows: Sequence[tuple], constants: Mapping[str, Any],
+                replace: bool = False) -> None:
+    """Insert ``rows`` (each the values of ``columns``) with ``constants``, in order, several rows per statement
+    (``replace``: see :func:`insert_sql`)."""
     per = rows_per_insert(columns)
     whole = len(rows) - len(rows) % per
     if whole:
         flat = chain.from_iterable
-        conn.executemany(insert_sql(table, columns, constants, per),
+        conn.executemany(insert_sql(table, columns, constants, per, replace),
                          [tuple(flat(rows[start:start + per])) for start in range(0, whole, per)])
     if whole < len(rows):
-        conn.executemany(insert_sql(table, columns, constants), rows[whole:])
+        conn.executemany(insert_sql(table, columns, constants, replace=replace), rows[whole:])
 
 
 @contextmanager
