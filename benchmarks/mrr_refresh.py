@@ -27,6 +27,13 @@ again); ``--keep PATH`` keeps the last refreshed copy (to compare with
 
     .venv/bin/python benchmarks/mrr_refresh.py --isolated /tmp/synced-2000.db --repeat 2
     .venv/bin/python benchmarks/mrr_refresh.py --isolated /tmp/synced-2000.db --as-after-sync --keep /tmp/after.db
+
+``--instructions`` counts the refresh process's instructions under valgrind instead of timing it
+(the same count to a few parts per million from run to run; CPU seconds on the project's VM move by
+a third): run it before and after a change in the same checkout (``git stash``), on a small store
+(300 customers: 30 s):
+
+    .venv/bin/python benchmarks/mrr_refresh.py --isolated /tmp/synced-300.db --as-after-sync --instructions
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sync_throughput import start_server  # noqa: E402  (the same demo server, started the same way)
+from sync_throughput import ROOT as TREE, compile_tree, start_server  # noqa: E402  (the same demo server, started the same way)
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv" / "bin"
@@ -151,16 +158,21 @@ def _refresh_in_this_process(db: str, as_after_sync: bool = False) -> dict:
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "result": result}
 
 
-def isolated(store: str, repeat: int, as_after_sync: bool = False, keep: str | None = None) -> None:
+def isolated(store: str, repeat: int, as_after_sync: bool = False, keep: str | None = None,
+             instructions: bool = False) -> None:
     import shutil
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    compile_tree(TREE)
     for _ in range(repeat):
         load = os.getloadavg()
         with tempfile.TemporaryDirectory() as tmp:
             db = str(Path(tmp) / "refresh.db")
             shutil.copyfile(store, db)
             child = [sys.executable, __file__, "--refresh-child", db, *(["--as-after-sync"] if as_after_sync else [])]
+            if instructions:
+                print(f"refresh of {store}: {counted_instructions(child):,} instructions (the whole process)")
+                continue
             out = subprocess.run(child, cwd=ROOT, check=True, capture_output=True, text=True).stdout
             if keep:
                 shutil.copyfile(db, keep)
@@ -170,6 +182,26 @@ def isolated(store: str, repeat: int, as_after_sync: bool = False, keep: str | N
               f"+ MRR facts {cpu['facts']:.1f} = {r['total']:.1f} CPU s = {1000 * r['total'] / r['objects']:.3f} ms/object; "
               f"wall {r['wall']:.1f} s; peak RSS {r['rss_mb']:.0f} MB; "
               f"{r['result']['mapped_customers']} customers mapped; load average before {load[0]:.2f}")
+
+
+def counted_instructions(command: list[str]) -> int:
+    """The instructions ``command`` runs, counted by valgrind (cachegrind, no cache simulation; about
+    15 times slower than the process alone). The count repeats to a few parts per million from run to
+    run where CPU seconds on this VM move by a third: the measure for a change of a few percent (the
+    same tree before and after it: another checkout's paths alone moved it by 0.3 %). Hash seeds are
+    fixed (PYTHONHASHSEED=0): the order of a set of strings changes the work."""
+    import re
+    import shutil
+
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    done = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                           *command], cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": "0"},
+                          capture_output=True, text=True, check=True)
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"valgrind printed no instruction count: {done.stderr[-300:]!r}")
+    return int(found.group(1).replace(",", ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,13 +220,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-after-sync", action="store_true", help="with --isolated: the rows taken as checked "
                         "on the way in, as in the sync's own process")
     parser.add_argument("--keep", metavar="PATH", help="with --isolated: keep the last refreshed copy as PATH")
+    parser.add_argument("--instructions", action="store_true", help="with --isolated: count the refresh process's "
+                        "instructions (valgrind) instead of timing it: repeatable to a few parts per million")
     parser.add_argument("--refresh-child", metavar="DB", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.refresh_child:
         print(json.dumps(_refresh_in_this_process(args.refresh_child, args.as_after_sync)))
         return 0
     if args.isolated:
-        isolated(args.isolated, args.repeat, args.as_after_sync, args.keep)
+        isolated(args.isolated, args.repeat, args.as_after_sync, args.keep, args.instructions)
         return 0
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"load average before: {os.getloadavg()[0]:.2f}")

@@ -49,7 +49,18 @@ BIN = ROOT / ".venv" / "bin"
 KEY = "sk_test_benchmark_key_0000000000"
 
 
+def compile_tree(root: Path) -> None:
+    """Compile a checkout's modules into its ``__pycache__`` before it is timed. Where
+    PYTHONDONTWRITEBYTECODE is set (this project's machines), nothing an interpreter compiles is
+    kept: a checkout without its bytecode (a new ``git worktree``) compiled every module in every
+    timed process, 0.05-0.15 CPU s each, 400 M instructions of a 300-customer refresh's 8.5 G
+    (``make`` compiles the main checkout; ``py_compile`` writes whatever the variable says)."""
+    subprocess.run([str(BIN / "python"), "-m", "compileall", "-qq", "-j", "0",
+                    *(str(root / part) for part in ("connector", "benchmarks"))], check=True)
+
+
 def start_server(args) -> tuple[subprocess.Popen, str]:
+    compile_tree(ROOT)
     cmd = [
         str(BIN / "python"), "-m", "connector.demo.server", "--port", "0",
         "--customers", str(args.customers), "--seed", str(args.seed),
