@@ -277,6 +277,8 @@ def main() -> None:
     parser.add_argument("--skip-incremental", action="store_true")
     parser.add_argument("--timeline", action="store_true",
                         help="print the busiest endpoints' requests per 5 seconds (how the sync paced itself)")
+    parser.add_argument("--timeline-seconds", type=int, default=5, metavar="N",
+                        help="with --timeline: requests per N seconds (1: how the first round trips went)")
     parser.add_argument("--profile", metavar="FILE",
                         help="record the full sync with py-spy (--gil, collapsed stacks) into FILE; needs py-spy in .venv "
                              "(.venv/bin/pip install py-spy); CPU and RSS are then py-spy's, not the sync's")
@@ -342,7 +344,7 @@ def main() -> None:
                 print("  other requests (not in the fewest needed): " + ", ".join(
                     f"{name} {count:,}" for name, count in sorted(others.items(), key=lambda item: -item[1])))
             if args.timeline:
-                print_timeline(stats, sorted(needed, key=needed.get, reverse=True)[:5])
+                print_timeline(stats, sorted(needed, key=needed.get, reverse=True)[:5], args.timeline_seconds)
             if args.compare_sequential:
                 sequential_db = str(Path(tmp) / "sequential.db")
                 control(url, "/_demo/stats/reset", {})

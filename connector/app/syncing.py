@@ -3,11 +3,15 @@
 Order matters for "nothing written on bad input": the key is checked, then the
 account is identified over the network, and only then is the store opened (or
 created) and bound — a wrong key or the other mode's store leaves no file behind.
+Into a store not made yet, the streams' first pages are asked for while the
+account is identified (``providers/read_ahead.py``): their answers wait in
+memory until the sync asks for them.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -53,8 +57,18 @@ def sync(
     began = time.monotonic()
     policy = load_mrr_policy(settings)  # a bad policy is a config error before any request
     conn = connect(settings)
-    resolve_streams(conn.provider, settings.streams)   # a bad stream name fails before any request
-    identity = conn.provider.identify()
+    named = resolve_streams(conn.provider, settings.streams)   # a bad stream name fails before any request
+    try:
+        read_ahead = getattr(conn.provider, "read_ahead_first_pages", None)
+        if read_ahead is not None and not os.path.exists(settings.db):
+            # a first sync reads every stream from its first page: those need no account, and the
+            # round trip naming it was one in which nothing else went out (a provider without it
+            # starts its streams after, as before)
+            read_ahead(named)
+        identity = conn.provider.identify()
+    except BaseException:
+        conn.provider.close()
+        raise
     # the account's own streams (a Chargebee site's depend on its Product Catalog version)
     streams = resolve_streams(conn.provider, settings.streams)
     # a store of another provider's account is refused here, before anything is written to it

@@ -27,6 +27,7 @@ from ..store import AccountIdentity
 from . import stripe_catalog, stripe_sdk_logging  # noqa: F401 (the SDK's log calls made quiet and safe on import)
 from .base import CursorGone, EventPage, Page
 from .paging import CursorLedger, check_page
+from .read_ahead import ReadAhead, request_key
 from .stripe_catalog import EVENTS_PATH, PERMISSIONS, STREAMS, TEST_CLOCKS_PATH, StripeChild, expand, object_id_in_path
 from .stripe_expansions import split_expansions, unexpanded_discounts
 from .stripe_errors import ExpansionRefused, NotFound, ResourceMissing, TypesFilterRefused, classify, endpoint_of
@@ -83,6 +84,7 @@ class StripeProvider:
         self._types_refused = False  # the server refused the events list's types[] filter
         self._cursors = CursorLedger()  # the loop guard's memory, per listing
         self._warned_events_filter = False
+        self._read_ahead = ReadAhead()   # a first sync's first pages, asked for while the account is named
 
     @property
     def requests_made(self) -> int:
@@ -90,6 +92,14 @@ class StripeProvider:
 
     # ---- one request --------------------------------------------------------
     def _get(
+        self, path: str, params: Mapping[str, Any], *, stream: str | None, is_list: bool = False
+    ) -> dict[str, Any]:
+        ahead = self._read_ahead.take(request_key(path, params))
+        if ahead is not None:
+            return ahead.result()   # made already (read_ahead_first_pages): its answer, or its error
+        return self._fetch(path, params, stream=stream, is_list=is_list)
+
+    def _fetch(
         self, path: str, params: Mapping[str, Any], *, stream: str | None, is_list: bool = False
     ) -> dict[str, Any]:
         what = f"GET {path}"
@@ -297,7 +307,29 @@ class StripeProvider:
                 self._nested = ThreadPoolExecutor(max_workers=self.nested_workers, thread_name_prefix="nested")
             return self._nested
 
+    def read_ahead_first_pages(self, streams: list[str]) -> None:
+        """Ask now for the first page of each stream a first sync reads (its plain listing, with the
+        expansions ``list_page`` asks for) and, in test mode, for the test clocks: the sync takes the
+        answers when it makes those requests (``read_ahead.py``). For a store with nothing in it yet:
+        a store read before asks for other pages first (events, a resumed slice)."""
+        requests = {}
+        for stream in streams:
+            spec = STREAMS.get(stream)
+            if spec is None:
+                continue   # not a list of the catalog (the events stream pages by its own window)
+            plain, expansions = split_expansions({"limit": PAGE_SIZE, **spec.list_params})
+            params = {**plain, **expansions}
+            requests[request_key(spec.path, params)] = self._read_ahead_call(spec.path, params, stream)
+        if not self._key_livemode():
+            params = {"limit": PAGE_SIZE}
+            requests[request_key(TEST_CLOCKS_PATH, params)] = self._read_ahead_call(TEST_CLOCKS_PATH, params, "test_clocks")
+        self._read_ahead.start(requests)
+
+    def _read_ahead_call(self, path: str, params: dict[str, Any], stream: str):
+        return lambda: self._fetch(path, params, stream=stream, is_list=True)
+
     def close(self) -> None:
+        self._read_ahead.close()
         if self._nested is not None:
             self._nested.shutdown(wait=False, cancel_futures=True)
             self._nested = None
