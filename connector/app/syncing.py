@@ -23,6 +23,7 @@ from ..collector import fewer_collections
 from ..store import Store, closed_on_failure, open_store
 from ..store.bulk import page_cache, wal_checkpoints_every
 from ..sync import EVENTS_STREAM, SyncReport, resolve_streams, run_sync
+from ..sync.arenas import limit_malloc_arenas
 from ..sync.progress import Progress
 
 log = logging.getLogger("billing_connector")
@@ -63,7 +64,9 @@ def sync(
         if read_ahead is not None and not os.path.exists(settings.db):
             # a first sync reads every stream from its first page: those need no account, and the
             # round trip naming it was one in which nothing else went out (a provider without it
-            # starts its streams after, as before)
+            # starts its streams after, as before). Its threads come before the sync's: the cap on
+            # malloc's arenas first (sync/arenas.py; it holds for threads made after it only)
+            limit_malloc_arenas()
             read_ahead(named)
         identity = conn.provider.identify()
     except BaseException:

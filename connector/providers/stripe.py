@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Mapping
 from typing import Any
 
@@ -94,25 +94,27 @@ class StripeProvider:
     def _get(
         self, path: str, params: Mapping[str, Any], *, stream: str | None, is_list: bool = False
     ) -> dict[str, Any]:
-        ahead = self._read_ahead.take(request_key(path, params))
-        if ahead is not None:
-            return ahead.result()   # made already (read_ahead_first_pages): its answer, or its error
-        return self._fetch(path, params, stream=stream, is_list=is_list)
+        ahead = self._read_ahead.take(request_key(path, params))   # made already: read_ahead_first_pages
+        return self._fetch(path, params, stream=stream, is_list=is_list, ahead=ahead)
 
     def _fetch(
-        self, path: str, params: Mapping[str, Any], *, stream: str | None, is_list: bool = False
+        self, path: str, params: Mapping[str, Any], *, stream: str | None, is_list: bool = False,
+        ahead: Future | None = None,
     ) -> dict[str, Any]:
+        """The request's answer, retried as ``retry_policy`` says. ``ahead``: its first attempt's
+        response, requested already (``read_ahead.py``), read here as if this attempt had made it:
+        parsed under this job's parse slot, a 429 or an error retried the same way."""
         what = f"GET {path}"
 
-        endpoint = endpoint_of(path)
-
         def attempt() -> dict[str, Any]:
+            nonlocal ahead
             parse_slots.requesting()
-            if self.limiter is not None:
-                self.limiter.acquire(endpoint)
-            self.tally.count(endpoint)
-            log.debug("GET %s %s", path, dict(params))
-            data = self._request_json(path, params, what, stream)
+            if ahead is not None:
+                response, ahead = ahead, None
+                body, status, headers = response.result()   # raises what that request met
+            else:
+                body, status, headers = self._send(path, params, what, stream)
+            data = self._read_answer(body, status, headers, what, stream)
             if is_list and (data.get("object") != "list" or not isinstance(data.get("data"), list)):
                 # A 200 whose body is not the list asked for is a broken transfer, not an empty page.
                 raise Retryable("transport", f"{path} did not return a list object")
@@ -128,20 +130,29 @@ class StripeProvider:
         return call_with_retries(attempt, self.retry_policy, what=what, on_retry=on_retry)
 
     def _request_json(self, path: str, params: Mapping[str, Any], what: str, stream: str | None) -> dict[str, Any]:
-        """One GET through the SDK's requestor, the body parsed by us.
+        """One GET through the SDK's requestor, the body parsed by us (no rate limit, no retry)."""
+        body, status, headers = self._send(path, params, what, stream, counted=False)
+        return self._read_answer(body, status, headers, what, stream)
+
+    def _send(self, path: str, params: Mapping[str, Any], what: str, stream: str | None,
+              counted: bool = True) -> tuple[Any, int, Any]:
+        """One GET through the SDK's requestor: (body, status, headers), the body unread. ``counted``:
+        the rate limiter's turn taken first and the request tallied.
 
         The SDK builds the request (auth, pinned Stripe-Version, telemetry) and
-        types error responses; a 2xx body we parse ourselves (``jsontext.loads``:
-        orjson, the standard library at its edges): the SDK's own parse makes
-        OrderedDicts, which cost twice the CPU to read and again to store — at
-        10,000 objects/s that is the whole budget.
+        types error responses; a 2xx body we parse ourselves (``_read_answer``).
         """
-        requestor = self._client._requestor
         limiter = self.limiter   # times the request: how many in flight the ceiling needs (limiter.py)
+        if counted:
+            endpoint = endpoint_of(path)
+            if limiter is not None:
+                limiter.acquire(endpoint)
+            self.tally.count(endpoint)
+            log.debug("GET %s %s", path, dict(params))
         sent = limiter.request_sent() if limiter is not None else None
         status = 0
         try:
-            body, status, headers = requestor.request_raw(
+            body, status, headers = self._client._requestor.request_raw(
                 "get", path, params=dict(params), options={}, base_address="api", api_mode="V1",
                 usage=["billing_connector"],
             )
@@ -150,6 +161,15 @@ class StripeProvider:
         finally:
             if sent is not None:
                 limiter.request_answered(sent, ok=200 <= status < 300)
+        return body, status, headers
+
+    def _read_answer(self, body: Any, status: int, headers: Any, what: str, stream: str | None) -> dict[str, Any]:
+        """A response as a dict, or the error it says.
+
+        A 2xx body is parsed by ``jsontext.loads`` (orjson, the standard library at its edges): the
+        SDK's own parse makes OrderedDicts, which cost twice the CPU to read and again to store — at
+        10,000 objects/s that is the whole budget. Errors are typed by the SDK, classified here.
+        """
         if 200 <= status < 300:
             parse_slots.parsing()
             try:
@@ -162,7 +182,7 @@ class StripeProvider:
                 raise Retryable("transport", "response body was not a JSON object")
             return data
         try:
-            requestor._interpret_response(body, status, headers, "V1")
+            self._client._requestor._interpret_response(body, status, headers, "V1")
         except stripe.StripeError as exc:
             raise classify(exc, what, stream) from None
         except RecursionError:
@@ -326,7 +346,9 @@ class StripeProvider:
         self._read_ahead.start(requests)
 
     def _read_ahead_call(self, path: str, params: dict[str, Any], stream: str):
-        return lambda: self._fetch(path, params, stream=stream, is_list=True)
+        """The request alone, its body left unread: the sync parses it when it takes it, under its
+        own bound on parsed pages (``parse_slots``), not a dozen pages parsed at once beside it."""
+        return lambda: self._send(path, params, f"GET {path}", stream)
 
     def close(self) -> None:
         self._read_ahead.close()
