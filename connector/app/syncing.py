@@ -69,13 +69,13 @@ def sync(
             limit_malloc_arenas()
             read_ahead(named)
         identity = conn.provider.identify()
+        # the account's own streams (a Chargebee site's depend on its Product Catalog version)
+        streams = resolve_streams(conn.provider, settings.streams)
+        # a store of another provider's account is refused here, before anything is written to it
+        store = open_store(settings.db, provider=identity.provider)
     except BaseException:
-        conn.provider.close()
+        conn.provider.close()   # the requests read ahead end with it (read_ahead.py)
         raise
-    # the account's own streams (a Chargebee site's depend on its Product Catalog version)
-    streams = resolve_streams(conn.provider, settings.streams)
-    # a store of another provider's account is refused here, before anything is written to it
-    store = open_store(settings.db, provider=identity.provider)
     try:
         with closed_on_failure(store):   # a full disk or a busy store said as such; the store closed
             report = _sync_into(store, conn, identity, streams, policy, began=began, full_refresh=full_refresh,

@@ -94,3 +94,18 @@ def test_a_first_sync_takes_every_page_it_read_ahead_and_makes_no_request_more(t
         # the next sync into that store starts from what it holds: nothing is read ahead
         _, again = _sync(server.url, tmp_path / "ahead.db", monkeypatch, read_ahead=True)
     assert [r.made for r in again] == [0]
+
+
+def test_a_key_refused_leaves_no_store_and_no_request_still_out(tmp_path):
+    from tests.support.loopback import LoopbackServer, Reply
+
+    refused = Reply(401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}})
+    db = tmp_path / "never.db"
+    with LoopbackServer(lambda request: refused, account=None) as server:
+        result = run_cli(["sync", "--db", str(db), "--skip-mrr"], base=server.url, fast=True)
+        paths = server.paths()
+    assert result.exit_code != 0 and "Traceback" not in result.stderr
+    assert not db.exists()
+    # the first pages were asked for beside the account, and every such request had ended with the run
+    assert "/v1/account" in paths and "/v1/invoices" in paths
+    assert not [t for t in threading.enumerate() if t.name.startswith("read-ahead")]
