@@ -251,6 +251,10 @@ class BoundedRequester:
                 body = self._read_body(response, what)
             finally:
                 response.close()
+            if guard.expired:
+                # cut by the watchdog, yet read to its "end": a socket shut mid-headers reads as the
+                # headers' end and an empty body (a 200 with nothing in it), mid-body as a short one
+                raise Retryable("transport", f"no complete response within {self.timeout:g}s")
             # (an error's text is redacted whole where its message is made: ``redact.redact``)
             scrubbed = scrub_secrets(body) if 200 <= response.status_code < 300 else None
             if scrubbed is not None:

@@ -75,6 +75,22 @@ def stripe_error(status: int, message: str, **fields: Any) -> Reply:
 Answer = Callable[[Request], "Reply | Callable[[BaseHTTPRequestHandler], None]"]
 
 
+def trickled_bytes(server: "LoopbackServer", data: bytes, pause: float = 0.1, at_once: bytes = b""
+                   ) -> Callable[[BaseHTTPRequestHandler], None]:
+    """An answer written raw: ``at_once`` first, then ``data`` one byte every ``pause`` seconds (a status
+    line or headers that never end). Stops when the server does."""
+    def write(handler: BaseHTTPRequestHandler) -> None:
+        handler.wfile.write(at_once)
+        handler.wfile.flush()
+        for byte in data:
+            if server.stopping.is_set():
+                return
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(pause)
+    return write
+
+
 def trickled(server: "LoopbackServer", body: bytes, pause: float = 0.2) -> Callable[[BaseHTTPRequestHandler], None]:
     """An answer writing a 200 with ``body`` one byte every ``pause`` seconds: each read is well inside a
     client's read timeout, the whole response far past its total deadline. Stops when the server does."""
@@ -83,12 +99,7 @@ def trickled(server: "LoopbackServer", body: bytes, pause: float = 0.2) -> Calla
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
-        for byte in body:
-            if server.stopping.is_set():
-                return
-            handler.wfile.write(bytes([byte]))
-            handler.wfile.flush()
-            time.sleep(pause)
+        trickled_bytes(server, body, pause)(handler)
     return write
 
 
