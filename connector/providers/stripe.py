@@ -19,19 +19,18 @@ from typing import Any
 import stripe
 
 from .. import parse_slots
-from ..store import jsontext
 from ..constants import MAX_RESPONSE_BYTES, PAGE_SIZE, STRIPE_API_VERSION
 from ..errors import PermissionDenied
 from ..http import RateLimiter, RequestTally, Retryable, RetryPolicy, call_with_retries
 from ..store import AccountIdentity
-from . import stripe_catalog, stripe_sdk_logging  # noqa: F401 (the SDK's log calls made quiet and safe on import)
+from . import stripe_catalog, stripe_request, stripe_sdk_logging  # noqa: F401 (the SDK's log calls made quiet and safe on import)
 from .base import CursorGone, EventPage, Page
 from .paging import CursorLedger, check_page
 from .read_ahead import ReadAhead, request_key
 from .stripe_catalog import EVENTS_PATH, PERMISSIONS, STREAMS, TEST_CLOCKS_PATH, StripeChild, expand, object_id_in_path
 from .stripe_expansions import split_expansions, unexpanded_discounts
 from .stripe_errors import ExpansionRefused, NotFound, ResourceMissing, TypesFilterRefused, classify, endpoint_of
-from .stripe_transport import BoundedHTTPClient, ResponseRefused
+from .stripe_transport import BoundedHTTPClient
 
 __all__ = ["PERMISSIONS", "STREAMS", "StripeProvider", "classify", "endpoint_of"]
 
@@ -136,58 +135,12 @@ class StripeProvider:
 
     def _send(self, path: str, params: Mapping[str, Any], what: str, stream: str | None,
               counted: bool = True) -> tuple[Any, int, Any]:
-        """One GET through the SDK's requestor: (body, status, headers), the body unread. ``counted``:
-        the rate limiter's turn taken first and the request tallied.
-
-        The SDK builds the request (auth, pinned Stripe-Version, telemetry) and
-        types error responses; a 2xx body we parse ourselves (``_read_answer``).
-        """
-        limiter = self.limiter   # times the request: how many in flight the ceiling needs (limiter.py)
-        if counted:
-            endpoint = endpoint_of(path)
-            if limiter is not None:
-                limiter.acquire(endpoint)
-            self.tally.count(endpoint)
-            log.debug("GET %s %s", path, dict(params))
-        sent = limiter.request_sent() if limiter is not None else None
-        status = 0
-        try:
-            body, status, headers = self._client._requestor.request_raw(
-                "get", path, params=dict(params), options={}, base_address="api", api_mode="V1",
-                usage=["billing_connector"],
-            )
-        except stripe.StripeError as exc:
-            raise classify(exc, what, stream) from None
-        finally:
-            if sent is not None:
-                limiter.request_answered(sent, ok=200 <= status < 300)
-        return body, status, headers
+        """One GET, its body unread (``stripe_request.send``); ``counted``: rate-limited and tallied."""
+        return stripe_request.send(self._client._requestor, self.limiter, self.tally if counted else None,
+                                   path, params, what, stream)
 
     def _read_answer(self, body: Any, status: int, headers: Any, what: str, stream: str | None) -> dict[str, Any]:
-        """A response as a dict, or the error it says.
-
-        A 2xx body is parsed by ``jsontext.loads`` (orjson, the standard library at its edges): the
-        SDK's own parse makes OrderedDicts, which cost twice the CPU to read and again to store — at
-        10,000 objects/s that is the whole budget. Errors are typed by the SDK, classified here.
-        """
-        if 200 <= status < 300:
-            parse_slots.parsing()
-            try:
-                data = jsontext.loads(body)
-            except ValueError:
-                raise Retryable("transport", "response body was not valid JSON") from None
-            except RecursionError:
-                raise ResponseRefused(f"{what}: the response is JSON nested too deep to read; refusing it") from None
-            if not isinstance(data, dict):
-                raise Retryable("transport", "response body was not a JSON object")
-            return data
-        try:
-            self._client._requestor._interpret_response(body, status, headers, "V1")
-        except stripe.StripeError as exc:
-            raise classify(exc, what, stream) from None
-        except RecursionError:
-            raise ResponseRefused(f"{what}: HTTP {status} with an error body nested too deep to read") from None
-        raise Retryable("unavailable", f"HTTP {status} without an error body")
+        return stripe_request.read_answer(self._client._requestor, body, status, headers, what, stream)
 
     def _get_expanded(
         self, path: str, params: Mapping[str, Any], *, stream: str, is_list: bool = False
