@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mrr_refresh import count_objects  # noqa: E402  (the objects of a store, counted as everywhere here)
+from sync_throughput import stored_objects  # noqa: E402  (the objects of a store, counted as everywhere here)
 from sync_throughput import KEY, UNTHROTTLED, compile_tree, start_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,7 +109,7 @@ def main() -> None:
                     db = str(Path(tmp) / f"{name}-{round_number}.db")
                     run = run_one(variants[name], url, db, args)
                     if objects is None:
-                        objects = count_objects(db)
+                        objects = stored_objects(db)
                     run["ms"] = 1000 * run["cpu"] / objects
                     runs[name].append(run)
                     for leftover in Path(tmp).glob(f"{name}-{round_number}.db*"):

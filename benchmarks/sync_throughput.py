@@ -192,8 +192,22 @@ def compare_tap_stripe(python: str, url: str, db: str, tmp: Path, network: float
     conn.close()
 
 
-def fewest_requests(db: str) -> tuple[dict[str, int], int]:
-    """({endpoint: fewest requests a complete extraction needs there}, objects extracted).
+def stored_objects(db: str) -> int:
+    """The objects a sync stored: the rows of every raw table of the Stripe store (each list's
+    objects, the nested lists' — invoice lines, subscription items, invoice payments — and the
+    events kept), deleted ones included. Every benchmark here divides CPU seconds by this count."""
+    from connector.store.raw_stripe import RAW_TABLES
+
+    conn = sqlite3.connect(db)
+    try:
+        present = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return sum(conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in RAW_TABLES if name in present)
+    finally:
+        conn.close()
+
+
+def fewest_requests(db: str) -> dict[str, int]:
+    """{endpoint: fewest requests a complete extraction needs there}.
 
     One request per 100 objects of each stream, plus the pages of each nested list
     longer than the ten its parent embeds (Stripe: ``GET /v1/invoices/{id}/lines``
@@ -201,18 +215,16 @@ def fewest_requests(db: str) -> tuple[dict[str, int], int]:
     """
     conn = sqlite3.connect(db)
     needed: dict[str, int] = {}
-    objects = 0
     for table, endpoint in LIST_ENDPOINTS.items():
         n = conn.execute(f'select count(*) from "{table}"').fetchone()[0]
         needed["GET " + endpoint] = max(1, math.ceil(n / 100))
-        objects += n
     for child, parent, endpoint in NESTED_ENDPOINTS:
         pages = sum(math.ceil(count / 100) for (count,) in conn.execute(
             f'select count(*) from "{child}" group by "{parent}" having count(*) > 10'))
         if pages:
             needed["GET " + endpoint] = pages
-        objects += conn.execute(f'select count(*) from "{child}"').fetchone()[0]
-    return needed, objects
+    conn.close()
+    return needed
 
 
 def ideal_seconds(needed: dict[str, int], rate: float, per_endpoint: float) -> tuple[float, str]:
@@ -312,7 +324,7 @@ def main() -> None:
             network = stats["last_request_at"] - stats["first_request_at"] + args.latency_ms / 1000
             limited = stat(stats, "rate_limited", "429")
             total = stat(stats, "total", "requests")
-            needed, objects = fewest_requests(db)
+            needed, objects = fewest_requests(db), stored_objects(db)
             minimum = sum(needed.values())
             ideal, bound = ideal_seconds(needed, args.rate_limit or math.inf, args.per_endpoint_limit)
             print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
