@@ -29,7 +29,8 @@ from .paging import CursorLedger, check_page
 from .read_ahead import ReadAhead, request_key
 from .stripe_catalog import EVENTS_PATH, PERMISSIONS, STREAMS, TEST_CLOCKS_PATH, StripeChild, expand, object_id_in_path
 from .stripe_expansions import split_expansions, unexpanded_discounts
-from .stripe_errors import ExpansionRefused, NotFound, ResourceMissing, TypesFilterRefused, classify, endpoint_of
+from .stripe_errors import ExpansionRefused, NotFound, ResourceMissing, classify, endpoint_of
+from .stripe_events import EventWindows
 from .stripe_transport import BoundedHTTPClient
 
 __all__ = ["PERMISSIONS", "STREAMS", "StripeProvider", "classify", "endpoint_of"]
@@ -80,9 +81,9 @@ class StripeProvider:
         self.nested_workers = 32
         self._nested: ThreadPoolExecutor | None = None
         self._unexpandable: set[str] = set()  # streams whose server refused our expansions
-        self._types_refused = False  # the server refused the events list's types[] filter
         self._cursors = CursorLedger()  # the loop guard's memory, per listing
-        self._warned_events_filter = False
+        self._events = EventWindows(lambda params, listing: self._list(
+            EVENTS_PATH, params, stream="events", ledger=self._cursors, listing=listing))
         self._read_ahead = ReadAhead()   # a first sync's first pages, asked for while the account is named
 
     @property
@@ -127,11 +128,6 @@ class StripeProvider:
                 self.limiter.on_rate_limited()
 
         return call_with_retries(attempt, self.retry_policy, what=what, on_retry=on_retry)
-
-    def _request_json(self, path: str, params: Mapping[str, Any], what: str, stream: str | None) -> dict[str, Any]:
-        """One GET through the SDK's requestor, the body parsed by us (no rate limit, no retry)."""
-        body, status, headers = self._send(path, params, what, stream, counted=False)
-        return self._read_answer(body, status, headers, what, stream)
 
     def _send(self, path: str, params: Mapping[str, Any], what: str, stream: str | None,
               counted: bool = True) -> tuple[Any, int, Any]:
@@ -243,7 +239,7 @@ class StripeProvider:
             if defer_children:
                 page.deferred[child.table] = [obj["id"] for obj, read in zip(objects, to_read) if read]
                 page.children[child.table] = [
-                    (obj["id"], self._embedded_children(obj, child)) for obj, read in zip(objects, to_read) if not read]
+                    (obj["id"], child.embedded_in(obj)) for obj, read in zip(objects, to_read) if not read]
                 continue
             # Child lists are read in parallel: one invoice page can hold a dozen invoices
             # with more than 10 lines, and reading them one after the other would keep the
@@ -257,7 +253,7 @@ class StripeProvider:
             page.children[child.table] = []
             for obj, future in zip(objects, pending):
                 if future is None:
-                    page.children[child.table].append((obj["id"], self._embedded_children(obj, child)))
+                    page.children[child.table].append((obj["id"], child.embedded_in(obj)))
                     continue
                 children, requests = future.result()
                 page.requests += requests
@@ -320,17 +316,11 @@ class StripeProvider:
             child.discounts_need_coupons and stream not in self._unexpandable
             and unexpanded_discounts(parent, list(embedded.get("data") or [])))
 
-    @staticmethod
-    def _embedded_children(parent: dict[str, Any], child: StripeChild) -> list[dict[str, Any]]:
-        # Older API versions omit the parent on lines; the key needs it.
-        return [c if c.get(child.parent_column) else {**c, child.parent_column: parent["id"]}
-                for c in (parent.get(child.field) or {}).get("data") or []]
-
     def _read_child_list(self, stream: str, parent_id: str, child: StripeChild) -> tuple[list[dict[str, Any]], int]:
         """(the whole child list, requests made), read from the child's own endpoint."""
         path, extra = child.list_request(parent_id)
         children, requests = self._read_all(path, extra, stream)
-        return [c if c.get(child.parent_column) else {**c, child.parent_column: parent_id} for c in children], requests
+        return child.named(children, parent_id), requests
 
     def _read_all(self, path: str, extra: Mapping[str, Any], stream: str) -> tuple[list[dict[str, Any]], int]:
         """Every page of a nested list, through the paging chokepoint."""
@@ -395,45 +385,15 @@ class StripeProvider:
         """Complete child lists of a re-fetched parent (incremental sync)."""
         return {
             child.table: (self._read_child_list(stream, parent["id"], child)[0] if self._needs_read(stream, parent, child)
-                          else self._embedded_children(parent, child))
+                          else child.embedded_in(parent))
             for child in STREAMS[stream].children
         }
 
-    def events_page(
-        self, *, types: list[str], occurred_after: int, occurred_until: int, page_token: str | None
-    ) -> EventPage:
-        """One page of events in ``(occurred_after, occurred_until]``, of ``types`` where the server
-        filters them (a server refusing ``types[]`` is read without it from then on: the caller
-        keeps only what it wants either way)."""
-        params: dict[str, Any] = {"limit": PAGE_SIZE, "created[gt]": occurred_after, "created[lte]": occurred_until}
-        if page_token:
-            params["starting_after"] = page_token
-        if types and not self._types_refused:
-            try:
-                return self._events_page({**params, **{f"types[{i}]": t for i, t in enumerate(types)}},
-                                         occurred_after, occurred_until, tuple(types))
-            except TypesFilterRefused as exc:
-                with self._lock:
-                    first, self._types_refused = not self._types_refused, True
-                if first:
-                    log.warning("%s; reading events without a types filter", exc)
-        return self._events_page(params, occurred_after, occurred_until, ())
-
-    def _events_page(self, params: dict[str, Any], occurred_after: int, occurred_until: int,
-                     types: tuple[str, ...]) -> EventPage:
-        events, next_token = self._list(
-            EVENTS_PATH, params, stream="events", ledger=self._cursors,
-            # a filtered and an unfiltered read of one window page differently: two listings
-            listing=("events", occurred_after, occurred_until, types),
-        )
-        in_window = [e for e in events if not isinstance(e.get("created"), int)
-                     or occurred_after < e["created"] <= occurred_until]
-        if len(in_window) < len(events) and not self._warned_events_filter:
-            # Sound to drop: events before the window were applied, those after it belong to a later one.
-            self._warned_events_filter = True
-            log.warning("/v1/events ignores its created filter; events outside each window are skipped")
-        # the next page follows the last event listed, kept or not
-        return EventPage(events=in_window, next_token=next_token, outside_window=len(events) - len(in_window))
+    def events_page(self, *, types: list[str], occurred_after: int, occurred_until: int,
+                    page_token: str | None) -> EventPage:
+        """One page of events in ``(occurred_after, occurred_until]`` (``stripe_events.py``)."""
+        return self._events.page(types=types, occurred_after=occurred_after, occurred_until=occurred_until,
+                                 page_token=page_token)
 
     # Routing events to streams is catalog data.
     changed_objects = staticmethod(stripe_catalog.changed_objects)

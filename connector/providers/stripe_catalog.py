@@ -93,6 +93,15 @@ class StripeChild(Child):
         params: dict[str, Any] = {self.parent_param: parent_id} if self.parent_param else {}
         return self.path.format(id=object_id_in_path(parent_id)), {**params, **expand(*self.expand)}
 
+    def named(self, children: list[dict[str, Any]], parent_id: str) -> list[dict[str, Any]]:
+        """The children, each naming its parent (older API versions omit it on lines; the key needs it)."""
+        column = self.parent_column
+        return [c if c.get(column) else {**c, column: parent_id} for c in children]
+
+    def embedded_in(self, parent: dict[str, Any]) -> list[dict[str, Any]]:
+        """The children the parent embeds (all of them unless its list says ``has_more``)."""
+        return self.named((parent.get(self.field) or {}).get("data") or [], parent["id"])
+
 
 @dataclass(frozen=True)
 class StripeStream:
