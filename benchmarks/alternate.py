@@ -7,7 +7,9 @@ Stripe-like latency and limits), for ``--rounds`` rounds, the order rotated
 from round to round so that a drift of the machine falls on every variant
 alike, and prints per variant the median, lowest and highest CPU per object and
 the median of its per-round ratio to the first variant (the figure to judge a
-change by: each ratio is taken from runs a minute apart).
+change by: each ratio is taken from runs a minute apart), and each run's network
+phase against the ideal (``sync_throughput.py``'s, from the server's counters)
+with its peak RSS: a scheduling change is judged by those.
 
 A variant is ``NAME=DIR``: a checkout of this project (``git worktree add``),
 run as ``DIR/.venv/bin/python -m connector`` if DIR has a venv, else with this
@@ -24,6 +26,7 @@ Each run is a sync with ``--skip-mrr`` (``--with-mrr``: the whole job) into a ne
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
@@ -35,7 +38,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sync_throughput import stored_objects  # noqa: E402  (the objects of a store, counted as everywhere here)
-from sync_throughput import KEY, UNTHROTTLED, compile_tree, start_server  # noqa: E402
+from sync_throughput import (  # noqa: E402
+    KEY, UNTHROTTLED, compile_tree, control, fewest_requests, ideal_seconds, start_server, stat,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -107,16 +112,24 @@ def main() -> None:
                 shift = round_number % len(names)
                 for name in names[shift:] + names[:shift]:
                     db = str(Path(tmp) / f"{name}-{round_number}.db")
+                    control(url, "/_demo/stats/reset", {})
                     run = run_one(variants[name], url, db, args)
+                    stats = control(url, "/_demo/stats")
+                    run["network"] = stats["last_request_at"] - stats["first_request_at"] + args.latency_ms / 1000
+                    run["requests"], run["limited"] = stat(stats, "total", "requests"), stat(stats, "rate_limited", "429")
                     if objects is None:
                         objects = stored_objects(db)
+                        ideal, _bound = ideal_seconds(fewest_requests(db), args.rate_limit or math.inf,
+                                                      args.per_endpoint_limit)
                     run["ms"] = 1000 * run["cpu"] / objects
+                    run["efficiency"] = 100 * ideal / run["network"]
                     runs[name].append(run)
                     for leftover in Path(tmp).glob(f"{name}-{round_number}.db*"):
                         leftover.unlink()
                     print(f"round {round_number + 1} {name:>12}: {run['ms']:.3f} ms/object ({run['cpu']:.2f} CPU s), "
-                          f"{run['wall']:.1f} s wall, {run['rss_mb']:.0f} MB, {run['switches']:,} context switches",
-                          flush=True)
+                          f"{run['wall']:.1f} s wall, network {run['network']:.1f} s = {run['efficiency']:.1f} % of "
+                          f"the ideal ({run['requests']:,} requests, {run['limited']:,} answered 429), "
+                          f"{run['rss_mb']:.0f} MB, {run['switches']:,} context switches", flush=True)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -129,6 +142,10 @@ def main() -> None:
         print(f"{name:>12}: median {statistics.median(ms):.3f} ms/object (lowest {min(ms):.3f}, highest {max(ms):.3f}); "
               f"per-round ratio to {first}: median {statistics.median(ratios):.3f} "
               f"({sum(r < 1 for r in ratios)} of {len(ratios)} below 1); median {switches:,.0f} context switches")
+        efficiency = [run["efficiency"] for run in runs[name]]
+        rss = [run["rss_mb"] for run in runs[name]]
+        print(f"{'':>12}  network: median {statistics.median(efficiency):.1f} % of the ideal ({min(efficiency):.1f}-"
+              f"{max(efficiency):.1f}); peak RSS {min(rss):.0f}-{max(rss):.0f} MB")
 
 
 if __name__ == "__main__":
