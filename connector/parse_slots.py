@@ -16,18 +16,26 @@ one came from the events history holding whole windows of events (fixed in
 Parsing and preparing rows hold the GIL, so running more of them at once gains
 nothing: a job takes a slot before it parses a response body (``parsing``) and
 gives it back when it sends its next request (``requesting``: by then a page is
-rows, or filtered down to what the job keeps) or when the job ends (``job``).
-So at most ``slots`` freshly parsed pages exist, however many requests wait on
-the network, and no job keeps a slot while it waits. A thread outside a
-pipeline job (a command's own requests, the threads that read child lists for
-a page) is never held back.
+rows, or filtered down to what the job keeps) or when it fails. A job that ends
+with its page (``run_job``) hands its slot to the pipeline's writer, which frees
+it once the page is written: a page of invoices waiting for the writer is its
+rows, texts and all (about 2 MB with its lines), and when the writer falls
+behind (a loaded machine, a slow disk, a long commit) the pages finished in the
+meantime used to wait in memory, as many as there were requests in flight (up
+to 256 on a slow server). So at most ``slots`` pages exist between their parse
+and their write, however many requests wait on the network, and no job keeps a
+slot while it waits. A thread outside a pipeline job (a command's own requests,
+the threads that read child lists for a page) is never held back.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _local = threading.local()
 
@@ -41,6 +49,22 @@ def job(slots: threading.Semaphore) -> Iterator[None]:
     finally:
         if _local.held:
             slots.release()
+        _local.slots, _local.held = None, False
+
+
+def run_job(slots: threading.Semaphore, fetch: Callable[[], T]) -> tuple[T, bool]:
+    """``fetch()`` as a pipeline job whose parses share ``slots``: (its result, whether the job still
+    holds a slot). A job that ends with a parsed page keeps its slot: the caller frees it
+    (``slots.release()``) once the result is written. A job that fails frees it here."""
+    _local.slots, _local.held = slots, False
+    try:
+        result = fetch()
+        return result, _local.held
+    except BaseException:
+        if _local.held:
+            slots.release()
+        raise
+    finally:
         _local.slots, _local.held = None, False
 
 

@@ -71,7 +71,8 @@ class Pipeline:
         self._running: dict[Future, Job] = {}
         self._in_lane: dict[tuple[str, str], int] = defaultdict(int)
         self.failures: dict[str, ConnectorError] = {}
-        # jobs holding parsed responses at once (parse_slots.py: memory flat whatever waits on the network)
+        # jobs holding parsed responses, or their rows waiting for the writer, at once (parse_slots.py:
+        # memory flat whatever waits on the network, and however far behind the writer falls)
         self._parse_slots = threading.Semaphore(parse_slots.slots_for(self.workers))
         self._completed: queue.SimpleQueue[Future] = queue.SimpleQueue()   # jobs finished, as they finish
 
@@ -130,22 +131,29 @@ class Pipeline:
                         self._in_lane[(job.group, job.lane)] -= 1
                         error = future.exception()
                         if error is None:
-                            results.append((job, future.result()))
+                            results.append((job, *future.result()))
                         elif isinstance(error, ConnectorError):
                             self._fail(job.group, error)
                         else:
                             raise error
                     if results:
                         batch.begin()
-                        for job, result in results:
-                            if job.group not in self.failures:
-                                job.apply(result)
+                        for job, result, holds_slot in results:
+                            try:
+                                if job.group not in self.failures:
+                                    job.apply(result)
+                            finally:
+                                if holds_slot:   # the page is written (or dropped): another may be parsed
+                                    self._parse_slots.release()
                     batch.commit_if_due()
                 batch.commit()
             except BaseException:
                 batch.abandon()   # rolled back: its pages and their cursors are read again next time
                 for future in self._running:
                     future.cancel()
+                # The jobs still running end before the pool shuts down: none may wait for a slot
+                # held by a page the writer will not write now.
+                self._parse_slots.release(self._most + len(self._running))
                 raise
         return self.failures
 
@@ -165,9 +173,9 @@ class Pipeline:
             except queue.Empty:
                 return done
 
-    def _fetch(self, job: Job) -> Any:
-        with parse_slots.job(self._parse_slots):
-            return job.fetch()
+    def _fetch(self, job: Job) -> tuple[Any, bool]:
+        """(the job's result, whether it holds a parse slot, freed once the writer has applied it)."""
+        return parse_slots.run_job(self._parse_slots, job.fetch)
 
     def _fail(self, group: str, error: ConnectorError) -> None:
         self.failures.setdefault(group, error)

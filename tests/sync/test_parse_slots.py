@@ -81,6 +81,70 @@ def test_a_failing_job_gives_its_slot_back():
     assert len(done) == slots * 3
 
 
+def test_pages_waiting_for_the_writer_count_against_the_slots():
+    """A page is in memory from its parse until the writer has stored it: when the writer falls
+    behind (a loaded machine, a long commit), the pages finished meanwhile wait, and there are never
+    more of them than slots, however many requests are in flight."""
+    workers = 32
+    lock = threading.Lock()
+    alive = {"now": 0, "most": 0}
+
+    def parse_page():
+        parse_slots.requesting()
+        time.sleep(0.002)               # the response on its way
+        parse_slots.parsing()
+        with lock:
+            alive["now"] += 1
+            alive["most"] = max(alive["most"], alive["now"])
+        return "rows"
+
+    def slow_write(_rows):
+        time.sleep(0.01)                # the writer behind the fetches
+        with lock:
+            alive["now"] -= 1
+
+    pipeline = Pipeline(workers)
+    for i in range(150):
+        pipeline.submit(Job(f"stream{i % 5}", parse_page, slow_write))
+    assert pipeline.run(_no_transaction) == {}
+    assert alive["now"] == 0
+    assert 2 <= alive["most"] <= parse_slots.slots_for(workers) < workers
+
+
+def test_a_writer_that_fails_leaves_no_job_waiting_for_a_slot():
+    """The slots held by pages the writer will not write are given back when the run fails, so the
+    jobs still running end and the run's error reaches the caller (no hang at the pool's shutdown)."""
+    workers = 8
+    started = threading.Event()
+
+    def parse_page():
+        parse_slots.requesting()
+        parse_slots.parsing()
+        started.set()
+        return "rows"
+
+    def failing_write(_rows):
+        time.sleep(0.05)                # every slot taken by pages waiting meanwhile
+        raise RuntimeError("disk gone")
+
+    pipeline = Pipeline(workers)
+    for i in range(60):
+        pipeline.submit(Job(f"stream{i % 4}", parse_page, failing_write))
+    raised = []
+
+    def run():
+        try:
+            pipeline.run(_no_transaction)
+        except RuntimeError as exc:
+            raised.append(exc)
+
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    runner.join(timeout=30)
+    assert not runner.is_alive(), "jobs still running waited for slots the failed writer held"
+    assert started.is_set() and [str(e) for e in raised] == ["disk gone"]
+
+
 def test_a_job_waiting_for_its_next_page_holds_no_slot():
     """A job reading several pages (a long invoice's lines, a window of events) frees its slot while
     its next request is on its way: jobs waiting on the network never stall the ones with data."""
