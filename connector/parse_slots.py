@@ -31,25 +31,12 @@ the threads that read child lists for a page) is never held back.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
 
 _local = threading.local()
-
-
-@contextmanager
-def job(slots: threading.Semaphore) -> Iterator[None]:
-    """Run a pipeline job on this thread: its parses share ``slots``; its slot is freed at the end."""
-    _local.slots, _local.held = slots, False
-    try:
-        yield
-    finally:
-        if _local.held:
-            slots.release()
-        _local.slots, _local.held = None, False
 
 
 def run_job(slots: threading.Semaphore, fetch: Callable[[], T]) -> tuple[T, bool]:
