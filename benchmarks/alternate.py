@@ -37,9 +37,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sync_throughput import stored_objects  # noqa: E402  (the objects of a store, counted as everywhere here)
-from sync_throughput import (  # noqa: E402
-    KEY, UNTHROTTLED, compile_tree, control, fewest_requests, ideal_seconds, start_server, stat,
+from sync_throughput import (  # noqa: E402  (objects counted, the ideal and the server's counters as everywhere here)
+    KEY, UNTHROTTLED, compile_tree, control, fewest_requests, ideal_seconds, requests_since_reset, start_server,
+    stored_objects,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,10 +113,7 @@ def main() -> None:
                 for name in names[shift:] + names[:shift]:
                     db = str(Path(tmp) / f"{name}-{round_number}.db")
                     control(url, "/_demo/stats/reset", {})
-                    run = run_one(variants[name], url, db, args)
-                    stats = control(url, "/_demo/stats")
-                    run["network"] = stats["last_request_at"] - stats["first_request_at"] + args.latency_ms / 1000
-                    run["requests"], run["limited"] = stat(stats, "total", "requests"), stat(stats, "rate_limited", "429")
+                    run = {**run_one(variants[name], url, db, args), **requests_since_reset(url, args.latency_ms)}
                     if objects is None:
                         objects = stored_objects(db)
                         ideal, _bound = ideal_seconds(fewest_requests(db), args.rate_limit or math.inf,

@@ -47,7 +47,6 @@ import argparse
 import json
 import os
 import platform
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -56,13 +55,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sync_throughput import (  # noqa: E402  (the same demo server, started the same way; objects counted alike)
-    ROOT as TREE, compile_tree, control, fewest_requests, ideal_seconds, start_server, stat, stored_objects,
+    ROOT as TREE, compile_tree, control, fewest_requests, ideal_seconds, requests_since_reset, start_server,
+    stored_objects,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv" / "bin"
 KEY = "sk_test_benchmark_key_0000000000"
 UNLIMITED = 100_000     # requests/s: "no limit" for the server and the connector at 0 latency
+
+
 def run_sync(url: str, db: str, rate: float, per_endpoint: float, skip_mrr: bool) -> dict:
     """One sync process: wall, CPU (rusage), peak RSS and the summary's phase seconds."""
     env = {**os.environ, "STRIPE_API_KEY": KEY, "STRIPE_API_BASE": url,
@@ -87,12 +89,7 @@ def measure(customers: int, latency_ms: int, rate_limit: float, per_endpoint: fl
                                                 rate_limit=rate_limit, per_endpoint_limit=per_endpoint))
 
     def network(run: dict) -> dict:
-        """The run's requests from the server's own counters: the network phase (first request to last
-        response), requests made and answered 429."""
-        stats = control(url, "/_demo/stats")
-        run["network"] = stats["last_request_at"] - stats["first_request_at"] + latency_ms / 1000
-        run["requests"], run["limited"] = stat(stats, "total", "requests"), stat(stats, "rate_limited", "429")
-        return run
+        return {**run, **requests_since_reset(url, latency_ms)}
 
     try:
         with tempfile.TemporaryDirectory() as tmp:

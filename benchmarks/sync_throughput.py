@@ -271,6 +271,14 @@ def stat(stats: dict, *names: str) -> int:
     return 0
 
 
+def requests_since_reset(url: str, latency_ms: int) -> dict:
+    """The requests the server saw since its counters were reset (``/_demo/stats/reset``), by its own
+    clock: the network phase (first request to last response), requests made, answered 429."""
+    stats = control(url, "/_demo/stats")
+    return {"network": stats["last_request_at"] - stats["first_request_at"] + latency_ms / 1000,
+            "requests": stat(stats, "total", "requests"), "limited": stat(stats, "rate_limited", "429")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=5000)

@@ -45,10 +45,12 @@ from urllib.parse import urlencode
 import requests
 import urllib3
 
+from . import parse_slots
 from .constants import MAX_RESPONSE_BYTES
 from .errors import ConnectorError
 from .http import Retryable
 from .redact import REDACTED, scrub_secrets
+from .store import jsontext
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,22 @@ _DECODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "defla
 
 class ResponseRefused(ConnectorError):
     """A response we will not read: larger than the cap, or in an encoding we did not ask for."""
+
+
+def json_object(body: bytes | str, what: str) -> dict[str, Any]:
+    """A successful response's body as a JSON object, parsed under the sync's bound on parsed pages
+    (``parse_slots``); a body that is not one is a broken transfer (retried), one nested too deep to
+    read is refused."""
+    parse_slots.parsing()
+    try:
+        data = jsontext.loads(body)
+    except ValueError:
+        raise Retryable("transport", "response body was not valid JSON") from None
+    except RecursionError:
+        raise ResponseRefused(f"{what}: the response is JSON nested too deep to read; refusing it") from None
+    if not isinstance(data, dict):
+        raise Retryable("transport", "response body was not a JSON object")
+    return data
 
 
 class _Guard:

@@ -31,9 +31,8 @@ import requests
 import urllib3
 
 from .. import parse_slots
-from ..bounded_http import BoundedRequester, BoundedResponse, ResponseRefused
+from ..bounded_http import BoundedRequester, BoundedResponse, json_object
 from ..endpoint_safety import endpoint_problem
-from ..store import jsontext
 from ..errors import AuthError, ConfigError, ConnectorError, PaginationError, UpstreamUnavailable
 from ..http import RequestTally, Retryable, RetryPolicy, call_with_retries
 from ..store import AccountIdentity
@@ -189,16 +188,7 @@ class ChargebeeProvider:
     def _answer(self, response: BoundedResponse, what: str, permission: str) -> dict[str, Any]:
         """The JSON body of a 200, else the classified failure raised (a 429 also stops the budget)."""
         if response.status == 200:
-            parse_slots.parsing()
-            try:
-                data = jsontext.loads(response.body)
-            except ValueError:
-                raise Retryable("transport", "response body was not valid JSON") from None
-            except RecursionError:
-                raise ResponseRefused(f"{what}: the response is JSON nested too deep to read; refusing it") from None
-            if not isinstance(data, dict):
-                raise Retryable("transport", "response body was not a JSON object")
-            return data
+            return json_object(response.body, what)
         error = classify(response.status, response.body, response.headers,
                          what=what, site=self.site, permission=permission)
         if isinstance(error, Retryable) and error.kind == "rate_limited":

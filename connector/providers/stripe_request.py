@@ -4,7 +4,7 @@ Apart so that a request can be made on one thread and its answer read on another
 (``read_ahead.py``: a first sync's first pages, asked for while the account is
 identified and read when the sync takes them, under its bound on parsed pages).
 The SDK builds the request (auth, pinned Stripe-Version, telemetry) and types
-error responses; a 2xx body is parsed here (``jsontext.loads``: orjson, the
+error responses; a 2xx body is parsed here (``bounded_http.json_object``: orjson, the
 standard library at its edges): the SDK's own parse makes OrderedDicts, which
 cost twice the CPU to read and again to store — at 10,000 objects/s that is the
 whole budget.
@@ -18,11 +18,9 @@ from typing import Any
 
 import stripe
 
-from .. import parse_slots
+from ..bounded_http import ResponseRefused, json_object
 from ..http import RateLimiter, RequestTally, Retryable
-from ..store import jsontext
 from .stripe_errors import classify, endpoint_of
-from .stripe_transport import ResponseRefused
 
 log = logging.getLogger("billing_connector.stripe")
 
@@ -56,16 +54,7 @@ def send(requestor: Any, limiter: RateLimiter | None, tally: RequestTally | None
 def read_answer(requestor: Any, body: Any, status: int, headers: Any, what: str, stream: str | None) -> dict[str, Any]:
     """A response as a dict, or the error it says (classified: ``http.Retryable`` or final)."""
     if 200 <= status < 300:
-        parse_slots.parsing()
-        try:
-            data = jsontext.loads(body)
-        except ValueError:
-            raise Retryable("transport", "response body was not valid JSON") from None
-        except RecursionError:
-            raise ResponseRefused(f"{what}: the response is JSON nested too deep to read; refusing it") from None
-        if not isinstance(data, dict):
-            raise Retryable("transport", "response body was not a JSON object")
-        return data
+        return json_object(body, what)
     try:
         requestor._interpret_response(body, status, headers, "V1")
     except stripe.StripeError as exc:
