@@ -20,7 +20,7 @@ from ..config import Settings
 from ..connections import Connection, connect
 from ..providers.base import INCREMENTAL_BY_EVENTS
 from ..collector import fewer_collections
-from ..store import Store, closed_on_failure, open_store
+from ..store import Store, closed_on_failure, first_load, open_store
 from ..store.bulk import page_cache, wal_checkpoints_every
 from ..sync import EVENTS_STREAM, SyncReport, resolve_streams, run_sync
 from ..sync.arenas import limit_malloc_arenas
@@ -109,10 +109,13 @@ def _sync_into(
         # job at 2,000 customers, all while the streams were read
         with page_cache(store.db, SYNC_CACHE_KIB), wal_checkpoints_every(store.db, SYNC_CHECKPOINT_PAGES), \
                 fewer_collections():
+            # the tables empty so far fill without their key indexes, built once the streams are read
+            first_load.begin(store)
             report = run_sync(
                 store, conn.provider, streams=streams, full_refresh=full_refresh, workers=workers, progress=progress,
                 in_flight=conn.in_flight,
             )
+            first_load.finish(store)
         report.changes, store.changes = store.changes, None
         report.phase_seconds["fetch"] = report.seconds
         if not report.failures and not skip_mrr:

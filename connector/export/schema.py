@@ -150,6 +150,9 @@ def table_schema(store: Store, table: str) -> TableSchema:
     if ACCOUNT_COLUMN in columns:
         raise ExportError(f"table {table} has its own {ACCOUNT_COLUMN} column, which the export adds; rename it")
     key = [name for name, (_t, pk) in sorted(columns.items(), key=lambda item: item[1][1]) if pk]
+    if not key and table in store.raw_tables:
+        # a raw table's key is a unique index of its own, not a PRIMARY KEY (store/first_load.py)
+        key = list(store.raw_tables[table].primary_key)
     if not key:
         raise ExportError(f"table {table} has no primary key, so its rows cannot be merged; give it one")
     exported = [Column(name, logical_type(name, declared), declared) for name, (declared, _pk) in columns.items()]

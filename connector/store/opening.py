@@ -31,6 +31,7 @@ from pathlib import Path
 import sqlite_utils
 
 from ..errors import StoreError
+from . import first_load
 from . import lock as storelock
 from .core import Store
 from .failures import SQLITE_READONLY_ROLLBACK, store_failure
@@ -213,6 +214,8 @@ def open_store(
         store.lock = lock
     with closed_on_failure(store):
         bootstrap(store, provider)
+        # a first sync killed while its tables filled: their indexes before anything reads or writes them
+        first_load.finish(store)
         if store.integrity_checked_at is not None:
             with store.db.atomic():
                 store.set_meta(META_CHECKED_AT, str(store.integrity_checked_at))

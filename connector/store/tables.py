@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
+from .first_load import key_index_name
 from .jsontext import canonical_text
 from .sql import META_COLUMNS_SQL, quote
 
@@ -130,3 +131,19 @@ class RawTable(Table):
 
     def _column_sql(self) -> list[str]:
         return ['"id" TEXT NOT NULL', *super()._column_sql(), '"data" TEXT NOT NULL']
+
+    def create_sql(self) -> str:
+        # The key is a unique index of its own rather than a PRIMARY KEY, whose index could not be
+        # dropped: a first sync builds it once its rows are in (first_load.py). Stores made before
+        # keep their PRIMARY KEY, and load as before; both serve ON CONFLICT (id) alike.
+        return f"CREATE TABLE {quote(self.name)} ({', '.join([*self._column_sql(), *META_COLUMNS_SQL])})"
+
+    def create_step(self, indexes: Mapping[str, Sequence[str]] | None = None) -> Step:
+        create_table = super().create_step(indexes)
+
+        def step(db: sqlite_utils.Database) -> None:
+            create_table(db)
+            db.execute(f"CREATE UNIQUE INDEX {quote(key_index_name(self.name))} ON {quote(self.name)} "
+                       f"({', '.join(quote(c) for c in self.primary_key)})")
+
+        return step

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
+from . import first_load
 from .bulk import insert_rows
 from .sql import META_COLUMNS, now_iso, quote
 
@@ -43,6 +44,8 @@ class Writes:
         """Soft-delete the live rows with these primary keys under one new sequence number."""
         if not keys:
             return 0
+        if table in self.loading:
+            first_load.finish_table(self, table)   # found by key: the key index first
         seq = self._claim_seq()
         where = " AND ".join(f"{quote(c)} = ?" for c in primary_key)
         now = now_iso()
@@ -128,6 +131,8 @@ class Writes:
         """Run the change-only upsert with ``parameters(synced_at, seq)``: each row's values, then its meta columns."""
         seq = self._claim_seq()
         sql = self._upsert_sql(table, tuple(primary_key), columns)
+        if table in self.loading:
+            sql = sql[:sql.index(" ON CONFLICT")]   # a table filling up: every row is inserted
         # Rows are never removed and new ones get rowids above the current maximum,
         # so "created" is the count above it afterwards (only when a tally is kept).
         top = self._max_rowid(table) if self.changes is not None else 0
@@ -183,6 +188,14 @@ class Writes:
         spread = [(c, list(v)) for c, v in scope.items() if c not in fixed]
         if len(spread) > 1:
             raise ValueError(f"replace_scope({table}): one scope column at most may take a list of values")
+        if table in self.loading:
+            if len(scope) == 1:
+                # nothing was stored before this sync: the rows of a list written twice go at its end
+                changed = self.upsert_rows(table, primary_key, rows)
+                column, parents = spread[0] if spread else (next(iter(fixed)), [*fixed.values()])
+                first_load.record_parents(self, table, column, parents, self.current_seq() if rows else None)
+                return changed
+            first_load.finish_table(self, table)   # another scope: looked up by its indexes
         changed = self.upsert_rows(table, primary_key, rows)
         keep = {tuple(row[c] for c in primary_key) for row in rows}
         selected = f"SELECT {', '.join(quote(c) for c in primary_key)} FROM {quote(table)} WHERE _deleted = 0"
