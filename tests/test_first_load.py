@@ -3,6 +3,7 @@ indexes back at the end, a killed load finished by the next open."""
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -81,7 +82,7 @@ def test_a_load_stores_what_the_upserts_would(tmp_path_factory, operations):
     for table, key in (("customers", ("id",)), (LINES, LINE_KEY)):
         assert _rows(stores["load"], table, key) == _rows(stores["upserts"], table, key)
     assert _indexes(stores["load"]) == _indexes(stores["upserts"])
-    assert stores["load"].loading == set() and stores["load"].meta(first_load.META_KEY) is None
+    assert stores["load"].loading == {} and stores["load"].meta(first_load.META_KEY) is None
     for store in stores.values():
         store.close()
 
@@ -100,7 +101,7 @@ def test_a_load_killed_midway_is_finished_by_the_next_open(tmp_path):
     store.close()   # killed: the load was never finished
     assert json.loads(open_store(path, read_only=True).meta(first_load.META_KEY))   # a reader leaves it be
     store = open_store(path)
-    assert store.meta(first_load.META_KEY) is None and store.loading == set()
+    assert store.meta(first_load.META_KEY) is None and store.loading == {}
     assert _indexes(store) == _indexes(open_store(str(tmp_path / "fresh2.db")))
     assert store.db.execute("SELECT id, created, _deleted FROM customers ORDER BY id").fetchall() == [
         ("cus_1", 1700000001, 0), ("cus_2", 1700000000, 0)]
@@ -124,7 +125,7 @@ def test_a_write_by_key_ends_that_tables_load_first(tmp_path):
     assert store.changes["customers"] == {"created": -1, "updated": 1, "deleted": 1}   # the key sent twice
     assert "customers" not in json.loads(store.meta(first_load.META_KEY))
     first_load.finish(store)
-    assert store.loading == set() and store.meta(first_load.META_KEY) is None
+    assert store.loading == {} and store.meta(first_load.META_KEY) is None
     store.close()
 
 
@@ -154,3 +155,39 @@ def test_a_first_sync_leaves_the_indexes_a_new_store_declares(demo_store):
         "SELECT 1 FROM sqlite_master WHERE name = ?", [first_load.PARENTS_TABLE]).fetchone()
     synced.close()
     fresh.close()
+
+
+def _derived(store):
+    """A derived table as this version declares one (its key a unique index of its own)."""
+    from connector.store.tables import Table
+
+    table = Table("derived", (("customer_id", "TEXT", ""), ("month", "TEXT", ""), ("mrr", "INTEGER", "")),
+                  primary_key=("customer_id", "month"))
+    table.create_step({"customer": ("customer_id",)})(store.db)
+    return ("customer_id", "month")
+
+
+def test_a_first_build_loads_without_any_index_and_keeps_the_last_row_of_a_key(store):
+    key = _derived(store)
+    before = _indexes(store)
+    with store.db.atomic(), first_load.deferred(store, ["derived"]):
+        assert store.unkeyed == {"derived"} and not [i for i in _indexes(store) if "derived" in i[0]]
+        store.load_rows("derived", key, [{"customer_id": "c1", "month": "2024-01", "mrr": 1},
+                                         {"customer_id": "c2", "month": "2024-01", "mrr": 2}])
+        store.upsert_rows("derived", key, [{"customer_id": "c1", "month": "2024-01", "mrr": 3}])
+    assert _indexes(store) == before and store.loading == {} and store.unkeyed == set()
+    assert store.db.execute("SELECT customer_id, mrr FROM derived ORDER BY 1").fetchall() == [("c1", 3), ("c2", 2)]
+
+
+def test_a_table_holding_rows_keeps_its_key_while_it_loads_and_a_failed_load_leaves_every_index(store):
+    key = _derived(store)
+    with store.db.atomic():
+        store.upsert_rows("derived", key, [{"customer_id": "c1", "month": "2024-01", "mrr": 1, "_deleted": 1}])
+    before = _indexes(store)
+    with store.db.atomic(), first_load.deferred(store, ["derived"]):
+        assert store.unkeyed == set() and [n for n, _ in _indexes(store) if "derived" in n] == ["idx_derived_key"]
+        store.load_rows("derived", key, [{"customer_id": "c1", "month": "2024-01", "mrr": 2}])   # replaces the gone row
+    assert store.db.execute("SELECT customer_id, mrr, _deleted FROM derived").fetchall() == [("c1", 2, 0)]
+    with pytest.raises(RuntimeError), store.db.atomic(), first_load.deferred(store, ["derived"]):
+        raise RuntimeError("the build failed")
+    assert _indexes(store) == before and store.loading == {} and store.unkeyed == set()

@@ -24,7 +24,8 @@ from ..store import jsontext
 from ..store import quarantine
 from ..store.quarantine import Rejected
 from ..store import Store, quote
-from ..store.bulk import indexes_deferred, is_empty
+from ..store import first_load
+from ..store.bulk import is_empty
 from ..values import MAX_ABS_NUMBER, OutOfRange, checked_object, parsed_object
 from .schema import TABLES, ensure_schema
 from .stripe_plans import PROVIDER, plan_row
@@ -416,7 +417,7 @@ class _Mapping:
         changed: set[str] = set()
         embedded: dict[str, Mapping[str, Any]] = {}
         fresh = all(is_empty(self.store.db, name) for name in _PER_CUSTOMER_TABLES)
-        with indexes_deferred(self.store.db, _PER_CUSTOMER_TABLES, fresh):
+        with first_load.deferred(self.store, _PER_CUSTOMER_TABLES, fresh):
             for chunk in _chunks(customers, CUSTOMER_BATCH):
                 mapped = {}
                 raws = self.load(chunk)

@@ -22,7 +22,8 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from ..errors import ConfigError
-from ..store.bulk import has_no_rows, indexes_deferred, page_cache, rollback_journal
+from ..store import first_load
+from ..store.bulk import has_no_rows, page_cache, rollback_journal
 from ..collector import fewer_collections
 from .fact_writes import REBUILD_CACHE_KIB, chunks, select_in, write_customers
 from .facts import (
@@ -370,7 +371,7 @@ def _recompute_all(store, target, policy, rules, horizon, source, fresh: bool) -
     customer_ids = _all_customer_ids(store, target)
     totals: dict[tuple[str, str], dict[str, int]] = {}
     written = 0
-    with page_cache(target.db, REBUILD_CACHE_KIB), indexes_deferred(target.db, CUSTOMER_TABLES, fresh):
+    with page_cache(target.db, REBUILD_CACHE_KIB), first_load.deferred(target, CUSTOMER_TABLES, fresh):
         for chunk, ledgers in ledgers_by_batch(store, policy, rules, horizon, source, customer_ids):
             written += write_customers(target, chunk, ledgers, rules.stamp, fresh=fresh)
             add_month_totals(totals, month_figures(ledgers))

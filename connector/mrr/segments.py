@@ -34,7 +34,8 @@ from fractions import Fraction
 from typing import Any
 
 from ..store import Store
-from ..store.bulk import indexes_deferred, is_empty
+from ..store import first_load
+from ..store.bulk import is_empty
 from ..store import quarantine
 from ..store.quarantine import Rejected
 from ..values import MAX_ABS_NUMBER, OutOfRange
@@ -88,7 +89,7 @@ def build_segments(store: Store, customer_ids: Iterable[str] | None = None, as_o
     with store.db.atomic():
         wanted = _all_customers(store) if customer_ids is None else set(customer_ids)
         fresh = {table: is_empty(store.db, table) for table in (SEGMENTS_TABLE, UNPLACED_TABLE)}
-        with indexes_deferred(store.db, [table for table, empty in fresh.items() if empty]):
+        with first_load.deferred(store, [table for table, empty in fresh.items() if empty]):
             changed = _build_batches(store, sorted(wanted), window, fresh)
     return changed
 

@@ -45,8 +45,10 @@ class Store(Bookkeeping, Writes):
         self.rejected_this_run = 0
         # The _seq numbers of raw rows this process wrote from value-checked objects (store/checked.py).
         self.checked_seqs = CheckedSeqs()
-        # The raw tables a first sync is filling without their key indexes (store/first_load.py).
-        self.loading: set[str] = set()
+        # Tables filling without their indexes (store/first_load.py): the SQL to build them, and those
+        # without their key index, where every row written is inserted.
+        self.loading: dict[str, list[str]] = {}
+        self.unkeyed: set[str] = set()
 
     def migrate(self, namespace: str, steps: Sequence[Migration]) -> list[str]:
         """Apply, in order, the steps of ``namespace`` not yet recorded as applied."""

@@ -41,15 +41,20 @@ class Table:
         return [f"{quote(c)} {t}" for c, t, _ in self.columns]
 
     def create_sql(self) -> str:
-        cols = [*self._column_sql(), *META_COLUMNS_SQL, f"PRIMARY KEY ({', '.join(quote(c) for c in self.primary_key)})"]
-        return f"CREATE TABLE {quote(self.name)} ({', '.join(cols)})"
+        # The key is a unique index of its own rather than a PRIMARY KEY, whose index could not be
+        # dropped: a load into an empty table builds it once its rows are in (first_load.py). Tables
+        # made before keep their PRIMARY KEY, and load as before; both serve ON CONFLICT alike.
+        return f"CREATE TABLE {quote(self.name)} ({', '.join([*self._column_sql(), *META_COLUMNS_SQL])})"
 
     def create_step(self, indexes: Mapping[str, Sequence[str]] | None = None) -> Step:
-        """The migration step creating the table, an index per ``indexes`` entry (name suffix ->
-        columns: ``idx_<table>_<suffix>``) and the ``_seq`` index every change-since read uses."""
+        """The migration step creating the table, its key index (``idx_<table>_key``, unique), an
+        index per ``indexes`` entry (name suffix -> columns: ``idx_<table>_<suffix>``) and the
+        ``_seq`` index every change-since read uses."""
 
         def step(db: sqlite_utils.Database) -> None:
             db.execute(self.create_sql())
+            db.execute(f"CREATE UNIQUE INDEX {quote(key_index_name(self.name))} ON {quote(self.name)} "
+                       f"({', '.join(quote(c) for c in self.primary_key)})")
             for suffix, columns in (indexes or {}).items():
                 db.execute(
                     f"CREATE INDEX {quote('idx_' + self.name + '_' + suffix)} "
@@ -132,18 +137,3 @@ class RawTable(Table):
     def _column_sql(self) -> list[str]:
         return ['"id" TEXT NOT NULL', *super()._column_sql(), '"data" TEXT NOT NULL']
 
-    def create_sql(self) -> str:
-        # The key is a unique index of its own rather than a PRIMARY KEY, whose index could not be
-        # dropped: a first sync builds it once its rows are in (first_load.py). Stores made before
-        # keep their PRIMARY KEY, and load as before; both serve ON CONFLICT (id) alike.
-        return f"CREATE TABLE {quote(self.name)} ({', '.join([*self._column_sql(), *META_COLUMNS_SQL])})"
-
-    def create_step(self, indexes: Mapping[str, Sequence[str]] | None = None) -> Step:
-        create_table = super().create_step(indexes)
-
-        def step(db: sqlite_utils.Database) -> None:
-            create_table(db)
-            db.execute(f"CREATE UNIQUE INDEX {quote(key_index_name(self.name))} ON {quote(self.name)} "
-                       f"({', '.join(quote(c) for c in self.primary_key)})")
-
-        return step

@@ -44,7 +44,7 @@ class Writes:
         """Soft-delete the live rows with these primary keys under one new sequence number."""
         if not keys:
             return 0
-        if table in self.loading:
+        if table in self.unkeyed:
             first_load.finish_table(self, table)   # found by key: the key index first
         seq = self._claim_seq()
         where = " AND ".join(f"{quote(c)} = ?" for c in primary_key)
@@ -131,7 +131,7 @@ class Writes:
         """Run the change-only upsert with ``parameters(synced_at, seq)``: each row's values, then its meta columns."""
         seq = self._claim_seq()
         sql = self._upsert_sql(table, tuple(primary_key), columns)
-        if table in self.loading:
+        if table in self.unkeyed:
             sql = sql[:sql.index(" ON CONFLICT")]   # a table filling up: every row is inserted
         # Rows are never removed and new ones get rowids above the current maximum,
         # so "created" is the count above it afterwards (only when a tally is kept).
@@ -188,7 +188,7 @@ class Writes:
         spread = [(c, list(v)) for c, v in scope.items() if c not in fixed]
         if len(spread) > 1:
             raise ValueError(f"replace_scope({table}): one scope column at most may take a list of values")
-        if table in self.loading:
+        if table in self.unkeyed:
             if len(scope) == 1:
                 # nothing was stored before this sync: the rows of a list written twice go at its end
                 changed = self.upsert_rows(table, primary_key, rows)
