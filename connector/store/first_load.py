@@ -53,7 +53,7 @@ _IN_ORDER_COLUMNS = {"_seq", "created", "created_at", "date"}
 
 
 def key_index_name(table: str) -> str:
-    """The unique index on a raw table's key (a separate index, not a PRIMARY KEY: it can be dropped)."""
+    """The unique index on a data table's key (a separate index, not a PRIMARY KEY: it can be dropped)."""
     return f"idx_{table}_key"
 
 
