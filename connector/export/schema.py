@@ -30,7 +30,7 @@ from typing import Any
 
 from ..errors import ConfigError, ExportError
 from ..store import Store, quote
-from ..store.first_load import key_index_name
+from ..store.tables import key_columns
 from ..values import epoch_to_datetime
 
 ACCOUNT_COLUMN = "_account_id"
@@ -151,12 +151,8 @@ def table_schema(store: Store, table: str) -> TableSchema:
     if ACCOUNT_COLUMN in columns:
         raise ExportError(f"table {table} has its own {ACCOUNT_COLUMN} column, which the export adds; rename it")
     key = [name for name, (_t, pk) in sorted(columns.items(), key=lambda item: item[1][1]) if pk]
-    if not key:
-        # a table made by this version holds its key in a unique index of its own (store/tables.py)
-        key = [name for (_seqno, _cid, name) in store.db.execute(
-            f"PRAGMA index_info({quote(key_index_name(table))})").fetchall()]
-    if not key and table in store.raw_tables:   # a first sync killed midway: its next writing open builds it
-        key = list(store.raw_tables[table].primary_key)
+    if not key:   # a table made by this version holds its key in a unique index of its own
+        key = key_columns(store.db, table)
     if not key:
         raise ExportError(f"table {table} has no primary key, so its rows cannot be merged; give it one")
     exported = [Column(name, logical_type(name, declared), declared) for name, (declared, _pk) in columns.items()]

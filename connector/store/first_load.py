@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .sql import quote
+from .tables import key_columns, key_index_name
 
 if TYPE_CHECKING:
     from .core import Store
@@ -52,17 +53,10 @@ PARENTS_TABLE = "_first_load_parents"
 _IN_ORDER_COLUMNS = {"_seq", "created", "created_at", "date"}
 
 
-def key_index_name(table: str) -> str:
-    """The unique index on a data table's key (a separate index, not a PRIMARY KEY: it can be dropped)."""
-    return f"idx_{table}_key"
-
-
 def begin(store: Store) -> list[str]:
     """Put the raw tables without a row into loading; returns their names. Runs its own
     transaction. A table made before the key became a separate index (a store from an older
-    version) is written as before."""
-    if store.meta(META_KEY):
-        finish(store)
+    version) is written as before. (``open_store`` has finished any load a killed sync left.)"""
     db = store.db
     deferred: dict[str, list[str]] = {}
     for table in store.raw_tables:
@@ -113,13 +107,13 @@ def _drop(store: Store, table: str, statements: list[str]) -> None:
     store.loading[table] = statements
     if any(quote(key_index_name(table)) in sql for sql in statements):
         store.unkeyed.add(table)
+        store.db.execute(f"CREATE TABLE IF NOT EXISTS {PARENTS_TABLE} (tbl TEXT NOT NULL, col TEXT NOT NULL, "
+                         "parent TEXT NOT NULL, seq INTEGER)")
 
 
 def record_parents(store: Store, table: str, column: str, parents: Iterable[Any], seq: int | None) -> None:
     """A loading child table's list replaced for ``parents`` (by ``column``), its rows stamped ``seq``
     (None: the lists were empty)."""
-    store.db.execute(f"CREATE TABLE IF NOT EXISTS {PARENTS_TABLE} (tbl TEXT NOT NULL, col TEXT NOT NULL, "
-                     "parent TEXT NOT NULL, seq INTEGER)")
     store.db.conn.executemany(f"INSERT INTO {PARENTS_TABLE} (tbl, col, parent, seq) VALUES (?, ?, ?, ?)",
                               [(table, column, parent, seq) for parent in parents])
 
@@ -143,8 +137,7 @@ def finish_table(store: Store, table: str) -> None:
     if table not in store.loading:
         return
     _finish_table(store, table)
-    if store.db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [PARENTS_TABLE]).fetchone():
-        store.db.execute(f"DELETE FROM {PARENTS_TABLE} WHERE tbl = ?", [table])
+    store.db.execute(f"DELETE FROM {PARENTS_TABLE} WHERE tbl = ?", [table])
     recorded = json.loads(store.meta(META_KEY) or "{}")
     if recorded.pop(table, None) is not None:
         store.set_meta(META_KEY, json.dumps(recorded))
@@ -170,7 +163,8 @@ def _finish_table(store: Store, table: str) -> None:
     for sql in statements:
         if sql != key_sql:
             db.execute(sql)
-    _drop_replaced_lists(store, table)
+    if key_sql is not None:   # only an unkeyed table's lists were recorded
+        _drop_replaced_lists(store, table)
 
 
 def _key_columns(key_sql: str) -> list[str]:
@@ -182,8 +176,6 @@ def _key_columns(key_sql: str) -> list[str]:
 def _drop_replaced_lists(store: Store, table: str) -> None:
     """Soft-delete the rows of a parent's earlier lists where its list was written more than once."""
     db = store.db
-    if not db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [PARENTS_TABLE]).fetchone():
-        return
     last: dict[tuple[str, Any], int | None] = {}
     for column, parent, seq in db.execute(
             f"SELECT col, parent, seq FROM {PARENTS_TABLE} WHERE tbl = ? AND parent IN "
@@ -192,7 +184,7 @@ def _drop_replaced_lists(store: Store, table: str) -> None:
         last[(column, parent)] = seq
     if not last:
         return
-    key = _key_columns(_indexes(db, table)[key_index_name(table)])
+    key = key_columns(db, table)
     stale = [tuple(row) for (column, parent), seq in last.items() for row in db.execute(
         f"SELECT {', '.join(quote(c) for c in key)} FROM {quote(table)} WHERE {quote(column)} = ? "
         "AND _deleted = 0 AND _seq IS NOT ?", [parent, seq])]

@@ -17,7 +17,6 @@ from typing import Any
 
 import sqlite_utils
 
-from .first_load import key_index_name
 from .jsontext import canonical_text
 from .sql import META_COLUMNS_SQL, quote
 
@@ -25,6 +24,17 @@ from .sql import META_COLUMNS_SQL, quote
 Column = tuple[str, str, str]
 
 Step = Callable[[sqlite_utils.Database], None]
+
+
+def key_index_name(table: str) -> str:
+    """The unique index on a data table's key (a separate index, not a PRIMARY KEY: it can be dropped)."""
+    return f"idx_{table}_key"
+
+
+def key_columns(db, table: str) -> list[str]:
+    """The columns of a table's key index, in order; none while it is dropped (or the table has a
+    PRIMARY KEY instead: a table made before the key became an index of its own)."""
+    return [name for (_seqno, _cid, name) in db.execute(f"PRAGMA index_info({quote(key_index_name(table))})")]
 
 
 @dataclass(frozen=True)
@@ -136,4 +146,3 @@ class RawTable(Table):
 
     def _column_sql(self) -> list[str]:
         return ['"id" TEXT NOT NULL', *super()._column_sql(), '"data" TEXT NOT NULL']
-
