@@ -40,6 +40,12 @@ UNKNOWN_ACCOUNT_ID = {False: "acct_unknown_test", True: "acct_unknown_live"}
 
 log = logging.getLogger("billing_connector.stripe")
 
+# The SDK's client telemetry is off. On, it writes an id of its own under ~/.config/stripe (from
+# a cron job: a file in the user's home the tool never declared) and sends it, the platform and
+# the previous request's id and duration with every request: the tool keeps nothing but its
+# store, and Stripe needs none of it to answer. (It also spared a JSON text per request.)
+stripe.enable_telemetry = False
+
 
 class StripeProvider:
     """Stripe, through one ``StripeClient`` shared by all fetcher threads."""
