@@ -159,13 +159,26 @@ def _refresh_in_this_process(db: str, as_after_sync: bool = False) -> dict:
     store = open_store(db)
     if as_after_sync:   # every row written by the sync that made the store, which checked each object
         store.checked_seqs.add(1, store.current_seq())
+    io_before = _io_counters()
     started, wall = time.process_time(), time.monotonic()
     result = refresh_module.refresh_after_sync(store, load_policy("default"))
     total, wall = time.process_time() - started, time.monotonic() - wall
+    io = {name: value - io_before.get(name, 0) for name, value in _io_counters().items()}
     store.close()
     cpu["mapping"] = total - cpu["segments"] - cpu["facts"]
     return {"cpu": cpu, "total": total, "wall": wall, "objects": stored_objects(db),
-            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "result": result}
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "result": result, "io": io}
+
+
+def _io_counters() -> dict[str, int]:
+    """This process's bytes through read and write calls so far (``rchar``, ``wchar``: the store's pages
+    read and written, from the OS cache or not); empty where ``/proc/self/io`` is not there."""
+    try:
+        lines = Path("/proc/self/io").read_text().splitlines()
+    except OSError:
+        return {}
+    counters = dict(line.split(": ") for line in lines)
+    return {name: int(counters[name]) for name in ("rchar", "wchar") if name in counters}
 
 
 def isolated(store: str, repeat: int, as_after_sync: bool = False, keep: str | None = None,
@@ -191,7 +204,8 @@ def isolated(store: str, repeat: int, as_after_sync: bool = False, keep: str | N
         print(f"refresh of {r['objects']:,} objects: mapping {cpu['mapping']:.1f} + segments {cpu['segments']:.1f} "
               f"+ MRR facts {cpu['facts']:.1f} = {r['total']:.1f} CPU s = {1000 * r['total'] / r['objects']:.3f} ms/object; "
               f"wall {r['wall']:.1f} s; peak RSS {r['rss_mb']:.0f} MB; "
-              f"{r['result']['mapped_customers']} customers mapped; load average before {load[0]:.2f}")
+              + (f"read {r['io']['rchar'] / 2**30:.2f} GiB, wrote {r['io']['wchar'] / 2**30:.2f} GiB; " if r["io"] else "")
+              + f"{r['result']['mapped_customers']} customers mapped; load average before {load[0]:.2f}")
 
 
 def counted_instructions(command: list[str]) -> int:

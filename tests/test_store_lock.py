@@ -18,6 +18,7 @@ import pytest
 
 from connector.errors import StoreError, StoreLocked
 from connector.store import open_store
+from connector.store.migrations import STORE_SCHEMA_VERSION
 from tests.support.cli import run_cli
 from tests.support.loopback import LoopbackServer, stripe_list
 
@@ -56,7 +57,8 @@ def _newer(path: Path) -> str:
         conn.close()
 
     _store_then(path, mark)
-    return (f"{path} was written by a newer billing-connector (store schema 999, this version writes 1): "
+    return (f"{path} was written by a newer billing-connector (store schema 999, this version writes "
+            f"{STORE_SCHEMA_VERSION}): "
             "upgrade billing-connector; nothing was written")
 
 

@@ -18,7 +18,10 @@ from .core import Migration, Store
 
 # The store's layout version, recorded in _meta. Bump it with a change an older
 # version could not write correctly; an older version then refuses to write.
-STORE_SCHEMA_VERSION = 1
+# 2: a data table's key may be a unique index of its own, dropped while a first load fills the
+# table (store/first_load.py, recorded in _meta): a version before it would insert rows beside
+# a dropped key, never finish the load, and export such a table as keyless.
+STORE_SCHEMA_VERSION = 2
 
 
 def create_bookkeeping(db: sqlite_utils.Database) -> None:
@@ -66,6 +69,17 @@ def _raw_step(spec, indexed: tuple[str, ...]):
     return spec.create_step({column: (column,) for column in spec.column_names if column in indexed})
 
 
+def _charges_refund_index(db: sqlite_utils.Database) -> None:
+    """The charges' customer index made covering for the mapping's one question about most charges:
+    whether money came back (``amount_refunded``; its ``id`` for a live refund). Without it, every
+    charge of a batch of customers was read from its table page for those two values, and the pages
+    are shared with other customers' charges (listed by date): at 20,000 customers 7.3 GiB read
+    (38.8 -> 31.5 GiB for the refresh) for the 2 % of charges ever refunded."""
+    db.execute("DROP INDEX IF EXISTS idx_charges_customer")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_charges_customer_refunded "
+               "ON charges (customer, _deleted, amount_refunded, id)")
+
+
 _STRIPE_TABLES = raw_stripe.RAW_TABLES
 _STRIPE_INDEXED = ("customer", "subscription", "invoice", "created")
 # Tables added after 0002: each has its own step below, so stores made before it get the table too.
@@ -78,6 +92,7 @@ RAW_MIGRATIONS: list[Migration] = [
     ("0003_table_invoice_payments", _raw_step(_STRIPE_TABLES["invoice_payments"], _STRIPE_INDEXED)),
     ("0004_quarantine", quarantine.create_table),
     ("0005_pending_children", _create_pending_children),
+    ("0006_charges_refund_index", _charges_refund_index),
 ]
 
 CHARGEBEE_MIGRATIONS: list[Migration] = [

@@ -14,6 +14,7 @@ import pytest
 import connector.refresh as engine
 from connector.errors import StoreError
 from connector.store import open_store
+from connector.store.migrations import STORE_SCHEMA_VERSION
 from tests.support.damage import damage_the_last_pages
 from tests.support.keys import CANARY_KEY
 from tests.support.cli import FAST, run_cli
@@ -160,7 +161,7 @@ def test_a_store_written_by_a_newer_version_is_not_written(tmp_path):
         assert server.paths() == ["/v1/account"]
     assert result.exit_code == 5
     assert result.stderr == (
-        f"error: {db} was written by a newer billing-connector (store schema 999, this version writes 1): "
+        f"error: {db} was written by a newer billing-connector (store schema 999, this version writes {STORE_SCHEMA_VERSION}): "
         "upgrade billing-connector; nothing was written\n"
     )
     assert db.read_bytes() == before

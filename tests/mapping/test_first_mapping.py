@@ -66,3 +66,27 @@ def test_what_changed_is_found_alike_with_and_without_the_shortcut(monkeypatch, 
         assert _Mapping(store, since)._every_row_changed("invoices") == (not later)
     finally:
         store.close()
+
+
+def test_the_charges_refund_question_is_answered_from_an_index():
+    """Most charges are never refunded: the mapping asks each customer's charges for their refunded
+    amount and id alone, from an index covering both, and reads the text of the refunded ones only
+    (a charge's table page is shared with other customers' charges: reading them all re-read the
+    charges' pages about as many times as they hold charges)."""
+    store = open_store(None)
+    try:
+        store.bind_account(IDENTITY)
+        ensure_schema(store)
+        _write(store, FIRST)
+        statements: list[str] = []
+        store.db.conn.set_trace_callback(statements.append)
+        found = list(_Mapping(store, None)._charges_giving_money_back(["cus_1", "cus_2", "cus_3"]))
+        store.db.conn.set_trace_callback(None)
+        assert [customer_id for customer_id, _data, _seq in found] == ["cus_1"]   # ch_1 has a refund
+        by_customer = [sql for sql in statements if "FROM charges WHERE customer IN" in sql]
+        assert by_customer
+        for sql in by_customer:
+            plan = " ".join(row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+            assert "COVERING INDEX" in plan, plan
+    finally:
+        store.close()
