@@ -111,6 +111,38 @@ def test_a_load_killed_midway_is_finished_by_the_next_open(tmp_path):
     store.close()
 
 
+def _as_before_migration_0006(store):
+    """The store as a version before the charges' covering index left it: their customer index alone."""
+    with store.db.atomic():
+        store.db.execute("DELETE FROM _migrations WHERE name = '0006_charges_refund_index'")
+        store.db.execute("DROP INDEX IF EXISTS idx_charges_customer_refunded")
+        recorded = json.loads(store.meta(first_load.META_KEY) or "{}")
+        old = 'CREATE INDEX "idx_charges_customer" ON "charges" ("customer")'
+        if "charges" in recorded:
+            recorded["charges"] = [old if "idx_charges_customer_refunded" in sql else sql for sql in recorded["charges"]]
+            store.set_meta(first_load.META_KEY, json.dumps(recorded))
+        else:
+            store.db.execute(old)
+
+
+@pytest.mark.parametrize("killed_load", [False, True], ids=["store", "killed first load"])
+def test_a_store_made_before_the_charges_covering_index_gets_it_in_place_of_the_old_one(tmp_path, killed_load):
+    path = str(tmp_path / "store.db")
+    store = open_store(path)
+    store.bind_account(ACCOUNT)
+    if killed_load:
+        first_load.begin(store)
+    _apply(store, [("customers", [("cus_1", 0)])])
+    _as_before_migration_0006(store)
+    store.close()
+    store = open_store(path)   # migrates, then finishes a recorded load
+    assert store.meta(first_load.META_KEY) is None
+    assert _indexes(store) == _indexes(open_store(str(tmp_path / "fresh.db")))
+    names = {name for name, _sql in _indexes(store)}
+    assert "idx_charges_customer_refunded" in names and "idx_charges_customer" not in names
+    store.close()
+
+
 def test_a_write_by_key_ends_that_tables_load_first(tmp_path):
     store = open_store(str(tmp_path / "store.db"))
     store.bind_account(ACCOUNT)

@@ -118,6 +118,27 @@ def record_parents(store: Store, table: str, column: str, parents: Iterable[Any]
                               [(table, column, parent, seq) for parent in parents])
 
 
+def replace_index(db, table: str, old: str, create_sql: str) -> None:
+    """A migration's change of one of ``table``'s indexes: ``old`` (a name) dropped, ``create_sql``
+    made. While a first load a killed sync left is recorded for the table, the new index is recorded
+    to be built with the others at the load's end instead (made now, it would be filled row by row,
+    and the record would build ``old`` again). Runs inside the migration's transaction."""
+    db.execute(f"DROP INDEX IF EXISTS {quote(old)}")
+    row = db.execute("SELECT value FROM _meta WHERE key = ?", [META_KEY]).fetchone()
+    loads = json.loads(row[0]) if row and row[0] else {}
+    if table not in loads:
+        db.execute(create_sql)
+        return
+    loads[table] = [sql for sql in loads[table] if not _names_index(sql, old)] + [create_sql]
+    db.execute("UPDATE _meta SET value = ? WHERE key = ?", [json.dumps(loads), META_KEY])
+
+
+def _names_index(sql: str, name: str) -> bool:
+    """Whether a ``CREATE [UNIQUE] INDEX`` statement makes the index ``name`` (quoted or not)."""
+    head = sql.split(" ON ", 1)[0].split()
+    return bool(head) and head[-1].strip('"') == name
+
+
 def finish(store: Store) -> None:
     """End a first sync's load (this process's, or one a killed sync left): in one transaction."""
     recorded = store.meta(META_KEY)
