@@ -160,8 +160,11 @@ class _Mapping:
         """Distinct ``column`` values of the raw rows changed since the watermark (deleted ones too)."""
         if self._every_row_changed(table):   # no filter: an index on the column answers without the rows
             return {v for (v,) in self.store.db.execute(f"SELECT DISTINCT {quote(column)} FROM {quote(table)}")}
+        # `+column`: without it SQLite answers DISTINCT by walking the column's own index and reads
+        # every row for its _seq (a nightly run on 20,000 customers: 13.6 s for the invoices alone,
+        # 0.0 s through the _seq index)
         return {v for (v,) in self.store.db.execute(
-            f"SELECT DISTINCT {quote(column)} FROM {quote(table)} WHERE _seq > ?", [self.since])}
+            f"SELECT DISTINCT +{quote(column)} FROM {quote(table)} WHERE _seq > ?", [self.since])}
 
     def _every_row_changed(self, table: str) -> bool:
         """Whether every row of ``table`` changed since the watermark (after a first sync, every

@@ -90,3 +90,26 @@ def test_the_charges_refund_question_is_answered_from_an_index():
             assert "COVERING INDEX" in plan, plan
     finally:
         store.close()
+
+
+def test_a_nightly_mapping_finds_what_changed_through_the_change_sequence():
+    """What changed since the watermark is read from each table's ``_seq`` index: never by walking
+    another index and reading every row for its ``_seq`` (the cost of the whole account per run)."""
+    store = open_store(None)
+    try:
+        store.bind_account(IDENTITY)
+        ensure_schema(store)
+        _write(store, FIRST)
+        since = _write(store, [("invoice_line_items", _line(2, 12000))])
+        statements: list[str] = []
+        store.db.conn.set_trace_callback(statements.append)
+        assert _Mapping(store, since).affected_customers() == {"cus_2"}
+        store.db.conn.set_trace_callback(None)
+        since_queries = [sql for sql in statements if "_seq >" in sql]
+        assert since_queries
+        for sql in since_queries:
+            plan = [row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {sql}")]
+            scans = [step for step in plan if step.startswith("SCAN ")]
+            assert not scans, (sql, plan)
+    finally:
+        store.close()
