@@ -27,7 +27,7 @@ from ..store import Store, quote
 from ..store import first_load
 from ..store.bulk import is_empty
 from ..values import MAX_ABS_NUMBER, OutOfRange, checked_object, parsed_object
-from .schema import TABLES, ensure_schema
+from .schema import _EVENT_CUSTOMER, SUBSCRIPTION_EVENTS_WHERE, SUBSCRIPTION_UPDATED, TABLES, ensure_schema
 from .stripe_plans import PROVIDER, plan_row
 from .stripe_rows import CustomerRaw, map_customer
 
@@ -44,9 +44,6 @@ _CHILDREN = {
     "charges": (("refunds", "charge"),),
 }
 _PER_CUSTOMER_TABLES = [name for name, table in TABLES.items() if table.per_customer]
-# Events say when a subscription changed (30 days back); the raw table has no customer column.
-SUBSCRIPTION_UPDATED = "customer.subscription.updated"
-_EVENT_CUSTOMER = "json_extract(data, '$.data.object.customer')"
 
 
 def map_changes(store: Store) -> set[str]:
@@ -124,6 +121,15 @@ class _Mapping:
                 yield from self.store.db.execute(
                     "SELECT customer, CAST(data AS BLOB), _seq FROM charges "
                     f"WHERE rowid IN ({', '.join('?' for _ in part)}) ORDER BY rowid", part)
+
+    def _subscription_events(self, customer_ids: Iterable[Any]) -> Iterator[tuple[Any, bytes]]:
+        """(customer, data) of the customers' live subscription-change events, in the order stored:
+        through the events' index on their customer (schema.SUBSCRIPTION_EVENTS_INDEX). The events
+        table grows with every nightly sync; a scan of it per run made a run's cost the history's."""
+        for chunk in _chunks(v for v in customer_ids if v is not None):
+            yield from self.store.db.execute(
+                f"SELECT {_EVENT_CUSTOMER}, CAST(data AS BLOB) FROM events WHERE {SUBSCRIPTION_EVENTS_WHERE} "
+                f"AND {_EVENT_CUSTOMER} IN ({', '.join('?' for _ in chunk)}) AND _deleted = 0 ORDER BY rowid", chunk)
 
     def _rows_by_owner(self, table: str, owner: str, values: Iterable[Any], where: str = "",
                        params: Iterable[Any] = ()) -> list[tuple]:
@@ -246,7 +252,8 @@ class _Mapping:
         for table in _PER_CUSTOMER_RAW:   # and the owners of their changed items, lines, payments, refunds
             customers |= {c for c in self._changed_or_owning(table, "customer", "id", *_CHILDREN.get(table, ())) if c}
         customers |= {c for (c,) in self.store.db.execute(
-            f"SELECT DISTINCT {_EVENT_CUSTOMER} FROM events WHERE _seq > ? AND type = ?",
+            # `+`: through the _seq range (see _changed), not the events' index on their customer
+            f"SELECT DISTINCT +{_EVENT_CUSTOMER} FROM events WHERE _seq > ? AND type = ?",
             [self.since, SUBSCRIPTION_UPDATED]) if c}
         customers |= self._owners_of_changed("billing_discounts", "coupon_id", "customer_id", ("coupons", "id"))
         customers.discard(None)
@@ -328,8 +335,7 @@ class _Mapping:
             bundles[invoice_owner[invoice_id]].invoice_payments.setdefault(invoice_id, []).append(obj)
         for cid, obj in objects("credit_notes", "customer", customer_ids):
             bundles[cid].credit_notes.append(obj)
-        for _rowid, cid, data, _seq in self._rows_by_owner("events", _EVENT_CUSTOMER, customer_ids, " AND type = ?",
-                                                     [SUBSCRIPTION_UPDATED]):
+        for cid, data in self._subscription_events(customer_ids):
             bundles[cid].subscription_events.append(jsontext.loads(data))
         return bundles
 

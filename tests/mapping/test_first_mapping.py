@@ -113,3 +113,31 @@ def test_a_nightly_mapping_finds_what_changed_through_the_change_sequence():
             assert not scans, (sql, plan)
     finally:
         store.close()
+
+
+def test_a_batch_reads_its_subscription_events_through_an_index_not_a_scan_of_every_event():
+    """The events table grows with every nightly sync: a batch of customers reads its own
+    subscription-change events by customer, never the whole table."""
+    def subscription_updated_event(event_id, subscription_id, customer_id):
+        return {"id": event_id, "object": "event", "type": "customer.subscription.updated", "created": 1740000000,
+                "data": {"object": {"id": subscription_id, "object": "subscription", "customer": customer_id},
+                         "previous_attributes": {"status": "trialing"}}}
+
+    store = open_store(None)
+    try:
+        store.bind_account(IDENTITY)
+        ensure_schema(store)
+        _write(store, [*FIRST, *[("events", subscription_updated_event(f"evt_{n}", f"sub_{n}", f"cus_{n}"))
+                                 for n in (1, 2, 3)]])
+        statements: list[str] = []
+        store.db.conn.set_trace_callback(statements.append)
+        found = [customer_id for customer_id, _data in _Mapping(store, None)._subscription_events(["cus_2", "cus_3"])]
+        store.db.conn.set_trace_callback(None)
+        assert found == ["cus_2", "cus_3"]
+        reads = [sql for sql in statements if "FROM events" in sql]
+        assert reads
+        for sql in reads:
+            plan = [row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {sql}")]
+            assert not [step for step in plan if step.startswith("SCAN ")], plan
+    finally:
+        store.close()
