@@ -300,3 +300,24 @@ def test_a_small_store_is_quick_checked_at_every_writing_open_with_nothing_recor
     store.close()
     damage_the_last_pages(path, 0.3)
     _refused_untouched(path)
+
+
+def test_live_rows_are_counted_without_reading_the_tables(store):
+    """Every sync's summary and ``status`` count each raw table's live rows: from the smallest index
+    and the soft-deleted rows' partial index, never a scan of the table (3.7 GB at 20,000 customers)."""
+    store.bind_account(ACCOUNT)
+    with store.db.atomic():
+        store.upsert_objects("customers", [_customer(f"cus_{n}") for n in range(5)])
+        store.mark_deleted("customers", [{"id": "cus_1"}, {"id": "cus_3"}])
+    counts = store.table_counts()
+    assert counts["customers"] == 3 and counts["invoices"] == 0
+    for table in store.raw_tables:
+        (live,) = store.db.execute(f'SELECT count(*) FROM "{table}" WHERE _deleted = 0').fetchone()
+        assert counts[table] == live
+    statements = []
+    store.db.conn.set_trace_callback(statements.append)
+    store.table_counts()
+    store.db.conn.set_trace_callback(None)
+    for sql in statements:
+        plan = [row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {sql}")]
+        assert all("COVERING INDEX" in step for step in plan if step.startswith("SCAN ") and "CONSTANT" not in step), plan

@@ -23,6 +23,11 @@ from .writes import Writes
 Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
 
 
+# A raw table's soft-deleted rows, and the partial index holding them alone (migrations.py; a
+# condition the queries repeat word for word, so that SQLite sees the index serves them).
+DELETED_ROWS = "_deleted != 0"
+DELETED_ROWS_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {table} (_deleted) WHERE " + DELETED_ROWS
+
 class Store(Bookkeeping, Writes):
     """A billing-connector SQLite file. Open with :func:`connector.store.open_store`."""
 
@@ -77,9 +82,11 @@ class Store(Bookkeeping, Writes):
         return applied
 
     def table_counts(self) -> dict[str, int]:
-        """Live (not soft-deleted) rows per raw table."""
+        """Live (not soft-deleted) rows per raw table: all its rows (SQLite counts them from its
+        smallest index) less its soft-deleted ones (their partial index, ``DELETED_ROWS_INDEX``)."""
         return {
-            name: self.db.execute(f"SELECT count(*) FROM {quote(name)} WHERE _deleted = 0").fetchone()[0]
+            name: self.db.execute(f"SELECT (SELECT count(*) FROM {quote(name)}) - "
+                                  f"(SELECT count(*) FROM {quote(name)} WHERE {DELETED_ROWS})").fetchone()[0]
             for name in self.raw_tables
         }
 

@@ -12,7 +12,7 @@ Two loads take it:
 
 * a first sync (:func:`begin`, :func:`finish`): the raw tables without a row when it starts, over
   the many transactions of the sync. The indexes whose rows arrive in order (the change sequence,
-  the creation time of lists read newest first) are kept. The indexes dropped are recorded in
+  the creation time of lists read newest first) are kept, and the soft-deleted rows' (all but empty). The indexes dropped are recorded in
   ``_meta`` by the transaction that drops them, so a sync killed mid-load leaves the record, and the
   next writable open (which holds the store's writer lock) finishes the load before anything else
   reads or writes. A read-only open meanwhile reads the rows written so far, without the indexes.
@@ -49,8 +49,10 @@ if TYPE_CHECKING:
 
 META_KEY = "first_load"
 PARENTS_TABLE = "_first_load_parents"
-# Indexes kept while a table loads: their rows arrive in order, each near the last.
-_IN_ORDER_COLUMNS = {"_seq", "created", "created_at", "date"}
+# Indexes kept while a table loads: on a column whose rows arrive in order, each near the last; and
+# the soft-deleted rows' (a partial index a load's live rows never enter: built at the end, it would
+# read the whole table once more).
+_KEPT_COLUMNS = {"_seq", "created", "created_at", "date", "_deleted"}
 
 
 def begin(store: Store) -> list[str]:
@@ -63,7 +65,7 @@ def begin(store: Store) -> list[str]:
         statements = _indexes(db, table)
         if key_index_name(table) not in statements or _has_rows(db, table):
             continue
-        deferred[table] = [sql for name, sql in statements.items() if not _in_order(db, name)]
+        deferred[table] = [sql for name, sql in statements.items() if not _kept(db, name)]
     if not deferred:
         return []
     with db.atomic():
@@ -218,9 +220,9 @@ def _indexes(db, table: str) -> Mapping[str, str]:
                            "AND sql IS NOT NULL ORDER BY name", [table]).fetchall())
 
 
-def _in_order(db, index: str) -> bool:
+def _kept(db, index: str) -> bool:
     columns = [name for (_seqno, _cid, name) in db.execute(f"PRAGMA index_info({quote(index)})").fetchall()]
-    return len(columns) == 1 and columns[0] in _IN_ORDER_COLUMNS
+    return len(columns) == 1 and columns[0] in _KEPT_COLUMNS
 
 
 def _has_rows(db, table: str) -> bool:

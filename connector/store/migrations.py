@@ -14,7 +14,8 @@ import sqlite_utils
 
 from ..errors import StoreError
 from . import first_load, quarantine, raw_chargebee, raw_stripe
-from .core import Migration, Store
+from .core import DELETED_ROWS_INDEX, Migration, Store
+from .sql import quote
 
 # The store's layout version, recorded in _meta. Bump it with a change an older
 # version could not write correctly; an older version then refuses to write.
@@ -79,6 +80,17 @@ def _charges_refund_index(db: sqlite_utils.Database) -> None:
                              "ON charges (customer, _deleted, amount_refunded, id)")
 
 
+def _deleted_rows_indexes(tables) -> Migration:
+    """Each raw table's soft-deleted rows in a partial index of their own (``DELETED_ROWS_INDEX``):
+    the live rows are then counted as all rows (counted from the smallest index) less those, where
+    a count of ``_deleted = 0`` read the whole table (``Store.table_counts``: every sync's summary,
+    ``status``; 3.7 GB at 20,000 customers, from the disk after a night)."""
+    def step(db: sqlite_utils.Database) -> None:
+        for name in tables:
+            db.execute(DELETED_ROWS_INDEX.format(index=quote(f"idx_{name}__deleted"), table=quote(name)))
+    return step
+
+
 _STRIPE_TABLES = raw_stripe.RAW_TABLES
 _STRIPE_INDEXED = ("customer", "subscription", "invoice", "created")
 # Tables added after 0002: each has its own step below, so stores made before it get the table too.
@@ -92,6 +104,7 @@ RAW_MIGRATIONS: list[Migration] = [
     ("0004_quarantine", quarantine.create_table),
     ("0005_pending_children", _create_pending_children),
     ("0006_charges_refund_index", _charges_refund_index),
+    ("0007_deleted_rows_indexes", _deleted_rows_indexes(_STRIPE_TABLES)),
 ]
 
 CHARGEBEE_MIGRATIONS: list[Migration] = [
@@ -100,6 +113,7 @@ CHARGEBEE_MIGRATIONS: list[Migration] = [
       for name, spec in raw_chargebee.RAW_TABLES.items()],
     ("0003_quarantine", quarantine.create_table),
     ("0004_pending_children", _create_pending_children),
+    ("0005_deleted_rows_indexes", _deleted_rows_indexes(raw_chargebee.RAW_TABLES)),
 ]
 
 # A store's raw tables by provider: (migration namespace, tables, migrations).
