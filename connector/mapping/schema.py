@@ -207,7 +207,7 @@ def _index_dependents(db: sqlite_utils.Database) -> None:
 
 # Events say when a subscription changed (30 days back); the raw table has no customer column.
 SUBSCRIPTION_UPDATED = "customer.subscription.updated"
-_EVENT_CUSTOMER = "json_extract(data, '$.data.object.customer')"
+EVENT_CUSTOMER = "json_extract(data, '$.data.object.customer')"
 # A query's condition on the type, written as the index's own (a partial index serves a query
 # whose WHERE repeats its condition, a literal, not a bound value)
 SUBSCRIPTION_EVENTS_WHERE = f"type = '{SUBSCRIPTION_UPDATED}'"
@@ -221,7 +221,7 @@ def _index_subscription_events(db: sqlite_utils.Database) -> None:
     # Stripe's events only: a Chargebee store's events have columns of their own (and its mapping its own reads)
     if db["events"].exists() and "type" in db["events"].columns_dict:
         db.execute(f"CREATE INDEX IF NOT EXISTS idx_events_subscription_customer_neutral ON events "
-                   f"({_EVENT_CUSTOMER}) WHERE {SUBSCRIPTION_EVENTS_WHERE}")
+                   f"({EVENT_CUSTOMER}) WHERE {SUBSCRIPTION_EVENTS_WHERE}")
 
 
 _LATER = ("billing_subscription_changes",)   # added after 0001; a new table gets its own step

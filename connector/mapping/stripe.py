@@ -27,7 +27,7 @@ from ..store import Store, quote
 from ..store import first_load
 from ..store.bulk import is_empty
 from ..values import MAX_ABS_NUMBER, OutOfRange, checked_object, parsed_object
-from .schema import _EVENT_CUSTOMER, SUBSCRIPTION_EVENTS_WHERE, SUBSCRIPTION_UPDATED, TABLES, ensure_schema
+from .schema import EVENT_CUSTOMER, SUBSCRIPTION_EVENTS_WHERE, SUBSCRIPTION_UPDATED, TABLES, ensure_schema
 from .stripe_plans import PROVIDER, plan_row
 from .stripe_rows import CustomerRaw, map_customer
 
@@ -124,23 +124,22 @@ class _Mapping:
 
     def _subscription_events(self, customer_ids: Iterable[Any]) -> Iterator[tuple[Any, bytes]]:
         """(customer, data) of the customers' live subscription-change events, in the order stored:
-        through the events' index on their customer (schema.SUBSCRIPTION_EVENTS_INDEX). The events
+        through the events' index on their customer (neutral migration 0007). The events
         table grows with every nightly sync; a scan of it per run made a run's cost the history's."""
         for chunk in _chunks(v for v in customer_ids if v is not None):
             yield from self.store.db.execute(
-                f"SELECT {_EVENT_CUSTOMER}, CAST(data AS BLOB) FROM events WHERE {SUBSCRIPTION_EVENTS_WHERE} "
-                f"AND {_EVENT_CUSTOMER} IN ({', '.join('?' for _ in chunk)}) AND _deleted = 0 ORDER BY rowid", chunk)
+                f"SELECT {EVENT_CUSTOMER}, CAST(data AS BLOB) FROM events WHERE {SUBSCRIPTION_EVENTS_WHERE} "
+                f"AND {EVENT_CUSTOMER} IN ({', '.join('?' for _ in chunk)}) AND _deleted = 0 ORDER BY rowid", chunk)
 
-    def _rows_by_owner(self, table: str, owner: str, values: Iterable[Any], where: str = "",
-                       params: Iterable[Any] = ()) -> list[tuple]:
-        """(rowid, owner value, data, _seq) of live rows whose ``owner`` (a column no index serves, or an
-        expression) is in ``values``, in rowid order.
+    def _rows_by_owner(self, table: str, owner: str, values: Iterable[Any]) -> list[tuple]:
+        """(rowid, owner value, data, _seq) of live rows whose ``owner`` column is in ``values``, in
+        rowid order.
 
         A batch of customers at a time, ``owner IN (...)`` would scan the table once per batch
         (a cost growing with the account squared); the rowids by owner are read in one scan per run
         (ids only), and each batch reads its rows by rowid.
         """
-        by_owner = self._rowids_by_owner(table, owner, where, params)
+        by_owner = self._rowids_by_owner(table, owner)
         owner_of = {rowid: value for value in values for rowid in by_owner.get(value, ())}
         found = []
         for chunk in _chunks(owner_of):
@@ -150,13 +149,12 @@ class _Mapping:
                 "ORDER BY rowid", chunk)]
         return found
 
-    def _rowids_by_owner(self, table: str, owner: str, where: str = "", params: Iterable[Any] = ()
-                         ) -> Mapping[Any, list[int]]:
+    def _rowids_by_owner(self, table: str, owner: str) -> Mapping[Any, list[int]]:
         """The rowids of ``table``'s live rows by their ``owner`` value: one scan per run (ids only)."""
         if table not in self._owners:
             by_owner: dict[Any, list[int]] = {}
             for rowid, value in self.store.db.execute(
-                    f"SELECT rowid, {owner} FROM {quote(table)} WHERE _deleted = 0{where}", list(params)):
+                    f"SELECT rowid, {owner} FROM {quote(table)} WHERE _deleted = 0"):
                 if value is not None:
                     by_owner.setdefault(value, []).append(rowid)
             self._owners[table] = by_owner
@@ -243,7 +241,7 @@ class _Mapping:
             for table in _PER_CUSTOMER_RAW:
                 customers |= self._column_values(table, "customer")
             customers |= {c for (c,) in self.store.db.execute(
-                f"SELECT DISTINCT {_EVENT_CUSTOMER} FROM events WHERE type = ?", [SUBSCRIPTION_UPDATED]) if c}
+                f"SELECT DISTINCT {EVENT_CUSTOMER} FROM events WHERE type = ?", [SUBSCRIPTION_UPDATED]) if c}
             for table in _PER_CUSTOMER_TABLES:   # customers gone from the raw store lose their rows
                 customers |= self._column_values(table, "customer_id")
             customers.discard("")
@@ -253,7 +251,7 @@ class _Mapping:
             customers |= {c for c in self._changed_or_owning(table, "customer", "id", *_CHILDREN.get(table, ())) if c}
         customers |= {c for (c,) in self.store.db.execute(
             # `+`: through the _seq range (see _changed), not the events' index on their customer
-            f"SELECT DISTINCT +{_EVENT_CUSTOMER} FROM events WHERE _seq > ? AND type = ?",
+            f"SELECT DISTINCT +{EVENT_CUSTOMER} FROM events WHERE _seq > ? AND type = ?",
             [self.since, SUBSCRIPTION_UPDATED]) if c}
         customers |= self._owners_of_changed("billing_discounts", "coupon_id", "customer_id", ("coupons", "id"))
         customers.discard(None)
