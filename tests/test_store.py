@@ -314,6 +314,11 @@ def test_live_rows_are_counted_without_reading_the_tables(store):
     for table in store.raw_tables:
         (live,) = store.db.execute(f'SELECT count(*) FROM "{table}" WHERE _deleted = 0').fetchone()
         assert counts[table] == live
+    for provider in ("stripe", "chargebee"):   # every raw table of either provider has the index
+        fresh = open_store(None, provider=provider)
+        indexes = {name for (name,) in fresh.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {f"idx_{table}__deleted" for table in fresh.raw_tables} <= indexes
+        fresh.close()
     statements = []
     store.db.conn.set_trace_callback(statements.append)
     store.table_counts()
