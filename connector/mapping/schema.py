@@ -205,25 +205,6 @@ def _index_dependents(db: sqlite_utils.Database) -> None:
         db.execute("CREATE INDEX IF NOT EXISTS idx_refunds_charge_neutral ON refunds (charge)")
 
 
-# Events say when a subscription changed (30 days back); the raw table has no customer column.
-SUBSCRIPTION_UPDATED = "customer.subscription.updated"
-EVENT_CUSTOMER = "json_extract(data, '$.data.object.customer')"
-# A query's condition on the type, written as the index's own (a partial index serves a query
-# whose WHERE repeats its condition, a literal, not a bound value)
-SUBSCRIPTION_EVENTS_WHERE = f"type = '{SUBSCRIPTION_UPDATED}'"
-
-
-def _index_subscription_events(db: sqlite_utils.Database) -> None:
-    """Stripe's subscription-change events by their customer: the mapping reads a batch of
-    customers' events through it instead of scanning every event stored, which grows with each
-    nightly sync. (Built over the table where it is made; a first sync finding it in place drops it
-    and builds it at its load's end, as the other indexes.)"""
-    # Stripe's events only: a Chargebee store's events have columns of their own (and its mapping its own reads)
-    if db["events"].exists() and "type" in db["events"].columns_dict:
-        db.execute(f"CREATE INDEX IF NOT EXISTS idx_events_subscription_customer_neutral ON events "
-                   f"({EVENT_CUSTOMER}) WHERE {SUBSCRIPTION_EVENTS_WHERE}")
-
-
 _LATER = ("billing_subscription_changes",)   # added after 0001; a new table gets its own step
 
 def _subscription_change_status(db: sqlite_utils.Database) -> None:
@@ -256,7 +237,6 @@ NEUTRAL_MIGRATIONS: list[Migration] = [
     ("0004_subscription_change_status", _subscription_change_status),
     ("0005_subscription_billing_cycle_anchor", _subscription_billing_cycle_anchor),
     ("0006_customer_country", _customer_country),
-    ("0007_subscription_events_index", _index_subscription_events),
 ]
 
 

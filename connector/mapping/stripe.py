@@ -26,8 +26,9 @@ from ..store.quarantine import Rejected
 from ..store import Store, quote
 from ..store import first_load
 from ..store.bulk import is_empty
+from ..store.raw_stripe import EVENT_CUSTOMER, SUBSCRIPTION_EVENTS_WHERE, SUBSCRIPTION_UPDATED
 from ..values import MAX_ABS_NUMBER, OutOfRange, checked_object, parsed_object
-from .schema import EVENT_CUSTOMER, SUBSCRIPTION_EVENTS_WHERE, SUBSCRIPTION_UPDATED, TABLES, ensure_schema
+from .schema import TABLES, ensure_schema
 from .stripe_plans import PROVIDER, plan_row
 from .stripe_rows import CustomerRaw, map_customer
 
@@ -124,7 +125,7 @@ class _Mapping:
 
     def _subscription_events(self, customer_ids: Iterable[Any]) -> Iterator[tuple[Any, bytes]]:
         """(customer, data) of the customers' live subscription-change events, in the order stored:
-        through the events' index on their customer (neutral migration 0007). The events
+        through the events' index on their customer (raw migration 0008). The events
         table grows with every nightly sync; a scan of it per run made a run's cost the history's."""
         for chunk in _chunks(v for v in customer_ids if v is not None):
             yield from self.store.db.execute(

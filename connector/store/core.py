@@ -28,6 +28,7 @@ Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
 DELETED_ROWS = "_deleted != 0"
 DELETED_ROWS_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {table} (_deleted) WHERE " + DELETED_ROWS
 
+
 class Store(Bookkeeping, Writes):
     """A billing-connector SQLite file. Open with :func:`connector.store.open_store`."""
 

@@ -41,6 +41,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from .bulk import has_no_rows
 from .sql import quote
 from .tables import key_columns, key_index_name
 
@@ -63,7 +64,7 @@ def begin(store: Store) -> list[str]:
     deferred: dict[str, list[str]] = {}
     for table in store.raw_tables:
         statements = _indexes(db, table)
-        if key_index_name(table) not in statements or _has_rows(db, table):
+        if key_index_name(table) not in statements or not has_no_rows(db, table):
             continue
         deferred[table] = [sql for name, sql in statements.items() if not _kept(db, name)]
     if not deferred:
@@ -86,7 +87,7 @@ def deferred(store: Store, tables: Iterable[str], defer: bool = True) -> Iterato
     loads = {}
     for table in dict.fromkeys(tables):
         statements = _indexes(db, table)
-        keep_key = key_index_name(table) in statements and _has_rows(db, table)
+        keep_key = key_index_name(table) in statements and not has_no_rows(db, table)
         loads[table] = [sql for name, sql in statements.items() if not (keep_key and name == key_index_name(table))]
     for table, statements in loads.items():
         _drop(store, table, statements)
@@ -121,7 +122,8 @@ def record_parents(store: Store, table: str, column: str, parents: Iterable[Any]
 
 
 def replace_index(db, table: str, old: str, create_sql: str) -> None:
-    """A migration's change of one of ``table``'s indexes: ``old`` (a name) dropped, ``create_sql``
+    """A migration's change of one of ``table``'s indexes: ``old`` (a name, quoted in its SQL as
+    ``Table.create_step`` writes it) dropped, ``create_sql``
     made. While a first load a killed sync left is recorded for the table, the new index is recorded
     to be built with the others at the load's end instead (made now, it would be filled row by row,
     and the record would build ``old`` again). Runs inside the migration's transaction."""
@@ -131,14 +133,8 @@ def replace_index(db, table: str, old: str, create_sql: str) -> None:
     if table not in loads:
         db.execute(create_sql)
         return
-    loads[table] = [sql for sql in loads[table] if not _names_index(sql, old)] + [create_sql]
+    loads[table] = [sql for sql in loads[table] if quote(old) not in sql] + [create_sql]
     db.execute("UPDATE _meta SET value = ? WHERE key = ?", [json.dumps(loads), META_KEY])
-
-
-def _names_index(sql: str, name: str) -> bool:
-    """Whether a ``CREATE [UNIQUE] INDEX`` statement makes the index ``name`` (quoted or not)."""
-    head = sql.split(" ON ", 1)[0].split()
-    return bool(head) and head[-1].strip('"') == name
 
 
 def finish(store: Store) -> None:
@@ -224,6 +220,3 @@ def _kept(db, index: str) -> bool:
     columns = [name for (_seqno, _cid, name) in db.execute(f"PRAGMA index_info({quote(index)})").fetchall()]
     return len(columns) == 1 and columns[0] in _KEPT_COLUMNS
 
-
-def _has_rows(db, table: str) -> bool:
-    return db.execute(f"SELECT 1 FROM {quote(table)} LIMIT 1").fetchone() is not None

@@ -10,6 +10,14 @@ from __future__ import annotations
 
 from .tables import RawTable
 
+# Events say when a subscription changed (30 days back); the raw table has no customer column, so
+# the mapping finds a customer's by this expression, through an index on it (migrations.py).
+SUBSCRIPTION_UPDATED = "customer.subscription.updated"
+EVENT_CUSTOMER = "json_extract(data, '$.data.object.customer')"
+# A query's condition on the type, written as the index's own (a partial index serves a query
+# whose WHERE repeats its condition, a literal, not a bound value)
+SUBSCRIPTION_EVENTS_WHERE = f"type = '{SUBSCRIPTION_UPDATED}'"
+
 _CREATED = ("created", "INTEGER", "created")
 _LIVEMODE = ("livemode", "INTEGER", "livemode")
 
