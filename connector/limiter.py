@@ -180,6 +180,16 @@ class RateLimiter:
         latency = self.latency()
         return None if latency is None else math.ceil(self.ceiling * latency * _IN_FLIGHT_HEADROOM)
 
+    def endpoint_in_flight_needed(self, endpoint: str) -> int | None:
+        """Requests in flight that keep ``endpoint`` at its own budget (the account's where it has none)
+        at the latency seen lately (None: no request seen yet). A list read in slices sends one
+        request per slice at a time: more slices than this only wait for the endpoint's turn."""
+        latency = self.latency()
+        if latency is None:
+            return None
+        rate = self.endpoint_rate(endpoint) or self.ceiling
+        return math.ceil(rate * latency * _IN_FLIGHT_HEADROOM)
+
     # ---- the blocking call ----------------------------------------------------
     def acquire(self, endpoint: str) -> None:
         """Wait for this endpoint's turn and take one token of the account and one of the endpoint."""

@@ -270,6 +270,11 @@ class StripeProvider:
         """Requests for the stream's list waiting at the rate limiter (its endpoint, or the account, busy)."""
         return self.limiter.waiting(endpoint_of(STREAMS[stream].path)) if self.limiter is not None else 0
 
+    def list_in_flight_needed(self, stream: str) -> int | None:
+        """Requests in flight the stream's list endpoint can use at its limit and the latency seen
+        (None: unknown yet, or no limiter)."""
+        return self.limiter.endpoint_in_flight_needed(endpoint_of(STREAMS[stream].path)) if self.limiter is not None else None
+
     def read_children(self, stream: str, child_table: str, parent_id: str) -> list[dict[str, Any]]:
         """A parent's complete child list, one that ``list_page(defer_children=True)`` named in ``deferred``."""
         child = next(c for c in STREAMS[stream].children if c.table == child_table)

@@ -207,15 +207,22 @@ class FullRead:
         A stream feeding a busier nested list: at least one (``split_early``: that endpoint's reads
         must queue from the first seconds), as many as there are workers to spare. Any other, only
         while another slice would be read sooner: workers to spare, and none of the stream's list
-        requests waiting at the rate limiter. Requests waiting there (its endpoint or the account at
-        its limit) say it has slices enough; one more would only end in one more partial page (usage
-        account, live: 1,926 requests for the 1,662 pages of its busiest list)."""
+        requests waiting at the rate limiter, and no more slices than its endpoint can keep busy.
+        Requests waiting there (its endpoint or the account at its limit) say it has slices enough;
+        one more would only end in one more partial page (usage account, live: 1,926 requests for the
+        1,662 pages of its busiest list). And a slice is a chain of pages, one request out at a time:
+        slices beyond the endpoint's rate times the latency seen (``list_in_flight_needed``) keep no
+        more requests going, they only end in more partial pages (b2c account, 2,000 customers, live:
+        14 slices of invoices 1.5 s in, where about nine keep 25/s going; BENCHMARKS.md)."""
         if self.split_early and not self.demand.is_busiest(self.stream):
             return max(1, pipeline.spare_capacity())
         waiting = getattr(self.provider, "list_waiting", None)
         if waiting is not None and waiting(self.stream):
             return 0
-        return pipeline.spare_capacity()
+        spare = pipeline.spare_capacity()
+        in_flight_needed = getattr(self.provider, "list_in_flight_needed", None)
+        needed = in_flight_needed(self.stream) if in_flight_needed is not None else None
+        return spare if needed is None else max(0, min(spare, needed - len(self.slices)))
 
     def _reach(self) -> int:
         """How far the frontier hands on (slices.py): far where the account's limit binds, and where

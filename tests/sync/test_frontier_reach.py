@@ -184,3 +184,38 @@ def test_a_stream_feeding_a_busier_nested_list_splits_early_and_one_whose_own_li
     assert not invoices_read(own_list_binds, waiting=3)._split_now(_Workers(idle=True))
     assert not invoices_read(own_list_binds, waiting=0)._split_now(_Workers(idle=False))
     assert invoices_read(own_list_binds, waiting=0)._split_now(_Workers(idle=True))
+
+
+class _Spare:
+    """A pipeline with ``workers`` workers to spare."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+
+    def spare_capacity(self) -> int:
+        return self.workers
+
+
+def test_idle_workers_get_no_more_slices_than_the_endpoint_can_keep_busy():
+    """A slice is a chain of pages, one request out at a time: at 25/s and 250 ms about nine keep the
+    endpoint at its budget (with the limiter's headroom); more would only end in more partial pages."""
+    own_list_binds = EndpointDemand()
+    own_list_binds.observe("invoices", 1_000)
+    full = invoices_read(own_list_binds, waiting=0)
+    assert full._split_now(_Spare(30)) == 30   # no latency seen yet: nothing known to bound it by
+    full.limiter.latency = lambda: 0.25
+    assert full.provider.list_in_flight_needed("invoices") == 9   # ceil(25/s x 0.25 s x 1.3)
+    assert full._split_now(_Spare(30)) == 9 - len(full.slices)
+    assert full._split_now(_Spare(3)) == 3   # the workers to spare bound it too
+    full.slices.update({n: Slice(gte=n, lt=n + 1) for n in range(100, 108)})
+    assert len(full.slices) == 9 and full._split_now(_Spare(30)) == 0
+
+
+def test_where_the_account_binds_a_list_is_kept_busy_up_to_the_account_rate():
+    limiter = RateLimiter(25, per_endpoint=25)   # test mode
+    limiter.latency = lambda: 0.5
+    assert limiter.endpoint_in_flight_needed("/v1/invoices") == 17   # ceil(25 x 0.5 x 1.3)
+    unbudgeted = RateLimiter(100)
+    unbudgeted.latency = lambda: 0.25
+    assert unbudgeted.endpoint_in_flight_needed("/v1/invoices") == 33   # the account's rate alone
+    assert RateLimiter(100).endpoint_in_flight_needed("/v1/invoices") is None   # no latency seen yet
