@@ -8,7 +8,7 @@ from connector.providers.stripe import StripeProvider
 from connector.store import open_store
 from connector.sync import run_sync
 from connector.sync.demand import EndpointDemand
-from connector.sync.full import FullRead, new_full_state
+from connector.sync.full import NESTED_BACKLOG, FullRead, new_full_state
 from connector.sync.progress import Progress
 from connector.sync.slices import FAR_REACH, PAGES_PER_SLICE, Slice, advance, chain_at
 from tests.support.fakestripe import BASE, FakeStripe, customer
@@ -219,3 +219,17 @@ def test_where_the_account_binds_a_list_is_kept_busy_up_to_the_account_rate():
     unbudgeted.latency = lambda: 0.25
     assert unbudgeted.endpoint_in_flight_needed("/v1/invoices") == 33   # the account's rate alone
     assert RateLimiter(100).endpoint_in_flight_needed("/v1/invoices") is None   # no latency seen yet
+
+
+def test_a_stream_feeding_a_busier_nested_list_stops_splitting_early_once_that_list_has_work_queued():
+    lines_bind = EndpointDemand()
+    lines_bind.observe("invoices", 1_000, {"invoice_line_items": 6})
+    full = invoices_read(lines_bind, waiting=3)
+    full.pending = {("invoice_line_items", f"in_{n}") for n in range(NESTED_BACKLOG - 1)}
+    assert full._split_now(_Workers(idle=False)) == 1   # the lines' endpoint could still run short of work
+    full.pending.add(("invoice_line_items", "in_last"))
+    assert full._split_now(_Workers(idle=False)) == 0   # ten seconds of line reads wait: the usual rule
+    idle = invoices_read(lines_bind, waiting=0)
+    idle.pending = set(full.pending)
+    idle.limiter.latency = lambda: 0.25
+    assert idle._split_now(_Spare(30)) == 9 - len(idle.slices)   # no more slices than the invoices' endpoint takes
