@@ -177,18 +177,18 @@ class RateLimiter:
 
     def in_flight_needed(self) -> int | None:
         """Requests in flight that keep the ceiling at the latency seen lately (None: no request seen yet)."""
-        latency = self.latency()
-        return None if latency is None else math.ceil(self.ceiling * latency * _IN_FLIGHT_HEADROOM)
+        return self._in_flight_at(self.ceiling)
 
     def endpoint_in_flight_needed(self, endpoint: str) -> int | None:
         """Requests in flight that keep ``endpoint`` at its own budget (the account's where it has none)
         at the latency seen lately (None: no request seen yet). A list read in slices sends one
         request per slice at a time: more slices than this only wait for the endpoint's turn."""
+        return self._in_flight_at(self.endpoint_rate(endpoint) or self.ceiling)
+
+    def _in_flight_at(self, rate: float) -> int | None:
+        """Requests in flight that keep ``rate`` going at the latency seen (Little's law, with headroom)."""
         latency = self.latency()
-        if latency is None:
-            return None
-        rate = self.endpoint_rate(endpoint) or self.ceiling
-        return math.ceil(rate * latency * _IN_FLIGHT_HEADROOM)
+        return None if latency is None else math.ceil(rate * latency * _IN_FLIGHT_HEADROOM)
 
     # ---- the blocking call ----------------------------------------------------
     def acquire(self, endpoint: str) -> None:

@@ -158,14 +158,18 @@ def test_a_stream_whose_requests_wait_at_the_limiter_splits_no_slice_for_idle_wo
 
 
 
-class _Workers:
-    """A pipeline as a slice's split decision sees it: workers to spare or not."""
+class _Spare:
+    """A pipeline as a slice's split decision sees it: ``workers`` workers to spare."""
 
-    def __init__(self, idle: bool):
-        self.idle = idle
+    def __init__(self, workers: int):
+        self.workers = workers
 
     def spare_capacity(self) -> int:
-        return 3 if self.idle else 0
+        return self.workers
+
+
+def _workers(idle: bool) -> _Spare:
+    return _Spare(3 if idle else 0)
 
 
 def invoices_read(demand: EndpointDemand, waiting: int) -> FullRead:
@@ -178,22 +182,12 @@ def invoices_read(demand: EndpointDemand, waiting: int) -> FullRead:
 def test_a_stream_feeding_a_busier_nested_list_splits_early_and_one_whose_own_list_binds_does_not():
     lines_bind = EndpointDemand()
     lines_bind.observe("invoices", 1_000, {"invoice_line_items": 6})   # six line reads a page: lines bind
-    assert invoices_read(lines_bind, waiting=3)._split_now(_Workers(idle=False))
+    assert invoices_read(lines_bind, waiting=3)._split_now(_workers(idle=False))
     own_list_binds = EndpointDemand()
     own_list_binds.observe("invoices", 1_000)   # one-line invoices: the invoices list itself is the busiest
-    assert not invoices_read(own_list_binds, waiting=3)._split_now(_Workers(idle=True))
-    assert not invoices_read(own_list_binds, waiting=0)._split_now(_Workers(idle=False))
-    assert invoices_read(own_list_binds, waiting=0)._split_now(_Workers(idle=True))
-
-
-class _Spare:
-    """A pipeline with ``workers`` workers to spare."""
-
-    def __init__(self, workers: int):
-        self.workers = workers
-
-    def spare_capacity(self) -> int:
-        return self.workers
+    assert not invoices_read(own_list_binds, waiting=3)._split_now(_workers(idle=True))
+    assert not invoices_read(own_list_binds, waiting=0)._split_now(_workers(idle=False))
+    assert invoices_read(own_list_binds, waiting=0)._split_now(_workers(idle=True))
 
 
 def test_idle_workers_get_no_more_slices_than_the_endpoint_can_keep_busy():
@@ -226,9 +220,9 @@ def test_a_stream_feeding_a_busier_nested_list_stops_splitting_early_once_that_l
     lines_bind.observe("invoices", 1_000, {"invoice_line_items": 6})
     full = invoices_read(lines_bind, waiting=3)
     full.pending = {("invoice_line_items", f"in_{n}") for n in range(NESTED_BACKLOG - 1)}
-    assert full._split_now(_Workers(idle=False)) == 1   # the lines' endpoint could still run short of work
+    assert full._split_now(_workers(idle=False)) == 1   # the lines' endpoint could still run short of work
     full.pending.add(("invoice_line_items", "in_last"))
-    assert full._split_now(_Workers(idle=False)) == 0   # ten seconds of line reads wait: the usual rule
+    assert full._split_now(_workers(idle=False)) == 0   # ten seconds of line reads wait: the usual rule
     idle = invoices_read(lines_bind, waiting=0)
     idle.pending = set(full.pending)
     idle.limiter.latency = lambda: 0.25
