@@ -114,8 +114,9 @@ def rollback_journal(db, enabled: bool = True) -> Iterator[bool]:
     (a 100,000-customer MRR rebuild writes about 1.5 GB of new pages). Crash-safe all the same:
     a process killed mid-load leaves a hot journal that the next writable open rolls back
     (``open_store`` then returns the file to WAL); ``synchronous`` is FULL meanwhile. Readers
-    wait for the load (no snapshot reads without WAL), so only a first build, which they have
-    nothing to read from yet, should take it.
+    wait for each commit, and for the load's pages spilled into the file before it (no snapshot
+    reads without WAL), so only a first load, which they have nothing to read from yet, should take
+    it: a first sync into a new store (``app/syncing.py``), a first MRR build (``refresh.py``).
 
     Yields whether the switch happened: it needs no open transaction, a file in WAL mode and no
     other connection to it (another process reading); otherwise the load runs in WAL as before.
