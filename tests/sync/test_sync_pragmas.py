@@ -70,6 +70,11 @@ def _journal_while_reading(monkeypatch) -> list[str]:
     return modes
 
 
+def _sync(path, server):
+    """A sync of the demo server's account into ``path``, the streams alone (as the benchmarks time it)."""
+    return run_cli(["sync", "--db", str(path), "--quiet", "--skip-mrr"], base=server.url, fast=True)
+
+
 def _raw_rows(path) -> dict[str, list[tuple]]:
     conn = sqlite3.connect(path)
     try:
@@ -83,8 +88,7 @@ def test_a_first_sync_into_a_new_store_takes_a_rollback_journal_and_a_later_one_
     modes = _journal_while_reading(monkeypatch)
     path = tmp_path / "s.db"
     with DemoServer(customers=8, seed=4) as server:
-        args = ["sync", "--db", str(path), "--quiet", "--skip-mrr"]
-        assert run_cli(args, base=server.url, fast=True).exit_code == 0
+        assert _sync(path, server).exit_code == 0
         assert modes == ["delete"]   # nothing stored yet: the pages are written once
         store = open_store(str(path), read_only=True)
         assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -92,7 +96,7 @@ def test_a_first_sync_into_a_new_store_takes_a_rollback_journal_and_a_later_one_
         assert not (tmp_path / "s.db-journal").exists()
         assert _raw_rows(path)["invoices"]
         # a store with rows has readers to keep their snapshot: WAL, as every sync but the first
-        assert run_cli(args, base=server.url, fast=True).exit_code == 0
+        assert _sync(path, server).exit_code == 0
         assert modes == ["delete", "wal"]
 
 
@@ -101,12 +105,12 @@ def test_with_another_process_reading_the_new_store_its_first_sync_stays_in_wal_
     modes = _journal_while_reading(monkeypatch)
     with DemoServer(customers=8, seed=4) as server:
         alone, shared = tmp_path / "alone.db", tmp_path / "shared.db"
-        assert run_cli(["sync", "--db", str(alone), "--quiet", "--skip-mrr"], base=server.url, fast=True).exit_code == 0
+        assert _sync(alone, server).exit_code == 0
         open_store(str(shared)).close()   # made, then read by another connection while the sync runs
         reader = sqlite3.connect(shared)
         reader.execute("SELECT count(*) FROM customers").fetchone()
         try:
-            result = run_cli(["sync", "--db", str(shared), "--quiet", "--skip-mrr"], base=server.url, fast=True)
+            result = _sync(shared, server)
         finally:
             reader.close()
     assert result.exit_code == 0, result.output
@@ -150,14 +154,14 @@ _KILLED_FIRST_SYNC = textwrap.dedent("""
 def test_a_first_sync_killed_mid_transaction_is_rolled_back_by_the_next_sync_which_completes_it(tmp_path):
     clean, killed = tmp_path / "clean.db", tmp_path / "killed.db"
     with DemoServer(customers=8, seed=4) as server:
-        assert run_cli(["sync", "--db", str(clean), "--quiet", "--skip-mrr"], base=server.url, fast=True).exit_code == 0
+        assert _sync(clean, server).exit_code == 0
         env = {**os.environ, "STRIPE_API_KEY": CANARY_KEY, "STRIPE_API_BASE": server.url, **FAST}
         script = _KILLED_FIRST_SYNC.format(root=str(ROOT), path=str(killed))
         assert subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env).returncode == 9
         assert (tmp_path / "killed.db-journal").exists()   # pages written, not committed: a hot journal
         with pytest.raises(StoreError, match=r"was cut short .* run a writing command such as `billing-connector sync`"):
             open_store(str(killed), read_only=True)
-        result = run_cli(["sync", "--db", str(killed), "--quiet", "--skip-mrr"], base=server.url, fast=True)
+        result = _sync(killed, server)
     assert result.exit_code == 0, result.output
     assert not (tmp_path / "killed.db-journal").exists()
     assert _raw_rows(killed) == _raw_rows(clean)
